@@ -1,0 +1,123 @@
+//! Configurations: `ConfigurationOpen`, `ConfigurationClose`, `ConfigurationLoadCredential`.
+
+use core::ffi::c_void;
+
+use parking_lot::Mutex;
+
+use crate::api::abi::{
+    HQUIC, QUIC_BUFFER, QUIC_CREDENTIAL_CONFIG, QUIC_SETTINGS, QUIC_STATUS,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS,
+};
+use crate::api::boundary;
+use crate::api::handle::{Handle, Kind, Object};
+use crate::api::registration::{ChildGuard, Registration};
+
+/// The smallest `SettingsSize` MsQuic accepts: through `MtuDiscoveryMissingProbeCount`.
+pub(crate) const SETTINGS_MIN_SIZE: u32 = 109;
+/// The longest ALPN token.
+pub(crate) const MAX_ALPN_LENGTH: u32 = 255;
+
+/// A configuration: ALPN list, settings and (later) credentials.
+#[expect(dead_code, reason = "read by the connection runtime, which comes next")]
+pub(crate) struct Configuration {
+    /// The ALPN tokens, in the application's order.
+    pub(crate) alpns: Vec<Vec<u8>>,
+    /// The settings bytes the application passed (at most `size_of::<QUIC_SETTINGS>()`).
+    pub(crate) settings: Vec<u8>,
+    guard: Mutex<Option<ChildGuard>>,
+}
+
+impl Object for Configuration {
+    const KIND: Kind = Kind::Configuration;
+}
+
+/// Copies and validates an ALPN list: at least one token, each 1..=255 bytes.
+///
+/// # Safety
+/// `buffers` must be NULL or point to `count` `QUIC_BUFFER`s whose non-NULL `Buffer`s hold
+/// `Length` readable bytes.
+pub(crate) unsafe fn read_alpns(buffers: *const QUIC_BUFFER, count: u32) -> Option<Vec<Vec<u8>>> {
+    if buffers.is_null() || count == 0 {
+        return None;
+    }
+    // SAFETY: non-NULL with `count` elements by the caller's contract.
+    let list = unsafe { core::slice::from_raw_parts(buffers, count as usize) };
+    list.iter()
+        .map(|b| {
+            if b.Length == 0 || b.Length > MAX_ALPN_LENGTH || b.Buffer.is_null() {
+                return None;
+            }
+            // SAFETY: non-NULL with `Length` readable bytes by the caller's contract.
+            Some(unsafe { core::slice::from_raw_parts(b.Buffer, b.Length as usize) }.to_vec())
+        })
+        .collect()
+}
+
+/// `ConfigurationOpen`.
+pub(crate) unsafe extern "C" fn open(
+    registration: HQUIC,
+    alpn_buffers: *const QUIC_BUFFER,
+    alpn_buffer_count: u32,
+    settings: *const QUIC_SETTINGS,
+    settings_size: u32,
+    context: *mut c_void,
+    out: *mut HQUIC,
+) -> QUIC_STATUS {
+    boundary::status(|| {
+        // SAFETY: `registration` is an application handle; `get` validates it.
+        let Some(reg) = (unsafe { Handle::<Registration>::get(registration) }) else {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        };
+        if out.is_null() {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        // SAFETY: the ALPN list is as the API contract describes.
+        let Some(alpns) = (unsafe { read_alpns(alpn_buffers, alpn_buffer_count) }) else {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        };
+        let settings = if settings.is_null() {
+            Vec::new()
+        } else {
+            if settings_size < SETTINGS_MIN_SIZE {
+                return QUIC_STATUS_INVALID_PARAMETER;
+            }
+            let len = (settings_size as usize).min(size_of::<QUIC_SETTINGS>());
+            // SAFETY: the application passed `settings_size` readable bytes at `settings`.
+            unsafe { core::slice::from_raw_parts(settings.cast::<u8>(), len) }.to_vec()
+        };
+        let config = Configuration {
+            alpns,
+            settings,
+            guard: Mutex::new(Some(ChildGuard::new(reg))),
+        };
+        let h = Handle::into_hquic(Handle::new(config, context, core::ptr::null_mut()));
+        // SAFETY: `out` is non-NULL and writable by the API contract.
+        unsafe { out.write(h) };
+        QUIC_STATUS_SUCCESS
+    })
+}
+
+/// `ConfigurationClose`.
+pub(crate) unsafe extern "C" fn close(h: HQUIC) {
+    boundary::unit(|| {
+        // SAFETY: `h` is an application handle; `close` validates it.
+        if let Some(config) = unsafe { Handle::<Configuration>::close(h) } {
+            config.obj.guard.lock().take();
+        }
+    });
+}
+
+/// `ConfigurationLoadCredential`: arguments are validated; loading credentials arrives with
+/// TLS support.
+pub(crate) unsafe extern "C" fn load_credential(
+    h: HQUIC,
+    cred_config: *const QUIC_CREDENTIAL_CONFIG,
+) -> QUIC_STATUS {
+    boundary::status(|| {
+        // SAFETY: `h` is an application handle; `borrow` validates it.
+        if unsafe { Handle::<Configuration>::borrow(h) }.is_none() || cred_config.is_null() {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        QUIC_STATUS_NOT_SUPPORTED
+    })
+}

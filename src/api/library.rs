@@ -1,0 +1,68 @@
+//! Library-wide state: the open count, the tables handed out, and teardown on the last close.
+
+use core::ffi::c_void;
+use std::collections::HashSet;
+
+use parking_lot::Mutex;
+
+use crate::api::abi::{
+    QUIC_API_TABLE, QUIC_API_VERSION_2, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
+    QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS,
+};
+use crate::api::{handle, slots};
+
+/// Tables handed out and not yet closed, by address. Its length is the library's reference
+/// count: the first open initialises global state, the last close tears it down.
+static OPEN_TABLES: Mutex<Option<HashSet<usize>>> = Mutex::new(None);
+
+/// `MsQuicOpenVersion`: hands out a fresh table for API version 2.
+///
+/// # Safety
+/// `api` must be NULL or point to writable storage for one pointer.
+pub(crate) unsafe fn open_version(version: u32, api: *mut *const c_void) -> QUIC_STATUS {
+    if api.is_null() {
+        return QUIC_STATUS_INVALID_PARAMETER;
+    }
+    if version != QUIC_API_VERSION_2 {
+        return QUIC_STATUS_NOT_SUPPORTED;
+    }
+    let table = Box::into_raw(Box::new(slots::TABLE));
+    OPEN_TABLES
+        .lock()
+        .get_or_insert_with(HashSet::new)
+        .insert(table as usize);
+    // SAFETY: `api` is non-NULL and, by the caller's contract, writable.
+    unsafe { api.write(table as *const c_void) };
+    QUIC_STATUS_SUCCESS
+}
+
+/// `MsQuicClose`: frees a table from `open_version`; NULL or an unknown pointer does nothing.
+pub(crate) fn close(api: *const c_void) {
+    if api.is_null() {
+        return;
+    }
+    let last = {
+        let mut guard = OPEN_TABLES.lock();
+        let Some(open) = guard.as_mut() else { return };
+        if !open.remove(&(api as usize)) {
+            return;
+        }
+        let last = open.is_empty();
+        if last {
+            *guard = None;
+        }
+        last
+    };
+    // SAFETY: the address was in `OPEN_TABLES`, so it came from `Box::into_raw` in
+    // `open_version` and has not been freed; removing it above makes this the only free.
+    drop(unsafe { Box::from_raw(api as *mut QUIC_API_TABLE) });
+    if last {
+        handle::drain_quarantine();
+    }
+}
+
+/// How many tables are open (the library reference count).
+#[cfg(test)]
+pub(crate) fn open_count() -> usize {
+    OPEN_TABLES.lock().as_ref().map_or(0, HashSet::len)
+}

@@ -1,0 +1,17 @@
+//! The C ABI: MsQuic's types, the handle layer, the panic boundary, the function table and
+//! parameters. This is the only module that touches raw pointers.
+
+pub mod abi;
+mod boundary;
+mod configuration;
+mod connection;
+mod context;
+pub mod entry;
+mod execution;
+mod handle;
+mod library;
+mod listener;
+mod param;
+mod registration;
+mod slots;
+mod stream;

@@ -1,0 +1,110 @@
+//! `SetParam` and `GetParam`: dispatch by handle kind and parameter prefix.
+
+mod buffer;
+mod global;
+mod known;
+mod registration;
+
+use core::ffi::c_void;
+
+pub(crate) use registration::default_transport;
+
+use crate::api::abi::{
+    HQUIC, QUIC_PARAM_HIGH_PRIORITY, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
+    QUIC_STATUS_NOT_SUPPORTED,
+};
+use crate::api::boundary;
+use crate::api::handle::{self, Kind};
+
+/// Which parameter prefixes a handle of `kind` answers: its own, and those of its ancestors'
+/// scopes that MsQuic routes through it.
+fn prefixes(kind: Kind) -> &'static [u32] {
+    use known::*;
+    match kind {
+        Kind::Registration => &[PREFIX_REGISTRATION],
+        Kind::Configuration => &[PREFIX_CONFIGURATION],
+        Kind::Listener => &[PREFIX_LISTENER],
+        Kind::Connection => &[PREFIX_CONNECTION, PREFIX_TLS, PREFIX_CONFIGURATION],
+        Kind::Stream => &[
+            PREFIX_STREAM,
+            PREFIX_CONNECTION,
+            PREFIX_TLS,
+            PREFIX_CONFIGURATION,
+        ],
+    }
+}
+
+/// Checks that `h` (non-NULL) is live and may be asked about `param`.
+///
+/// # Safety
+/// `h` is an application handle.
+unsafe fn route(h: HQUIC, param: u32) -> Result<Kind, QUIC_STATUS> {
+    // SAFETY: the caller's contract is `header`'s.
+    let kind = unsafe { handle::header(h) }
+        .and_then(|hd| hd.kind())
+        .ok_or(QUIC_STATUS_INVALID_PARAMETER)?;
+    if !prefixes(kind).contains(&known::prefix(param)) {
+        return Err(QUIC_STATUS_INVALID_PARAMETER);
+    }
+    Ok(kind)
+}
+
+fn not_built_yet(param: u32) -> QUIC_STATUS {
+    if known::is_known(param) {
+        QUIC_STATUS_NOT_SUPPORTED
+    } else {
+        QUIC_STATUS_INVALID_PARAMETER
+    }
+}
+
+/// `SetParam`.
+pub(crate) unsafe extern "C" fn set_param(
+    h: HQUIC,
+    param: u32,
+    buffer_length: u32,
+    buffer: *const c_void,
+) -> QUIC_STATUS {
+    boundary::status(|| {
+        let param = param & !QUIC_PARAM_HIGH_PRIORITY;
+        if h.is_null() {
+            return global::set(param);
+        }
+        // SAFETY: `h` is an application handle.
+        if let Err(status) = unsafe { route(h, param) } {
+            return status;
+        }
+        if param == registration::TRANSPORT {
+            // SAFETY: `h` is an application handle; the buffer is as the API contract says.
+            return unsafe { registration::set_transport(h, buffer_length, buffer) };
+        }
+        not_built_yet(param)
+    })
+}
+
+/// `GetParam`.
+pub(crate) unsafe extern "C" fn get_param(
+    h: HQUIC,
+    param: u32,
+    buffer_length: *mut u32,
+    buffer: *mut c_void,
+) -> QUIC_STATUS {
+    boundary::status(|| {
+        let param = param & !QUIC_PARAM_HIGH_PRIORITY;
+        if buffer_length.is_null() {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        if h.is_null() {
+            // SAFETY: `buffer_length` is non-NULL; `buffer` is as the API contract says.
+            return unsafe { global::get(param, buffer_length, buffer) };
+        }
+        // SAFETY: `h` is an application handle.
+        if let Err(status) = unsafe { route(h, param) } {
+            return status;
+        }
+        if param == registration::TRANSPORT {
+            // SAFETY: `h` is an application handle; the buffers are as the API contract says.
+            return unsafe { registration::get_transport(h, buffer_length, buffer) };
+        }
+        not_built_yet(param)
+    })
+}

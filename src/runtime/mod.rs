@@ -1,0 +1,1 @@
+//! Worker threads, sockets, TLS, timers, the operation queue and callback delivery.
