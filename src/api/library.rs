@@ -2,6 +2,7 @@
 
 use core::ffi::c_void;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use parking_lot::Mutex;
 
@@ -9,11 +10,19 @@ use crate::api::abi::{
     QUIC_API_TABLE, QUIC_API_VERSION_2, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
     QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS,
 };
-use crate::api::{handle, slots};
+use crate::api::{handle, param, slots};
 
 /// Tables handed out and not yet closed, by address. Its length is the library's reference
 /// count: the first open initialises global state, the last close tears it down.
 static OPEN_TABLES: Mutex<Option<HashSet<usize>>> = Mutex::new(None);
+
+/// The transport new registrations start with, read from the environment at each open.
+static DEFAULT_TRANSPORT: AtomicU32 = AtomicU32::new(0);
+
+/// The transport a new registration starts with (decisions.md §1).
+pub(crate) fn default_transport() -> u32 {
+    DEFAULT_TRANSPORT.load(Ordering::Relaxed)
+}
 
 /// `MsQuicOpenVersion`: hands out a fresh table for API version 2.
 ///
@@ -26,6 +35,7 @@ pub(crate) unsafe fn open_version(version: u32, api: *mut *const c_void) -> QUIC
     if version != QUIC_API_VERSION_2 {
         return QUIC_STATUS_NOT_SUPPORTED;
     }
+    DEFAULT_TRANSPORT.store(param::transport_from_env(), Ordering::Relaxed);
     let table = Box::into_raw(Box::new(slots::TABLE));
     OPEN_TABLES
         .lock()

@@ -15,3 +15,5 @@ mod param;
 mod registration;
 mod slots;
 mod stream;
+#[cfg(test)]
+mod tests;

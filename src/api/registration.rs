@@ -11,8 +11,8 @@ use crate::api::abi::{
     QUIC_REGISTRATION_CONFIG, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_SUCCESS,
     QUIC_UINT62,
 };
-use crate::api::boundary;
 use crate::api::handle::{Handle, Kind, Object};
+use crate::api::{boundary, library};
 
 /// Highest `QUIC_EXECUTION_PROFILE` value (REAL_TIME).
 const MAX_EXECUTION_PROFILE: u32 = 3;
@@ -106,7 +106,7 @@ pub(crate) unsafe extern "C" fn open(
         let reg = Registration {
             app_name,
             execution_profile,
-            transport: Mutex::new(crate::api::param::default_transport()),
+            transport: Mutex::new(library::default_transport()),
             children: Mutex::new(0),
             children_gone: Condvar::new(),
         };

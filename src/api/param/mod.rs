@@ -7,7 +7,7 @@ mod registration;
 
 use core::ffi::c_void;
 
-pub(crate) use registration::default_transport;
+pub(crate) use registration::transport_from_env;
 
 use crate::api::abi::{
     HQUIC, QUIC_PARAM_HIGH_PRIORITY, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,

@@ -14,8 +14,8 @@ use crate::api::registration::Registration;
 /// `QUIC_PARAM_REGISTRATION_TRANSPORT`.
 pub(crate) const TRANSPORT: u32 = QUIC_PARAM_REGISTRATION_TRANSPORT;
 
-/// The transport new registrations start with: `MSQUIC_QMUX_TRANSPORT=tls|tcp`, else TLS.
-pub(crate) fn default_transport() -> u32 {
+/// The transport `MSQUIC_QMUX_TRANSPORT=tls|tcp` asks for; TLS when unset or unrecognised.
+pub(crate) fn transport_from_env() -> u32 {
     match std::env::var("MSQUIC_QMUX_TRANSPORT").as_deref() {
         Ok("tcp") => QUIC_TRANSPORT_QMUX_TCP,
         _ => QUIC_TRANSPORT_QMUX_TLS,

@@ -1,0 +1,304 @@
+//! Builds and runs the C programs in `c-tests/` against the library, under AddressSanitizer and
+//! UndefinedBehaviorSanitizer, and checks the shared object the way a loader sees it.
+//!
+//! Every `c-tests/*.c` is a program that includes only `include/msquic.h`, is linked with
+//! `-lmsquic`, and must exit 0. Every `c-tests/*.cpp` must compile as C++17.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The directory holding the freshly built `libmsquic.so`, with `libmsquic.so.2` beside it.
+fn lib_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>");
+        let built = profile_dir.join("libmsquic.so");
+        assert!(built.exists(), "{} was not built", built.display());
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c-suite-lib");
+        std::fs::create_dir_all(&dir).expect("create lib dir");
+        for name in ["libmsquic.so", "libmsquic.so.2"] {
+            let link = dir.join(name);
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(&built, &link).expect("symlink library");
+        }
+        dir
+    })
+}
+
+fn out_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c-suite-bin");
+    std::fs::create_dir_all(&dir).expect("create bin dir");
+    dir
+}
+
+/// Runs `cmd` to completion with a deadline, returning its output.
+fn run(cmd: &mut Command, timeout: Duration) -> Output {
+    let desc = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {desc}: {e}"));
+    let deadline = Instant::now() + timeout;
+    // Drain the pipes on threads so a chatty child cannot block on a full pipe.
+    let mut out = child.stdout.take().expect("piped stdout");
+    let mut err = child.stderr.take().expect("piped stderr");
+    let out_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut v);
+        v
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err, &mut v);
+        v
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for child") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("timed out after {timeout:?}: {desc}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out_t.join().expect("stdout"),
+        stderr: err_t.join().expect("stderr"),
+    }
+}
+
+fn check(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Compiles `c-tests/<name>.c` with the sanitizers, linked against the library in `link_dir`.
+fn compile_c(name: &str, link_dir: &Path) -> PathBuf {
+    let src = root().join("c-tests").join(format!("{name}.c"));
+    let exe = out_dir().join(format!(
+        "{name}-{}",
+        link_dir.file_name().unwrap().to_string_lossy()
+    ));
+    let mut cmd = Command::new("gcc");
+    cmd.args(["-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror"])
+        .args([
+            "-fsanitize=address,undefined",
+            "-fno-omit-frame-pointer",
+            "-pthread",
+        ])
+        .arg("-I")
+        .arg(root().join("include"));
+    if !name.contains("nopreview") {
+        cmd.arg("-DQUIC_API_ENABLE_PREVIEW_FEATURES");
+    }
+    cmd.arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .arg("-L")
+        .arg(link_dir)
+        .arg("-lmsquic");
+    check(
+        &run(&mut cmd, RUN_TIMEOUT),
+        &format!("compiling {}", src.display()),
+    );
+    exe
+}
+
+/// Runs a compiled test program against our library and returns its output.
+fn run_c(exe: &Path) -> Output {
+    let output = run(
+        Command::new(exe)
+            .env("LD_LIBRARY_PATH", lib_dir())
+            .env(
+                "ASAN_OPTIONS",
+                "detect_leaks=1:abort_on_error=0:exitcode=86",
+            )
+            .env(
+                "UBSAN_OPTIONS",
+                "halt_on_error=1:print_stacktrace=1:exitcode=87",
+            ),
+        RUN_TIMEOUT,
+    );
+    check(&output, &format!("running {}", exe.display()));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("Sanitizer"), "sanitizer report:\n{stderr}");
+    assert!(
+        !stderr.contains("version information"),
+        "loader warning:\n{stderr}"
+    );
+    output
+}
+
+fn c_program(name: &str) {
+    let exe = compile_c(name, lib_dir());
+    run_c(&exe);
+}
+
+/// The C programs this suite runs; `every_c_test_is_listed` keeps it complete.
+const C_PROGRAMS: &[&str] = &[
+    "abi_layout",
+    "abi_layout_nopreview",
+    "api_usage",
+    "bad_args",
+    "open_close",
+];
+
+#[test]
+fn every_c_test_is_listed() {
+    let mut found: Vec<String> = std::fs::read_dir(root().join("c-tests"))
+        .expect("read c-tests")
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            (p.extension()? == "c").then(|| p.file_stem()?.to_string_lossy().into_owned())
+        })
+        .collect();
+    found.sort();
+    let mut listed: Vec<String> = C_PROGRAMS.iter().map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(found, listed, "c-tests/*.c and C_PROGRAMS differ");
+}
+
+#[test]
+fn abi_layout() {
+    c_program("abi_layout");
+}
+
+#[test]
+fn abi_layout_nopreview() {
+    c_program("abi_layout_nopreview");
+}
+
+#[test]
+fn api_usage() {
+    c_program("api_usage");
+}
+
+#[test]
+fn bad_args() {
+    c_program("bad_args");
+}
+
+#[test]
+fn open_close() {
+    c_program("open_close");
+}
+
+#[test]
+fn cpp_files_compile() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(root().join("c-tests")).expect("read c-tests") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_none_or(|e| e != "cpp") {
+            continue;
+        }
+        for preview in [true, false] {
+            let mut cmd = Command::new("g++");
+            cmd.args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"])
+                .arg("-I")
+                .arg(root().join("include"));
+            if preview {
+                cmd.arg("-DQUIC_API_ENABLE_PREVIEW_FEATURES");
+            }
+            check(
+                &run(cmd.arg(&path), RUN_TIMEOUT),
+                &format!("g++ {}", path.display()),
+            );
+        }
+        n += 1;
+    }
+    assert!(n > 0, "no C++ file in c-tests/");
+}
+
+fn tool_output(tool: &str, args: &[&str], file: &Path) -> String {
+    let output = run(Command::new(tool).args(args).arg(file), RUN_TIMEOUT);
+    check(&output, tool);
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn soname_is_libmsquic_so_2() {
+    let dynamic = tool_output("readelf", &["-d"], &lib_dir().join("libmsquic.so"));
+    assert!(
+        dynamic.contains("Library soname: [libmsquic.so.2]"),
+        "{dynamic}"
+    );
+}
+
+#[test]
+fn exports_exactly_the_two_versioned_functions() {
+    let table = tool_output("objdump", &["-T"], &lib_dir().join("libmsquic.so"));
+    let mut defined: Vec<(String, String)> = table
+        .lines()
+        .filter(|l| !l.contains("*UND*"))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // address, binding/flags..., section, size, version, name
+            let sect = f.iter().position(|s| s.starts_with('.') || *s == "*ABS*")?;
+            let name = f.last()?.to_string();
+            let version = f.get(sect + 2)?.to_string();
+            Some((name, version))
+        })
+        .filter(|(name, _)| name != "msquic")
+        .collect();
+    defined.sort();
+    assert_eq!(
+        defined,
+        vec![
+            ("MsQuicClose".to_string(), "msquic".to_string()),
+            ("MsQuicOpenVersion".to_string(), "msquic".to_string()),
+        ],
+        "{table}"
+    );
+}
+
+/// A program linked against another library that carries the `msquic` version node (as
+/// Microsoft's does) records `MsQuicOpenVersion@msquic`; run against ours it must load
+/// silently and work.
+#[test]
+fn binary_linked_against_versioned_msquic_loads_ours() {
+    let stub_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c-suite-stub");
+    std::fs::create_dir_all(&stub_dir).expect("stub dir");
+    let map = stub_dir.join("stub.map");
+    std::fs::write(
+        &map,
+        "msquic { global: MsQuicOpenVersion; MsQuicClose; local: *; };\n",
+    )
+    .expect("write map");
+    let mut cmd = Command::new("gcc");
+    cmd.args(["-shared", "-fPIC", "-Wl,-soname,libmsquic.so.2"])
+        .arg(format!("-Wl,--version-script={}", map.display()))
+        .arg(root().join("c-tests/support/stub_msquic.c"))
+        .arg("-o")
+        .arg(stub_dir.join("libmsquic.so"));
+    check(&run(&mut cmd, RUN_TIMEOUT), "building the stub library");
+
+    let exe = compile_c("open_close", &stub_dir);
+    let needs = tool_output("readelf", &["-V"], &exe);
+    assert!(
+        needs.contains("Name: msquic"),
+        "no msquic version need:\n{needs}"
+    );
+    run_c(&exe);
+}
