@@ -171,7 +171,8 @@ fn every_c_test_is_listed() {
         .expect("read c-tests")
         .filter_map(|e| {
             let p = e.ok()?.path();
-            (p.extension()? == "c").then(|| p.file_stem()?.to_string_lossy().into_owned())
+            let stem = p.file_stem()?.to_string_lossy().into_owned();
+            (p.extension()? == "c").then_some(stem)
         })
         .collect();
     found.sort();

@@ -70,9 +70,3 @@ pub(crate) fn close(api: *const c_void) {
         handle::drain_quarantine();
     }
 }
-
-/// How many tables are open (the library reference count).
-#[cfg(test)]
-pub(crate) fn open_count() -> usize {
-    OPEN_TABLES.lock().as_ref().map_or(0, HashSet::len)
-}

@@ -10,10 +10,8 @@ use crate::api::entry::{MsQuicClose, MsQuicOpenVersion};
 fn with_table(f: impl FnOnce(&QUIC_API_TABLE)) {
     let mut raw: *const c_void = null();
     // SAFETY: `raw` is writable storage for one pointer.
-    assert_eq!(
-        unsafe { MsQuicOpenVersion(QUIC_API_VERSION_2, &mut raw) },
-        QUIC_STATUS_SUCCESS
-    );
+    let status = unsafe { MsQuicOpenVersion(QUIC_API_VERSION_2, &mut raw) };
+    assert_eq!(status, QUIC_STATUS_SUCCESS);
     // SAFETY: a successful open returns a valid table that lives until MsQuicClose.
     f(unsafe { &*(raw as *const QUIC_API_TABLE) });
     // SAFETY: `raw` came from MsQuicOpenVersion and is closed once.
@@ -25,20 +23,16 @@ fn open_rejects_other_versions_and_null() {
     let mut raw: *const c_void = 0x10 as *const c_void;
     for version in [0, 1, 3, u32::MAX] {
         // SAFETY: `raw` is writable storage for one pointer.
-        assert_eq!(
-            unsafe { MsQuicOpenVersion(version, &mut raw) },
-            QUIC_STATUS_NOT_SUPPORTED
-        );
+        let status = unsafe { MsQuicOpenVersion(version, &mut raw) };
+        assert_eq!(status, QUIC_STATUS_NOT_SUPPORTED);
     }
     assert_eq!(
         raw, 0x10 as *const c_void,
         "out-parameter written on failure"
     );
     // SAFETY: NULL is an accepted argument.
-    assert_eq!(
-        unsafe { MsQuicOpenVersion(2, null_mut()) },
-        QUIC_STATUS_INVALID_PARAMETER
-    );
+    let status = unsafe { MsQuicOpenVersion(2, null_mut()) };
+    assert_eq!(status, QUIC_STATUS_INVALID_PARAMETER);
     // SAFETY: NULL and unknown pointers are ignored by MsQuicClose.
     unsafe {
         MsQuicClose(null());
