@@ -211,6 +211,7 @@ pub type QUIC_CONNECTION_OPEN_IN_PARTITION_FN = Option<
     ) -> QUIC_STATUS,
 >;
 /// `StreamProvideReceiveBuffers` (preview).
+#[cfg(msquic_preview)]
 pub type QUIC_STREAM_PROVIDE_RECEIVE_BUFFERS_FN = Option<
     unsafe extern "C" fn(
         Stream: HQUIC,
@@ -219,6 +220,7 @@ pub type QUIC_STREAM_PROVIDE_RECEIVE_BUFFERS_FN = Option<
     ) -> QUIC_STATUS,
 >;
 /// `ConnectionPoolCreate` (preview).
+#[cfg(msquic_preview)]
 pub type QUIC_CONN_POOL_CREATE_FN = Option<
     unsafe extern "C" fn(
         Config: *mut QUIC_CONNECTION_POOL_CONFIG,
@@ -226,6 +228,7 @@ pub type QUIC_CONN_POOL_CREATE_FN = Option<
     ) -> QUIC_STATUS,
 >;
 /// `ExecutionCreate` (preview).
+#[cfg(msquic_preview)]
 pub type QUIC_EXECUTION_CREATE_FN = Option<
     unsafe extern "C" fn(
         Flags: QUIC_GLOBAL_EXECUTION_CONFIG_FLAGS,
@@ -236,12 +239,15 @@ pub type QUIC_EXECUTION_CREATE_FN = Option<
     ) -> QUIC_STATUS,
 >;
 /// `ExecutionDelete` (preview).
+#[cfg(msquic_preview)]
 pub type QUIC_EXECUTION_DELETE_FN =
     Option<unsafe extern "C" fn(Count: u32, Executions: *mut *mut QUIC_EXECUTION)>;
 /// `ExecutionPoll` (preview): milliseconds until the next timer.
+#[cfg(msquic_preview)]
 pub type QUIC_EXECUTION_POLL_FN =
     Option<unsafe extern "C" fn(Execution: *mut QUIC_EXECUTION) -> u32>;
 /// `RegistrationClose2` (preview): the non-blocking close with a completion callback.
+#[cfg(msquic_preview)]
 pub type QUIC_REGISTRATION_CLOSE2_FN = Option<
     unsafe extern "C" fn(
         Registration: HQUIC,
@@ -250,13 +256,19 @@ pub type QUIC_REGISTRATION_CLOSE2_FN = Option<
     ),
 >;
 /// `ConnectionExportKeyingMaterial` (preview).
-pub type QUIC_CONN_EXPORT_KEYING_MATERIAL_FN = Option<
+#[cfg(msquic_preview)]
+pub type QUIC_CONNECTION_EXPORT_KEYING_MATERIAL_FN = Option<
     unsafe extern "C" fn(
         Connection: HQUIC,
         Config: *const QUIC_KEYING_MATERIAL_CONFIG,
         Output: *mut u8,
     ) -> QUIC_STATUS,
 >;
+
+/// Short name of `QUIC_CONNECTION_EXPORT_KEYING_MATERIAL_FN`, kept for this crate's code.
+/// cbindgen:ignore
+#[cfg(msquic_preview)]
+pub type QUIC_CONN_EXPORT_KEYING_MATERIAL_FN = QUIC_CONNECTION_EXPORT_KEYING_MATERIAL_FN;
 
 /// The function table `MsQuicOpenVersion(2, ..)` hands out. Slots are only ever appended.
 #[repr(C)]
@@ -327,19 +339,26 @@ pub struct QUIC_API_TABLE {
     /// Slot 31.
     pub ConnectionOpenInPartition: QUIC_CONNECTION_OPEN_IN_PARTITION_FN,
     /// Slot 32 (preview).
+    #[cfg(msquic_preview)]
     pub StreamProvideReceiveBuffers: QUIC_STREAM_PROVIDE_RECEIVE_BUFFERS_FN,
     /// Slot 33 (preview).
+    #[cfg(msquic_preview)]
     pub ConnectionPoolCreate: QUIC_CONN_POOL_CREATE_FN,
     /// Slot 34 (preview).
+    #[cfg(msquic_preview)]
     pub ExecutionCreate: QUIC_EXECUTION_CREATE_FN,
     /// Slot 35 (preview).
+    #[cfg(msquic_preview)]
     pub ExecutionDelete: QUIC_EXECUTION_DELETE_FN,
     /// Slot 36 (preview).
+    #[cfg(msquic_preview)]
     pub ExecutionPoll: QUIC_EXECUTION_POLL_FN,
     /// Slot 37 (preview).
+    #[cfg(msquic_preview)]
     pub RegistrationClose2: QUIC_REGISTRATION_CLOSE2_FN,
     /// Slot 38 (preview).
-    pub ConnectionExportKeyingMaterial: QUIC_CONN_EXPORT_KEYING_MATERIAL_FN,
+    #[cfg(msquic_preview)]
+    pub ConnectionExportKeyingMaterial: QUIC_CONNECTION_EXPORT_KEYING_MATERIAL_FN,
 }
 
 /// `QUIC_API_VERSION_1`: no longer supported by MsQuic 2.x.
