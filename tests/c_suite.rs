@@ -4,6 +4,8 @@
 //! Every `c-tests/*.c` is a program that includes only `include/msquic.h`, is linked with
 //! `-lmsquic`, and must exit 0. Every `c-tests/*.cpp` must compile as C++17.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -19,19 +21,13 @@ fn root() -> &'static Path {
 fn lib_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>");
-        let built = profile_dir.join("libmsquic.so");
-        assert!(built.exists(), "{} was not built", built.display());
+        let built = common::built_library();
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c-suite-lib");
         std::fs::create_dir_all(&dir).expect("create lib dir");
         for name in ["libmsquic.so", "libmsquic.so.2"] {
             let link = dir.join(name);
             let _ = std::fs::remove_file(&link);
-            std::os::unix::fs::symlink(&built, &link).expect("symlink library");
+            std::os::unix::fs::symlink(built, &link).expect("symlink library");
         }
         dir
     })

@@ -16,6 +16,8 @@
 //! cmake, pkg-config, a C and a C++ compiler and readelf must be installed: a missing one fails
 //! the test with a message saying so.
 
+mod common;
+
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -39,8 +41,6 @@ const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 const BUILD_TIMEOUT: Duration = Duration::from_secs(300);
 /// Limit for running a consumer program.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
-/// Limit for building the library when it is not beside the test executable.
-const CARGO_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// A C program written against MsQuic 2.7 that reports the `libmsquic` it was loaded with.
 const CONSUMER_C: &str = r#"/* Opens and closes the MsQuic API table, then names the libmsquic the loader mapped. */
@@ -291,38 +291,8 @@ fn require_tools() {
     });
 }
 
-/// The `libmsquic.so` built for this test run: beside the test executable's `deps/` directory,
-/// or built there with `cargo build --lib` if it is missing.
 fn built_library() -> &'static Path {
-    static LIB: OnceLock<PathBuf> = OnceLock::new();
-    LIB.get_or_init(|| {
-        let exe = std::env::current_exe().expect("path of the test executable");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test executable is in target/<profile>/deps");
-        let lib = profile_dir.join("libmsquic.so");
-        if !lib.is_file() {
-            let mut cargo = Command::new(env!("CARGO"));
-            cargo.current_dir(repo()).args(["build", "--lib"]);
-            match profile_dir.file_name().and_then(|n| n.to_str()) {
-                Some("debug") | None => {}
-                Some("release") => {
-                    cargo.arg("--release");
-                }
-                Some(profile) => {
-                    cargo.args(["--profile", profile]);
-                }
-            }
-            check(&mut cargo, CARGO_TIMEOUT, "building libmsquic.so");
-            assert!(
-                lib.is_file(),
-                "`cargo build --lib` did not produce {}",
-                lib.display()
-            );
-        }
-        lib
-    })
+    common::built_library()
 }
 
 /// The Debian multiarch tuple of this machine, found as the install script finds it.
