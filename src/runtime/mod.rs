@@ -1,1 +1,5 @@
-//! Worker threads, sockets, TLS, timers, the operation queue and callback delivery.
+//! Worker threads, sockets, TLS, timers, the operation queue and callback delivery. Knows
+//! nothing of C types.
+
+pub mod timers;
+pub mod worker;

@@ -1,0 +1,407 @@
+//! A worker thread: one mio readiness loop over its sources (sockets), its timers and an
+//! operation queue. Everything registered on a worker is driven only by that thread, so a source
+//! never runs concurrently with itself, and code on the worker may call back into it (the
+//! re-entrancy MsQuic's inline API calls need): nothing here is borrowed while a source runs.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender};
+use mio::{Events, Poll, Registry, Token, Waker};
+
+use crate::runtime::timers::{SourceKey, Timers};
+
+/// Work sent to a worker from another thread.
+pub type Op = Box<dyn FnOnce(&WorkerCx) + Send>;
+
+/// Something a worker drives: a connection or a listener.
+pub trait Source {
+    /// Its socket is ready (`readable`/`writable` as mio reported).
+    fn on_ready(self: Rc<Self>, cx: &WorkerCx, key: SourceKey, readable: bool, writable: bool);
+    /// Its timer expired.
+    fn on_timer(self: Rc<Self>, cx: &WorkerCx, key: SourceKey, now: Instant);
+}
+
+const WAKER: Token = Token(usize::MAX);
+/// Most events taken from the OS per wake-up.
+const EVENT_CAPACITY: usize = 1024;
+
+/// The state of a worker, reachable only on its own thread.
+pub struct WorkerCx {
+    index: usize,
+    registry: Registry,
+    sources: RefCell<Slab>,
+    timers: RefCell<Timers>,
+    stopping: Cell<bool>,
+}
+
+impl WorkerCx {
+    /// This worker's index in its pool.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Where sockets are registered (with the token [`WorkerCx::token`] gives).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Adds a source and returns its key.
+    pub fn insert(&self, source: Rc<dyn Source>) -> SourceKey {
+        self.sources.borrow_mut().insert(source)
+    }
+
+    /// Removes a source (and its timer).
+    pub fn remove(&self, key: SourceKey) -> Option<Rc<dyn Source>> {
+        self.timers.borrow_mut().set(key, None);
+        self.sources.borrow_mut().remove(key)
+    }
+
+    /// The mio token for the socket of source `key`.
+    pub fn token(&self, key: SourceKey) -> Token {
+        Token(key)
+    }
+
+    /// Arms, re-arms or (with `None`) cancels the timer of source `key`.
+    pub fn set_timer(&self, key: SourceKey, deadline: Option<Instant>) {
+        self.timers.borrow_mut().set(key, deadline);
+    }
+
+    fn source(&self, key: SourceKey) -> Option<Rc<dyn Source>> {
+        self.sources.borrow().get(key)
+    }
+}
+
+/// Keys are indices into a vector, with a free list; a key is reused only after removal.
+#[derive(Default)]
+struct Slab {
+    entries: Vec<Option<Rc<dyn Source>>>,
+    free: Vec<usize>,
+}
+
+impl Slab {
+    fn insert(&mut self, source: Rc<dyn Source>) -> usize {
+        match self.free.pop() {
+            Some(key) => {
+                self.entries[key] = Some(source);
+                key
+            }
+            None => {
+                self.entries.push(Some(source));
+                self.entries.len() - 1
+            }
+        }
+    }
+
+    fn remove(&mut self, key: usize) -> Option<Rc<dyn Source>> {
+        let taken = self.entries.get_mut(key)?.take();
+        if taken.is_some() {
+            self.free.push(key);
+        }
+        taken
+    }
+
+    fn get(&self, key: usize) -> Option<Rc<dyn Source>> {
+        self.entries.get(key)?.clone()
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<WorkerCx>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with the worker context of the calling thread, if it is a worker.
+pub fn with_current<R>(f: impl FnOnce(&WorkerCx) -> R) -> Option<R> {
+    let cx = CURRENT.with(|c| c.borrow().clone())?;
+    Some(f(&cx))
+}
+
+/// The index of the worker the calling thread is, if any.
+pub fn current_index() -> Option<usize> {
+    with_current(WorkerCx::index)
+}
+
+/// A worker thread, seen from other threads.
+pub struct Worker {
+    index: usize,
+    tx: Sender<Op>,
+    waker: Arc<Waker>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Starts worker `index`.
+    pub fn spawn(index: usize) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let registry = poll.registry().try_clone()?;
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let thread = std::thread::Builder::new()
+            .name(format!("msquic-qmux-{index}"))
+            .spawn(move || run(index, poll, registry, rx))?;
+        Ok(Self {
+            index,
+            tx,
+            waker,
+            thread: Some(thread),
+        })
+    }
+
+    /// This worker's index in its pool.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Is the calling thread this worker?
+    pub fn is_current(&self) -> bool {
+        current_index() == Some(self.index)
+    }
+
+    /// Queues `op` to run on the worker and wakes it.
+    pub fn post(&self, op: Op) {
+        if self.tx.send(op).is_ok() {
+            // A failed wake leaves the op queued until the next readiness event; the waker
+            // only fails if the poll instance is gone, and then the worker is stopping.
+            let _ = self.waker.wake();
+        }
+    }
+
+    /// Runs `f` on the worker and returns its result: inline if called on the worker, else
+    /// queued, blocking the caller until it has run. `None` if the worker has stopped.
+    pub fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&WorkerCx) -> R + Send + 'static,
+    ) -> Option<R> {
+        if self.is_current() {
+            return with_current(f);
+        }
+        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+        self.post(Box::new(move |cx| {
+            let _ = done_tx.send(f(cx));
+        }));
+        done_rx.recv().ok()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.post(Box::new(|cx| cx.stopping.set(true)));
+        if let Some(thread) = self.thread.take() {
+            if !self.is_current() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>) {
+    let cx = Rc::new(WorkerCx {
+        index,
+        registry,
+        sources: RefCell::new(Slab::default()),
+        timers: RefCell::new(Timers::default()),
+        stopping: Cell::new(false),
+    });
+    CURRENT.with(|c| *c.borrow_mut() = Some(cx.clone()));
+    let mut events = Events::with_capacity(EVENT_CAPACITY);
+    while !cx.stopping.get() {
+        let timeout = cx
+            .timers
+            .borrow_mut()
+            .next_deadline()
+            .map(|at| at.saturating_duration_since(Instant::now()));
+        if let Err(e) = poll.poll(&mut events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                break;
+            }
+        }
+        for event in events.iter() {
+            if event.token() == WAKER {
+                continue;
+            }
+            let key = event.token().0;
+            if let Some(source) = cx.source(key) {
+                source.on_ready(&cx, key, event.is_readable(), event.is_writable());
+            }
+        }
+        while let Ok(op) = rx.try_recv() {
+            op(&cx);
+        }
+        let now = Instant::now();
+        let due = cx.timers.borrow_mut().expired(now);
+        for key in due {
+            if let Some(source) = cx.source(key) {
+                source.on_timer(&cx, key, now);
+            }
+        }
+    }
+    // Drop every source on this thread, where they were made.
+    let sources = std::mem::take(&mut *cx.sources.borrow_mut());
+    drop(sources);
+    CURRENT.with(|c| c.borrow_mut().take());
+}
+
+/// A fixed set of workers; connections are spread over them.
+pub struct Pool {
+    workers: Vec<Worker>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Pool {
+    /// Starts `count` workers (at least one).
+    pub fn new(count: usize) -> io::Result<Self> {
+        let workers = (0..count.max(1))
+            .map(Worker::spawn)
+            .collect::<io::Result<_>>()?;
+        Ok(Self {
+            workers,
+            next: Default::default(),
+        })
+    }
+
+    /// One worker per available core.
+    pub fn per_core() -> io::Result<Self> {
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// How many workers there are.
+    pub fn len(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Always false: a pool has at least one worker.
+    pub fn is_empty(&self) -> bool {
+        self.workers.is_empty()
+    }
+
+    /// Worker `index` modulo the pool size (MsQuic's partition index).
+    pub fn worker(&self, index: usize) -> &Worker {
+        &self.workers[index % self.workers.len()]
+    }
+
+    /// The next worker in round-robin order.
+    pub fn pick(&self) -> &Worker {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.worker(n)
+    }
+}
+
+/// How long tests wait for a worker before failing.
+#[cfg(test)]
+const TEST_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn run_is_inline_on_the_worker_and_queued_elsewhere() {
+        let pool = Pool::new(2).unwrap();
+        let w0 = pool.worker(0);
+        assert!(!w0.is_current());
+        assert_eq!(w0.run(|cx| cx.index()), Some(0));
+        // From inside worker 0, running on worker 0 is inline (no deadlock).
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let pool = Arc::new(pool);
+        let p = pool.clone();
+        pool.worker(0).post(Box::new(move |_| {
+            let inline = p.worker(0).run(|cx| cx.index());
+            let _ = tx.send((inline, current_index()));
+        }));
+        assert_eq!(rx.recv_timeout(TEST_WAIT).unwrap(), (Some(0), Some(0)));
+        assert_eq!(pool.worker(1).run(|cx| cx.index()), Some(1));
+        assert_eq!(pool.pick().index() + pool.pick().index(), 1);
+    }
+
+    struct Tick {
+        fired: crossbeam_channel::Sender<Instant>,
+    }
+
+    impl Source for Tick {
+        fn on_ready(self: Rc<Self>, _: &WorkerCx, _: SourceKey, _: bool, _: bool) {}
+        fn on_timer(self: Rc<Self>, cx: &WorkerCx, key: SourceKey, now: Instant) {
+            let _ = self.fired.send(now);
+            cx.remove(key);
+        }
+    }
+
+    #[test]
+    fn timers_fire_on_the_worker() {
+        let pool = Pool::new(1).unwrap();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(20);
+        pool.worker(0).run(move |cx| {
+            let key = cx.insert(Rc::new(Tick { fired: tx }));
+            cx.set_timer(key, Some(deadline));
+        });
+        let fired = rx.recv_timeout(TEST_WAIT).unwrap();
+        assert!(fired >= deadline);
+    }
+
+    /// Echoes everything it reads.
+    struct Echo {
+        sock: RefCell<mio::net::TcpStream>,
+    }
+
+    impl Source for Echo {
+        fn on_ready(self: Rc<Self>, cx: &WorkerCx, key: SourceKey, readable: bool, _: bool) {
+            if !readable {
+                return;
+            }
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = match self.sock.borrow_mut().read(&mut buf) {
+                    Ok(0) => {
+                        cx.remove(key);
+                        return;
+                    }
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(_) => {
+                        cx.remove(key);
+                        return;
+                    }
+                };
+                self.sock.borrow_mut().write_all(&buf[..n]).unwrap();
+            }
+        }
+        fn on_timer(self: Rc<Self>, _: &WorkerCx, _: SourceKey, _: Instant) {}
+    }
+
+    #[test]
+    fn sockets_are_driven_by_readiness() {
+        let pool = Pool::new(1).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut client = TcpStream::connect(addr).unwrap();
+        client.set_read_timeout(Some(TEST_WAIT)).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        pool.worker(0).run(move |cx| {
+            let echo = Rc::new(Echo {
+                sock: RefCell::new(mio::net::TcpStream::from_std(server)),
+            });
+            let key = cx.insert(echo.clone());
+            cx.registry()
+                .register(
+                    &mut *echo.sock.borrow_mut(),
+                    cx.token(key),
+                    mio::Interest::READABLE,
+                )
+                .unwrap();
+        });
+        client.write_all(b"hello").unwrap();
+        let mut got = [0u8; 5];
+        client.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"hello");
+    }
+}
