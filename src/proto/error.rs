@@ -116,6 +116,9 @@ mod tests {
         assert_eq!(e.code, TransportErrorCode(0x03));
         assert_eq!(e.to_string(), "FLOW_CONTROL_ERROR in MAX_DATA: too much");
         assert_eq!(TransportErrorCode::PROTOCOL_VIOLATION.0, 0x0a);
-        assert_eq!(format!("{:?}", TransportErrorCode(0x1234)), "TransportErrorCode(0x1234)");
+        assert_eq!(
+            format!("{:?}", TransportErrorCode(0x1234)),
+            "TransportErrorCode(0x1234)"
+        );
     }
 }

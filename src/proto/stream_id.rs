@@ -55,7 +55,11 @@ impl StreamId {
 
     /// The side that opened the stream.
     pub fn initiator(self) -> Side {
-        if self.0 & 1 == 0 { Side::Client } else { Side::Server }
+        if self.0 & 1 == 0 {
+            Side::Client
+        } else {
+            Side::Server
+        }
     }
 
     /// The stream's direction.
@@ -110,7 +114,10 @@ mod tests {
         assert_eq!(StreamId::new(Side::Client, Dir::Uni, 0).0, 2);
         assert_eq!(StreamId::new(Side::Server, Dir::Uni, 3).0, 15);
         let id = StreamId(15);
-        assert_eq!((id.initiator(), id.dir(), id.index()), (Side::Server, Dir::Uni, 3));
+        assert_eq!(
+            (id.initiator(), id.dir(), id.index()),
+            (Side::Server, Dir::Uni, 3)
+        );
         assert!(id.can_send(Side::Server) && !id.can_recv(Side::Server));
         assert!(!id.can_send(Side::Client) && id.can_recv(Side::Client));
         assert!(StreamId(4).can_send(Side::Server) && StreamId(4).can_recv(Side::Server));

@@ -1,0 +1,412 @@
+//! Processing the peer's bytes: records, then frames.
+
+use std::time::Instant;
+
+use super::{CloseCause, Connection, Event, State, di};
+use crate::proto::coding::Reader;
+use crate::proto::error::{TransportError, TransportErrorCode};
+use crate::proto::frame::{self, Frame, FrameType, ResetStream, StreamFrame};
+use crate::proto::record::Deframed;
+use crate::proto::stream_id::{Dir, StreamId};
+use crate::proto::streams::{RecvStream, ResetInfo, SendPhase, SendStream, Stream};
+use crate::proto::transport_params::TransportParameters;
+
+impl Connection {
+    /// Feeds bytes received from the transport. All of `input` is always taken: a partial
+    /// record is buffered (at most our max_record_size), complete ones are processed at once,
+    /// independent of whether the application reads any stream.
+    ///
+    /// A protocol error closes the connection ([`Event::Closed`] with
+    /// [`CloseCause::LocalError`]) and queues CONNECTION_CLOSE; later input is discarded.
+    pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
+        self.stats.bytes_received += input.len() as u64;
+        let mut pos = 0;
+        while pos < input.len() && self.state == State::Open {
+            let (used, found) = match self.deframer.next(&input[pos..]) {
+                Ok(x) => x,
+                Err(e) => return self.fail(now, e),
+            };
+            let start = pos;
+            pos += used;
+            let result = match found {
+                Deframed::NeedMore => break,
+                Deframed::Input(range) => {
+                    self.process_record(now, &input[start + range.start..start + range.end])
+                }
+                Deframed::Buffered => {
+                    let buf = self.deframer.take_buffer();
+                    let r = self.process_record(now, &buf);
+                    self.deframer.restore_buffer(buf);
+                    r
+                }
+            };
+            if let Err(e) = result {
+                return self.fail(now, e);
+            }
+        }
+    }
+
+    fn process_record(&mut self, now: Instant, payload: &[u8]) -> Result<(), TransportError> {
+        self.stats.records_received += 1;
+        self.last_activity = now;
+        if !self.got_first_frame {
+            // Judge the first frame by its type alone, before decoding (a forbidden type
+            // there is still "first frame is not QX_TRANSPORT_PARAMETERS").
+            let ty = FrameType(Reader::new(payload).varint().unwrap_or(0));
+            if !ty.is_transport_parameters() {
+                return Err(TransportError::PROTOCOL_VIOLATION(
+                    "first frame is not QX_TRANSPORT_PARAMETERS",
+                )
+                .with_frame(ty));
+            }
+            self.got_first_frame = true;
+        }
+        for frame in frame::Iter::new(payload) {
+            let frame = frame?;
+            if self.state != State::Open {
+                break; // The peer closed in this record; ignore what follows.
+            }
+            let ty = frame.ty();
+            self.process_frame(now, frame)
+                .map_err(|e| match e.frame_type {
+                    Some(_) => e,
+                    None => e.with_frame(ty),
+                })?;
+        }
+        Ok(())
+    }
+
+    fn process_frame(&mut self, now: Instant, frame: Frame<'_>) -> Result<(), TransportError> {
+        match frame {
+            Frame::Padding(_) => {}
+            Frame::TransportParameters { params, .. } => {
+                if self.peer_params.is_some() {
+                    return Err(TransportError::PROTOCOL_VIOLATION(
+                        "QX_TRANSPORT_PARAMETERS received twice",
+                    ));
+                }
+                let params = TransportParameters::decode(params)?;
+                self.on_peer_params(params)?;
+            }
+            Frame::Stream(f) => self.on_stream(f)?,
+            Frame::ResetStream(r) => self.on_reset(r, 0)?,
+            Frame::ResetStreamAt {
+                reset,
+                reliable_size,
+            } => {
+                if !self.local_params.reset_stream_at {
+                    return Err(TransportError::FRAME_ENCODING_ERROR(
+                        "RESET_STREAM_AT not negotiated",
+                    ));
+                }
+                self.on_reset(reset, reliable_size)?;
+            }
+            Frame::StopSending { id, error_code } => self.on_stop_sending(id, error_code)?,
+            Frame::MaxData(max) => {
+                if self.send_data.raise(max) {
+                    // Streams waiting only on connection credit may go again.
+                    let ids: Vec<StreamId> = self.streams.keys().copied().collect();
+                    for id in ids {
+                        self.schedule(id);
+                    }
+                }
+            }
+            Frame::MaxStreamData { id, max } => {
+                if !id.can_send(self.side) {
+                    return Err(TransportError::STREAM_STATE_ERROR(
+                        "MAX_STREAM_DATA for a receive-only stream",
+                    ));
+                }
+                if let Some(send) = self.send_stream_for_frame(id)? {
+                    if send.credit.raise(max) {
+                        self.schedule(id);
+                    }
+                }
+            }
+            Frame::MaxStreams { dir, count } => {
+                let d = di(dir);
+                if count > self.peer_max_streams[d] {
+                    self.peer_max_streams[d] = count;
+                    self.streams_available_event();
+                }
+            }
+            Frame::DataBlocked(_) => {}
+            Frame::StreamDataBlocked { id, .. } => {
+                if !id.can_recv(self.side) {
+                    return Err(TransportError::STREAM_STATE_ERROR(
+                        "STREAM_DATA_BLOCKED for a send-only stream",
+                    ));
+                }
+                self.open_peer_streams(id)?;
+            }
+            Frame::StreamsBlocked { .. } => {}
+            Frame::ConnectionClose {
+                error_code,
+                frame_type,
+                reason,
+            } => {
+                self.on_peer_close(
+                    now,
+                    CloseCause::PeerTransport {
+                        error_code: TransportErrorCode(error_code),
+                        frame_type,
+                        reason: reason.to_vec(),
+                    },
+                );
+            }
+            Frame::ApplicationClose { error_code, reason } => {
+                self.on_peer_close(
+                    now,
+                    CloseCause::PeerApplication {
+                        error_code,
+                        reason: reason.to_vec(),
+                    },
+                );
+            }
+            Frame::Datagram { data, has_len } => {
+                let Some(max) = self.local_params.max_datagram_frame_size else {
+                    return Err(TransportError::PROTOCOL_VIOLATION(
+                        "DATAGRAM not negotiated",
+                    ));
+                };
+                let size = Frame::Datagram { data, has_len }.encoded_len() as u64;
+                if size > max {
+                    return Err(TransportError::PROTOCOL_VIOLATION("DATAGRAM too large"));
+                }
+                self.events
+                    .push_back(Event::DatagramReceived(data.to_vec()));
+            }
+            Frame::PingRequest(seq) => {
+                if self.largest_ping_received.is_some_and(|prev| seq <= prev) {
+                    return Err(TransportError::PROTOCOL_VIOLATION(
+                        "QX_PING request number not increasing",
+                    ));
+                }
+                self.largest_ping_received = Some(seq);
+                // Coalesce: one response carrying the largest number.
+                self.ping_response_pending = Some(seq);
+            }
+            Frame::PingResponse(seq) => {
+                if self.largest_ping_sent.is_none_or(|largest| seq > largest) {
+                    return Err(TransportError::PROTOCOL_VIOLATION(
+                        "QX_PING response to a request never sent",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_peer_params(&mut self, params: TransportParameters) -> Result<(), TransportError> {
+        if let Some(old) = self.remembered_params.take() {
+            // 0-RTT was used: the server may not lower what we may already have relied on.
+            let lowered = params.initial_max_data < old.initial_max_data
+                || params.initial_max_stream_data_bidi_remote
+                    < old.initial_max_stream_data_bidi_remote
+                || params.initial_max_stream_data_uni < old.initial_max_stream_data_uni
+                || params.initial_max_streams_bidi < old.initial_max_streams_bidi
+                || params.initial_max_streams_uni < old.initial_max_streams_uni
+                || (old.reset_stream_at && !params.reset_stream_at)
+                || old
+                    .max_datagram_frame_size
+                    .is_some_and(|m| params.max_datagram_frame_size.is_none_or(|n| n < m));
+            if lowered {
+                return Err(TransportError::PROTOCOL_VIOLATION(
+                    "server lowered limits remembered for 0-RTT",
+                ));
+            }
+            self.send_data.raise(params.initial_max_data);
+            for (id, stream) in self.streams.iter_mut() {
+                if let Some(send) = stream.send.as_mut() {
+                    if id.initiator() == self.side {
+                        send.credit.raise(match id.dir() {
+                            Dir::Bi => params.initial_max_stream_data_bidi_remote,
+                            Dir::Uni => params.initial_max_stream_data_uni,
+                        });
+                    }
+                }
+            }
+            let ids: Vec<StreamId> = self.streams.keys().copied().collect();
+            for id in ids {
+                self.schedule(id);
+            }
+        } else {
+            self.send_data = crate::proto::flow_control::SendCredit::new(params.initial_max_data);
+        }
+        self.peer_max_streams = [
+            params
+                .initial_max_streams_bidi
+                .max(self.peer_max_streams[0]),
+            params.initial_max_streams_uni.max(self.peer_max_streams[1]),
+        ];
+        self.peer_params = Some(params);
+        self.events.push_back(Event::Connected);
+        self.streams_available_event();
+        Ok(())
+    }
+
+    fn streams_available_event(&mut self) {
+        let bidi = self.streams_available(Dir::Bi);
+        let uni = self.streams_available(Dir::Uni);
+        if bidi > 0 || uni > 0 {
+            self.events.push_back(Event::StreamsAvailable { bidi, uni });
+        }
+    }
+
+    fn on_peer_close(&mut self, now: Instant, cause: CloseCause) {
+        // Answer with nothing more; end our direction (qmux-02 §7.3).
+        self.write_shutdown = true;
+        self.enter_closing(now, cause);
+        if self.peer_eof {
+            self.drain();
+        }
+    }
+
+    /// Opens peer streams up to and including `id` if it is a new one.
+    ///
+    /// Returns whether the stream exists now (false: it was opened before and is finished).
+    fn open_peer_streams(&mut self, id: StreamId) -> Result<bool, TransportError> {
+        if id.initiator() == self.side {
+            if id.index() >= self.next_local[di(id.dir())] {
+                return Err(TransportError::STREAM_STATE_ERROR("stream not opened yet"));
+            }
+            return Ok(self.streams.contains_key(&id));
+        }
+        let d = di(id.dir());
+        if id.index() < self.next_remote[d] {
+            return Ok(self.streams.contains_key(&id));
+        }
+        if id.index() >= self.max_remote[d] {
+            return Err(TransportError::STREAM_LIMIT_ERROR(
+                "peer exceeded its stream limit",
+            ));
+        }
+        let peer = self.peer_params.clone().unwrap_or_default();
+        for index in self.next_remote[d]..=id.index() {
+            let new_id = StreamId::new(id.initiator(), id.dir(), index);
+            let stream = match id.dir() {
+                Dir::Bi => Stream {
+                    send: Some(SendStream::new(peer.initial_max_stream_data_bidi_local)),
+                    recv: Some(RecvStream::new(
+                        self.local_params.initial_max_stream_data_bidi_remote,
+                    )),
+                },
+                Dir::Uni => Stream {
+                    send: None,
+                    recv: Some(RecvStream::new(
+                        self.local_params.initial_max_stream_data_uni,
+                    )),
+                },
+            };
+            self.streams.insert(new_id, stream);
+            self.events.push_back(Event::StreamOpened { id: new_id });
+        }
+        self.next_remote[d] = id.index() + 1;
+        Ok(true)
+    }
+
+    fn send_stream_for_frame(
+        &mut self,
+        id: StreamId,
+    ) -> Result<Option<&mut SendStream>, TransportError> {
+        if !self.open_peer_streams(id)? {
+            return Ok(None);
+        }
+        Ok(self.streams.get_mut(&id).and_then(|s| s.send.as_mut()))
+    }
+
+    fn recv_stream_for_frame(
+        &mut self,
+        id: StreamId,
+    ) -> Result<Option<&mut RecvStream>, TransportError> {
+        if !id.can_recv(self.side) {
+            return Err(TransportError::STREAM_STATE_ERROR(
+                "frame for a send-only stream",
+            ));
+        }
+        if !self.open_peer_streams(id)? {
+            return Ok(None);
+        }
+        Ok(self.streams.get_mut(&id).and_then(|s| s.recv.as_mut()))
+    }
+
+    fn on_stream(&mut self, f: StreamFrame<'_>) -> Result<(), TransportError> {
+        let Some(recv) = self.recv_stream_for_frame(f.id)? else {
+            return Ok(()); // A finished stream: nothing to do.
+        };
+        let acc = recv.ingest(f.offset, f.data, f.fin)?;
+        let notify = !recv.notified && (!recv.chunks().is_empty() || recv.chunks().fin);
+        if notify {
+            recv.notified = true;
+        }
+        self.charge_connection(acc.new_bytes)?;
+        self.stats.stream_bytes_received += f.data.len() as u64;
+        self.credit_connection(acc.discarded);
+        if notify {
+            self.events.push_back(Event::StreamReadable { id: f.id });
+        }
+        self.maybe_close_stream(f.id);
+        Ok(())
+    }
+
+    fn charge_connection(&mut self, new_bytes: u64) -> Result<(), TransportError> {
+        let total = self.recv_data.received() + new_bytes;
+        self.recv_data
+            .on_received(total)
+            .map_err(|_| TransportError::FLOW_CONTROL_ERROR("connection data above limit"))
+    }
+
+    fn on_reset(&mut self, r: ResetStream, reliable_size: u64) -> Result<(), TransportError> {
+        let id = r.id;
+        let Some(recv) = self.recv_stream_for_frame(id)? else {
+            return Ok(());
+        };
+        let info = ResetInfo {
+            error_code: r.error_code,
+            final_size: r.final_size,
+            reliable_size,
+        };
+        let acc = recv.reset_with(info)?;
+        let due = recv.reset_due();
+        if due.is_some() {
+            recv.reset_delivered = true;
+        }
+        // No more credit for a reset stream.
+        recv.max_data_queued = false;
+        self.charge_connection(acc.new_bytes)?;
+        self.credit_connection(acc.discarded);
+        if let Some(info) = due {
+            self.events.push_back(Event::StreamReset {
+                id,
+                error_code: info.error_code,
+            });
+        }
+        self.maybe_close_stream(id);
+        Ok(())
+    }
+
+    fn on_stop_sending(&mut self, id: StreamId, error_code: u64) -> Result<(), TransportError> {
+        if !id.can_send(self.side) {
+            return Err(TransportError::STREAM_STATE_ERROR(
+                "STOP_SENDING for a receive-only stream",
+            ));
+        }
+        let Some(send) = self.send_stream_for_frame(id)? else {
+            return Ok(());
+        };
+        if matches!(send.phase, SendPhase::Open | SendPhase::Finishing) {
+            // Reply with RESET_STREAM carrying the same code (RFC 9000 §3.5), as MsQuic does.
+            let canceled = send.discard();
+            send.phase = SendPhase::ResetPending {
+                error_code,
+                reliable_size: 0,
+            };
+            self.events.push_back(Event::StopSending { id, error_code });
+            for token in canceled {
+                self.events.push_back(Event::SendCanceled { id, token });
+            }
+            self.reset_pending.push_back(id);
+        }
+        Ok(())
+    }
+}

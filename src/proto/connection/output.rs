@@ -1,0 +1,378 @@
+//! Producing records: control frames first, then datagrams, then stream data.
+
+use std::time::Instant;
+
+use super::{CloseFrame, Connection, Event, Scheduling, State, di};
+use crate::proto::coding::{BufMut, SliceWriter};
+use crate::proto::frame::{self, Frame, FrameType, ResetStream};
+use crate::proto::record::{self, DEFAULT_MAX_RECORD_SIZE};
+use crate::proto::stream_id::Dir;
+use crate::proto::streams::SendPhase;
+
+/// The smallest space worth starting a record for.
+const MIN_RECORD_SPACE: usize = 32;
+
+impl Connection {
+    /// The smallest `poll_transmit` buffer that always fits our first record.
+    pub const MIN_TRANSMIT_BUFFER: usize = 512;
+
+    /// Writes whole records for the peer into `buf` and returns how many bytes were written;
+    /// 0 means there is nothing to send now. Call again until it returns 0.
+    ///
+    /// `buf` should hold at least [`Connection::MIN_TRANSMIT_BUFFER`] bytes, or our transport
+    /// parameters may not fit; the peer's max_record_size plus 8 lets every record be full
+    /// size (a datagram waits for a buffer it fits in).
+    ///
+    /// Records never exceed the peer's max_record_size (16382 until its parameters arrive).
+    /// Whatever is returned counts as delivered (qmux-02's implicit acknowledgement), so it
+    /// must be written to the transport, in order.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> usize {
+        let mut written = 0;
+        loop {
+            if self.state == State::Drained {
+                break;
+            }
+            let space = buf.len() - written;
+            if space < MIN_RECORD_SPACE {
+                break;
+            }
+            let peer_max = self
+                .peer_params
+                .as_ref()
+                .map_or(DEFAULT_MAX_RECORD_SIZE, |p| p.max_record_size);
+            let reserve = record::header_reserve(space.min(peer_max as usize));
+            let max_body = (space - reserve).min(usize::try_from(peer_max).unwrap_or(usize::MAX));
+            let out = &mut buf[written..written + reserve + max_body];
+            let body_len = {
+                let mut w = SliceWriter::new(&mut out[reserve..]);
+                self.fill_record(&mut w);
+                w.len()
+            };
+            if body_len == 0 {
+                break;
+            }
+            written += record::seal(out, reserve, body_len);
+            self.stats.records_sent += 1;
+            // A record handed to the transport restarts the idle timer (qmux-02 §7.1).
+            self.last_activity = now;
+        }
+        self.stats.bytes_sent += written as u64;
+        written
+    }
+
+    fn fill_record(&mut self, w: &mut SliceWriter<'_>) {
+        if self.state != State::Open && self.close_frame.is_none() {
+            return; // Closing silently (idle timeout, peer close or EOF): nothing more at all.
+        }
+        if !self.tp_sent {
+            let tp = Frame::TransportParameters {
+                ty: FrameType::QX_TRANSPORT_PARAMETERS,
+                params: &self.tp_bytes,
+            };
+            if tp.encoded_len() > w.remaining_mut() {
+                return;
+            }
+            tp.encode(w);
+            self.tp_sent = true;
+        }
+        if let Some(close) = self.close_frame.take() {
+            self.write_close(w, close);
+            if self.peer_eof {
+                self.drain();
+            }
+            return;
+        }
+        if self.state != State::Open {
+            return;
+        }
+        if !self.write_control(w) {
+            return;
+        }
+        if self.limits().is_none() {
+            return; // Nothing that depends on the peer's parameters yet.
+        }
+        if !self.write_datagrams(w) {
+            return;
+        }
+        self.write_streams(w);
+    }
+
+    fn write_close(&mut self, w: &mut SliceWriter<'_>, close: CloseFrame) {
+        // Truncate the reason so the frame always fits.
+        let room = w.remaining_mut().saturating_sub(24);
+        let frame = match &close {
+            CloseFrame::Transport(e) => {
+                let reason = e.reason.as_bytes();
+                Frame::ConnectionClose {
+                    error_code: e.code.0,
+                    frame_type: e.frame_type.map_or(0, |t| t.0),
+                    reason: &reason[..reason.len().min(room)],
+                }
+            }
+            CloseFrame::Application { error_code, reason } => Frame::ApplicationClose {
+                error_code: *error_code,
+                reason: &reason[..reason.len().min(room)],
+            },
+        };
+        if frame.encoded_len() <= w.remaining_mut() {
+            frame.encode(w);
+        }
+    }
+
+    /// Writes one control frame if it fits; returns false (record full) if it does not.
+    fn put(w: &mut SliceWriter<'_>, frame: Frame<'_>) -> bool {
+        if frame.encoded_len() > w.remaining_mut() {
+            return false;
+        }
+        frame.encode(w);
+        true
+    }
+
+    /// Writes pending control frames; returns false if the record filled up.
+    fn write_control(&mut self, w: &mut SliceWriter<'_>) -> bool {
+        if let Some(seq) = self.ping_response_pending {
+            if !Self::put(w, Frame::PingResponse(seq)) {
+                return false;
+            }
+            self.ping_response_pending = None;
+        }
+        if self.ping_pending {
+            if !Self::put(w, Frame::PingRequest(self.next_ping_seq)) {
+                return false;
+            }
+            self.largest_ping_sent = Some(self.next_ping_seq);
+            self.next_ping_seq += 1;
+            self.ping_pending = false;
+        }
+        if self.max_data_pending {
+            let max = self.recv_data.update();
+            if !Self::put(w, Frame::MaxData(max)) {
+                return false;
+            }
+            self.max_data_pending = false;
+        }
+        for dir in [Dir::Bi, Dir::Uni] {
+            let d = di(dir);
+            if self.max_streams_pending[d] {
+                if !Self::put(
+                    w,
+                    Frame::MaxStreams {
+                        dir,
+                        count: self.max_remote[d],
+                    },
+                ) {
+                    return false;
+                }
+                self.max_streams_pending[d] = false;
+            }
+            if let Some(limit) = self.streams_blocked_pending[d] {
+                if !Self::put(w, Frame::StreamsBlocked { dir, limit }) {
+                    return false;
+                }
+                self.streams_blocked_pending[d] = None;
+                self.streams_blocked_sent[d] = Some(limit);
+            }
+        }
+        while let Some(&id) = self.max_stream_data_pending.last() {
+            if let Some(recv) = self.streams.get_mut(&id).and_then(|s| s.recv.as_mut()) {
+                if recv.max_data_queued {
+                    let max = recv.window.update();
+                    if !Self::put(w, Frame::MaxStreamData { id, max }) {
+                        return false;
+                    }
+                    recv.max_data_queued = false;
+                }
+            }
+            self.max_stream_data_pending.pop();
+        }
+        while let Some(&(id, error_code)) = self.stop_sending_pending.front() {
+            if !Self::put(w, Frame::StopSending { id, error_code }) {
+                return false;
+            }
+            self.stop_sending_pending.pop_front();
+        }
+        while let Some(&id) = self.reset_pending.front() {
+            let Some(send) = self.streams.get_mut(&id).and_then(|s| s.send.as_mut()) else {
+                self.reset_pending.pop_front();
+                continue;
+            };
+            let SendPhase::ResetPending {
+                error_code,
+                reliable_size,
+            } = send.phase
+            else {
+                self.reset_pending.pop_front();
+                continue;
+            };
+            let reset = ResetStream {
+                id,
+                error_code,
+                final_size: send.offset(),
+            };
+            let frame = if reliable_size > 0 {
+                Frame::ResetStreamAt {
+                    reset,
+                    reliable_size: reliable_size.min(send.offset()),
+                }
+            } else {
+                Frame::ResetStream(reset)
+            };
+            if !Self::put(w, frame) {
+                return false;
+            }
+            send.phase = SendPhase::ResetSent;
+            self.reset_pending.pop_front();
+            self.events.push_back(Event::SendShutdownComplete {
+                id,
+                graceful: false,
+            });
+            self.maybe_close_stream(id);
+        }
+        while let Some(&id) = self.stream_data_blocked_pending.last() {
+            if let Some(send) = self.streams.get(&id).and_then(|s| s.send.as_ref()) {
+                let limit = send.credit.max();
+                if !Self::put(w, Frame::StreamDataBlocked { id, limit }) {
+                    return false;
+                }
+            }
+            self.stream_data_blocked_pending.pop();
+        }
+        if let Some(limit) = self.data_blocked_pending {
+            if !Self::put(w, Frame::DataBlocked(limit)) {
+                return false;
+            }
+            self.data_blocked_pending = None;
+        }
+        true
+    }
+
+    fn write_datagrams(&mut self, w: &mut SliceWriter<'_>) -> bool {
+        while let Some((data, token)) = self.datagrams.front() {
+            let frame = Frame::Datagram {
+                data,
+                has_len: true,
+            };
+            if frame.encoded_len() > w.remaining_mut() {
+                return false;
+            }
+            frame.encode(w);
+            let token = *token;
+            self.datagrams.pop_front();
+            self.events.push_back(Event::DatagramSent { token });
+        }
+        true
+    }
+
+    /// Picks the next stream to serve: the first of the highest priority in the queue.
+    fn pick_stream(&self) -> Option<usize> {
+        let mut best: Option<(usize, u16)> = None;
+        for (i, id) in self.send_queue.iter().enumerate() {
+            let prio = self
+                .streams
+                .get(id)
+                .and_then(|s| s.send.as_ref())
+                .map_or(u16::MAX, |s| s.priority);
+            if best.is_none_or(|(_, p)| prio > p) {
+                best = Some((i, prio));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+
+    fn write_streams(&mut self, w: &mut SliceWriter<'_>) {
+        while let Some(idx) = self.pick_stream() {
+            let id = self.send_queue[idx];
+            let conn_credit = self.send_data.available();
+            let Some(send) = self.streams.get_mut(&id).and_then(|s| s.send.as_mut()) else {
+                self.send_queue.remove(idx);
+                continue;
+            };
+            if !send.wants_frame() {
+                send.queued = false;
+                self.send_queue.remove(idx);
+                continue;
+            }
+            let sendable = send.sendable().min(conn_credit);
+            let fin_only = send.fin_after(0);
+            if sendable == 0 && !fin_only {
+                if send.pending() > 0 && send.credit.available() == 0 {
+                    // Blocked by the stream's limit: wait for MAX_STREAM_DATA.
+                    if send.credit.take_blocked().is_some() {
+                        self.stream_data_blocked_pending.push(id);
+                    }
+                    send.queued = false;
+                    self.send_queue.remove(idx);
+                    continue;
+                }
+                // Blocked by the connection's limit: stop until MAX_DATA.
+                if let Some(limit) = self.send_data.take_blocked() {
+                    self.data_blocked_pending = Some(limit);
+                }
+                return;
+            }
+            let space = w.remaining_mut();
+            let offset = send.offset();
+            let bare = frame::stream_header_len(id, offset, None);
+            if space <= bare + usize::from(!fin_only) {
+                return; // Record full.
+            }
+            // A frame that fills the record omits its Length (it runs to the end of the record).
+            let fits_bare = (space - bare) as u64;
+            let (n, has_len) = if sendable >= fits_bare {
+                (fits_bare, false)
+            } else {
+                let with_len = frame::stream_header_len(id, offset, Some(sendable as usize));
+                if with_len + sendable as usize <= space {
+                    (sendable, true)
+                } else {
+                    // The Length field tips it over: send a little less, still with LEN
+                    // (never more than `sendable`, which credit allows).
+                    let n = space.saturating_sub(with_len);
+                    if n == 0 {
+                        return;
+                    }
+                    (n as u64, true)
+                }
+            };
+            let fin = send.fin_after(n);
+            frame::encode_stream_header(w, id, offset, has_len.then_some(n as usize), fin);
+            let events = &mut self.events;
+            send.write_data(w, n, |token| {
+                events.push_back(Event::SendComplete { id, token })
+            });
+            self.send_data.consume(n);
+            self.stats.stream_bytes_sent += n;
+            let mut done = false;
+            if fin {
+                send.phase = SendPhase::DataSent;
+                self.events
+                    .push_back(Event::SendShutdownComplete { id, graceful: true });
+                done = true;
+            } else if let SendPhase::ResetPending { reliable_size, .. } = send.phase {
+                if send.offset() >= reliable_size {
+                    self.reset_pending.push_back(id);
+                    done = true;
+                }
+            }
+            if done || !send.wants_frame() {
+                send.queued = false;
+                self.send_queue.remove(idx);
+                if fin {
+                    self.maybe_close_stream(id);
+                }
+            } else if self.config.scheduling == Scheduling::RoundRobin {
+                // Round robin: to the back of the queue (FIFO keeps it at the front).
+                if let Some(id) = self.send_queue.remove(idx) {
+                    self.send_queue.push_back(id);
+                }
+            }
+            if self.reset_pending.back() == Some(&id) {
+                // The reliable part is out: the RESET_STREAM_AT goes next record.
+                return;
+            }
+            if !has_len {
+                return; // The frame ran to the end of the record.
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Flow-control windows: the credit we grant the peer and the credit the peer grants us.
+//!
+//! Both are used at two levels, the connection (MAX_DATA) and each stream (MAX_STREAM_DATA).
+
+/// Credit we grant the peer for data it sends us.
+///
+/// Credit goes back only as the application consumes data, and a new limit is advertised once
+/// about half the window is used.
+#[derive(Clone, Debug)]
+pub struct RecvWindow {
+    /// The window size: how far past `consumed` the limit is raised.
+    window: u64,
+    /// The limit we last advertised (or will advertise once the update is sent).
+    max: u64,
+    /// The highest amount the peer has sent (offsets, or the sum across streams).
+    received: u64,
+    /// How much the application has consumed (or we have discarded on its behalf).
+    consumed: u64,
+}
+
+impl RecvWindow {
+    /// A window whose initial limit, advertised in transport parameters, is `window`.
+    pub fn new(window: u64) -> Self {
+        Self {
+            window,
+            max: window,
+            received: 0,
+            consumed: 0,
+        }
+    }
+
+    /// The limit currently granted.
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
+    /// How much the peer has sent.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// How much has been consumed.
+    pub fn consumed(&self) -> u64 {
+        self.consumed
+    }
+
+    /// Records that the peer has now sent `total`; fails if that exceeds the limit.
+    pub fn on_received(&mut self, total: u64) -> Result<(), FlowControlViolation> {
+        if total > self.max {
+            return Err(FlowControlViolation);
+        }
+        self.received = self.received.max(total);
+        Ok(())
+    }
+
+    /// Records that `n` more bytes were consumed.
+    pub fn consume(&mut self, n: u64) {
+        self.consumed += n;
+        debug_assert!(self.consumed <= self.received);
+    }
+
+    /// Whether the limit should be raised now: at least half the window is used up.
+    pub fn should_update(&self) -> bool {
+        self.max - self.consumed <= self.window / 2 && self.consumed + self.window > self.max
+    }
+
+    /// Raises the limit to `consumed + window` and returns it.
+    pub fn update(&mut self) -> u64 {
+        self.max = self.max.max(self.consumed + self.window);
+        self.max
+    }
+}
+
+/// The peer sent more than its credit allowed.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct FlowControlViolation;
+
+/// Credit the peer grants us for data we send.
+#[derive(Clone, Debug, Default)]
+pub struct SendCredit {
+    /// The peer's current limit.
+    max: u64,
+    /// How much we have sent.
+    used: u64,
+    /// The limit at which we last reported being blocked, so we report each limit once.
+    blocked_reported: Option<u64>,
+}
+
+impl SendCredit {
+    /// Credit starting at the peer's initial limit `max`.
+    pub fn new(max: u64) -> Self {
+        Self {
+            max,
+            used: 0,
+            blocked_reported: None,
+        }
+    }
+
+    /// How much more we may send.
+    pub fn available(&self) -> u64 {
+        self.max - self.used
+    }
+
+    /// The peer's current limit.
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
+    /// Applies a new limit from the peer; returns whether it grew (limits never shrink).
+    pub fn raise(&mut self, max: u64) -> bool {
+        if max > self.max {
+            self.max = max;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Records `n` bytes sent (at most [`SendCredit::available`]).
+    pub fn consume(&mut self, n: u64) {
+        debug_assert!(n <= self.available());
+        self.used += n;
+    }
+
+    /// If we are blocked at a limit not yet reported, marks it reported and returns it.
+    pub fn take_blocked(&mut self) -> Option<u64> {
+        if self.available() == 0 && self.blocked_reported != Some(self.max) {
+            self.blocked_reported = Some(self.max);
+            Some(self.max)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recv_window_updates_at_half() {
+        let mut w = RecvWindow::new(100);
+        assert_eq!(w.on_received(100), Ok(()));
+        assert_eq!(w.on_received(101), Err(FlowControlViolation));
+        w.consume(49);
+        assert!(!w.should_update());
+        w.consume(1);
+        assert!(w.should_update());
+        assert_eq!(w.update(), 150);
+        assert!(!w.should_update());
+        assert_eq!(w.on_received(150), Ok(()));
+        w.consume(100);
+        assert!(w.should_update());
+        assert_eq!(w.update(), 250);
+    }
+
+    #[test]
+    fn send_credit_reports_each_limit_once() {
+        let mut c = SendCredit::new(10);
+        assert_eq!(c.take_blocked(), None);
+        c.consume(10);
+        assert_eq!(c.take_blocked(), Some(10));
+        assert_eq!(c.take_blocked(), None);
+        assert!(!c.raise(5));
+        assert!(c.raise(20));
+        assert_eq!(c.available(), 10);
+        c.consume(10);
+        assert_eq!(c.take_blocked(), Some(20));
+    }
+}

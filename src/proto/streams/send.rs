@@ -1,0 +1,276 @@
+//! The sending half of a stream.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use crate::proto::coding::BufMut;
+use crate::proto::flow_control::SendCredit;
+
+/// Application data queued on a stream, owned by the engine until it is written into a
+/// record (the only copy the engine makes of it).
+pub enum SendData {
+    /// A byte vector.
+    Owned(Vec<u8>),
+    /// Any other owner of the bytes, e.g. a buffer the application keeps until it is told the
+    /// data was sent.
+    Shared(Box<dyn AsRef<[u8]> + Send>),
+}
+
+impl SendData {
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Owned(v) => v,
+            Self::Shared(b) => (**b).as_ref(),
+        }
+    }
+}
+
+impl fmt::Debug for SendData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SendData({} bytes)", self.as_slice().len())
+    }
+}
+
+impl From<Vec<u8>> for SendData {
+    fn from(v: Vec<u8>) -> Self {
+        Self::Owned(v)
+    }
+}
+
+impl From<&[u8]> for SendData {
+    fn from(v: &[u8]) -> Self {
+        Self::Owned(v.to_vec())
+    }
+}
+
+/// Where the sending half is in RFC 9000 §3.1's state machine.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum SendPhase {
+    /// Accepting data ("Ready"/"Send").
+    Open,
+    /// The application finished; the FIN is queued ("Send" with FIN pending).
+    Finishing,
+    /// Everything including the FIN was written ("Data Recvd", by implicit acknowledgement).
+    DataSent,
+    /// A reset is queued; for RESET_STREAM_AT, data below `reliable_size` still goes first.
+    ResetPending {
+        /// The application's error code.
+        error_code: u64,
+        /// Bytes to send before the reset (0 for RESET_STREAM).
+        reliable_size: u64,
+    },
+    /// The reset was written ("Reset Recvd", by implicit acknowledgement).
+    ResetSent,
+}
+
+#[derive(Debug)]
+struct Chunk {
+    data: SendData,
+    pos: usize,
+    token: Option<u64>,
+}
+
+/// The sending half of a stream.
+#[derive(Debug)]
+pub struct SendStream {
+    queue: VecDeque<Chunk>,
+    /// Bytes queued and not yet written.
+    pending: u64,
+    /// Bytes written so far: the offset of the next byte.
+    offset: u64,
+    /// State machine position.
+    pub phase: SendPhase,
+    /// The peer's limit on this stream.
+    pub credit: SendCredit,
+    /// Scheduling priority; higher goes first.
+    pub priority: u16,
+    /// Whether the stream sits in the connection's send queue.
+    pub queued: bool,
+}
+
+impl SendStream {
+    /// A new sending half with the peer's initial limit `max_data`.
+    pub fn new(max_data: u64) -> Self {
+        Self {
+            queue: VecDeque::new(),
+            pending: 0,
+            offset: 0,
+            phase: SendPhase::Open,
+            credit: SendCredit::new(max_data),
+            priority: 0x7fff,
+            queued: false,
+        }
+    }
+
+    /// Bytes written so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn pending(&self) -> u64 {
+        self.pending
+    }
+
+    /// Whether the application may still write.
+    pub fn is_writable(&self) -> bool {
+        self.phase == SendPhase::Open
+    }
+
+    /// Whether nothing more will ever be sent.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.phase, SendPhase::DataSent | SendPhase::ResetSent)
+    }
+
+    /// Queues data; `token` is reported back once it has all been written.
+    pub fn push(&mut self, data: SendData, token: Option<u64>) {
+        self.pending += data.as_slice().len() as u64;
+        self.queue.push_back(Chunk {
+            data,
+            pos: 0,
+            token,
+        });
+    }
+
+    /// Whether a STREAM frame is due: data to send, or a FIN with nothing before it.
+    pub fn wants_frame(&self) -> bool {
+        match self.phase {
+            SendPhase::Open => self.pending > 0,
+            SendPhase::Finishing => true,
+            SendPhase::ResetPending { reliable_size, .. } => self.offset < reliable_size,
+            SendPhase::DataSent | SendPhase::ResetSent => false,
+        }
+    }
+
+    /// The most data that may go in the next frame, ignoring connection credit.
+    pub fn sendable(&self) -> u64 {
+        let mut n = self.pending.min(self.credit.available());
+        if let SendPhase::ResetPending { reliable_size, .. } = self.phase {
+            n = n.min(reliable_size.saturating_sub(self.offset));
+        }
+        n
+    }
+
+    /// Whether a frame carrying `n` bytes would end the stream.
+    pub fn fin_after(&self, n: u64) -> bool {
+        self.phase == SendPhase::Finishing && n == self.pending
+    }
+
+    /// Copies the next `n` queued bytes into `out`, charging stream credit; tokens of chunks
+    /// now fully written are passed to `done`.
+    pub fn write_data<B: BufMut + ?Sized>(
+        &mut self,
+        out: &mut B,
+        n: u64,
+        mut done: impl FnMut(u64),
+    ) {
+        let mut left = n as usize;
+        while left > 0 {
+            let Some(chunk) = self.queue.front_mut() else {
+                break;
+            };
+            let bytes = &chunk.data.as_slice()[chunk.pos..];
+            let take = bytes.len().min(left);
+            out.put_slice(&bytes[..take]);
+            chunk.pos += take;
+            left -= take;
+            if chunk.pos == chunk.data.as_slice().len() {
+                if let Some(t) = chunk.token {
+                    done(t);
+                }
+                self.queue.pop_front();
+            }
+        }
+        // Empty chunks at the front complete at once.
+        while self
+            .queue
+            .front()
+            .is_some_and(|c| c.pos == c.data.as_slice().len())
+        {
+            if let Some(Chunk { token: Some(t), .. }) = self.queue.pop_front() {
+                done(t);
+            }
+        }
+        self.pending -= n;
+        self.offset += n;
+        self.credit.consume(n);
+    }
+
+    /// Drops all queued data (on reset), returning the tokens that will never complete.
+    pub fn discard(&mut self) -> Vec<u64> {
+        self.pending = 0;
+        self.queue.drain(..).filter_map(|c| c.token).collect()
+    }
+
+    /// Drops queued data past `limit` bytes from the start of the stream (RESET_STREAM_AT),
+    /// returning tokens of chunks that will not be fully sent.
+    pub fn truncate_to(&mut self, limit: u64) -> Vec<u64> {
+        let keep = limit.saturating_sub(self.offset);
+        if keep >= self.pending {
+            return Vec::new();
+        }
+        let mut tokens = Vec::new();
+        let mut seen = 0u64;
+        let mut kept = VecDeque::new();
+        for mut c in self.queue.drain(..) {
+            let len = (c.data.as_slice().len() - c.pos) as u64;
+            if seen + len <= keep {
+                seen += len;
+                kept.push_back(c);
+            } else {
+                if let Some(t) = c.token.take() {
+                    tokens.push(t);
+                }
+                if seen < keep {
+                    // Keep the head of this chunk; it completes with no token.
+                    let head = (keep - seen) as usize;
+                    let bytes = c.data.as_slice()[c.pos..c.pos + head].to_vec();
+                    kept.push_back(Chunk {
+                        data: SendData::Owned(bytes),
+                        pos: 0,
+                        token: None,
+                    });
+                    seen = keep;
+                }
+            }
+        }
+        self.queue = kept;
+        self.pending = seen;
+        tokens
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_across_chunks_and_reports_tokens() {
+        let mut s = SendStream::new(100);
+        s.push(b"abc"[..].into(), Some(1));
+        s.push(Vec::new().into(), Some(2));
+        s.push(b"defg"[..].into(), Some(3));
+        let mut out = Vec::new();
+        let mut done = Vec::new();
+        s.write_data(&mut out, 5, |t| done.push(t));
+        assert_eq!(out, b"abcde");
+        assert_eq!(done, [1, 2]);
+        assert_eq!((s.offset(), s.pending(), s.credit.available()), (5, 2, 95));
+        s.write_data(&mut out, 2, |t| done.push(t));
+        assert_eq!(done, [1, 2, 3]);
+    }
+
+    #[test]
+    fn truncate_keeps_reliable_prefix() {
+        let mut s = SendStream::new(100);
+        s.push(b"abc"[..].into(), Some(1));
+        s.push(b"defg"[..].into(), Some(2));
+        s.push(b"hi"[..].into(), Some(3));
+        assert_eq!(s.truncate_to(5), vec![2, 3]);
+        assert_eq!(s.pending(), 5);
+        let mut out = Vec::new();
+        s.write_data(&mut out, 5, |_| {});
+        assert_eq!(out, b"abcde");
+    }
+}

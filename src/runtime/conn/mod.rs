@@ -1,0 +1,241 @@
+//! One QMux connection on a worker: a TCP socket, the byte channel over it (plain, or TLS
+//! when it arrives), and the sans-IO engine from `proto`.
+//!
+//! The worker drives it from socket readiness and its timer. Events go to a [`ConnSink`]
+//! with nothing borrowed, so the sink may call straight back into the connection (MsQuic's
+//! inline API calls): [`Conn::with_engine`] borrows the engine briefly and then lets the
+//! connection make progress.
+
+mod io_loop;
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Instant;
+
+use mio::Interest;
+use mio::net::TcpStream;
+
+use crate::proto;
+use crate::runtime::timers::SourceKey;
+use crate::runtime::worker::{Source, WorkerCx};
+
+/// What a connection reports to the layer above.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConnEvent {
+    /// The TCP connection is established (client side).
+    TransportConnected,
+    /// The transport failed before or during the connection (connect refused, reset, ...).
+    TransportFailed(io::ErrorKind),
+    /// An event from the QMux engine.
+    Engine(proto::Event),
+}
+
+/// Receives a connection's events, on its worker, with nothing borrowed.
+pub trait ConnSink {
+    /// Handles one event. The sink may call back into `conn`.
+    fn deliver(&self, cx: &WorkerCx, conn: &Rc<Conn>, event: ConnEvent);
+}
+
+/// Where the socket is in its life.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum Phase {
+    /// A non-blocking connect is in progress.
+    Connecting,
+    /// Bytes flow.
+    Open,
+    /// The socket is gone (failed, or the engine drained).
+    Finished,
+}
+
+/// A connection driven by a worker.
+pub struct Conn {
+    key: Cell<Option<SourceKey>>,
+    inner: RefCell<Inner>,
+    sink: Box<dyn ConnSink>,
+    /// Set while `progress` runs, so nested calls from the sink only mark more work.
+    progressing: Cell<bool>,
+    /// More work was asked for while `progress` ran.
+    again: Cell<bool>,
+}
+
+struct Inner {
+    sock: TcpStream,
+    phase: Phase,
+    engine: proto::Connection,
+    /// Socket bytes not yet written (a partial write left them).
+    pending: Vec<u8>,
+    /// Where `poll_transmit` writes records.
+    scratch: Vec<u8>,
+    /// Socket reads land here.
+    rbuf: Vec<u8>,
+    write_shut: bool,
+    failure: Option<io::ErrorKind>,
+    transport_connected_raised: bool,
+}
+
+impl Conn {
+    /// Starts a client connection to `addr` on the calling worker.
+    pub fn connect(
+        cx: &WorkerCx,
+        addr: SocketAddr,
+        config: proto::Config,
+        sink: Box<dyn ConnSink>,
+    ) -> io::Result<Rc<Self>> {
+        let sock = TcpStream::connect(addr)?;
+        let engine = proto::Connection::new(proto::Side::Client, config, Instant::now());
+        Self::install(cx, sock, Phase::Connecting, engine, sink)
+    }
+
+    /// Takes over an accepted server-side socket on the calling worker.
+    pub fn accept(
+        cx: &WorkerCx,
+        sock: std::net::TcpStream,
+        config: proto::Config,
+        sink: Box<dyn ConnSink>,
+    ) -> io::Result<Rc<Self>> {
+        sock.set_nonblocking(true)?;
+        let engine = proto::Connection::new(proto::Side::Server, config, Instant::now());
+        let conn = Self::install(cx, TcpStream::from_std(sock), Phase::Open, engine, sink)?;
+        conn.progress(cx);
+        Ok(conn)
+    }
+
+    fn install(
+        cx: &WorkerCx,
+        sock: TcpStream,
+        phase: Phase,
+        engine: proto::Connection,
+        sink: Box<dyn ConnSink>,
+    ) -> io::Result<Rc<Self>> {
+        let _ = sock.set_nodelay(true);
+        let conn = Rc::new(Self {
+            key: Cell::new(None),
+            inner: RefCell::new(Inner {
+                sock,
+                phase,
+                engine,
+                pending: Vec::new(),
+                scratch: vec![0; io_loop::SCRATCH_SIZE],
+                rbuf: vec![0; io_loop::READ_SIZE],
+                write_shut: false,
+                failure: None,
+                transport_connected_raised: phase == Phase::Open,
+            }),
+            sink,
+            progressing: Cell::new(false),
+            again: Cell::new(false),
+        });
+        let key = cx.insert(conn.clone());
+        conn.key.set(Some(key));
+        let registered = cx.registry().register(
+            &mut conn.inner.borrow_mut().sock,
+            cx.token(key),
+            Interest::READABLE | Interest::WRITABLE,
+        );
+        if let Err(e) = registered {
+            cx.remove(key);
+            return Err(e);
+        }
+        Ok(conn)
+    }
+
+    /// Runs `f` on the engine (an application command), then lets the connection make
+    /// progress: output is written, events are delivered, the timer is re-armed.
+    pub fn with_engine<R>(
+        self: &Rc<Self>,
+        cx: &WorkerCx,
+        f: impl FnOnce(&mut proto::Connection) -> R,
+    ) -> R {
+        let r = f(&mut self.inner.borrow_mut().engine);
+        self.progress(cx);
+        r
+    }
+
+    /// Reads engine state without making progress.
+    pub fn inspect<R>(&self, f: impl FnOnce(&proto::Connection) -> R) -> R {
+        f(&self.inner.borrow().engine)
+    }
+
+    /// The local address of the socket.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.borrow().sock.local_addr()
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.borrow().sock.peer_addr()
+    }
+
+    /// Whether the connection is over and has left its worker.
+    pub fn is_finished(&self) -> bool {
+        self.inner.borrow().phase == Phase::Finished
+    }
+
+    /// Moves everything forward: writes output, delivers events (re-entrantly safe), re-arms
+    /// the timer, and leaves the worker once the engine is drained or the socket failed.
+    fn progress(self: &Rc<Self>, cx: &WorkerCx) {
+        if self.progressing.replace(true) {
+            self.again.set(true);
+            return;
+        }
+        loop {
+            self.again.set(false);
+            self.inner.borrow_mut().flush();
+            while let Some(event) = self.next_event() {
+                self.sink.deliver(cx, self, event);
+            }
+            if !self.again.get() {
+                break;
+            }
+        }
+        self.progressing.set(false);
+        self.settle(cx);
+    }
+
+    fn next_event(&self) -> Option<ConnEvent> {
+        let mut inner = self.inner.borrow_mut();
+        if !inner.transport_connected_raised && inner.phase == Phase::Open {
+            inner.transport_connected_raised = true;
+            return Some(ConnEvent::TransportConnected);
+        }
+        if let Some(kind) = inner.failure.take() {
+            return Some(ConnEvent::TransportFailed(kind));
+        }
+        inner.engine.poll_event().map(ConnEvent::Engine)
+    }
+
+    /// Re-arms the timer, or leaves the worker when done.
+    fn settle(&self, cx: &WorkerCx) {
+        let Some(key) = self.key.get() else { return };
+        let mut inner = self.inner.borrow_mut();
+        let done = inner.phase == Phase::Finished || inner.engine.is_drained();
+        if done {
+            inner.phase = Phase::Finished;
+            let _ = cx.registry().deregister(&mut inner.sock);
+            let _ = inner.sock.shutdown(std::net::Shutdown::Both);
+            drop(inner);
+            self.key.set(None);
+            cx.remove(key);
+        } else {
+            cx.set_timer(key, inner.engine.poll_timeout());
+        }
+    }
+}
+
+impl Source for Conn {
+    fn on_ready(self: Rc<Self>, cx: &WorkerCx, _key: SourceKey, readable: bool, writable: bool) {
+        self.inner.borrow_mut().on_ready(readable, writable);
+        self.progress(cx);
+    }
+
+    fn on_timer(self: Rc<Self>, cx: &WorkerCx, _key: SourceKey, now: Instant) {
+        self.inner.borrow_mut().engine.handle_timeout(now);
+        self.progress(cx);
+    }
+}
+
+#[cfg(test)]
+mod tests;
