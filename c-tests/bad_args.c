@@ -172,8 +172,16 @@ static void configuration_slots(void) {
     CHECK(api->ConfigurationOpen(handles[H_REG], &too_long, 1, NULL, 0, NULL, &out) == INVALID);
     QUIC_BUFFER null_bytes = {4, NULL};
     CHECK(api->ConfigurationOpen(handles[H_REG], &null_bytes, 1, NULL, 0, NULL, &out) == INVALID);
+    /* Settings with any IsSet bit must cover at least 109 bytes (all-clear settings are
+     * ignored whatever their size, as in MsQuic), and must hold valid values. */
+    settings.IsSet.IdleTimeoutMs = TRUE;
+    settings.IdleTimeoutMs = 1000;
     CHECK(api->ConfigurationOpen(handles[H_REG], &alpn, 1, &settings, 108, NULL, &out) ==
           INVALID);
+    settings.IsSet.InitialRttMs = TRUE;
+    settings.InitialRttMs = 0;
+    CHECK(api->ConfigurationOpen(handles[H_REG], &alpn, 1, &settings, sizeof(settings), NULL,
+                                 &out) == INVALID);
     CHECK(out == SENTINEL);
     EACH_WRONG_VOID(H_CONFIG, api->ConfigurationClose(h_));
     QUIC_CREDENTIAL_CONFIG cred;

@@ -159,6 +159,7 @@ const C_PROGRAMS: &[&str] = &[
     "api_usage",
     "bad_args",
     "open_close",
+    "settings",
 ];
 
 #[test]
@@ -200,6 +201,11 @@ fn bad_args() {
 #[test]
 fn open_close() {
     c_program("open_close");
+}
+
+#[test]
+fn settings() {
+    c_program("settings");
 }
 
 #[test]

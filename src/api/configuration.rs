@@ -11,9 +11,8 @@ use crate::api::abi::{
 use crate::api::boundary;
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::registration::{ChildGuard, Registration};
+use crate::api::settings::Settings;
 
-/// The smallest `SettingsSize` MsQuic accepts: through `MtuDiscoveryMissingProbeCount`.
-pub(crate) const SETTINGS_MIN_SIZE: u32 = 109;
 /// The longest ALPN token.
 pub(crate) const MAX_ALPN_LENGTH: u32 = 255;
 
@@ -22,8 +21,8 @@ pub(crate) const MAX_ALPN_LENGTH: u32 = 255;
 pub(crate) struct Configuration {
     /// The ALPN tokens, in the application's order.
     pub(crate) alpns: Vec<Vec<u8>>,
-    /// The settings bytes the application passed (at most `size_of::<QUIC_SETTINGS>()`).
-    pub(crate) settings: Vec<u8>,
+    /// The application's settings over the library-wide ones.
+    pub(crate) settings: Mutex<Settings>,
     guard: Mutex<Option<ChildGuard>>,
 }
 
@@ -75,19 +74,17 @@ pub(crate) unsafe extern "C" fn open(
         let Some(alpns) = (unsafe { read_alpns(alpn_buffers, alpn_buffer_count) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;
         };
-        let settings = if settings.is_null() {
-            Vec::new()
-        } else {
-            if settings_size < SETTINGS_MIN_SIZE {
-                return QUIC_STATUS_INVALID_PARAMETER;
-            }
-            let len = (settings_size as usize).min(size_of::<QUIC_SETTINGS>());
-            // SAFETY: the application passed `settings_size` readable bytes at `settings`.
-            unsafe { core::slice::from_raw_parts(settings.cast::<u8>(), len) }.to_vec()
+        // SAFETY: the application passed `settings_size` readable bytes at `settings` (or NULL).
+        let update = match unsafe { Settings::read_optional(settings, settings_size) } {
+            Ok(update) => update,
+            Err(_) => return QUIC_STATUS_INVALID_PARAMETER,
+        };
+        let Ok(settings) = Settings::for_configuration(update.as_ref()) else {
+            return QUIC_STATUS_INVALID_PARAMETER;
         };
         let config = Configuration {
             alpns,
-            settings,
+            settings: Mutex::new(settings),
             guard: Mutex::new(Some(ChildGuard::new(reg))),
         };
         let h = Handle::into_hquic(Handle::new(config, context, core::ptr::null_mut()));

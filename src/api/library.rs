@@ -10,7 +10,7 @@ use crate::api::abi::{
     QUIC_API_TABLE, QUIC_API_VERSION_2, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
     QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS,
 };
-use crate::api::{handle, param, slots};
+use crate::api::{handle, param, settings, slots};
 
 /// Tables handed out and not yet closed, by address. Its length is the library's reference
 /// count: the first open initialises global state, the last close tears it down.
@@ -68,5 +68,6 @@ pub(crate) fn close(api: *const c_void) {
     drop(unsafe { Box::from_raw(api as *mut QUIC_API_TABLE) });
     if last {
         handle::drain_quarantine();
+        settings::reset_global();
     }
 }

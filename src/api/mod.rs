@@ -13,6 +13,7 @@ mod library;
 mod listener;
 mod param;
 mod registration;
+pub mod settings;
 mod slots;
 mod stream;
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! `SetParam` and `GetParam`: dispatch by handle kind and parameter prefix.
 
 mod buffer;
+mod configuration;
 mod global;
 mod known;
 mod registration;
@@ -10,8 +11,8 @@ use core::ffi::c_void;
 pub(crate) use registration::transport_from_env;
 
 use crate::api::abi::{
-    HQUIC, QUIC_PARAM_HIGH_PRIORITY, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
-    QUIC_STATUS_NOT_SUPPORTED,
+    HQUIC, QUIC_PARAM_CONFIGURATION_SETTINGS, QUIC_PARAM_HIGH_PRIORITY, QUIC_STATUS,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_NOT_SUPPORTED,
 };
 use crate::api::boundary;
 use crate::api::handle::{self, Kind};
@@ -67,15 +68,24 @@ pub(crate) unsafe extern "C" fn set_param(
     boundary::status(|| {
         let param = param & !QUIC_PARAM_HIGH_PRIORITY;
         if h.is_null() {
-            return global::set(param);
+            // SAFETY: the buffer is as the API contract says.
+            return unsafe { global::set(param, buffer_length, buffer) };
         }
         // SAFETY: `h` is an application handle.
-        if let Err(status) = unsafe { route(h, param) } {
-            return status;
-        }
-        if param == registration::TRANSPORT {
-            // SAFETY: `h` is an application handle; the buffer is as the API contract says.
-            return unsafe { registration::set_transport(h, buffer_length, buffer) };
+        let kind = match unsafe { route(h, param) } {
+            Ok(kind) => kind,
+            Err(status) => return status,
+        };
+        match (param, kind) {
+            (registration::TRANSPORT, Kind::Registration) => {
+                // SAFETY: `h` is an application handle; the buffer is as the API contract says.
+                return unsafe { registration::set_transport(h, buffer_length, buffer) };
+            }
+            (QUIC_PARAM_CONFIGURATION_SETTINGS, Kind::Configuration) => {
+                // SAFETY: as above.
+                return unsafe { configuration::set(h, buffer_length, buffer) };
+            }
+            _ => {}
         }
         not_built_yet(param)
     })
@@ -98,12 +108,20 @@ pub(crate) unsafe extern "C" fn get_param(
             return unsafe { global::get(param, buffer_length, buffer) };
         }
         // SAFETY: `h` is an application handle.
-        if let Err(status) = unsafe { route(h, param) } {
-            return status;
-        }
-        if param == registration::TRANSPORT {
-            // SAFETY: `h` is an application handle; the buffers are as the API contract says.
-            return unsafe { registration::get_transport(h, buffer_length, buffer) };
+        let kind = match unsafe { route(h, param) } {
+            Ok(kind) => kind,
+            Err(status) => return status,
+        };
+        match (param, kind) {
+            (registration::TRANSPORT, Kind::Registration) => {
+                // SAFETY: `h` is an application handle; the buffers are as the API contract say.
+                return unsafe { registration::get_transport(h, buffer_length, buffer) };
+            }
+            (QUIC_PARAM_CONFIGURATION_SETTINGS, Kind::Configuration) => {
+                // SAFETY: as above.
+                return unsafe { configuration::get(h, buffer_length, buffer) };
+            }
+            _ => {}
         }
         not_built_yet(param)
     })

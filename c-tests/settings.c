@@ -1,0 +1,253 @@
+/* QUIC_PARAM_GLOBAL_SETTINGS: the GetParam size probe, MsQuic's defaults, IsSet semantics,
+ * the 109-byte minimum, fields beyond the given size, and refused values. */
+#include "msquic.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int failures = 0;
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                              \
+        }                                                                            \
+    } while (0)
+
+#define MIN_SIZE 109u /* through MtuDiscoveryMissingProbeCount */
+
+static const QUIC_API_TABLE* api;
+
+/* Reads the library settings into `out`, probing for the size first as applications do. */
+static void get_global(QUIC_SETTINGS* out) {
+    uint32_t len = 0;
+    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &len, NULL) ==
+          QUIC_STATUS_BUFFER_TOO_SMALL);
+    CHECK(len == sizeof(QUIC_SETTINGS));
+    memset(out, 0xEE, sizeof(*out));
+    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &len, out) == QUIC_STATUS_SUCCESS);
+    CHECK(len == sizeof(QUIC_SETTINGS));
+}
+
+/* The values every field not explicitly set must hold (docs/Settings.md). */
+static void check_defaults(const QUIC_SETTINGS* s, int skip_idle_and_bidi) {
+    if (!skip_idle_and_bidi) {
+        CHECK(s->IdleTimeoutMs == 30000);
+        CHECK(s->PeerBidiStreamCount == 0);
+    }
+    CHECK(s->MaxBytesPerKey == 274877906944ull);
+    CHECK(s->HandshakeIdleTimeoutMs == 10000);
+    CHECK(s->MtuDiscoverySearchCompleteTimeoutUs == 600000000ull);
+    CHECK(s->TlsClientMaxSendBuffer == 4096);
+    CHECK(s->TlsServerMaxSendBuffer == 8192);
+    CHECK(s->StreamRecvWindowDefault == 65536);
+    CHECK(s->StreamRecvBufferDefault == 4096);
+    CHECK(s->ConnFlowControlWindow == 16777216);
+    CHECK(s->MaxWorkerQueueDelayUs == 250000);
+    CHECK(s->MaxStatelessOperations == 16);
+    CHECK(s->InitialWindowPackets == 10);
+    CHECK(s->SendIdleTimeoutMs == 1000);
+    CHECK(s->InitialRttMs == 333);
+    CHECK(s->MaxAckDelayMs == 25);
+    CHECK(s->DisconnectTimeoutMs == 16000);
+    CHECK(s->KeepAliveIntervalMs == 0);
+    CHECK(s->CongestionControlAlgorithm == QUIC_CONGESTION_CONTROL_ALGORITHM_CUBIC);
+    CHECK(s->PeerUnidiStreamCount == 0);
+    CHECK(s->MaxBindingStatelessOperations == 100);
+    CHECK(s->StatelessOperationExpirationMs == 100);
+    CHECK(s->MinimumMtu == 1288);
+    CHECK(s->MaximumMtu == 1500);
+    CHECK(s->SendBufferingEnabled == 1);
+    CHECK(s->PacingEnabled == 1);
+    CHECK(s->MigrationEnabled == 1);
+    CHECK(s->ServerResumptionLevel == QUIC_SERVER_NO_RESUME);
+    CHECK(s->GreaseQuicBitEnabled == 0);
+    CHECK(s->EcnEnabled == 0);
+    CHECK(s->MaxOperationsPerDrain == 16);
+    CHECK(s->MtuDiscoveryMissingProbeCount == 3);
+    CHECK(s->DestCidUpdateIdleTimeoutMs == 20000);
+    CHECK(s->StreamRecvWindowBidiLocalDefault == 65536);
+    CHECK(s->StreamRecvWindowBidiRemoteDefault == 65536);
+    CHECK(s->StreamRecvWindowUnidiDefault == 65536);
+    CHECK(s->EncryptionOffloadAllowed == 0);
+    CHECK(s->ReliableResetEnabled == 0);
+    CHECK(s->OneWayDelayEnabled == 0);
+    CHECK(s->NetStatsEventEnabled == 0);
+    CHECK(s->StreamMultiReceiveEnabled == 0);
+    CHECK(s->XdpEnabled == 0);
+    CHECK(s->QTIPEnabled == 0);
+}
+
+int main(void) {
+    if (QUIC_FAILED(MsQuicOpen2(&api))) {
+        fprintf(stderr, "MsQuicOpen2 failed\n");
+        return 1;
+    }
+
+    /* The probe conventions: 0 gets the full size, anything below 109 gets 109, a NULL
+     * buffer of sufficient length is invalid. */
+    uint32_t len = 0;
+    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &len, NULL) ==
+          QUIC_STATUS_BUFFER_TOO_SMALL);
+    CHECK(len == 144 && len == sizeof(QUIC_SETTINGS));
+    len = 50;
+    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &len, NULL) ==
+          QUIC_STATUS_BUFFER_TOO_SMALL);
+    CHECK(len == MIN_SIZE);
+    len = sizeof(QUIC_SETTINGS);
+    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &len, NULL) ==
+          QUIC_STATUS_INVALID_PARAMETER);
+
+    /* Nothing is set at first: every value is MsQuic's default. */
+    QUIC_SETTINGS s;
+    get_global(&s);
+    CHECK(s.IsSetFlags == 0);
+    CHECK(s.DatagramReceiveEnabled == 0);
+    CHECK(s.HyStartEnabled == 0);
+    check_defaults(&s, 0);
+
+    /* Set a few fields, including a bitfield and a Flags bit. */
+    QUIC_SETTINGS set;
+    memset(&set, 0, sizeof(set));
+    set.IsSet.IdleTimeoutMs = 1;
+    set.IdleTimeoutMs = 5000;
+    set.IsSet.PeerBidiStreamCount = 1;
+    set.PeerBidiStreamCount = 7;
+    set.IsSet.DatagramReceiveEnabled = 1;
+    set.DatagramReceiveEnabled = 1;
+    set.IsSet.HyStartEnabled = 1;
+    set.HyStartEnabled = 1;
+    /* Values without their IsSet bit are ignored. */
+    set.HandshakeIdleTimeoutMs = 1;
+    set.InitialRttMs = 0;
+    set.PacingEnabled = 0;
+    CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, sizeof(set), &set) ==
+          QUIC_STATUS_SUCCESS);
+
+    get_global(&s);
+    uint64_t expected = 0;
+    {
+        QUIC_SETTINGS bits;
+        memset(&bits, 0, sizeof(bits));
+        bits.IsSet.IdleTimeoutMs = 1;
+        bits.IsSet.PeerBidiStreamCount = 1;
+        bits.IsSet.DatagramReceiveEnabled = 1;
+        bits.IsSet.HyStartEnabled = 1;
+        expected = bits.IsSetFlags;
+    }
+    CHECK(s.IsSetFlags == expected);
+    CHECK(s.IsSet.IdleTimeoutMs && s.IsSet.PeerBidiStreamCount);
+    CHECK(!s.IsSet.HandshakeIdleTimeoutMs && !s.IsSet.PacingEnabled);
+    CHECK(s.IdleTimeoutMs == 5000);
+    CHECK(s.PeerBidiStreamCount == 7);
+    CHECK(s.DatagramReceiveEnabled == 1);
+    CHECK(s.HyStartEnabled == 1);
+    check_defaults(&s, 1);
+
+    /* Too small a SetParam is invalid and changes nothing; so are NULL and bad values. */
+    QUIC_SETTINGS other;
+    memset(&other, 0, sizeof(other));
+    other.IsSet.IdleTimeoutMs = 1;
+    other.IdleTimeoutMs = 6000;
+    CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, MIN_SIZE - 1, &other) ==
+          QUIC_STATUS_INVALID_PARAMETER);
+    CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, 0, &other) ==
+          QUIC_STATUS_INVALID_PARAMETER);
+    CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, sizeof(other), NULL) ==
+          QUIC_STATUS_INVALID_PARAMETER);
+    other.IsSet.InitialRttMs = 1;
+    other.InitialRttMs = 0; /* MsQuic refuses a zero initial RTT */
+    CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, sizeof(other), &other) ==
+          QUIC_STATUS_INVALID_PARAMETER);
+    other.IsSet.InitialRttMs = 0;
+    other.IsSet.StreamRecvWindowDefault = 1;
+    other.StreamRecvWindowDefault = 100000; /* not a power of two */
+    CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, sizeof(other), &other) ==
+          QUIC_STATUS_INVALID_PARAMETER);
+    get_global(&s);
+    CHECK(s.IdleTimeoutMs == 5000);
+    CHECK(s.StreamRecvWindowDefault == 65536);
+    CHECK(s.IsSetFlags == expected);
+
+    /* 109 bytes: fields past MtuDiscoveryMissingProbeCount are not read. */
+    memset(&other, 0, sizeof(other));
+    other.IsSet.KeepAliveIntervalMs = 1;
+    other.KeepAliveIntervalMs = 2500;
+    other.IsSet.DestCidUpdateIdleTimeoutMs = 1;
+    other.DestCidUpdateIdleTimeoutMs = 1234;
+    other.IsSet.StreamRecvWindowUnidiDefault = 1;
+    other.StreamRecvWindowUnidiDefault = 3; /* invalid, but beyond the size: ignored */
+    CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, MIN_SIZE, &other) ==
+          QUIC_STATUS_SUCCESS);
+    get_global(&s);
+    CHECK(s.KeepAliveIntervalMs == 2500 && s.IsSet.KeepAliveIntervalMs);
+    CHECK(s.DestCidUpdateIdleTimeoutMs == 20000 && !s.IsSet.DestCidUpdateIdleTimeoutMs);
+    CHECK(s.StreamRecvWindowUnidiDefault == 65536 && !s.IsSet.StreamRecvWindowUnidiDefault);
+
+    /* A 109-byte GetParam fills only the fixed part and leaves the rest of the buffer. */
+    unsigned char raw[sizeof(QUIC_SETTINGS)];
+    memset(raw, 0xAB, sizeof(raw));
+    len = MIN_SIZE;
+    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &len, raw) == QUIC_STATUS_SUCCESS);
+    CHECK(len == MIN_SIZE);
+    for (size_t i = MIN_SIZE; i < sizeof(raw); i++) {
+        if (raw[i] != 0xAB) {
+            fprintf(stderr, "byte %zu written by a 109-byte GetParam\n", i);
+            failures++;
+            break;
+        }
+    }
+    QUIC_SETTINGS fixed;
+    memcpy(&fixed, raw, sizeof(fixed));
+    CHECK(fixed.IdleTimeoutMs == 5000 && fixed.KeepAliveIntervalMs == 2500);
+    CHECK(!fixed.IsSet.HyStartEnabled); /* its field did not fit */
+
+    /* Larger buffers get the whole struct and its size. */
+    unsigned char bigger[sizeof(QUIC_SETTINGS) + 16];
+    len = sizeof(bigger);
+    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS | QUIC_PARAM_HIGH_PRIORITY, &len,
+                        bigger) == QUIC_STATUS_SUCCESS);
+    CHECK(len == sizeof(QUIC_SETTINGS));
+
+    /* A configuration takes the application's settings over the library-wide ones, and its
+     * own settings can be read and changed through QUIC_PARAM_CONFIGURATION_SETTINGS. */
+    HQUIC reg = NULL, cfg = NULL;
+    uint8_t alpn_bytes[] = {'s'};
+    QUIC_BUFFER alpn = {sizeof(alpn_bytes), alpn_bytes};
+    QUIC_SETTINGS mine;
+    memset(&mine, 0, sizeof(mine));
+    mine.IsSet.PeerBidiStreamCount = TRUE;
+    mine.PeerBidiStreamCount = 7;
+    CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
+    CHECK(api->ConfigurationOpen(reg, &alpn, 1, &mine, sizeof(mine), NULL, &cfg) ==
+          QUIC_STATUS_SUCCESS);
+    QUIC_SETTINGS got;
+    memset(&got, 0, sizeof(got));
+    len = sizeof(got);
+    CHECK(api->GetParam(cfg, QUIC_PARAM_CONFIGURATION_SETTINGS, &len, &got) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(got.IsSet.PeerBidiStreamCount && got.PeerBidiStreamCount == 7);
+    CHECK(got.IdleTimeoutMs == 5000); /* inherited from the library-wide settings above */
+    memset(&mine, 0, sizeof(mine));
+    mine.IsSet.PeerUnidiStreamCount = TRUE;
+    mine.PeerUnidiStreamCount = 3;
+    CHECK(api->SetParam(cfg, QUIC_PARAM_CONFIGURATION_SETTINGS, sizeof(mine), &mine) ==
+          QUIC_STATUS_SUCCESS);
+    len = sizeof(got);
+    CHECK(api->GetParam(cfg, QUIC_PARAM_CONFIGURATION_SETTINGS, &len, &got) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(got.PeerUnidiStreamCount == 3 && got.PeerBidiStreamCount == 7);
+    CHECK(api->SetParam(cfg, QUIC_PARAM_CONFIGURATION_SETTINGS, 100, &mine) ==
+          QUIC_STATUS_INVALID_PARAMETER);
+    api->ConfigurationClose(cfg);
+    api->RegistrationClose(reg);
+
+    MsQuicClose(api);
+    if (failures != 0) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("settings: ok\n");
+    return 0;
+}
