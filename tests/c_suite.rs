@@ -122,10 +122,28 @@ fn compile_c(name: &str, link_dir: &Path) -> PathBuf {
     exe
 }
 
+/// A self-signed certificate for `localhost` and 127.0.0.1, made once per run: (cert, key).
+fn test_certificate() -> &'static (PathBuf, PathBuf) {
+    static CERT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    CERT.get_or_init(|| {
+        let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+        let cert = rcgen::generate_simple_self_signed(names).expect("generate a certificate");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("c-suite-cert");
+        std::fs::create_dir_all(&dir).expect("cert dir");
+        let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&c, cert.cert.pem()).expect("write cert");
+        std::fs::write(&k, cert.signing_key.serialize_pem()).expect("write key");
+        (c, k)
+    })
+}
+
 /// Runs a compiled test program against our library and returns its output.
 fn run_c(exe: &Path) -> Output {
+    let (cert, key) = test_certificate();
     let output = run(
         Command::new(exe)
+            .env("MSQUIC_TEST_CERT", cert)
+            .env("MSQUIC_TEST_KEY", key)
             .env("LD_LIBRARY_PATH", lib_dir())
             .env(
                 "ASAN_OPTIONS",
@@ -158,6 +176,8 @@ const C_PROGRAMS: &[&str] = &[
     "abi_layout_nopreview",
     "api_usage",
     "bad_args",
+    "loopback_tcp",
+    "loopback_tls",
     "open_close",
     "settings",
 ];
@@ -196,6 +216,16 @@ fn api_usage() {
 #[test]
 fn bad_args() {
     c_program("bad_args");
+}
+
+#[test]
+fn loopback_tcp() {
+    c_program("loopback_tcp");
+}
+
+#[test]
+fn loopback_tls() {
+    c_program("loopback_tls");
 }
 
 #[test]

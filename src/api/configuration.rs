@@ -5,10 +5,12 @@ use core::ffi::c_void;
 use parking_lot::Mutex;
 
 use crate::api::abi::{
-    HQUIC, QUIC_BUFFER, QUIC_CREDENTIAL_CONFIG, QUIC_SETTINGS, QUIC_STATUS,
-    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS,
+    HQUIC, QUIC_BUFFER, QUIC_CREDENTIAL_CONFIG, QUIC_CREDENTIAL_FLAG_LOAD_ASYNCHRONOUS,
+    QUIC_SETTINGS, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_OUT_OF_MEMORY,
+    QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS,
 };
 use crate::api::boundary;
+use crate::api::credentials::{self, LoadedTls};
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
@@ -17,12 +19,13 @@ use crate::api::settings::Settings;
 pub(crate) const MAX_ALPN_LENGTH: u32 = 255;
 
 /// A configuration: ALPN list, settings and (later) credentials.
-#[expect(dead_code, reason = "read by the connection runtime, which comes next")]
 pub(crate) struct Configuration {
     /// The ALPN tokens, in the application's order.
     pub(crate) alpns: Vec<Vec<u8>>,
     /// The application's settings over the library-wide ones.
     pub(crate) settings: Mutex<Settings>,
+    /// The TLS side, once ConfigurationLoadCredential succeeded.
+    pub(crate) tls: Mutex<Option<LoadedTls>>,
     guard: Mutex<Option<ChildGuard>>,
 }
 
@@ -85,6 +88,7 @@ pub(crate) unsafe extern "C" fn open(
         let config = Configuration {
             alpns,
             settings: Mutex::new(settings),
+            tls: Mutex::new(None),
             guard: Mutex::new(Some(ChildGuard::new(reg))),
         };
         let h = Handle::into_hquic(Handle::new(config, context, core::ptr::null_mut()));
@@ -104,17 +108,66 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
     });
 }
 
-/// `ConfigurationLoadCredential`: arguments are validated; loading credentials arrives with
-/// TLS support.
+/// `ConfigurationLoadCredential`: reads the credential description and builds the TLS
+/// client or server setup for the configuration's ALPN list. With LOAD_ASYNCHRONOUS the work
+/// happens on another thread, the call returns PENDING, and the completion handler gets the
+/// status.
 pub(crate) unsafe extern "C" fn load_credential(
     h: HQUIC,
     cred_config: *const QUIC_CREDENTIAL_CONFIG,
 ) -> QUIC_STATUS {
     boundary::status(|| {
-        // SAFETY: `h` is an application handle; `borrow` validates it.
-        if unsafe { Handle::<Configuration>::borrow(h) }.is_none() || cred_config.is_null() {
+        // SAFETY: `h` is an application handle; `get` validates it.
+        let Some(config) = (unsafe { Handle::<Configuration>::get(h) }) else {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        };
+        if cred_config.is_null() {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
-        QUIC_STATUS_NOT_SUPPORTED
+        // SAFETY: non-NULL, and by the API contract a valid QUIC_CREDENTIAL_CONFIG.
+        let cred = unsafe { &*cred_config };
+        // SAFETY: the description's pointers are as its type says (API contract); everything
+        // is copied out before this call returns.
+        let (client, credentials) = match unsafe { credentials::read(cred) } {
+            Ok(read) => read,
+            Err(status) => return status,
+        };
+        let asynchronous = cred.Flags.0 & QUIC_CREDENTIAL_FLAG_LOAD_ASYNCHRONOUS.0 != 0;
+        if !asynchronous {
+            return match credentials::build(client, &credentials, &config.obj.alpns) {
+                Ok(tls) => {
+                    *config.obj.tls.lock() = Some(tls);
+                    QUIC_STATUS_SUCCESS
+                }
+                Err(status) => status,
+            };
+        }
+        let Some(handler) = cred.AsyncHandler else {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        };
+        let context = SendPtr(config.header().context());
+        let spawned = std::thread::Builder::new()
+            .name("msquic-qmux-cred".into())
+            .spawn(move || {
+                let context = context;
+                let status = match credentials::build(client, &credentials, &config.obj.alpns) {
+                    Ok(tls) => {
+                        *config.obj.tls.lock() = Some(tls);
+                        QUIC_STATUS_SUCCESS
+                    }
+                    Err(status) => status,
+                };
+                // SAFETY: the application's completion handler, called once as the API defines.
+                unsafe { handler(config.as_hquic(), context.0, status) };
+            });
+        if spawned.is_err() {
+            return QUIC_STATUS_OUT_OF_MEMORY;
+        }
+        QUIC_STATUS_PENDING
     })
 }
+
+/// The application's context pointer, carried to the loading thread.
+struct SendPtr(*mut c_void);
+// SAFETY: the pointer is only handed back to the application, which chose to share it.
+unsafe impl Send for SendPtr {}

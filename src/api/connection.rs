@@ -2,19 +2,33 @@
 //! certificate validation completion and keying-material export.
 
 use core::ffi::{CStr, c_char, c_void};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 
 use crate::api::abi::{
-    BOOLEAN, HQUIC, QUIC_ADDRESS_FAMILY, QUIC_BUFFER, QUIC_CONNECTION_CALLBACK_HANDLER,
-    QUIC_CONNECTION_POOL_CONFIG, QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_KEYING_MATERIAL_CONFIG,
-    QUIC_SEND_FLAGS, QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
-    QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS, QUIC_TLS_ALERT_CODES, QUIC_UINT62,
+    BOOLEAN, HQUIC, QUIC_ADDRESS_FAMILY, QUIC_ADDRESS_FAMILY_INET, QUIC_ADDRESS_FAMILY_INET6,
+    QUIC_BUFFER, QUIC_CONNECTION_CALLBACK_HANDLER, QUIC_CONNECTION_POOL_CONFIG,
+    QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT, QUIC_CONNECTION_SHUTDOWN_FLAGS,
+    QUIC_KEYING_MATERIAL_CONFIG, QUIC_SEND_FLAGS, QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS,
+    QUIC_STATUS_ADDRESS_NOT_AVAILABLE, QUIC_STATUS_CONNECTION_REFUSED,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED,
+    QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_STATUS_UNREACHABLE, QUIC_TLS_ALERT_CODES,
+    QUIC_TRANSPORT_QMUX_TCP, QUIC_UINT62, QUIC_UINT62_MAX,
 };
 use crate::api::boundary;
 use crate::api::configuration::Configuration;
+use crate::api::conn_worker::{self, ConnSlot};
+use crate::api::credentials::LoadedTls;
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::registration::{ChildGuard, Registration};
+use crate::api::settings::Settings;
+use crate::runtime::conn::{Conn, Wire};
+use crate::runtime::tls::TlsSession;
+use crate::runtime::worker::{Pool, Worker, WorkerCx};
 
 /// `AF_UNSPEC`, `AF_INET`, `AF_INET6` on Linux.
 const FAMILIES: [QUIC_ADDRESS_FAMILY; 3] = [0, 2, 10];
@@ -27,13 +41,95 @@ const SEND_RESUMPTION_FLAGS_ALL: u32 = 0x1;
 /// Largest TLS alert code.
 const TLS_ALERT_MAX: u32 = 255;
 
-/// A connection. Carrying data arrives with the runtime.
+/// A connection: the application's handle; its live state is a [`ConnSlot`] on its worker.
 pub(crate) struct Connection {
     guard: Mutex<Option<ChildGuard>>,
+    /// The workers, and the index of the one this connection lives on.
+    pub(crate) pool: Arc<Pool>,
+    /// This connection's worker.
+    pub(crate) worker: usize,
+    /// The registration's transport when the connection was opened.
+    pub(crate) transport: u32,
+    /// Connection-level settings (over the configuration's at start).
+    pub(crate) settings: Mutex<Settings>,
+    /// The peer address set with CONN_REMOTE_ADDRESS before start.
+    pub(crate) remote_address: Mutex<Option<SocketAddr>>,
+    started: Mutex<bool>,
+    /// SHUTDOWN_COMPLETE was delivered: the worker holds nothing for this connection.
+    pub(crate) finished: AtomicBool,
 }
 
 impl Object for Connection {
     const KIND: Kind = Kind::Connection;
+}
+
+impl Connection {
+    /// Whether ConnectionStart was called (or the connection was accepted).
+    pub(crate) fn is_started(&self) -> bool {
+        *self.started.lock()
+    }
+
+    /// This connection's worker.
+    pub(crate) fn worker(&self) -> &Worker {
+        self.pool.worker(self.worker)
+    }
+}
+
+/// Runs `f` with the connection's slot on its worker: inline when called there, else queued
+/// (and, with `wait`, blocking until it ran). The slot is made if the connection has none yet.
+pub(crate) fn on_slot(
+    conn: &Arc<Handle<Connection>>,
+    wait: bool,
+    f: impl FnOnce(&WorkerCx, &Rc<ConnSlot>) + Send + 'static,
+) {
+    let handle = conn.clone();
+    let op = move |cx: &WorkerCx| {
+        let key = handle.as_hquic() as usize;
+        let slot = match conn_worker::slot(key) {
+            Some(slot) => slot,
+            // The connection is over: nothing is left to act on.
+            None if handle.obj.finished.load(Ordering::Acquire) => return,
+            None => {
+                let slot = ConnSlot::new(handle.clone());
+                conn_worker::insert(slot.clone());
+                slot
+            }
+        };
+        f(cx, &slot);
+    };
+    let worker = conn.obj.worker();
+    if wait || worker.is_current() {
+        let _ = worker.run(op);
+    } else {
+        worker.post(Box::new(op));
+    }
+}
+
+/// Makes the handle and slot of a server-side connection on the calling worker.
+pub(crate) fn new_server_connection(
+    cx: &WorkerCx,
+    registration: Arc<Handle<Registration>>,
+    pool: Arc<Pool>,
+) -> Arc<Handle<Connection>> {
+    let transport = *registration.obj.transport.lock();
+    let conn = Connection {
+        guard: Mutex::new(Some(ChildGuard::new(registration))),
+        pool,
+        worker: cx.index(),
+        transport,
+        settings: Mutex::new(Settings::for_connection()),
+        remote_address: Mutex::new(None),
+        started: Mutex::new(true),
+        finished: AtomicBool::new(false),
+    };
+    let handle = Handle::new(conn, core::ptr::null_mut(), core::ptr::null_mut());
+    conn_worker::insert(ConnSlot::new(handle.clone()));
+    handle
+}
+
+/// Releases what an application-closed connection held (its registration's child count).
+pub(crate) fn release(conn: &Handle<Connection>) {
+    conn.obj.guard.lock().take();
 }
 
 fn open_in(
@@ -53,14 +149,27 @@ fn open_in(
     if out.is_null() {
         return QUIC_STATUS_INVALID_PARAMETER;
     }
-    if let Some(p) = partition {
-        let partitions = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if usize::from(p) >= partitions {
-            return QUIC_STATUS_INVALID_PARAMETER;
+    let pool = reg.obj.pool.clone();
+    let worker = match partition {
+        Some(p) => {
+            let partitions = std::thread::available_parallelism().map_or(1, |n| n.get());
+            if usize::from(p) >= partitions {
+                return QUIC_STATUS_INVALID_PARAMETER;
+            }
+            usize::from(p) % pool.len()
         }
-    }
+        None => pool.pick().index(),
+    };
+    let transport = *reg.obj.transport.lock();
     let conn = Connection {
         guard: Mutex::new(Some(ChildGuard::new(reg))),
+        pool,
+        worker,
+        transport,
+        settings: Mutex::new(Settings::for_connection()),
+        remote_address: Mutex::new(None),
+        started: Mutex::new(false),
+        finished: AtomicBool::new(false),
     };
     let h = Handle::into_hquic(Handle::new(conn, context, handler as *mut c_void));
     // SAFETY: `out` is non-NULL and writable by the API contract.
@@ -89,29 +198,46 @@ pub(crate) unsafe extern "C" fn open_in_partition(
     boundary::status(|| open_in(registration, Some(partition), handler, context, out))
 }
 
-/// `ConnectionClose`.
+/// `ConnectionClose`: shuts the connection down silently if it is not already, waits for
+/// that on its worker (SHUTDOWN_COMPLETE is delivered with AppCloseInProgress), and frees the
+/// handle.
 pub(crate) unsafe extern "C" fn close(h: HQUIC) {
     boundary::unit(|| {
         // SAFETY: `h` is an application handle; `close` validates it.
-        if let Some(conn) = unsafe { Handle::<Connection>::close(h) } {
-            conn.obj.guard.lock().take();
-        }
+        let Some(conn) = (unsafe { Handle::<Connection>::close(h) }) else {
+            return;
+        };
+        on_slot(&conn, true, |cx, slot| {
+            slot.app_shutdown(cx, true, 0);
+        });
+        release(&conn);
     });
 }
 
-/// `ConnectionShutdown`: a connection that never started has nothing to shut down.
+/// `ConnectionShutdown`: starts a graceful (CONNECTION_CLOSE with the application's error
+/// code) or silent shutdown; completion is reported with SHUTDOWN_COMPLETE.
 pub(crate) unsafe extern "C" fn shutdown(
     h: HQUIC,
-    _flags: QUIC_CONNECTION_SHUTDOWN_FLAGS,
-    _error_code: QUIC_UINT62,
+    flags: QUIC_CONNECTION_SHUTDOWN_FLAGS,
+    error_code: QUIC_UINT62,
 ) {
     boundary::unit(|| {
-        // SAFETY: `h` is an application handle; `borrow` validates it.
-        let _ = unsafe { Handle::<Connection>::borrow(h) };
+        // SAFETY: `h` is an application handle; `get` validates it.
+        let Some(conn) = (unsafe { Handle::<Connection>::get(h) }) else {
+            return;
+        };
+        if error_code > QUIC_UINT62_MAX {
+            return;
+        }
+        let silent = flags.0 & QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT.0 != 0;
+        on_slot(&conn, false, move |cx, slot| {
+            slot.app_shutdown(cx, silent, error_code)
+        });
     });
 }
 
-/// `ConnectionStart`: arguments are validated; connecting arrives with the runtime.
+/// `ConnectionStart`: resolves the server name on the connection's worker, connects over
+/// TCP and runs QMux; CONNECTED or SHUTDOWN_* events report the outcome.
 pub(crate) unsafe extern "C" fn start(
     h: HQUIC,
     configuration: HQUIC,
@@ -120,41 +246,148 @@ pub(crate) unsafe extern "C" fn start(
     server_port: u16,
 ) -> QUIC_STATUS {
     boundary::status(|| {
-        // SAFETY: both are application handles; `borrow` validates them.
+        // SAFETY: both are application handles; `get` validates them.
         let (conn, config) = unsafe {
             (
-                Handle::<Connection>::borrow(h),
-                Handle::<Configuration>::borrow(configuration),
+                Handle::<Connection>::get(h),
+                Handle::<Configuration>::get(configuration),
             )
         };
-        if conn.is_none() || config.is_none() || server_port == 0 || !FAMILIES.contains(&family) {
+        let (Some(conn), Some(config)) = (conn, config) else {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        };
+        if server_port == 0 || !FAMILIES.contains(&family) {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
-        if server_name.is_null() {
-            return QUIC_STATUS_INVALID_PARAMETER;
+        let remote = *conn.obj.remote_address.lock();
+        let name = if server_name.is_null() {
+            if remote.is_none() {
+                return QUIC_STATUS_INVALID_PARAMETER;
+            }
+            String::new()
+        } else {
+            // SAFETY: a non-NULL ServerName is NUL-terminated by the API contract.
+            let bytes = unsafe { CStr::from_ptr(server_name) }.to_bytes();
+            if bytes.len() > MAX_SNI_LENGTH {
+                return QUIC_STATUS_INVALID_PARAMETER;
+            }
+            String::from_utf8_lossy(bytes).into_owned()
+        };
+        {
+            let mut started = conn.obj.started.lock();
+            if *started {
+                return QUIC_STATUS_INVALID_STATE;
+            }
+            *started = true;
         }
-        // SAFETY: a non-NULL ServerName is NUL-terminated by the API contract.
-        if unsafe { CStr::from_ptr(server_name) }.to_bytes().len() > MAX_SNI_LENGTH {
-            return QUIC_STATUS_INVALID_PARAMETER;
-        }
-        QUIC_STATUS_NOT_SUPPORTED
+        let tls = if conn.obj.transport == QUIC_TRANSPORT_QMUX_TCP {
+            None
+        } else {
+            match config.obj.tls.lock().clone() {
+                Some(LoadedTls::Client(c)) => Some(c),
+                _ => {
+                    // A client needs client credentials (ConfigurationLoadCredential).
+                    *conn.obj.started.lock() = false;
+                    return QUIC_STATUS_INVALID_PARAMETER;
+                }
+            }
+        };
+        let mut settings = conn.obj.settings.lock().clone();
+        settings.adopt(&config.obj.settings.lock(), false);
+        let alpn = config.obj.alpns.first().cloned().unwrap_or_default();
+        let engine = settings.engine_config(false);
+        on_slot(&conn, false, move |cx, slot| {
+            *slot.alpn.borrow_mut() = alpn;
+            let addr = match remote {
+                Some(addr) => Some(addr),
+                None => resolve(&name, server_port, family),
+            };
+            let Some(addr) = addr else {
+                slot.transport_shutdown(QUIC_STATUS_UNREACHABLE, 0);
+                slot.complete(cx, false);
+                return;
+            };
+            let addr = SocketAddr::new(addr.ip(), server_port);
+            let wire = match &tls {
+                None => Wire::Plain,
+                Some(tls) => {
+                    let sni = if name.is_empty() {
+                        addr.ip().to_string()
+                    } else {
+                        name.clone()
+                    };
+                    match TlsSession::client(tls, &sni) {
+                        Ok(session) => Wire::Tls(Box::new(session)),
+                        Err(_) => {
+                            slot.transport_shutdown(QUIC_STATUS_INVALID_PARAMETER, 0);
+                            slot.complete(cx, false);
+                            return;
+                        }
+                    }
+                }
+            };
+            match Conn::connect(cx, addr, wire, engine, slot.sink()) {
+                Ok(c) => *slot.conn.borrow_mut() = Some(c),
+                Err(e) => {
+                    slot.transport_shutdown(conn_worker_status(e.kind()), 0);
+                    slot.complete(cx, false);
+                }
+            }
+        });
+        QUIC_STATUS_PENDING
     })
 }
 
-/// `ConnectionSetConfiguration`: arguments are validated; the server handshake arrives with
-/// the runtime.
+/// The first address of `name` in `family` (UNSPEC takes any).
+fn resolve(name: &str, port: u16, family: QUIC_ADDRESS_FAMILY) -> Option<SocketAddr> {
+    let addrs = (name, port).to_socket_addrs().ok()?;
+    let mut addrs: Vec<SocketAddr> = addrs
+        .filter(|a| match family {
+            QUIC_ADDRESS_FAMILY_INET => a.is_ipv4(),
+            QUIC_ADDRESS_FAMILY_INET6 => a.is_ipv6(),
+            _ => true,
+        })
+        .collect();
+    // Prefer IPv4 for UNSPEC, as loopback names resolve to both and servers commonly bind
+    // the IPv4 wildcard.
+    addrs.sort_by_key(|a| a.is_ipv6());
+    addrs.into_iter().next()
+}
+
+fn conn_worker_status(kind: std::io::ErrorKind) -> QUIC_STATUS {
+    match kind {
+        std::io::ErrorKind::ConnectionRefused => QUIC_STATUS_CONNECTION_REFUSED,
+        std::io::ErrorKind::AddrNotAvailable => QUIC_STATUS_ADDRESS_NOT_AVAILABLE,
+        _ => QUIC_STATUS_UNREACHABLE,
+    }
+}
+
+/// `ConnectionSetConfiguration`: on a server connection accepted by a listener, starts QMux
+/// with the configuration's settings.
 pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC) -> QUIC_STATUS {
     boundary::status(|| {
-        // SAFETY: both are application handles; `borrow` validates them.
-        let valid = unsafe {
-            Handle::<Connection>::borrow(h).is_some()
-                && Handle::<Configuration>::borrow(configuration).is_some()
+        // SAFETY: both are application handles; `get` validates them.
+        let (conn, config) = unsafe {
+            (
+                Handle::<Connection>::get(h),
+                Handle::<Configuration>::get(configuration),
+            )
         };
-        if valid {
-            QUIC_STATUS_NOT_SUPPORTED
-        } else {
-            QUIC_STATUS_INVALID_PARAMETER
-        }
+        let (Some(conn), Some(config)) = (conn, config) else {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        };
+        let mut settings = conn.obj.settings.lock().clone();
+        settings.adopt(&config.obj.settings.lock(), false);
+        let engine = settings.engine_config(true);
+        let alpns = config.obj.alpns.clone();
+        let tls = config.obj.tls.lock().clone();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        on_slot(&conn, false, move |cx, slot| {
+            let status = crate::api::listener::configure_accepted(cx, slot, engine, alpns, tls);
+            let _ = tx.send(status);
+        });
+        // Inline (from NEW_CONNECTION) the answer is ready; queued, it comes later.
+        rx.try_recv().unwrap_or(QUIC_STATUS_PENDING)
     })
 }
 

@@ -59,6 +59,11 @@ impl Header {
         self.context.store(context, Ordering::Release);
     }
 
+    /// The application callback, as an untyped pointer (NULL if none).
+    pub(crate) fn handler(&self) -> *mut c_void {
+        self.handler.load(Ordering::Acquire)
+    }
+
     /// Stores the application callback.
     pub(crate) fn set_handler(&self, handler: *mut c_void) {
         self.handler.store(handler, Ordering::Release);
@@ -103,6 +108,21 @@ impl<T: Object> Handle<T> {
     /// Hands one reference to the application as an `HQUIC`.
     pub(crate) fn into_hquic(this: Arc<Self>) -> HQUIC {
         Arc::into_raw(this) as HQUIC
+    }
+
+    /// The `HQUIC` for this handle (without transferring a reference).
+    pub(crate) fn as_hquic(&self) -> HQUIC {
+        self as *const Self as HQUIC
+    }
+
+    /// The header.
+    pub(crate) fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Whether the application has closed this handle.
+    pub(crate) fn is_closed_by_app(&self) -> bool {
+        self.header.magic.load(Ordering::Acquire) != MAGIC_LIVE
     }
 
     /// Borrows the live handle of kind `T` that `h` names.

@@ -2,19 +2,29 @@
 
 use core::ffi::c_void;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use parking_lot::Mutex;
 
 use crate::api::abi::{
-    QUIC_API_TABLE, QUIC_API_VERSION_2, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
-    QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS,
+    QUIC_API_TABLE, QUIC_API_VERSION_2, QUIC_STATUS, QUIC_STATUS_INTERNAL_ERROR,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS,
 };
 use crate::api::{handle, param, settings, slots};
+use crate::runtime::worker::Pool;
 
 /// Tables handed out and not yet closed, by address. Its length is the library's reference
 /// count: the first open initialises global state, the last close tears it down.
 static OPEN_TABLES: Mutex<Option<HashSet<usize>>> = Mutex::new(None);
+
+/// The worker threads, started with the first open and stopped after the last close.
+static POOL: Mutex<Option<Arc<Pool>>> = Mutex::new(None);
+
+/// The library's workers (`None` only when no table is open).
+pub(crate) fn pool() -> Option<Arc<Pool>> {
+    POOL.lock().clone()
+}
 
 /// The transport new registrations start with, read from the environment at each open.
 static DEFAULT_TRANSPORT: AtomicU32 = AtomicU32::new(0);
@@ -36,11 +46,18 @@ pub(crate) unsafe fn open_version(version: u32, api: *mut *const c_void) -> QUIC
         return QUIC_STATUS_NOT_SUPPORTED;
     }
     DEFAULT_TRANSPORT.store(param::transport_from_env(), Ordering::Relaxed);
+    let mut tables = OPEN_TABLES.lock();
+    if tables.is_none() {
+        match Pool::per_core() {
+            Ok(pool) => *POOL.lock() = Some(Arc::new(pool)),
+            Err(_) => return QUIC_STATUS_INTERNAL_ERROR,
+        }
+    }
     let table = Box::into_raw(Box::new(slots::TABLE));
-    OPEN_TABLES
-        .lock()
+    tables
         .get_or_insert_with(HashSet::new)
         .insert(table as usize);
+    drop(tables);
     // SAFETY: `api` is non-NULL and, by the caller's contract, writable.
     unsafe { api.write(table as *const c_void) };
     QUIC_STATUS_SUCCESS
@@ -51,23 +68,24 @@ pub(crate) fn close(api: *const c_void) {
     if api.is_null() {
         return;
     }
-    let last = {
+    let pool = {
         let mut guard = OPEN_TABLES.lock();
         let Some(open) = guard.as_mut() else { return };
         if !open.remove(&(api as usize)) {
             return;
         }
-        let last = open.is_empty();
-        if last {
-            *guard = None;
+        // SAFETY: the address was in `OPEN_TABLES`, so it came from `Box::into_raw` in
+        // `open_version` and has not been freed; removing it above makes this the only free.
+        drop(unsafe { Box::from_raw(api as *mut QUIC_API_TABLE) });
+        if !open.is_empty() {
+            return;
         }
-        last
-    };
-    // SAFETY: the address was in `OPEN_TABLES`, so it came from `Box::into_raw` in
-    // `open_version` and has not been freed; removing it above makes this the only free.
-    drop(unsafe { Box::from_raw(api as *mut QUIC_API_TABLE) });
-    if last {
+        *guard = None;
         handle::drain_quarantine();
         settings::reset_global();
-    }
+        POOL.lock().take()
+    };
+    // Stops and joins the workers (unless this is one of them), outside the lock: a worker
+    // finishing its last callbacks may itself call into the library.
+    drop(pool);
 }

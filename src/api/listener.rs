@@ -1,25 +1,64 @@
-//! Listeners: `ListenerOpen`, `ListenerClose`, `ListenerStart`, `ListenerStop`.
+//! Listeners: `ListenerOpen`, `ListenerClose`, `ListenerStart`, `ListenerStop`, and the
+//! NEW_CONNECTION path of accepted connections.
 
 use core::ffi::c_void;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use crate::api::abi::{
-    HQUIC, QUIC_ADDR, QUIC_BUFFER, QUIC_LISTENER_CALLBACK_HANDLER, QUIC_STATUS,
-    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS,
-};
+use crate::api::abi::*;
 use crate::api::boundary;
+use crate::api::callbacks;
 use crate::api::configuration::read_alpns;
+use crate::api::conn_worker::{ConnSlot, PendingAccept};
+use crate::api::connection::{self, Connection};
+use crate::api::credentials::LoadedTls;
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::registration::{ChildGuard, Registration};
+use crate::api::sockaddr;
+use crate::proto;
+use crate::runtime::conn::{Conn, HelloReader, OnHello, Wire};
+use crate::runtime::listener::Listener as TcpListener;
+use crate::runtime::tls::{ClientHello, RecvBuffer, TlsSession, alpn};
+use crate::runtime::worker::{Pool, WorkerCx};
 
-/// A listener. Accepting connections arrives with the runtime.
+/// A listener.
 pub(crate) struct Listener {
     guard: Mutex<Option<ChildGuard>>,
+    registration: Arc<Handle<Registration>>,
+    pool: Arc<Pool>,
+    state: Mutex<ListenerState>,
+}
+
+#[derive(Default)]
+struct ListenerState {
+    /// The worker the socket is on, while started.
+    worker: Option<usize>,
+    /// The worker of the most recent start, whose queue a stop may still be in.
+    last_worker: Option<usize>,
+    alpns: Vec<Vec<u8>>,
+    local: Option<SocketAddr>,
 }
 
 impl Object for Listener {
     const KIND: Kind = Kind::Listener;
+}
+
+impl Listener {
+    /// The bound address, while started.
+    pub(crate) fn local_address(&self) -> Option<SocketAddr> {
+        self.state.lock().local
+    }
+}
+
+thread_local! {
+    /// Started listeners' sockets on this worker, by handle address.
+    static SOCKETS: RefCell<HashMap<usize, Rc<TcpListener>>> = RefCell::new(HashMap::new());
 }
 
 /// `ListenerOpen`.
@@ -41,7 +80,10 @@ pub(crate) unsafe extern "C" fn open(
             return QUIC_STATUS_INVALID_PARAMETER;
         }
         let listener = Listener {
-            guard: Mutex::new(Some(ChildGuard::new(reg))),
+            guard: Mutex::new(Some(ChildGuard::new(reg.clone()))),
+            pool: reg.obj.pool.clone(),
+            registration: reg,
+            state: Mutex::new(ListenerState::default()),
         };
         let h = Handle::into_hquic(Handle::new(listener, context, handler as *mut c_void));
         // SAFETY: `out` is non-NULL and writable by the API contract.
@@ -50,40 +92,287 @@ pub(crate) unsafe extern "C" fn open(
     })
 }
 
-/// `ListenerClose`.
+/// Stops the socket of a started listener (on its worker) and reports STOP_COMPLETE.
+fn stop_and_report(listener: &Arc<Handle<Listener>>, wait: bool) {
+    let Some(worker) = listener.obj.state.lock().worker.take() else {
+        return;
+    };
+    let l = listener.clone();
+    let op = move |cx: &WorkerCx| {
+        let key = l.as_hquic() as usize;
+        if let Some(sock) = SOCKETS.with(|s| s.borrow_mut().remove(&key)) {
+            sock.stop(cx);
+        }
+        l.obj.state.lock().local = None;
+        let mut event = QUIC_LISTENER_EVENT {
+            Type: QUIC_LISTENER_EVENT_STOP_COMPLETE,
+            payload: QUIC_LISTENER_EVENT_PAYLOAD {
+                STOP_COMPLETE: QUIC_LISTENER_EVENT_STOP_COMPLETE_PAYLOAD::new(l.is_closed_by_app()),
+            },
+        };
+        callbacks::listener(&l, &mut event);
+    };
+    let w = listener.obj.pool.worker(worker);
+    if wait || w.is_current() {
+        let _ = w.run(op);
+    } else {
+        w.post(Box::new(op));
+    }
+}
+
+/// `ListenerClose`: stops the listener if it is started (STOP_COMPLETE is delivered with
+/// AppCloseInProgress) and frees the handle.
 pub(crate) unsafe extern "C" fn close(h: HQUIC) {
     boundary::unit(|| {
         // SAFETY: `h` is an application handle; `close` validates it.
         if let Some(listener) = unsafe { Handle::<Listener>::close(h) } {
+            let last = listener.obj.state.lock().last_worker;
+            stop_and_report(&listener, true);
+            // A ListenerStop queued before this close must have finished (and delivered
+            // STOP_COMPLETE) before the close returns: the worker's queue is in order.
+            if let Some(w) = last {
+                let _ = listener.obj.pool.worker(w).run(|_| ());
+            }
             listener.obj.guard.lock().take();
         }
     });
 }
 
-/// `ListenerStart`: arguments are validated; listening arrives with the runtime.
+/// `ListenerStart`: binds a TCP socket (NULL or UNSPEC: the dual-stack wildcard; port 0: one
+/// the OS picks) and accepts connections for the given ALPNs.
 pub(crate) unsafe extern "C" fn start(
     h: HQUIC,
     alpn_buffers: *const QUIC_BUFFER,
     alpn_buffer_count: u32,
-    _local_address: *const QUIC_ADDR,
+    local_address: *const QUIC_ADDR,
 ) -> QUIC_STATUS {
     boundary::status(|| {
-        // SAFETY: `h` is an application handle; `borrow` validates it.
-        if unsafe { Handle::<Listener>::borrow(h) }.is_none() {
+        // SAFETY: `h` is an application handle; `get` validates it.
+        let Some(listener) = (unsafe { Handle::<Listener>::get(h) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;
-        }
+        };
         // SAFETY: the ALPN list is as the API contract describes.
-        if unsafe { read_alpns(alpn_buffers, alpn_buffer_count) }.is_none() {
+        let Some(alpns) = (unsafe { read_alpns(alpn_buffers, alpn_buffer_count) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;
+        };
+        let requested = if local_address.is_null() {
+            None
+        } else {
+            // SAFETY: non-NULL, and by the API contract it points to a QUIC_ADDR.
+            let addr = unsafe { &*local_address };
+            match sockaddr::from_quic(addr) {
+                Some(a) => Some(a),
+                None if addr.family() == QUIC_ADDRESS_FAMILY_UNSPEC => {
+                    Some(SocketAddr::from(([0u16; 8], addr.port())))
+                }
+                None => return QUIC_STATUS_INVALID_PARAMETER,
+            }
+        };
+        let bind = requested.unwrap_or_else(|| SocketAddr::from(([0u16; 8], 0)));
+        let mut state = listener.obj.state.lock();
+        if state.worker.is_some() {
+            return QUIC_STATUS_INVALID_STATE;
         }
-        QUIC_STATUS_NOT_SUPPORTED
+        let worker = listener.obj.pool.pick();
+        let l = listener.clone();
+        let bound = worker.run(move |cx| {
+            let on_accept = accept_handler(l.clone());
+            let sock = TcpListener::bind(cx, bind, on_accept)?;
+            let local = sock.local_addr()?;
+            SOCKETS.with(|s| s.borrow_mut().insert(l.as_hquic() as usize, sock));
+            Ok::<_, std::io::Error>(local)
+        });
+        match bound {
+            Some(Ok(local)) => {
+                state.worker = Some(worker.index());
+                state.last_worker = Some(worker.index());
+                state.alpns = alpns;
+                state.local = Some(local);
+                QUIC_STATUS_SUCCESS
+            }
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::AddrInUse => QUIC_STATUS_ADDRESS_IN_USE,
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+                QUIC_STATUS_INVALID_ADDRESS
+            }
+            _ => QUIC_STATUS_INTERNAL_ERROR,
+        }
     })
 }
 
-/// `ListenerStop`: a listener that never started has nothing to stop.
+/// `ListenerStop`: stops accepting; STOP_COMPLETE follows.
 pub(crate) unsafe extern "C" fn stop(h: HQUIC) {
     boundary::unit(|| {
-        // SAFETY: `h` is an application handle; `borrow` validates it.
-        let _ = unsafe { Handle::<Listener>::borrow(h) };
+        // SAFETY: `h` is an application handle; `get` validates it.
+        if let Some(listener) = unsafe { Handle::<Listener>::get(h) } {
+            stop_and_report(&listener, false);
+        }
     });
+}
+
+/// What the listener's socket does with each accepted connection: hand it to a worker.
+fn accept_handler(listener: Arc<Handle<Listener>>) -> crate::runtime::listener::OnAccept {
+    Box::new(move |_cx, sock, peer| {
+        let l = listener.clone();
+        let pool = l.obj.pool.clone();
+        let target = pool.pick();
+        target.post(Box::new(move |cx| accept_on_worker(cx, l, sock, peer)));
+    })
+}
+
+/// How long an accepted socket may take to send its ClientHello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// TLS alert record `no_application_protocol` (fatal), sent before any handshake keys.
+const NO_APPLICATION_PROTOCOL: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 120];
+
+/// On the connection's worker: for TLS, reads the ClientHello first; then NEW_CONNECTION.
+fn accept_on_worker(
+    cx: &WorkerCx,
+    listener: Arc<Handle<Listener>>,
+    sock: std::net::TcpStream,
+    peer: SocketAddr,
+) {
+    if listener.is_closed_by_app() {
+        return;
+    }
+    let transport = *listener.obj.registration.obj.transport.lock();
+    if transport == QUIC_TRANSPORT_QMUX_TCP {
+        raise_new_connection(cx, &listener, sock, peer, None);
+        return;
+    }
+    let deadline = Instant::now() + HELLO_TIMEOUT;
+    let on_hello: OnHello = Box::new(move |cx, sock, buf, hello| {
+        raise_new_connection(cx, &listener, sock, peer, Some((buf, hello)));
+    });
+    let _ = HelloReader::start(cx, sock, deadline, on_hello);
+}
+
+/// Raises NEW_CONNECTION for an accepted socket on the connection's worker.
+fn raise_new_connection(
+    cx: &WorkerCx,
+    listener: &Arc<Handle<Listener>>,
+    mut sock: std::net::TcpStream,
+    peer: SocketAddr,
+    hello: Option<(RecvBuffer, ClientHello)>,
+) {
+    if listener.is_closed_by_app() {
+        return;
+    }
+    let alpns = listener.obj.state.lock().alpns.clone();
+    let (negotiated, client_alpns, server_name) = match &hello {
+        None => {
+            // Plain TCP: no ClientHello; the listener's first token is the protocol, and its
+            // list stands in for the client's.
+            let mut wire = Vec::new();
+            for a in &alpns {
+                wire.push(a.len() as u8);
+                wire.extend_from_slice(a);
+            }
+            (alpns.first().cloned().unwrap_or_default(), wire, None)
+        }
+        Some((_, h)) => match alpn::select(&h.alpn, &alpns) {
+            Some((_wire, app)) => (app.to_vec(), h.alpn_wire_encoding(), h.server_name.clone()),
+            None => {
+                // No listener takes any of the client's protocols.
+                let _ = std::io::Write::write_all(&mut sock, &NO_APPLICATION_PROTOCOL);
+                return;
+            }
+        },
+    };
+    let local = sock.local_addr().ok();
+    let conn = connection::new_server_connection(
+        cx,
+        listener.obj.registration.clone(),
+        listener.obj.pool.clone(),
+    );
+    let Some(slot) = crate::api::conn_worker::slot(conn.as_hquic() as usize) else {
+        return;
+    };
+    *slot.pending.borrow_mut() = Some(PendingAccept { sock, hello });
+    *slot.alpn.borrow_mut() = negotiated.clone();
+    let local_q = sockaddr::to_quic(local.unwrap_or(peer));
+    let remote_q = sockaddr::to_quic(peer);
+    let sni = server_name.unwrap_or_default();
+    let info = QUIC_NEW_CONNECTION_INFO {
+        QuicVersion: 1,
+        LocalAddress: &local_q,
+        RemoteAddress: &remote_q,
+        CryptoBufferLength: 0,
+        ClientAlpnListLength: client_alpns.len() as u16,
+        ServerNameLength: sni.len().min(u16::MAX as usize) as u16,
+        NegotiatedAlpnLength: negotiated.len() as u8,
+        CryptoBuffer: core::ptr::null(),
+        ClientAlpnList: client_alpns.as_ptr(),
+        NegotiatedAlpn: negotiated.as_ptr(),
+        ServerName: if sni.is_empty() {
+            core::ptr::null()
+        } else {
+            sni.as_ptr().cast()
+        },
+    };
+    let app_ref = Handle::into_hquic(conn.clone());
+    let mut event = QUIC_LISTENER_EVENT {
+        Type: QUIC_LISTENER_EVENT_NEW_CONNECTION,
+        payload: QUIC_LISTENER_EVENT_PAYLOAD {
+            NEW_CONNECTION: QUIC_LISTENER_EVENT_NEW_CONNECTION_PAYLOAD {
+                Info: &info,
+                Connection: app_ref,
+            },
+        },
+    };
+    let status = callbacks::listener(listener, &mut event);
+    if QUIC_FAILED(status) {
+        // Rejected: the library closes the connection; the application must not.
+        // SAFETY: `app_ref` is the reference handed out above and was not closed by the app.
+        drop(unsafe { Handle::<Connection>::close(app_ref) });
+        slot.pending.borrow_mut().take();
+        slot.complete_silently();
+        connection::release(&conn);
+    }
+}
+
+/// ConnectionSetConfiguration on an accepted connection: starts TLS (if used) and QMux on its
+/// socket.
+pub(crate) fn configure_accepted(
+    cx: &WorkerCx,
+    slot: &Rc<ConnSlot>,
+    engine: proto::Config,
+    alpns: Vec<Vec<u8>>,
+    tls: Option<LoadedTls>,
+) -> QUIC_STATUS {
+    let Some(pending) = slot.pending.borrow_mut().take() else {
+        return QUIC_STATUS_INVALID_STATE;
+    };
+    let wire = match pending.hello {
+        None => {
+            let negotiated = slot.alpn.borrow().clone();
+            if !alpns.contains(&negotiated) {
+                if let Some(first) = alpns.first() {
+                    *slot.alpn.borrow_mut() = first.clone();
+                }
+            }
+            Wire::Plain
+        }
+        Some((buf, hello)) => {
+            let Some(LoadedTls::Server(server)) = tls else {
+                // A server configuration needs server credentials.
+                *slot.pending.borrow_mut() = Some(PendingAccept {
+                    sock: pending.sock,
+                    hello: Some((buf, hello)),
+                });
+                return QUIC_STATUS_INVALID_PARAMETER;
+            };
+            match TlsSession::server(&server, &hello, buf) {
+                Ok(session) => Wire::Tls(Box::new(session)),
+                Err(_) => return QUIC_STATUS_INTERNAL_ERROR,
+            }
+        }
+    };
+    match Conn::accept(cx, pending.sock, wire, engine, slot.sink()) {
+        Ok(conn) => {
+            *slot.conn.borrow_mut() = Some(conn);
+            QUIC_STATUS_PENDING
+        }
+        Err(_) => QUIC_STATUS_INTERNAL_ERROR,
+    }
 }

@@ -3,9 +3,12 @@
 
 pub mod abi;
 mod boundary;
+mod callbacks;
 mod configuration;
+mod conn_worker;
 mod connection;
 mod context;
+mod credentials;
 pub mod entry;
 mod execution;
 mod handle;
@@ -15,6 +18,7 @@ mod param;
 mod registration;
 pub mod settings;
 mod slots;
+mod sockaddr;
 mod stream;
 #[cfg(test)]
 mod tests;

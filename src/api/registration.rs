@@ -8,11 +8,12 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::api::abi::{
     HQUIC, QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_REGISTRATION_CLOSE_CALLBACK_HANDLER,
-    QUIC_REGISTRATION_CONFIG, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_SUCCESS,
-    QUIC_UINT62,
+    QUIC_REGISTRATION_CONFIG, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
+    QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS, QUIC_UINT62,
 };
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::{boundary, library};
+use crate::runtime::worker::Pool;
 
 /// Highest `QUIC_EXECUTION_PROFILE` value (REAL_TIME).
 const MAX_EXECUTION_PROFILE: u32 = 3;
@@ -29,6 +30,8 @@ pub(crate) struct Registration {
     pub(crate) execution_profile: u32,
     /// The transport (`QUIC_PARAM_REGISTRATION_TRANSPORT`).
     pub(crate) transport: Mutex<u32>,
+    /// The library's workers, which run this registration's connections.
+    pub(crate) pool: Arc<Pool>,
     /// Open child objects (configurations, listeners, connections).
     children: Mutex<usize>,
     children_gone: Condvar,
@@ -103,7 +106,11 @@ pub(crate) unsafe extern "C" fn open(
             });
             (name, profile)
         };
+        let Some(pool) = library::pool() else {
+            return QUIC_STATUS_INVALID_STATE;
+        };
         let reg = Registration {
+            pool,
             app_name,
             execution_profile,
             transport: Mutex::new(library::default_transport()),

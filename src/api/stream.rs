@@ -1,17 +1,21 @@
-//! Streams: open, close, start, shutdown, send and the receive controls.
+//! Streams: open, close, start, shutdown, send and the receive controls, and the stream
+//! events raised from the connection's worker.
 
 use core::ffi::c_void;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::api::abi::{
-    BOOLEAN, HQUIC, QUIC_BUFFER, QUIC_SEND_FLAGS, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
-    QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS, QUIC_STREAM_CALLBACK_HANDLER,
-    QUIC_STREAM_OPEN_FLAGS, QUIC_STREAM_SHUTDOWN_FLAGS, QUIC_STREAM_START_FLAGS, QUIC_UINT62,
-    QUIC_UINT62_MAX,
-};
+use parking_lot::Mutex;
+
+use crate::api::abi::*;
 use crate::api::boundary;
-use crate::api::connection::Connection;
+use crate::api::callbacks;
+use crate::api::conn_worker::ConnSlot;
+use crate::api::connection::{Connection, on_slot};
 use crate::api::handle::{Handle, Kind, Object};
+use crate::proto::{CommandError, Dir, SendData, StreamId};
+use crate::runtime::conn::Conn;
+use crate::runtime::worker::WorkerCx;
 
 /// Every defined `QUIC_STREAM_OPEN_FLAGS` bit.
 const OPEN_FLAGS_ALL: u32 = 0xF;
@@ -22,28 +26,77 @@ const SHUTDOWN_ABORTIVE: u32 = 0x2 | 0x4 | 0x8;
 /// Every defined `QUIC_STREAM_SHUTDOWN_FLAGS` bit.
 const SHUTDOWN_FLAGS_ALL: u32 = 0x1F;
 
-/// A stream. Carrying data arrives with the runtime.
-#[expect(dead_code, reason = "read by the stream runtime, which comes next")]
+/// A stream.
 pub(crate) struct Stream {
     /// The connection the stream belongs to.
     pub(crate) connection: Arc<Handle<Connection>>,
-    /// The `QUIC_STREAM_OPEN_FLAGS` it was opened with.
+    /// The `QUIC_STREAM_OPEN_FLAGS` it was opened with (or the peer's direction).
     pub(crate) open_flags: u32,
+    state: Mutex<StreamState>,
+}
+
+/// A stream's mutable state; touched only on its connection's worker.
+#[derive(Default)]
+struct StreamState {
+    id: Option<u64>,
+    /// StreamStart (or SEND_FLAG_START) was called.
+    start_requested: bool,
+    start_flags: u32,
+    /// Sends and shutdowns asked for before the stream had an ID.
+    queued: Vec<Queued>,
+    receive_disabled: bool,
+    /// Bytes handed out in a RECEIVE that returned PENDING, not yet completed.
+    pending: Option<Vec<u8>>,
+    /// Offset of the next byte to deliver.
+    offset: u64,
+    fin_delivered: bool,
+    done: bool,
+    recv_buf: Vec<u8>,
+}
+
+enum Queued {
+    Send {
+        data: Vec<u8>,
+        flags: u32,
+        context: usize,
+    },
+    Shutdown {
+        flags: u32,
+        error_code: u64,
+    },
 }
 
 impl Object for Stream {
     const KIND: Kind = Kind::Stream;
 }
 
-fn with_stream(h: HQUIC, valid_args: bool) -> QUIC_STATUS {
-    // SAFETY: `h` is an application handle; `borrow` validates it.
-    if unsafe { Handle::<Stream>::borrow(h) }.is_none() || !valid_args {
-        return QUIC_STATUS_INVALID_PARAMETER;
+impl Stream {
+    fn dir(&self) -> Dir {
+        if self.open_flags & QUIC_STREAM_OPEN_FLAG_UNIDIRECTIONAL.0 != 0 {
+            Dir::Uni
+        } else {
+            Dir::Bi
+        }
     }
-    QUIC_STATUS_NOT_SUPPORTED
+
+    /// The stream's ID, once it has one.
+    pub(crate) fn id(&self) -> Option<u64> {
+        self.state.lock().id
+    }
 }
 
-/// `StreamOpen`.
+fn emit(stream: &Handle<Stream>, event: &mut QUIC_STREAM_EVENT) -> QUIC_STATUS {
+    if stream.is_closed_by_app() || stream.obj.state.lock().done {
+        return QUIC_STATUS_SUCCESS;
+    }
+    callbacks::stream(stream, event)
+}
+
+fn event(ty: QUIC_STREAM_EVENT_TYPE, payload: QUIC_STREAM_EVENT_PAYLOAD) -> QUIC_STREAM_EVENT {
+    QUIC_STREAM_EVENT { Type: ty, payload }
+}
+
+/// `StreamOpen`: a local object with no ID; nothing happens on the wire until it starts.
 pub(crate) unsafe extern "C" fn open(
     connection: HQUIC,
     flags: QUIC_STREAM_OPEN_FLAGS,
@@ -65,6 +118,7 @@ pub(crate) unsafe extern "C" fn open(
         let stream = Stream {
             connection: conn,
             open_flags: flags.0,
+            state: Mutex::new(Default::default()),
         };
         let h = Handle::into_hquic(Handle::new(stream, context, handler as *mut c_void));
         // SAFETY: `out` is non-NULL and writable by the API contract.
@@ -73,17 +127,129 @@ pub(crate) unsafe extern "C" fn open(
     })
 }
 
-/// `StreamClose`.
+/// `StreamClose`: abandons the stream if it is still running (both directions aborted with
+/// error 0) and frees the handle; no more events are delivered for it.
 pub(crate) unsafe extern "C" fn close(h: HQUIC) {
     boundary::unit(|| {
         // SAFETY: `h` is an application handle; `close` validates it.
-        drop(unsafe { Handle::<Stream>::close(h) });
+        let Some(stream) = (unsafe { Handle::<Stream>::close(h) }) else {
+            return;
+        };
+        let s = stream.clone();
+        on_slot(&stream.obj.connection, true, move |cx, slot| {
+            let id = {
+                let mut st = s.obj.state.lock();
+                st.done = true;
+                st.id
+            };
+            if let Some(id) = id {
+                if slot.remove_stream(id).is_some() {
+                    let sid = StreamId(id);
+                    slot.with_engine(cx, |e| {
+                        let _ = e.reset(sid, 0);
+                        let _ = e.stop_sending(sid, 0);
+                    });
+                }
+            }
+        });
     });
 }
 
-/// `StreamStart`.
-pub(crate) unsafe extern "C" fn start(h: HQUIC, _flags: QUIC_STREAM_START_FLAGS) -> QUIC_STATUS {
-    boundary::status(|| with_stream(h, true))
+/// `StreamStart`: takes an ID and starts the stream; START_COMPLETE reports the outcome.
+pub(crate) unsafe extern "C" fn start(h: HQUIC, flags: QUIC_STREAM_START_FLAGS) -> QUIC_STATUS {
+    boundary::status(|| {
+        // SAFETY: `h` is an application handle; `get` validates it.
+        let Some(stream) = (unsafe { Handle::<Stream>::get(h) }) else {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        };
+        {
+            let mut st = stream.obj.state.lock();
+            if st.start_requested {
+                return QUIC_STATUS_INVALID_STATE;
+            }
+            st.start_requested = true;
+            st.start_flags = flags.0;
+        }
+        let s = stream.clone();
+        on_slot(&stream.obj.connection, false, move |cx, slot| {
+            try_start(cx, slot, &s)
+        });
+        QUIC_STATUS_PENDING
+    })
+}
+
+/// Gives a requested stream its ID if the peer's limit allows; otherwise it waits (or fails
+/// with STREAM_LIMIT_REACHED under FAIL_BLOCKED).
+fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
+    if stream.obj.state.lock().done || stream.is_closed_by_app() {
+        return;
+    }
+    let dir = stream.obj.dir();
+    let opened = if slot.is_connected() {
+        slot.with_engine(cx, |e| e.open(dir))
+    } else {
+        None
+    };
+    let fail_blocked =
+        stream.obj.state.lock().start_flags & QUIC_STREAM_START_FLAG_FAIL_BLOCKED.0 != 0;
+    match opened {
+        Some(Ok(id)) => {
+            let queued = {
+                let mut st = stream.obj.state.lock();
+                st.id = Some(id.0);
+                std::mem::take(&mut st.queued)
+            };
+            slot.add_stream(id.0, stream.clone());
+            let mut ev = event(
+                QUIC_STREAM_EVENT_START_COMPLETE,
+                QUIC_STREAM_EVENT_PAYLOAD {
+                    START_COMPLETE: QUIC_STREAM_EVENT_START_COMPLETE_PAYLOAD::new(
+                        QUIC_STATUS_SUCCESS,
+                        id.0,
+                        false,
+                    ),
+                },
+            );
+            emit(stream, &mut ev);
+            for q in queued {
+                match q {
+                    Queued::Send {
+                        data,
+                        flags,
+                        context,
+                    } => send_now(cx, slot, stream, id, data, flags, context),
+                    Queued::Shutdown { flags, error_code } => {
+                        shutdown_now(cx, slot, id, flags, error_code)
+                    }
+                }
+            }
+        }
+        Some(Err(CommandError::StreamLimit)) if fail_blocked => {
+            start_failed(stream, QUIC_STATUS_STREAM_LIMIT_REACHED)
+        }
+        Some(Err(CommandError::StreamLimit)) | None if !slot.is_shutting_down() => {
+            slot.block_start(stream.clone())
+        }
+        _ => start_failed(stream, QUIC_STATUS_ABORTED),
+    }
+}
+
+fn start_failed(stream: &Arc<Handle<Stream>>, status: QUIC_STATUS) {
+    let mut ev = event(
+        QUIC_STREAM_EVENT_START_COMPLETE,
+        QUIC_STREAM_EVENT_PAYLOAD {
+            START_COMPLETE: QUIC_STREAM_EVENT_START_COMPLETE_PAYLOAD::new(status, 0, false),
+        },
+    );
+    emit(stream, &mut ev);
+    stream.obj.state.lock().start_requested = false;
+}
+
+/// Starts the streams that were waiting for the peer's stream limit or the handshake.
+pub(crate) fn retry_blocked_starts(slot: &Rc<ConnSlot>, cx: &WorkerCx) {
+    for stream in slot.take_blocked_starts() {
+        try_start(cx, slot, &stream);
+    }
 }
 
 /// `StreamShutdown`: flags must be non-zero, known, and not mix GRACEFUL with aborts.
@@ -98,39 +264,436 @@ pub(crate) unsafe extern "C" fn shutdown(
             && f & !SHUTDOWN_FLAGS_ALL == 0
             && !(f & SHUTDOWN_GRACEFUL != 0 && f & SHUTDOWN_ABORTIVE != 0)
             && error_code <= QUIC_UINT62_MAX;
-        with_stream(h, valid)
+        // SAFETY: `h` is an application handle; `get` validates it.
+        let Some(stream) = (unsafe { Handle::<Stream>::get(h) }) else {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        };
+        if !valid {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        let s = stream.clone();
+        on_slot(&stream.obj.connection, false, move |cx, slot| {
+            let id = {
+                let mut st = s.obj.state.lock();
+                if st.id.is_none() {
+                    st.queued.push(Queued::Shutdown {
+                        flags: f,
+                        error_code,
+                    });
+                }
+                st.id
+            };
+            if let Some(id) = id {
+                shutdown_now(cx, slot, StreamId(id), f, error_code);
+            }
+        });
+        QUIC_STATUS_PENDING
     })
 }
 
-/// `StreamSend`.
+fn shutdown_now(cx: &WorkerCx, slot: &Rc<ConnSlot>, id: StreamId, flags: u32, error_code: u64) {
+    slot.with_engine(cx, |e| {
+        if flags & QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL.0 != 0 {
+            let _ = e.finish(id);
+        }
+        if flags & QUIC_STREAM_SHUTDOWN_FLAG_ABORT_SEND.0 != 0 {
+            let _ = e.reset(id, error_code);
+        }
+        if flags & QUIC_STREAM_SHUTDOWN_FLAG_ABORT_RECEIVE.0 != 0 {
+            let _ = e.stop_sending(id, error_code);
+        }
+    });
+}
+
+/// `StreamSend`: the buffers are copied; SEND_COMPLETE follows once the data is written to
+/// the socket (QMux's implicit acknowledgement).
 pub(crate) unsafe extern "C" fn send(
     h: HQUIC,
     buffers: *const QUIC_BUFFER,
     buffer_count: u32,
-    _flags: QUIC_SEND_FLAGS,
-    _client_context: *mut c_void,
+    flags: QUIC_SEND_FLAGS,
+    client_context: *mut c_void,
 ) -> QUIC_STATUS {
-    boundary::status(|| with_stream(h, !(buffers.is_null() && buffer_count > 0)))
+    boundary::status(|| {
+        // SAFETY: `h` is an application handle; `get` validates it.
+        let Some(stream) = (unsafe { Handle::<Stream>::get(h) }) else {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        };
+        if buffers.is_null() && buffer_count > 0 {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        let list = if buffer_count == 0 {
+            &[][..]
+        } else {
+            // SAFETY: non-NULL with `buffer_count` elements by the API contract.
+            unsafe { core::slice::from_raw_parts(buffers, buffer_count as usize) }
+        };
+        let total: usize = list.iter().map(|b| b.Length as usize).sum();
+        let mut data = Vec::with_capacity(total);
+        for b in list {
+            if b.Length > 0 {
+                if b.Buffer.is_null() {
+                    return QUIC_STATUS_INVALID_PARAMETER;
+                }
+                // SAFETY: non-NULL with `Length` readable bytes by the API contract.
+                data.extend_from_slice(unsafe {
+                    core::slice::from_raw_parts(b.Buffer, b.Length as usize)
+                });
+            }
+        }
+        let f = flags.0;
+        let start_now = {
+            let mut st = stream.obj.state.lock();
+            if st.done {
+                return QUIC_STATUS_INVALID_STATE;
+            }
+            let start = f & QUIC_SEND_FLAG_START.0 != 0 && !st.start_requested;
+            if start {
+                st.start_requested = true;
+            }
+            start
+        };
+        let context = client_context as usize;
+        let s = stream.clone();
+        on_slot(&stream.obj.connection, false, move |cx, slot| {
+            let id = {
+                let mut st = s.obj.state.lock();
+                if st.id.is_none() {
+                    st.queued.push(Queued::Send {
+                        data,
+                        flags: f,
+                        context,
+                    });
+                    None
+                } else {
+                    Some((st.id, data))
+                }
+            };
+            match id {
+                Some((Some(id), data)) => send_now(cx, slot, &s, StreamId(id), data, f, context),
+                _ if start_now => try_start(cx, slot, &s),
+                _ => {}
+            }
+        });
+        QUIC_STATUS_PENDING
+    })
 }
 
-/// `StreamReceiveComplete`.
-pub(crate) unsafe extern "C" fn receive_complete(h: HQUIC, _buffer_length: u64) {
+fn send_now(
+    cx: &WorkerCx,
+    slot: &Rc<ConnSlot>,
+    stream: &Arc<Handle<Stream>>,
+    id: StreamId,
+    data: Vec<u8>,
+    flags: u32,
+    context: usize,
+) {
+    let empty = data.is_empty();
+    let fin = flags & QUIC_SEND_FLAG_FIN.0 != 0;
+    let queued = slot.with_engine(cx, |e| {
+        let r = if empty {
+            Ok(())
+        } else {
+            e.send(id, SendData::Owned(data), Some(context as u64))
+        };
+        if r.is_ok() && fin {
+            let _ = e.finish(id);
+        }
+        r.is_ok()
+    });
+    if empty || queued != Some(true) {
+        send_complete(stream, context as u64, queued != Some(true));
+    }
+}
+
+/// `StreamReceiveComplete`: completes a RECEIVE that returned PENDING.
+pub(crate) unsafe extern "C" fn receive_complete(h: HQUIC, buffer_length: u64) {
     boundary::unit(|| {
-        // SAFETY: `h` is an application handle; `borrow` validates it.
-        let _ = unsafe { Handle::<Stream>::borrow(h) };
+        // SAFETY: `h` is an application handle; `get` validates it.
+        let Some(stream) = (unsafe { Handle::<Stream>::get(h) }) else {
+            return;
+        };
+        let s = stream.clone();
+        on_slot(&stream.obj.connection, false, move |cx, slot| {
+            let (id, pending) = {
+                let mut st = s.obj.state.lock();
+                (st.id, st.pending.take())
+            };
+            let (Some(id), Some(pending)) = (id, pending) else {
+                return;
+            };
+            let consumed = buffer_length.min(pending.len() as u64);
+            finish_receive(cx, slot, &s, StreamId(id), pending, consumed, false);
+            deliver_receive(slot, cx, &s);
+        });
     });
 }
 
-/// `StreamReceiveSetEnabled`.
-pub(crate) unsafe extern "C" fn receive_set_enabled(h: HQUIC, _enabled: BOOLEAN) -> QUIC_STATUS {
-    boundary::status(|| with_stream(h, true))
+/// `StreamReceiveSetEnabled`: always queued, even on the worker.
+pub(crate) unsafe extern "C" fn receive_set_enabled(h: HQUIC, enabled: BOOLEAN) -> QUIC_STATUS {
+    boundary::status(|| {
+        // SAFETY: `h` is an application handle; `get` validates it.
+        let Some(stream) = (unsafe { Handle::<Stream>::get(h) }) else {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        };
+        let s = stream.clone();
+        let op = move |cx: &WorkerCx| {
+            let key = s.obj.connection.as_hquic() as usize;
+            s.obj.state.lock().receive_disabled = enabled == 0;
+            if enabled != 0 {
+                if let Some(slot) = crate::api::conn_worker::slot(key) {
+                    deliver_receive(&slot, cx, &s);
+                }
+            }
+        };
+        stream.obj.connection.obj.worker().post(Box::new(op));
+        QUIC_STATUS_PENDING
+    })
 }
 
-/// `StreamProvideReceiveBuffers`.
+/// `StreamProvideReceiveBuffers`: app-owned receive buffers are not supported yet.
 pub(crate) unsafe extern "C" fn provide_receive_buffers(
     h: HQUIC,
     buffer_count: u32,
     buffers: *const QUIC_BUFFER,
 ) -> QUIC_STATUS {
-    boundary::status(|| with_stream(h, !buffers.is_null() && buffer_count > 0))
+    boundary::status(|| {
+        // SAFETY: `h` is an application handle; `borrow` validates it.
+        if unsafe { Handle::<Stream>::borrow(h) }.is_none()
+            || buffers.is_null()
+            || buffer_count == 0
+        {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        QUIC_STATUS_NOT_SUPPORTED
+    })
+}
+
+// ---- Events raised on the connection's worker ----
+
+/// The peer opened a stream: PEER_STREAM_STARTED on the connection; the application owns
+/// the new handle and must set its callback inside the event.
+pub(crate) fn peer_started(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &Rc<Conn>, id: StreamId) {
+    let _ = (cx, conn);
+    let uni = id.dir() == Dir::Uni;
+    let flags = if uni {
+        QUIC_STREAM_OPEN_FLAG_UNIDIRECTIONAL.0
+    } else {
+        0
+    };
+    let state = StreamState {
+        id: Some(id.0),
+        start_requested: true,
+        ..Default::default()
+    };
+    let stream = Handle::new(
+        Stream {
+            connection: slot.handle.clone(),
+            open_flags: flags,
+            state: Mutex::new(state),
+        },
+        core::ptr::null_mut(),
+        core::ptr::null_mut(),
+    );
+    slot.add_stream(id.0, stream.clone());
+    let mut ev = QUIC_CONNECTION_EVENT {
+        Type: QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED,
+        payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+            PEER_STREAM_STARTED: QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED_PAYLOAD {
+                Stream: Handle::into_hquic(stream),
+                Flags: QUIC_STREAM_OPEN_FLAGS(flags),
+            },
+        },
+    };
+    slot.emit(&mut ev);
+}
+
+/// Delivers readable data with RECEIVE events until the application stops taking it.
+pub(crate) fn deliver_receive(slot: &Rc<ConnSlot>, cx: &WorkerCx, stream: &Arc<Handle<Stream>>) {
+    let Some(conn) = slot.conn() else { return };
+    loop {
+        let (id, mut buf) = {
+            let mut st = stream.obj.state.lock();
+            if st.receive_disabled || st.pending.is_some() || st.done || st.fin_delivered {
+                return;
+            }
+            let Some(id) = st.id else { return };
+            (StreamId(id), std::mem::take(&mut st.recv_buf))
+        };
+        buf.clear();
+        let fin = conn.with_engine_quiet(|e| match e.peek(id) {
+            Ok(c) => {
+                for piece in c.slices() {
+                    buf.extend_from_slice(piece);
+                }
+                c.fin
+            }
+            Err(_) => false,
+        });
+        if buf.is_empty() && !fin {
+            stream.obj.state.lock().recv_buf = buf;
+            return;
+        }
+        let len = buf.len() as u64;
+        let qbuf = QUIC_BUFFER {
+            Length: len as u32,
+            Buffer: buf.as_mut_ptr(),
+        };
+        let offset = stream.obj.state.lock().offset;
+        let mut ev = event(
+            QUIC_STREAM_EVENT_RECEIVE,
+            QUIC_STREAM_EVENT_PAYLOAD {
+                RECEIVE: QUIC_STREAM_EVENT_RECEIVE_PAYLOAD {
+                    AbsoluteOffset: offset,
+                    TotalBufferLength: len,
+                    Buffers: &qbuf,
+                    BufferCount: u32::from(len > 0),
+                    Flags: if fin {
+                        QUIC_RECEIVE_FLAG_FIN
+                    } else {
+                        QUIC_RECEIVE_FLAG_NONE
+                    },
+                },
+            },
+        );
+        let status = emit(stream, &mut ev);
+        // SAFETY: RECEIVE is the union member written above; the application may only have
+        // lowered TotalBufferLength.
+        let consumed = unsafe { ev.payload.RECEIVE.TotalBufferLength }.min(len);
+        if status == QUIC_STATUS_PENDING {
+            stream.obj.state.lock().pending = Some(buf);
+            return;
+        }
+        let keep_going = status == QUIC_STATUS_CONTINUE;
+        let all = finish_receive(cx, slot, stream, id, buf, consumed, fin);
+        if !all && !keep_going {
+            stream.obj.state.lock().receive_disabled = true;
+            return;
+        }
+    }
+}
+
+/// Consumes `consumed` bytes after a RECEIVE; returns whether everything offered was taken.
+fn finish_receive(
+    cx: &WorkerCx,
+    slot: &Rc<ConnSlot>,
+    stream: &Arc<Handle<Stream>>,
+    id: StreamId,
+    buf: Vec<u8>,
+    consumed: u64,
+    fin: bool,
+) -> bool {
+    let all = consumed == buf.len() as u64;
+    if consumed > 0 {
+        slot.with_engine(cx, |e| e.consume(id, consumed as usize));
+    }
+    let fin_done = {
+        let mut st = stream.obj.state.lock();
+        st.offset += consumed;
+        st.recv_buf = buf;
+        if fin && all {
+            st.fin_delivered = true;
+        }
+        fin && all
+    };
+    if fin_done {
+        let mut ev = event(
+            QUIC_STREAM_EVENT_PEER_SEND_SHUTDOWN,
+            QUIC_STREAM_EVENT_PAYLOAD {
+                SEND_SHUTDOWN_COMPLETE: QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE_PAYLOAD::default(),
+            },
+        );
+        emit(stream, &mut ev);
+    }
+    all
+}
+
+/// The peer reset its sending half.
+pub(crate) fn peer_send_aborted(stream: &Handle<Stream>, error_code: u64) {
+    let mut ev = event(
+        QUIC_STREAM_EVENT_PEER_SEND_ABORTED,
+        QUIC_STREAM_EVENT_PAYLOAD {
+            PEER_SEND_ABORTED: QUIC_STREAM_EVENT_ERROR_CODE_PAYLOAD {
+                ErrorCode: error_code,
+            },
+        },
+    );
+    emit(stream, &mut ev);
+}
+
+/// The peer asked us to stop sending.
+pub(crate) fn peer_receive_aborted(stream: &Handle<Stream>, error_code: u64) {
+    let mut ev = event(
+        QUIC_STREAM_EVENT_PEER_RECEIVE_ABORTED,
+        QUIC_STREAM_EVENT_PAYLOAD {
+            PEER_RECEIVE_ABORTED: QUIC_STREAM_EVENT_ERROR_CODE_PAYLOAD {
+                ErrorCode: error_code,
+            },
+        },
+    );
+    emit(stream, &mut ev);
+}
+
+/// A send's data was written (or will never be).
+pub(crate) fn send_complete(stream: &Handle<Stream>, token: u64, canceled: bool) {
+    let mut ev = event(
+        QUIC_STREAM_EVENT_SEND_COMPLETE,
+        QUIC_STREAM_EVENT_PAYLOAD {
+            SEND_COMPLETE: QUIC_STREAM_EVENT_SEND_COMPLETE_PAYLOAD {
+                Canceled: u8::from(canceled),
+                ClientContext: token as usize as *mut c_void,
+            },
+        },
+    );
+    emit(stream, &mut ev);
+}
+
+/// Our sending half ended.
+pub(crate) fn send_shutdown_complete(stream: &Handle<Stream>, graceful: bool) {
+    let mut ev = event(
+        QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE,
+        QUIC_STREAM_EVENT_PAYLOAD {
+            SEND_SHUTDOWN_COMPLETE: QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE_PAYLOAD {
+                Graceful: u8::from(graceful),
+            },
+        },
+    );
+    emit(stream, &mut ev);
+}
+
+/// Both halves ended: the stream's last event.
+pub(crate) fn shutdown_complete(stream: &Handle<Stream>) {
+    let mut ev = event(
+        QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE,
+        QUIC_STREAM_EVENT_PAYLOAD {
+            SHUTDOWN_COMPLETE: QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE_PAYLOAD::default(),
+        },
+    );
+    emit(stream, &mut ev);
+    stream.obj.state.lock().done = true;
+}
+
+/// The connection ended under the stream: its last event, with the connection's outcome.
+pub(crate) fn connection_ended(
+    stream: &Handle<Stream>,
+    by_app: bool,
+    remotely: bool,
+    error_code: u64,
+    status: QUIC_STATUS,
+) {
+    let payload = QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE_PAYLOAD {
+        ConnectionShutdown: 1,
+        Bitfields: 0,
+        ConnectionErrorCode: error_code,
+        ConnectionCloseStatus: status,
+    }
+    .with_flags(false, by_app, remotely);
+    let mut ev = event(
+        QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE,
+        QUIC_STREAM_EVENT_PAYLOAD {
+            SHUTDOWN_COMPLETE: payload,
+        },
+    );
+    emit(stream, &mut ev);
+    stream.obj.state.lock().done = true;
 }

@@ -2,7 +2,7 @@
 //! and events out.
 //!
 //! ```text
-//!   transport bytes ──► Connection::handle_input ──► records ──► frames ──► streams
+//!   transport bytes ──► handle_input(_shared) ─────► records ──► frames ──► streams
 //!                                                                             │
 //!   application ◄── poll_event / read / peek+consume ◄────────────────────────┘
 //!   application ──► open / send / finish / reset / stop_sending / send_datagram / close
@@ -26,6 +26,7 @@ pub mod error;
 pub mod flow_control;
 pub mod frame;
 pub mod record;
+pub mod shared;
 pub mod stream_id;
 pub mod streams;
 pub mod transport_params;
@@ -33,6 +34,7 @@ pub mod varint;
 
 pub use connection::{CloseCause, CommandError, Config, Connection, Event, Scheduling, Stats};
 pub use error::{TransportError, TransportErrorCode};
+pub use shared::SharedBytes;
 pub use stream_id::{Dir, Side, StreamId};
 pub use streams::{Chunks, SendData};
 

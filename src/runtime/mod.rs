@@ -4,4 +4,5 @@
 pub mod conn;
 pub mod listener;
 pub mod timers;
+pub mod tls;
 pub mod worker;

@@ -3,6 +3,7 @@
 mod buffer;
 mod configuration;
 mod global;
+mod handles;
 mod known;
 mod registration;
 
@@ -87,6 +88,10 @@ pub(crate) unsafe extern "C" fn set_param(
             }
             _ => {}
         }
+        // SAFETY: routing checked the handle's kind against the id's prefix.
+        if let Some(status) = unsafe { handles::set(h, param, buffer_length, buffer) } {
+            return status;
+        }
         not_built_yet(param)
     })
 }
@@ -122,6 +127,10 @@ pub(crate) unsafe extern "C" fn get_param(
                 return unsafe { configuration::get(h, buffer_length, buffer) };
             }
             _ => {}
+        }
+        // SAFETY: routing checked the handle's kind against the id's prefix.
+        if let Some(status) = unsafe { handles::get(h, param, buffer_length, buffer) } {
+            return status;
         }
         not_built_yet(param)
     })

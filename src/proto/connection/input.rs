@@ -1,5 +1,7 @@
 //! Processing the peer's bytes: records, then frames.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::{CloseCause, Connection, Event, State, di};
@@ -7,19 +9,94 @@ use crate::proto::coding::Reader;
 use crate::proto::error::{TransportError, TransportErrorCode};
 use crate::proto::frame::{self, Frame, FrameType, ResetStream, StreamFrame};
 use crate::proto::record::Deframed;
+use crate::proto::shared::SharedBytes;
 use crate::proto::stream_id::{Dir, StreamId};
-use crate::proto::streams::{RecvStream, ResetInfo, SendPhase, SendStream, Stream};
+use crate::proto::streams::{
+    InputPin, RecvStream, ResetInfo, SHARE_MIN, SendPhase, SendStream, Stream,
+};
 use crate::proto::transport_params::TransportParameters;
+
+/// Where the records being processed came from: a buffer handed over by the caller (stream
+/// data may then be referenced instead of copied), or bytes to copy.
+struct Source<'a> {
+    /// The caller's buffer that the current records lie in, if they do.
+    shared: Option<&'a SharedBytes>,
+    /// This buffer's charge in the pinned total, once a chunk references it.
+    pin: Option<Arc<InputPin>>,
+    /// Referencing this buffer would exceed the budget: copy.
+    refused: bool,
+}
+
+impl<'a> Source<'a> {
+    fn new(shared: Option<&'a SharedBytes>) -> Self {
+        Self {
+            shared,
+            pin: None,
+            refused: false,
+        }
+    }
+
+    /// `data` (part of the current record) as a reference into the caller's buffer, with the
+    /// buffer's pin, if it should be referenced rather than copied (see `streams::buffer`).
+    fn share(
+        &mut self,
+        data: &[u8],
+        pinned: &Arc<AtomicUsize>,
+        budget: usize,
+    ) -> Option<(SharedBytes, &Arc<InputPin>)> {
+        let input = self.shared?;
+        if data.len() < SHARE_MIN || self.refused {
+            return None;
+        }
+        let offset = input.offset_of(data)?;
+        if self.pin.is_none() {
+            let size = input.owner_capacity();
+            if pinned.load(Ordering::Relaxed).saturating_add(size) > budget {
+                self.refused = true;
+                return None;
+            }
+            self.pin = Some(InputPin::new(size, pinned));
+        }
+        let pin = self.pin.as_ref()?;
+        Some((input.slice(offset..offset + data.len()), pin))
+    }
+}
 
 impl Connection {
     /// Feeds bytes received from the transport. All of `input` is always taken: a partial
     /// record is buffered (at most our max_record_size), complete ones are processed at once,
-    /// independent of whether the application reads any stream.
+    /// independent of whether the application reads any stream. Stream data is copied; see
+    /// [`Connection::handle_input_shared`] for the way without.
     ///
     /// A protocol error closes the connection ([`Event::Closed`] with
     /// [`CloseCause::LocalError`]) and queues CONNECTION_CLOSE; later input is discarded.
     pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
         self.stats.bytes_received += input.len() as u64;
+        self.process_input(now, input, None);
+    }
+
+    /// Like [`Connection::handle_input`], but takes ownership of the buffer, as a fresh
+    /// buffer from a socket read can be: STREAM frame payloads are kept as references into
+    /// `input` instead of copied, [`Connection::peek`] shows them in place, and the buffer is
+    /// released once [`Connection::consume`] (or `read`) has gone past every byte referring
+    /// to it. Only a record that straddles two input buffers is assembled by copying (and the
+    /// stream data in it copied too).
+    ///
+    /// Memory stays bounded by flow control: frames under [`SHARE_MIN`] bytes are copied, and
+    /// the input buffers referenced at any time add up to at most our connection receive
+    /// window (each call's buffer counted by its whole allocation, see
+    /// [`Connection::pinned_input_bytes`]); past that, data is copied as `handle_input` does.
+    /// So a buffer much larger than the stream data in it costs copying, not memory. Hand over
+    /// buffers sized for the reads they hold: a large allocation holding a small read uses up
+    /// the allowance quickly.
+    pub fn handle_input_shared(&mut self, now: Instant, input: SharedBytes) {
+        self.stats.bytes_received += input.len() as u64;
+        self.process_input(now, input.as_slice(), Some(&input));
+    }
+
+    /// Processes `input`, which is `shared` if the caller handed over its buffer.
+    fn process_input(&mut self, now: Instant, input: &[u8], shared: Option<&SharedBytes>) {
+        let mut source = Source::new(shared);
         let mut pos = 0;
         while pos < input.len() && self.state == State::Open {
             let (used, found) = match self.deframer.next(&input[pos..]) {
@@ -30,12 +107,14 @@ impl Connection {
             pos += used;
             let result = match found {
                 Deframed::NeedMore => break,
-                Deframed::Input(range) => {
-                    self.process_record(now, &input[start + range.start..start + range.end])
-                }
+                Deframed::Input(range) => self.process_record(
+                    now,
+                    &input[start + range.start..start + range.end],
+                    &mut source,
+                ),
                 Deframed::Buffered => {
                     let buf = self.deframer.take_buffer();
-                    let r = self.process_record(now, &buf);
+                    let r = self.process_record(now, &buf, &mut Source::new(None));
                     self.deframer.restore_buffer(buf);
                     r
                 }
@@ -46,7 +125,12 @@ impl Connection {
         }
     }
 
-    fn process_record(&mut self, now: Instant, payload: &[u8]) -> Result<(), TransportError> {
+    fn process_record(
+        &mut self,
+        now: Instant,
+        payload: &[u8],
+        source: &mut Source<'_>,
+    ) -> Result<(), TransportError> {
         self.stats.records_received += 1;
         self.last_activity = now;
         if !self.got_first_frame {
@@ -67,7 +151,7 @@ impl Connection {
                 break; // The peer closed in this record; ignore what follows.
             }
             let ty = frame.ty();
-            self.process_frame(now, frame)
+            self.process_frame(now, frame, source)
                 .map_err(|e| match e.frame_type {
                     Some(_) => e,
                     None => e.with_frame(ty),
@@ -76,7 +160,12 @@ impl Connection {
         Ok(())
     }
 
-    fn process_frame(&mut self, now: Instant, frame: Frame<'_>) -> Result<(), TransportError> {
+    fn process_frame(
+        &mut self,
+        now: Instant,
+        frame: Frame<'_>,
+        source: &mut Source<'_>,
+    ) -> Result<(), TransportError> {
         match frame {
             Frame::Padding(_) => {}
             Frame::TransportParameters { params, .. } => {
@@ -88,7 +177,7 @@ impl Connection {
                 let params = TransportParameters::decode(params)?;
                 self.on_peer_params(params)?;
             }
-            Frame::Stream(f) => self.on_stream(f)?,
+            Frame::Stream(f) => self.on_stream(f, source)?,
             Frame::ResetStream(r) => self.on_reset(r, 0)?,
             Frame::ResetStreamAt {
                 reset,
@@ -330,11 +419,19 @@ impl Connection {
         Ok(self.streams.get_mut(&id).and_then(|s| s.recv.as_mut()))
     }
 
-    fn on_stream(&mut self, f: StreamFrame<'_>) -> Result<(), TransportError> {
+    fn on_stream(
+        &mut self,
+        f: StreamFrame<'_>,
+        source: &mut Source<'_>,
+    ) -> Result<(), TransportError> {
+        let shared = source.share(f.data, &self.pinned, self.pin_budget);
         let Some(recv) = self.recv_stream_for_frame(f.id)? else {
             return Ok(()); // A finished stream: nothing to do.
         };
-        let acc = recv.ingest(f.offset, f.data, f.fin)?;
+        let acc = match shared {
+            Some((data, pin)) => recv.ingest_shared(f.offset, data, pin, f.fin)?,
+            None => recv.ingest(f.offset, f.data, f.fin)?,
+        };
         let notify = !recv.notified && (!recv.chunks().is_empty() || recv.chunks().fin);
         if notify {
             recv.notified = true;

@@ -6,6 +6,8 @@ mod output;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::error::{TransportError, TransportErrorCode};
@@ -262,9 +264,11 @@ enum State {
 /// Time is a [`std::time::Instant`] passed in by the caller; the engine never reads a clock.
 ///
 /// The caller drives it as follows, repeating while there is work:
-/// 1. Feed bytes from the transport with [`Connection::handle_input`] (it always takes them
-///    all; memory is bounded by flow control and max_record_size), the transport's end with
-///    [`Connection::handle_eof`], and expired timers with [`Connection::handle_timeout`].
+/// 1. Feed bytes from the transport with [`Connection::handle_input`] or, handing over the
+///    buffer so stream data is not copied, [`Connection::handle_input_shared`] (either always
+///    takes them all; memory is bounded by flow control and max_record_size), the
+///    transport's end with [`Connection::handle_eof`], and expired timers with
+///    [`Connection::handle_timeout`].
 /// 2. Call [`Connection::poll_transmit`] with a buffer until it returns 0 and write what it
 ///    produced to the transport, in order. Whole records only are produced.
 /// 3. When [`Connection::wants_write_shutdown`] is true and `poll_transmit` returns 0, shut
@@ -285,6 +289,11 @@ pub struct Connection {
     remembered_params: Option<TransportParameters>,
     state: State,
     deframer: RecordReader,
+    /// Bytes of input buffers (from `handle_input_shared`) that stream chunks reference,
+    /// counted once per buffer by its size (see `streams::buffer` on memory).
+    pinned: Arc<AtomicUsize>,
+    /// The most `pinned` may reach: our connection receive window.
+    pin_budget: usize,
     /// Whether any complete record has been processed (the first frame rule).
     got_first_frame: bool,
     /// Whether our QX_TRANSPORT_PARAMETERS has been written.
@@ -404,6 +413,8 @@ impl Connection {
         Self {
             side,
             deframer: RecordReader::new(local_params.max_record_size),
+            pinned: Arc::new(AtomicUsize::new(0)),
+            pin_budget: usize::try_from(local_params.initial_max_data).unwrap_or(usize::MAX),
             recv_data: RecvWindow::new(local_params.initial_max_data),
             max_remote: [
                 local_params.initial_max_streams_bidi,
@@ -514,6 +525,13 @@ impl Connection {
     /// Counters.
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// Bytes of input buffers given to [`Connection::handle_input_shared`] that received
+    /// stream data still references (each buffer counted once, by its allocated size). It never
+    /// exceeds our connection receive window (initial_max_data): past that, data is copied.
+    pub fn pinned_input_bytes(&self) -> usize {
+        self.pinned.load(Ordering::Relaxed)
     }
 
     /// The idle timeout in force: the smaller of the two non-zero max_idle_timeout values.
@@ -818,13 +836,16 @@ impl Connection {
         Ok(())
     }
 
-    /// The bytes ready to read on a stream, without consuming them.
+    /// The bytes ready to read on a stream, without consuming them: the chunks they arrived
+    /// in, which for [`Connection::handle_input_shared`] point into the caller's input
+    /// buffers (see [`Chunks::slices`]).
     pub fn peek(&mut self, id: StreamId) -> Result<Chunks<'_>, CommandError> {
         Ok(self.recv_half(id)?.chunks())
     }
 
     /// Consumes `n` bytes after [`Connection::peek`]; returns how many were consumed.
-    /// Credit goes back to the peer as data is consumed.
+    /// Credit goes back to the peer as data is consumed, and chunks consumed whole are
+    /// dropped, releasing input buffers no other chunk (or clone) refers to.
     pub fn consume(&mut self, id: StreamId, n: usize) -> Result<usize, CommandError> {
         let recv = self.recv_half(id)?;
         let n = recv.consume(n);

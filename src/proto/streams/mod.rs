@@ -1,10 +1,12 @@
 //! Per-stream state: the send and receive halves of RFC 9000 §3 with QMux's implicit
 //! acknowledgement (data counts as acknowledged once written into a record).
 
+mod buffer;
 mod recv;
 mod send;
 
-pub use recv::{Chunks, RecvStream, ResetInfo};
+pub use buffer::{Chunks, InputPin, SHARE_MIN};
+pub use recv::{RecvStream, ResetInfo};
 pub use send::{SendData, SendPhase, SendStream};
 
 /// One stream: a send half, a receive half, or both.

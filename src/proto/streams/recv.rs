@@ -1,9 +1,11 @@
 //! The receiving half of a stream.
 
-use std::collections::VecDeque;
+use std::sync::Arc;
 
+use super::buffer::{Chunks, InputPin, RecvBuffer};
 use crate::proto::error::TransportError;
 use crate::proto::flow_control::RecvWindow;
+use crate::proto::shared::SharedBytes;
 
 /// What RESET_STREAM or RESET_STREAM_AT told us.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -25,36 +27,13 @@ pub struct Accounting {
     pub discarded: u64,
 }
 
-/// The readable bytes of a stream, as up to two slices.
-#[derive(Clone, Copy, Debug)]
-pub struct Chunks<'a> {
-    /// The first slice.
-    pub first: &'a [u8],
-    /// The second slice (the buffer wrapped around).
-    pub second: &'a [u8],
-    /// Whether these bytes run to the end of the stream.
-    pub fin: bool,
-}
-
-impl Chunks<'_> {
-    /// The total number of bytes.
-    pub fn len(&self) -> usize {
-        self.first.len() + self.second.len()
-    }
-
-    /// Whether there are no bytes.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
 /// The receiving half of a stream.
 ///
 /// QMux delivers each stream in order (qmux-02 §4.1), so there is no reassembly: a frame
 /// must start exactly where the previous one ended.
 #[derive(Debug)]
 pub struct RecvStream {
-    buf: VecDeque<u8>,
+    buf: RecvBuffer,
     /// Offset the application has read up to.
     read: u64,
     /// Offset the peer's data has reached.
@@ -78,7 +57,7 @@ impl RecvStream {
     /// A new receiving half granting `window` bytes.
     pub fn new(window: u64) -> Self {
         Self {
-            buf: VecDeque::new(),
+            buf: RecvBuffer::default(),
             read: 0,
             received: 0,
             final_size: None,
@@ -124,14 +103,42 @@ impl RecvStream {
         (!self.reset_delivered && self.read >= r.reliable_size).then_some(r)
     }
 
-    /// Takes in a STREAM frame's data.
+    /// Takes in a STREAM frame's data, copying what the application will read.
     pub fn ingest(
         &mut self,
         offset: u64,
         data: &[u8],
         fin: bool,
     ) -> Result<Accounting, TransportError> {
-        let end = offset + data.len() as u64;
+        let (acc, keep) = self.admit(offset, data.len(), fin)?;
+        self.buf.push_copy(&data[..keep]);
+        Ok(acc)
+    }
+
+    /// Takes in a STREAM frame's data as a reference into the input buffer `pin` charges
+    /// for: nothing is copied.
+    pub fn ingest_shared(
+        &mut self,
+        offset: u64,
+        mut data: SharedBytes,
+        pin: &Arc<InputPin>,
+        fin: bool,
+    ) -> Result<Accounting, TransportError> {
+        let (acc, keep) = self.admit(offset, data.len(), fin)?;
+        data.truncate(keep);
+        self.buf.push_shared(data, pin);
+        Ok(acc)
+    }
+
+    /// Checks and accounts for `len` bytes at `offset`; returns the accounting and how many
+    /// of the bytes to keep for the application (a prefix).
+    fn admit(
+        &mut self,
+        offset: u64,
+        len: usize,
+        fin: bool,
+    ) -> Result<(Accounting, usize), TransportError> {
+        let end = offset + len as u64;
         if let Some(known) = self.final_size() {
             if end > known || (fin && end != known) {
                 return Err(TransportError::FINAL_SIZE_ERROR(
@@ -161,19 +168,21 @@ impl RecvStream {
             (None, None) => end,
         };
         let keep = (deliver_end - offset) as usize;
-        self.buf.extend(&data[..keep]);
         let mut discarded = 0;
-        let dropped = data.len() as u64 - keep as u64;
+        let dropped = len as u64 - keep as u64;
         if dropped > 0 && self.reset.is_none() {
             // After a reset the discarded tail was already credited back in `reset`.
             self.window.consume(dropped);
             self.read += dropped;
             discarded = dropped;
         }
-        Ok(Accounting {
-            new_bytes,
-            discarded,
-        })
+        Ok((
+            Accounting {
+                new_bytes,
+                discarded,
+            },
+            keep,
+        ))
     }
 
     /// Takes in RESET_STREAM (`reliable_size` 0) or RESET_STREAM_AT.
@@ -235,17 +244,15 @@ impl RecvStream {
 
     /// The bytes ready for the application.
     pub fn chunks(&self) -> Chunks<'_> {
-        let (first, second) = self.buf.as_slices();
         let end = self.read + self.buf.len() as u64;
         let fin = self.reset.is_none() && self.final_size == Some(end);
-        Chunks { first, second, fin }
+        Chunks::new(&self.buf, fin)
     }
 
     /// Marks `n` readable bytes consumed by the application (at most [`Chunks::len`]).
     /// Returns the number consumed.
     pub fn consume(&mut self, n: usize) -> usize {
-        let n = n.min(self.buf.len());
-        self.buf.drain(..n);
+        let n = self.buf.consume(n);
         self.read += n as u64;
         self.window.consume(n as u64);
         if self.reset.is_none() && self.final_size == Some(self.read) {
@@ -257,12 +264,8 @@ impl RecvStream {
 
     /// Copies readable bytes into `out` and consumes them: `(bytes, reached the end)`.
     pub fn read(&mut self, out: &mut [u8]) -> (usize, bool) {
-        let c = self.chunks();
-        let n1 = c.first.len().min(out.len());
-        out[..n1].copy_from_slice(&c.first[..n1]);
-        let n2 = c.second.len().min(out.len() - n1);
-        out[n1..n1 + n2].copy_from_slice(&c.second[..n2]);
-        let n = self.consume(n1 + n2);
+        let n = self.buf.copy_to(out);
+        let n = self.consume(n);
         (n, self.fin_delivered && self.buf.is_empty())
     }
 }

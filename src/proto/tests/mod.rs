@@ -2,5 +2,6 @@
 
 mod negative;
 mod scenarios;
+mod shared;
 mod soak;
 mod util;

@@ -8,6 +8,7 @@ use crate::proto::connection::{CloseCause, Config, Connection, Event};
 use crate::proto::error::TransportErrorCode as Code;
 use crate::proto::frame::{Frame, FrameType};
 use crate::proto::record;
+use crate::proto::shared::SharedBytes;
 use crate::proto::stream_id::Side;
 
 /// A record holding a QX_TRANSPORT_PARAMETERS frame with `params`, then `more` frames.
@@ -46,19 +47,21 @@ fn server_config() -> Config {
     }
 }
 
-/// Feeds `input` to a fresh server (whole, then one byte at a time) and returns what it
-/// closed with, checking the event and the wire agree.
+/// Feeds `input` to a fresh server (whole, one byte at a time, and whole as a shared buffer)
+/// and returns what it closed with, checking the event and the wire agree.
 fn run(input: &[u8], config: Config) -> Option<Code> {
     let mut results = Vec::new();
-    for one_byte in [false, true] {
+    for mode in 0..3 {
         let now = Instant::now();
         let mut s = Connection::new(Side::Server, config.clone(), now);
-        if one_byte {
-            for b in input {
-                s.handle_input(now, std::slice::from_ref(b));
+        match mode {
+            0 => s.handle_input(now, input),
+            1 => {
+                for b in input {
+                    s.handle_input(now, std::slice::from_ref(b));
+                }
             }
-        } else {
-            s.handle_input(now, input);
+            _ => s.handle_input_shared(now, SharedBytes::from_vec(input.to_vec())),
         }
         let mut out = vec![0u8; 65536];
         let mut wire = Vec::new();
@@ -86,6 +89,7 @@ fn run(input: &[u8], config: Config) -> Option<Code> {
         results.push(wire_code);
     }
     assert_eq!(results[0], results[1], "chunking changed the outcome");
+    assert_eq!(results[0], results[2], "shared input changed the outcome");
     results[0]
 }
 

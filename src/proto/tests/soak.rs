@@ -23,7 +23,7 @@ struct Book {
     datagrams: u64,
 }
 
-fn act(rng: &mut Rng, end: &mut End, book: &mut Book, datagrams: bool) {
+fn act(rng: &mut Rng, end: &mut End, book: &mut Book, datagrams: bool, peek: bool) {
     let conn = &mut end.conn;
     for _ in 0..rng.range(0, 4) {
         match rng.range(0, 9) {
@@ -105,11 +105,27 @@ fn act(rng: &mut Rng, end: &mut End, book: &mut Book, datagrams: bool) {
         if rng.range(0, 3) == 0 {
             continue; // Leave some unread for a while: flow control must cope.
         }
-        let mut buf = vec![0u8; rng.range(1, 30_000)];
+        let want = rng.range(1, 30_000);
+        let entry = book.read.get_mut(&id).unwrap();
+        if peek && rng.range(0, 1) == 0 {
+            // In place: check the chunks where they lie, then consume part of them.
+            let Ok(c) = conn.peek(id) else {
+                continue;
+            };
+            let n = c.len().min(want);
+            let fin = c.fin && n == c.len();
+            for (at, b) in (entry.0..).zip(c.slices().flatten().take(n)) {
+                assert_eq!(*b, byte(id, at), "stream {id:?} at {at}");
+            }
+            assert_eq!(conn.consume(id, n), Ok(n));
+            entry.0 += n as u64;
+            entry.1 |= fin;
+            continue;
+        }
+        let mut buf = vec![0u8; want];
         let Ok((n, fin)) = conn.read(id, &mut buf) else {
             continue;
         };
-        let entry = book.read.get_mut(&id).unwrap();
         for (i, &b) in buf[..n].iter().enumerate() {
             assert_eq!(
                 b,
@@ -152,7 +168,7 @@ fn absorb(end: &mut End, book: &mut Book) {
     }
 }
 
-fn soak(seed: u64, rounds: usize) {
+fn soak(seed: u64, rounds: usize, shared_input: bool) {
     let mut rng = Rng::new(seed);
     let cfg = Config {
         initial_max_data: 64 << 10,
@@ -165,16 +181,25 @@ fn soak(seed: u64, rounds: usize) {
         max_record_size: if seed % 2 == 0 { 16382 } else { 40_000 },
         ..Config::default()
     };
+    let window = cfg.initial_max_data as usize;
     let mut p = Pair::connected(cfg.clone(), cfg, Chunking::Random(Rng::new(seed ^ 0xabc)));
+    p.shared_input = shared_input;
     let mut books = [Book::default(), Book::default()];
+    let mut pinned_seen = 0;
     for _ in 0..rounds {
         p.transmit_buf = rng.range(64, 70_000);
-        act(&mut rng, &mut p.client, &mut books[0], true);
-        act(&mut rng, &mut p.server, &mut books[1], true);
+        act(&mut rng, &mut p.client, &mut books[0], true, shared_input);
+        act(&mut rng, &mut p.server, &mut books[1], true, shared_input);
         p.drive();
         absorb(&mut p.client, &mut books[0]);
         absorb(&mut p.server, &mut books[1]);
+        for end in [&p.client, &p.server] {
+            let pinned = end.conn.pinned_input_bytes();
+            assert!(pinned <= window, "{pinned} bytes of input pinned");
+            pinned_seen = pinned_seen.max(pinned);
+        }
     }
+    assert_eq!(shared_input, pinned_seen > 0);
     assert!(!p.client.conn.is_closed() && !p.server.conn.is_closed());
     let received =
         p.client.conn.stats().stream_bytes_received + p.server.conn.stats().stream_bytes_received;
@@ -197,6 +222,16 @@ fn soak(seed: u64, rounds: usize) {
 #[test]
 fn soak_random_operations() {
     for seed in 1..=12 {
-        soak(seed, 300);
+        soak(seed, 300, false);
+    }
+}
+
+/// The same over `handle_input_shared`, each input piece in a fresh buffer, reading both by
+/// copy and in place: stream data is referenced where it arrived and must still be exact, and
+/// the input buffers held stay within the receive window.
+#[test]
+fn soak_random_operations_shared_input() {
+    for seed in 1..=12 {
+        soak(seed, 300, true);
     }
 }

@@ -8,6 +8,7 @@ use crate::proto::connection::{Config, Connection, Event};
 use crate::proto::error::TransportErrorCode;
 use crate::proto::frame::{self, Frame};
 use crate::proto::record::{Deframed, RecordReader};
+use crate::proto::shared::SharedBytes;
 use crate::proto::stream_id::Side;
 
 /// A small deterministic PRNG (xorshift64*), so failures replay exactly.
@@ -102,6 +103,9 @@ pub struct Pair {
     pub transmit_buf: usize,
     /// Stop moving bytes (a stalled transport).
     pub frozen: bool,
+    /// Deliver with `handle_input_shared`, each piece in a fresh buffer (as socket reads
+    /// would), instead of `handle_input`.
+    pub shared_input: bool,
 }
 
 impl Pair {
@@ -114,6 +118,7 @@ impl Pair {
             chunking,
             transmit_buf: 64 * 1024,
             frozen: false,
+            shared_input: false,
         }
     }
 
@@ -151,14 +156,20 @@ impl Pair {
         progress
     }
 
-    fn deliver(to: &mut End, now: Instant, chunking: &mut Chunking) -> bool {
+    fn deliver(to: &mut End, now: Instant, chunking: &mut Chunking, shared: bool) -> bool {
         let mut progress = false;
         let mut piece = Vec::new();
         while !to.inbound.is_empty() {
             let n = chunking.next_len(to.inbound.len());
-            piece.clear();
-            piece.extend(to.inbound.drain(..n));
-            to.conn.handle_input(now, &piece);
+            if shared {
+                let fresh: Vec<u8> = to.inbound.drain(..n).collect();
+                to.conn
+                    .handle_input_shared(now, SharedBytes::from_vec(fresh));
+            } else {
+                piece.clear();
+                piece.extend(to.inbound.drain(..n));
+                to.conn.handle_input(now, &piece);
+            }
             progress = true;
         }
         if to.eof_pending && !to.eof_delivered {
@@ -180,8 +191,9 @@ impl Pair {
         let mut progress = Self::transmit(&mut self.client, &mut self.server, now, &mut buf);
         progress |= Self::transmit(&mut self.server, &mut self.client, now, &mut buf);
         if !self.frozen {
-            progress |= Self::deliver(&mut self.server, now, &mut self.chunking);
-            progress |= Self::deliver(&mut self.client, now, &mut self.chunking);
+            let shared = self.shared_input;
+            progress |= Self::deliver(&mut self.server, now, &mut self.chunking, shared);
+            progress |= Self::deliver(&mut self.client, now, &mut self.chunking, shared);
         }
         progress
     }

@@ -1,9 +1,9 @@
-//! Moving bytes between the socket and the engine.
+//! Moving bytes between the socket and the engine, through TLS when the connection uses it.
 
 use std::io::{self, Read, Write};
 use std::time::Instant;
 
-use super::{Inner, Phase};
+use super::{Inner, Phase, Wire};
 
 /// Size of the buffer records are produced into: a full record of the largest size we allow
 /// the peer to ask for fits, with room for several default-size ones.
@@ -22,7 +22,11 @@ impl Inner {
                 Ok(Some(e)) | Err(e) => return self.fail(e.kind()),
             }
             match self.sock.peer_addr() {
-                Ok(_) => self.phase = Phase::Open,
+                Ok(_) => {
+                    self.phase = Phase::Open;
+                    // A TLS client speaks first: the ClientHello.
+                    self.process_tls();
+                }
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
                 Err(e) => return self.fail(e.kind()),
             }
@@ -32,17 +36,70 @@ impl Inner {
         }
     }
 
+    /// Whether the TLS handshake is complete (false for a plain connection).
+    pub(super) fn tls_complete(&self) -> bool {
+        matches!(&self.wire, Wire::Tls(s) if s.is_handshake_complete())
+    }
+
+    /// Whether records may be written: always for plain TCP, after the handshake for TLS.
+    fn can_send_records(&self) -> bool {
+        match &self.wire {
+            Wire::Plain => true,
+            Wire::Tls(s) => s.is_handshake_complete(),
+        }
+    }
+
     fn read_all(&mut self) {
         loop {
-            match self.sock.read(&mut self.rbuf) {
+            let read = match &mut self.wire {
+                Wire::Plain => self.sock.read(&mut self.rbuf),
+                Wire::Tls(s) => self.sock.read(s.incoming().space(READ_SIZE)),
+            };
+            match read {
                 Ok(0) => {
                     self.engine.handle_eof(Instant::now());
                     return;
                 }
-                Ok(n) => self.engine.handle_input(Instant::now(), &self.rbuf[..n]),
+                Ok(n) => match &mut self.wire {
+                    Wire::Plain => self.engine.handle_input(Instant::now(), &self.rbuf[..n]),
+                    Wire::Tls(s) => {
+                        s.incoming().commit(n);
+                        self.process_tls();
+                        if self.tls_failure.is_some() {
+                            return;
+                        }
+                    }
+                },
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.fail(e.kind()),
+            }
+        }
+    }
+
+    /// Runs the TLS session over the bytes received: handshake replies go out, decrypted
+    /// records go to the engine.
+    pub(super) fn process_tls(&mut self) {
+        let Wire::Tls(session) = &mut self.wire else {
+            return;
+        };
+        if self.tls_failure.is_some() || self.tls_dead {
+            return;
+        }
+        let engine = &mut self.engine;
+        let now = Instant::now();
+        match session.process(&mut self.tls_out, &mut |plaintext| {
+            engine.handle_input(now, plaintext)
+        }) {
+            Ok(progress) => {
+                if progress.peer_closed {
+                    engine.handle_eof(now);
+                }
+            }
+            Err(e) if e.is_transient() => {}
+            Err(e) => {
+                self.tls_failure = Some(e);
+                self.tls_dead = true;
             }
         }
     }
@@ -51,6 +108,12 @@ impl Inner {
     pub(super) fn flush(&mut self) {
         if self.phase != Phase::Open {
             return;
+        }
+        if !self.tls_out.is_empty() {
+            let out = std::mem::take(&mut self.tls_out);
+            self.pending.extend_from_slice(&out);
+            self.tls_out = out;
+            self.tls_out.clear();
         }
         let now = Instant::now();
         loop {
@@ -65,24 +128,43 @@ impl Inner {
                     Err(e) => return self.fail_unless_blocked(e),
                 }
             }
-            if self.pending.len() >= PENDING_LIMIT {
+            if self.tls_dead {
+                // The alert is out (or could not be sent): the connection is over.
+                self.phase = Phase::Finished;
                 return;
+            }
+            if self.pending.len() >= PENDING_LIMIT || !self.can_send_records() {
+                break;
             }
             let n = self.engine.poll_transmit(now, &mut self.scratch);
             if n == 0 {
                 break;
             }
-            match write_some(&mut self.sock, &self.scratch[..n]) {
-                Ok(written) => self.pending.extend_from_slice(&self.scratch[written..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.pending.extend_from_slice(&self.scratch[..n]);
-                    return;
+            match &mut self.wire {
+                Wire::Plain => match write_some(&mut self.sock, &self.scratch[..n]) {
+                    Ok(written) => self.pending.extend_from_slice(&self.scratch[written..n]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.pending.extend_from_slice(&self.scratch[..n]);
+                        return;
+                    }
+                    Err(e) => return self.fail(e.kind()),
+                },
+                Wire::Tls(s) => {
+                    if let Err(e) = s.encrypt(&self.scratch[..n], &mut self.pending) {
+                        self.tls_failure = Some(e);
+                        self.tls_dead = true;
+                    }
                 }
-                Err(e) => return self.fail(e.kind()),
             }
         }
         if self.pending.is_empty() && self.engine.wants_write_shutdown() && !self.write_shut {
             self.write_shut = true;
+            if let Wire::Tls(s) = &mut self.wire {
+                let mut alert = Vec::new();
+                if let Ok(true) = s.close_notify(&mut alert) {
+                    let _ = write_some(&mut self.sock, &alert);
+                }
+            }
             let _ = self.sock.shutdown(std::net::Shutdown::Write);
         }
     }
@@ -96,7 +178,9 @@ impl Inner {
     fn fail(&mut self, kind: io::ErrorKind) {
         if self.phase != Phase::Finished {
             self.phase = Phase::Finished;
-            self.failure = Some(kind);
+            if self.tls_failure.is_none() {
+                self.failure = Some(kind);
+            }
         }
     }
 }

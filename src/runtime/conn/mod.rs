@@ -6,7 +6,10 @@
 //! inline API calls): [`Conn::with_engine`] borrows the engine briefly and then lets the
 //! connection make progress.
 
+mod hello;
 mod io_loop;
+
+pub use hello::{HelloReader, OnHello};
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -19,6 +22,7 @@ use mio::net::TcpStream;
 
 use crate::proto;
 use crate::runtime::timers::SourceKey;
+use crate::runtime::tls::{TlsError, TlsSession};
 use crate::runtime::worker::{Source, WorkerCx};
 
 /// What a connection reports to the layer above.
@@ -29,8 +33,20 @@ pub enum ConnEvent {
     TransportConnected,
     /// The transport failed before or during the connection (connect refused, reset, ...).
     TransportFailed(io::ErrorKind),
+    /// The TLS handshake completed (the session can be inspected with [`Conn::tls`]).
+    TlsHandshakeComplete,
+    /// The TLS session failed; the alert, if any, was sent.
+    TlsFailed(TlsError),
     /// An event from the QMux engine.
     Engine(proto::Event),
+}
+
+/// The byte channel between the socket and the engine.
+pub enum Wire {
+    /// QMux straight over TCP.
+    Plain,
+    /// QMux over TLS 1.3.
+    Tls(Box<TlsSession>),
 }
 
 /// Receives a connection's events, on its worker, with nothing borrowed.
@@ -65,6 +81,13 @@ struct Inner {
     sock: TcpStream,
     phase: Phase,
     engine: proto::Connection,
+    wire: Wire,
+    /// TLS records produced but not yet written (handshake messages, alerts).
+    tls_out: Vec<u8>,
+    tls_failure: Option<TlsError>,
+    /// The TLS session failed: once its alert is written, the connection is over.
+    tls_dead: bool,
+    tls_complete_raised: bool,
     /// Socket bytes not yet written (a partial write left them).
     pending: Vec<u8>,
     /// Where `poll_transmit` writes records.
@@ -81,32 +104,52 @@ impl Conn {
     pub fn connect(
         cx: &WorkerCx,
         addr: SocketAddr,
+        wire: Wire,
         config: proto::Config,
         sink: Box<dyn ConnSink>,
     ) -> io::Result<Rc<Self>> {
         let sock = TcpStream::connect(addr)?;
         let engine = proto::Connection::new(proto::Side::Client, config, Instant::now());
-        Self::install(cx, sock, Phase::Connecting, engine, sink)
+        Self::install(cx, sock, Phase::Connecting, wire, engine, sink)
     }
 
     /// Takes over an accepted server-side socket on the calling worker.
     pub fn accept(
         cx: &WorkerCx,
         sock: std::net::TcpStream,
+        wire: Wire,
         config: proto::Config,
         sink: Box<dyn ConnSink>,
     ) -> io::Result<Rc<Self>> {
         sock.set_nonblocking(true)?;
         let engine = proto::Connection::new(proto::Side::Server, config, Instant::now());
-        let conn = Self::install(cx, TcpStream::from_std(sock), Phase::Open, engine, sink)?;
+        let conn = Self::install(
+            cx,
+            TcpStream::from_std(sock),
+            Phase::Open,
+            wire,
+            engine,
+            sink,
+        )?;
+        // Bytes the ClientHello reader buffered are processed now, not at the next readiness.
+        conn.inner.borrow_mut().process_tls();
         conn.progress(cx);
         Ok(conn)
+    }
+
+    /// The TLS session, if the connection uses TLS.
+    pub fn tls<R>(&self, f: impl FnOnce(Option<&TlsSession>) -> R) -> R {
+        match &self.inner.borrow().wire {
+            Wire::Tls(s) => f(Some(s)),
+            Wire::Plain => f(None),
+        }
     }
 
     fn install(
         cx: &WorkerCx,
         sock: TcpStream,
         phase: Phase,
+        wire: Wire,
         engine: proto::Connection,
         sink: Box<dyn ConnSink>,
     ) -> io::Result<Rc<Self>> {
@@ -117,6 +160,11 @@ impl Conn {
                 sock,
                 phase,
                 engine,
+                wire,
+                tls_out: Vec::new(),
+                tls_failure: None,
+                tls_dead: false,
+                tls_complete_raised: false,
                 pending: Vec::new(),
                 scratch: vec![0; io_loop::SCRATCH_SIZE],
                 rbuf: vec![0; io_loop::READ_SIZE],
@@ -152,6 +200,12 @@ impl Conn {
         let r = f(&mut self.inner.borrow_mut().engine);
         self.progress(cx);
         r
+    }
+
+    /// Runs `f` on the engine without making progress (the caller makes progress later, or
+    /// `f` changes nothing that needs it).
+    pub fn with_engine_quiet<R>(&self, f: impl FnOnce(&mut proto::Connection) -> R) -> R {
+        f(&mut self.inner.borrow_mut().engine)
     }
 
     /// Reads engine state without making progress.
@@ -201,8 +255,15 @@ impl Conn {
             inner.transport_connected_raised = true;
             return Some(ConnEvent::TransportConnected);
         }
+        if let Some(e) = inner.tls_failure.take() {
+            return Some(ConnEvent::TlsFailed(e));
+        }
         if let Some(kind) = inner.failure.take() {
             return Some(ConnEvent::TransportFailed(kind));
+        }
+        if !inner.tls_complete_raised && inner.tls_complete() {
+            inner.tls_complete_raised = true;
+            return Some(ConnEvent::TlsHandshakeComplete);
         }
         inner.engine.poll_event().map(ConnEvent::Engine)
     }

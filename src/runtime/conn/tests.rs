@@ -96,7 +96,14 @@ fn start_server(pool: &Pool) -> SocketAddr {
     pool.worker(0)
         .run(|cx| {
             let on_accept = Box::new(|cx: &WorkerCx, sock, _peer| {
-                Conn::accept(cx, sock, proto::Config::default(), Box::new(EchoSink)).unwrap();
+                Conn::accept(
+                    cx,
+                    sock,
+                    super::Wire::Plain,
+                    proto::Config::default(),
+                    Box::new(EchoSink),
+                )
+                .unwrap();
             });
             let listener = Listener::bind(cx, "127.0.0.1:0".parse().unwrap(), on_accept).unwrap();
             listener.local_addr().unwrap()
@@ -110,6 +117,7 @@ fn start_client(pool: &Pool, addr: SocketAddr) -> Receiver<Seen> {
         let conn = Conn::connect(
             cx,
             addr,
+            super::Wire::Plain,
             proto::Config::default(),
             Box::new(ClientSink { tx }),
         )

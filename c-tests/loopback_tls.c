@@ -1,0 +1,279 @@
+/* QMux over TLS 1.3 on loopback through the MsQuic API, with a certificate made by the test
+ * harness (paths in MSQUIC_TEST_CERT / MSQUIC_TEST_KEY):
+ * - a client trusting the certificate as its CA connects; the server's NEW_CONNECTION sees the
+ *   SNI and the client's ALPN list in both forms ("echoqx", "echo"); both sides see ALPN
+ *   "echo" in CONNECTED; a message is echoed back;
+ * - a client with the system roots only fails the handshake on the untrusted certificate;
+ * - a client offering another ALPN fails with ALPN_NEG_FAILURE. */
+#include "msquic.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const QUIC_API_TABLE* api;
+static int failures = 0;
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            __atomic_fetch_add(&failures, 1, __ATOMIC_SEQ_CST);                       \
+        }                                                                            \
+    } while (0)
+
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int set;
+} Flag;
+static void flag_set(Flag* f) {
+    pthread_mutex_lock(&f->lock);
+    f->set = 1;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+}
+static int flag_wait(Flag* f, int seconds) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += seconds;
+    pthread_mutex_lock(&f->lock);
+    int rc = 0;
+    while (!f->set && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&f->cond, &f->lock, &deadline);
+    int ok = f->set;
+    f->set = 0;
+    pthread_mutex_unlock(&f->lock);
+    return ok;
+}
+
+static HQUIC server_config;
+static char seen_sni[256];
+static int seen_alpn_forms = 0;
+static const char* message = "hello over QMux and TLS";
+
+/* What one client run observed. */
+typedef struct {
+    Flag done;
+    int connected;
+    char alpn[256];
+    QUIC_STATUS transport_status;
+    char echoed[256];
+    size_t echoed_len;
+} Run;
+
+static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    (void)ctx;
+    if (ev->Type == QUIC_STREAM_EVENT_RECEIVE && ev->RECEIVE.TotalBufferLength > 0) {
+        QUIC_BUFFER* out = malloc(sizeof(QUIC_BUFFER) + ev->RECEIVE.TotalBufferLength);
+        out->Length = (uint32_t)ev->RECEIVE.TotalBufferLength;
+        out->Buffer = (uint8_t*)(out + 1);
+        uint32_t at = 0;
+        for (uint32_t i = 0; i < ev->RECEIVE.BufferCount; i++) {
+            memcpy(out->Buffer + at, ev->RECEIVE.Buffers[i].Buffer, ev->RECEIVE.Buffers[i].Length);
+            at += ev->RECEIVE.Buffers[i].Length;
+        }
+        api->StreamSend(stream, out, 1, QUIC_SEND_FLAG_NONE, out);
+    } else if (ev->Type == QUIC_STREAM_EVENT_SEND_COMPLETE) {
+        free(ev->SEND_COMPLETE.ClientContext);
+    } else if (ev->Type == QUIC_STREAM_EVENT_PEER_SEND_SHUTDOWN) {
+        api->StreamShutdown(stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
+    } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
+        api->StreamClose(stream);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    (void)ctx;
+    if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
+        CHECK(ev->CONNECTED.NegotiatedAlpnLength == 4 &&
+              memcmp(ev->CONNECTED.NegotiatedAlpn, "echo", 4) == 0);
+    } else if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
+        api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, (void*)ServerStream, NULL);
+    } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        if (!ev->SHUTDOWN_COMPLETE.AppCloseInProgress) api->ConnectionClose(conn);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    (void)listener;
+    (void)ctx;
+    if (ev->Type != QUIC_LISTENER_EVENT_NEW_CONNECTION) return QUIC_STATUS_SUCCESS;
+    const QUIC_NEW_CONNECTION_INFO* info = ev->NEW_CONNECTION.Info;
+    if (info->ServerNameLength > 0 && info->ServerNameLength < sizeof(seen_sni)) {
+        memcpy(seen_sni, info->ServerName, info->ServerNameLength);
+        seen_sni[info->ServerNameLength] = 0;
+    }
+    /* The client's list, in TLS wire form: both "echoqx" and "echo". */
+    seen_alpn_forms = 0;
+    for (uint16_t at = 0; at < info->ClientAlpnListLength;) {
+        uint8_t n = info->ClientAlpnList[at];
+        const uint8_t* t = info->ClientAlpnList + at + 1;
+        if (n == 6 && memcmp(t, "echoqx", 6) == 0) seen_alpn_forms |= 1;
+        if (n == 4 && memcmp(t, "echo", 4) == 0) seen_alpn_forms |= 2;
+        at = (uint16_t)(at + 1 + n);
+    }
+    api->SetCallbackHandler(ev->NEW_CONNECTION.Connection, (void*)ServerConnection, NULL);
+    return api->ConnectionSetConfiguration(ev->NEW_CONNECTION.Connection, server_config);
+}
+
+static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    Run* run = ctx;
+    if (ev->Type == QUIC_STREAM_EVENT_RECEIVE) {
+        for (uint32_t i = 0; i < ev->RECEIVE.BufferCount; i++) {
+            const QUIC_BUFFER* b = &ev->RECEIVE.Buffers[i];
+            if (run->echoed_len + b->Length < sizeof(run->echoed)) {
+                memcpy(run->echoed + run->echoed_len, b->Buffer, b->Length);
+            }
+            run->echoed_len += b->Length;
+        }
+    } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
+        api->StreamClose(stream);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    Run* run = ctx;
+    switch (ev->Type) {
+    case QUIC_CONNECTION_EVENT_CONNECTED: {
+        run->connected = 1;
+        memcpy(run->alpn, ev->CONNECTED.NegotiatedAlpn, ev->CONNECTED.NegotiatedAlpnLength);
+        HQUIC stream = NULL;
+        CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE, ClientStream, run, &stream) ==
+              QUIC_STATUS_SUCCESS);
+        static QUIC_BUFFER buf;
+        buf.Length = (uint32_t)strlen(message);
+        buf.Buffer = (uint8_t*)message;
+        api->StreamSend(stream, &buf, 1, QUIC_SEND_FLAG_START | QUIC_SEND_FLAG_FIN, NULL);
+        break;
+    }
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT:
+        run->transport_status = ev->SHUTDOWN_INITIATED_BY_TRANSPORT.Status;
+        break;
+    case QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED:
+        break;
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
+        flag_set(&run->done);
+        break;
+    default:
+        break;
+    }
+    /* After the echo, close with an application code. */
+    if (run->echoed_len == strlen(message) && ev->Type != QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 7);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static HQUIC client_config(HQUIC reg, const char* alpn, const char* ca) {
+    QUIC_BUFFER a = {(uint32_t)strlen(alpn), (uint8_t*)alpn};
+    QUIC_SETTINGS s;
+    memset(&s, 0, sizeof(s));
+    s.IsSet.IdleTimeoutMs = TRUE;
+    s.IdleTimeoutMs = 3000;
+    HQUIC cfg = NULL;
+    CHECK(api->ConfigurationOpen(reg, &a, 1, &s, sizeof(s), NULL, &cfg) == QUIC_STATUS_SUCCESS);
+    QUIC_CREDENTIAL_CONFIG cred;
+    memset(&cred, 0, sizeof(cred));
+    cred.Type = QUIC_CREDENTIAL_TYPE_NONE;
+    cred.Flags = QUIC_CREDENTIAL_FLAG_CLIENT;
+    if (ca != NULL) {
+        cred.Flags |= QUIC_CREDENTIAL_FLAG_SET_CA_CERTIFICATE_FILE;
+        cred.CaCertificateFile = ca;
+    }
+    CHECK(api->ConfigurationLoadCredential(cfg, &cred) == QUIC_STATUS_SUCCESS);
+    return cfg;
+}
+
+static void run_client(HQUIC reg, HQUIC cfg, uint16_t port, Run* run) {
+    memset(run, 0, sizeof(*run));
+    pthread_mutex_init(&run->done.lock, NULL);
+    pthread_cond_init(&run->done.cond, NULL);
+    HQUIC conn = NULL;
+    CHECK(api->ConnectionOpen(reg, ClientConnection, run, &conn) == QUIC_STATUS_SUCCESS);
+    CHECK(QUIC_SUCCEEDED(api->ConnectionStart(conn, cfg, QUIC_ADDRESS_FAMILY_INET, "localhost",
+                                               port)));
+    CHECK(flag_wait(&run->done, 30));
+    api->ConnectionClose(conn);
+}
+
+int main(void) {
+    const char* cert = getenv("MSQUIC_TEST_CERT");
+    const char* key = getenv("MSQUIC_TEST_KEY");
+    if (cert == NULL || key == NULL) {
+        fprintf(stderr, "MSQUIC_TEST_CERT and MSQUIC_TEST_KEY must name a PEM certificate and key\n");
+        return 1;
+    }
+    CHECK(QUIC_SUCCEEDED(MsQuicOpen2(&api)));
+    HQUIC reg = NULL;
+    CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
+
+    QUIC_BUFFER alpn = {4, (uint8_t*)"echo"};
+    QUIC_SETTINGS s;
+    memset(&s, 0, sizeof(s));
+    s.IsSet.PeerBidiStreamCount = TRUE;
+    s.PeerBidiStreamCount = 2;
+    CHECK(api->ConfigurationOpen(reg, &alpn, 1, &s, sizeof(s), NULL, &server_config) ==
+          QUIC_STATUS_SUCCESS);
+    QUIC_CERTIFICATE_FILE files = {key, cert};
+    QUIC_CREDENTIAL_CONFIG cred;
+    memset(&cred, 0, sizeof(cred));
+    cred.Type = QUIC_CREDENTIAL_TYPE_CERTIFICATE_FILE;
+    cred.CertificateFile = &files;
+    CHECK(api->ConfigurationLoadCredential(server_config, &cred) == QUIC_STATUS_SUCCESS);
+
+    HQUIC listener = NULL;
+    CHECK(api->ListenerOpen(reg, ServerListener, NULL, &listener) == QUIC_STATUS_SUCCESS);
+    QUIC_ADDR addr;
+    memset(&addr, 0, sizeof(addr));
+    QuicAddrSetFamily(&addr, QUIC_ADDRESS_FAMILY_INET);
+    CHECK(api->ListenerStart(listener, &alpn, 1, &addr) == QUIC_STATUS_SUCCESS);
+    QUIC_ADDR local;
+    uint32_t len = sizeof(local);
+    CHECK(api->GetParam(listener, QUIC_PARAM_LISTENER_LOCAL_ADDRESS, &len, &local) ==
+          QUIC_STATUS_SUCCESS);
+    uint16_t port = QuicAddrGetPort(&local);
+
+    Run run;
+    /* 1. Trusted: the handshake completes and the echo comes back. */
+    HQUIC trusted = client_config(reg, "echo", cert);
+    run_client(reg, trusted, port, &run);
+    CHECK(run.connected);
+    CHECK(strcmp(run.alpn, "echo") == 0);
+    CHECK(run.echoed_len == strlen(message) && memcmp(run.echoed, message, run.echoed_len) == 0);
+    CHECK(strcmp(seen_sni, "localhost") == 0);
+    CHECK(seen_alpn_forms == 3);
+
+    /* 2. Untrusted: the system roots do not know the test certificate. */
+    HQUIC untrusted = client_config(reg, "echo", NULL);
+    run_client(reg, untrusted, port, &run);
+    CHECK(!run.connected);
+    CHECK(QUIC_FAILED(run.transport_status));
+    CHECK(run.transport_status != QUIC_STATUS_CONNECTION_REFUSED);
+    printf("untrusted certificate: status 0x%x\n", run.transport_status);
+
+    /* 3. No common ALPN. */
+    HQUIC other = client_config(reg, "other", cert);
+    run_client(reg, other, port, &run);
+    CHECK(!run.connected);
+    CHECK(run.transport_status == QUIC_STATUS_ALPN_NEG_FAILURE);
+
+    api->ListenerClose(listener);
+    api->ConfigurationClose(trusted);
+    api->ConfigurationClose(untrusted);
+    api->ConfigurationClose(other);
+    api->ConfigurationClose(server_config);
+    api->RegistrationClose(reg);
+    MsQuicClose(api);
+    if (failures != 0) {
+        fprintf(stderr, "%d failures\n", failures);
+        return 1;
+    }
+    printf("loopback_tls: ok\n");
+    return 0;
+}

@@ -1,0 +1,425 @@
+//! The worker-side half of a connection: its runtime connection, its streams by ID, and the
+//! translation of engine events into MsQuic connection and stream events.
+//!
+//! A `ConnSlot` lives only on its connection's worker (in a thread-local map keyed by the
+//! handle's address), so nothing here needs a lock; every application callback is made with
+//! no borrow held, so the application may call back into the API inline.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::api::abi::*;
+use crate::api::callbacks;
+use crate::api::connection::Connection;
+use crate::api::handle::Handle;
+use crate::api::stream::{self, Stream};
+use crate::proto::{self, CloseCause, Event, StreamId};
+use crate::runtime::conn::{Conn, ConnEvent, ConnSink};
+use crate::runtime::tls::{ClientHello, RecvBuffer, TlsError, TlsStatus};
+use crate::runtime::worker::WorkerCx;
+
+thread_local! {
+    static SLOTS: RefCell<HashMap<usize, Rc<ConnSlot>>> = RefCell::new(HashMap::new());
+}
+
+/// The slot of connection handle `key` on this worker.
+pub(crate) fn slot(key: usize) -> Option<Rc<ConnSlot>> {
+    SLOTS.with(|s| s.borrow().get(&key).cloned())
+}
+
+/// Puts a slot on this worker.
+pub(crate) fn insert(slot: Rc<ConnSlot>) {
+    let key = slot.key();
+    SLOTS.with(|s| s.borrow_mut().insert(key, slot));
+}
+
+fn remove(key: usize) -> Option<Rc<ConnSlot>> {
+    SLOTS.with(|s| s.borrow_mut().remove(&key))
+}
+
+/// An accepted socket before ConnectionSetConfiguration: for TLS, with the bytes read so far
+/// and the ClientHello they hold.
+pub(crate) struct PendingAccept {
+    /// The socket.
+    pub(crate) sock: std::net::TcpStream,
+    /// TLS only: the receive buffer (ClientHello still in it) and what it said.
+    pub(crate) hello: Option<(RecvBuffer, ClientHello)>,
+}
+
+/// A connection's state on its worker.
+pub(crate) struct ConnSlot {
+    /// The application's handle.
+    pub(crate) handle: Arc<Handle<Connection>>,
+    /// The runtime connection, once started (client) or configured (server).
+    pub(crate) conn: RefCell<Option<Rc<Conn>>>,
+    /// An accepted socket waiting for ConnectionSetConfiguration.
+    pub(crate) pending: RefCell<Option<PendingAccept>>,
+    /// Streams waiting for an ID (handshake or the peer's stream limit).
+    blocked_starts: RefCell<Vec<Arc<Handle<Stream>>>>,
+    /// Streams with an ID, by ID.
+    streams: RefCell<HashMap<u64, Arc<Handle<Stream>>>>,
+    /// The application-form ALPN the connection uses.
+    pub(crate) alpn: RefCell<Vec<u8>>,
+    connected: Cell<bool>,
+    /// A SHUTDOWN_INITIATED_* event was raised or the application shut down.
+    shutdown_started: Cell<bool>,
+    /// The status and wire error code streams see in their final SHUTDOWN_COMPLETE.
+    close_status: Cell<(QUIC_STATUS, u64)>,
+    closed_remotely: Cell<bool>,
+    by_app: Cell<bool>,
+    completed: Cell<bool>,
+}
+
+impl ConnSlot {
+    /// A slot for `handle`.
+    pub(crate) fn new(handle: Arc<Handle<Connection>>) -> Rc<Self> {
+        Rc::new(Self {
+            handle,
+            conn: RefCell::new(None),
+            pending: RefCell::new(None),
+            blocked_starts: RefCell::new(Vec::new()),
+            streams: RefCell::new(HashMap::new()),
+            alpn: RefCell::new(Vec::new()),
+            connected: Cell::new(false),
+            shutdown_started: Cell::new(false),
+            close_status: Cell::new((QUIC_STATUS_SUCCESS, 0)),
+            closed_remotely: Cell::new(false),
+            by_app: Cell::new(false),
+            completed: Cell::new(false),
+        })
+    }
+
+    /// The key of this slot (the handle's address).
+    pub(crate) fn key(&self) -> usize {
+        self.handle.as_hquic() as usize
+    }
+
+    /// A sink that routes the runtime's events to this slot.
+    pub(crate) fn sink(self: &Rc<Self>) -> Box<dyn ConnSink> {
+        Box::new(SlotSink(Rc::downgrade(self)))
+    }
+
+    /// The runtime connection, if there is one.
+    pub(crate) fn conn(&self) -> Option<Rc<Conn>> {
+        self.conn.borrow().clone()
+    }
+
+    /// Runs an engine command and lets the connection progress. `None` without a connection.
+    pub(crate) fn with_engine<R>(
+        &self,
+        cx: &WorkerCx,
+        f: impl FnOnce(&mut proto::Connection) -> R,
+    ) -> Option<R> {
+        let conn = self.conn()?;
+        Some(conn.with_engine(cx, f))
+    }
+
+    /// Registers a started stream under its ID.
+    pub(crate) fn add_stream(&self, id: u64, stream: Arc<Handle<Stream>>) {
+        self.streams.borrow_mut().insert(id, stream);
+    }
+
+    /// Forgets a stream.
+    pub(crate) fn remove_stream(&self, id: u64) -> Option<Arc<Handle<Stream>>> {
+        self.streams.borrow_mut().remove(&id)
+    }
+
+    /// Parks a stream until it can take an ID.
+    pub(crate) fn block_start(&self, stream: Arc<Handle<Stream>>) {
+        self.blocked_starts.borrow_mut().push(stream);
+    }
+
+    /// The parked streams, to try again.
+    pub(crate) fn take_blocked_starts(&self) -> Vec<Arc<Handle<Stream>>> {
+        std::mem::take(&mut *self.blocked_starts.borrow_mut())
+    }
+
+    /// Leaves the worker without any event (a connection the listener's callback rejected).
+    pub(crate) fn complete_silently(&self) {
+        self.completed.set(true);
+        self.handle.obj.finished.store(true, Ordering::Release);
+        self.conn.borrow_mut().take();
+        remove(self.key());
+    }
+
+    fn stream(&self, id: StreamId) -> Option<Arc<Handle<Stream>>> {
+        self.streams.borrow().get(&id.0).cloned()
+    }
+
+    /// Whether CONNECTED was raised.
+    pub(crate) fn is_connected(&self) -> bool {
+        self.connected.get()
+    }
+
+    /// Whether the connection is shutting down or over.
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutdown_started.get() || self.completed.get()
+    }
+
+    /// The application asked for a shutdown: no SHUTDOWN_INITIATED event follows.
+    pub(crate) fn app_shutdown(&self, cx: &WorkerCx, silent: bool, error_code: u64) {
+        if self.is_shutting_down() {
+            return;
+        }
+        self.shutdown_started.set(true);
+        self.by_app.set(true);
+        self.close_status.set((QUIC_STATUS_ABORTED, error_code));
+        let now = std::time::Instant::now();
+        let engine = self.with_engine(cx, |e| {
+            if silent {
+                e.close_silently(now, error_code);
+            } else {
+                e.close(now, error_code, b"");
+            }
+        });
+        if engine.is_none() {
+            // Never started: nothing on the wire, complete at once.
+            self.complete(cx, false);
+        }
+    }
+
+    /// Raises SHUTDOWN_INITIATED_BY_TRANSPORT once.
+    pub(crate) fn transport_shutdown(&self, status: QUIC_STATUS, error_code: u64) {
+        if self.shutdown_started.replace(true) {
+            return;
+        }
+        self.close_status.set((status, error_code));
+        let mut event = QUIC_CONNECTION_EVENT {
+            Type: QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT,
+            payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+                SHUTDOWN_INITIATED_BY_TRANSPORT:
+                    QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT_PAYLOAD {
+                        Status: status,
+                        ErrorCode: error_code,
+                    },
+            },
+        };
+        self.emit(&mut event);
+    }
+
+    fn peer_shutdown(&self, error_code: u64) {
+        if self.shutdown_started.replace(true) {
+            return;
+        }
+        self.closed_remotely.set(true);
+        self.close_status.set((QUIC_STATUS_ABORTED, error_code));
+        let mut event = QUIC_CONNECTION_EVENT {
+            Type: QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER,
+            payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+                SHUTDOWN_INITIATED_BY_PEER:
+                    QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER_PAYLOAD {
+                        ErrorCode: error_code,
+                    },
+            },
+        };
+        self.emit(&mut event);
+    }
+
+    /// Ends everything: every stream's SHUTDOWN_COMPLETE, then the connection's, then the
+    /// slot leaves the worker.
+    pub(crate) fn complete(&self, cx: &WorkerCx, peer_acknowledged: bool) {
+        if self.completed.replace(true) {
+            return;
+        }
+        let _ = cx;
+        let streams: Vec<_> = self.streams.borrow_mut().drain().map(|(_, s)| s).collect();
+        let (status, code) = self.close_status.get();
+        for s in streams {
+            stream::connection_ended(
+                &s,
+                self.by_app.get(),
+                self.closed_remotely.get(),
+                code,
+                status,
+            );
+        }
+        let mut event = QUIC_CONNECTION_EVENT {
+            Type: QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE,
+            payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+                SHUTDOWN_COMPLETE: QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE_PAYLOAD::new(
+                    self.connected.get(),
+                    peer_acknowledged,
+                    self.handle.is_closed_by_app(),
+                ),
+            },
+        };
+        self.handle.obj.finished.store(true, Ordering::Release);
+        self.emit(&mut event);
+        self.conn.borrow_mut().take();
+        remove(self.key());
+    }
+
+    /// Delivers a connection event to the application unless it closed the handle already.
+    pub(crate) fn emit(&self, event: &mut QUIC_CONNECTION_EVENT) -> QUIC_STATUS {
+        let closing_event = event.Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE;
+        if self.handle.is_closed_by_app() && !closing_event {
+            return QUIC_STATUS_SUCCESS;
+        }
+        callbacks::connection(&self.handle, event)
+    }
+
+    fn on_event(self: &Rc<Self>, cx: &WorkerCx, conn: &Rc<Conn>, event: ConnEvent) {
+        match event {
+            ConnEvent::TransportConnected => {}
+            ConnEvent::TlsHandshakeComplete => {
+                if let Some(alpn) =
+                    conn.tls(|s| s.and_then(|s| s.negotiated_alpn()).map(<[u8]>::to_vec))
+                {
+                    *self.alpn.borrow_mut() = alpn;
+                }
+            }
+            ConnEvent::TlsFailed(e) => {
+                let code = e.tls_alert_code().map_or(0, |a| 0x100 + u64::from(a));
+                self.transport_shutdown(status_of_tls(&e), code);
+                self.complete(cx, false);
+            }
+            ConnEvent::TransportFailed(kind) => {
+                self.transport_shutdown(status_of_io(kind), 0);
+                self.complete(cx, false);
+            }
+            ConnEvent::Engine(event) => self.on_engine_event(cx, conn, event),
+        }
+    }
+
+    fn on_engine_event(self: &Rc<Self>, cx: &WorkerCx, conn: &Rc<Conn>, event: Event) {
+        match event {
+            Event::Connected => {
+                self.connected.set(true);
+                let alpn = self.alpn.borrow().clone();
+                let mut event = QUIC_CONNECTION_EVENT {
+                    Type: QUIC_CONNECTION_EVENT_CONNECTED,
+                    payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+                        CONNECTED: QUIC_CONNECTION_EVENT_CONNECTED_PAYLOAD {
+                            SessionResumed: 0,
+                            NegotiatedAlpnLength: alpn.len().min(255) as u8,
+                            NegotiatedAlpn: alpn.as_ptr(),
+                        },
+                    },
+                };
+                self.emit(&mut event);
+                stream::retry_blocked_starts(self, cx);
+            }
+            Event::StreamOpened { id } => stream::peer_started(self, cx, conn, id),
+            Event::StreamReadable { id } => {
+                if let Some(s) = self.stream(id) {
+                    stream::deliver_receive(self, cx, &s);
+                }
+            }
+            Event::StreamReset { id, error_code } => {
+                if let Some(s) = self.stream(id) {
+                    stream::peer_send_aborted(&s, error_code);
+                }
+            }
+            Event::StopSending { id, error_code } => {
+                if let Some(s) = self.stream(id) {
+                    stream::peer_receive_aborted(&s, error_code);
+                }
+            }
+            Event::SendComplete { id, token } => {
+                if let Some(s) = self.stream(id) {
+                    stream::send_complete(&s, token, false);
+                }
+            }
+            Event::SendCanceled { id, token } => {
+                if let Some(s) = self.stream(id) {
+                    stream::send_complete(&s, token, true);
+                }
+            }
+            Event::SendShutdownComplete { id, graceful } => {
+                if let Some(s) = self.stream(id) {
+                    stream::send_shutdown_complete(&s, graceful);
+                }
+            }
+            Event::StreamClosed { id } => {
+                if let Some(s) = self.remove_stream(id.0) {
+                    stream::shutdown_complete(&s);
+                }
+            }
+            Event::StreamsAvailable { bidi, uni } => {
+                stream::retry_blocked_starts(self, cx);
+                let mut event = QUIC_CONNECTION_EVENT {
+                    Type: QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE,
+                    payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+                        STREAMS_AVAILABLE: QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE_PAYLOAD {
+                            BidirectionalCount: bidi.min(u16::MAX as u64) as u16,
+                            UnidirectionalCount: uni.min(u16::MAX as u64) as u16,
+                        },
+                    },
+                };
+                self.emit(&mut event);
+            }
+            Event::Closed(cause) => self.on_closed(cause),
+            Event::Drained => self.complete(cx, self.closed_remotely.get() || self.by_app.get()),
+            _ => {}
+        }
+    }
+
+    fn on_closed(&self, cause: CloseCause) {
+        match cause {
+            CloseCause::IdleTimeout => self.transport_shutdown(QUIC_STATUS_CONNECTION_IDLE, 0),
+            CloseCause::LocalError(e) => {
+                self.transport_shutdown(status_of_transport(e.code.0), e.code.0)
+            }
+            CloseCause::LocalClose { .. } => {}
+            CloseCause::PeerTransport { error_code, .. } => {
+                self.closed_remotely.set(true);
+                self.transport_shutdown(status_of_transport(error_code.0), error_code.0);
+            }
+            CloseCause::PeerApplication { error_code, .. } => self.peer_shutdown(error_code),
+            CloseCause::PeerEof { .. } => {
+                self.closed_remotely.set(true);
+                self.transport_shutdown(QUIC_STATUS_ABORTED, 0);
+            }
+        }
+    }
+}
+
+/// MsQuic's status for a failed TLS session.
+fn status_of_tls(e: &TlsError) -> QUIC_STATUS {
+    match e.status() {
+        TlsStatus::AlpnNegFailure => QUIC_STATUS_ALPN_NEG_FAILURE,
+        TlsStatus::UserCanceled => QUIC_STATUS_USER_CANCELED,
+        TlsStatus::TlsAlert(alert) => QUIC_STATUS_TLS_ALERT(u32::from(alert)),
+        TlsStatus::InvalidParameter => QUIC_STATUS_INVALID_PARAMETER,
+        TlsStatus::BufferTooSmall => QUIC_STATUS_BUFFER_TOO_SMALL,
+        TlsStatus::InvalidState => QUIC_STATUS_INVALID_STATE,
+        _ => QUIC_STATUS_HANDSHAKE_FAILURE,
+    }
+}
+
+/// MsQuic's status for a transport failure of the socket.
+fn status_of_io(kind: std::io::ErrorKind) -> QUIC_STATUS {
+    use std::io::ErrorKind as K;
+    match kind {
+        K::ConnectionRefused => QUIC_STATUS_CONNECTION_REFUSED,
+        K::HostUnreachable | K::NetworkUnreachable => QUIC_STATUS_UNREACHABLE,
+        K::TimedOut => QUIC_STATUS_CONNECTION_TIMEOUT,
+        K::AddrNotAvailable => QUIC_STATUS_ADDRESS_NOT_AVAILABLE,
+        _ => QUIC_STATUS_ABORTED,
+    }
+}
+
+/// MsQuic's status for a QUIC transport error code.
+fn status_of_transport(code: u64) -> QUIC_STATUS {
+    match code {
+        0x0 => QUIC_STATUS_SUCCESS,
+        0x2 => QUIC_STATUS_CONNECTION_REFUSED,
+        0x3..=0x8 | 0xA | 0xD => QUIC_STATUS_PROTOCOL_ERROR,
+        0x100..=0x1FF => QUIC_STATUS_TLS_ALERT((code & 0xFF) as u32),
+        _ => QUIC_STATUS_INTERNAL_ERROR,
+    }
+}
+
+/// Routes runtime events to a slot that may already be gone.
+struct SlotSink(Weak<ConnSlot>);
+
+impl ConnSink for SlotSink {
+    fn deliver(&self, cx: &WorkerCx, conn: &Rc<Conn>, event: ConnEvent) {
+        if let Some(slot) = self.0.upgrade() {
+            slot.on_event(cx, conn, event);
+        }
+    }
+}

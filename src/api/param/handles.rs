@@ -1,0 +1,98 @@
+//! Listener, connection and stream parameters that read or set addresses and IDs.
+
+use core::ffi::c_void;
+
+use crate::api::abi::{
+    HQUIC, QUIC_ADDR, QUIC_PARAM_CONN_REMOTE_ADDRESS, QUIC_PARAM_LISTENER_LOCAL_ADDRESS,
+    QUIC_PARAM_STREAM_ID, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE,
+    QUIC_STATUS_SUCCESS,
+};
+use crate::api::connection::Connection;
+use crate::api::handle::Handle;
+use crate::api::listener::Listener;
+use crate::api::param::buffer::{answer, read_exact};
+use crate::api::sockaddr;
+use crate::api::stream::Stream;
+
+fn addr_bytes(addr: &QUIC_ADDR) -> [u8; size_of::<QUIC_ADDR>()] {
+    // SAFETY: QUIC_ADDR is plain old data of exactly this size.
+    unsafe { core::mem::transmute_copy(addr) }
+}
+
+/// GetParam for the ids this module answers; `None` if it is not one of them.
+///
+/// # Safety
+/// `h` is a live handle of the kind the id's prefix routes to; `len` is valid; `buf` is NULL
+/// or writable for `*len` bytes.
+pub(crate) unsafe fn get(
+    h: HQUIC,
+    param: u32,
+    len: *mut u32,
+    buf: *mut c_void,
+) -> Option<QUIC_STATUS> {
+    let status = match param {
+        QUIC_PARAM_LISTENER_LOCAL_ADDRESS => {
+            // SAFETY: as above.
+            let listener = unsafe { Handle::<Listener>::borrow(h) }?;
+            let Some(local) = listener.obj.local_address() else {
+                return Some(QUIC_STATUS_INVALID_STATE);
+            };
+            // SAFETY: as above.
+            unsafe { answer(len, buf, &addr_bytes(&sockaddr::to_quic(local))) }
+        }
+        QUIC_PARAM_CONN_REMOTE_ADDRESS => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            let Some(remote) = *conn.obj.remote_address.lock() else {
+                return Some(QUIC_STATUS_INVALID_STATE);
+            };
+            // SAFETY: as above.
+            unsafe { answer(len, buf, &addr_bytes(&sockaddr::to_quic(remote))) }
+        }
+        QUIC_PARAM_STREAM_ID => {
+            // SAFETY: as above.
+            let stream = unsafe { Handle::<Stream>::borrow(h) }?;
+            let Some(id) = stream.obj.id() else {
+                return Some(QUIC_STATUS_INVALID_STATE);
+            };
+            // SAFETY: as above.
+            unsafe { answer(len, buf, &id.to_ne_bytes()) }
+        }
+        _ => return None,
+    };
+    Some(status)
+}
+
+/// SetParam for the ids this module answers; `None` if it is not one of them.
+///
+/// # Safety
+/// As for [`get`], with `buf` NULL or readable for `len` bytes.
+pub(crate) unsafe fn set(
+    h: HQUIC,
+    param: u32,
+    len: u32,
+    buf: *const c_void,
+) -> Option<QUIC_STATUS> {
+    match param {
+        QUIC_PARAM_CONN_REMOTE_ADDRESS => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            // SAFETY: as above.
+            let Some(addr) = (unsafe { read_exact::<QUIC_ADDR>(len, buf) }) else {
+                return Some(QUIC_STATUS_INVALID_PARAMETER);
+            };
+            let Some(addr) = sockaddr::from_quic(&addr) else {
+                return Some(QUIC_STATUS_INVALID_PARAMETER);
+            };
+            if conn.obj.is_started() {
+                return Some(QUIC_STATUS_INVALID_STATE);
+            }
+            *conn.obj.remote_address.lock() = Some(addr);
+            Some(QUIC_STATUS_SUCCESS)
+        }
+        QUIC_PARAM_LISTENER_LOCAL_ADDRESS | QUIC_PARAM_STREAM_ID => {
+            Some(QUIC_STATUS_INVALID_PARAMETER)
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,294 @@
+//! Credentials as the api layer describes them (MsQuic's QUIC_CREDENTIAL_CONFIG in Rust
+//! values) and the rustls configurations built from them: TLS 1.3 only, the chosen cipher
+//! suites, ALPN in the wire forms of decisions.md §2.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::server::WebPkiClientVerifier;
+use rustls::{CipherSuite, ClientConfig, ServerConfig, SupportedCipherSuite};
+
+use super::alpn;
+use super::error::CredentialError;
+use super::keys::{self, CertifiedKeyDer};
+use super::verify::{self, AcceptAnyClientCert, AcceptAnyServerCert};
+
+/// Where this endpoint's own certificate and key come from.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub enum CertificateSource {
+    /// No certificate (clients only; QUIC_CREDENTIAL_TYPE_NONE).
+    #[default]
+    None,
+    /// PEM files: the chain (leaf first) and the private key, which may be an encrypted
+    /// PKCS#8 key when a password is given (CERTIFICATE_FILE / CERTIFICATE_FILE_PROTECTED).
+    PemFiles {
+        /// The certificate chain file.
+        cert_chain: PathBuf,
+        /// The private key file.
+        private_key: PathBuf,
+        /// The key's password, for an `ENCRYPTED PRIVATE KEY`.
+        password: Option<String>,
+    },
+    /// A PKCS#12 (PFX) blob with its optional password (CERTIFICATE_PKCS12).
+    Pkcs12 {
+        /// The DER blob.
+        blob: Vec<u8>,
+        /// Its password; `None` means the empty password.
+        password: Option<String>,
+    },
+}
+
+/// The TLS 1.3 cipher suites a configuration allows (QUIC_ALLOWED_CIPHER_SUITE_FLAGS).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct CipherSuites {
+    /// TLS_AES_128_GCM_SHA256.
+    pub aes_128_gcm_sha256: bool,
+    /// TLS_AES_256_GCM_SHA384.
+    pub aes_256_gcm_sha384: bool,
+    /// TLS_CHACHA20_POLY1305_SHA256.
+    pub chacha20_poly1305_sha256: bool,
+}
+
+impl CipherSuites {
+    /// All three suites (the default).
+    pub const ALL: Self = Self {
+        aes_128_gcm_sha256: true,
+        aes_256_gcm_sha384: true,
+        chacha20_poly1305_sha256: true,
+    };
+
+    /// Whether `suite` is allowed.
+    pub fn allows(&self, suite: CipherSuite) -> bool {
+        match suite {
+            CipherSuite::TLS13_AES_128_GCM_SHA256 => self.aes_128_gcm_sha256,
+            CipherSuite::TLS13_AES_256_GCM_SHA384 => self.aes_256_gcm_sha384,
+            CipherSuite::TLS13_CHACHA20_POLY1305_SHA256 => self.chacha20_poly1305_sha256,
+            _ => false,
+        }
+    }
+}
+
+impl Default for CipherSuites {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
+/// How the peer's certificate is checked.
+#[derive(Clone, Debug, Eq, PartialEq)]
+#[non_exhaustive]
+pub enum PeerVerification {
+    /// Accept any certificate (NO_CERTIFICATE_VALIDATION); the handshake signature is
+    /// still checked.
+    None,
+    /// Validate against trust anchors.
+    Roots {
+        /// Trust the system store.
+        system: bool,
+        /// Also trust the certificates in this PEM file (SET_CA_CERTIFICATE_FILE).
+        ca_file: Option<PathBuf>,
+    },
+}
+
+impl PeerVerification {
+    /// The trust anchors for a CA file given with SET_CA_CERTIFICATE_FILE. MsQuic's OpenSSL
+    /// build adds the file to the default verify paths rather than replacing them; pass
+    /// `system: false` through [`PeerVerification::Roots`] to trust the file alone.
+    pub fn ca_file(path: impl Into<PathBuf>) -> Self {
+        Self::Roots {
+            system: true,
+            ca_file: Some(path.into()),
+        }
+    }
+}
+
+impl Default for PeerVerification {
+    /// The system store.
+    fn default() -> Self {
+        Self::Roots {
+            system: true,
+            ca_file: None,
+        }
+    }
+}
+
+/// One endpoint's credentials: the Rust form of QUIC_CREDENTIAL_CONFIG.
+///
+/// Both configurations log TLS secrets to the file named by `SSLKEYLOGFILE` when that
+/// variable is set (NSS key log format), and to nowhere otherwise.
+#[derive(Clone, Debug, Default)]
+pub struct Credentials {
+    /// This endpoint's certificate and key.
+    pub certificate: CertificateSource,
+    /// How the peer's certificate is checked: a client always checks the server's; a
+    /// server checks the client's only when `require_client_auth` is set.
+    pub verification: PeerVerification,
+    /// Server only: ask for a client certificate (REQUIRE_CLIENT_AUTHENTICATION). With
+    /// [`PeerVerification::None`] the certificate is asked for but not required, as MsQuic
+    /// does.
+    pub require_client_auth: bool,
+    /// The allowed cipher suites (SET_ALLOWED_CIPHER_SUITES).
+    pub cipher_suites: CipherSuites,
+}
+
+/// A client configuration: the rustls one (ALPN in wire form) and the application tokens.
+#[derive(Clone, Debug)]
+pub struct TlsClientConfig {
+    pub(crate) rustls: Arc<ClientConfig>,
+    pub(crate) alpn: Arc<[Vec<u8>]>,
+}
+
+impl TlsClientConfig {
+    /// The rustls configuration.
+    pub fn rustls(&self) -> &Arc<ClientConfig> {
+        &self.rustls
+    }
+
+    /// The application's ALPN tokens.
+    pub fn alpn(&self) -> &[Vec<u8>] {
+        &self.alpn
+    }
+}
+
+/// A server configuration: the rustls one (ALPN in wire form) and the application tokens.
+#[derive(Clone, Debug)]
+pub struct TlsServerConfig {
+    pub(crate) rustls: Arc<ServerConfig>,
+    pub(crate) alpn: Arc<[Vec<u8>]>,
+}
+
+impl TlsServerConfig {
+    /// The rustls configuration.
+    pub fn rustls(&self) -> &Arc<ServerConfig> {
+        &self.rustls
+    }
+
+    /// The application's ALPN tokens.
+    pub fn alpn(&self) -> &[Vec<u8>] {
+        &self.alpn
+    }
+
+    /// The same configuration issuing `count` TLS 1.3 session tickets per handshake
+    /// (0, the default, disables resumption, like MsQuic's NO_RESUME).
+    pub fn with_session_tickets(&self, count: usize) -> Self {
+        let mut config = (*self.rustls).clone();
+        config.send_tls13_tickets = count;
+        Self {
+            rustls: Arc::new(config),
+            alpn: self.alpn.clone(),
+        }
+    }
+}
+
+/// The crypto provider (aws-lc-rs) restricted to TLS 1.3 suites, built once.
+fn base_provider() -> &'static Arc<CryptoProvider> {
+    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    PROVIDER.get_or_init(|| {
+        let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+        provider
+            .cipher_suites
+            .retain(|s| matches!(s, SupportedCipherSuite::Tls13(_)));
+        Arc::new(provider)
+    })
+}
+
+fn provider(suites: CipherSuites) -> Result<Arc<CryptoProvider>, CredentialError> {
+    let base = base_provider();
+    if suites == CipherSuites::ALL {
+        return Ok(base.clone());
+    }
+    let mut provider = (**base).clone();
+    provider.cipher_suites.retain(|s| suites.allows(s.suite()));
+    if provider.cipher_suites.is_empty() {
+        return Err(CredentialError::NoCipherSuites);
+    }
+    Ok(Arc::new(provider))
+}
+
+impl Credentials {
+    fn certified_key(&self) -> Result<Option<CertifiedKeyDer>, CredentialError> {
+        match &self.certificate {
+            CertificateSource::None => Ok(None),
+            CertificateSource::PemFiles {
+                cert_chain,
+                private_key,
+                password,
+            } => keys::from_pem_files(cert_chain, private_key, password.as_deref()).map(Some),
+            CertificateSource::Pkcs12 { blob, password } => {
+                keys::from_pkcs12(blob, password.as_deref()).map(Some)
+            }
+        }
+    }
+
+    /// Builds a client configuration offering the application tokens `alpn` in both forms.
+    pub fn client_config(&self, alpn: &[Vec<u8>]) -> Result<TlsClientConfig, CredentialError> {
+        let provider = provider(self.cipher_suites)?;
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(CredentialError::Rustls)?;
+        let builder = match &self.verification {
+            PeerVerification::None => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider))),
+            PeerVerification::Roots { system, ca_file } => {
+                let roots = verify::roots(*system, ca_file.as_deref())?;
+                let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider)
+                    .build()
+                    .map_err(|e| CredentialError::Rustls(rustls::Error::General(e.to_string())))?;
+                builder.with_webpki_verifier(verifier)
+            }
+        };
+        let mut config = match self.certified_key()? {
+            None => builder.with_no_client_auth(),
+            Some((certs, key)) => builder
+                .with_client_auth_cert(certs, key)
+                .map_err(CredentialError::Rustls)?,
+        };
+        config.alpn_protocols = alpn::client_wire_list(alpn);
+        config.key_log = Arc::new(rustls::KeyLogFile::new());
+        Ok(TlsClientConfig {
+            rustls: Arc::new(config),
+            alpn: alpn.into(),
+        })
+    }
+
+    /// Builds a server configuration accepting the application tokens `alpn` in both forms.
+    pub fn server_config(&self, alpn: &[Vec<u8>]) -> Result<TlsServerConfig, CredentialError> {
+        let provider = provider(self.cipher_suites)?;
+        let Some((certs, key)) = self.certified_key()? else {
+            return Err(CredentialError::ServerNeedsCertificate);
+        };
+        let builder = ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .map_err(CredentialError::Rustls)?;
+        let builder = match (&self.verification, self.require_client_auth) {
+            (_, false) => builder.with_no_client_auth(),
+            (PeerVerification::None, true) => {
+                builder.with_client_cert_verifier(Arc::new(AcceptAnyClientCert(provider)))
+            }
+            (PeerVerification::Roots { system, ca_file }, true) => {
+                let roots = verify::roots(*system, ca_file.as_deref())?;
+                let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider)
+                    .build()
+                    .map_err(|e| CredentialError::Rustls(rustls::Error::General(e.to_string())))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let mut config = builder
+            .with_single_cert(certs, key)
+            .map_err(CredentialError::Rustls)?;
+        config.alpn_protocols = alpn::server_wire_list(alpn);
+        config.send_tls13_tickets = 0;
+        // Let the server send data (its transport parameters) with its first flight, as
+        // QUIC servers do; rustls still refuses while a client certificate is pending.
+        config.send_half_rtt_data = true;
+        config.key_log = Arc::new(rustls::KeyLogFile::new());
+        Ok(TlsServerConfig {
+            rustls: Arc::new(config),
+            alpn: alpn.into(),
+        })
+    }
+}

@@ -1,0 +1,32 @@
+//! TLS 1.3 for QMux over TCP, on rustls: credentials and configurations
+//! ([`Credentials`]), ALPN in the forms of decisions.md §2 ([`alpn`]), the server's early
+//! look at the ClientHello ([`client_hello`]), and one connection's session
+//! ([`TlsSession`]) over rustls' unbuffered API. Knows nothing of C types.
+
+pub mod alpn;
+mod buffer;
+pub mod client_hello;
+mod credentials;
+mod error;
+mod keys;
+mod records;
+mod session;
+mod verify;
+
+#[cfg(test)]
+mod tests;
+
+pub use buffer::RecvBuffer;
+pub use client_hello::ClientHello;
+pub use credentials::{
+    CertificateSource, CipherSuites, Credentials, PeerVerification, TlsClientConfig,
+    TlsServerConfig,
+};
+pub use error::{
+    CertStatus, CredentialError, CredentialStatus, TlsError, TlsErrorKind, TlsStatus, alert,
+};
+pub use session::{
+    HandshakeInfo, MAX_RECORD_PLAINTEXT, POST_HANDSHAKE_ROOM, Progress, RECORD_OVERHEAD,
+    TlsSession, encrypted_len,
+};
+pub use verify::system_roots;

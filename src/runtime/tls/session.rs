@@ -1,0 +1,440 @@
+//! One connection's TLS session over rustls' unbuffered API: handshake records are encoded
+//! and application records encrypted straight into the caller's outgoing buffer; received
+//! records are processed in the session's receive buffer (which the socket reads into),
+//! and their plaintext handed to a callback without an intermediate queue.
+
+use std::sync::Arc;
+
+use rustls::client::UnbufferedClientConnection;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::server::UnbufferedServerConnection;
+
+use super::alpn;
+use super::buffer::RecvBuffer;
+use super::client_hello::ClientHello;
+use super::credentials::{TlsClientConfig, TlsServerConfig};
+use super::error::{TlsError, TlsErrorKind, alert};
+use super::records::{Flags, Out, Records, copy, drive, refresh_keys, write_traffic};
+
+/// Bytes a TLS 1.3 record adds to its plaintext: header 5, content type 1, AEAD tag 16.
+pub const RECORD_OVERHEAD: usize = 5 + 1 + 16;
+/// The largest plaintext in one TLS record.
+pub const MAX_RECORD_PLAINTEXT: usize = 0x4000;
+
+/// Room [`TlsSession::encrypt_into`] keeps for a key update record rustls may have
+/// queued (27 bytes) ahead of the data.
+pub const POST_HANDSHAKE_ROOM: usize = 32;
+
+/// The bytes [`TlsSession::encrypt`] writes for `plaintext_len` bytes of application data
+/// (TLS 1.3, full-size records), before any post-handshake message rustls may add.
+pub fn encrypted_len(plaintext_len: usize) -> usize {
+    plaintext_len + plaintext_len.div_ceil(MAX_RECORD_PLAINTEXT) * RECORD_OVERHEAD
+}
+
+/// What one [`TlsSession::process`] call did.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub struct Progress {
+    /// Received bytes that were processed and left the receive buffer.
+    pub consumed: usize,
+    /// Plaintext bytes handed to the callback.
+    pub plaintext: usize,
+    /// The handshake completed during this call.
+    pub handshake_completed: bool,
+    /// The peer's close_notify arrived during this call: no more data will come.
+    pub peer_closed: bool,
+}
+
+/// The negotiated parameters, for MsQuic's QUIC_HANDSHAKE_INFO (IANA code points).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct HandshakeInfo {
+    /// The protocol version (0x0304 for TLS 1.3).
+    pub protocol_version: u16,
+    /// The cipher suite (0x1301, 0x1302 or 0x1303).
+    pub cipher_suite: u16,
+    /// The key exchange group (29 x25519, 23 secp256r1, 4588 X25519MLKEM768, ...), if known.
+    pub key_exchange_group: Option<u16>,
+    /// Whether the session was resumed.
+    pub resumed: bool,
+}
+
+/// The rustls connection of either side; `Rejected` is a server that refused the
+/// ClientHello itself (no common ALPN) and only sends its alert.
+enum Conn {
+    Client(UnbufferedClientConnection),
+    Server(UnbufferedServerConnection),
+    Rejected { alert_pending: bool },
+}
+
+/// A TLS 1.3 session for one connection (client or server).
+pub struct TlsSession {
+    conn: Conn,
+    flags: Flags,
+    /// The application's ALPN tokens, to map the negotiated wire token back.
+    alpn: Arc<[Vec<u8>]>,
+    /// The server name: the one asked for (client) or received in SNI (server).
+    server_name: Option<String>,
+    error: Option<TlsError>,
+    /// Received bytes not yet processed.
+    incoming: RecvBuffer,
+    /// Plaintext rustls decrypted while we were encrypting (records that arrived before
+    /// [`TlsSession::process`] was called), handed out by the next `process`.
+    stashed: Vec<u8>,
+}
+
+impl TlsSession {
+    /// Starts a client session towards `server_name` (a DNS name or an IP address; an IP
+    /// address sends no SNI). Call [`TlsSession::process`] with no input to get the
+    /// ClientHello.
+    pub fn client(config: &TlsClientConfig, server_name: &str) -> Result<Self, TlsError> {
+        let name = ServerName::try_from(server_name.to_owned())
+            .map_err(|_| TlsError::new(TlsErrorKind::InvalidServerName))?;
+        let conn = UnbufferedClientConnection::new(config.rustls.clone(), name)
+            .map_err(TlsError::from_rustls)?;
+        Ok(Self {
+            conn: Conn::Client(conn),
+            flags: Flags::default(),
+            alpn: config.alpn.clone(),
+            server_name: Some(server_name.to_owned()),
+            error: None,
+            incoming: RecvBuffer::default(),
+            stashed: Vec::new(),
+        })
+    }
+
+    /// Starts a server session with the configuration the application chose after seeing
+    /// `hello`, read by [`super::client_hello::parse`] from `incoming`: the connection's
+    /// receive buffer, which the session takes over with the ClientHello still in it.
+    ///
+    /// The ALPN is chosen here in the client's order of preference among the forms of the
+    /// configured tokens ([`alpn::select`]); with no common token the session only sends
+    /// `no_application_protocol` and fails.
+    pub fn server(
+        config: &TlsServerConfig,
+        hello: &ClientHello,
+        incoming: RecvBuffer,
+    ) -> Result<Self, TlsError> {
+        let Some((wire, _app)) = alpn::select(&hello.alpn, &config.alpn) else {
+            return Ok(Self {
+                conn: Conn::Rejected {
+                    alert_pending: true,
+                },
+                flags: Flags::default(),
+                alpn: config.alpn.clone(),
+                server_name: hello.server_name.clone(),
+                error: None,
+                incoming,
+                stashed: Vec::new(),
+            });
+        };
+        // rustls picks by the server's order; give it the one token we chose unless its
+        // own choice is the same.
+        let rustls_choice = config
+            .rustls
+            .alpn_protocols
+            .iter()
+            .find(|p| hello.alpn.contains(p));
+        let rustls_config = if rustls_choice.map(Vec::as_slice) == Some(wire) {
+            config.rustls.clone()
+        } else {
+            let mut c = (*config.rustls).clone();
+            c.alpn_protocols = vec![wire.to_vec()];
+            Arc::new(c)
+        };
+        let conn = UnbufferedServerConnection::new(rustls_config).map_err(TlsError::from_rustls)?;
+        Ok(Self {
+            conn: Conn::Server(conn),
+            flags: Flags::default(),
+            alpn: config.alpn.clone(),
+            server_name: hello.server_name.clone(),
+            error: None,
+            incoming,
+            stashed: Vec::new(),
+        })
+    }
+
+    /// The receive buffer: read from the socket into [`RecvBuffer::space`] and
+    /// [`RecvBuffer::commit`], then call [`TlsSession::process`].
+    pub fn incoming(&mut self) -> &mut RecvBuffer {
+        &mut self.incoming
+    }
+
+    /// Processes the received bytes: handshake messages are answered into `outgoing`
+    /// (appended; send all of it), application data is decrypted and passed to `plaintext`
+    /// record by record. A partial record stays in the buffer for the next call.
+    ///
+    /// On error, `outgoing` holds the fatal alert for the peer (send it, then close).
+    pub fn process(
+        &mut self,
+        outgoing: &mut Vec<u8>,
+        plaintext: &mut dyn FnMut(&[u8]),
+    ) -> Result<Progress, TlsError> {
+        let mut progress = Progress::default();
+        if !self.stashed.is_empty() {
+            plaintext(&self.stashed);
+            progress.plaintext = self.stashed.len();
+            self.stashed.clear();
+        }
+        if self.flags.peer_closed && !self.flags.peer_closed_reported {
+            self.flags.peer_closed_reported = true;
+            progress.peer_closed = true;
+        }
+        let more = self.run(&mut Out::Vec(outgoing), plaintext)?;
+        progress.consumed = more.consumed;
+        progress.plaintext += more.plaintext;
+        progress.handshake_completed = more.handshake_completed;
+        progress.peer_closed |= more.peer_closed;
+        Ok(progress)
+    }
+
+    fn run(
+        &mut self,
+        out: &mut Out<'_>,
+        plaintext: &mut dyn FnMut(&[u8]),
+    ) -> Result<Progress, TlsError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let result = match &mut self.conn {
+            Conn::Client(c) => drive(c, &mut self.flags, &mut self.incoming, out, plaintext),
+            Conn::Server(c) => drive(c, &mut self.flags, &mut self.incoming, out, plaintext),
+            Conn::Rejected { alert_pending } => {
+                if std::mem::take(alert_pending) {
+                    let record = [
+                        0x15,
+                        0x03,
+                        0x03,
+                        0x00,
+                        0x02,
+                        0x02,
+                        alert::NO_APPLICATION_PROTOCOL,
+                    ];
+                    out.write(record.len(), |b| copy(&record, b), |n| Some(*n))?
+                        .map_err(|_| TlsError::new(TlsErrorKind::Closed))?;
+                }
+                Err(TlsError::new(TlsErrorKind::NoApplicationProtocol)
+                    .with_alert_sent(alert::NO_APPLICATION_PROTOCOL))
+            }
+        };
+        let result = result.and_then(|p| {
+            if p.handshake_completed && self.negotiated_alpn_wire().is_none() {
+                // A server outside decisions.md §2 that chose no ALPN.
+                return Err(TlsError::new(TlsErrorKind::NoApplicationProtocol));
+            }
+            Ok(p)
+        });
+        if let Err(e) = &result {
+            if !e.is_transient() {
+                self.error = Some(e.clone());
+            }
+        }
+        result
+    }
+
+    /// Encrypts `plaintext` into TLS records appended to `outgoing` (records of at most
+    /// 16 KiB of plaintext each), after any handshake message rustls has queued (a key
+    /// update). Needs a completed handshake, or a server past its first flight (0.5-RTT);
+    /// earlier it fails with [`TlsErrorKind::NotReady`] and leaves everything unchanged.
+    pub fn encrypt(&mut self, plaintext: &[u8], outgoing: &mut Vec<u8>) -> Result<(), TlsError> {
+        self.write(plaintext, &mut Out::Vec(outgoing)).map(|_| ())
+    }
+
+    /// Like [`TlsSession::encrypt`], into a fixed buffer of at least
+    /// [`encrypted_len`] + [`POST_HANDSHAKE_ROOM`] bytes; returns the bytes written. A
+    /// smaller buffer fails with BufferTooSmall (and the size needed) before anything is
+    /// encrypted.
+    pub fn encrypt_into(
+        &mut self,
+        plaintext: &[u8],
+        outgoing: &mut [u8],
+    ) -> Result<usize, TlsError> {
+        // Checked first: a queued key update taken out of rustls cannot be put back.
+        let need = encrypted_len(plaintext.len()) + POST_HANDSHAKE_ROOM;
+        if outgoing.len() < need {
+            return Err(TlsError::buffer_too_small(need));
+        }
+        let mut out = Out::Slice {
+            buf: outgoing,
+            len: 0,
+        };
+        self.write(plaintext, &mut out)?;
+        match out {
+            Out::Slice { len, .. } => Ok(len),
+            Out::Vec(_) => Ok(0),
+        }
+    }
+
+    fn write(&mut self, plaintext: &[u8], out: &mut Out<'_>) -> Result<(), TlsError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        if !self.flags.may_send {
+            // Before rustls can encrypt, touching it would hand out handshake bytes here.
+            return Err(TlsError::new(TlsErrorKind::NotReady));
+        }
+        let result = match &mut self.conn {
+            Conn::Client(c) => write_traffic(
+                c,
+                &mut self.incoming,
+                &mut self.stashed,
+                &mut self.flags,
+                out,
+                |wt, b| wt.encrypt(plaintext, b),
+                encrypted_len(plaintext.len()),
+            ),
+            Conn::Server(c) => write_traffic(
+                c,
+                &mut self.incoming,
+                &mut self.stashed,
+                &mut self.flags,
+                out,
+                |wt, b| wt.encrypt(plaintext, b),
+                encrypted_len(plaintext.len()),
+            ),
+            Conn::Rejected { .. } => Err(TlsError::new(TlsErrorKind::Closed)),
+        };
+        if let Err(e) = &result {
+            if !e.is_transient() {
+                self.error = Some(e.clone());
+            }
+        }
+        result
+    }
+
+    /// Appends a close_notify alert to `outgoing`; no data can be sent after it. Returns
+    /// false when the handshake has not got far enough to send one (just close).
+    pub fn close_notify(&mut self, outgoing: &mut Vec<u8>) -> Result<bool, TlsError> {
+        if self.flags.close_notify_sent {
+            return Ok(true);
+        }
+        if self.error.is_some() || !self.flags.handshake_complete {
+            return Ok(false);
+        }
+        let mut out = Out::Vec(outgoing);
+        let result = match &mut self.conn {
+            Conn::Client(c) => write_traffic(
+                c,
+                &mut self.incoming,
+                &mut self.stashed,
+                &mut self.flags,
+                &mut out,
+                |wt, b| wt.queue_close_notify(b),
+                RECORD_OVERHEAD + 2,
+            ),
+            Conn::Server(c) => write_traffic(
+                c,
+                &mut self.incoming,
+                &mut self.stashed,
+                &mut self.flags,
+                &mut out,
+                |wt, b| wt.queue_close_notify(b),
+                RECORD_OVERHEAD + 2,
+            ),
+            Conn::Rejected { .. } => return Ok(false),
+        };
+        result?;
+        self.flags.close_notify_sent = true;
+        Ok(true)
+    }
+
+    /// Sends a TLS 1.3 KeyUpdate asking the peer to update too (rustls also does this by
+    /// itself before a key's confidentiality limit). The message goes out with the next
+    /// [`TlsSession::process`] or [`TlsSession::encrypt`].
+    pub fn refresh_traffic_keys(&mut self, outgoing: &mut Vec<u8>) -> Result<(), TlsError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        if !self.flags.handshake_complete {
+            return Err(TlsError::new(TlsErrorKind::NotReady));
+        }
+        let result = match &mut self.conn {
+            Conn::Client(c) => refresh_keys(
+                c,
+                &mut self.incoming,
+                &mut self.stashed,
+                &mut self.flags,
+                &mut Out::Vec(outgoing),
+            ),
+            Conn::Server(c) => refresh_keys(
+                c,
+                &mut self.incoming,
+                &mut self.stashed,
+                &mut self.flags,
+                &mut Out::Vec(outgoing),
+            ),
+            Conn::Rejected { .. } => Err(TlsError::new(TlsErrorKind::Closed)),
+        };
+        if let Err(e) = &result {
+            if !e.is_transient() {
+                self.error = Some(e.clone());
+            }
+        }
+        result
+    }
+
+    /// Whether the handshake is complete (both directions keyed, peer authenticated).
+    pub fn is_handshake_complete(&self) -> bool {
+        self.flags.handshake_complete
+    }
+
+    /// Whether the peer sent close_notify.
+    pub fn peer_closed(&self) -> bool {
+        self.flags.peer_closed
+    }
+
+    /// Whether we sent close_notify.
+    pub fn close_notify_sent(&self) -> bool {
+        self.flags.close_notify_sent
+    }
+
+    /// The error that ended the session, if one did.
+    pub fn error(&self) -> Option<&TlsError> {
+        self.error.as_ref()
+    }
+
+    /// Whether this is the client side.
+    pub fn is_client(&self) -> bool {
+        matches!(self.conn, Conn::Client(_))
+    }
+
+    fn common(&self) -> Option<&rustls::CommonState> {
+        match &self.conn {
+            Conn::Client(c) => Some(c.common()),
+            Conn::Server(c) => Some(c.common()),
+            Conn::Rejected { .. } => None,
+        }
+    }
+
+    /// The negotiated ALPN token as it went on the wire (`X` or `Xqx`).
+    pub fn negotiated_alpn_wire(&self) -> Option<&[u8]> {
+        self.common()?.alpn_protocol()
+    }
+
+    /// The negotiated ALPN as the application knows it (`X`, whichever form was used).
+    pub fn negotiated_alpn(&self) -> Option<&[u8]> {
+        alpn::app_token(self.negotiated_alpn_wire()?, &self.alpn)
+    }
+
+    /// The server name: asked for by the client, or received in the client's SNI.
+    pub fn server_name(&self) -> Option<&str> {
+        self.server_name.as_deref()
+    }
+
+    /// The peer's certificate chain (DER, leaf first), once received.
+    pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
+        self.common()?.peer_certificates()
+    }
+
+    /// The negotiated version, cipher suite and group, once the handshake got that far.
+    pub fn handshake_info(&self) -> Option<HandshakeInfo> {
+        let common = self.common()?;
+        let suite = common.negotiated_cipher_suite()?;
+        Some(HandshakeInfo {
+            protocol_version: u16::from(common.protocol_version()?),
+            cipher_suite: u16::from(suite.suite()),
+            key_exchange_group: common
+                .negotiated_key_exchange_group()
+                .map(|g| u16::from(g.name())),
+            resumed: common.handshake_kind() == Some(rustls::HandshakeKind::Resumed),
+        })
+    }
+}
