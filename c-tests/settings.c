@@ -79,6 +79,13 @@ static void check_defaults(const QUIC_SETTINGS* s, int skip_idle_and_bidi) {
     CHECK(s->QTIPEnabled == 0);
 }
 
+static QUIC_STATUS QUIC_API ConnCb(HQUIC h, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    (void)h;
+    (void)ctx;
+    (void)ev;
+    return QUIC_STATUS_SUCCESS;
+}
+
 int main(void) {
     if (QUIC_FAILED(MsQuicOpen2(&api))) {
         fprintf(stderr, "MsQuicOpen2 failed\n");
@@ -240,6 +247,19 @@ int main(void) {
     CHECK(got.PeerUnidiStreamCount == 3 && got.PeerBidiStreamCount == 7);
     CHECK(api->SetParam(cfg, QUIC_PARAM_CONFIGURATION_SETTINGS, 100, &mine) ==
           QUIC_STATUS_INVALID_PARAMETER);
+    /* A connection's own settings, before it starts. */
+    HQUIC conn = NULL;
+    CHECK(api->ConnectionOpen(reg, ConnCb, NULL, &conn) == QUIC_STATUS_SUCCESS);
+    memset(&mine, 0, sizeof(mine));
+    mine.IsSet.KeepAliveIntervalMs = TRUE;
+    mine.KeepAliveIntervalMs = 1234;
+    CHECK(api->SetParam(conn, QUIC_PARAM_CONN_SETTINGS, sizeof(mine), &mine) ==
+          QUIC_STATUS_SUCCESS);
+    len = sizeof(got);
+    CHECK(api->GetParam(conn, QUIC_PARAM_CONN_SETTINGS, &len, &got) == QUIC_STATUS_SUCCESS);
+    CHECK(got.IsSet.KeepAliveIntervalMs && got.KeepAliveIntervalMs == 1234);
+    api->ConnectionClose(conn);
+
     api->ConfigurationClose(cfg);
     api->RegistrationClose(reg);
 

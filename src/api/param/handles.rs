@@ -3,7 +3,7 @@
 use core::ffi::c_void;
 
 use crate::api::abi::{
-    HQUIC, QUIC_ADDR, QUIC_PARAM_CONN_REMOTE_ADDRESS, QUIC_PARAM_LISTENER_LOCAL_ADDRESS,
+    HQUIC, QUIC_ADDR, QUIC_PARAM_CONN_REMOTE_ADDRESS, QUIC_PARAM_CONN_SETTINGS, QUIC_PARAM_LISTENER_LOCAL_ADDRESS,
     QUIC_PARAM_STREAM_ID, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE,
     QUIC_STATUS_SUCCESS,
 };
@@ -11,6 +11,7 @@ use crate::api::connection::Connection;
 use crate::api::handle::Handle;
 use crate::api::listener::Listener;
 use crate::api::param::buffer::{answer, read_exact};
+use crate::api::settings::{get_settings_param, set_settings_param};
 use crate::api::sockaddr;
 use crate::api::stream::Stream;
 
@@ -48,6 +49,13 @@ pub(crate) unsafe fn get(
             };
             // SAFETY: as above.
             unsafe { answer(len, buf, &addr_bytes(&sockaddr::to_quic(remote))) }
+        }
+        QUIC_PARAM_CONN_SETTINGS => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            let settings = conn.obj.settings.lock();
+            // SAFETY: as above.
+            unsafe { get_settings_param(&settings, len, buf) }
         }
         QUIC_PARAM_STREAM_ID => {
             // SAFETY: as above.
@@ -89,6 +97,17 @@ pub(crate) unsafe fn set(
             }
             *conn.obj.remote_address.lock() = Some(addr);
             Some(QUIC_STATUS_SUCCESS)
+        }
+        QUIC_PARAM_CONN_SETTINGS => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            if conn.obj.is_started() {
+                // Settings reach the engine at start; later changes are not applied yet.
+                return Some(QUIC_STATUS_INVALID_STATE);
+            }
+            let mut settings = conn.obj.settings.lock();
+            // SAFETY: as above.
+            Some(unsafe { set_settings_param(&mut settings, len, buf) })
         }
         QUIC_PARAM_LISTENER_LOCAL_ADDRESS | QUIC_PARAM_STREAM_ID => {
             Some(QUIC_STATUS_INVALID_PARAMETER)
