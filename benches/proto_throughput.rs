@@ -4,7 +4,8 @@
 //! input buffer, one copy per byte in all) and with `handle_input` (copied, two in all).
 //!
 //! Run with `cargo bench --bench proto_throughput` (needs `harness = false` in Cargo.toml).
-//! `PROTO_BENCH_MIB` sets the amount (default 1024).
+//! `PROTO_BENCH_MIB` sets the amount (default 1024); `PROTO_BENCH_ONLY` runs only the settings
+//! whose label `record/transmit KiB/input` contains it, e.g. `16382/256/shared`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
@@ -190,20 +191,23 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1024);
     let total = mib << 20;
+    let only = std::env::var("PROTO_BENCH_ONLY").ok();
     println!("proto_throughput: {mib} MiB through a client/server pair in memory, one stream");
     println!(
         "  (allocations per record: 1 per 256 KiB send is the boxed chunk; shared input adds 1 \
          per input buffer that stream data references)"
     );
     let gbps = |d: Duration| total as f64 / d.as_secs_f64() / 1e9;
-    println!(
-        "  baseline, one plain memcpy per byte in 16 KiB pieces:  {:>6.2} GB/s",
-        gbps(one_copy_baseline(total, 16384))
-    );
-    println!(
-        "  baseline, two plain memcpys per byte in 16 KiB pieces: {:>6.2} GB/s",
-        gbps(two_copies_baseline(total, 16384))
-    );
+    if only.is_none() {
+        println!(
+            "  baseline, one plain memcpy per byte in 16 KiB pieces:  {:>6.2} GB/s",
+            gbps(one_copy_baseline(total, 16384))
+        );
+        println!(
+            "  baseline, two plain memcpys per byte in 16 KiB pieces: {:>6.2} GB/s",
+            gbps(two_copies_baseline(total, 16384))
+        );
+    }
     for (record, tbuf) in [
         (16382, 16 << 10),
         (16382, 64 << 10),
@@ -215,6 +219,10 @@ fn main() {
             (Input::Shared, "shared input"),
             (Input::Copied, "copied input"),
         ] {
+            let label = format!("{record}/{}/{}", tbuf >> 10, &name[..6]);
+            if only.as_deref().is_some_and(|o| !label.contains(o)) {
+                continue;
+            }
             let o = run(total, record, tbuf, input);
             println!(
                 "  max_record_size {record:>7}, transmit buffer {:>4} KiB, {name}: {:>6.2} GB/s, \

@@ -265,6 +265,10 @@ impl Connection {
 
     /// Picks the next stream to serve: the first of the highest priority in the queue.
     fn pick_stream(&self) -> Option<usize> {
+        if self.send_queue.len() <= 1 {
+            // One stream (the common bulk case): no priorities to compare.
+            return (!self.send_queue.is_empty()).then_some(0);
+        }
         let mut best: Option<(usize, u16)> = None;
         for (i, id) in self.send_queue.iter().enumerate() {
             let prio = self
@@ -360,7 +364,8 @@ impl Connection {
                 if fin {
                     self.maybe_close_stream(id);
                 }
-            } else if self.config.scheduling == Scheduling::RoundRobin {
+            } else if self.config.scheduling == Scheduling::RoundRobin && self.send_queue.len() > 1
+            {
                 // Round robin: to the back of the queue (FIFO keeps it at the front).
                 if let Some(id) = self.send_queue.remove(idx) {
                     self.send_queue.push_back(id);

@@ -168,7 +168,8 @@ fn absorb(end: &mut End, book: &mut Book) {
     }
 }
 
-fn soak(seed: u64, rounds: usize, shared_input: bool) {
+/// Returns the most input-buffer bytes seen referenced after a round.
+fn soak(seed: u64, rounds: usize, shared_input: bool) -> usize {
     let mut rng = Rng::new(seed);
     let cfg = Config {
         initial_max_data: 64 << 10,
@@ -199,13 +200,18 @@ fn soak(seed: u64, rounds: usize, shared_input: bool) {
             pinned_seen = pinned_seen.max(pinned);
         }
     }
-    assert_eq!(shared_input, pinned_seen > 0);
+    if !shared_input {
+        assert_eq!(pinned_seen, 0);
+    }
     assert!(!p.client.conn.is_closed() && !p.server.conn.is_closed());
     let received =
         p.client.conn.stats().stream_bytes_received + p.server.conn.stats().stream_bytes_received;
     let resets = books[0].resets_seen + books[1].resets_seen;
     let datagrams = books[0].datagrams + books[1].datagrams;
-    eprintln!("seed {seed}: {received} stream bytes, {resets} resets, {datagrams} datagrams");
+    eprintln!(
+        "seed {seed}: {received} stream bytes, {resets} resets, {datagrams} datagrams, \
+         {pinned_seen} input bytes referenced at most"
+    );
     assert!(received > 100_000 && resets > 0 && datagrams > 0);
     let now = p.time;
     p.client.conn.close(now, 0, b"");
@@ -217,6 +223,7 @@ fn soak(seed: u64, rounds: usize, shared_input: bool) {
         se.iter()
             .any(|e| matches!(e, Event::Closed(CloseCause::PeerApplication { .. })))
     );
+    pinned_seen
 }
 
 #[test]
@@ -231,7 +238,11 @@ fn soak_random_operations() {
 /// the input buffers held stay within the receive window.
 #[test]
 fn soak_random_operations_shared_input() {
-    for seed in 1..=12 {
-        soak(seed, 300, true);
-    }
+    // Whether a given seed leaves data referenced at the end of some round depends on the
+    // order streams are visited (a HashMap's), so the zero-copy path is checked across seeds.
+    let pinned_seen = (1..=12).map(|seed| soak(seed, 300, true)).max();
+    assert!(
+        pinned_seen > Some(0),
+        "no stream data was ever referenced in place"
+    );
 }
