@@ -1,8 +1,10 @@
 //! Builds and runs the C programs in `c-tests/` against the library, under AddressSanitizer and
 //! UndefinedBehaviorSanitizer, and checks the shared object the way a loader sees it.
 //!
-//! Every `c-tests/*.c` is a program that includes only `include/msquic.h`, is linked with
-//! `-lmsquic`, and must exit 0. Every `c-tests/*.cpp` must compile as C++17.
+//! Every `c-tests/*.c` is a program that includes `include/msquic.h` (and perhaps the helpers in
+//! `c-tests/support/`), is linked with `-lmsquic` (programs named `dlopen*` instead load the
+//! library with `dlopen` and are linked with `-ldl` only), and must exit 0. Every
+//! `c-tests/*.cpp` must compile as C++17.
 
 mod common;
 
@@ -109,12 +111,13 @@ fn compile_c(name: &str, link_dir: &Path) -> PathBuf {
     if !name.contains("nopreview") {
         cmd.arg("-DQUIC_API_ENABLE_PREVIEW_FEATURES");
     }
-    cmd.arg(&src)
-        .arg("-o")
-        .arg(&exe)
-        .arg("-L")
-        .arg(link_dir)
-        .arg("-lmsquic");
+    cmd.arg(&src).arg("-o").arg(&exe);
+    if name.starts_with("dlopen") {
+        // A plugin host: the library is found at run time (LD_LIBRARY_PATH), not linked.
+        cmd.arg("-ldl");
+    } else {
+        cmd.arg("-L").arg(link_dir).arg("-lmsquic");
+    }
     check(
         &run(&mut cmd, RUN_TIMEOUT),
         &format!("compiling {}", src.display()),
@@ -176,10 +179,16 @@ const C_PROGRAMS: &[&str] = &[
     "abi_layout_nopreview",
     "api_usage",
     "bad_args",
+    "close_in_callbacks",
+    "dlopen_host",
+    "idle_timeout",
     "loopback_tcp",
     "loopback_tls",
+    "many_connections",
     "open_close",
+    "registration_close",
     "settings",
+    "shutdown_codes",
 ];
 
 #[test]
@@ -236,6 +245,36 @@ fn open_close() {
 #[test]
 fn settings() {
     c_program("settings");
+}
+
+#[test]
+fn close_in_callbacks() {
+    c_program("close_in_callbacks");
+}
+
+#[test]
+fn dlopen_host() {
+    c_program("dlopen_host");
+}
+
+#[test]
+fn idle_timeout() {
+    c_program("idle_timeout");
+}
+
+#[test]
+fn many_connections() {
+    c_program("many_connections");
+}
+
+#[test]
+fn registration_close() {
+    c_program("registration_close");
+}
+
+#[test]
+fn shutdown_codes() {
+    c_program("shutdown_codes");
 }
 
 #[test]

@@ -68,7 +68,10 @@ pub(crate) struct ConnSlot {
     shutdown_started: Cell<bool>,
     /// The status and wire error code streams see in their final SHUTDOWN_COMPLETE.
     close_status: Cell<(QUIC_STATUS, u64)>,
+    /// The peer closed the connection (streams' ConnectionClosedRemotely).
     closed_remotely: Cell<bool>,
+    /// An application closed the connection, ours or the peer's (streams'
+    /// ConnectionShutdownByApp).
     by_app: Cell<bool>,
     completed: Cell<bool>,
 }
@@ -205,6 +208,9 @@ impl ConnSlot {
             return;
         }
         self.closed_remotely.set(true);
+        // An application close, if the peer's: streams see ConnectionShutdownByApp, as in
+        // MsQuic (its AppClosed is set for either side's application close).
+        self.by_app.set(true);
         self.close_status.set((QUIC_STATUS_ABORTED, error_code));
         let mut event = QUIC_CONNECTION_EVENT {
             Type: QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER,

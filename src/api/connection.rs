@@ -63,6 +63,17 @@ impl Object for Connection {
     const KIND: Kind = Kind::Connection;
 }
 
+impl Handle<Connection> {
+    /// Lets the registration find this connection (`RegistrationShutdown`); false if the
+    /// registration is shut down and takes no new connection.
+    fn track(self: &Arc<Self>) -> bool {
+        match self.obj.guard.lock().as_ref() {
+            Some(guard) => guard.registration().obj.track_connection(self),
+            None => false,
+        }
+    }
+}
+
 impl Connection {
     /// Whether ConnectionStart was called (or the connection was accepted).
     pub(crate) fn is_started(&self) -> bool {
@@ -105,12 +116,13 @@ pub(crate) fn on_slot(
     }
 }
 
-/// Makes the handle and slot of a server-side connection on the calling worker.
+/// Makes the handle and slot of a server-side connection on the calling worker; `None` if
+/// the registration is shut down.
 pub(crate) fn new_server_connection(
     cx: &WorkerCx,
     registration: Arc<Handle<Registration>>,
     pool: Arc<Pool>,
-) -> Arc<Handle<Connection>> {
+) -> Option<Arc<Handle<Connection>>> {
     let transport = *registration.obj.transport.lock();
     let conn = Connection {
         guard: Mutex::new(Some(ChildGuard::new(registration))),
@@ -123,13 +135,29 @@ pub(crate) fn new_server_connection(
         finished: AtomicBool::new(false),
     };
     let handle = Handle::new(conn, core::ptr::null_mut(), core::ptr::null_mut());
+    if !handle.track() {
+        return None;
+    }
     conn_worker::insert(ConnSlot::new(handle.clone()));
-    handle
+    Some(handle)
 }
 
-/// Releases what an application-closed connection held (its registration's child count).
+/// Releases what an application-closed connection held (its place in its registration).
 pub(crate) fn release(conn: &Handle<Connection>) {
-    conn.obj.guard.lock().take();
+    if let Some(guard) = conn.obj.guard.lock().take() {
+        guard
+            .registration()
+            .obj
+            .forget_connection(conn.as_hquic() as usize);
+    }
+}
+
+/// Starts a local shutdown (`ConnectionShutdown`, or `RegistrationShutdown` for each
+/// connection): queued to the connection's worker, or inline on it.
+pub(crate) fn shutdown_connection(conn: &Arc<Handle<Connection>>, silent: bool, error_code: u64) {
+    on_slot(conn, false, move |cx, slot| {
+        slot.app_shutdown(cx, silent, error_code)
+    });
 }
 
 fn open_in(
@@ -171,7 +199,12 @@ fn open_in(
         started: Mutex::new(false),
         finished: AtomicBool::new(false),
     };
-    let h = Handle::into_hquic(Handle::new(conn, context, handler as *mut c_void));
+    let handle = Handle::new(conn, context, handler as *mut c_void);
+    if !handle.track() {
+        // RegistrationShutdown was called (MsQuic's QuicConnRegister fails the same way).
+        return QUIC_STATUS_INVALID_STATE;
+    }
+    let h = Handle::into_hquic(handle);
     // SAFETY: `out` is non-NULL and writable by the API contract.
     unsafe { out.write(h) };
     QUIC_STATUS_SUCCESS
@@ -230,9 +263,7 @@ pub(crate) unsafe extern "C" fn shutdown(
             return;
         }
         let silent = flags.0 & QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT.0 != 0;
-        on_slot(&conn, false, move |cx, slot| {
-            slot.app_shutdown(cx, silent, error_code)
-        });
+        shutdown_connection(&conn, silent, error_code);
     });
 }
 

@@ -2,14 +2,14 @@
 //! NEW_CONNECTION path of accepted connections.
 
 use core::ffi::c_void;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use crate::api::abi::*;
 use crate::api::boundary;
@@ -33,10 +33,17 @@ pub(crate) struct Listener {
     registration: Arc<Handle<Registration>>,
     pool: Arc<Pool>,
     state: Mutex<ListenerState>,
+    /// Signalled when the last running NEW_CONNECTION callback returns.
+    callbacks_done: Condvar,
 }
 
 #[derive(Default)]
 struct ListenerState {
+    /// NEW_CONNECTION callbacks running now (on any worker).
+    in_flight: usize,
+    /// The listener stopped while callbacks were running: the last one to return delivers
+    /// STOP_COMPLETE, so that it is the listener's last event.
+    stop_report_pending: bool,
     /// The worker the socket is on, while started.
     worker: Option<usize>,
     /// The worker of the most recent start, whose queue a stop may still be in.
@@ -54,6 +61,67 @@ impl Listener {
     pub(crate) fn local_address(&self) -> Option<SocketAddr> {
         self.state.lock().local
     }
+
+    /// Waits until no NEW_CONNECTION callback is running, apart from one the calling thread
+    /// may itself be in (so a stop from inside the callback cannot wait for itself).
+    fn wait_for_callbacks(&self, key: usize) {
+        let own = usize::from(IN_CALLBACK.with(Cell::get) == key);
+        let mut state = self.state.lock();
+        while state.in_flight > own {
+            self.callbacks_done.wait(&mut state);
+        }
+    }
+}
+
+/// A running NEW_CONNECTION callback, counted in `ListenerState::in_flight`.
+struct CallbackGuard<'a>(&'a Handle<Listener>);
+
+impl<'a> CallbackGuard<'a> {
+    /// Counts a NEW_CONNECTION callback about to run, unless the listener is stopped: once
+    /// a stop has taken the listener's worker, no callback starts.
+    fn enter(listener: &'a Handle<Listener>) -> Option<Self> {
+        let mut state = listener.obj.state.lock();
+        state.worker?;
+        state.in_flight += 1;
+        Some(Self(listener))
+    }
+}
+
+impl Drop for CallbackGuard<'_> {
+    fn drop(&mut self) {
+        let listener = &self.0.obj;
+        let mut state = listener.state.lock();
+        if state.in_flight == 1 && state.stop_report_pending {
+            // The last callback of a stopped listener: STOP_COMPLETE now, still counted as
+            // running so that ListenerClose waits for it.
+            state.stop_report_pending = false;
+            drop(state);
+            report_stop(self.0);
+            state = listener.state.lock();
+        }
+        state.in_flight -= 1;
+        if state.in_flight == 0 {
+            listener.callbacks_done.notify_all();
+        }
+    }
+}
+
+/// Delivers STOP_COMPLETE.
+fn report_stop(listener: &Handle<Listener>) {
+    let mut event = QUIC_LISTENER_EVENT {
+        Type: QUIC_LISTENER_EVENT_STOP_COMPLETE,
+        payload: QUIC_LISTENER_EVENT_PAYLOAD {
+            STOP_COMPLETE: QUIC_LISTENER_EVENT_STOP_COMPLETE_PAYLOAD::new(
+                listener.is_closed_by_app(),
+            ),
+        },
+    };
+    callbacks::listener(listener, &mut event);
+}
+
+thread_local! {
+    /// The listener (handle address) whose NEW_CONNECTION callback this thread is in, or 0.
+    static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
 }
 
 thread_local! {
@@ -79,11 +147,15 @@ pub(crate) unsafe extern "C" fn open(
         if out.is_null() {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
+        if reg.obj.is_shutting_down() {
+            return QUIC_STATUS_INVALID_STATE;
+        }
         let listener = Listener {
             guard: Mutex::new(Some(ChildGuard::new(reg.clone()))),
             pool: reg.obj.pool.clone(),
             registration: reg,
             state: Mutex::new(ListenerState::default()),
+            callbacks_done: Condvar::new(),
         };
         let h = Handle::into_hquic(Handle::new(listener, context, handler as *mut c_void));
         // SAFETY: `out` is non-NULL and writable by the API contract.
@@ -92,25 +164,34 @@ pub(crate) unsafe extern "C" fn open(
     })
 }
 
-/// Stops the socket of a started listener (on its worker) and reports STOP_COMPLETE.
+/// Stops the socket of a started listener (on its worker) and reports STOP_COMPLETE. From
+/// the moment the worker is taken here no NEW_CONNECTION callback starts; STOP_COMPLETE
+/// comes after the ones already running have returned (with `wait`, the caller waits for
+/// them first; without, the last of them delivers it).
 fn stop_and_report(listener: &Arc<Handle<Listener>>, wait: bool) {
     let Some(worker) = listener.obj.state.lock().worker.take() else {
         return;
     };
+    if wait {
+        listener
+            .obj
+            .wait_for_callbacks(listener.as_hquic() as usize);
+    }
     let l = listener.clone();
     let op = move |cx: &WorkerCx| {
         let key = l.as_hquic() as usize;
         if let Some(sock) = SOCKETS.with(|s| s.borrow_mut().remove(&key)) {
             sock.stop(cx);
         }
-        l.obj.state.lock().local = None;
-        let mut event = QUIC_LISTENER_EVENT {
-            Type: QUIC_LISTENER_EVENT_STOP_COMPLETE,
-            payload: QUIC_LISTENER_EVENT_PAYLOAD {
-                STOP_COMPLETE: QUIC_LISTENER_EVENT_STOP_COMPLETE_PAYLOAD::new(l.is_closed_by_app()),
-            },
-        };
-        callbacks::listener(&l, &mut event);
+        {
+            let mut state = l.obj.state.lock();
+            state.local = None;
+            if state.in_flight > 0 {
+                state.stop_report_pending = true;
+                return;
+            }
+        }
+        report_stop(&l);
     };
     let w = listener.obj.pool.worker(worker);
     if wait || w.is_current() {
@@ -128,6 +209,11 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
         if let Some(listener) = unsafe { Handle::<Listener>::close(h) } {
             let last = listener.obj.state.lock().last_worker;
             stop_and_report(&listener, true);
+            // Stopped earlier (ListenerStop): a callback that began before that stop may
+            // still be running on another worker. None runs once ListenerClose returns.
+            listener
+                .obj
+                .wait_for_callbacks(listener.as_hquic() as usize);
             // A ListenerStop queued before this close must have finished (and delivered
             // STOP_COMPLETE) before the close returns: the worker's queue is in order.
             if let Some(w) = last {
@@ -258,6 +344,10 @@ fn raise_new_connection(
     if listener.is_closed_by_app() {
         return;
     }
+    // Held until the callback has returned: ListenerStop/Close wait for it.
+    let Some(_running) = CallbackGuard::enter(listener) else {
+        return;
+    };
     let alpns = listener.obj.state.lock().alpns.clone();
     let (negotiated, client_alpns, server_name) = match &hello {
         None => {
@@ -280,11 +370,14 @@ fn raise_new_connection(
         },
     };
     let local = sock.local_addr().ok();
-    let conn = connection::new_server_connection(
+    let Some(conn) = connection::new_server_connection(
         cx,
         listener.obj.registration.clone(),
         listener.obj.pool.clone(),
-    );
+    ) else {
+        // The registration is shut down: the connection is refused (the socket closes).
+        return;
+    };
     let Some(slot) = crate::api::conn_worker::slot(conn.as_hquic() as usize) else {
         return;
     };
@@ -320,7 +413,10 @@ fn raise_new_connection(
             },
         },
     };
+    let key = listener.as_hquic() as usize;
+    let outer = IN_CALLBACK.with(|c| c.replace(key));
     let status = callbacks::listener(listener, &mut event);
+    IN_CALLBACK.with(|c| c.set(outer));
     if QUIC_FAILED(status) {
         // Rejected: the library closes the connection; the application must not.
         // SAFETY: `app_ref` is the reference handed out above and was not closed by the app.

@@ -2,15 +2,18 @@
 //! `RegistrationClose2`, plus the child count that makes `RegistrationClose` wait.
 
 use core::ffi::{CStr, c_void};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
 
 use parking_lot::{Condvar, Mutex};
 
 use crate::api::abi::{
-    HQUIC, QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_REGISTRATION_CLOSE_CALLBACK_HANDLER,
-    QUIC_REGISTRATION_CONFIG, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
-    QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS, QUIC_UINT62,
+    HQUIC, QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT, QUIC_CONNECTION_SHUTDOWN_FLAGS,
+    QUIC_REGISTRATION_CLOSE_CALLBACK_HANDLER, QUIC_REGISTRATION_CONFIG, QUIC_STATUS,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS, QUIC_UINT62,
+    QUIC_UINT62_MAX,
 };
+use crate::api::connection::{self, Connection};
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::{boundary, library};
 use crate::runtime::worker::Pool;
@@ -35,6 +38,20 @@ pub(crate) struct Registration {
     /// Open child objects (configurations, listeners, connections).
     children: Mutex<usize>,
     children_gone: Condvar,
+    /// The registration's connections, for `RegistrationShutdown`.
+    connections: Mutex<Connections>,
+}
+
+/// The connections of a registration and whether it is shut down, under one lock so that a
+/// connection is either shut down by `RegistrationShutdown` or refused.
+#[derive(Default)]
+struct Connections {
+    /// By handle address, until the application closes the handle. Weak: a connection is
+    /// owned by its handle, not by its registration.
+    live: HashMap<usize, Weak<Handle<Connection>>>,
+    /// `RegistrationShutdown` was called: as in MsQuic, the registration takes no new
+    /// connection or listener from then on.
+    shutting_down: bool,
 }
 
 impl Object for Registration {
@@ -45,6 +62,45 @@ impl Registration {
     /// How many children are open now.
     pub(crate) fn child_count(&self) -> usize {
         *self.children.lock()
+    }
+
+    /// Tracks a connection until [`Registration::forget_connection`]; false (and not
+    /// tracked) once the registration is shut down.
+    pub(crate) fn track_connection(&self, conn: &Arc<Handle<Connection>>) -> bool {
+        let mut connections = self.connections.lock();
+        if connections.shutting_down {
+            return false;
+        }
+        let key = conn.as_hquic() as usize;
+        connections.live.insert(key, Arc::downgrade(conn));
+        true
+    }
+
+    /// Stops tracking the connection whose handle is at `key` (it was closed).
+    pub(crate) fn forget_connection(&self, key: usize) {
+        self.connections.lock().live.remove(&key);
+    }
+
+    /// Whether `RegistrationShutdown` was called.
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.connections.lock().shutting_down
+    }
+
+    /// Marks the registration shut down and returns its live connections; `None` if it
+    /// already was.
+    fn begin_shutdown(&self) -> Option<Vec<Arc<Handle<Connection>>>> {
+        let mut connections = self.connections.lock();
+        if connections.shutting_down {
+            return None;
+        }
+        connections.shutting_down = true;
+        Some(
+            connections
+                .live
+                .values()
+                .filter_map(Weak::upgrade)
+                .collect(),
+        )
     }
 
     fn wait_for_children(&self) {
@@ -66,6 +122,11 @@ impl ChildGuard {
     pub(crate) fn new(registration: Arc<Handle<Registration>>) -> Self {
         *registration.obj.children.lock() += 1;
         Self { registration }
+    }
+
+    /// The registration this child belongs to.
+    pub(crate) fn registration(&self) -> &Arc<Handle<Registration>> {
+        &self.registration
     }
 }
 
@@ -116,6 +177,7 @@ pub(crate) unsafe extern "C" fn open(
             transport: Mutex::new(library::default_transport()),
             children: Mutex::new(0),
             children_gone: Condvar::new(),
+            connections: Mutex::new(Connections::default()),
         };
         let h = Handle::into_hquic(Handle::new(
             reg,
@@ -138,16 +200,34 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
     });
 }
 
-/// `RegistrationShutdown`: shuts down every connection of the registration. With no
-/// connections able to start yet, there is nothing to shut down.
+/// `RegistrationShutdown`: shuts down every open connection of the registration, client and
+/// server side, exactly as `ConnectionShutdown(flags, error_code)` on each would. Like that
+/// call it does not wait; each connection reports SHUTDOWN_COMPLETE. As in MsQuic it happens
+/// once: afterwards the registration refuses new connections (ConnectionOpen and
+/// ListenerOpen return INVALID_STATE, listeners drop incoming connections), and a second call
+/// does nothing.
 pub(crate) unsafe extern "C" fn shutdown(
     h: HQUIC,
-    _flags: QUIC_CONNECTION_SHUTDOWN_FLAGS,
-    _error_code: QUIC_UINT62,
+    flags: QUIC_CONNECTION_SHUTDOWN_FLAGS,
+    error_code: QUIC_UINT62,
 ) {
     boundary::unit(|| {
         // SAFETY: `h` is an application handle; `borrow` validates it.
-        let _ = unsafe { Handle::<Registration>::borrow(h) };
+        let Some(reg) = (unsafe { Handle::<Registration>::borrow(h) }) else {
+            return;
+        };
+        if error_code > QUIC_UINT62_MAX {
+            return;
+        }
+        let silent = flags.0 & QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT.0 != 0;
+        let Some(connections) = reg.obj.begin_shutdown() else {
+            return;
+        };
+        for conn in connections {
+            if !conn.is_closed_by_app() {
+                connection::shutdown_connection(&conn, silent, error_code);
+            }
+        }
     });
 }
 

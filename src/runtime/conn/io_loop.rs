@@ -12,6 +12,11 @@ pub(super) const SCRATCH_SIZE: usize = 256 << 10;
 pub(super) const READ_SIZE: usize = 256 << 10;
 /// Stop pulling from the engine while this much is waiting for the socket.
 const PENDING_LIMIT: usize = 1 << 20;
+/// A clean end of input within this fraction of the idle timeout before our idle deadline is
+/// the peer's idle timeout (see `Inner::peer_eof`)...
+const IDLE_EOF_SLACK_DIVISOR: u32 = 4;
+/// ...and within at most this much.
+const IDLE_EOF_SLACK_MAX: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Inner {
     /// Handles socket readiness: completes a connect, reads everything available.
@@ -57,7 +62,7 @@ impl Inner {
             };
             match read {
                 Ok(0) => {
-                    self.engine.handle_eof(Instant::now());
+                    self.peer_eof(Instant::now());
                     return;
                 }
                 Ok(n) => match &mut self.wire {
@@ -93,7 +98,7 @@ impl Inner {
         }) {
             Ok(progress) => {
                 if progress.peer_closed {
-                    engine.handle_eof(now);
+                    self.peer_eof(now);
                 }
             }
             Err(e) if e.is_transient() => {}
@@ -102,6 +107,29 @@ impl Inner {
                 self.tls_dead = true;
             }
         }
+    }
+
+    /// The peer ended its direction of the transport (TCP FIN, or TLS close_notify).
+    ///
+    /// QMux closes an idle connection without any frame (qmux-02 §7.1), and both ends run the
+    /// same idle timer (the smaller of the two advertised timeouts), so when the peer's timer
+    /// fires a moment before ours we see a clean end of input while ours is about to expire.
+    /// That is the idle timeout, not an abort: our timer is expired now, so the connection
+    /// reports it (MsQuic's CONNECTION_IDLE on both sides), and then the end of input is
+    /// handled as usual.
+    fn peer_eof(&mut self, now: Instant) {
+        if !self.engine.is_closed() {
+            if let (Some(idle), Some(deadline)) =
+                (self.engine.idle_timeout(), self.engine.poll_timeout())
+            {
+                let slack = (idle / IDLE_EOF_SLACK_DIVISOR).min(IDLE_EOF_SLACK_MAX);
+                if now + slack >= deadline {
+                    // A keep-alive deadline earlier than the idle one only queues a ping here.
+                    self.engine.handle_timeout(deadline.max(now));
+                }
+            }
+        }
+        self.engine.handle_eof(now);
     }
 
     /// Writes pending bytes and then as many new records as the socket takes.
