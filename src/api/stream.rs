@@ -584,9 +584,8 @@ fn finish_receive(
     fin: bool,
 ) -> bool {
     let all = consumed == buf.len() as u64;
-    if consumed > 0 {
-        slot.with_engine(cx, |e| e.consume(id, consumed as usize));
-    }
+    // The stream's bookkeeping is settled before the engine runs again, so any RECEIVE that
+    // progress delivers sees the new offset.
     let fin_done = {
         let mut st = stream.obj.state.lock();
         st.offset += consumed;
@@ -596,6 +595,9 @@ fn finish_receive(
         }
         fin && all
     };
+    if consumed > 0 {
+        slot.with_engine(cx, |e| e.consume(id, consumed as usize));
+    }
     if fin_done {
         let mut ev = event(
             QUIC_STREAM_EVENT_PEER_SEND_SHUTDOWN,
