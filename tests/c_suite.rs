@@ -94,9 +94,15 @@ fn check(output: &Output, what: &str) {
 
 /// Compiles `c-tests/<name>.c` with the sanitizers, linked against the library in `link_dir`.
 fn compile_c(name: &str, link_dir: &Path) -> PathBuf {
+    compile_c_tagged(name, "", link_dir)
+}
+
+/// As [`compile_c`], with `tag` in the executable's name so that tests building the same
+/// program at once do not write over each other's executable.
+fn compile_c_tagged(name: &str, tag: &str, link_dir: &Path) -> PathBuf {
     let src = root().join("c-tests").join(format!("{name}.c"));
     let exe = out_dir().join(format!(
-        "{name}-{}",
+        "{name}{tag}-{}",
         link_dir.file_name().unwrap().to_string_lossy()
     ));
     let mut cmd = Command::new("gcc");
@@ -142,9 +148,15 @@ fn test_certificate() -> &'static (PathBuf, PathBuf) {
 
 /// Runs a compiled test program against our library and returns its output.
 fn run_c(exe: &Path) -> Output {
+    run_c_with_env(exe, &[])
+}
+
+/// As [`run_c`], with extra environment variables for the program.
+fn run_c_with_env(exe: &Path, vars: &[(&str, &str)]) -> Output {
     let (cert, key) = test_certificate();
     let output = run(
         Command::new(exe)
+            .envs(vars.iter().copied())
             .env("MSQUIC_TEST_CERT", cert)
             .env("MSQUIC_TEST_KEY", key)
             .env("LD_LIBRARY_PATH", lib_dir())
@@ -180,8 +192,11 @@ const C_PROGRAMS: &[&str] = &[
     "api_usage",
     "bad_args",
     "close_in_callbacks",
+    "conn_params",
     "dlopen_host",
+    "handshake_timeout",
     "idle_timeout",
+    "listener_alpn",
     "loopback_tcp",
     "loopback_tls",
     "many_connections",
@@ -253,13 +268,28 @@ fn close_in_callbacks() {
 }
 
 #[test]
+fn conn_params() {
+    c_program("conn_params");
+}
+
+#[test]
 fn dlopen_host() {
     c_program("dlopen_host");
 }
 
 #[test]
+fn handshake_timeout() {
+    c_program("handshake_timeout");
+}
+
+#[test]
 fn idle_timeout() {
     c_program("idle_timeout");
+}
+
+#[test]
+fn listener_alpn() {
+    c_program("listener_alpn");
 }
 
 #[test]
@@ -275,6 +305,49 @@ fn registration_close() {
 #[test]
 fn shutdown_codes() {
     c_program("shutdown_codes");
+}
+
+/// Logging: silent without `MSQUIC_QMUX_LOG`; with `info`, connection and listener events are
+/// single timestamped lines on stderr naming the handle, and stream events (debug) are not.
+#[test]
+fn logging_info() {
+    let exe = compile_c_tagged("loopback_tls", "-log", lib_dir());
+    let quiet = run_c(&exe);
+    let quiet = String::from_utf8_lossy(&quiet.stderr);
+    assert!(!quiet.contains("msquic-qmux"), "logged while off:\n{quiet}");
+    let logged = run_c_with_env(&exe, &[("MSQUIC_QMUX_LOG", "info")]);
+    let err = String::from_utf8_lossy(&logged.stderr);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains(" msquic-qmux "))
+        .collect();
+    let has = |what: &str| {
+        lines
+            .iter()
+            .any(|l| l.contains(" INFO [0x") && l.contains(what))
+    };
+    assert!(
+        has("connection connected alpn="),
+        "no connected line:\n{err}"
+    );
+    assert!(has("connection start"), "no start line:\n{err}");
+    assert!(has("listener start"), "no listener start line:\n{err}");
+    assert!(has("listener stop"), "no listener stop line:\n{err}");
+    assert!(
+        has("connection shutdown complete"),
+        "no shutdown line:\n{err}"
+    );
+    assert!(
+        !err.contains(" DEBUG ") && !err.contains(" TRACE "),
+        "{err}"
+    );
+    // A time of day leads each line: HH:MM:SS.micros.
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.as_bytes().get(2) == Some(&b':') && l.as_bytes().get(8) == Some(&b'.')),
+        "{err}"
+    );
 }
 
 #[test]

@@ -18,7 +18,8 @@ use crate::api::handle::Handle;
 use crate::api::stream::{self, Stream};
 use crate::proto::{self, CloseCause, Event, StreamId};
 use crate::runtime::conn::{Conn, ConnEvent, ConnSink};
-use crate::runtime::tls::{ClientHello, RecvBuffer, TlsError, TlsStatus};
+use crate::runtime::log::qlog;
+use crate::runtime::tls::{ClientHello, HandshakeInfo, RecvBuffer, TlsError, TlsStatus};
 use crate::runtime::worker::WorkerCx;
 
 thread_local! {
@@ -102,7 +103,7 @@ impl ConnSlot {
 
     /// A sink that routes the runtime's events to this slot.
     pub(crate) fn sink(self: &Rc<Self>) -> Box<dyn ConnSink> {
-        Box::new(SlotSink(Rc::downgrade(self)))
+        Box::new(SlotSink(Rc::downgrade(self), self.key()))
     }
 
     /// The runtime connection, if there is one.
@@ -170,6 +171,11 @@ impl ConnSlot {
         self.shutdown_started.set(true);
         self.by_app.set(true);
         self.close_status.set((QUIC_STATUS_ABORTED, error_code));
+        qlog!(
+            Info,
+            self.key(),
+            "connection shutdown by application code={error_code:#x} silent={silent}"
+        );
         let now = std::time::Instant::now();
         let engine = self.with_engine(cx, |e| {
             if silent {
@@ -189,6 +195,11 @@ impl ConnSlot {
         if self.shutdown_started.replace(true) {
             return;
         }
+        qlog!(
+            Info,
+            self.key(),
+            "connection shutdown by transport status={status:#x} code={error_code:#x}"
+        );
         self.close_status.set((status, error_code));
         let mut event = QUIC_CONNECTION_EVENT {
             Type: QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT,
@@ -208,6 +219,11 @@ impl ConnSlot {
             return;
         }
         self.closed_remotely.set(true);
+        qlog!(
+            Info,
+            self.key(),
+            "connection shutdown by peer code={error_code:#x}"
+        );
         // An application close, if the peer's: streams see ConnectionShutdownByApp, as in
         // MsQuic (its AppClosed is set for either side's application close).
         self.by_app.set(true);
@@ -233,6 +249,12 @@ impl ConnSlot {
         let _ = cx;
         let streams: Vec<_> = self.streams.borrow_mut().drain().map(|(_, s)| s).collect();
         let (status, code) = self.close_status.get();
+        qlog!(
+            Info,
+            self.key(),
+            "connection shutdown complete status={status:#x} code={code:#x} connected={}",
+            self.connected.get()
+        );
         for s in streams {
             stream::connection_ended(
                 &s,
@@ -269,17 +291,30 @@ impl ConnSlot {
 
     fn on_event(self: &Rc<Self>, cx: &WorkerCx, conn: &Rc<Conn>, event: ConnEvent) {
         match event {
-            ConnEvent::TransportConnected => {}
+            ConnEvent::TransportConnected => {
+                let mut info = self.handle.obj.info.lock();
+                info.local_address = conn.local_addr().ok();
+                if let Ok(peer) = conn.peer_addr() {
+                    *self.handle.obj.remote_address.lock() = Some(peer);
+                }
+            }
             ConnEvent::TlsHandshakeComplete => {
                 if let Some(alpn) =
                     conn.tls(|s| s.and_then(|s| s.negotiated_alpn()).map(<[u8]>::to_vec))
                 {
                     *self.alpn.borrow_mut() = alpn;
                 }
+                let handshake = conn.tls(|s| s.and_then(|s| s.handshake_info()));
+                self.handle.obj.info.lock().handshake = handshake.map(handshake_info);
             }
             ConnEvent::TlsFailed(e) => {
                 let code = e.tls_alert_code().map_or(0, |a| 0x100 + u64::from(a));
                 self.transport_shutdown(status_of_tls(&e), code);
+                self.complete(cx, false);
+            }
+            ConnEvent::HandshakeTimedOut => {
+                // MsQuic reports handshake idle expiry as CONNECTION_IDLE.
+                self.transport_shutdown(QUIC_STATUS_CONNECTION_IDLE, 0);
                 self.complete(cx, false);
             }
             ConnEvent::TransportFailed(kind) => {
@@ -291,10 +326,20 @@ impl ConnSlot {
     }
 
     fn on_engine_event(self: &Rc<Self>, cx: &WorkerCx, conn: &Rc<Conn>, event: Event) {
+        if !matches!(event, Event::Connected | Event::Closed(_) | Event::Drained) {
+            qlog!(Debug, self.key(), "stream event {event:?}");
+        }
         match event {
             Event::Connected => {
                 self.connected.set(true);
                 let alpn = self.alpn.borrow().clone();
+                self.handle.obj.info.lock().negotiated_alpn = Some(alpn.clone());
+                qlog!(
+                    Info,
+                    self.key(),
+                    "connection connected alpn={}",
+                    String::from_utf8_lossy(&alpn)
+                );
                 let mut event = QUIC_CONNECTION_EVENT {
                     Type: QUIC_CONNECTION_EVENT_CONNECTED,
                     payload: QUIC_CONNECTION_EVENT_PAYLOAD {
@@ -383,6 +428,44 @@ impl ConnSlot {
     }
 }
 
+/// MsQuic's QUIC_HANDSHAKE_INFO for a negotiated TLS 1.3 session.
+fn handshake_info(info: HandshakeInfo) -> QUIC_HANDSHAKE_INFO {
+    // As MsQuic's OpenSSL mapping: HashStrength and the key exchange fields stay 0.
+    let (cipher, cipher_bits, hash) = match QUIC_CIPHER_SUITE(info.cipher_suite.into()) {
+        QUIC_CIPHER_SUITE_TLS_AES_128_GCM_SHA256 => (
+            QUIC_CIPHER_ALGORITHM_AES_128,
+            128,
+            QUIC_HASH_ALGORITHM_SHA_256,
+        ),
+        QUIC_CIPHER_SUITE_TLS_AES_256_GCM_SHA384 => (
+            QUIC_CIPHER_ALGORITHM_AES_256,
+            256,
+            QUIC_HASH_ALGORITHM_SHA_384,
+        ),
+        QUIC_CIPHER_SUITE_TLS_CHACHA20_POLY1305_SHA256 => (
+            QUIC_CIPHER_ALGORITHM_CHACHA20,
+            256,
+            QUIC_HASH_ALGORITHM_SHA_256,
+        ),
+        _ => (QUIC_CIPHER_ALGORITHM_NONE, 0, QUIC_HASH_ALGORITHM_NONE),
+    };
+    QUIC_HANDSHAKE_INFO {
+        TlsProtocolVersion: if info.protocol_version == 0x0304 {
+            QUIC_TLS_PROTOCOL_1_3
+        } else {
+            QUIC_TLS_PROTOCOL_UNKNOWN
+        },
+        CipherAlgorithm: cipher,
+        CipherStrength: cipher_bits,
+        Hash: hash,
+        HashStrength: 0,
+        KeyExchangeAlgorithm: QUIC_KEY_EXCHANGE_ALGORITHM_NONE,
+        KeyExchangeStrength: 0,
+        CipherSuite: QUIC_CIPHER_SUITE(info.cipher_suite.into()),
+        TlsGroup: QUIC_TLS_GROUP(info.key_exchange_group.map_or(0, u32::from)),
+    }
+}
+
 /// MsQuic's status for a failed TLS session.
 fn status_of_tls(e: &TlsError) -> QUIC_STATUS {
     match e.status() {
@@ -419,13 +502,17 @@ fn status_of_transport(code: u64) -> QUIC_STATUS {
     }
 }
 
-/// Routes runtime events to a slot that may already be gone.
-struct SlotSink(Weak<ConnSlot>);
+/// Routes runtime events to a slot that may already be gone; the slot's key names it in logs.
+struct SlotSink(Weak<ConnSlot>, usize);
 
 impl ConnSink for SlotSink {
     fn deliver(&self, cx: &WorkerCx, conn: &Rc<Conn>, event: ConnEvent) {
         if let Some(slot) = self.0.upgrade() {
             slot.on_event(cx, conn, event);
         }
+    }
+
+    fn log_id(&self) -> usize {
+        self.1
     }
 }

@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use crate::api::abi::{
     BOOLEAN, HQUIC, QUIC_ADDRESS_FAMILY, QUIC_ADDRESS_FAMILY_INET, QUIC_ADDRESS_FAMILY_INET6,
     QUIC_BUFFER, QUIC_CONNECTION_CALLBACK_HANDLER, QUIC_CONNECTION_POOL_CONFIG,
-    QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT, QUIC_CONNECTION_SHUTDOWN_FLAGS,
+    QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT, QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_HANDSHAKE_INFO,
     QUIC_KEYING_MATERIAL_CONFIG, QUIC_SEND_FLAGS, QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS,
     QUIC_STATUS_ADDRESS_NOT_AVAILABLE, QUIC_STATUS_CONNECTION_REFUSED,
     QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED,
@@ -27,6 +27,7 @@ use crate::api::handle::{Handle, Kind, Object};
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
 use crate::runtime::conn::{Conn, Wire};
+use crate::runtime::log::qlog;
 use crate::runtime::tls::TlsSession;
 use crate::runtime::worker::{Pool, Worker, WorkerCx};
 
@@ -54,9 +55,25 @@ pub(crate) struct Connection {
     pub(crate) settings: Mutex<Settings>,
     /// The peer address set with CONN_REMOTE_ADDRESS before start.
     pub(crate) remote_address: Mutex<Option<SocketAddr>>,
+    /// The local address set with CONN_LOCAL_ADDRESS before start (the client socket binds it).
+    pub(crate) bind_address: Mutex<Option<SocketAddr>>,
+    /// What the worker learned about the connection, readable from any thread.
+    pub(crate) info: Mutex<ConnInfo>,
     started: Mutex<bool>,
     /// SHUTDOWN_COMPLETE was delivered: the worker holds nothing for this connection.
     pub(crate) finished: AtomicBool,
+}
+
+/// State the worker caches on the handle as the connection progresses, so that GetParam
+/// answers from any thread without a trip to the worker.
+#[derive(Default)]
+pub(crate) struct ConnInfo {
+    /// The socket's local address, once the TCP connection is up.
+    pub(crate) local_address: Option<SocketAddr>,
+    /// The negotiated TLS parameters, once the TLS handshake completed.
+    pub(crate) handshake: Option<QUIC_HANDSHAKE_INFO>,
+    /// The application-form ALPN, once CONNECTED fired.
+    pub(crate) negotiated_alpn: Option<Vec<u8>>,
 }
 
 impl Object for Connection {
@@ -131,6 +148,8 @@ pub(crate) fn new_server_connection(
         transport,
         settings: Mutex::new(Settings::for_connection()),
         remote_address: Mutex::new(None),
+        bind_address: Mutex::new(None),
+        info: Mutex::new(ConnInfo::default()),
         started: Mutex::new(true),
         finished: AtomicBool::new(false),
     };
@@ -196,6 +215,8 @@ fn open_in(
         transport,
         settings: Mutex::new(Settings::for_connection()),
         remote_address: Mutex::new(None),
+        bind_address: Mutex::new(None),
+        info: Mutex::new(ConnInfo::default()),
         started: Mutex::new(false),
         finished: AtomicBool::new(false),
     };
@@ -291,6 +312,7 @@ pub(crate) unsafe extern "C" fn start(
             return QUIC_STATUS_INVALID_PARAMETER;
         }
         let remote = *conn.obj.remote_address.lock();
+        let bind = *conn.obj.bind_address.lock();
         let name = if server_name.is_null() {
             if remote.is_none() {
                 return QUIC_STATUS_INVALID_PARAMETER;
@@ -327,6 +349,14 @@ pub(crate) unsafe extern "C" fn start(
         settings.adopt(&config.obj.settings.lock(), false);
         let alpn = config.obj.alpns.first().cloned().unwrap_or_default();
         let engine = settings.engine_config(false);
+        let handshake_deadline = settings
+            .handshake_idle_timeout()
+            .map(|d| std::time::Instant::now() + d);
+        qlog!(
+            Info,
+            h as usize,
+            "connection start server={name:?} port={server_port} family={family}"
+        );
         on_slot(&conn, false, move |cx, slot| {
             *slot.alpn.borrow_mut() = alpn;
             let addr = match remote {
@@ -357,8 +387,13 @@ pub(crate) unsafe extern "C" fn start(
                     }
                 }
             };
-            match Conn::connect(cx, addr, wire, engine, slot.sink()) {
-                Ok(c) => *slot.conn.borrow_mut() = Some(c),
+            match Conn::connect_from(cx, bind, addr, wire, engine, slot.sink()) {
+                Ok(c) => {
+                    if let Some(deadline) = handshake_deadline {
+                        c.set_handshake_deadline(cx, deadline);
+                    }
+                    *slot.conn.borrow_mut() = Some(c);
+                }
                 Err(e) => {
                     slot.transport_shutdown(conn_worker_status(e.kind()), 0);
                     slot.complete(cx, false);
@@ -410,11 +445,19 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
         let mut settings = conn.obj.settings.lock().clone();
         settings.adopt(&config.obj.settings.lock(), false);
         let engine = settings.engine_config(true);
+        let handshake_timeout = settings.handshake_idle_timeout();
         let alpns = config.obj.alpns.clone();
         let tls = config.obj.tls.lock().clone();
         let (tx, rx) = crossbeam_channel::bounded(1);
         on_slot(&conn, false, move |cx, slot| {
-            let status = crate::api::listener::configure_accepted(cx, slot, engine, alpns, tls);
+            let status = crate::api::listener::configure_accepted(
+                cx,
+                slot,
+                engine,
+                handshake_timeout,
+                alpns,
+                tls,
+            );
             let _ = tx.send(status);
         });
         // Inline (from NEW_CONNECTION) the answer is ready; queued, it comes later.

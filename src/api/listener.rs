@@ -3,7 +3,7 @@
 
 use core::ffi::c_void;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use crate::api::sockaddr;
 use crate::proto;
 use crate::runtime::conn::{Conn, HelloReader, OnHello, Wire};
 use crate::runtime::listener::Listener as TcpListener;
+use crate::runtime::log::qlog;
 use crate::runtime::tls::{ClientHello, RecvBuffer, TlsSession, alpn};
 use crate::runtime::worker::{Pool, WorkerCx};
 
@@ -125,9 +126,44 @@ thread_local! {
 }
 
 thread_local! {
-    /// Started listeners' sockets on this worker, by handle address.
-    static SOCKETS: RefCell<HashMap<usize, Rc<TcpListener>>> = RefCell::new(HashMap::new());
+    /// The listening sockets on this worker, by bound address.
+    static SOCKETS: RefCell<HashMap<SocketAddr, Rc<TcpListener>>> = RefCell::new(HashMap::new());
 }
+
+/// One listening TCP socket and the started listeners sharing it. Listeners on one address
+/// must have disjoint ALPN lists (MsQuic's model); an accepted connection goes to the one
+/// whose list holds the client's first acceptable token.
+struct SharedSocket {
+    /// The worker the socket is on.
+    worker: usize,
+    /// The listeners, in start order, with their application-form ALPN lists.
+    listeners: Mutex<Vec<Member>>,
+}
+
+/// A started listener on a shared socket, with its application-form ALPN list.
+type Member = (Arc<Handle<Listener>>, Vec<Vec<u8>>);
+
+impl SharedSocket {
+    /// The first listener (plain TCP has no ClientHello to route by).
+    fn first(&self) -> Option<Arc<Handle<Listener>>> {
+        self.listeners.lock().first().map(|(l, _)| l.clone())
+    }
+
+    /// The listener for a client's offered wire tokens: the first offered token any listener
+    /// takes (either wire form of decisions.md §2) picks the listener that has it.
+    fn route(&self, offered: &[Vec<u8>]) -> Option<Arc<Handle<Listener>>> {
+        let listeners = self.listeners.lock();
+        let all: Vec<Vec<u8>> = listeners.iter().flat_map(|(_, a)| a.clone()).collect();
+        let (_, app) = alpn::select(offered, &all)?;
+        listeners
+            .iter()
+            .find(|(_, a)| a.iter().any(|t| t.as_slice() == app))
+            .map(|(l, _)| l.clone())
+    }
+}
+
+/// Every bound listening socket in the process, by bound address.
+static SHARED: Mutex<BTreeMap<SocketAddr, Arc<SharedSocket>>> = Mutex::new(BTreeMap::new());
 
 /// `ListenerOpen`.
 pub(crate) unsafe extern "C" fn open(
@@ -169,9 +205,34 @@ pub(crate) unsafe extern "C" fn open(
 /// comes after the ones already running have returned (with `wait`, the caller waits for
 /// them first; without, the last of them delivers it).
 fn stop_and_report(listener: &Arc<Handle<Listener>>, wait: bool) {
-    let Some(worker) = listener.obj.state.lock().worker.take() else {
-        return;
+    let (worker, local) = {
+        let mut state = listener.obj.state.lock();
+        let Some(worker) = state.worker.take() else {
+            return;
+        };
+        (worker, state.local)
     };
+    qlog!(
+        Info,
+        listener.as_hquic() as usize,
+        "listener stop address={local:?}"
+    );
+    // Leave the shared socket; the last listener on it closes it.
+    let last = local.filter(|local| {
+        let mut shared = SHARED.lock();
+        let Some(entry) = shared.get(local) else {
+            return false;
+        };
+        let empty = {
+            let mut ls = entry.listeners.lock();
+            ls.retain(|(l, _)| !Arc::ptr_eq(l, listener));
+            ls.is_empty()
+        };
+        if empty {
+            shared.remove(local);
+        }
+        empty
+    });
     if wait {
         listener
             .obj
@@ -179,8 +240,7 @@ fn stop_and_report(listener: &Arc<Handle<Listener>>, wait: bool) {
     }
     let l = listener.clone();
     let op = move |cx: &WorkerCx| {
-        let key = l.as_hquic() as usize;
-        if let Some(sock) = SOCKETS.with(|s| s.borrow_mut().remove(&key)) {
+        if let Some(sock) = last.and_then(|a| SOCKETS.with(|s| s.borrow_mut().remove(&a))) {
             sock.stop(cx);
         }
         {
@@ -259,17 +319,50 @@ pub(crate) unsafe extern "C" fn start(
         if state.worker.is_some() {
             return QUIC_STATUS_INVALID_STATE;
         }
+        let mut shared = SHARED.lock();
+        if bind.port() != 0 {
+            if let Some(entry) = shared.get(&bind) {
+                // Another listener has the address: share its socket if the ALPNs are disjoint.
+                let mut ls = entry.listeners.lock();
+                if ls.iter().any(|(_, a)| a.iter().any(|t| alpns.contains(t))) {
+                    return QUIC_STATUS_ALPN_IN_USE;
+                }
+                ls.push((listener.clone(), alpns.clone()));
+                qlog!(
+                    Info,
+                    h as usize,
+                    "listener start address={bind} (shared) alpn={:?}",
+                    alpn_names(&alpns)
+                );
+                state.worker = Some(entry.worker);
+                state.last_worker = Some(entry.worker);
+                state.alpns = alpns;
+                state.local = Some(bind);
+                return QUIC_STATUS_SUCCESS;
+            }
+        }
         let worker = listener.obj.pool.pick();
-        let l = listener.clone();
+        let entry = Arc::new(SharedSocket {
+            worker: worker.index(),
+            listeners: Mutex::new(vec![(listener.clone(), alpns.clone())]),
+        });
+        let e = entry.clone();
         let bound = worker.run(move |cx| {
-            let on_accept = accept_handler(l.clone());
+            let on_accept = accept_handler(e);
             let sock = TcpListener::bind(cx, bind, on_accept)?;
             let local = sock.local_addr()?;
-            SOCKETS.with(|s| s.borrow_mut().insert(l.as_hquic() as usize, sock));
+            SOCKETS.with(|s| s.borrow_mut().insert(local, sock));
             Ok::<_, std::io::Error>(local)
         });
         match bound {
             Some(Ok(local)) => {
+                qlog!(
+                    Info,
+                    h as usize,
+                    "listener start address={local} alpn={:?}",
+                    alpn_names(&alpns)
+                );
+                shared.insert(local, entry);
                 state.worker = Some(worker.index());
                 state.last_worker = Some(worker.index());
                 state.alpns = alpns;
@@ -285,6 +378,14 @@ pub(crate) unsafe extern "C" fn start(
     })
 }
 
+/// ALPN tokens as text, for logs.
+fn alpn_names(alpns: &[Vec<u8>]) -> Vec<String> {
+    alpns
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
+
 /// `ListenerStop`: stops accepting; STOP_COMPLETE follows.
 pub(crate) unsafe extern "C" fn stop(h: HQUIC) {
     boundary::unit(|| {
@@ -296,12 +397,14 @@ pub(crate) unsafe extern "C" fn stop(h: HQUIC) {
 }
 
 /// What the listener's socket does with each accepted connection: hand it to a worker.
-fn accept_handler(listener: Arc<Handle<Listener>>) -> crate::runtime::listener::OnAccept {
+fn accept_handler(shared: Arc<SharedSocket>) -> crate::runtime::listener::OnAccept {
     Box::new(move |_cx, sock, peer| {
-        let l = listener.clone();
-        let pool = l.obj.pool.clone();
-        let target = pool.pick();
-        target.post(Box::new(move |cx| accept_on_worker(cx, l, sock, peer)));
+        let Some(first) = shared.first() else {
+            return;
+        };
+        let target = first.obj.pool.pick();
+        let shared = shared.clone();
+        target.post(Box::new(move |cx| accept_on_worker(cx, shared, sock, peer)));
     })
 }
 
@@ -314,21 +417,27 @@ const NO_APPLICATION_PROTOCOL: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 12
 /// On the connection's worker: for TLS, reads the ClientHello first; then NEW_CONNECTION.
 fn accept_on_worker(
     cx: &WorkerCx,
-    listener: Arc<Handle<Listener>>,
+    shared: Arc<SharedSocket>,
     sock: std::net::TcpStream,
     peer: SocketAddr,
 ) {
-    if listener.is_closed_by_app() {
+    let Some(first) = shared.first() else {
         return;
-    }
-    let transport = *listener.obj.registration.obj.transport.lock();
+    };
+    let transport = *first.obj.registration.obj.transport.lock();
     if transport == QUIC_TRANSPORT_QMUX_TCP {
-        raise_new_connection(cx, &listener, sock, peer, None);
+        raise_new_connection(cx, &first, sock, peer, None);
         return;
     }
     let deadline = Instant::now() + HELLO_TIMEOUT;
-    let on_hello: OnHello = Box::new(move |cx, sock, buf, hello| {
-        raise_new_connection(cx, &listener, sock, peer, Some((buf, hello)));
+    let on_hello: OnHello = Box::new(move |cx, mut sock, buf, hello| {
+        match shared.route(&hello.alpn) {
+            Some(listener) => raise_new_connection(cx, &listener, sock, peer, Some((buf, hello))),
+            None => {
+                // No listener on this address takes any of the client's protocols.
+                let _ = std::io::Write::write_all(&mut sock, &NO_APPLICATION_PROTOCOL);
+            }
+        }
     });
     let _ = HelloReader::start(cx, sock, deadline, on_hello);
 }
@@ -381,6 +490,8 @@ fn raise_new_connection(
     let Some(slot) = crate::api::conn_worker::slot(conn.as_hquic() as usize) else {
         return;
     };
+    conn.obj.info.lock().local_address = local;
+    *conn.obj.remote_address.lock() = Some(peer);
     *slot.pending.borrow_mut() = Some(PendingAccept { sock, hello });
     *slot.alpn.borrow_mut() = negotiated.clone();
     let local_q = sockaddr::to_quic(local.unwrap_or(peer));
@@ -433,6 +544,7 @@ pub(crate) fn configure_accepted(
     cx: &WorkerCx,
     slot: &Rc<ConnSlot>,
     engine: proto::Config,
+    handshake_timeout: Option<Duration>,
     alpns: Vec<Vec<u8>>,
     tls: Option<LoadedTls>,
 ) -> QUIC_STATUS {
@@ -466,6 +578,10 @@ pub(crate) fn configure_accepted(
     };
     match Conn::accept(cx, pending.sock, wire, engine, slot.sink()) {
         Ok(conn) => {
+            qlog!(Info, slot.key(), "connection accepted");
+            if let Some(timeout) = handshake_timeout {
+                conn.set_handshake_deadline(cx, Instant::now() + timeout);
+            }
             *slot.conn.borrow_mut() = Some(conn);
             QUIC_STATUS_PENDING
         }

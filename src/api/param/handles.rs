@@ -3,9 +3,10 @@
 use core::ffi::c_void;
 
 use crate::api::abi::{
-    HQUIC, QUIC_ADDR, QUIC_PARAM_CONN_REMOTE_ADDRESS, QUIC_PARAM_CONN_SETTINGS,
-    QUIC_PARAM_LISTENER_LOCAL_ADDRESS, QUIC_PARAM_STREAM_ID, QUIC_STATUS,
-    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
+    HQUIC, QUIC_ADDR, QUIC_HANDSHAKE_INFO, QUIC_PARAM_CONN_LOCAL_ADDRESS,
+    QUIC_PARAM_CONN_REMOTE_ADDRESS, QUIC_PARAM_CONN_SETTINGS, QUIC_PARAM_LISTENER_LOCAL_ADDRESS,
+    QUIC_PARAM_STREAM_ID, QUIC_PARAM_TLS_HANDSHAKE_INFO, QUIC_PARAM_TLS_NEGOTIATED_ALPN,
+    QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
 };
 use crate::api::connection::Connection;
 use crate::api::handle::Handle;
@@ -49,6 +50,42 @@ pub(crate) unsafe fn get(
             };
             // SAFETY: as above.
             unsafe { answer(len, buf, &addr_bytes(&sockaddr::to_quic(remote))) }
+        }
+        QUIC_PARAM_CONN_LOCAL_ADDRESS => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            let local = conn.obj.info.lock().local_address;
+            let Some(local) = local.or(*conn.obj.bind_address.lock()) else {
+                return Some(QUIC_STATUS_INVALID_STATE);
+            };
+            // SAFETY: as above.
+            unsafe { answer(len, buf, &addr_bytes(&sockaddr::to_quic(local))) }
+        }
+        QUIC_PARAM_TLS_HANDSHAKE_INFO => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            let Some(info) = conn.obj.info.lock().handshake else {
+                return Some(QUIC_STATUS_INVALID_STATE);
+            };
+            // SAFETY: QUIC_HANDSHAKE_INFO is plain old data of exactly this size.
+            let bytes: [u8; size_of::<QUIC_HANDSHAKE_INFO>()] =
+                unsafe { core::mem::transmute_copy(&info) };
+            // SAFETY: as above.
+            unsafe { answer(len, buf, &bytes) }
+        }
+        QUIC_PARAM_TLS_NEGOTIATED_ALPN => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            if buf.is_null() {
+                // MsQuic checks the buffer before the size here (no NULL probing).
+                return Some(QUIC_STATUS_INVALID_PARAMETER);
+            }
+            let info = conn.obj.info.lock();
+            let Some(alpn) = info.negotiated_alpn.as_deref() else {
+                return Some(QUIC_STATUS_INVALID_STATE);
+            };
+            // SAFETY: as above.
+            unsafe { answer(len, buf, alpn) }
         }
         QUIC_PARAM_CONN_SETTINGS => {
             // SAFETY: as above.
@@ -108,6 +145,26 @@ pub(crate) unsafe fn set(
             let mut settings = conn.obj.settings.lock();
             // SAFETY: as above.
             Some(unsafe { set_settings_param(&mut settings, len, buf) })
+        }
+        QUIC_PARAM_CONN_LOCAL_ADDRESS => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            // SAFETY: as above.
+            let Some(addr) = (unsafe { read_exact::<QUIC_ADDR>(len, buf) }) else {
+                return Some(QUIC_STATUS_INVALID_PARAMETER);
+            };
+            let Some(addr) = sockaddr::from_quic(&addr) else {
+                return Some(QUIC_STATUS_INVALID_PARAMETER);
+            };
+            if conn.obj.is_started() {
+                // Moving a started connection (MsQuic's migration) is not offered over TCP.
+                return Some(QUIC_STATUS_INVALID_STATE);
+            }
+            *conn.obj.bind_address.lock() = Some(addr);
+            Some(QUIC_STATUS_SUCCESS)
+        }
+        QUIC_PARAM_TLS_HANDSHAKE_INFO | QUIC_PARAM_TLS_NEGOTIATED_ALPN => {
+            Some(QUIC_STATUS_INVALID_PARAMETER)
         }
         QUIC_PARAM_LISTENER_LOCAL_ADDRESS | QUIC_PARAM_STREAM_ID => {
             Some(QUIC_STATUS_INVALID_PARAMETER)

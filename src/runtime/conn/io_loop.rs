@@ -4,6 +4,7 @@ use std::io::{self, Read, Write};
 use std::time::Instant;
 
 use super::{Inner, Phase, Wire};
+use crate::runtime::log::qlog;
 
 /// Size of the buffer records are produced into: a full record of the largest size we allow
 /// the peer to ask for fits, with room for several default-size ones.
@@ -65,16 +66,19 @@ impl Inner {
                     self.peer_eof(Instant::now());
                     return;
                 }
-                Ok(n) => match &mut self.wire {
-                    Wire::Plain => self.engine.handle_input(Instant::now(), &self.rbuf[..n]),
-                    Wire::Tls(s) => {
-                        s.incoming().commit(n);
-                        self.process_tls();
-                        if self.tls_failure.is_some() {
-                            return;
+                Ok(n) => {
+                    qlog!(Trace, self.log_id, "read {n} bytes");
+                    match &mut self.wire {
+                        Wire::Plain => self.engine.handle_input(Instant::now(), &self.rbuf[..n]),
+                        Wire::Tls(s) => {
+                            s.incoming().commit(n);
+                            self.process_tls();
+                            if self.tls_failure.is_some() {
+                                return;
+                            }
                         }
                     }
-                },
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.fail(e.kind()),
@@ -146,7 +150,7 @@ impl Inner {
         let now = Instant::now();
         loop {
             if !self.pending.is_empty() {
-                match write_some(&mut self.sock, &self.pending) {
+                match write_some(self.log_id, &mut self.sock, &self.pending) {
                     Ok(n) => {
                         self.pending.drain(..n);
                         if !self.pending.is_empty() {
@@ -169,7 +173,7 @@ impl Inner {
                 break;
             }
             match &mut self.wire {
-                Wire::Plain => match write_some(&mut self.sock, &self.scratch[..n]) {
+                Wire::Plain => match write_some(self.log_id, &mut self.sock, &self.scratch[..n]) {
                     Ok(written) => self.pending.extend_from_slice(&self.scratch[written..n]),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         self.pending.extend_from_slice(&self.scratch[..n]);
@@ -190,7 +194,7 @@ impl Inner {
             if let Wire::Tls(s) = &mut self.wire {
                 let mut alert = Vec::new();
                 if let Ok(true) = s.close_notify(&mut alert) {
-                    let _ = write_some(&mut self.sock, &alert);
+                    let _ = write_some(self.log_id, &mut self.sock, &alert);
                 }
             }
             let _ = self.sock.shutdown(std::net::Shutdown::Write);
@@ -214,16 +218,18 @@ impl Inner {
 }
 
 /// Writes as much of `buf` as the socket takes now (0 < n), or the error.
-fn write_some(sock: &mut mio::net::TcpStream, buf: &[u8]) -> io::Result<usize> {
+/// `id` names the connection in trace logs.
+fn write_some(id: usize, sock: &mut mio::net::TcpStream, buf: &[u8]) -> io::Result<usize> {
     let mut done = 0;
     while done < buf.len() {
         match sock.write(&buf[done..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => done += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock && done > 0 => return Ok(done),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && done > 0 => break,
             Err(e) => return Err(e),
         }
     }
+    qlog!(Trace, id, "wrote {done} of {} bytes", buf.len());
     Ok(done)
 }

@@ -37,6 +37,9 @@ pub enum ConnEvent {
     TlsHandshakeComplete,
     /// The TLS session failed; the alert, if any, was sent.
     TlsFailed(TlsError),
+    /// The handshake (TCP connect, TLS and the peer's transport parameters) did not finish
+    /// before the deadline given to [`Conn::set_handshake_deadline`]; the socket is closed.
+    HandshakeTimedOut,
     /// An event from the QMux engine.
     Engine(proto::Event),
 }
@@ -53,6 +56,11 @@ pub enum Wire {
 pub trait ConnSink {
     /// Handles one event. The sink may call back into `conn`.
     fn deliver(&self, cx: &WorkerCx, conn: &Rc<Conn>, event: ConnEvent);
+
+    /// The address logs name the connection by (the API handle's); 0 if none.
+    fn log_id(&self) -> usize {
+        0
+    }
 }
 
 /// Where the socket is in its life.
@@ -97,6 +105,12 @@ struct Inner {
     write_shut: bool,
     failure: Option<io::ErrorKind>,
     transport_connected_raised: bool,
+    /// When the handshake must have finished, if bounded.
+    handshake_deadline: Option<Instant>,
+    /// The handshake deadline passed: `HandshakeTimedOut` is still to be raised.
+    handshake_timed_out: bool,
+    /// The address logs name this connection by (the API handle's).
+    log_id: usize,
 }
 
 impl Conn {
@@ -108,7 +122,23 @@ impl Conn {
         config: proto::Config,
         sink: Box<dyn ConnSink>,
     ) -> io::Result<Rc<Self>> {
-        let sock = TcpStream::connect(addr)?;
+        Self::connect_from(cx, None, addr, wire, config, sink)
+    }
+
+    /// Starts a client connection to `addr` on the calling worker, from the socket address
+    /// `local` if given (bound before connecting).
+    pub fn connect_from(
+        cx: &WorkerCx,
+        local: Option<SocketAddr>,
+        addr: SocketAddr,
+        wire: Wire,
+        config: proto::Config,
+        sink: Box<dyn ConnSink>,
+    ) -> io::Result<Rc<Self>> {
+        let sock = match local {
+            None => TcpStream::connect(addr)?,
+            Some(local) => TcpStream::from_std(crate::runtime::sys::bound_connect(local, addr)?),
+        };
         let engine = proto::Connection::new(proto::Side::Client, config, Instant::now());
         Self::install(cx, sock, Phase::Connecting, wire, engine, sink)
     }
@@ -135,6 +165,13 @@ impl Conn {
         conn.inner.borrow_mut().process_tls();
         conn.progress(cx);
         Ok(conn)
+    }
+
+    /// Bounds the handshake: unless the engine is connected (the peer's transport parameters
+    /// arrived) by `deadline`, the connection ends with [`ConnEvent::HandshakeTimedOut`].
+    pub fn set_handshake_deadline(&self, cx: &WorkerCx, deadline: Instant) {
+        self.inner.borrow_mut().handshake_deadline = Some(deadline);
+        self.settle(cx);
     }
 
     /// The TLS session, if the connection uses TLS.
@@ -171,6 +208,9 @@ impl Conn {
                 write_shut: false,
                 failure: None,
                 transport_connected_raised: phase == Phase::Open,
+                handshake_deadline: None,
+                handshake_timed_out: false,
+                log_id: sink.log_id(),
             }),
             sink,
             progressing: Cell::new(false),
@@ -261,6 +301,9 @@ impl Conn {
         if let Some(kind) = inner.failure.take() {
             return Some(ConnEvent::TransportFailed(kind));
         }
+        if std::mem::take(&mut inner.handshake_timed_out) {
+            return Some(ConnEvent::HandshakeTimedOut);
+        }
         if !inner.tls_complete_raised && inner.tls_complete() {
             inner.tls_complete_raised = true;
             return Some(ConnEvent::TlsHandshakeComplete);
@@ -281,7 +324,13 @@ impl Conn {
             self.key.set(None);
             cx.remove(key);
         } else {
-            cx.set_timer(key, inner.engine.poll_timeout());
+            let mut deadline = inner.engine.poll_timeout();
+            if let Some(h) = inner.handshake_deadline {
+                if !inner.engine.is_connected() {
+                    deadline = Some(deadline.map_or(h, |d| d.min(h)));
+                }
+            }
+            cx.set_timer(key, deadline);
         }
     }
 }
@@ -293,7 +342,18 @@ impl Source for Conn {
     }
 
     fn on_timer(self: Rc<Self>, cx: &WorkerCx, _key: SourceKey, now: Instant) {
-        self.inner.borrow_mut().engine.handle_timeout(now);
+        {
+            let mut inner = self.inner.borrow_mut();
+            let expired = inner.handshake_deadline.is_some_and(|d| now >= d)
+                && !inner.engine.is_connected()
+                && inner.phase != Phase::Finished;
+            if expired {
+                inner.phase = Phase::Finished;
+                inner.handshake_timed_out = true;
+            } else {
+                inner.engine.handle_timeout(now);
+            }
+        }
         self.progress(cx);
     }
 }

@@ -1,0 +1,89 @@
+/* Handshake timeout: a raw TCP server accepts and never answers. A client over QMux/TLS with
+ * HandshakeIdleTimeoutMs = 300 sees SHUTDOWN_INITIATED_BY_TRANSPORT with
+ * QUIC_STATUS_CONNECTION_IDLE, then SHUTDOWN_COMPLETE, about 300 ms after the start. */
+#include "support/qmux_test.h"
+
+#include <unistd.h>
+
+#define HANDSHAKE_MS 300
+
+static const QUIC_API_TABLE* api;
+static Counter done;
+static int connected, by_transport;
+static QUIC_STATUS status;
+static long long initiated_at;
+
+static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    (void)conn;
+    (void)ctx;
+    switch (ev->Type) {
+    case QUIC_CONNECTION_EVENT_CONNECTED:
+        connected = 1;
+        break;
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT:
+        by_transport++;
+        status = ev->SHUTDOWN_INITIATED_BY_TRANSPORT.Status;
+        initiated_at = now_ms();
+        break;
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
+        CHECK(by_transport == 1);
+        counter_add(&done, 1);
+        break;
+    default:
+        break;
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+int main(void) {
+    if (!have_test_cert()) return 1;
+    counter_init(&done);
+    /* A TCP server that accepts and says nothing. */
+    int srv = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(srv >= 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(0x7f000001);
+    CHECK(bind(srv, (struct sockaddr*)&sa, sizeof(sa)) == 0);
+    CHECK(listen(srv, 4) == 0);
+    socklen_t sl = sizeof(sa);
+    CHECK(getsockname(srv, (struct sockaddr*)&sa, &sl) == 0);
+    uint16_t port = ntohs(sa.sin_port);
+
+    CHECK(QUIC_SUCCEEDED(MsQuicOpen2(&api)));
+    HQUIC reg = NULL;
+    CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
+    HQUIC cfg = client_configuration(api, reg, "hs", 0);
+    HQUIC conn = NULL;
+    CHECK(api->ConnectionOpen(reg, ClientConnection, NULL, &conn) == QUIC_STATUS_SUCCESS);
+    QUIC_SETTINGS s;
+    memset(&s, 0, sizeof(s));
+    s.IsSet.HandshakeIdleTimeoutMs = TRUE;
+    s.HandshakeIdleTimeoutMs = HANDSHAKE_MS;
+    CHECK(api->SetParam(conn, QUIC_PARAM_CONN_SETTINGS, sizeof(s), &s) == QUIC_STATUS_SUCCESS);
+    long long started_at = now_ms();
+    CHECK(QUIC_SUCCEEDED(
+        api->ConnectionStart(conn, cfg, QUIC_ADDRESS_FAMILY_INET, "localhost", port)));
+    int peer = accept(srv, NULL, NULL);
+    CHECK(peer >= 0);
+
+    CHECK(counter_wait(&done, 1, 5000));
+    long long elapsed = initiated_at - started_at;
+    printf("handshake_timeout: connected=%d transport=%d status=%u after %lld ms\n", connected,
+           by_transport, status, elapsed);
+    CHECK(!connected);
+    CHECK(by_transport == 1);
+    CHECK(status == QUIC_STATUS_CONNECTION_IDLE);
+    CHECK(elapsed >= HANDSHAKE_MS - 50);
+    CHECK(elapsed < 3000);
+
+    api->ConnectionClose(conn);
+    api->ConfigurationClose(cfg);
+    api->RegistrationClose(reg);
+    MsQuicClose(api);
+    close(peer);
+    close(srv);
+    counter_destroy(&done);
+    return finish("handshake_timeout");
+}
