@@ -4,6 +4,7 @@
  * compile unchanged against include/msquic.h; at run time it opens the table, opens and closes
  * a registration, checks the address helpers and exits 0. */
 #include "msquic.h"
+#include "msquic.h" /* included twice on purpose: the header must be idempotent */
 
 #include <stdio.h>
 #include <stdlib.h>

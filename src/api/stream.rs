@@ -25,6 +25,12 @@ const SHUTDOWN_GRACEFUL: u32 = 0x1;
 const SHUTDOWN_ABORTIVE: u32 = 0x2 | 0x4 | 0x8;
 /// Every defined `QUIC_STREAM_SHUTDOWN_FLAGS` bit.
 const SHUTDOWN_FLAGS_ALL: u32 = 0x1F;
+/// MsQuic's default stream priority.
+const DEFAULT_PRIORITY: u16 = 0x7FFF;
+/// `QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE`: a fixed 128 KiB, about what a TCP socket's
+/// send buffer holds; with sends copied (buffered mode) any amount works, and this keeps an
+/// application that sizes its sends by it from queueing more than the socket can take at once.
+pub(crate) const IDEAL_SEND_BUFFER_SIZE: u64 = 128 * 1024;
 
 /// A stream.
 pub(crate) struct Stream {
@@ -42,6 +48,8 @@ struct StreamState {
     /// StreamStart (or SEND_FLAG_START) was called.
     start_requested: bool,
     start_flags: u32,
+    /// QUIC_PARAM_STREAM_PRIORITY, if the application set one.
+    priority: Option<u16>,
     /// Sends and shutdowns asked for before the stream had an ID.
     queued: Vec<Queued>,
     receive_disabled: bool,
@@ -77,6 +85,11 @@ impl Stream {
         } else {
             Dir::Bi
         }
+    }
+
+    /// The stream's priority (`QUIC_PARAM_STREAM_PRIORITY`).
+    pub(crate) fn priority(&self) -> u16 {
+        self.state.lock().priority.unwrap_or(DEFAULT_PRIORITY)
     }
 
     /// The stream's ID, once it has one.
@@ -178,15 +191,43 @@ pub(crate) unsafe extern "C" fn start(h: HQUIC, flags: QUIC_STREAM_START_FLAGS) 
     })
 }
 
+/// Sets `QUIC_PARAM_STREAM_PRIORITY`: stored at once, and given to the engine on the
+/// connection's worker once the stream has an ID (at start otherwise).
+pub(crate) fn set_priority(stream: &Arc<Handle<Stream>>, priority: u16) {
+    let id = {
+        let mut st = stream.obj.state.lock();
+        st.priority = Some(priority);
+        st.id
+    };
+    if let Some(id) = id {
+        on_slot(&stream.obj.connection, false, move |cx, slot| {
+            slot.with_engine(cx, |e| e.set_priority(StreamId(id), priority));
+        });
+    }
+}
+
 /// Gives a requested stream its ID if the peer's limit allows; otherwise it waits (or fails
 /// with STREAM_LIMIT_REACHED under FAIL_BLOCKED).
+///
+/// A stream only takes an ID the peer's limit admits, so a successful START_COMPLETE always
+/// has PeerAccepted set and PEER_ACCEPTED (INDICATE_PEER_ACCEPT) never follows. IMMEDIATE
+/// has no effect: the engine announces a stream with its first STREAM frame (data or FIN),
+/// so the peer sees PEER_STREAM_STARTED with the first send. PRIORITY_WORK is accepted and
+/// has no effect.
 fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
     if stream.obj.state.lock().done || stream.is_closed_by_app() {
         return;
     }
     let dir = stream.obj.dir();
+    let priority = stream.obj.state.lock().priority;
     let opened = if slot.is_connected() {
-        slot.with_engine(cx, |e| e.open(dir))
+        slot.with_engine(cx, |e| {
+            let id = e.open(dir)?;
+            if let Some(p) = priority {
+                let _ = e.set_priority(id, p);
+            }
+            Ok(id)
+        })
     } else {
         None
     };
@@ -206,7 +247,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
                     START_COMPLETE: QUIC_STREAM_EVENT_START_COMPLETE_PAYLOAD::new(
                         QUIC_STATUS_SUCCESS,
                         id.0,
-                        false,
+                        true,
                     ),
                 },
             );
@@ -242,7 +283,22 @@ fn start_failed(stream: &Arc<Handle<Stream>>, status: QUIC_STATUS) {
         },
     );
     emit(stream, &mut ev);
-    stream.obj.state.lock().start_requested = false;
+    let shutdown_on_fail = {
+        let mut st = stream.obj.state.lock();
+        st.start_requested = false;
+        st.start_flags & QUIC_STREAM_START_FLAG_SHUTDOWN_ON_FAIL.0 != 0
+    };
+    if shutdown_on_fail {
+        // SHUTDOWN_ON_FAIL: the failed start also ends the stream; nothing was on the wire,
+        // and the sends queued for the start are canceled.
+        let queued = std::mem::take(&mut stream.obj.state.lock().queued);
+        for q in queued {
+            if let Queued::Send { context, .. } = q {
+                send_complete(stream, context as u64, true);
+            }
+        }
+        shutdown_complete(stream);
+    }
 }
 
 /// Starts the streams that were waiting for the peer's stream limit or the handshake.
@@ -564,10 +620,14 @@ pub(crate) fn deliver_receive(slot: &Rc<ConnSlot>, cx: &WorkerCx, stream: &Arc<H
             stream.obj.state.lock().pending = Some(buf);
             return;
         }
-        let keep_going = status == QUIC_STATUS_CONTINUE;
+        // CONTINUE keeps RECEIVE coming, but only while it takes something: offering the
+        // same bytes again to a handler that took none would spin without new data.
+        let keep_going = status == QUIC_STATUS_CONTINUE && consumed > 0;
         let all = finish_receive(cx, slot, stream, id, buf, consumed, fin);
         if !all && !keep_going {
-            stream.obj.state.lock().receive_disabled = true;
+            if status != QUIC_STATUS_CONTINUE {
+                stream.obj.state.lock().receive_disabled = true;
+            }
             return;
         }
     }
@@ -595,7 +655,8 @@ fn finish_receive(
         }
         fin && all
     };
-    if consumed > 0 {
+    // An empty end is consumed too: that is how the engine learns the FIN was read.
+    if consumed > 0 || fin_done {
         slot.with_engine(cx, |e| e.consume(id, consumed as usize));
     }
     if fin_done {
