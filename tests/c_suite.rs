@@ -201,9 +201,12 @@ const C_PROGRAMS: &[&str] = &[
     "loopback_tls",
     "many_connections",
     "open_close",
+    "receive_modes",
     "registration_close",
     "settings",
     "shutdown_codes",
+    "stream_scale",
+    "stream_start",
 ];
 
 #[test]
@@ -253,6 +256,11 @@ fn loopback_tls() {
 }
 
 #[test]
+fn receive_modes() {
+    c_program("receive_modes");
+}
+
+#[test]
 fn open_close() {
     c_program("open_close");
 }
@@ -270,6 +278,16 @@ fn close_in_callbacks() {
 #[test]
 fn conn_params() {
     c_program("conn_params");
+}
+
+#[test]
+fn stream_scale() {
+    c_program("stream_scale");
+}
+
+#[test]
+fn stream_start() {
+    c_program("stream_start");
 }
 
 #[test]

@@ -60,6 +60,8 @@ pub(crate) struct ConnSlot {
     pub(crate) pending: RefCell<Option<PendingAccept>>,
     /// Streams waiting for an ID (handshake or the peer's stream limit).
     blocked_starts: RefCell<Vec<Arc<Handle<Stream>>>>,
+    /// The next stream index to promise a blocked start, by direction (`[bidi, uni]`).
+    reserved_next: [Cell<u64>; 2],
     /// Streams with an ID, by ID.
     streams: RefCell<HashMap<u64, Arc<Handle<Stream>>>>,
     /// The application-form ALPN the connection uses.
@@ -85,6 +87,7 @@ impl ConnSlot {
             conn: RefCell::new(None),
             pending: RefCell::new(None),
             blocked_starts: RefCell::new(Vec::new()),
+            reserved_next: [Cell::new(0), Cell::new(0)],
             streams: RefCell::new(HashMap::new()),
             alpn: RefCell::new(Vec::new()),
             connected: Cell::new(false),
@@ -136,6 +139,11 @@ impl ConnSlot {
         self.blocked_starts.borrow_mut().push(stream);
     }
 
+    /// The next stream index a blocked start may be promised in direction `d` (0 bidi, 1 uni).
+    pub(crate) fn reserved_next(&self, d: usize) -> &Cell<u64> {
+        &self.reserved_next[d]
+    }
+
     /// The parked streams, to try again.
     pub(crate) fn take_blocked_starts(&self) -> Vec<Arc<Handle<Stream>>> {
         std::mem::take(&mut *self.blocked_starts.borrow_mut())
@@ -151,6 +159,12 @@ impl ConnSlot {
 
     fn stream(&self, id: StreamId) -> Option<Arc<Handle<Stream>>> {
         self.streams.borrow().get(&id.0).cloned()
+    }
+
+    /// Reads the engine's state without making progress; `None` without a connection.
+    pub(crate) fn inspect<R>(&self, f: impl FnOnce(&proto::Connection) -> R) -> Option<R> {
+        let conn = self.conn()?;
+        Some(conn.inspect(f))
     }
 
     /// Whether CONNECTED was raised.
@@ -247,7 +261,14 @@ impl ConnSlot {
             return;
         }
         let _ = cx;
-        let streams: Vec<_> = self.streams.borrow_mut().drain().map(|(_, s)| s).collect();
+        let mut streams: Vec<_> = self.streams.borrow_mut().drain().map(|(_, s)| s).collect();
+        // Streams started while blocked by the peer's limit (their START_COMPLETE reported
+        // an ID) end with the connection too.
+        streams.extend(
+            self.take_blocked_starts()
+                .into_iter()
+                .filter(|s| s.obj.id().is_some()),
+        );
         let (status, code) = self.close_status.get();
         qlog!(
             Info,
@@ -397,6 +418,17 @@ impl ConnSlot {
                         STREAMS_AVAILABLE: QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE_PAYLOAD {
                             BidirectionalCount: bidi.min(u16::MAX as u64) as u16,
                             UnidirectionalCount: uni.min(u16::MAX as u64) as u16,
+                        },
+                    },
+                };
+                self.emit(&mut event);
+            }
+            Event::PeerStreamsBlocked { dir } => {
+                let mut event = QUIC_CONNECTION_EVENT {
+                    Type: QUIC_CONNECTION_EVENT_PEER_NEEDS_STREAMS,
+                    payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+                        PEER_NEEDS_STREAMS: QUIC_CONNECTION_EVENT_PEER_NEEDS_STREAMS_PAYLOAD {
+                            Bidirectional: u8::from(dir == proto::Dir::Bi),
                         },
                     },
                 };

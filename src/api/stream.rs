@@ -48,6 +48,9 @@ struct StreamState {
     /// StreamStart (or SEND_FLAG_START) was called.
     start_requested: bool,
     start_flags: u32,
+    /// The ID promised in START_COMPLETE while the peer's stream limit holds the stream
+    /// back; the engine opens it under this ID once the limit admits it.
+    reserved_id: Option<u64>,
     /// QUIC_PARAM_STREAM_PRIORITY, if the application set one.
     priority: Option<u16>,
     /// Sends and shutdowns asked for before the stream had an ID.
@@ -94,7 +97,8 @@ impl Stream {
 
     /// The stream's ID, once it has one.
     pub(crate) fn id(&self) -> Option<u64> {
-        self.state.lock().id
+        let st = self.state.lock();
+        st.id.or(st.reserved_id)
     }
 }
 
@@ -206,52 +210,92 @@ pub(crate) fn set_priority(stream: &Arc<Handle<Stream>>, priority: u16) {
     }
 }
 
-/// Gives a requested stream its ID if the peer's limit allows; otherwise it waits (or fails
-/// with STREAM_LIMIT_REACHED under FAIL_BLOCKED).
-///
-/// A stream only takes an ID the peer's limit admits, so a successful START_COMPLETE always
-/// has PeerAccepted set and PEER_ACCEPTED (INDICATE_PEER_ACCEPT) never follows. IMMEDIATE
-/// has no effect: the engine announces a stream with its first STREAM frame (data or FIN),
-/// so the peer sees PEER_STREAM_STARTED with the first send. PRIORITY_WORK is accepted and
-/// has no effect.
+/// Gives a requested stream its ID if the peer's limit allows. Otherwise, as in MsQuic, the
+/// stream still starts: START_COMPLETE reports the ID it will have with PeerAccepted clear,
+/// sends and shutdowns stay queued, and once the limit admits it (in start order) the engine
+/// opens it under that ID and PEER_ACCEPTED follows under INDICATE_PEER_ACCEPT. FAIL_BLOCKED
+/// fails such a start with STREAM_LIMIT_REACHED instead. Before the handshake completes the
+/// start simply waits. IMMEDIATE sends an empty STREAM frame so the peer sees
+/// PEER_STREAM_STARTED before any data; PRIORITY_WORK is accepted and has no effect.
 fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
-    if stream.obj.state.lock().done || stream.is_closed_by_app() {
+    let (abandoned, reserved, priority, flags) = {
+        let st = stream.obj.state.lock();
+        (
+            st.done || stream.is_closed_by_app(),
+            st.reserved_id,
+            st.priority,
+            st.start_flags,
+        )
+    };
+    if abandoned && reserved.is_none() {
         return;
     }
     let dir = stream.obj.dir();
-    let priority = stream.obj.state.lock().priority;
+    let d = usize::from(dir == Dir::Uni);
+    let reserved_next = slot.reserved_next(d).get();
+    // The engine's next index for `dir`, and the outcome of opening if it is this stream's
+    // turn (promised IDs are opened in order, before any new start).
     let opened = if slot.is_connected() {
         slot.with_engine(cx, |e| {
-            let id = e.open(dir)?;
-            if let Some(p) = priority {
-                let _ = e.set_priority(id, p);
+            let next = e.max_streams(dir).0 - e.streams_available(dir);
+            let turn = match reserved {
+                Some(r) => StreamId(r).index() == next,
+                None => reserved_next <= next,
+            };
+            let r = if turn {
+                e.open(dir)
+            } else {
+                Err(CommandError::StreamLimit)
+            };
+            if let Ok(id) = r {
+                if let Some(p) = priority {
+                    let _ = e.set_priority(id, p);
+                }
+                if abandoned {
+                    // Closed while waiting: the promised ID is used up and abandoned at once.
+                    let _ = e.reset(id, 0);
+                    let _ = e.stop_sending(id, 0);
+                }
             }
-            Ok(id)
+            (next, e.side(), r)
         })
     } else {
         None
     };
-    let fail_blocked =
-        stream.obj.state.lock().start_flags & QUIC_STREAM_START_FLAG_FAIL_BLOCKED.0 != 0;
+    let fail_blocked = flags & QUIC_STREAM_START_FLAG_FAIL_BLOCKED.0 != 0;
     match opened {
-        Some(Ok(id)) => {
+        Some((_, _, Ok(_))) if abandoned => {}
+        Some((_, _, Ok(id))) => {
             let queued = {
                 let mut st = stream.obj.state.lock();
                 st.id = Some(id.0);
                 std::mem::take(&mut st.queued)
             };
             slot.add_stream(id.0, stream.clone());
-            let mut ev = event(
-                QUIC_STREAM_EVENT_START_COMPLETE,
-                QUIC_STREAM_EVENT_PAYLOAD {
-                    START_COMPLETE: QUIC_STREAM_EVENT_START_COMPLETE_PAYLOAD::new(
-                        QUIC_STATUS_SUCCESS,
-                        id.0,
-                        true,
-                    ),
-                },
-            );
-            emit(stream, &mut ev);
+            if reserved.is_some() {
+                if flags & QUIC_STREAM_START_FLAG_INDICATE_PEER_ACCEPT.0 != 0 {
+                    let mut ev = event(
+                        QUIC_STREAM_EVENT_PEER_ACCEPTED,
+                        QUIC_STREAM_EVENT_PAYLOAD {
+                            SEND_SHUTDOWN_COMPLETE:
+                                QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE_PAYLOAD::default(),
+                        },
+                    );
+                    emit(stream, &mut ev);
+                }
+            } else {
+                let mut ev = event(
+                    QUIC_STREAM_EVENT_START_COMPLETE,
+                    QUIC_STREAM_EVENT_PAYLOAD {
+                        START_COMPLETE: QUIC_STREAM_EVENT_START_COMPLETE_PAYLOAD::new(
+                            QUIC_STATUS_SUCCESS,
+                            id.0,
+                            true,
+                        ),
+                    },
+                );
+                emit(stream, &mut ev);
+            }
             for q in queued {
                 match q {
                     Queued::Send {
@@ -264,13 +308,38 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
                     }
                 }
             }
+            if flags & QUIC_STREAM_START_FLAG_IMMEDIATE.0 != 0 {
+                // IMMEDIATE: the peer sees the stream now (an empty STREAM frame at offset
+                // 0), unless data or a FIN already went with it.
+                slot.with_engine(cx, |e| e.announce(id));
+            }
         }
-        Some(Err(CommandError::StreamLimit)) if fail_blocked => {
+        Some((_, _, Err(CommandError::StreamLimit))) if fail_blocked && reserved.is_none() => {
             start_failed(stream, QUIC_STATUS_STREAM_LIMIT_REACHED)
         }
-        Some(Err(CommandError::StreamLimit)) | None if !slot.is_shutting_down() => {
+        Some((next, side, Err(CommandError::StreamLimit))) if !slot.is_shutting_down() => {
+            if reserved.is_none() {
+                let index = reserved_next.max(next);
+                slot.reserved_next(d).set(index + 1);
+                let id = StreamId::new(side, dir, index);
+                stream.obj.state.lock().reserved_id = Some(id.0);
+                let mut ev = event(
+                    QUIC_STREAM_EVENT_START_COMPLETE,
+                    QUIC_STREAM_EVENT_PAYLOAD {
+                        START_COMPLETE: QUIC_STREAM_EVENT_START_COMPLETE_PAYLOAD::new(
+                            QUIC_STATUS_SUCCESS,
+                            id.0,
+                            false,
+                        ),
+                    },
+                );
+                emit(stream, &mut ev);
+            }
             slot.block_start(stream.clone())
         }
+        None if !slot.is_shutting_down() => slot.block_start(stream.clone()),
+        // Promised an ID already: it ends with the connection (see ConnSlot::complete).
+        _ if reserved.is_some() => slot.block_start(stream.clone()),
         _ => start_failed(stream, QUIC_STATUS_ABORTED),
     }
 }
@@ -303,7 +372,16 @@ fn start_failed(stream: &Arc<Handle<Stream>>, status: QUIC_STATUS) {
 
 /// Starts the streams that were waiting for the peer's stream limit or the handshake.
 pub(crate) fn retry_blocked_starts(slot: &Rc<ConnSlot>, cx: &WorkerCx) {
-    for stream in slot.take_blocked_starts() {
+    let mut blocked = slot.take_blocked_starts();
+    // Promised IDs first and in order: the engine hands out indices in sequence.
+    blocked.sort_by_key(|s| {
+        s.obj
+            .state
+            .lock()
+            .reserved_id
+            .map_or(u64::MAX, |id| id >> 2)
+    });
+    for stream in blocked {
         try_start(cx, slot, &stream);
     }
 }

@@ -2,19 +2,70 @@
 
 use core::ffi::c_void;
 
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
 use crate::api::abi::{
     HQUIC, QUIC_ADDR, QUIC_HANDSHAKE_INFO, QUIC_PARAM_CONN_LOCAL_ADDRESS,
-    QUIC_PARAM_CONN_REMOTE_ADDRESS, QUIC_PARAM_CONN_SETTINGS, QUIC_PARAM_LISTENER_LOCAL_ADDRESS,
-    QUIC_PARAM_STREAM_ID, QUIC_PARAM_TLS_HANDSHAKE_INFO, QUIC_PARAM_TLS_NEGOTIATED_ALPN,
-    QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
+    QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT, QUIC_PARAM_CONN_LOCAL_UNIDI_STREAM_COUNT,
+    QUIC_PARAM_CONN_MAX_STREAM_IDS, QUIC_PARAM_CONN_REMOTE_ADDRESS, QUIC_PARAM_CONN_SETTINGS,
+    QUIC_PARAM_LISTENER_LOCAL_ADDRESS, QUIC_PARAM_STREAM_0RTT_LENGTH, QUIC_PARAM_STREAM_ID,
+    QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE, QUIC_PARAM_STREAM_PRIORITY,
+    QUIC_PARAM_TLS_HANDSHAKE_INFO, QUIC_PARAM_TLS_NEGOTIATED_ALPN, QUIC_STATUS,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
 };
-use crate::api::connection::Connection;
+use crate::api::connection::{Connection, on_slot};
 use crate::api::handle::Handle;
 use crate::api::listener::Listener;
 use crate::api::param::buffer::{answer, read_exact};
 use crate::api::settings::{get_settings_param, set_settings_param};
 use crate::api::sockaddr;
-use crate::api::stream::Stream;
+use crate::api::stream::{self, Stream};
+use crate::proto::{Dir, Side, StreamId};
+
+/// What a connection's engine says about its stream limits, read on its worker.
+#[derive(Clone, Copy, Default)]
+struct StreamLimits {
+    /// How many more bidirectional and unidirectional streams we may open now.
+    available: [u64; 2],
+    /// The highest stream ID allowed plus one (MsQuic's form), by stream type.
+    max_ids: [u64; 4],
+}
+
+/// Reads the stream limits with a blocking run on the connection's worker; all zero (and
+/// each type's bits) before the connection has an engine.
+fn stream_limits(conn: &Arc<Handle<Connection>>) -> StreamLimits {
+    let out = Arc::new(Mutex::new(StreamLimits {
+        max_ids: [0, 1, 2, 3],
+        ..Default::default()
+    }));
+    let o = out.clone();
+    on_slot(conn, true, move |_cx, slot| {
+        let limits = slot.inspect(|e| {
+            let mut l = StreamLimits::default();
+            for (i, dir) in [Dir::Bi, Dir::Uni].into_iter().enumerate() {
+                l.available[i] = e.streams_available(dir);
+                let (peer_limit, our_limit) = e.max_streams(dir);
+                for initiator in [Side::Client, Side::Server] {
+                    let count = if initiator == e.side() {
+                        peer_limit
+                    } else {
+                        our_limit
+                    };
+                    // MsQuic's MAX_STREAM_IDS: the stream count shifted over the type bits.
+                    let ty = StreamId::new(initiator, dir, 0).0;
+                    l.max_ids[ty as usize] = (count << 2) | ty;
+                }
+            }
+            l
+        });
+        if let Some(l) = limits {
+            *o.lock() = l;
+        }
+    });
+    *out.lock()
+}
 
 fn addr_bytes(addr: &QUIC_ADDR) -> [u8; size_of::<QUIC_ADDR>()] {
     // SAFETY: QUIC_ADDR is plain old data of exactly this size.
@@ -103,6 +154,44 @@ pub(crate) unsafe fn get(
             // SAFETY: as above.
             unsafe { answer(len, buf, &id.to_ne_bytes()) }
         }
+        QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT | QUIC_PARAM_CONN_LOCAL_UNIDI_STREAM_COUNT => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::get(h) }?;
+            let i = usize::from(param == QUIC_PARAM_CONN_LOCAL_UNIDI_STREAM_COUNT);
+            let count = stream_limits(&conn).available[i].min(u64::from(u16::MAX)) as u16;
+            // SAFETY: as above.
+            unsafe { answer(len, buf, &count.to_ne_bytes()) }
+        }
+        QUIC_PARAM_CONN_MAX_STREAM_IDS => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::get(h) }?;
+            let ids = stream_limits(&conn).max_ids;
+            let mut bytes = [0u8; 32];
+            for (chunk, id) in bytes.chunks_exact_mut(8).zip(ids) {
+                chunk.copy_from_slice(&id.to_ne_bytes());
+            }
+            // SAFETY: as above.
+            unsafe { answer(len, buf, &bytes) }
+        }
+        QUIC_PARAM_STREAM_0RTT_LENGTH => {
+            // SAFETY: as above.
+            unsafe { Handle::<Stream>::borrow(h) }?;
+            // QMux has no 0-RTT: no stream data is ever sent early.
+            // SAFETY: as above.
+            unsafe { answer(len, buf, &0u64.to_ne_bytes()) }
+        }
+        QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE => {
+            // SAFETY: as above.
+            unsafe { Handle::<Stream>::borrow(h) }?;
+            // SAFETY: as above.
+            unsafe { answer(len, buf, &stream::IDEAL_SEND_BUFFER_SIZE.to_ne_bytes()) }
+        }
+        QUIC_PARAM_STREAM_PRIORITY => {
+            // SAFETY: as above.
+            let stream = unsafe { Handle::<Stream>::borrow(h) }?;
+            // SAFETY: as above.
+            unsafe { answer(len, buf, &stream.obj.priority().to_ne_bytes()) }
+        }
         _ => return None,
     };
     Some(status)
@@ -166,9 +255,23 @@ pub(crate) unsafe fn set(
         QUIC_PARAM_TLS_HANDSHAKE_INFO | QUIC_PARAM_TLS_NEGOTIATED_ALPN => {
             Some(QUIC_STATUS_INVALID_PARAMETER)
         }
-        QUIC_PARAM_LISTENER_LOCAL_ADDRESS | QUIC_PARAM_STREAM_ID => {
-            Some(QUIC_STATUS_INVALID_PARAMETER)
+        QUIC_PARAM_STREAM_PRIORITY => {
+            // SAFETY: as above.
+            let stream = unsafe { Handle::<Stream>::get(h) }?;
+            // SAFETY: as above.
+            let Some(priority) = (unsafe { read_exact::<u16>(len, buf) }) else {
+                return Some(QUIC_STATUS_INVALID_PARAMETER);
+            };
+            stream::set_priority(&stream, priority);
+            Some(QUIC_STATUS_SUCCESS)
         }
+        QUIC_PARAM_LISTENER_LOCAL_ADDRESS
+        | QUIC_PARAM_STREAM_ID
+        | QUIC_PARAM_STREAM_0RTT_LENGTH
+        | QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE
+        | QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT
+        | QUIC_PARAM_CONN_LOCAL_UNIDI_STREAM_COUNT
+        | QUIC_PARAM_CONN_MAX_STREAM_IDS => Some(QUIC_STATUS_INVALID_PARAMETER),
         _ => None,
     }
 }

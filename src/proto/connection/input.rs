@@ -228,7 +228,9 @@ impl Connection {
                 }
                 self.open_peer_streams(id)?;
             }
-            Frame::StreamsBlocked { .. } => {}
+            Frame::StreamsBlocked { dir, .. } => {
+                self.events.push_back(Event::PeerStreamsBlocked { dir });
+            }
             Frame::ConnectionClose {
                 error_code,
                 frame_type,

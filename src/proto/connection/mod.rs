@@ -160,6 +160,12 @@ pub enum Event {
         /// Unidirectional streams available.
         uni: u64,
     },
+    /// The peer sent STREAMS_BLOCKED: it wants to open more streams of `dir` than our
+    /// limit allows.
+    PeerStreamsBlocked {
+        /// The direction the peer is blocked on.
+        dir: Dir,
+    },
     /// A DATAGRAM arrived.
     DatagramReceived(Vec<u8>),
     /// A queued datagram was written to the transport.
@@ -565,6 +571,12 @@ impl Connection {
         self.peer_max_streams[di(dir)].saturating_sub(self.next_local[di(dir)])
     }
 
+    /// The stream limits in force for `dir`: `(peer's limit on streams we open, our limit on
+    /// streams the peer opens)`, as stream counts.
+    pub fn max_streams(&self, dir: Dir) -> (u64, u64) {
+        (self.peer_max_streams[di(dir)], self.max_remote[di(dir)])
+    }
+
     /// The largest datagram payload the peer accepts, if it accepts datagrams.
     pub fn max_datagram_size(&self) -> Option<usize> {
         let record_max = self
@@ -827,6 +839,18 @@ impl Connection {
         self.stop_sending_pending.push_back((id, error_code));
         self.credit_connection(credit);
         self.maybe_close_stream(id);
+        Ok(())
+    }
+
+    /// Opens a stream on the peer before any data: an empty STREAM frame at offset 0 goes out
+    /// unless data or a FIN is written first.
+    pub fn announce(&mut self, id: StreamId) -> Result<(), CommandError> {
+        self.check_open()?;
+        let send = self.send_half(id)?;
+        if send.offset() == 0 && send.pending() == 0 && send.is_writable() {
+            send.announce = true;
+        }
+        self.schedule(id);
         Ok(())
     }
 

@@ -298,7 +298,9 @@ impl Connection {
             }
             let sendable = send.sendable().min(conn_credit);
             let fin_only = send.fin_after(0);
-            if sendable == 0 && !fin_only {
+            let announce_only = send.announce_due();
+            send.announce = false;
+            if sendable == 0 && !fin_only && !announce_only {
                 if send.pending() > 0 && send.credit.available() == 0 {
                     // Blocked by the stream's limit: wait for MAX_STREAM_DATA.
                     if send.credit.take_blocked().is_some() {
@@ -318,6 +320,7 @@ impl Connection {
             let offset = send.offset();
             let bare = frame::stream_header_len(id, offset, None);
             if space <= bare + usize::from(!fin_only) {
+                send.announce = announce_only;
                 return; // Record full.
             }
             // A frame that fills the record omits its Length (it runs to the end of the record).
@@ -332,7 +335,7 @@ impl Connection {
                     // The Length field tips it over: send a little less, still with LEN
                     // (never more than `sendable`, which credit allows).
                     let n = space.saturating_sub(with_len);
-                    if n == 0 {
+                    if n == 0 && !announce_only {
                         return;
                     }
                     (n as u64, true)

@@ -87,6 +87,9 @@ pub struct SendStream {
     pub priority: u16,
     /// Whether the stream sits in the connection's send queue.
     pub queued: bool,
+    /// An empty STREAM frame at offset 0 is due, to open the stream on the peer before any
+    /// data (see [`crate::proto::Connection::announce`]).
+    pub announce: bool,
 }
 
 impl SendStream {
@@ -100,6 +103,7 @@ impl SendStream {
             credit: SendCredit::new(max_data),
             priority: 0x7fff,
             queued: false,
+            announce: false,
         }
     }
 
@@ -136,11 +140,16 @@ impl SendStream {
     /// Whether a STREAM frame is due: data to send, or a FIN with nothing before it.
     pub fn wants_frame(&self) -> bool {
         match self.phase {
-            SendPhase::Open => self.pending > 0,
+            SendPhase::Open => self.pending > 0 || self.announce_due(),
             SendPhase::Finishing => true,
             SendPhase::ResetPending { reliable_size, .. } => self.offset < reliable_size,
             SendPhase::DataSent | SendPhase::ResetSent => false,
         }
+    }
+
+    /// Whether only an announcing empty frame is due: nothing written or queued yet.
+    pub fn announce_due(&self) -> bool {
+        self.announce && self.offset == 0 && self.pending == 0 && self.phase == SendPhase::Open
     }
 
     /// The most data that may go in the next frame, ignoring connection credit.

@@ -379,6 +379,54 @@ fn reset_stream_at_delivers_reliable_prefix() {
 }
 
 #[test]
+fn announce_opens_the_stream_on_the_peer_without_data() {
+    for chunking in all_chunkings() {
+        let mut p = Pair::connected(Config::default(), Config::default(), chunking);
+        let id = p.client.conn.open(Dir::Bi).unwrap();
+        p.drive();
+        assert!(!p.server.take_events().contains(&Event::StreamOpened { id }));
+        p.client.conn.announce(id).unwrap();
+        p.drive();
+        let se = p.server.take_events();
+        assert!(se.contains(&Event::StreamOpened { id }), "{se:?}");
+        // Data still starts at offset 0, and announcing again sends nothing more.
+        p.client.conn.announce(id).unwrap();
+        p.client.conn.send(id, b"hi"[..].into(), None).unwrap();
+        p.client.conn.finish(id).unwrap();
+        p.drive();
+        let mut got = Vec::new();
+        assert!(read_all(&mut p.server, id, &mut got));
+        assert_eq!(got, b"hi");
+    }
+}
+
+#[test]
+fn peer_streams_blocked_is_reported_with_the_limits() {
+    let server_cfg = Config {
+        max_streams_bidi: 1,
+        max_streams_uni: 0,
+        ..Config::default()
+    };
+    let mut p = Pair::connected(Config::default(), server_cfg, Chunking::Whole);
+    assert_eq!(p.client.conn.max_streams(Dir::Bi).0, 1);
+    assert_eq!(p.server.conn.max_streams(Dir::Bi).1, 1);
+    assert_eq!(p.server.conn.max_streams(Dir::Uni).1, 0);
+    p.client.conn.open(Dir::Bi).unwrap();
+    assert_eq!(p.client.conn.open(Dir::Bi), Err(CommandError::StreamLimit));
+    assert_eq!(p.client.conn.open(Dir::Uni), Err(CommandError::StreamLimit));
+    p.drive();
+    let se = p.server.take_events();
+    assert!(
+        se.contains(&Event::PeerStreamsBlocked { dir: Dir::Bi }),
+        "{se:?}"
+    );
+    assert!(
+        se.contains(&Event::PeerStreamsBlocked { dir: Dir::Uni }),
+        "{se:?}"
+    );
+}
+
+#[test]
 fn stream_limits_are_topped_up_with_max_streams() {
     for chunking in all_chunkings() {
         let server_cfg = Config {
