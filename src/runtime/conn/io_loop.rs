@@ -141,12 +141,7 @@ impl Inner {
         if self.phase != Phase::Open {
             return;
         }
-        if !self.tls_out.is_empty() {
-            let out = std::mem::take(&mut self.tls_out);
-            self.pending.extend_from_slice(&out);
-            self.tls_out = out;
-            self.tls_out.clear();
-        }
+        self.pending.append(&mut self.tls_out);
         let now = Instant::now();
         loop {
             if !self.pending.is_empty() {
