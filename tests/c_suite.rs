@@ -207,6 +207,7 @@ const C_PROGRAMS: &[&str] = &[
     "shutdown_codes",
     "stream_scale",
     "stream_start",
+    "unbuffered_send",
 ];
 
 #[test]
@@ -253,6 +254,11 @@ fn loopback_tcp() {
 #[test]
 fn loopback_tls() {
     c_program("loopback_tls");
+}
+
+#[test]
+fn unbuffered_send() {
+    c_program("unbuffered_send");
 }
 
 #[test]

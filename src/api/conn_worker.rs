@@ -393,6 +393,7 @@ impl ConnSlot {
             Event::SendComplete { id, token } => {
                 if let Some(s) = self.stream(id) {
                     stream::send_complete(&s, token, false);
+                    stream::refresh_ideal_send(self, &s);
                 }
             }
             Event::SendCanceled { id, token } => {

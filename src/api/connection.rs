@@ -53,6 +53,9 @@ pub(crate) struct Connection {
     pub(crate) transport: u32,
     /// Connection-level settings (over the configuration's at start).
     pub(crate) settings: Mutex<Settings>,
+    /// `SendBufferingEnabled` as resolved at start: `false` makes StreamSend hold the
+    /// application's buffers instead of copying them.
+    pub(crate) send_buffering: AtomicBool,
     /// The peer address set with CONN_REMOTE_ADDRESS before start.
     pub(crate) remote_address: Mutex<Option<SocketAddr>>,
     /// The local address set with CONN_LOCAL_ADDRESS before start (the client socket binds it).
@@ -147,6 +150,7 @@ pub(crate) fn new_server_connection(
         worker: cx.index(),
         transport,
         settings: Mutex::new(Settings::for_connection()),
+        send_buffering: AtomicBool::new(true),
         remote_address: Mutex::new(None),
         bind_address: Mutex::new(None),
         info: Mutex::new(ConnInfo::default()),
@@ -214,6 +218,7 @@ fn open_in(
         worker,
         transport,
         settings: Mutex::new(Settings::for_connection()),
+        send_buffering: AtomicBool::new(true),
         remote_address: Mutex::new(None),
         bind_address: Mutex::new(None),
         info: Mutex::new(ConnInfo::default()),
@@ -347,6 +352,9 @@ pub(crate) unsafe extern "C" fn start(
         };
         let mut settings = conn.obj.settings.lock().clone();
         settings.adopt(&config.obj.settings.lock(), false);
+        conn.obj
+            .send_buffering
+            .store(settings.send_buffering_enabled, Ordering::Relaxed);
         let alpn = config.obj.alpns.first().cloned().unwrap_or_default();
         let engine = settings.engine_config(false);
         let handshake_deadline = settings
@@ -444,6 +452,9 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
         };
         let mut settings = conn.obj.settings.lock().clone();
         settings.adopt(&config.obj.settings.lock(), false);
+        conn.obj
+            .send_buffering
+            .store(settings.send_buffering_enabled, Ordering::Relaxed);
         let engine = settings.engine_config(true);
         let handshake_timeout = settings.handshake_idle_timeout();
         let alpns = config.obj.alpns.clone();

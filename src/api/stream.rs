@@ -4,6 +4,7 @@
 use core::ffi::c_void;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use parking_lot::Mutex;
 
@@ -27,10 +28,53 @@ const SHUTDOWN_ABORTIVE: u32 = 0x2 | 0x4 | 0x8;
 const SHUTDOWN_FLAGS_ALL: u32 = 0x1F;
 /// MsQuic's default stream priority.
 const DEFAULT_PRIORITY: u16 = 0x7FFF;
-/// `QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE`: a fixed 128 KiB, about what a TCP socket's
+/// `QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE` in buffered mode (unbuffered mode answers with
+/// the figure last raised in IDEAL_SEND_BUFFER_SIZE): a fixed 128 KiB, about what a TCP socket's
 /// send buffer holds; with sends copied (buffered mode) any amount works, and this keeps an
 /// application that sizes its sends by it from queueing more than the socket can take at once.
 pub(crate) const IDEAL_SEND_BUFFER_SIZE: u64 = 128 * 1024;
+/// The smallest IDEAL_SEND_BUFFER_SIZE raised in unbuffered mode.
+const MIN_IDEAL_SEND_BUFFER_SIZE: u64 = 64 * 1024;
+
+/// One application buffer that StreamSend holds by pointer in unbuffered mode
+/// (`SendBufferingEnabled` off), handed to the engine as [`SendData::Shared`].
+struct AppBuffer {
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: the bytes belong to the application, which by the MsQuic contract keeps them
+// valid and unmodified from StreamSend until the matching SEND_COMPLETE (success or
+// Canceled). The engine only reads them, from whichever worker thread owns the connection,
+// and drops every chunk (after copying the bytes it sends into its output) before the
+// SEND_COMPLETE that releases them is raised: the token sits on the last buffer of each
+// send, and the engine writes a stream's chunks in order. Nothing here is shared mutably.
+unsafe impl Send for AppBuffer {}
+
+impl AsRef<[u8]> for AppBuffer {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: `ptr` is non-NULL with `len` readable bytes that the application keeps
+        // valid until SEND_COMPLETE (see the `Send` impl); `len` is never 0 here.
+        unsafe { core::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+/// The data of one StreamSend.
+enum Payload {
+    /// Buffered mode: the bytes, copied.
+    Copied(Vec<u8>),
+    /// Unbuffered mode: the application's non-empty buffers, by pointer.
+    Borrowed(Vec<AppBuffer>),
+}
+
+impl Payload {
+    fn is_empty(&self) -> bool {
+        match self {
+            Self::Copied(v) => v.is_empty(),
+            Self::Borrowed(v) => v.is_empty(),
+        }
+    }
+}
 
 /// A stream.
 pub(crate) struct Stream {
@@ -63,11 +107,13 @@ struct StreamState {
     fin_delivered: bool,
     done: bool,
     recv_buf: Vec<u8>,
+    /// The IDEAL_SEND_BUFFER_SIZE last raised (unbuffered mode only).
+    ideal_send: Option<u64>,
 }
 
 enum Queued {
     Send {
-        data: Vec<u8>,
+        data: Payload,
         flags: u32,
         context: usize,
     },
@@ -296,6 +342,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
                 );
                 emit(stream, &mut ev);
             }
+            refresh_ideal_send(slot, stream);
             for q in queued {
                 match q {
                     Queued::Send {
@@ -439,8 +486,10 @@ fn shutdown_now(cx: &WorkerCx, slot: &Rc<ConnSlot>, id: StreamId, flags: u32, er
     });
 }
 
-/// `StreamSend`: the buffers are copied; SEND_COMPLETE follows once the data is written to
-/// the socket (QMux's implicit acknowledgement).
+/// `StreamSend`: in buffered mode (the default) the buffers are copied; with
+/// `SendBufferingEnabled` off they are held by pointer until written. Either way one
+/// SEND_COMPLETE follows once all the data is written to the socket (QMux's implicit
+/// acknowledgement), or with Canceled if the stream ends first.
 pub(crate) unsafe extern "C" fn send(
     h: HQUIC,
     buffers: *const QUIC_BUFFER,
@@ -462,19 +511,37 @@ pub(crate) unsafe extern "C" fn send(
             // SAFETY: non-NULL with `buffer_count` elements by the API contract.
             unsafe { core::slice::from_raw_parts(buffers, buffer_count as usize) }
         };
-        let total: usize = list.iter().map(|b| b.Length as usize).sum();
-        let mut data = Vec::with_capacity(total);
-        for b in list {
-            if b.Length > 0 {
-                if b.Buffer.is_null() {
-                    return QUIC_STATUS_INVALID_PARAMETER;
-                }
-                // SAFETY: non-NULL with `Length` readable bytes by the API contract.
+        if list.iter().any(|b| b.Length > 0 && b.Buffer.is_null()) {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        let data = if stream
+            .obj
+            .connection
+            .obj
+            .send_buffering
+            .load(Ordering::Relaxed)
+        {
+            let total: usize = list.iter().map(|b| b.Length as usize).sum();
+            let mut data = Vec::with_capacity(total);
+            for b in list.iter().filter(|b| b.Length > 0) {
+                // SAFETY: non-NULL (checked above) with `Length` readable bytes by the API
+                // contract.
                 data.extend_from_slice(unsafe {
                     core::slice::from_raw_parts(b.Buffer, b.Length as usize)
                 });
             }
-        }
+            Payload::Copied(data)
+        } else {
+            Payload::Borrowed(
+                list.iter()
+                    .filter(|b| b.Length > 0)
+                    .map(|b| AppBuffer {
+                        ptr: b.Buffer,
+                        len: b.Length as usize,
+                    })
+                    .collect(),
+            )
+        };
         let f = flags.0;
         let start_now = {
             let mut st = stream.obj.state.lock();
@@ -518,17 +585,34 @@ fn send_now(
     slot: &Rc<ConnSlot>,
     stream: &Arc<Handle<Stream>>,
     id: StreamId,
-    data: Vec<u8>,
+    data: Payload,
     flags: u32,
     context: usize,
 ) {
     let empty = data.is_empty();
     let fin = flags & QUIC_SEND_FLAG_FIN.0 != 0;
+    if matches!(data, Payload::Borrowed(_)) {
+        refresh_ideal_send(slot, stream);
+    }
+    let token = Some(context as u64);
     let queued = slot.with_engine(cx, |e| {
-        let r = if empty {
-            Ok(())
-        } else {
-            e.send(id, SendData::Owned(data), Some(context as u64))
+        let r = match data {
+            _ if empty => Ok(()),
+            Payload::Copied(v) => e.send(id, SendData::Owned(v), token),
+            Payload::Borrowed(bufs) => {
+                // One chunk per buffer; only the last carries the token, so the one
+                // SEND_COMPLETE comes once every byte of this send was written. `send`
+                // fails only on the stream's state, which pushing data does not change:
+                // either every buffer is queued or the first is refused and none is.
+                let last = bufs.len() - 1;
+                bufs.into_iter().enumerate().try_for_each(|(i, b)| {
+                    e.send(
+                        id,
+                        SendData::Shared(Box::new(b)),
+                        token.filter(|_| i == last),
+                    )
+                })
+            }
         };
         if r.is_ok() && fin {
             let _ = e.finish(id);
@@ -538,6 +622,53 @@ fn send_now(
     if empty || queued != Some(true) {
         send_complete(stream, context as u64, queued != Some(true));
     }
+}
+
+/// Unbuffered mode: raises IDEAL_SEND_BUFFER_SIZE when the figure differs from the one last
+/// raised. The figure is the socket's send capacity (`SO_SNDBUF`, which TCP autotuning may
+/// grow): with two sends of that size outstanding, one is always queued behind the one the
+/// socket is draining, so the pipe never runs dry while the application refills.
+pub(crate) fn refresh_ideal_send(slot: &ConnSlot, stream: &Handle<Stream>) {
+    if stream
+        .obj
+        .connection
+        .obj
+        .send_buffering
+        .load(Ordering::Relaxed)
+    {
+        return;
+    }
+    let Some(Ok(size)) = slot.conn().map(|c| c.send_buffer_size()) else {
+        return;
+    };
+    let size = (size as u64).max(MIN_IDEAL_SEND_BUFFER_SIZE);
+    {
+        let mut st = stream.obj.state.lock();
+        if st.done || st.ideal_send == Some(size) {
+            return;
+        }
+        st.ideal_send = Some(size);
+    }
+    let mut ev = event(
+        QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE,
+        QUIC_STREAM_EVENT_PAYLOAD {
+            IDEAL_SEND_BUFFER_SIZE: QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE_PAYLOAD {
+                ByteCount: size,
+            },
+        },
+    );
+    emit(stream, &mut ev);
+}
+
+/// `QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE`: the figure last raised in unbuffered mode,
+/// else the fixed [`IDEAL_SEND_BUFFER_SIZE`].
+pub(crate) fn ideal_send_buffer_size(stream: &Handle<Stream>) -> u64 {
+    stream
+        .obj
+        .state
+        .lock()
+        .ideal_send
+        .unwrap_or(IDEAL_SEND_BUFFER_SIZE)
 }
 
 /// `StreamReceiveComplete`: completes a RECEIVE that returned PENDING.

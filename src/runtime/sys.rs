@@ -87,3 +87,38 @@ pub(crate) fn bound_connect(
     }
     Ok(std::net::TcpStream::from(owned))
 }
+
+/// The socket's send-buffer capacity in bytes (`SO_SNDBUF`, as the kernel reports it: on
+/// Linux the doubled figure that includes bookkeeping, and growing as autotuning raises it).
+pub(crate) fn send_buffer_size(sock: &impl std::os::fd::AsRawFd) -> io::Result<usize> {
+    let mut value: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are valid for writes and `len` holds the size of `value`;
+    // the descriptor is borrowed from a live socket for the duration of the call.
+    let r = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            std::ptr::addr_of_mut!(value).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(usize::try_from(value).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_buffer_size_reports_the_socket_capacity() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let sock = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let size = send_buffer_size(&sock).unwrap();
+        assert!(size > 0, "SO_SNDBUF {size}");
+    }
+}

@@ -182,9 +182,10 @@ pub(crate) unsafe fn get(
         }
         QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE => {
             // SAFETY: as above.
-            unsafe { Handle::<Stream>::borrow(h) }?;
+            let s = unsafe { Handle::<Stream>::borrow(h) }?;
+            let size = stream::ideal_send_buffer_size(s);
             // SAFETY: as above.
-            unsafe { answer(len, buf, &stream::IDEAL_SEND_BUFFER_SIZE.to_ne_bytes()) }
+            unsafe { answer(len, buf, &size.to_ne_bytes()) }
         }
         QUIC_PARAM_STREAM_PRIORITY => {
             // SAFETY: as above.

@@ -253,6 +253,16 @@ impl Conn {
         f(&self.inner.borrow().engine)
     }
 
+    /// The socket's send-buffer capacity (`SO_SNDBUF`); `WouldBlock` if asked from inside
+    /// an engine command.
+    pub fn send_buffer_size(&self) -> io::Result<usize> {
+        let inner = self
+            .inner
+            .try_borrow()
+            .map_err(|_| io::Error::from(io::ErrorKind::WouldBlock))?;
+        crate::runtime::sys::send_buffer_size(&inner.sock)
+    }
+
     /// The local address of the socket.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.borrow().sock.local_addr()
