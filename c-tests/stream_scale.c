@@ -23,24 +23,7 @@ static int server_fin = 0;
 
 static QUIC_STATUS QUIC_API ServerEcho(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
     (void)ctx;
-    if (ev->Type == QUIC_STREAM_EVENT_RECEIVE && ev->RECEIVE.TotalBufferLength > 0) {
-        QUIC_BUFFER* out = malloc(sizeof(QUIC_BUFFER) + ev->RECEIVE.TotalBufferLength);
-        out->Length = (uint32_t)ev->RECEIVE.TotalBufferLength;
-        out->Buffer = (uint8_t*)(out + 1);
-        uint32_t at = 0;
-        for (uint32_t i = 0; i < ev->RECEIVE.BufferCount; i++) {
-            memcpy(out->Buffer + at, ev->RECEIVE.Buffers[i].Buffer, ev->RECEIVE.Buffers[i].Length);
-            at += ev->RECEIVE.Buffers[i].Length;
-        }
-        if (QUIC_FAILED(api->StreamSend(stream, out, 1, QUIC_SEND_FLAG_NONE, out))) free(out);
-    } else if (ev->Type == QUIC_STREAM_EVENT_SEND_COMPLETE) {
-        free(ev->SEND_COMPLETE.ClientContext);
-    } else if (ev->Type == QUIC_STREAM_EVENT_PEER_SEND_SHUTDOWN) {
-        api->StreamShutdown(stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
-    } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
-        api->StreamClose(stream);
-    }
-    return QUIC_STATUS_SUCCESS;
+    return echo_stream_event(api, stream, ev);
 }
 
 static QUIC_STATUS QUIC_API ServerVerify(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {

@@ -93,6 +93,31 @@ static inline int have_test_cert(void) {
     return 1;
 }
 
+/* An echo server's stream event: what arrives goes back on the same stream (one send per
+ * RECEIVE, freed on SEND_COMPLETE), the peer's FIN is answered with ours, and the stream is
+ * closed once it is done. `api` is the table the program uses (dlopen hosts have their own). */
+static inline QUIC_STATUS echo_stream_event(const QUIC_API_TABLE* api, HQUIC stream,
+                                            QUIC_STREAM_EVENT* ev) {
+    if (ev->Type == QUIC_STREAM_EVENT_RECEIVE && ev->RECEIVE.TotalBufferLength > 0) {
+        QUIC_BUFFER* out = malloc(sizeof(QUIC_BUFFER) + ev->RECEIVE.TotalBufferLength);
+        out->Length = (uint32_t)ev->RECEIVE.TotalBufferLength;
+        out->Buffer = (uint8_t*)(out + 1);
+        uint32_t at = 0;
+        for (uint32_t i = 0; i < ev->RECEIVE.BufferCount; i++) {
+            memcpy(out->Buffer + at, ev->RECEIVE.Buffers[i].Buffer, ev->RECEIVE.Buffers[i].Length);
+            at += ev->RECEIVE.Buffers[i].Length;
+        }
+        if (QUIC_FAILED(api->StreamSend(stream, out, 1, QUIC_SEND_FLAG_NONE, out))) free(out);
+    } else if (ev->Type == QUIC_STREAM_EVENT_SEND_COMPLETE) {
+        free(ev->SEND_COMPLETE.ClientContext);
+    } else if (ev->Type == QUIC_STREAM_EVENT_PEER_SEND_SHUTDOWN) {
+        api->StreamShutdown(stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
+    } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
+        api->StreamClose(stream);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
 /* A server configuration for ALPN `alpn` with the harness's certificate. `idle_ms` 0 leaves
  * the idle timeout at its default. */
 static inline HQUIC server_configuration(const QUIC_API_TABLE* api, HQUIC reg, const char* alpn,
