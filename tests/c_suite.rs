@@ -194,6 +194,7 @@ const C_PROGRAMS: &[&str] = &[
     "close_in_callbacks",
     "conn_params",
     "dlopen_host",
+    "execution_config",
     "handshake_timeout",
     "idle_timeout",
     "listener_alpn",
@@ -299,6 +300,11 @@ fn stream_start() {
 #[test]
 fn dlopen_host() {
     c_program("dlopen_host");
+}
+
+#[test]
+fn execution_config() {
+    c_program("execution_config");
 }
 
 #[test]

@@ -8,22 +8,35 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use parking_lot::Mutex;
 
 use crate::api::abi::{
-    QUIC_API_TABLE, QUIC_API_VERSION_2, QUIC_STATUS, QUIC_STATUS_INTERNAL_ERROR,
-    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS,
+    QUIC_API_TABLE, QUIC_API_VERSION_2, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
+    QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS,
 };
-use crate::api::{handle, param, settings, slots};
+use crate::api::{handle, param, settings, slots, workers};
 use crate::runtime::worker::Pool;
 
 /// Tables handed out and not yet closed, by address. Its length is the library's reference
 /// count: the first open initialises global state, the last close tears it down.
 static OPEN_TABLES: Mutex<Option<HashSet<usize>>> = Mutex::new(None);
 
-/// The worker threads, started with the first open and stopped after the last close.
+/// The shared worker threads, started by the first `RegistrationOpen` (after which the
+/// global execution config is fixed, as in MsQuic) and stopped after the last close.
 static POOL: Mutex<Option<Arc<Pool>>> = Mutex::new(None);
 
-/// The library's workers (`None` only when no table is open).
+/// The library's shared workers, started now if they are not yet; `None` when no table is
+/// open or the threads cannot be started.
 pub(crate) fn pool() -> Option<Arc<Pool>> {
-    POOL.lock().clone()
+    let tables = OPEN_TABLES.lock();
+    tables.as_ref()?;
+    let mut pool = POOL.lock();
+    if pool.is_none() {
+        *pool = Some(Arc::new(workers::start_shared().ok()?));
+    }
+    pool.clone()
+}
+
+/// Whether the shared workers have been started (the execution config is then fixed).
+pub(crate) fn pool_started() -> bool {
+    POOL.lock().is_some()
 }
 
 /// The transport new registrations start with, read from the environment at each open.
@@ -47,12 +60,6 @@ pub(crate) unsafe fn open_version(version: u32, api: *mut *const c_void) -> QUIC
     }
     DEFAULT_TRANSPORT.store(param::transport_from_env(), Ordering::Relaxed);
     let mut tables = OPEN_TABLES.lock();
-    if tables.is_none() {
-        match Pool::per_core() {
-            Ok(pool) => *POOL.lock() = Some(Arc::new(pool)),
-            Err(_) => return QUIC_STATUS_INTERNAL_ERROR,
-        }
-    }
     let table = Box::into_raw(Box::new(slots::TABLE));
     tables
         .get_or_insert_with(HashSet::new)
@@ -83,6 +90,7 @@ pub(crate) fn close(api: *const c_void) {
         *guard = None;
         handle::drain_quarantine();
         settings::reset_global();
+        workers::reset();
         POOL.lock().take()
     };
     // Stops and joins the workers (unless this is one of them), outside the lock: a worker

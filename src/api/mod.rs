@@ -22,3 +22,4 @@ mod sockaddr;
 mod stream;
 #[cfg(test)]
 mod tests;
+mod workers;

@@ -10,12 +10,12 @@ use parking_lot::{Condvar, Mutex};
 use crate::api::abi::{
     HQUIC, QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT, QUIC_CONNECTION_SHUTDOWN_FLAGS,
     QUIC_REGISTRATION_CLOSE_CALLBACK_HANDLER, QUIC_REGISTRATION_CONFIG, QUIC_STATUS,
-    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS, QUIC_UINT62,
-    QUIC_UINT62_MAX,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_OUT_OF_MEMORY,
+    QUIC_STATUS_SUCCESS, QUIC_UINT62, QUIC_UINT62_MAX,
 };
 use crate::api::connection::{self, Connection};
 use crate::api::handle::{Handle, Kind, Object};
-use crate::api::{boundary, library};
+use crate::api::{boundary, library, workers};
 use crate::runtime::worker::Pool;
 
 /// Highest `QUIC_EXECUTION_PROFILE` value (REAL_TIME).
@@ -24,7 +24,7 @@ const MAX_EXECUTION_PROFILE: u32 = 3;
 /// A registration: the application's execution context and the parent of every other object.
 #[expect(
     dead_code,
-    reason = "app name and profile are read by the runtime, which comes next"
+    reason = "kept as given; MsQuic has no parameter that reads them back"
 )]
 pub(crate) struct Registration {
     /// `QUIC_REGISTRATION_CONFIG::AppName`, if given.
@@ -167,8 +167,11 @@ pub(crate) unsafe extern "C" fn open(
             });
             (name, profile)
         };
-        let Some(pool) = library::pool() else {
+        let Some(shared) = library::pool() else {
             return QUIC_STATUS_INVALID_STATE;
+        };
+        let Ok(pool) = workers::for_profile(execution_profile, shared) else {
+            return QUIC_STATUS_OUT_OF_MEMORY;
         };
         let reg = Registration {
             pool,

@@ -8,11 +8,13 @@ use std::io;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use mio::{Events, Poll, Registry, Token, Waker};
 
+use crate::runtime::log::qlog;
+use crate::runtime::sys;
 use crate::runtime::timers::{SourceKey, Timers};
 
 /// Work sent to a worker from another thread.
@@ -125,6 +127,18 @@ pub fn current_index() -> Option<usize> {
     with_current(WorkerCx::index)
 }
 
+/// How a worker thread is set up (MsQuic's execution profiles and global execution config).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkerOptions {
+    /// Pin the thread to this processor.
+    pub cpu: Option<usize>,
+    /// The thread's nice value (lower runs first). Raising priority needs privileges; a refusal
+    /// leaves the thread at the default and is logged.
+    pub nice: Option<i32>,
+    /// Keep polling without sleeping for this long after the last piece of work.
+    pub busy_poll: Duration,
+}
+
 /// A worker thread, seen from other threads.
 pub struct Worker {
     index: usize,
@@ -134,15 +148,23 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts worker `index`.
+    /// Starts worker `index` with default options.
     pub fn spawn(index: usize) -> io::Result<Self> {
+        Self::spawn_with(index, WorkerOptions::default())
+    }
+
+    /// Starts worker `index` set up as `options` say.
+    pub fn spawn_with(index: usize, options: WorkerOptions) -> io::Result<Self> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let registry = poll.registry().try_clone()?;
         let (tx, rx) = crossbeam_channel::unbounded();
         let thread = std::thread::Builder::new()
             .name(format!("msquic-qmux-{index}"))
-            .spawn(move || run(index, poll, registry, rx))?;
+            .spawn(move || {
+                apply(index, &options);
+                run(index, poll, registry, rx, options.busy_poll)
+            })?;
         Ok(Self {
             index,
             tx,
@@ -198,7 +220,25 @@ impl Drop for Worker {
     }
 }
 
-fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>) {
+/// Applies the thread-level options on the new thread itself.
+fn apply(index: usize, options: &WorkerOptions) {
+    if let Some(cpu) = options.cpu {
+        if let Err(e) = sys::pin_current_thread(cpu) {
+            qlog!(
+                Info,
+                index,
+                "worker {index}: cannot pin to processor {cpu}: {e}"
+            );
+        }
+    }
+    if let Some(nice) = options.nice {
+        if let Err(e) = sys::set_current_thread_nice(nice) {
+            qlog!(Info, index, "worker {index}: cannot set nice {nice}: {e}");
+        }
+    }
+}
+
+fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>, busy_poll: Duration) {
     let cx = Rc::new(WorkerCx {
         index,
         registry,
@@ -208,16 +248,24 @@ fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>) {
     });
     CURRENT.with(|c| *c.borrow_mut() = Some(cx.clone()));
     let mut events = Events::with_capacity(EVENT_CAPACITY);
+    let mut last_work = Instant::now();
     while !cx.stopping.get() {
-        let timeout = cx
-            .timers
-            .borrow_mut()
-            .next_deadline()
-            .map(|at| at.saturating_duration_since(Instant::now()));
+        let now = Instant::now();
+        let timeout = if !busy_poll.is_zero() && now < last_work + busy_poll {
+            Some(Duration::ZERO)
+        } else {
+            cx.timers
+                .borrow_mut()
+                .next_deadline()
+                .map(|at| at.saturating_duration_since(now))
+        };
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
                 break;
             }
+        }
+        if !events.is_empty() {
+            last_work = Instant::now();
         }
         for event in events.iter() {
             if event.token() == WAKER {
@@ -230,6 +278,7 @@ fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>) {
         }
         while let Ok(op) = rx.try_recv() {
             op(&cx);
+            last_work = Instant::now();
         }
         let now = Instant::now();
         let due = cx.timers.borrow_mut().expired(now);
@@ -254,8 +303,18 @@ pub struct Pool {
 impl Pool {
     /// Starts `count` workers (at least one).
     pub fn new(count: usize) -> io::Result<Self> {
-        let workers = (0..count.max(1))
-            .map(Worker::spawn)
+        Self::with_options(vec![WorkerOptions::default(); count.max(1)])
+    }
+
+    /// Starts one worker per entry of `options` (one default worker if it is empty).
+    pub fn with_options(mut options: Vec<WorkerOptions>) -> io::Result<Self> {
+        if options.is_empty() {
+            options.push(WorkerOptions::default());
+        }
+        let workers = options
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| Worker::spawn_with(i, o))
             .collect::<io::Result<_>>()?;
         Ok(Self {
             workers,
@@ -288,6 +347,17 @@ impl Pool {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.worker(n)
     }
+}
+
+/// The number of processors on the machine: processor numbers given to
+/// [`WorkerOptions::cpu`] are below it.
+pub fn processor_count() -> usize {
+    sys::processor_count()
+}
+
+/// The processors this process may run on (its affinity mask), in increasing order.
+pub fn allowed_processors() -> Vec<usize> {
+    sys::allowed_processors()
 }
 
 /// How long tests wait for a worker before failing.

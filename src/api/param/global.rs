@@ -3,13 +3,14 @@
 use core::ffi::c_void;
 
 use crate::api::abi::{
-    QUIC_PARAM_GLOBAL_LIBRARY_GIT_HASH, QUIC_PARAM_GLOBAL_LIBRARY_VERSION,
-    QUIC_PARAM_GLOBAL_SETTINGS, QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS, QUIC_STATUS,
-    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_NOT_SUPPORTED,
+    QUIC_PARAM_GLOBAL_EXECUTION_CONFIG, QUIC_PARAM_GLOBAL_LIBRARY_GIT_HASH,
+    QUIC_PARAM_GLOBAL_LIBRARY_VERSION, QUIC_PARAM_GLOBAL_SETTINGS,
+    QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
+    QUIC_STATUS_NOT_SUPPORTED,
 };
 use crate::api::param::buffer::answer;
 use crate::api::param::known;
-use crate::api::settings;
+use crate::api::{library, settings, workers};
 
 /// The MsQuic version this library stands in for: 2.7.0, then our build number.
 pub(crate) const LIBRARY_VERSION: [u32; 4] = [2, 7, 0, 0];
@@ -37,6 +38,8 @@ pub(crate) unsafe fn get(param: u32, len: *mut u32, buf: *mut c_void) -> QUIC_ST
         QUIC_PARAM_GLOBAL_LIBRARY_GIT_HASH => git_hash().to_vec(),
         // SAFETY: the caller's contract is `answer`'s, which is `get_global_param`'s.
         QUIC_PARAM_GLOBAL_SETTINGS => return unsafe { settings::get_global_param(len, buf) },
+        // SAFETY: the caller's contract is `answer`'s, which is `get_param`'s.
+        QUIC_PARAM_GLOBAL_EXECUTION_CONFIG => return unsafe { workers::get_param(len, buf) },
         p if known::is_global(p) => return QUIC_STATUS_NOT_SUPPORTED,
         _ => return QUIC_STATUS_INVALID_PARAMETER,
     };
@@ -52,6 +55,10 @@ pub(crate) unsafe fn set(param: u32, len: u32, buf: *const c_void) -> QUIC_STATU
     match param {
         // SAFETY: the caller's contract is `set_global_param`'s.
         QUIC_PARAM_GLOBAL_SETTINGS => unsafe { settings::set_global_param(len, buf) },
+        QUIC_PARAM_GLOBAL_EXECUTION_CONFIG => {
+            // SAFETY: the caller's contract is `set_param`'s.
+            unsafe { workers::set_param(library::pool_started(), len, buf) }
+        }
         QUIC_PARAM_GLOBAL_LIBRARY_VERSION
         | QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS
         | QUIC_PARAM_GLOBAL_LIBRARY_GIT_HASH => QUIC_STATUS_INVALID_PARAMETER,

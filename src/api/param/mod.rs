@@ -1,6 +1,6 @@
 //! `SetParam` and `GetParam`: dispatch by handle kind and parameter prefix.
 
-mod buffer;
+pub(crate) mod buffer;
 mod configuration;
 mod global;
 mod handles;
