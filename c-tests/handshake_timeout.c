@@ -1,8 +1,12 @@
 /* Handshake timeout: a raw TCP server accepts and never answers. A client over QMux/TLS with
  * HandshakeIdleTimeoutMs = 300 sees SHUTDOWN_INITIATED_BY_TRANSPORT with
- * QUIC_STATUS_CONNECTION_IDLE, then SHUTDOWN_COMPLETE, about 300 ms after the start. */
+ * QUIC_STATUS_CONNECTION_IDLE, then SHUTDOWN_COMPLETE, about 300 ms after the start.
+ * Server side: with the library-wide HandshakeIdleTimeoutMs = 300 (what a server connection
+ * runs on before the application configures it), a TLS listener closes an accepted socket that
+ * sends no ClientHello about 300 ms after the connect, without raising NEW_CONNECTION. */
 #include "support/qmux_test.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #define HANDSHAKE_MS 300
@@ -12,6 +16,45 @@ static Counter done;
 static int connected, by_transport;
 static QUIC_STATUS status;
 static long long initiated_at;
+
+static int new_connections;
+
+static QUIC_STATUS QUIC_API SilentListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    (void)listener;
+    (void)ctx;
+    if (ev->Type == QUIC_LISTENER_EVENT_NEW_CONNECTION) new_connections++;
+    return QUIC_STATUS_CONNECTION_REFUSED;
+}
+
+/* A raw client that connects to a TLS listener and sends nothing: how long until the server
+ * closes the socket (ms), or -1 if it stays open for 5 s. */
+static long long silent_client(HQUIC reg) {
+    QUIC_SETTINGS s;
+    memset(&s, 0, sizeof(s));
+    s.IsSet.HandshakeIdleTimeoutMs = TRUE;
+    s.HandshakeIdleTimeoutMs = HANDSHAKE_MS;
+    CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, sizeof(s), &s) == QUIC_STATUS_SUCCESS);
+    HQUIC listener = NULL;
+    CHECK(api->ListenerOpen(reg, SilentListener, NULL, &listener) == QUIC_STATUS_SUCCESS);
+    uint16_t port = start_listener(api, listener, "hs");
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(0x7f000001);
+    sa.sin_port = htons(port);
+    long long started_at = now_ms();
+    CHECK(connect(fd, (struct sockaddr*)&sa, sizeof(sa)) == 0);
+    struct pollfd p = {fd, POLLIN, 0};
+    long long closed_after = -1;
+    if (poll(&p, 1, 5000) == 1) {
+        char byte;
+        if (recv(fd, &byte, 1, 0) <= 0) closed_after = now_ms() - started_at;
+    }
+    close(fd);
+    api->ListenerClose(listener);
+    return closed_after;
+}
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     (void)conn;
@@ -80,6 +123,13 @@ int main(void) {
 
     api->ConnectionClose(conn);
     api->ConfigurationClose(cfg);
+
+    long long closed_after = silent_client(reg);
+    printf("handshake_timeout: silent client closed after %lld ms\n", closed_after);
+    CHECK(closed_after >= HANDSHAKE_MS - 50);
+    CHECK(closed_after < 3000);
+    CHECK(new_connections == 0);
+
     api->RegistrationClose(reg);
     MsQuicClose(api);
     close(peer);

@@ -4,7 +4,9 @@
  *   SNI and the client's ALPN list in both forms ("echoqx", "echo"); both sides see ALPN
  *   "echo" in CONNECTED; a message is echoed back;
  * - a client with the system roots only fails the handshake on the untrusted certificate;
- * - a client offering another ALPN fails with ALPN_NEG_FAILURE. */
+ * - a client offering another ALPN fails with ALPN_NEG_FAILURE;
+ * - a client allowing only a cipher suite the server does not allow fails with
+ *   HANDSHAKE_FAILURE (the handshake_failure alert). */
 #include "msquic.h"
 
 #include <errno.h>
@@ -170,7 +172,8 @@ static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECT
     return QUIC_STATUS_SUCCESS;
 }
 
-static HQUIC client_config(HQUIC reg, const char* alpn, const char* ca) {
+static HQUIC client_config_suites(HQUIC reg, const char* alpn, const char* ca,
+                                  QUIC_ALLOWED_CIPHER_SUITE_FLAGS suites) {
     QUIC_BUFFER a = {(uint32_t)strlen(alpn), (uint8_t*)alpn};
     QUIC_SETTINGS s;
     memset(&s, 0, sizeof(s));
@@ -186,8 +189,16 @@ static HQUIC client_config(HQUIC reg, const char* alpn, const char* ca) {
         cred.Flags |= QUIC_CREDENTIAL_FLAG_SET_CA_CERTIFICATE_FILE;
         cred.CaCertificateFile = ca;
     }
+    if (suites != QUIC_ALLOWED_CIPHER_SUITE_NONE) {
+        cred.Flags |= QUIC_CREDENTIAL_FLAG_SET_ALLOWED_CIPHER_SUITES;
+        cred.AllowedCipherSuites = suites;
+    }
     CHECK(api->ConfigurationLoadCredential(cfg, &cred) == QUIC_STATUS_SUCCESS);
     return cfg;
+}
+
+static HQUIC client_config(HQUIC reg, const char* alpn, const char* ca) {
+    return client_config_suites(reg, alpn, ca, QUIC_ALLOWED_CIPHER_SUITE_NONE);
 }
 
 static void run_client(HQUIC reg, HQUIC cfg, uint16_t port, Run* run) {
@@ -225,6 +236,10 @@ int main(void) {
     memset(&cred, 0, sizeof(cred));
     cred.Type = QUIC_CREDENTIAL_TYPE_CERTIFICATE_FILE;
     cred.CertificateFile = &files;
+    /* The server allows the two AES suites only (case 4 offers ChaCha20 alone). */
+    cred.Flags = QUIC_CREDENTIAL_FLAG_SET_ALLOWED_CIPHER_SUITES;
+    cred.AllowedCipherSuites =
+        QUIC_ALLOWED_CIPHER_SUITE_AES_128_GCM_SHA256 | QUIC_ALLOWED_CIPHER_SUITE_AES_256_GCM_SHA384;
     CHECK(api->ConfigurationLoadCredential(server_config, &cred) == QUIC_STATUS_SUCCESS);
 
     HQUIC listener = NULL;
@@ -254,7 +269,8 @@ int main(void) {
     run_client(reg, untrusted, port, &run);
     CHECK(!run.connected);
     CHECK(QUIC_FAILED(run.transport_status));
-    CHECK(run.transport_status != QUIC_STATUS_CONNECTION_REFUSED);
+    /* As MsQuic maps a local certificate rejection: the alert it sends, unknown_ca. */
+    CHECK(run.transport_status == QUIC_STATUS_TLS_ALERT(48));
     printf("untrusted certificate: status 0x%x\n", run.transport_status);
 
     /* 3. No common ALPN. */
@@ -262,6 +278,14 @@ int main(void) {
     run_client(reg, other, port, &run);
     CHECK(!run.connected);
     CHECK(run.transport_status == QUIC_STATUS_ALPN_NEG_FAILURE);
+
+    /* 4. No common cipher suite. */
+    HQUIC chacha = client_config_suites(reg, "echo", cert,
+                                        QUIC_ALLOWED_CIPHER_SUITE_CHACHA20_POLY1305_SHA256);
+    run_client(reg, chacha, port, &run);
+    CHECK(!run.connected);
+    CHECK(run.transport_status == QUIC_STATUS_HANDSHAKE_FAILURE);
+    api->ConfigurationClose(chacha);
 
     api->ListenerClose(listener);
     api->ConfigurationClose(trusted);

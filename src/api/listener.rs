@@ -20,6 +20,7 @@ use crate::api::connection::{self, Connection};
 use crate::api::credentials::LoadedTls;
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::registration::{ChildGuard, Registration};
+use crate::api::settings::Settings;
 use crate::api::sockaddr;
 use crate::proto;
 use crate::runtime::conn::{Conn, HelloReader, OnHello, Wire};
@@ -408,9 +409,6 @@ fn accept_handler(shared: Arc<SharedSocket>) -> crate::runtime::listener::OnAcce
     })
 }
 
-/// How long an accepted socket may take to send its ClientHello.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// TLS alert record `no_application_protocol` (fatal), sent before any handshake keys.
 const NO_APPLICATION_PROTOCOL: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 120];
 
@@ -429,7 +427,12 @@ fn accept_on_worker(
         raise_new_connection(cx, &first, sock, peer, None);
         return;
     }
-    let deadline = Instant::now() + HELLO_TIMEOUT;
+    // Before the application picks a configuration, a server connection runs on the
+    // library-wide settings, as in MsQuic: their HandshakeIdleTimeoutMs bounds the wait for the
+    // ClientHello (0: no limit).
+    let deadline = Settings::for_connection()
+        .handshake_idle_timeout()
+        .map(|t| Instant::now() + t);
     let on_hello: OnHello = Box::new(move |cx, mut sock, buf, hello| {
         match shared.route(&hello.alpn) {
             Some(listener) => raise_new_connection(cx, &listener, sock, peer, Some((buf, hello))),

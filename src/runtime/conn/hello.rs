@@ -30,11 +30,11 @@ pub struct HelloReader {
 
 impl HelloReader {
     /// Starts reading `sock` on the calling worker; gives up (closing the socket) at
-    /// `deadline` or on bytes that are not a ClientHello.
+    /// `deadline` (if any) or on bytes that are not a ClientHello.
     pub fn start(
         cx: &WorkerCx,
         sock: std::net::TcpStream,
-        deadline: Instant,
+        deadline: Option<Instant>,
         on_hello: OnHello,
     ) -> io::Result<()> {
         sock.set_nonblocking(true)?;
@@ -54,7 +54,7 @@ impl HelloReader {
             cx.remove(key);
             return Err(e);
         }
-        cx.set_timer(key, Some(deadline));
+        cx.set_timer(key, deadline);
         Ok(())
     }
 
