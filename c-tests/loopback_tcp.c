@@ -3,59 +3,18 @@
  * echoed byte for byte (RECEIVE, SEND_COMPLETE, PEER_SEND_SHUTDOWN), an application shutdown
  * with an error code seen by the peer, SHUTDOWN_COMPLETE, and handles closed from inside
  * callbacks. A second client to a port nobody listens on sees CONNECTION_REFUSED. */
-#include "msquic.h"
-
-#include <errno.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
-static int failures = 0;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            __atomic_fetch_add(&failures, 1, __ATOMIC_SEQ_CST);                       \
-        }                                                                            \
-    } while (0)
-
-/* ---- a tiny event flag with a deadline ---- */
-typedef struct {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int set;
-} Flag;
-#define FLAG_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0}
-static void flag_set(Flag* f) {
-    pthread_mutex_lock(&f->lock);
-    f->set = 1;
-    pthread_cond_broadcast(&f->cond);
-    pthread_mutex_unlock(&f->lock);
-}
-static int flag_wait(Flag* f, int seconds) {
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += seconds;
-    pthread_mutex_lock(&f->lock);
-    int rc = 0;
-    while (!f->set && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&f->cond, &f->lock, &deadline);
-    int ok = f->set;
-    pthread_mutex_unlock(&f->lock);
-    return ok;
-}
 
 #define PAYLOAD (3 * 1024 * 1024 + 17)
 static uint8_t* payload;
 static uint8_t* echoed;
 static size_t echoed_len;
 static HQUIC server_config;
-static Flag client_done = FLAG_INIT;
-static Flag server_conn_done = FLAG_INIT;
-static Flag refused_done = FLAG_INIT;
+static Counter client_done;
+static Counter server_conn_done;
+static Counter refused_done;
 static uint64_t server_saw_peer_code = 0;
 static int client_connected = 0, client_stream_fin = 0, sends_completed = 0;
 static QUIC_STATUS refused_status = 0;
@@ -63,36 +22,8 @@ static QUIC_STATUS refused_status = 0;
 /* ---- server ---- */
 static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
     (void)ctx;
-    switch (ev->Type) {
-    case QUIC_STREAM_EVENT_RECEIVE: {
-        uint64_t total = ev->RECEIVE.TotalBufferLength;
-        if (total == 0) break;
-        /* Echo what arrived: one send per RECEIVE, freed on SEND_COMPLETE. */
-        QUIC_BUFFER* out = malloc(sizeof(QUIC_BUFFER) + total);
-        out->Length = (uint32_t)total;
-        out->Buffer = (uint8_t*)(out + 1);
-        uint64_t at = 0;
-        for (uint32_t i = 0; i < ev->RECEIVE.BufferCount; i++) {
-            memcpy(out->Buffer + at, ev->RECEIVE.Buffers[i].Buffer, ev->RECEIVE.Buffers[i].Length);
-            at += ev->RECEIVE.Buffers[i].Length;
-        }
-        CHECK(at == total);
-        CHECK(QUIC_SUCCEEDED(api->StreamSend(stream, out, 1, QUIC_SEND_FLAG_NONE, out)));
-        break;
-    }
-    case QUIC_STREAM_EVENT_SEND_COMPLETE:
-        free(ev->SEND_COMPLETE.ClientContext);
-        break;
-    case QUIC_STREAM_EVENT_PEER_SEND_SHUTDOWN:
-        CHECK(QUIC_SUCCEEDED(api->StreamShutdown(stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0)));
-        break;
-    case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE:
-        api->StreamClose(stream); /* closing from inside the callback */
-        break;
-    default:
-        break;
-    }
-    return QUIC_STATUS_SUCCESS;
+    /* Echoes byte for byte and closes the stream from inside its SHUTDOWN_COMPLETE. */
+    return echo_stream_event(api, stream, ev);
 }
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
@@ -107,7 +38,7 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
     case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
         CHECK(ev->SHUTDOWN_COMPLETE.HandshakeCompleted);
         if (!ev->SHUTDOWN_COMPLETE.AppCloseInProgress) api->ConnectionClose(conn);
-        flag_set(&server_conn_done);
+        counter_add(&server_conn_done, 1);
         break;
     default:
         break;
@@ -181,7 +112,7 @@ static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECT
         break;
     }
     case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
-        flag_set(&client_done);
+        counter_add(&client_done, 1);
         break;
     default:
         break;
@@ -196,12 +127,15 @@ static QUIC_STATUS QUIC_API RefusedConnection(HQUIC conn, void* ctx, QUIC_CONNEC
         refused_status = ev->SHUTDOWN_INITIATED_BY_TRANSPORT.Status;
     } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
         CHECK(!ev->SHUTDOWN_COMPLETE.HandshakeCompleted);
-        flag_set(&refused_done);
+        counter_add(&refused_done, 1);
     }
     return QUIC_STATUS_SUCCESS;
 }
 
 int main(void) {
+    counter_init(&client_done);
+    counter_init(&server_conn_done);
+    counter_init(&refused_done);
     payload = malloc(PAYLOAD);
     echoed = malloc(PAYLOAD);
     for (size_t i = 0; i < PAYLOAD; i++) payload[i] = (uint8_t)(i * 31 + (i >> 9));
@@ -244,8 +178,8 @@ int main(void) {
     CHECK(api->ConnectionOpen(reg, ClientConnection, NULL, &client) == QUIC_STATUS_SUCCESS);
     CHECK(QUIC_SUCCEEDED(api->ConnectionStart(client, client_config, QUIC_ADDRESS_FAMILY_INET,
                                                "127.0.0.1", port)));
-    CHECK(flag_wait(&client_done, 30));
-    CHECK(flag_wait(&server_conn_done, 30));
+    CHECK(counter_wait(&client_done, 1, 30000));
+    CHECK(counter_wait(&server_conn_done, 1, 30000));
     CHECK(client_connected);
     CHECK(client_stream_fin);
     CHECK(sends_completed == 1);
@@ -261,7 +195,7 @@ int main(void) {
     CHECK(api->ConnectionOpen(reg, RefusedConnection, NULL, &refused) == QUIC_STATUS_SUCCESS);
     CHECK(QUIC_SUCCEEDED(api->ConnectionStart(refused, client_config, QUIC_ADDRESS_FAMILY_INET,
                                                "127.0.0.1", port)));
-    CHECK(flag_wait(&refused_done, 30));
+    CHECK(counter_wait(&refused_done, 1, 30000));
     if (refused_status != QUIC_STATUS_CONNECTION_REFUSED) {
         fprintf(stderr, "refused connection ended with status %u\n", refused_status);
     }
@@ -274,10 +208,5 @@ int main(void) {
     MsQuicClose(api);
     free(payload);
     free(echoed);
-    if (failures != 0) {
-        fprintf(stderr, "%d failures\n", failures);
-        return 1;
-    }
-    printf("loopback_tcp: ok\n");
-    return 0;
+    return finish("loopback_tcp");
 }

@@ -7,50 +7,9 @@
  * - a client offering another ALPN fails with ALPN_NEG_FAILURE;
  * - a client allowing only a cipher suite the server does not allow fails with
  *   HANDSHAKE_FAILURE (the handshake_failure alert). */
-#include "msquic.h"
-
-#include <errno.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
-static int failures = 0;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            __atomic_fetch_add(&failures, 1, __ATOMIC_SEQ_CST);                       \
-        }                                                                            \
-    } while (0)
-
-typedef struct {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int set;
-} Flag;
-static void flag_set(Flag* f) {
-    pthread_mutex_lock(&f->lock);
-    f->set = 1;
-    pthread_cond_broadcast(&f->cond);
-    pthread_mutex_unlock(&f->lock);
-}
-static int flag_wait(Flag* f, int seconds) {
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += seconds;
-    pthread_mutex_lock(&f->lock);
-    int rc = 0;
-    while (!f->set && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&f->cond, &f->lock, &deadline);
-    int ok = f->set;
-    f->set = 0;
-    pthread_mutex_unlock(&f->lock);
-    return ok;
-}
-
 static HQUIC server_config;
 static char seen_sni[256];
 static int seen_alpn_forms = 0;
@@ -58,7 +17,7 @@ static const char* message = "hello over QMux and TLS";
 
 /* What one client run observed. */
 typedef struct {
-    Flag done;
+    Counter done;
     int connected;
     char alpn[256];
     QUIC_STATUS transport_status;
@@ -68,24 +27,7 @@ typedef struct {
 
 static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
     (void)ctx;
-    if (ev->Type == QUIC_STREAM_EVENT_RECEIVE && ev->RECEIVE.TotalBufferLength > 0) {
-        QUIC_BUFFER* out = malloc(sizeof(QUIC_BUFFER) + ev->RECEIVE.TotalBufferLength);
-        out->Length = (uint32_t)ev->RECEIVE.TotalBufferLength;
-        out->Buffer = (uint8_t*)(out + 1);
-        uint32_t at = 0;
-        for (uint32_t i = 0; i < ev->RECEIVE.BufferCount; i++) {
-            memcpy(out->Buffer + at, ev->RECEIVE.Buffers[i].Buffer, ev->RECEIVE.Buffers[i].Length);
-            at += ev->RECEIVE.Buffers[i].Length;
-        }
-        api->StreamSend(stream, out, 1, QUIC_SEND_FLAG_NONE, out);
-    } else if (ev->Type == QUIC_STREAM_EVENT_SEND_COMPLETE) {
-        free(ev->SEND_COMPLETE.ClientContext);
-    } else if (ev->Type == QUIC_STREAM_EVENT_PEER_SEND_SHUTDOWN) {
-        api->StreamShutdown(stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
-    } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
-        api->StreamClose(stream);
-    }
-    return QUIC_STATUS_SUCCESS;
+    return echo_stream_event(api, stream, ev);
 }
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
@@ -160,7 +102,7 @@ static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECT
     case QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED:
         break;
     case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
-        flag_set(&run->done);
+        counter_add(&run->done, 1);
         break;
     default:
         break;
@@ -203,23 +145,20 @@ static HQUIC client_config(HQUIC reg, const char* alpn, const char* ca) {
 
 static void run_client(HQUIC reg, HQUIC cfg, uint16_t port, Run* run) {
     memset(run, 0, sizeof(*run));
-    pthread_mutex_init(&run->done.lock, NULL);
-    pthread_cond_init(&run->done.cond, NULL);
+    counter_init(&run->done);
     HQUIC conn = NULL;
     CHECK(api->ConnectionOpen(reg, ClientConnection, run, &conn) == QUIC_STATUS_SUCCESS);
     CHECK(QUIC_SUCCEEDED(api->ConnectionStart(conn, cfg, QUIC_ADDRESS_FAMILY_INET, "localhost",
                                                port)));
-    CHECK(flag_wait(&run->done, 30));
+    CHECK(counter_wait(&run->done, 1, 30000));
     api->ConnectionClose(conn);
+    counter_destroy(&run->done);
 }
 
 int main(void) {
-    const char* cert = getenv("MSQUIC_TEST_CERT");
-    const char* key = getenv("MSQUIC_TEST_KEY");
-    if (cert == NULL || key == NULL) {
-        fprintf(stderr, "MSQUIC_TEST_CERT and MSQUIC_TEST_KEY must name a PEM certificate and key\n");
-        return 1;
-    }
+    if (!have_test_cert()) return 1;
+    const char* cert = test_cert();
+    const char* key = test_key();
     CHECK(QUIC_SUCCEEDED(MsQuicOpen2(&api)));
     HQUIC reg = NULL;
     CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
@@ -294,10 +233,5 @@ int main(void) {
     api->ConfigurationClose(server_config);
     api->RegistrationClose(reg);
     MsQuicClose(api);
-    if (failures != 0) {
-        fprintf(stderr, "%d failures\n", failures);
-        return 1;
-    }
-    printf("loopback_tls: ok\n");
-    return 0;
+    return finish("loopback_tls");
 }
