@@ -281,7 +281,7 @@ static void bulk(HQUIC reg, HQUIC cfg, uint16_t port, uint64_t total) {
     Bulk b;
     memset(&b, 0, sizeof(b));
     b.total = total;
-    /* Recursive: a send made inside SEND_COMPLETE may complete inline. */
+    /* Recursive: harmless, and safe even if a completion ever nested inside StreamSend. */
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);

@@ -191,6 +191,7 @@ const C_PROGRAMS: &[&str] = &[
     "abi_layout_nopreview",
     "api_usage",
     "bad_args",
+    "buffered_send",
     "close_in_callbacks",
     "conn_params",
     "dlopen_host",
@@ -204,8 +205,10 @@ const C_PROGRAMS: &[&str] = &[
     "open_close",
     "receive_modes",
     "registration_close",
+    "send_flags",
     "settings",
     "shutdown_codes",
+    "stream_priority",
     "stream_scale",
     "stream_start",
     "unbuffered_send",
@@ -248,6 +251,11 @@ fn bad_args() {
 }
 
 #[test]
+fn buffered_send() {
+    c_program("buffered_send");
+}
+
+#[test]
 fn loopback_tcp() {
     c_program("loopback_tcp");
 }
@@ -273,6 +281,11 @@ fn open_close() {
 }
 
 #[test]
+fn send_flags() {
+    c_program("send_flags");
+}
+
+#[test]
 fn settings() {
     c_program("settings");
 }
@@ -285,6 +298,11 @@ fn close_in_callbacks() {
 #[test]
 fn conn_params() {
     c_program("conn_params");
+}
+
+#[test]
+fn stream_priority() {
+    c_program("stream_priority");
 }
 
 #[test]

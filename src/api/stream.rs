@@ -2,6 +2,7 @@
 //! events raised from the connection's worker.
 
 use core::ffi::c_void;
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -97,8 +98,9 @@ struct StreamState {
     reserved_id: Option<u64>,
     /// QUIC_PARAM_STREAM_PRIORITY, if the application set one.
     priority: Option<u16>,
-    /// Sends and shutdowns asked for before the stream had an ID.
-    queued: Vec<Queued>,
+    /// Sends (in call order, from any thread) and shutdowns not yet handed to the engine:
+    /// all of them before the stream has an ID, afterwards those whose turn has not come.
+    queued: VecDeque<Queued>,
     receive_disabled: bool,
     /// Bytes handed out in a RECEIVE that returned PENDING, not yet completed.
     pending: Option<Vec<u8>>,
@@ -312,11 +314,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
     match opened {
         Some((_, _, Ok(_))) if abandoned => {}
         Some((_, _, Ok(id))) => {
-            let queued = {
-                let mut st = stream.obj.state.lock();
-                st.id = Some(id.0);
-                std::mem::take(&mut st.queued)
-            };
+            stream.obj.state.lock().id = Some(id.0);
             slot.add_stream(id.0, stream.clone());
             if reserved.is_some() {
                 if flags & QUIC_STREAM_START_FLAG_INDICATE_PEER_ACCEPT.0 != 0 {
@@ -343,18 +341,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
                 emit(stream, &mut ev);
             }
             refresh_ideal_send(slot, stream);
-            for q in queued {
-                match q {
-                    Queued::Send {
-                        data,
-                        flags,
-                        context,
-                    } => send_now(cx, slot, stream, id, data, flags, context),
-                    Queued::Shutdown { flags, error_code } => {
-                        shutdown_now(cx, slot, id, flags, error_code)
-                    }
-                }
-            }
+            drain_queued(cx, slot, stream);
             if flags & QUIC_STREAM_START_FLAG_IMMEDIATE.0 != 0 {
                 // IMMEDIATE: the peer sees the stream now (an empty STREAM frame at offset
                 // 0), unless data or a FIN already went with it.
@@ -454,18 +441,22 @@ pub(crate) unsafe extern "C" fn shutdown(
         }
         let s = stream.clone();
         on_slot(&stream.obj.connection, false, move |cx, slot| {
-            let id = {
+            let direct = {
                 let mut st = s.obj.state.lock();
-                if st.id.is_none() {
-                    st.queued.push(Queued::Shutdown {
+                // Behind sends not yet handed to the engine, so a FIN follows their data.
+                if st.id.is_none() || !st.queued.is_empty() {
+                    st.queued.push_back(Queued::Shutdown {
                         flags: f,
                         error_code,
                     });
+                    None
+                } else {
+                    st.id
                 }
-                st.id
             };
-            if let Some(id) = id {
-                shutdown_now(cx, slot, StreamId(id), f, error_code);
+            match direct {
+                Some(id) => shutdown_now(cx, slot, StreamId(id), f, error_code),
+                None => drain_queued(cx, slot, &s),
             }
         });
         QUIC_STATUS_PENDING
@@ -554,30 +545,47 @@ pub(crate) unsafe extern "C" fn send(
             }
             start
         };
-        let context = client_context as usize;
+        // Queued at once, in the caller's order: a send made from a callback on the worker
+        // never overtakes one an application thread made earlier and the worker has not
+        // taken yet.
+        stream.obj.state.lock().queued.push_back(Queued::Send {
+            data,
+            flags: f,
+            context: client_context as usize,
+        });
         let s = stream.clone();
         on_slot(&stream.obj.connection, false, move |cx, slot| {
-            let id = {
-                let mut st = s.obj.state.lock();
-                if st.id.is_none() {
-                    st.queued.push(Queued::Send {
-                        data,
-                        flags: f,
-                        context,
-                    });
-                    None
-                } else {
-                    Some((st.id, data))
-                }
-            };
-            match id {
-                Some((Some(id), data)) => send_now(cx, slot, &s, StreamId(id), data, f, context),
-                _ if start_now => try_start(cx, slot, &s),
-                _ => {}
+            if start_now {
+                try_start(cx, slot, &s);
+            } else {
+                drain_queued(cx, slot, &s);
             }
         });
         QUIC_STATUS_PENDING
     })
+}
+
+/// Hands the stream's queued sends and shutdowns to the engine, oldest first, once it has an
+/// ID. One at a time: a callback raised meanwhile may queue more, which wait their turn.
+fn drain_queued(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
+    loop {
+        let (id, next) = {
+            let mut st = stream.obj.state.lock();
+            let Some(id) = st.id else { return };
+            let Some(next) = st.queued.pop_front() else {
+                return;
+            };
+            (StreamId(id), next)
+        };
+        match next {
+            Queued::Send {
+                data,
+                flags,
+                context,
+            } => send_now(cx, slot, stream, id, data, flags, context),
+            Queued::Shutdown { flags, error_code } => shutdown_now(cx, slot, id, flags, error_code),
+        }
+    }
 }
 
 fn send_now(
@@ -595,9 +603,25 @@ fn send_now(
         refresh_ideal_send(slot, stream);
     }
     let token = Some(context as u64);
+    // Buffered mode completes a send at once while the stream has room: no earlier send still
+    // held and less than the ideal send buffer waiting for the socket (MsQuic copies a request
+    // while its buffered bytes are below the ideal). Otherwise the send is held, and completes
+    // once its bytes are written. "At once" is an engine event, delivered in order with the
+    // others and never as a callback nested inside the application's StreamSend.
+    let ideal = ideal_send_buffer_size(stream);
+    let room = slot
+        .inspect(|e| {
+            !e.send_waiting(id) && e.send_pending(id).is_some_and(|pending| pending < ideal)
+        })
+        .unwrap_or(false);
+    let mut completes_now = empty;
     let queued = slot.with_engine(cx, |e| {
         let r = match data {
             _ if empty => Ok(()),
+            Payload::Copied(v) if room => {
+                completes_now = true;
+                e.send(id, SendData::Owned(v), None)
+            }
             Payload::Copied(v) => e.send(id, SendData::Owned(v), token),
             Payload::Borrowed(bufs) => {
                 // One chunk per buffer; only the last carries the token, so the one
@@ -614,13 +638,16 @@ fn send_now(
                 })
             }
         };
+        if r.is_ok() && completes_now {
+            e.complete_send(id, context as u64);
+        }
         if r.is_ok() && fin {
             let _ = e.finish(id);
         }
         r.is_ok()
     });
-    if empty || queued != Some(true) {
-        send_complete(stream, context as u64, queued != Some(true));
+    if queued != Some(true) {
+        send_complete(stream, context as u64, true);
     }
 }
 
@@ -906,7 +933,7 @@ pub(crate) fn peer_receive_aborted(stream: &Handle<Stream>, error_code: u64) {
     emit(stream, &mut ev);
 }
 
-/// A send's data was written (or will never be).
+/// A send's data was written, copied (buffered mode), or will never be sent.
 pub(crate) fn send_complete(stream: &Handle<Stream>, token: u64, canceled: bool) {
     let mut ev = event(
         QUIC_STREAM_EVENT_SEND_COMPLETE,

@@ -566,6 +566,20 @@ impl Connection {
             .map(SendStream::pending)
     }
 
+    /// Whether some data queued on stream `id` still waits to report its token.
+    pub fn send_waiting(&self, id: StreamId) -> bool {
+        self.streams
+            .get(&id)
+            .and_then(|s| s.send.as_ref())
+            .is_some_and(SendStream::has_waiting_token)
+    }
+
+    /// Reports `token` as complete now, in order with the other events: for a caller that
+    /// keeps nothing of the send's data (it was copied), so there is nothing to wait for.
+    pub fn complete_send(&mut self, id: StreamId, token: u64) {
+        self.events.push_back(Event::SendComplete { id, token });
+    }
+
     /// How many more streams of `dir` we may open now.
     pub fn streams_available(&self, dir: Dir) -> u64 {
         self.peer_max_streams[di(dir)].saturating_sub(self.next_local[di(dir)])

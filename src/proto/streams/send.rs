@@ -127,6 +127,11 @@ impl SendStream {
         matches!(self.phase, SendPhase::DataSent | SendPhase::ResetSent)
     }
 
+    /// Whether queued data still waits to report a token (some send is not complete yet).
+    pub fn has_waiting_token(&self) -> bool {
+        self.queue.iter().any(|c| c.token.is_some())
+    }
+
     /// Queues data; `token` is reported back once it has all been written.
     pub fn push(&mut self, data: SendData, token: Option<u64>) {
         self.pending += data.as_slice().len() as u64;
@@ -253,6 +258,20 @@ impl SendStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waiting_tokens_are_seen_until_written() {
+        let mut s = SendStream::new(100);
+        s.push(b"abc"[..].into(), None);
+        assert!(!s.has_waiting_token());
+        s.push(b"de"[..].into(), Some(7));
+        assert!(s.has_waiting_token());
+        let mut out = Vec::new();
+        let mut done = Vec::new();
+        s.write_data(&mut out, 5, |t| done.push(t));
+        assert_eq!(done, vec![7]);
+        assert!(!s.has_waiting_token());
+    }
 
     #[test]
     fn writes_across_chunks_and_reports_tokens() {
