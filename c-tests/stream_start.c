@@ -10,7 +10,8 @@
  *   SHUTDOWN_COMPLETE;
  * - a blocked start with INDICATE_PEER_ACCEPT: START_COMPLETE at once with the ID it will
  *   have and PeerAccepted clear, a send queued on it; the server sees PEER_NEEDS_STREAMS; once
- *   the first stream ends, PEER_ACCEPTED (and STREAMS_AVAILABLE) and the data arrive. */
+ *   the first stream ends, PEER_ACCEPTED (and STREAMS_AVAILABLE, whose count leaves out the
+ *   slot the waiting stream took) and the data arrive. */
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
@@ -99,12 +100,16 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 }
 
 static Counter client_connected, client_done, client_streams_available;
+/* BidirectionalCount of each STREAMS_AVAILABLE, in order. */
+static int available_bidi[64];
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     (void)conn;
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) counter_add(&client_connected, 1);
     if (ev->Type == QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE) {
+        int n = counter_get(&client_streams_available);
+        if (n < 64) available_bidi[n] = ev->STREAMS_AVAILABLE.BidirectionalCount;
         counter_add(&client_streams_available, 1);
     }
     if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) counter_add(&client_done, 1);
@@ -254,13 +259,16 @@ int main(void) {
     CHECK(counter_get(&server_peer_started) == 1);
 
     /* A ends both ways; the server's limit grows again and D starts. */
+    int events_before = counter_get(&client_streams_available);
     CHECK(QUIC_SUCCEEDED(api->StreamSend(sa, NULL, 0, QUIC_SEND_FLAG_FIN, NULL)));
     CHECK(counter_wait(&a.shutdown_complete, 1, 5000));
     api->StreamClose(sa);
     CHECK(counter_wait(&d.peer_accepted, 1, 5000));
     CHECK(counter_get(&d.start_complete) == 1);
     CHECK(counter_wait(&server_peer_started, 2, 5000));
-    CHECK(counter_wait(&client_streams_available, 1, 5000));
+    CHECK(counter_wait(&client_streams_available, events_before + 1, 5000));
+    /* The one new slot went to D, which was waiting for it. */
+    CHECK(events_before < 64 && available_bidi[events_before] == 0);
 
     /* E and F wait behind D with promised IDs 8 and 12; E is closed while waiting, which
      * uses up its ID without holding F back. */

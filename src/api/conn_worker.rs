@@ -144,6 +144,18 @@ impl ConnSlot {
         &self.reserved_next[d]
     }
 
+    /// How many more streams of `dir` a new StreamStart could open now: the peer's limit less
+    /// the streams opened and the IDs promised to starts still waiting for it.
+    pub(crate) fn streams_left(&self, dir: proto::Dir) -> u64 {
+        let promised = self.reserved_next[usize::from(dir == proto::Dir::Uni)].get();
+        self.inspect(|e| {
+            let limit = e.max_streams(dir).0;
+            let opened = limit - e.streams_available(dir);
+            limit.saturating_sub(opened.max(promised))
+        })
+        .unwrap_or(0)
+    }
+
     /// The parked streams, to try again.
     pub(crate) fn take_blocked_starts(&self) -> Vec<Arc<Handle<Stream>>> {
         std::mem::take(&mut *self.blocked_starts.borrow_mut())
@@ -411,8 +423,12 @@ impl ConnSlot {
                     stream::shutdown_complete(&s);
                 }
             }
-            Event::StreamsAvailable { bidi, uni } => {
+            Event::StreamsAvailable { .. } => {
+                // Starts waiting for the limit take their slots first; the application hears
+                // of what is left.
                 stream::retry_blocked_starts(self, cx);
+                let bidi = self.streams_left(proto::Dir::Bi);
+                let uni = self.streams_left(proto::Dir::Uni);
                 let mut event = QUIC_CONNECTION_EVENT {
                     Type: QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE,
                     payload: QUIC_CONNECTION_EVENT_PAYLOAD {
