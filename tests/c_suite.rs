@@ -194,6 +194,7 @@ const C_PROGRAMS: &[&str] = &[
     "buffered_send",
     "close_in_callbacks",
     "conn_params",
+    "datagrams",
     "dlopen_host",
     "execution_config",
     "handshake_timeout",
@@ -313,6 +314,11 @@ fn stream_scale() {
 #[test]
 fn stream_start() {
     c_program("stream_start");
+}
+
+#[test]
+fn datagrams() {
+    c_program("datagrams");
 }
 
 #[test]

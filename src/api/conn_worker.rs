@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use crate::api::abi::*;
 use crate::api::callbacks;
 use crate::api::connection::Connection;
+use crate::api::datagram;
 use crate::api::handle::Handle;
 use crate::api::stream::{self, Stream};
 use crate::proto::{self, CloseCause, Event, StreamId};
@@ -77,6 +78,8 @@ pub(crate) struct ConnSlot {
     /// ConnectionShutdownByApp).
     by_app: Cell<bool>,
     completed: Cell<bool>,
+    /// Datagrams sent before the peer's transport parameters were known.
+    pub(crate) datagrams_waiting: datagram::Waiting,
 }
 
 impl ConnSlot {
@@ -96,6 +99,7 @@ impl ConnSlot {
             closed_remotely: Cell::new(false),
             by_app: Cell::new(false),
             completed: Cell::new(false),
+            datagrams_waiting: datagram::Waiting::default(),
         })
     }
 
@@ -297,6 +301,7 @@ impl ConnSlot {
                 status,
             );
         }
+        datagram::cancel_waiting(self);
         let mut event = QUIC_CONNECTION_EVENT {
             Type: QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE,
             payload: QUIC_CONNECTION_EVENT_PAYLOAD {
@@ -365,6 +370,7 @@ impl ConnSlot {
         match event {
             Event::Connected => {
                 self.connected.set(true);
+                datagram::on_connected(self, cx);
                 let alpn = self.alpn.borrow().clone();
                 self.handle.obj.info.lock().negotiated_alpn = Some(alpn.clone());
                 qlog!(
@@ -440,6 +446,9 @@ impl ConnSlot {
                 };
                 self.emit(&mut event);
             }
+            Event::DatagramReceived(data) => datagram::received(self, &data),
+            Event::DatagramSent { token } => datagram::sent(self, token),
+            Event::DatagramCanceled { token } => datagram::canceled(self, token),
             Event::PeerStreamsBlocked { dir } => {
                 let mut event = QUIC_CONNECTION_EVENT {
                     Type: QUIC_CONNECTION_EVENT_PEER_NEEDS_STREAMS,
@@ -453,7 +462,6 @@ impl ConnSlot {
             }
             Event::Closed(cause) => self.on_closed(cause),
             Event::Drained => self.complete(cx, self.closed_remotely.get() || self.by_app.get()),
-            _ => {}
         }
     }
 

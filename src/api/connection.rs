@@ -11,9 +11,9 @@ use parking_lot::Mutex;
 
 use crate::api::abi::{
     BOOLEAN, HQUIC, QUIC_ADDRESS_FAMILY, QUIC_ADDRESS_FAMILY_INET, QUIC_ADDRESS_FAMILY_INET6,
-    QUIC_BUFFER, QUIC_CONNECTION_CALLBACK_HANDLER, QUIC_CONNECTION_POOL_CONFIG,
+    QUIC_CONNECTION_CALLBACK_HANDLER, QUIC_CONNECTION_POOL_CONFIG,
     QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT, QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_HANDSHAKE_INFO,
-    QUIC_KEYING_MATERIAL_CONFIG, QUIC_SEND_FLAGS, QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS,
+    QUIC_KEYING_MATERIAL_CONFIG, QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS,
     QUIC_STATUS_ADDRESS_NOT_AVAILABLE, QUIC_STATUS_CONNECTION_REFUSED,
     QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED,
     QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_STATUS_UNREACHABLE, QUIC_TLS_ALERT_CODES,
@@ -23,6 +23,7 @@ use crate::api::boundary;
 use crate::api::configuration::Configuration;
 use crate::api::conn_worker::{self, ConnSlot};
 use crate::api::credentials::LoadedTls;
+use crate::api::datagram::SendLimits;
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
@@ -65,6 +66,8 @@ pub(crate) struct Connection {
     started: Mutex<bool>,
     /// SHUTDOWN_COMPLETE was delivered: the worker holds nothing for this connection.
     pub(crate) finished: AtomicBool,
+    /// What DatagramSend may send now.
+    pub(crate) datagram_limits: Mutex<SendLimits>,
 }
 
 /// State the worker caches on the handle as the connection progresses, so that GetParam
@@ -156,6 +159,7 @@ pub(crate) fn new_server_connection(
         info: Mutex::new(ConnInfo::default()),
         started: Mutex::new(true),
         finished: AtomicBool::new(false),
+        datagram_limits: Mutex::new(SendLimits::default()),
     };
     let handle = Handle::new(conn, core::ptr::null_mut(), core::ptr::null_mut());
     if !handle.track() {
@@ -224,6 +228,7 @@ fn open_in(
         info: Mutex::new(ConnInfo::default()),
         started: Mutex::new(false),
         finished: AtomicBool::new(false),
+        datagram_limits: Mutex::new(SendLimits::default()),
     };
     let handle = Handle::new(conn, context, handler as *mut c_void);
     if !handle.track() {
@@ -489,26 +494,6 @@ pub(crate) unsafe extern "C" fn send_resumption_ticket(
             || flags.0 & !SEND_RESUMPTION_FLAGS_ALL != 0
             || data_length > MAX_RESUMPTION_APP_DATA_LENGTH
             || (data_length > 0 && data.is_null())
-        {
-            return QUIC_STATUS_INVALID_PARAMETER;
-        }
-        QUIC_STATUS_NOT_SUPPORTED
-    })
-}
-
-/// `DatagramSend`: arguments are validated; datagrams arrive with the runtime.
-pub(crate) unsafe extern "C" fn datagram_send(
-    h: HQUIC,
-    buffers: *const QUIC_BUFFER,
-    buffer_count: u32,
-    _flags: QUIC_SEND_FLAGS,
-    _client_context: *mut c_void,
-) -> QUIC_STATUS {
-    boundary::status(|| {
-        // SAFETY: `h` is an application handle; `borrow` validates it.
-        if unsafe { Handle::<Connection>::borrow(h) }.is_none()
-            || buffers.is_null()
-            || buffer_count == 0
         {
             return QUIC_STATUS_INVALID_PARAMETER;
         }

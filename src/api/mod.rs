@@ -9,6 +9,7 @@ mod conn_worker;
 mod connection;
 mod context;
 mod credentials;
+mod datagram;
 pub mod entry;
 mod execution;
 mod handle;

@@ -2,7 +2,7 @@
 
 use crate::api::abi::QUIC_API_TABLE;
 use crate::api::{
-    configuration, connection, context, execution, listener, param, registration, stream,
+    configuration, connection, context, datagram, execution, listener, param, registration, stream,
 };
 
 /// The table copied into each `MsQuicOpenVersion` result.
@@ -35,7 +35,7 @@ pub(crate) const TABLE: QUIC_API_TABLE = QUIC_API_TABLE {
     StreamSend: Some(stream::send),
     StreamReceiveComplete: Some(stream::receive_complete),
     StreamReceiveSetEnabled: Some(stream::receive_set_enabled),
-    DatagramSend: Some(connection::datagram_send),
+    DatagramSend: Some(datagram::send),
     ConnectionResumptionTicketValidationComplete: Some(
         connection::resumption_ticket_validation_complete,
     ),

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::api::abi::{
-    HQUIC, QUIC_ADDR, QUIC_HANDSHAKE_INFO, QUIC_PARAM_CONN_LOCAL_ADDRESS,
+    HQUIC, QUIC_ADDR, QUIC_HANDSHAKE_INFO, QUIC_PARAM_CONN_DATAGRAM_RECEIVE_ENABLED,
+    QUIC_PARAM_CONN_DATAGRAM_SEND_ENABLED, QUIC_PARAM_CONN_LOCAL_ADDRESS,
     QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT, QUIC_PARAM_CONN_LOCAL_UNIDI_STREAM_COUNT,
     QUIC_PARAM_CONN_MAX_STREAM_IDS, QUIC_PARAM_CONN_REMOTE_ADDRESS, QUIC_PARAM_CONN_SETTINGS,
     QUIC_PARAM_LISTENER_LOCAL_ADDRESS, QUIC_PARAM_STREAM_0RTT_LENGTH, QUIC_PARAM_STREAM_ID,
@@ -16,6 +17,7 @@ use crate::api::abi::{
     QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
 };
 use crate::api::connection::{Connection, on_slot};
+use crate::api::datagram;
 use crate::api::handle::Handle;
 use crate::api::listener::Listener;
 use crate::api::param::buffer::{answer, read_exact};
@@ -145,6 +147,13 @@ pub(crate) unsafe fn get(
             // SAFETY: as above.
             unsafe { get_settings_param(&settings, len, buf) }
         }
+        QUIC_PARAM_CONN_DATAGRAM_RECEIVE_ENABLED | QUIC_PARAM_CONN_DATAGRAM_SEND_ENABLED => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            let value = datagram::get_param(&conn.obj, param);
+            // SAFETY: as above.
+            unsafe { answer(len, buf, &[value]) }
+        }
         QUIC_PARAM_STREAM_ID => {
             // SAFETY: as above.
             let stream = unsafe { Handle::<Stream>::borrow(h) }?;
@@ -236,6 +245,15 @@ pub(crate) unsafe fn set(
             // SAFETY: as above.
             Some(unsafe { set_settings_param(&mut settings, len, buf) })
         }
+        QUIC_PARAM_CONN_DATAGRAM_RECEIVE_ENABLED => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            // SAFETY: as above.
+            let Some(enabled) = (unsafe { read_exact::<u8>(len, buf) }) else {
+                return Some(QUIC_STATUS_INVALID_PARAMETER);
+            };
+            Some(datagram::set_receive_enabled(&conn.obj, enabled))
+        }
         QUIC_PARAM_CONN_LOCAL_ADDRESS => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
@@ -272,7 +290,8 @@ pub(crate) unsafe fn set(
         | QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE
         | QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT
         | QUIC_PARAM_CONN_LOCAL_UNIDI_STREAM_COUNT
-        | QUIC_PARAM_CONN_MAX_STREAM_IDS => Some(QUIC_STATUS_INVALID_PARAMETER),
+        | QUIC_PARAM_CONN_MAX_STREAM_IDS
+        | QUIC_PARAM_CONN_DATAGRAM_SEND_ENABLED => Some(QUIC_STATUS_INVALID_PARAMETER),
         _ => None,
     }
 }

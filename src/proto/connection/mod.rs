@@ -173,6 +173,11 @@ pub enum Event {
         /// The token given when it was queued.
         token: u64,
     },
+    /// A queued datagram will never be written: the connection is closing.
+    DatagramCanceled {
+        /// The token given when it was queued.
+        token: u64,
+    },
     /// The connection is ending, for this reason. Raised once.
     Closed(CloseCause),
     /// The connection is over; nothing more will happen. Raised once, after [`Event::Closed`].
@@ -1012,7 +1017,12 @@ impl Connection {
         self.events.push_back(Event::Closed(cause));
         // Nothing but a pending CONNECTION_CLOSE goes out from here: queued data is canceled.
         self.send_queue.clear();
-        self.datagrams.clear();
+        let canceled: Vec<u64> = self.datagrams.drain(..).map(|(_, token)| token).collect();
+        self.events.extend(
+            canceled
+                .into_iter()
+                .map(|token| Event::DatagramCanceled { token }),
+        );
         let mut ids: Vec<StreamId> = self.streams.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
