@@ -194,6 +194,7 @@ const C_PROGRAMS: &[&str] = &[
     "buffered_send",
     "close_in_callbacks",
     "conn_params",
+    "conn_statistics",
     "datagrams",
     "dlopen_host",
     "execution_config",
@@ -314,6 +315,11 @@ fn stream_scale() {
 #[test]
 fn stream_start() {
     c_program("stream_start");
+}
+
+#[test]
+fn conn_statistics() {
+    c_program("conn_statistics");
 }
 
 #[test]

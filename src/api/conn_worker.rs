@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 
 use crate::api::abi::*;
 use crate::api::callbacks;
-use crate::api::connection::Connection;
+use crate::api::connection::{self, Connection};
 use crate::api::datagram;
 use crate::api::handle::Handle;
 use crate::api::stream::{self, Stream};
@@ -331,6 +331,7 @@ impl ConnSlot {
         match event {
             ConnEvent::TransportConnected => {
                 let mut info = self.handle.obj.info.lock();
+                info.transport_us = connection::now_us();
                 info.local_address = conn.local_addr().ok();
                 if let Ok(peer) = conn.peer_addr() {
                     *self.handle.obj.remote_address.lock() = Some(peer);
@@ -372,7 +373,11 @@ impl ConnSlot {
                 self.connected.set(true);
                 datagram::on_connected(self, cx);
                 let alpn = self.alpn.borrow().clone();
-                self.handle.obj.info.lock().negotiated_alpn = Some(alpn.clone());
+                {
+                    let mut info = self.handle.obj.info.lock();
+                    info.negotiated_alpn = Some(alpn.clone());
+                    info.connected_us = connection::now_us();
+                }
                 qlog!(
                     Info,
                     self.key(),

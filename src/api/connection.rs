@@ -80,6 +80,26 @@ pub(crate) struct ConnInfo {
     pub(crate) handshake: Option<QUIC_HANDSHAKE_INFO>,
     /// The application-form ALPN, once CONNECTED fired.
     pub(crate) negotiated_alpn: Option<Vec<u8>>,
+    /// When the connection started (ConnectionStart, or accepted), in microseconds of the
+    /// monotonic clock (MsQuic's time base).
+    pub(crate) start_us: u64,
+    /// When the TCP connection was up (the client's first flight goes then).
+    pub(crate) transport_us: u64,
+    /// When CONNECTED was raised.
+    pub(crate) connected_us: u64,
+    /// The largest smoothed RTT seen at a statistics query, in microseconds.
+    pub(crate) max_rtt_us: u32,
+}
+
+/// The monotonic clock in microseconds (MsQuic's `CxPlatTimeUs64` on Linux).
+pub(crate) fn now_us() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1_000
 }
 
 impl Object for Connection {
@@ -156,7 +176,12 @@ pub(crate) fn new_server_connection(
         send_buffering: AtomicBool::new(true),
         remote_address: Mutex::new(None),
         bind_address: Mutex::new(None),
-        info: Mutex::new(ConnInfo::default()),
+        // An accepted socket is connected already.
+        info: Mutex::new(ConnInfo {
+            start_us: now_us(),
+            transport_us: now_us(),
+            ..ConnInfo::default()
+        }),
         started: Mutex::new(true),
         finished: AtomicBool::new(false),
         datagram_limits: Mutex::new(SendLimits::default()),
@@ -343,6 +368,7 @@ pub(crate) unsafe extern "C" fn start(
             }
             *started = true;
         }
+        conn.obj.info.lock().start_us = now_us();
         let tls = if conn.obj.transport == QUIC_TRANSPORT_QMUX_TCP {
             None
         } else {

@@ -163,9 +163,97 @@ pub(crate) fn allowed_processors() -> Vec<usize> {
         .collect()
 }
 
+/// The kernel's `struct tcp_info` up to `tcpi_data_segs_out` (Linux's layout; a kernel that
+/// knows fewer fields fills fewer and leaves the rest zero).
+#[repr(C)]
+#[derive(Default)]
+struct RawTcpInfo {
+    state: u8,
+    ca_state: u8,
+    retransmits: u8,
+    probes: u8,
+    backoff: u8,
+    options: u8,
+    wscale: u8,
+    flags: u8,
+    rto: u32,
+    ato: u32,
+    snd_mss: u32,
+    rcv_mss: u32,
+    unacked: u32,
+    sacked: u32,
+    lost: u32,
+    retrans: u32,
+    fackets: u32,
+    last_data_sent: u32,
+    last_ack_sent: u32,
+    last_data_recv: u32,
+    last_ack_recv: u32,
+    pmtu: u32,
+    rcv_ssthresh: u32,
+    rtt: u32,
+    rttvar: u32,
+    snd_ssthresh: u32,
+    snd_cwnd: u32,
+    advmss: u32,
+    reordering: u32,
+    rcv_rtt: u32,
+    rcv_space: u32,
+    total_retrans: u32,
+    pacing_rate: u64,
+    max_pacing_rate: u64,
+    bytes_acked: u64,
+    bytes_received: u64,
+    segs_out: u32,
+    segs_in: u32,
+    notsent_bytes: u32,
+    min_rtt: u32,
+    data_segs_in: u32,
+    data_segs_out: u32,
+}
+
+/// TCP_INFO for a connected socket.
+pub(crate) fn tcp_info(
+    sock: &impl std::os::fd::AsRawFd,
+) -> io::Result<crate::runtime::conn::TcpInfo> {
+    let mut raw = RawTcpInfo::default();
+    let mut len = size_of::<RawTcpInfo>() as libc::socklen_t;
+    // SAFETY: `raw` and `len` are valid for writes and `len` holds the size of `raw`; the
+    // kernel writes at most `len` bytes. The descriptor is borrowed from a live socket.
+    let r = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            std::ptr::addr_of_mut!(raw).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(crate::runtime::conn::TcpInfo {
+        rtt_us: raw.rtt,
+        min_rtt_us: raw.min_rtt,
+        rtt_var_us: raw.rttvar,
+        congestion_window: u64::from(raw.snd_cwnd) * u64::from(raw.snd_mss),
+        path_mtu: raw.pmtu,
+        total_retransmits: raw.total_retrans,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tcp_info_reports_a_live_connection() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let sock = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let info = tcp_info(&sock).unwrap();
+        assert!(info.path_mtu > 0, "{info:?}");
+        assert!(info.congestion_window > 0, "{info:?}");
+    }
 
     #[test]
     fn send_buffer_size_reports_the_socket_capacity() {

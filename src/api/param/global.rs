@@ -5,10 +5,11 @@ use core::ffi::c_void;
 use crate::api::abi::{
     QUIC_PARAM_GLOBAL_EXECUTION_CONFIG, QUIC_PARAM_GLOBAL_LIBRARY_GIT_HASH,
     QUIC_PARAM_GLOBAL_LIBRARY_VERSION, QUIC_PARAM_GLOBAL_SETTINGS,
-    QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
-    QUIC_STATUS_NOT_SUPPORTED,
+    QUIC_PARAM_GLOBAL_STATISTICS_V2_SIZES, QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS, QUIC_STATUS,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_NOT_SUPPORTED,
 };
 use crate::api::param::buffer::answer;
+use crate::api::param::conn_stats;
 use crate::api::param::known;
 use crate::api::{library, settings, workers};
 
@@ -40,6 +41,10 @@ pub(crate) unsafe fn get(param: u32, len: *mut u32, buf: *mut c_void) -> QUIC_ST
         QUIC_PARAM_GLOBAL_SETTINGS => return unsafe { settings::get_global_param(len, buf) },
         // SAFETY: the caller's contract is `answer`'s, which is `get_param`'s.
         QUIC_PARAM_GLOBAL_EXECUTION_CONFIG => return unsafe { workers::get_param(len, buf) },
+        QUIC_PARAM_GLOBAL_STATISTICS_V2_SIZES => {
+            // SAFETY: the caller's contract is `get_v2_sizes`'s.
+            return unsafe { conn_stats::get_v2_sizes(len, buf) };
+        }
         p if known::is_global(p) => return QUIC_STATUS_NOT_SUPPORTED,
         _ => return QUIC_STATUS_INVALID_PARAMETER,
     };
@@ -60,6 +65,7 @@ pub(crate) unsafe fn set(param: u32, len: u32, buf: *const c_void) -> QUIC_STATU
             unsafe { workers::set_param(library::pool_started(), len, buf) }
         }
         QUIC_PARAM_GLOBAL_LIBRARY_VERSION
+        | QUIC_PARAM_GLOBAL_STATISTICS_V2_SIZES
         | QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS
         | QUIC_PARAM_GLOBAL_LIBRARY_GIT_HASH => QUIC_STATUS_INVALID_PARAMETER,
         p if known::is_global(p) => QUIC_STATUS_NOT_SUPPORTED,

@@ -11,16 +11,18 @@ use crate::api::abi::{
     QUIC_PARAM_CONN_DATAGRAM_SEND_ENABLED, QUIC_PARAM_CONN_LOCAL_ADDRESS,
     QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT, QUIC_PARAM_CONN_LOCAL_UNIDI_STREAM_COUNT,
     QUIC_PARAM_CONN_MAX_STREAM_IDS, QUIC_PARAM_CONN_REMOTE_ADDRESS, QUIC_PARAM_CONN_SETTINGS,
-    QUIC_PARAM_LISTENER_LOCAL_ADDRESS, QUIC_PARAM_STREAM_0RTT_LENGTH, QUIC_PARAM_STREAM_ID,
-    QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE, QUIC_PARAM_STREAM_PRIORITY,
-    QUIC_PARAM_TLS_HANDSHAKE_INFO, QUIC_PARAM_TLS_NEGOTIATED_ALPN, QUIC_STATUS,
-    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
+    QUIC_PARAM_CONN_STATISTICS, QUIC_PARAM_CONN_STATISTICS_PLAT, QUIC_PARAM_CONN_STATISTICS_V2,
+    QUIC_PARAM_CONN_STATISTICS_V2_PLAT, QUIC_PARAM_LISTENER_LOCAL_ADDRESS,
+    QUIC_PARAM_STREAM_0RTT_LENGTH, QUIC_PARAM_STREAM_ID, QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE,
+    QUIC_PARAM_STREAM_PRIORITY, QUIC_PARAM_TLS_HANDSHAKE_INFO, QUIC_PARAM_TLS_NEGOTIATED_ALPN,
+    QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
 };
 use crate::api::connection::{Connection, on_slot};
 use crate::api::datagram;
 use crate::api::handle::Handle;
 use crate::api::listener::Listener;
 use crate::api::param::buffer::{answer, read_exact};
+use crate::api::param::conn_stats;
 use crate::api::settings::{get_settings_param, set_settings_param};
 use crate::api::sockaddr;
 use crate::api::stream::{self, Stream};
@@ -146,6 +148,15 @@ pub(crate) unsafe fn get(
             let settings = conn.obj.settings.lock();
             // SAFETY: as above.
             unsafe { get_settings_param(&settings, len, buf) }
+        }
+        QUIC_PARAM_CONN_STATISTICS
+        | QUIC_PARAM_CONN_STATISTICS_PLAT
+        | QUIC_PARAM_CONN_STATISTICS_V2
+        | QUIC_PARAM_CONN_STATISTICS_V2_PLAT => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::get(h) }?;
+            // SAFETY: as above.
+            unsafe { conn_stats::get(&conn, param, len, buf) }
         }
         QUIC_PARAM_CONN_DATAGRAM_RECEIVE_ENABLED | QUIC_PARAM_CONN_DATAGRAM_SEND_ENABLED => {
             // SAFETY: as above.
@@ -291,7 +302,11 @@ pub(crate) unsafe fn set(
         | QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT
         | QUIC_PARAM_CONN_LOCAL_UNIDI_STREAM_COUNT
         | QUIC_PARAM_CONN_MAX_STREAM_IDS
-        | QUIC_PARAM_CONN_DATAGRAM_SEND_ENABLED => Some(QUIC_STATUS_INVALID_PARAMETER),
+        | QUIC_PARAM_CONN_DATAGRAM_SEND_ENABLED
+        | QUIC_PARAM_CONN_STATISTICS
+        | QUIC_PARAM_CONN_STATISTICS_PLAT
+        | QUIC_PARAM_CONN_STATISTICS_V2
+        | QUIC_PARAM_CONN_STATISTICS_V2_PLAT => Some(QUIC_STATUS_INVALID_PARAMETER),
         _ => None,
     }
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod buffer;
 mod configuration;
+mod conn_stats;
 mod global;
 mod handles;
 mod known;

@@ -8,8 +8,10 @@
 
 mod hello;
 mod io_loop;
+mod tcp_info;
 
 pub use hello::{HelloReader, OnHello};
+pub use tcp_info::TcpInfo;
 
 use std::cell::{Cell, RefCell};
 use std::io;

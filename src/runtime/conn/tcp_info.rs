@@ -1,0 +1,33 @@
+//! What the kernel knows about a connection's TCP path, for statistics.
+
+use std::io;
+
+use super::Conn;
+
+/// The TCP_INFO figures statistics report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpInfo {
+    /// Smoothed round-trip time, in microseconds.
+    pub rtt_us: u32,
+    /// Smallest round-trip time seen, in microseconds (0 on kernels that do not report it).
+    pub min_rtt_us: u32,
+    /// Round-trip time variance, in microseconds.
+    pub rtt_var_us: u32,
+    /// Congestion window, in bytes (segments times the sending MSS).
+    pub congestion_window: u64,
+    /// Path MTU.
+    pub path_mtu: u32,
+    /// Segments retransmitted over the connection's life.
+    pub total_retransmits: u32,
+}
+
+impl Conn {
+    /// The kernel's view of this connection's TCP path.
+    pub fn tcp_info(&self) -> io::Result<TcpInfo> {
+        let inner = self
+            .inner
+            .try_borrow()
+            .map_err(|_| io::Error::from(io::ErrorKind::WouldBlock))?;
+        crate::runtime::sys::tcp_info(&inner.sock)
+    }
+}
