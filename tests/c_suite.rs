@@ -193,6 +193,7 @@ const C_PROGRAMS: &[&str] = &[
     "bad_args",
     "buffered_send",
     "close_in_callbacks",
+    "conn_options",
     "conn_params",
     "conn_statistics",
     "datagrams",
@@ -295,6 +296,11 @@ fn settings() {
 #[test]
 fn close_in_callbacks() {
     c_program("close_in_callbacks");
+}
+
+#[test]
+fn conn_options() {
+    c_program("conn_options");
 }
 
 #[test]

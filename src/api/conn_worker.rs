@@ -211,7 +211,8 @@ impl ConnSlot {
             if silent {
                 e.close_silently(now, error_code);
             } else {
-                e.close(now, error_code, b"");
+                let reason = self.handle.obj.options.close_reason.lock().clone();
+                e.close(now, error_code, reason.as_deref().unwrap_or_default());
             }
         });
         if engine.is_none() {
@@ -332,6 +333,10 @@ impl ConnSlot {
             ConnEvent::TransportConnected => {
                 let mut info = self.handle.obj.info.lock();
                 info.transport_us = connection::now_us();
+                let dscp = self.handle.obj.options.dscp();
+                if dscp != 0 {
+                    let _ = conn.set_dscp(dscp);
+                }
                 info.local_address = conn.local_addr().ok();
                 if let Ok(peer) = conn.peer_addr() {
                     *self.handle.obj.remote_address.lock() = Some(peer);
@@ -471,6 +476,14 @@ impl ConnSlot {
     }
 
     fn on_closed(&self, cause: CloseCause) {
+        // The peer's reason phrase replaces ours (CONN_CLOSE_REASON_PHRASE reads it).
+        if let CloseCause::PeerTransport { reason, .. }
+        | CloseCause::PeerApplication { reason, .. } = &cause
+        {
+            if !reason.is_empty() {
+                *self.handle.obj.options.close_reason.lock() = Some(reason.clone());
+            }
+        }
         match cause {
             CloseCause::IdleTimeout => self.transport_shutdown(QUIC_STATUS_CONNECTION_IDLE, 0),
             CloseCause::LocalError(e) => {

@@ -21,6 +21,7 @@ use crate::api::abi::{
 };
 use crate::api::boundary;
 use crate::api::configuration::Configuration;
+use crate::api::conn_options::ConnOptions;
 use crate::api::conn_worker::{self, ConnSlot};
 use crate::api::credentials::LoadedTls;
 use crate::api::datagram::SendLimits;
@@ -68,6 +69,8 @@ pub(crate) struct Connection {
     pub(crate) finished: AtomicBool,
     /// What DatagramSend may send now.
     pub(crate) datagram_limits: Mutex<SendLimits>,
+    /// Options set with SetParam (close reason, scheduling, DSCP, close mode).
+    pub(crate) options: ConnOptions,
 }
 
 /// State the worker caches on the handle as the connection progresses, so that GetParam
@@ -185,6 +188,7 @@ pub(crate) fn new_server_connection(
         started: Mutex::new(true),
         finished: AtomicBool::new(false),
         datagram_limits: Mutex::new(SendLimits::default()),
+        options: ConnOptions::default(),
     };
     let handle = Handle::new(conn, core::ptr::null_mut(), core::ptr::null_mut());
     if !handle.track() {
@@ -254,6 +258,7 @@ fn open_in(
         started: Mutex::new(false),
         finished: AtomicBool::new(false),
         datagram_limits: Mutex::new(SendLimits::default()),
+        options: ConnOptions::default(),
     };
     let handle = Handle::new(conn, context, handler as *mut c_void);
     if !handle.track() {
@@ -296,10 +301,18 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
         let Some(conn) = (unsafe { Handle::<Connection>::close(h) }) else {
             return;
         };
-        on_slot(&conn, true, |cx, slot| {
+        // CONN_CLOSE_ASYNC: the cleanup goes on the worker's queue and the caller moves on.
+        let wait = !conn.obj.options.close_async.load(Ordering::Relaxed);
+        let handle = conn.clone();
+        on_slot(&conn, wait, move |cx, slot| {
             slot.app_shutdown(cx, true, 0);
+            if !wait {
+                release(&handle);
+            }
         });
-        release(&conn);
+        if wait {
+            release(&conn);
+        }
     });
 }
 
@@ -387,7 +400,8 @@ pub(crate) unsafe extern "C" fn start(
             .send_buffering
             .store(settings.send_buffering_enabled, Ordering::Relaxed);
         let alpn = config.obj.alpns.first().cloned().unwrap_or_default();
-        let engine = settings.engine_config(false);
+        let mut engine = settings.engine_config(false);
+        engine.scheduling = conn.obj.options.scheduling();
         let handshake_deadline = settings
             .handshake_idle_timeout()
             .map(|d| std::time::Instant::now() + d);
@@ -486,7 +500,8 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
         conn.obj
             .send_buffering
             .store(settings.send_buffering_enabled, Ordering::Relaxed);
-        let engine = settings.engine_config(true);
+        let mut engine = settings.engine_config(true);
+        engine.scheduling = conn.obj.options.scheduling();
         let handshake_timeout = settings.handshake_idle_timeout();
         let alpns = config.obj.alpns.clone();
         let tls = config.obj.tls.lock().clone();

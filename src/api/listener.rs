@@ -585,6 +585,10 @@ pub(crate) fn configure_accepted(
             if let Some(timeout) = handshake_timeout {
                 conn.set_handshake_deadline(cx, Instant::now() + timeout);
             }
+            let dscp = slot.handle.obj.options.dscp();
+            if dscp != 0 {
+                let _ = conn.set_dscp(dscp);
+            }
             *slot.conn.borrow_mut() = Some(conn);
             QUIC_STATUS_PENDING
         }

@@ -5,6 +5,7 @@ pub mod abi;
 mod boundary;
 mod callbacks;
 mod configuration;
+mod conn_options;
 mod conn_worker;
 mod connection;
 mod context;

@@ -17,6 +17,7 @@ use crate::api::abi::{
     QUIC_PARAM_STREAM_PRIORITY, QUIC_PARAM_TLS_HANDSHAKE_INFO, QUIC_PARAM_TLS_NEGOTIATED_ALPN,
     QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
 };
+use crate::api::conn_options;
 use crate::api::connection::{Connection, on_slot};
 use crate::api::datagram;
 use crate::api::handle::Handle;
@@ -213,7 +214,12 @@ pub(crate) unsafe fn get(
             // SAFETY: as above.
             unsafe { answer(len, buf, &stream.obj.priority().to_ne_bytes()) }
         }
-        _ => return None,
+        _ => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::get(h) }?;
+            // SAFETY: as above.
+            return unsafe { conn_options::get(&conn, param, len, buf) };
+        }
     };
     Some(status)
 }
@@ -307,6 +313,11 @@ pub(crate) unsafe fn set(
         | QUIC_PARAM_CONN_STATISTICS_PLAT
         | QUIC_PARAM_CONN_STATISTICS_V2
         | QUIC_PARAM_CONN_STATISTICS_V2_PLAT => Some(QUIC_STATUS_INVALID_PARAMETER),
-        _ => None,
+        _ => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::get(h) }?;
+            // SAFETY: as above.
+            unsafe { conn_options::set(&conn, param, len, buf) }
+        }
     }
 }

@@ -571,6 +571,11 @@ impl Connection {
             .map(SendStream::pending)
     }
 
+    /// Changes how streams of equal priority share the transport from now on.
+    pub fn set_scheduling(&mut self, scheduling: Scheduling) {
+        self.config.scheduling = scheduling;
+    }
+
     /// Whether some data queued on stream `id` still waits to report its token.
     pub fn send_waiting(&self, id: StreamId) -> bool {
         self.streams

@@ -8,10 +8,10 @@
 
 mod hello;
 mod io_loop;
-mod tcp_info;
+mod socket;
 
 pub use hello::{HelloReader, OnHello};
-pub use tcp_info::TcpInfo;
+pub use socket::TcpInfo;
 
 use std::cell::{Cell, RefCell};
 use std::io;

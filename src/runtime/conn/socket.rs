@@ -1,4 +1,5 @@
-//! What the kernel knows about a connection's TCP path, for statistics.
+//! The connection's TCP socket as the kernel sees it: TCP_INFO for statistics, and the DSCP
+//! marking of its segments.
 
 use std::io;
 
@@ -29,5 +30,15 @@ impl Conn {
             .try_borrow()
             .map_err(|_| io::Error::from(io::ErrorKind::WouldBlock))?;
         crate::runtime::sys::tcp_info(&inner.sock)
+    }
+
+    /// Marks the connection's outgoing segments with `dscp` (IP_TOS or IPV6_TCLASS).
+    pub fn set_dscp(&self, dscp: u8) -> io::Result<()> {
+        let inner = self
+            .inner
+            .try_borrow()
+            .map_err(|_| io::Error::from(io::ErrorKind::WouldBlock))?;
+        let v6 = inner.sock.local_addr()?.is_ipv6();
+        crate::runtime::sys::set_dscp(&inner.sock, dscp, v6)
     }
 }
