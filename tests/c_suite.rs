@@ -202,6 +202,7 @@ const C_PROGRAMS: &[&str] = &[
     "many_connections",
     "open_close",
     "receive_modes",
+    "reliable_reset",
     "registration_close",
     "settings",
     "shutdown_codes",
@@ -294,6 +295,11 @@ fn stream_scale() {
 #[test]
 fn stream_start() {
     c_program("stream_start");
+}
+
+#[test]
+fn reliable_reset() {
+    c_program("reliable_reset");
 }
 
 #[test]

@@ -16,6 +16,7 @@ use crate::api::callbacks;
 use crate::api::connection::Connection;
 use crate::api::handle::Handle;
 use crate::api::stream::{self, Stream};
+use crate::api::stream_reset;
 use crate::proto::{self, CloseCause, Event, StreamId};
 use crate::runtime::conn::{Conn, ConnEvent, ConnSink};
 use crate::runtime::log::qlog;
@@ -352,6 +353,7 @@ impl ConnSlot {
         }
         match event {
             Event::Connected => {
+                stream_reset::on_peer_params(self);
                 self.connected.set(true);
                 let alpn = self.alpn.borrow().clone();
                 self.handle.obj.info.lock().negotiated_alpn = Some(alpn.clone());
@@ -373,6 +375,11 @@ impl ConnSlot {
                 };
                 self.emit(&mut event);
                 stream::retry_blocked_starts(self, cx);
+            }
+            Event::PeerResetAt { id, reliable_size } => {
+                if let Some(s) = self.stream(id) {
+                    stream_reset::peer_reset_at(&s, reliable_size);
+                }
             }
             Event::StreamOpened { id } => stream::peer_started(self, cx, conn, id),
             Event::StreamReadable { id } => {

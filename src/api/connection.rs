@@ -77,6 +77,8 @@ pub(crate) struct ConnInfo {
     pub(crate) handshake: Option<QUIC_HANDSHAKE_INFO>,
     /// The application-form ALPN, once CONNECTED fired.
     pub(crate) negotiated_alpn: Option<Vec<u8>>,
+    /// Both ends enabled reliable reset (RESET_STREAM_AT).
+    pub(crate) reliable_reset_negotiated: bool,
 }
 
 impl Object for Connection {

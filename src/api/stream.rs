@@ -14,18 +14,14 @@ use crate::api::callbacks;
 use crate::api::conn_worker::ConnSlot;
 use crate::api::connection::{Connection, on_slot};
 use crate::api::handle::{Handle, Kind, Object};
+use crate::api::stream_extra::StreamExtra;
+use crate::api::{stream_ids, stream_reset};
 use crate::proto::{CommandError, Dir, SendData, StreamId};
 use crate::runtime::conn::Conn;
 use crate::runtime::worker::WorkerCx;
 
 /// Every defined `QUIC_STREAM_OPEN_FLAGS` bit.
 const OPEN_FLAGS_ALL: u32 = 0xF;
-/// `QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL`.
-const SHUTDOWN_GRACEFUL: u32 = 0x1;
-/// `QUIC_STREAM_SHUTDOWN_FLAG_ABORT_SEND | ABORT_RECEIVE | IMMEDIATE`.
-const SHUTDOWN_ABORTIVE: u32 = 0x2 | 0x4 | 0x8;
-/// Every defined `QUIC_STREAM_SHUTDOWN_FLAGS` bit.
-const SHUTDOWN_FLAGS_ALL: u32 = 0x1F;
 /// MsQuic's default stream priority.
 const DEFAULT_PRIORITY: u16 = 0x7FFF;
 /// `QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE` in buffered mode (unbuffered mode answers with
@@ -83,6 +79,8 @@ pub(crate) struct Stream {
     /// The `QUIC_STREAM_OPEN_FLAGS` it was opened with (or the peer's direction).
     pub(crate) open_flags: u32,
     state: Mutex<StreamState>,
+    /// Reliable reset, shutdown flags, delayed ID credit and statistics.
+    pub(crate) extra: StreamExtra,
 }
 
 /// A stream's mutable state; touched only on its connection's worker.
@@ -148,7 +146,7 @@ impl Stream {
     }
 }
 
-fn emit(stream: &Handle<Stream>, event: &mut QUIC_STREAM_EVENT) -> QUIC_STATUS {
+pub(crate) fn emit(stream: &Handle<Stream>, event: &mut QUIC_STREAM_EVENT) -> QUIC_STATUS {
     if stream.is_closed_by_app() || stream.obj.state.lock().done {
         return QUIC_STATUS_SUCCESS;
     }
@@ -182,7 +180,9 @@ pub(crate) unsafe extern "C" fn open(
             connection: conn,
             open_flags: flags.0,
             state: Mutex::new(Default::default()),
+            extra: StreamExtra::default(),
         };
+        stream_ids::opened(&stream);
         let h = Handle::into_hquic(Handle::new(stream, context, handler as *mut c_void));
         // SAFETY: `out` is non-NULL and writable by the API contract.
         unsafe { out.write(h) };
@@ -206,6 +206,7 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
                 st.id
             };
             if let Some(id) = id {
+                stream_ids::closed(cx, slot, &s, id);
                 if slot.remove_stream(id).is_some() {
                     let sid = StreamId(id);
                     slot.with_engine(cx, |e| {
@@ -351,7 +352,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
                         context,
                     } => send_now(cx, slot, stream, id, data, flags, context),
                     Queued::Shutdown { flags, error_code } => {
-                        shutdown_now(cx, slot, id, flags, error_code)
+                        shutdown_now(cx, slot, stream, id, flags, error_code)
                     }
                 }
             }
@@ -441,10 +442,7 @@ pub(crate) unsafe extern "C" fn shutdown(
 ) -> QUIC_STATUS {
     boundary::status(|| {
         let f = flags.0;
-        let valid = f != 0
-            && f & !SHUTDOWN_FLAGS_ALL == 0
-            && !(f & SHUTDOWN_GRACEFUL != 0 && f & SHUTDOWN_ABORTIVE != 0)
-            && error_code <= QUIC_UINT62_MAX;
+        let valid = stream_reset::valid_shutdown(f, error_code);
         // SAFETY: `h` is an application handle; `get` validates it.
         let Some(stream) = (unsafe { Handle::<Stream>::get(h) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;
@@ -453,7 +451,7 @@ pub(crate) unsafe extern "C" fn shutdown(
             return QUIC_STATUS_INVALID_PARAMETER;
         }
         let s = stream.clone();
-        on_slot(&stream.obj.connection, false, move |cx, slot| {
+        stream_reset::dispatch(&stream, f, move |cx, slot| {
             let id = {
                 let mut st = s.obj.state.lock();
                 if st.id.is_none() {
@@ -465,25 +463,32 @@ pub(crate) unsafe extern "C" fn shutdown(
                 st.id
             };
             if let Some(id) = id {
-                shutdown_now(cx, slot, StreamId(id), f, error_code);
+                shutdown_now(cx, slot, &s, StreamId(id), f, error_code);
             }
-        });
-        QUIC_STATUS_PENDING
+        })
     })
 }
 
-fn shutdown_now(cx: &WorkerCx, slot: &Rc<ConnSlot>, id: StreamId, flags: u32, error_code: u64) {
+fn shutdown_now(
+    cx: &WorkerCx,
+    slot: &Rc<ConnSlot>,
+    stream: &Handle<Stream>,
+    id: StreamId,
+    flags: u32,
+    error_code: u64,
+) {
     slot.with_engine(cx, |e| {
         if flags & QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL.0 != 0 {
             let _ = e.finish(id);
         }
         if flags & QUIC_STREAM_SHUTDOWN_FLAG_ABORT_SEND.0 != 0 {
-            let _ = e.reset(id, error_code);
+            stream_reset::abort_send(e, stream, id, error_code);
         }
         if flags & QUIC_STREAM_SHUTDOWN_FLAG_ABORT_RECEIVE.0 != 0 {
             let _ = e.stop_sending(id, error_code);
         }
     });
+    stream_reset::after_shutdown(stream, flags);
 }
 
 /// `StreamSend`: in buffered mode (the default) the buffers are copied; with
@@ -543,6 +548,7 @@ pub(crate) unsafe extern "C" fn send(
             )
         };
         let f = flags.0;
+        stream.obj.extra.add_queued(list.iter().map(|b| u64::from(b.Length)).sum());
         let start_now = {
             let mut st = stream.obj.state.lock();
             if st.done {
@@ -756,6 +762,7 @@ pub(crate) fn peer_started(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &Rc<Conn>, 
             connection: slot.handle.clone(),
             open_flags: flags,
             state: Mutex::new(state),
+            extra: StreamExtra::default(),
         },
         core::ptr::null_mut(),
         core::ptr::null_mut(),
@@ -765,12 +772,15 @@ pub(crate) fn peer_started(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &Rc<Conn>, 
         Type: QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED,
         payload: QUIC_CONNECTION_EVENT_PAYLOAD {
             PEER_STREAM_STARTED: QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED_PAYLOAD {
-                Stream: Handle::into_hquic(stream),
+                Stream: Handle::into_hquic(stream.clone()),
                 Flags: QUIC_STREAM_OPEN_FLAGS(flags),
             },
         },
     };
     slot.emit(&mut ev);
+    // SAFETY: PEER_STREAM_STARTED is the union member written above.
+    let flags = unsafe { ev.payload.PEER_STREAM_STARTED.Flags.0 };
+    stream_ids::peer_started(cx, slot, &stream, id, flags);
 }
 
 /// Delivers readable data with RECEIVE events until the application stops taking it.
@@ -922,6 +932,9 @@ pub(crate) fn send_complete(stream: &Handle<Stream>, token: u64, canceled: bool)
 
 /// Our sending half ended.
 pub(crate) fn send_shutdown_complete(stream: &Handle<Stream>, graceful: bool) {
+    if !stream.obj.extra.mark_send_shutdown() {
+        return;
+    }
     let mut ev = event(
         QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE,
         QUIC_STREAM_EVENT_PAYLOAD {

@@ -12,7 +12,7 @@ use crate::api::abi::{
     QUIC_PARAM_CONN_MAX_STREAM_IDS, QUIC_PARAM_CONN_REMOTE_ADDRESS, QUIC_PARAM_CONN_SETTINGS,
     QUIC_PARAM_LISTENER_LOCAL_ADDRESS, QUIC_PARAM_STREAM_0RTT_LENGTH, QUIC_PARAM_STREAM_ID,
     QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE, QUIC_PARAM_STREAM_PRIORITY,
-    QUIC_PARAM_TLS_HANDSHAKE_INFO, QUIC_PARAM_TLS_NEGOTIATED_ALPN, QUIC_STATUS,
+    QUIC_PARAM_STREAM_RELIABLE_OFFSET, QUIC_PARAM_TLS_HANDSHAKE_INFO, QUIC_PARAM_TLS_NEGOTIATED_ALPN, QUIC_STATUS,
     QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
 };
 use crate::api::connection::{Connection, on_slot};
@@ -22,6 +22,7 @@ use crate::api::param::buffer::{answer, read_exact};
 use crate::api::settings::{get_settings_param, set_settings_param};
 use crate::api::sockaddr;
 use crate::api::stream::{self, Stream};
+use crate::api::{stream_ids, stream_reset};
 use crate::proto::{Dir, Side, StreamId};
 
 /// What a connection's engine says about its stream limits, read on its worker.
@@ -193,6 +194,12 @@ pub(crate) unsafe fn get(
             // SAFETY: as above.
             unsafe { answer(len, buf, &stream.obj.priority().to_ne_bytes()) }
         }
+        QUIC_PARAM_STREAM_RELIABLE_OFFSET | stream_reset::PARAM_STREAM_RELIABLE_OFFSET_RECV => {
+            // SAFETY: as above.
+            let stream = unsafe { Handle::<Stream>::borrow(h) }?;
+            // SAFETY: as above.
+            unsafe { stream_reset::get(stream, param, len, buf) }
+        }
         _ => return None,
     };
     Some(status)
@@ -227,10 +234,10 @@ pub(crate) unsafe fn set(
         }
         QUIC_PARAM_CONN_SETTINGS => {
             // SAFETY: as above.
-            let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            let conn = unsafe { Handle::<Connection>::get(h) }?;
             if conn.obj.is_started() {
-                // Settings reach the engine at start; later changes are not applied yet.
-                return Some(QUIC_STATUS_INVALID_STATE);
+                // SAFETY: as above.
+                return Some(unsafe { stream_ids::set_started_settings(&conn, len, buf) });
             }
             let mut settings = conn.obj.settings.lock();
             // SAFETY: as above.
@@ -266,6 +273,13 @@ pub(crate) unsafe fn set(
             stream::set_priority(&stream, priority);
             Some(QUIC_STATUS_SUCCESS)
         }
+        QUIC_PARAM_STREAM_RELIABLE_OFFSET => {
+            // SAFETY: as above.
+            let stream = unsafe { Handle::<Stream>::borrow(h) }?;
+            // SAFETY: as above.
+            Some(unsafe { stream_reset::set(stream, len, buf) })
+        }
+        stream_reset::PARAM_STREAM_RELIABLE_OFFSET_RECV => Some(QUIC_STATUS_INVALID_PARAMETER),
         QUIC_PARAM_LISTENER_LOCAL_ADDRESS
         | QUIC_PARAM_STREAM_ID
         | QUIC_PARAM_STREAM_0RTT_LENGTH

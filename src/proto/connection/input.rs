@@ -466,6 +466,7 @@ impl Connection {
             reliable_size,
         };
         let acc = recv.reset_with(info)?;
+        let reliable = recv.reset().map_or(0, |r| r.reliable_size);
         let due = recv.reset_due();
         if due.is_some() {
             recv.reset_delivered = true;
@@ -474,6 +475,12 @@ impl Connection {
         recv.max_data_queued = false;
         self.charge_connection(acc.new_bytes)?;
         self.credit_connection(acc.discarded);
+        if reliable_size > 0 && reliable_size == reliable {
+            self.events.push_back(Event::PeerResetAt {
+                id,
+                reliable_size,
+            });
+        }
         if let Some(info) = due {
             self.events.push_back(Event::StreamReset {
                 id,

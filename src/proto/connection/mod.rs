@@ -2,8 +2,9 @@
 
 mod input;
 mod output;
+mod stream_limits;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -112,6 +113,14 @@ pub enum Event {
     StreamReadable {
         /// The stream.
         id: StreamId,
+    },
+    /// The peer sent RESET_STREAM_AT: the bytes below `reliable_size` are still delivered,
+    /// then [`Event::StreamReset`] follows. Raised again if a later frame lowers the size.
+    PeerResetAt {
+        /// The stream.
+        id: StreamId,
+        /// The reliable size in force.
+        reliable_size: u64,
     },
     /// The peer reset its sending half; reliable bytes, if any, were read first.
     StreamReset {
@@ -341,6 +350,14 @@ pub struct Connection {
     /// Our limit on streams the peer opens, and whether a raise awaits sending.
     max_remote: [u64; 2],
     max_streams_pending: [bool; 2],
+    /// How many streams per direction the peer may have open at once.
+    peer_allowance: [u64; 2],
+    /// Peer streams per direction whose slots were given back.
+    released: [u64; 2],
+    /// Peer streams whose slot waits for `release_stream_slot`.
+    held_slots: HashSet<StreamId, BuildHasherDefault<IdHasher>>,
+    /// Held peer streams that finished: their slot goes back on release.
+    owed_slots: HashSet<StreamId, BuildHasherDefault<IdHasher>>,
     streams_blocked_pending: [Option<u64>; 2],
     streams_blocked_sent: [Option<u64>; 2],
     /// Streams with something to send, in scheduling order.
@@ -426,6 +443,13 @@ impl Connection {
                 local_params.initial_max_streams_bidi,
                 local_params.initial_max_streams_uni,
             ],
+            peer_allowance: [
+                local_params.initial_max_streams_bidi,
+                local_params.initial_max_streams_uni,
+            ],
+            released: [0; 2],
+            held_slots: HashSet::default(),
+            owed_slots: HashSet::default(),
             local_params,
             config,
             peer_params: None,
@@ -986,9 +1010,7 @@ impl Connection {
         self.events.push_back(Event::StreamClosed { id });
         if id.initiator() != self.side {
             // Keep the peer's allowance at the configured number of open streams.
-            let d = di(id.dir());
-            self.max_remote[d] += 1;
-            self.max_streams_pending[d] = true;
+            self.peer_stream_finished(id);
         }
     }
 
