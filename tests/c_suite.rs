@@ -207,6 +207,7 @@ const C_PROGRAMS: &[&str] = &[
     "settings",
     "shutdown_codes",
     "stream_scale",
+    "stream_shutdown_flags",
     "stream_start",
     "unbuffered_send",
 ];
@@ -300,6 +301,11 @@ fn stream_start() {
 #[test]
 fn reliable_reset() {
     c_program("reliable_reset");
+}
+
+#[test]
+fn stream_shutdown_flags() {
+    c_program("stream_shutdown_flags");
 }
 
 #[test]

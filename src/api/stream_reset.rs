@@ -47,9 +47,9 @@ pub(crate) fn valid_shutdown(flags: u32, error_code: u64) -> bool {
         && error_code <= QUIC_UINT62_MAX
 }
 
-/// Runs a StreamShutdown: inline with INLINE on the connection's worker (SUCCESS); queued
-/// otherwise (PENDING). IMMEDIATE raises events itself, so from a callback it is always
-/// queued, never re-entrant; other shutdowns only change the engine and run inline there.
+/// Runs a StreamShutdown as MsQuic does: inline with INLINE on the connection's worker
+/// (SUCCESS), its events possibly reaching the application re-entrantly; queued otherwise
+/// (PENDING), even from a callback, so that without INLINE no event re-enters it.
 pub(crate) fn dispatch(
     stream: &Arc<Handle<Stream>>,
     flags: u32,
@@ -61,7 +61,7 @@ pub(crate) fn dispatch(
         on_slot(conn, false, op);
         return QUIC_STATUS_SUCCESS;
     }
-    if here && flags & IMMEDIATE != 0 {
+    if here {
         let key = conn.as_hquic() as usize;
         conn.obj.worker().post(Box::new(move |cx: &WorkerCx| {
             if let Some(slot) = conn_worker::slot(key) {
