@@ -201,6 +201,7 @@ const C_PROGRAMS: &[&str] = &[
     "loopback_tls",
     "many_connections",
     "open_close",
+    "peer_stream_count",
     "receive_modes",
     "reliable_reset",
     "registration_close",
@@ -296,6 +297,11 @@ fn stream_scale() {
 #[test]
 fn stream_start() {
     c_program("stream_start");
+}
+
+#[test]
+fn peer_stream_count() {
+    c_program("peer_stream_count");
 }
 
 #[test]
