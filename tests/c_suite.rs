@@ -210,6 +210,7 @@ const C_PROGRAMS: &[&str] = &[
     "stream_scale",
     "stream_shutdown_flags",
     "stream_start",
+    "stream_statistics",
     "unbuffered_send",
 ];
 
@@ -302,6 +303,11 @@ fn stream_start() {
 #[test]
 fn peer_stream_count() {
     c_program("peer_stream_count");
+}
+
+#[test]
+fn stream_statistics() {
+    c_program("stream_statistics");
 }
 
 #[test]

@@ -47,11 +47,16 @@ pub(crate) fn peer_started(
     slot.with_engine(cx, |e| e.hold_stream_slot(id));
 }
 
-/// StreamClose of a stream with ID `id`: a delayed slot goes back now.
+/// StreamClose of a stream with ID `id`: a delayed slot goes back now, and the engine
+/// drops the stream's blocked-time figures.
 pub(crate) fn closed(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Handle<Stream>, id: u64) {
-    if stream.obj.extra.lock().delay_id_fc {
-        slot.with_engine(cx, |e| e.release_stream_slot(StreamId(id)));
-    }
+    let delayed = stream.obj.extra.lock().delay_id_fc;
+    slot.with_engine(cx, |e| {
+        if delayed {
+            e.release_stream_slot(StreamId(id));
+        }
+        e.forget_blocked_times(StreamId(id));
+    });
 }
 
 /// SetParam of `QUIC_PARAM_CONN_SETTINGS` on a started connection.

@@ -12,13 +12,14 @@ use crate::api::abi::{
     QUIC_PARAM_CONN_MAX_STREAM_IDS, QUIC_PARAM_CONN_REMOTE_ADDRESS, QUIC_PARAM_CONN_SETTINGS,
     QUIC_PARAM_LISTENER_LOCAL_ADDRESS, QUIC_PARAM_STREAM_0RTT_LENGTH, QUIC_PARAM_STREAM_ID,
     QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE, QUIC_PARAM_STREAM_PRIORITY,
-    QUIC_PARAM_STREAM_RELIABLE_OFFSET, QUIC_PARAM_TLS_HANDSHAKE_INFO, QUIC_PARAM_TLS_NEGOTIATED_ALPN, QUIC_STATUS,
+    QUIC_PARAM_STREAM_RELIABLE_OFFSET, QUIC_PARAM_STREAM_STATISTICS, QUIC_PARAM_TLS_HANDSHAKE_INFO, QUIC_PARAM_TLS_NEGOTIATED_ALPN, QUIC_STATUS,
     QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
 };
 use crate::api::connection::{Connection, on_slot};
 use crate::api::handle::Handle;
 use crate::api::listener::Listener;
 use crate::api::param::buffer::{answer, read_exact};
+use crate::api::param::stream_stats;
 use crate::api::settings::{get_settings_param, set_settings_param};
 use crate::api::sockaddr;
 use crate::api::stream::{self, Stream};
@@ -194,6 +195,12 @@ pub(crate) unsafe fn get(
             // SAFETY: as above.
             unsafe { answer(len, buf, &stream.obj.priority().to_ne_bytes()) }
         }
+        QUIC_PARAM_STREAM_STATISTICS => {
+            // SAFETY: as above.
+            let stream = unsafe { Handle::<Stream>::get(h) }?;
+            // SAFETY: as above.
+            unsafe { stream_stats::get(&stream, len, buf) }
+        }
         QUIC_PARAM_STREAM_RELIABLE_OFFSET | stream_reset::PARAM_STREAM_RELIABLE_OFFSET_RECV => {
             // SAFETY: as above.
             let stream = unsafe { Handle::<Stream>::borrow(h) }?;
@@ -284,6 +291,7 @@ pub(crate) unsafe fn set(
         | QUIC_PARAM_STREAM_ID
         | QUIC_PARAM_STREAM_0RTT_LENGTH
         | QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE
+        | QUIC_PARAM_STREAM_STATISTICS
         | QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT
         | QUIC_PARAM_CONN_LOCAL_UNIDI_STREAM_COUNT
         | QUIC_PARAM_CONN_MAX_STREAM_IDS => Some(QUIC_STATUS_INVALID_PARAMETER),

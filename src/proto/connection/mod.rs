@@ -1,5 +1,6 @@
 //! One QMux connection as a deterministic state machine.
 
+mod blocked;
 mod input;
 mod output;
 mod stream_limits;
@@ -18,6 +19,8 @@ use super::stream_id::{Dir, Side, StreamId};
 use super::streams::{Chunks, RecvStream, SendData, SendPhase, SendStream, Stream};
 use super::transport_params::TransportParameters;
 use super::varint;
+
+pub use blocked::{BlockedTimes, StreamBlocked};
 
 /// Settings for one connection; they become our transport parameters.
 #[derive(Clone, Debug)]
@@ -358,6 +361,14 @@ pub struct Connection {
     held_slots: HashSet<StreamId, BuildHasherDefault<IdHasher>>,
     /// Held peer streams that finished: their slot goes back on release.
     owed_slots: HashSet<StreamId, BuildHasherDefault<IdHasher>>,
+
+    // Blocked-time accounting (see `blocked`).
+    /// The `now` of the latest call that passed one in.
+    clock: Instant,
+    /// Time sending waited for MAX_DATA.
+    conn_blocked: blocked::Interval,
+    /// Blocked times of streams the engine forgot, until the application drops them.
+    finished_blocked: HashMap<StreamId, BlockedTimes, BuildHasherDefault<IdHasher>>,
     streams_blocked_pending: [Option<u64>; 2],
     streams_blocked_sent: [Option<u64>; 2],
     /// Streams with something to send, in scheduling order.
@@ -450,6 +461,9 @@ impl Connection {
             released: [0; 2],
             held_slots: HashSet::default(),
             owed_slots: HashSet::default(),
+            clock: now,
+            conn_blocked: blocked::Interval::default(),
+            finished_blocked: HashMap::default(),
             local_params,
             config,
             peer_params: None,
@@ -646,6 +660,7 @@ impl Connection {
 
     /// Handles timers that expired at or before `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.clock = now;
         match self.state {
             State::Drained => {}
             State::Closing => {
@@ -758,15 +773,16 @@ impl Connection {
         }
         let id = StreamId::new(self.side, dir, self.next_local[d]);
         self.next_local[d] += 1;
+        let blocked = self.new_stream_blocked();
         let stream = match dir {
             Dir::Bi => Stream {
-                send: Some(SendStream::new(bidi_credit)),
+                send: Some(SendStream::new(bidi_credit).with_blocked(blocked)),
                 recv: Some(RecvStream::new(
                     self.local_params.initial_max_stream_data_bidi_local,
                 )),
             },
             Dir::Uni => Stream {
-                send: Some(SendStream::new(uni_credit)),
+                send: Some(SendStream::new(uni_credit).with_blocked(blocked)),
                 recv: None,
             },
         };
@@ -1006,7 +1022,9 @@ impl Connection {
         if !self.streams.get(&id).is_some_and(Stream::is_closed) {
             return;
         }
-        self.streams.remove(&id);
+        if let Some(send) = self.streams.remove(&id).and_then(|s| s.send) {
+            self.keep_blocked_times(id, &send.blocked);
+        }
         self.events.push_back(Event::StreamClosed { id });
         if id.initiator() != self.side {
             // Keep the peer's allowance at the configured number of open streams.
