@@ -313,7 +313,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
     match opened {
         Some((_, _, Ok(_))) if abandoned => {}
         Some((_, _, Ok(id))) => {
-            stream.obj.extra.timings.lock().id_unblocked(std::time::Instant::now());
+            stream.obj.extra.id_unblocked();
             let queued = {
                 let mut st = stream.obj.state.lock();
                 st.id = Some(id.0);
@@ -367,7 +367,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
             start_failed(stream, QUIC_STATUS_STREAM_LIMIT_REACHED)
         }
         Some((next, side, Err(CommandError::StreamLimit))) if !slot.is_shutting_down() => {
-            stream.obj.extra.timings.lock().id_blocked(std::time::Instant::now());
+            stream.obj.extra.id_blocked();
             if reserved.is_none() {
                 let index = reserved_next.max(next);
                 slot.reserved_next(d).set(index + 1);
@@ -550,7 +550,7 @@ pub(crate) unsafe extern "C" fn send(
             )
         };
         let f = flags.0;
-        stream.obj.extra.add_queued(list.iter().map(|b| u64::from(b.Length)).sum());
+        stream.obj.extra.count_send(list);
         let start_now = {
             let mut st = stream.obj.state.lock();
             if st.done {

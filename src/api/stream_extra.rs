@@ -2,9 +2,11 @@
 //! blocked-time statistics, kept apart from the stream's core state in `stream.rs`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use parking_lot::Mutex;
 
+use crate::api::abi::QUIC_BUFFER;
 use crate::api::param::stream_stats::Timings;
 
 /// How our sending half was abandoned, if it was.
@@ -46,9 +48,20 @@ pub(crate) struct ExtraState {
 }
 
 impl StreamExtra {
-    /// Counts `n` more bytes queued with StreamSend.
-    pub(crate) fn add_queued(&self, n: u64) {
+    /// Counts the bytes of one StreamSend.
+    pub(crate) fn count_send(&self, buffers: &[QUIC_BUFFER]) {
+        let n: u64 = buffers.iter().map(|b| u64::from(b.Length)).sum();
         self.queued.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The stream starts waiting for the peer's stream-count limit.
+    pub(crate) fn id_blocked(&self) {
+        self.timings.lock().id_blocked(Instant::now());
+    }
+
+    /// The stream got its place under the peer's stream-count limit.
+    pub(crate) fn id_unblocked(&self) {
+        self.timings.lock().id_unblocked(Instant::now());
     }
 
     /// Bytes queued with StreamSend so far.

@@ -63,7 +63,11 @@ fn us(d: Duration) -> u64 {
 ///
 /// # Safety
 /// `len` is valid for reads and writes; `buf` is NULL or writable for `*len` bytes.
-pub(crate) unsafe fn get(stream: &Arc<Handle<Stream>>, len: *mut u32, buf: *mut c_void) -> QUIC_STATUS {
+pub(crate) unsafe fn get(
+    stream: &Arc<Handle<Stream>>,
+    len: *mut u32,
+    buf: *mut c_void,
+) -> QUIC_STATUS {
     const SIZE: u32 = size_of::<QUIC_STREAM_STATISTICS>() as u32;
     // SAFETY: `len` is valid by the caller's contract.
     if unsafe { len.read() } < SIZE {

@@ -484,10 +484,8 @@ impl Connection {
         self.charge_connection(acc.new_bytes)?;
         self.credit_connection(acc.discarded);
         if reliable_size > 0 && reliable_size == reliable {
-            self.events.push_back(Event::PeerResetAt {
-                id,
-                reliable_size,
-            });
+            self.events
+                .push_back(Event::PeerResetAt { id, reliable_size });
         }
         if let Some(info) = due {
             self.events.push_back(Event::StreamReset {
