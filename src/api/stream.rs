@@ -146,7 +146,7 @@ impl Stream {
     }
 }
 
-pub(crate) fn emit(stream: &Handle<Stream>, event: &mut QUIC_STREAM_EVENT) -> QUIC_STATUS {
+fn emit(stream: &Handle<Stream>, event: &mut QUIC_STREAM_EVENT) -> QUIC_STATUS {
     if stream.is_closed_by_app() || stream.obj.state.lock().done {
         return QUIC_STATUS_SUCCESS;
     }
@@ -436,7 +436,8 @@ pub(crate) fn retry_blocked_starts(slot: &Rc<ConnSlot>, cx: &WorkerCx) {
     }
 }
 
-/// `StreamShutdown`: flags must be non-zero, known, and not mix GRACEFUL with aborts.
+/// `StreamShutdown`: flags as [`stream_reset::valid_shutdown`] allows, run (inline or
+/// queued) as [`stream_reset::dispatch`] decides.
 pub(crate) unsafe extern "C" fn shutdown(
     h: HQUIC,
     flags: QUIC_STREAM_SHUTDOWN_FLAGS,
