@@ -8,7 +8,8 @@
  *   back: the server still receives every byte up to the offset, intact, then
  *   PEER_SEND_ABORTED with the code, and STREAM_RELIABLE_OFFSET_RECV gives the offset (a
  *   plain RESET_STREAM would have cut the data at the window);
- * - after the reset, the offset can no longer be changed. */
+ * - after the reset, the offset can no longer be changed, nor after the peer's STOP_SENDING
+ *   (which resets the sending half). */
 #include "support/qmux_test.h"
 
 #ifndef QUIC_PARAM_STREAM_RELIABLE_OFFSET_RECV
@@ -109,11 +110,27 @@ static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
     return QUIC_STATUS_SUCCESS;
 }
 
+/* The server's second stream: stops the client's sending at the first data. */
+static QUIC_STATUS QUIC_API StoppingStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    (void)ctx;
+    if (ev->Type == QUIC_STREAM_EVENT_RECEIVE && ev->RECEIVE.TotalBufferLength > 0) {
+        api->StreamShutdown(stream, QUIC_STREAM_SHUTDOWN_FLAG_ABORT_RECEIVE, 3);
+    } else if (ev->Type == QUIC_STREAM_EVENT_PEER_SEND_ABORTED) {
+        api->StreamShutdown(stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
+    } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
+        api->StreamClose(stream);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static int server_streams = 0;
+
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     ConnRec* r = ctx;
     conn_event(r, ev);
     if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
-        api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, (void*)ServerStream, NULL);
+        void* handler = server_streams++ == 0 ? (void*)ServerStream : (void*)StoppingStream;
+        api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, handler, NULL);
     } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
         api->ConnectionClose(conn);
     }
@@ -161,6 +178,25 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
         break;
     default:
         break;
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+/* The client's second stream: tries to set the offset once the server stopped it. */
+static struct {
+    Counter stopped;
+    QUIC_STATUS set_status;
+    Counter done;
+} cli3;
+
+static QUIC_STATUS QUIC_API ClientStream3(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    (void)ctx;
+    if (ev->Type == QUIC_STREAM_EVENT_PEER_RECEIVE_ABORTED) {
+        uint64_t v = 4;
+        cli3.set_status = api->SetParam(stream, QUIC_PARAM_STREAM_RELIABLE_OFFSET, sizeof(v), &v);
+        counter_add(&cli3.stopped, 1);
+    } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
+        counter_add(&cli3.done, 1);
     }
     return QUIC_STATUS_SUCCESS;
 }
@@ -301,6 +337,21 @@ int main(void) {
     CHECK(counter_wait(&cli.done, 1, 5000));
     CHECK(counter_wait(&srv.done, 1, 5000));
     api->StreamClose(s);
+
+    /* The server stops the next stream: its offset is fixed from then on. */
+    counter_init(&cli3.stopped);
+    counter_init(&cli3.done);
+    HQUIC s3 = NULL;
+    CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE, ClientStream3, NULL, &s3) ==
+          QUIC_STATUS_SUCCESS);
+    QUIC_BUFFER some = {16, data};
+    CHECK(QUIC_SUCCEEDED(api->StreamSend(s3, &some, 1, QUIC_SEND_FLAG_START, NULL)));
+    CHECK(counter_wait(&cli3.stopped, 1, 5000));
+    CHECK(cli3.set_status == QUIC_STATUS_INVALID_STATE);
+    api->StreamShutdown(s3, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
+    CHECK(counter_wait(&cli3.done, 1, 5000));
+    api->StreamClose(s3);
+
     api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
     CHECK(counter_wait(&client_done, 1, 5000));
     api->ConnectionClose(conn);

@@ -908,6 +908,7 @@ pub(crate) fn peer_send_aborted(stream: &Handle<Stream>, error_code: u64) {
 
 /// The peer asked us to stop sending.
 pub(crate) fn peer_receive_aborted(stream: &Handle<Stream>, error_code: u64) {
+    stream_reset::peer_stopped(stream);
     let mut ev = event(
         QUIC_STREAM_EVENT_PEER_RECEIVE_ABORTED,
         QUIC_STREAM_EVENT_PAYLOAD {

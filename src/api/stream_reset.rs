@@ -142,6 +142,15 @@ pub(crate) fn on_peer_params(slot: &ConnSlot) {
     slot.emit(&mut ev);
 }
 
+/// The peer sent STOP_SENDING: the engine answered with RESET_STREAM, so the sending half
+/// is reset and its reliable offset can no longer change.
+pub(crate) fn peer_stopped(stream: &Handle<Stream>) {
+    let mut x = stream.obj.extra.lock();
+    if x.local_reset == LocalReset::None {
+        x.local_reset = LocalReset::Plain;
+    }
+}
+
 /// The peer sent RESET_STREAM_AT on `stream`.
 pub(crate) fn peer_reset_at(stream: &Handle<Stream>, reliable_size: u64) {
     stream.obj.extra.lock().peer_reliable = Some(reliable_size);
