@@ -8,7 +8,10 @@
  * - QUIC_PARAM_CONN_SETTINGS on the connected server: a larger PeerBidiStreamCount lets a
  *   blocked client stream proceed at once (PEER_ACCEPTED) and the client may open more; a
  *   PeerUnidiStreamCount does the same for a blocked unidirectional stream; GetParam shows
- *   the new values; MTU changes after start are INVALID_PARAMETER. */
+ *   the new values; MTU changes after start are INVALID_PARAMETER;
+ * - a blocked stream with a send and an ABORT | IMMEDIATE shutdown queued: when the limit
+ *   admits it, the send is reported canceled before SHUTDOWN_COMPLETE (nothing is lost to
+ *   the immediate completion). */
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
@@ -63,6 +66,10 @@ typedef struct {
     Counter fin;
     Counter done;
     int accepted_at_start;
+    int seq;
+    int canceled_sends;
+    int canceled_seq;
+    int done_seq;
 } S;
 
 static void s_init(S* s) {
@@ -91,7 +98,14 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
     case QUIC_STREAM_EVENT_RECEIVE:
         if (ev->RECEIVE.Flags & QUIC_RECEIVE_FLAG_FIN) counter_add(&s->fin, 1);
         break;
+    case QUIC_STREAM_EVENT_SEND_COMPLETE:
+        if (ev->SEND_COMPLETE.Canceled) {
+            s->canceled_sends++;
+            s->canceled_seq = ++s->seq;
+        }
+        break;
     case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE:
+        s->done_seq = ++s->seq;
         counter_add(&s->done, 1);
         break;
     default:
@@ -171,12 +185,14 @@ int main(void) {
     HQUIC sconn = __atomic_load_n(&server_conn, __ATOMIC_SEQ_CST);
 
     /* 1: topped up as streams finish. */
-    S s1, s2, s3, s4, s5;
+    S s1, s2, s3, s4, s5, s6, s7;
     s_init(&s1);
     s_init(&s2);
     s_init(&s3);
     s_init(&s4);
     s_init(&s5);
+    s_init(&s6);
+    s_init(&s7);
     HQUIC h1 = start_stream(conn, &s1, QUIC_STREAM_OPEN_FLAG_NONE);
     CHECK(s1.accepted_at_start == 1);
     round_trip(h1, &s1);
@@ -226,6 +242,21 @@ int main(void) {
     CHECK(api->GetParam(sconn, QUIC_PARAM_CONN_SETTINGS, &len, &got) == QUIC_STATUS_SUCCESS);
     CHECK(got.PeerUnidiStreamCount == 1 && got.PeerBidiStreamCount == 3);
 
+    /* 4: s6 takes the last slot; s7 waits with a send and an immediate abort queued. */
+    HQUIC h6 = start_stream(conn, &s6, QUIC_STREAM_OPEN_FLAG_NONE);
+    CHECK(s6.accepted_at_start == 1);
+    HQUIC h7 = start_stream(conn, &s7, QUIC_STREAM_OPEN_FLAG_NONE);
+    CHECK(s7.accepted_at_start == 0);
+    static uint8_t payload[100];
+    QUIC_BUFFER pb = {sizeof(payload), payload};
+    CHECK(QUIC_SUCCEEDED(api->StreamSend(h7, &pb, 1, QUIC_SEND_FLAG_NONE, NULL)));
+    CHECK(QUIC_SUCCEEDED(api->StreamShutdown(
+        h7, QUIC_STREAM_SHUTDOWN_FLAG_ABORT | QUIC_STREAM_SHUTDOWN_FLAG_IMMEDIATE, 4)));
+    round_trip(h3, &s3); /* frees a slot: s7 opens, sends, aborts at once */
+    CHECK(counter_wait(&s7.done, 1, 5000));
+    CHECK(s7.canceled_sends == 1);
+    CHECK(s7.canceled_seq != 0 && s7.canceled_seq < s7.done_seq);
+
     api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
     CHECK(counter_wait(&client_done, 1, 5000));
     api->StreamClose(h1);
@@ -233,6 +264,8 @@ int main(void) {
     api->StreamClose(h3);
     api->StreamClose(h4);
     api->StreamClose(h5);
+    api->StreamClose(h6);
+    api->StreamClose(h7);
     api->ConnectionClose(conn);
     api->ListenerClose(listener);
     api->ConfigurationClose(client_config);

@@ -104,6 +104,17 @@ pub(crate) fn after_shutdown(stream: &Handle<Stream>, flags: u32) {
     };
     if flags & IMMEDIATE != 0 {
         if !reliable {
+            // Sends still waiting to be reported (the abort canceled them) come first: once
+            // SHUTDOWN_COMPLETE is out, nothing more reaches the application.
+            let key = stream.obj.connection.as_hquic() as usize;
+            let conn = conn_worker::slot(key).and_then(|s| s.conn());
+            if let (Some(conn), Some(id)) = (conn, stream.obj.id()) {
+                for (token, canceled) in
+                    conn.with_engine_quiet(|e| e.take_send_events(StreamId(id)))
+                {
+                    stream::send_complete(stream, token, canceled);
+                }
+            }
             stream::send_shutdown_complete(stream, false);
             stream::shutdown_complete(stream);
         }

@@ -1,8 +1,9 @@
 //! The peer's stream-count limits as the application steers them: raising or lowering how
 //! many streams the peer may have open at once after the handshake, and holding a finished
-//! stream's slot until the application lets it go (MsQuic's DELAY_ID_FC_UPDATES).
+//! stream's slot until the application lets it go (MsQuic's DELAY_ID_FC_UPDATES); and taking
+//! a stream's pending send completions ahead of the event queue.
 
-use super::{Connection, di};
+use super::{Connection, Event, di};
 use crate::proto::stream_id::{Dir, StreamId};
 
 impl Connection {
@@ -61,5 +62,26 @@ impl Connection {
             self.max_remote[d] += 1;
             self.max_streams_pending[d] = true;
         }
+    }
+}
+
+impl Connection {
+    /// Takes the send completions of `id` not yet polled (`SendComplete` and `SendCanceled`,
+    /// in order, as `(token, canceled)`), for a caller that must report them before it ends
+    /// the stream itself (MsQuic's immediate shutdown).
+    pub fn take_send_events(&mut self, id: StreamId) -> Vec<(u64, bool)> {
+        let mut taken = Vec::new();
+        self.events.retain(|e| match *e {
+            Event::SendComplete { id: i, token } if i == id => {
+                taken.push((token, false));
+                false
+            }
+            Event::SendCanceled { id: i, token } if i == id => {
+                taken.push((token, true));
+                false
+            }
+            _ => true,
+        });
+        taken
     }
 }

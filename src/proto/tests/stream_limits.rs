@@ -163,3 +163,22 @@ fn blocked_times_follow_flow_control_and_the_application() {
     p.client.conn.forget_blocked_times(id);
     assert!(p.client.conn.blocked_times(id, p.time).is_none());
 }
+
+#[test]
+fn send_events_of_one_stream_can_be_taken_ahead_of_the_queue() {
+    let mut p = Pair::connected(Config::default(), Config::default(), Chunking::Whole);
+    let a = p.client.conn.open(Dir::Bi).unwrap();
+    let b = p.client.conn.open(Dir::Bi).unwrap();
+    p.client.conn.send(a, b"x"[..].into(), Some(1)).unwrap();
+    p.client.conn.send(b, b"y"[..].into(), Some(2)).unwrap();
+    p.client.conn.send(a, b"z"[..].into(), Some(3)).unwrap();
+    p.client.conn.reset(a, 0).unwrap();
+    p.client.conn.reset(b, 0).unwrap();
+    assert_eq!(
+        p.client.conn.take_send_events(a),
+        vec![(1, true), (3, true)]
+    );
+    assert_eq!(p.client.conn.take_send_events(a), vec![]);
+    let rest: Vec<Event> = std::iter::from_fn(|| p.client.conn.poll_event()).collect();
+    assert_eq!(rest, vec![Event::SendCanceled { id: b, token: 2 }]);
+}
