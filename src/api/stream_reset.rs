@@ -96,7 +96,8 @@ pub(crate) fn abort_send(
 
 /// What a shutdown raises itself once the engine has it: with IMMEDIATE, the stream's last
 /// events now (unless a reliable reset is under way); with INLINE on the worker, the abort's
-/// SEND_SHUTDOWN_COMPLETE at once, re-entrantly.
+/// SEND_SHUTDOWN_COMPLETE at once, re-entrantly. Either way the sends the abort canceled are
+/// reported first, as MsQuic cancels them before it completes the shutdown.
 pub(crate) fn after_shutdown(stream: &Handle<Stream>, flags: u32) {
     let reliable = {
         let x = stream.obj.extra.lock();
@@ -104,17 +105,7 @@ pub(crate) fn after_shutdown(stream: &Handle<Stream>, flags: u32) {
     };
     if flags & IMMEDIATE != 0 {
         if !reliable {
-            // Sends still waiting to be reported (the abort canceled them) come first: once
-            // SHUTDOWN_COMPLETE is out, nothing more reaches the application.
-            let key = stream.obj.connection.as_hquic() as usize;
-            let conn = conn_worker::slot(key).and_then(|s| s.conn());
-            if let (Some(conn), Some(id)) = (conn, stream.obj.id()) {
-                for (token, canceled) in
-                    conn.with_engine_quiet(|e| e.take_send_events(StreamId(id)))
-                {
-                    stream::send_complete(stream, token, canceled);
-                }
-            }
+            report_pending_sends(stream);
             stream::send_shutdown_complete(stream, false);
             stream::shutdown_complete(stream);
         }
@@ -123,7 +114,21 @@ pub(crate) fn after_shutdown(stream: &Handle<Stream>, flags: u32) {
         && stream.obj.extra.lock().local_reset == LocalReset::Plain
         && stream.obj.connection.obj.worker().is_current()
     {
+        report_pending_sends(stream);
         stream::send_shutdown_complete(stream, false);
+    }
+}
+
+/// Raises the stream's send completions the engine holds but has not delivered yet (when the
+/// shutdown runs inside event delivery, they would otherwise come after events that must be
+/// the last).
+fn report_pending_sends(stream: &Handle<Stream>) {
+    let key = stream.obj.connection.as_hquic() as usize;
+    let conn = conn_worker::slot(key).and_then(|s| s.conn());
+    if let (Some(conn), Some(id)) = (conn, stream.obj.id()) {
+        for (token, canceled) in conn.with_engine_quiet(|e| e.take_send_events(StreamId(id))) {
+            stream::send_complete(stream, token, canceled);
+        }
     }
 }
 
