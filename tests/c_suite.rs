@@ -206,14 +206,18 @@ const C_PROGRAMS: &[&str] = &[
     "loopback_tls",
     "many_connections",
     "open_close",
+    "peer_stream_count",
     "receive_modes",
+    "reliable_reset",
     "registration_close",
     "send_flags",
     "settings",
     "shutdown_codes",
     "stream_priority",
     "stream_scale",
+    "stream_shutdown_flags",
     "stream_start",
+    "stream_statistics",
     "unbuffered_send",
 ];
 
@@ -331,6 +335,26 @@ fn conn_statistics() {
 #[test]
 fn datagrams() {
     c_program("datagrams");
+}
+
+#[test]
+fn peer_stream_count() {
+    c_program("peer_stream_count");
+}
+
+#[test]
+fn stream_statistics() {
+    c_program("stream_statistics");
+}
+
+#[test]
+fn reliable_reset() {
+    c_program("reliable_reset");
+}
+
+#[test]
+fn stream_shutdown_flags() {
+    c_program("stream_shutdown_flags");
 }
 
 #[test]

@@ -17,6 +17,7 @@ use crate::api::connection::{self, Connection};
 use crate::api::datagram;
 use crate::api::handle::Handle;
 use crate::api::stream::{self, Stream};
+use crate::api::stream_reset;
 use crate::proto::{self, CloseCause, Event, StreamId};
 use crate::runtime::conn::{Conn, ConnEvent, ConnSink};
 use crate::runtime::log::qlog;
@@ -375,6 +376,7 @@ impl ConnSlot {
         }
         match event {
             Event::Connected => {
+                stream_reset::on_peer_params(self);
                 self.connected.set(true);
                 datagram::on_connected(self, cx);
                 let alpn = self.alpn.borrow().clone();
@@ -401,6 +403,11 @@ impl ConnSlot {
                 };
                 self.emit(&mut event);
                 stream::retry_blocked_starts(self, cx);
+            }
+            Event::PeerResetAt { id, reliable_size } => {
+                if let Some(s) = self.stream(id) {
+                    stream_reset::peer_reset_at(&s, reliable_size);
+                }
             }
             Event::StreamOpened { id } => stream::peer_started(self, cx, conn, id),
             Event::StreamReadable { id } => {

@@ -92,6 +92,8 @@ pub(crate) struct ConnInfo {
     pub(crate) connected_us: u64,
     /// The largest smoothed RTT seen at a statistics query, in microseconds.
     pub(crate) max_rtt_us: u32,
+    /// Both ends enabled reliable reset (RESET_STREAM_AT).
+    pub(crate) reliable_reset_negotiated: bool,
 }
 
 /// The monotonic clock in microseconds (MsQuic's `CxPlatTimeUs64` on Linux).

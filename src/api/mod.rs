@@ -22,6 +22,9 @@ pub mod settings;
 mod slots;
 mod sockaddr;
 mod stream;
+mod stream_extra;
+mod stream_ids;
+mod stream_reset;
 #[cfg(test)]
 mod tests;
 mod workers;

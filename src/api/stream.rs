@@ -15,18 +15,14 @@ use crate::api::callbacks;
 use crate::api::conn_worker::ConnSlot;
 use crate::api::connection::{Connection, on_slot};
 use crate::api::handle::{Handle, Kind, Object};
+use crate::api::stream_extra::StreamExtra;
+use crate::api::{stream_ids, stream_reset};
 use crate::proto::{CommandError, Dir, SendData, StreamId};
 use crate::runtime::conn::Conn;
 use crate::runtime::worker::WorkerCx;
 
 /// Every defined `QUIC_STREAM_OPEN_FLAGS` bit.
 const OPEN_FLAGS_ALL: u32 = 0xF;
-/// `QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL`.
-const SHUTDOWN_GRACEFUL: u32 = 0x1;
-/// `QUIC_STREAM_SHUTDOWN_FLAG_ABORT_SEND | ABORT_RECEIVE | IMMEDIATE`.
-const SHUTDOWN_ABORTIVE: u32 = 0x2 | 0x4 | 0x8;
-/// Every defined `QUIC_STREAM_SHUTDOWN_FLAGS` bit.
-const SHUTDOWN_FLAGS_ALL: u32 = 0x1F;
 /// MsQuic's default stream priority.
 const DEFAULT_PRIORITY: u16 = 0x7FFF;
 /// `QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE` in buffered mode (unbuffered mode answers with
@@ -84,6 +80,8 @@ pub(crate) struct Stream {
     /// The `QUIC_STREAM_OPEN_FLAGS` it was opened with (or the peer's direction).
     pub(crate) open_flags: u32,
     state: Mutex<StreamState>,
+    /// Reliable reset, shutdown flags, delayed ID credit and statistics.
+    pub(crate) extra: StreamExtra,
 }
 
 /// A stream's mutable state; touched only on its connection's worker.
@@ -184,7 +182,9 @@ pub(crate) unsafe extern "C" fn open(
             connection: conn,
             open_flags: flags.0,
             state: Mutex::new(Default::default()),
+            extra: StreamExtra::default(),
         };
+        stream_ids::opened(&stream);
         let h = Handle::into_hquic(Handle::new(stream, context, handler as *mut c_void));
         // SAFETY: `out` is non-NULL and writable by the API contract.
         unsafe { out.write(h) };
@@ -208,6 +208,7 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
                 st.id
             };
             if let Some(id) = id {
+                stream_ids::closed(cx, slot, &s, id);
                 if slot.remove_stream(id).is_some() {
                     let sid = StreamId(id);
                     slot.with_engine(cx, |e| {
@@ -314,6 +315,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
     match opened {
         Some((_, _, Ok(_))) if abandoned => {}
         Some((_, _, Ok(id))) => {
+            stream.obj.extra.id_unblocked();
             stream.obj.state.lock().id = Some(id.0);
             slot.add_stream(id.0, stream.clone());
             if reserved.is_some() {
@@ -352,6 +354,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
             start_failed(stream, QUIC_STATUS_STREAM_LIMIT_REACHED)
         }
         Some((next, side, Err(CommandError::StreamLimit))) if !slot.is_shutting_down() => {
+            stream.obj.extra.id_blocked();
             if reserved.is_none() {
                 let index = reserved_next.max(next);
                 slot.reserved_next(d).set(index + 1);
@@ -420,7 +423,8 @@ pub(crate) fn retry_blocked_starts(slot: &Rc<ConnSlot>, cx: &WorkerCx) {
     }
 }
 
-/// `StreamShutdown`: flags must be non-zero, known, and not mix GRACEFUL with aborts.
+/// `StreamShutdown`: flags as [`stream_reset::valid_shutdown`] allows, run (inline or
+/// queued) as [`stream_reset::dispatch`] decides.
 pub(crate) unsafe extern "C" fn shutdown(
     h: HQUIC,
     flags: QUIC_STREAM_SHUTDOWN_FLAGS,
@@ -428,10 +432,7 @@ pub(crate) unsafe extern "C" fn shutdown(
 ) -> QUIC_STATUS {
     boundary::status(|| {
         let f = flags.0;
-        let valid = f != 0
-            && f & !SHUTDOWN_FLAGS_ALL == 0
-            && !(f & SHUTDOWN_GRACEFUL != 0 && f & SHUTDOWN_ABORTIVE != 0)
-            && error_code <= QUIC_UINT62_MAX;
+        let valid = stream_reset::valid_shutdown(f, error_code);
         // SAFETY: `h` is an application handle; `get` validates it.
         let Some(stream) = (unsafe { Handle::<Stream>::get(h) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;
@@ -440,7 +441,7 @@ pub(crate) unsafe extern "C" fn shutdown(
             return QUIC_STATUS_INVALID_PARAMETER;
         }
         let s = stream.clone();
-        on_slot(&stream.obj.connection, false, move |cx, slot| {
+        stream_reset::dispatch(&stream, f, move |cx, slot| {
             let direct = {
                 let mut st = s.obj.state.lock();
                 // Behind sends not yet handed to the engine, so a FIN follows their data.
@@ -455,26 +456,33 @@ pub(crate) unsafe extern "C" fn shutdown(
                 }
             };
             match direct {
-                Some(id) => shutdown_now(cx, slot, StreamId(id), f, error_code),
+                Some(id) => shutdown_now(cx, slot, &s, StreamId(id), f, error_code),
                 None => drain_queued(cx, slot, &s),
             }
-        });
-        QUIC_STATUS_PENDING
+        })
     })
 }
 
-fn shutdown_now(cx: &WorkerCx, slot: &Rc<ConnSlot>, id: StreamId, flags: u32, error_code: u64) {
+fn shutdown_now(
+    cx: &WorkerCx,
+    slot: &Rc<ConnSlot>,
+    stream: &Handle<Stream>,
+    id: StreamId,
+    flags: u32,
+    error_code: u64,
+) {
     slot.with_engine(cx, |e| {
         if flags & QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL.0 != 0 {
             let _ = e.finish(id);
         }
         if flags & QUIC_STREAM_SHUTDOWN_FLAG_ABORT_SEND.0 != 0 {
-            let _ = e.reset(id, error_code);
+            stream_reset::abort_send(e, stream, id, error_code);
         }
         if flags & QUIC_STREAM_SHUTDOWN_FLAG_ABORT_RECEIVE.0 != 0 {
             let _ = e.stop_sending(id, error_code);
         }
     });
+    stream_reset::after_shutdown(stream, flags);
 }
 
 /// `StreamSend`: in buffered mode (the default) the buffers are copied; with
@@ -534,6 +542,7 @@ pub(crate) unsafe extern "C" fn send(
             )
         };
         let f = flags.0;
+        stream.obj.extra.count_send(list);
         let start_now = {
             let mut st = stream.obj.state.lock();
             if st.done {
@@ -566,24 +575,34 @@ pub(crate) unsafe extern "C" fn send(
 }
 
 /// Hands the stream's queued sends and shutdowns to the engine, oldest first, once it has an
-/// ID. One at a time: a callback raised meanwhile may queue more, which wait their turn.
+/// ID. One at a time: a callback raised meanwhile may queue more, which wait their turn. A
+/// send with an abort of the sending side queued behind it is canceled: the abort came
+/// before its data was taken (unless a reliable offset asks for the data to be delivered).
 fn drain_queued(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
     loop {
-        let (id, next) = {
+        let reliable = stream.obj.extra.lock().reliable_offset != 0;
+        let (id, next, aborted) = {
             let mut st = stream.obj.state.lock();
             let Some(id) = st.id else { return };
             let Some(next) = st.queued.pop_front() else {
                 return;
             };
-            (StreamId(id), next)
+            let aborted = st.queued.iter().any(|q| {
+                matches!(q, Queued::Shutdown { flags, .. }
+                    if flags & QUIC_STREAM_SHUTDOWN_FLAG_ABORT_SEND.0 != 0)
+            }) && !reliable;
+            (StreamId(id), next, aborted)
         };
         match next {
+            Queued::Send { context, .. } if aborted => send_complete(stream, context as u64, true),
             Queued::Send {
                 data,
                 flags,
                 context,
             } => send_now(cx, slot, stream, id, data, flags, context),
-            Queued::Shutdown { flags, error_code } => shutdown_now(cx, slot, id, flags, error_code),
+            Queued::Shutdown { flags, error_code } => {
+                shutdown_now(cx, slot, stream, id, flags, error_code)
+            }
         }
     }
 }
@@ -783,6 +802,7 @@ pub(crate) fn peer_started(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &Rc<Conn>, 
             connection: slot.handle.clone(),
             open_flags: flags,
             state: Mutex::new(state),
+            extra: StreamExtra::default(),
         },
         core::ptr::null_mut(),
         core::ptr::null_mut(),
@@ -792,12 +812,15 @@ pub(crate) fn peer_started(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &Rc<Conn>, 
         Type: QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED,
         payload: QUIC_CONNECTION_EVENT_PAYLOAD {
             PEER_STREAM_STARTED: QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED_PAYLOAD {
-                Stream: Handle::into_hquic(stream),
+                Stream: Handle::into_hquic(stream.clone()),
                 Flags: QUIC_STREAM_OPEN_FLAGS(flags),
             },
         },
     };
     slot.emit(&mut ev);
+    // SAFETY: PEER_STREAM_STARTED is the union member written above.
+    let flags = unsafe { ev.payload.PEER_STREAM_STARTED.Flags.0 };
+    stream_ids::peer_started(cx, slot, &stream, id, flags);
 }
 
 /// Delivers readable data with RECEIVE events until the application stops taking it.
@@ -922,6 +945,7 @@ pub(crate) fn peer_send_aborted(stream: &Handle<Stream>, error_code: u64) {
 
 /// The peer asked us to stop sending.
 pub(crate) fn peer_receive_aborted(stream: &Handle<Stream>, error_code: u64) {
+    stream_reset::peer_stopped(stream);
     let mut ev = event(
         QUIC_STREAM_EVENT_PEER_RECEIVE_ABORTED,
         QUIC_STREAM_EVENT_PAYLOAD {
@@ -949,6 +973,9 @@ pub(crate) fn send_complete(stream: &Handle<Stream>, token: u64, canceled: bool)
 
 /// Our sending half ended.
 pub(crate) fn send_shutdown_complete(stream: &Handle<Stream>, graceful: bool) {
+    if !stream.obj.extra.mark_send_shutdown() {
+        return;
+    }
     let mut ev = event(
         QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE,
         QUIC_STREAM_EVENT_PAYLOAD {

@@ -32,7 +32,9 @@ pub mod streams;
 pub mod transport_params;
 pub mod varint;
 
-pub use connection::{CloseCause, CommandError, Config, Connection, Event, Scheduling, Stats};
+pub use connection::{
+    BlockedTimes, CloseCause, CommandError, Config, Connection, Event, Scheduling, Stats,
+};
 pub use error::{TransportError, TransportErrorCode};
 pub use shared::SharedBytes;
 pub use stream_id::{Dir, Side, StreamId};

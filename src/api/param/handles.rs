@@ -14,8 +14,9 @@ use crate::api::abi::{
     QUIC_PARAM_CONN_STATISTICS, QUIC_PARAM_CONN_STATISTICS_PLAT, QUIC_PARAM_CONN_STATISTICS_V2,
     QUIC_PARAM_CONN_STATISTICS_V2_PLAT, QUIC_PARAM_LISTENER_LOCAL_ADDRESS,
     QUIC_PARAM_STREAM_0RTT_LENGTH, QUIC_PARAM_STREAM_ID, QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE,
-    QUIC_PARAM_STREAM_PRIORITY, QUIC_PARAM_TLS_HANDSHAKE_INFO, QUIC_PARAM_TLS_NEGOTIATED_ALPN,
-    QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
+    QUIC_PARAM_STREAM_PRIORITY, QUIC_PARAM_STREAM_RELIABLE_OFFSET, QUIC_PARAM_STREAM_STATISTICS,
+    QUIC_PARAM_TLS_HANDSHAKE_INFO, QUIC_PARAM_TLS_NEGOTIATED_ALPN, QUIC_STATUS,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
 };
 use crate::api::conn_options;
 use crate::api::connection::{Connection, on_slot};
@@ -24,9 +25,11 @@ use crate::api::handle::Handle;
 use crate::api::listener::Listener;
 use crate::api::param::buffer::{answer, read_exact};
 use crate::api::param::conn_stats;
+use crate::api::param::stream_stats;
 use crate::api::settings::{get_settings_param, set_settings_param};
 use crate::api::sockaddr;
 use crate::api::stream::{self, Stream};
+use crate::api::{stream_ids, stream_reset};
 use crate::proto::{Dir, Side, StreamId};
 
 /// What a connection's engine says about its stream limits, read on its worker.
@@ -214,6 +217,18 @@ pub(crate) unsafe fn get(
             // SAFETY: as above.
             unsafe { answer(len, buf, &stream.obj.priority().to_ne_bytes()) }
         }
+        QUIC_PARAM_STREAM_STATISTICS => {
+            // SAFETY: as above.
+            let stream = unsafe { Handle::<Stream>::get(h) }?;
+            // SAFETY: as above.
+            unsafe { stream_stats::get(&stream, len, buf) }
+        }
+        QUIC_PARAM_STREAM_RELIABLE_OFFSET | stream_reset::PARAM_STREAM_RELIABLE_OFFSET_RECV => {
+            // SAFETY: as above.
+            let stream = unsafe { Handle::<Stream>::borrow(h) }?;
+            // SAFETY: as above.
+            unsafe { stream_reset::get(stream, param, len, buf) }
+        }
         _ => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::get(h) }?;
@@ -253,10 +268,10 @@ pub(crate) unsafe fn set(
         }
         QUIC_PARAM_CONN_SETTINGS => {
             // SAFETY: as above.
-            let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            let conn = unsafe { Handle::<Connection>::get(h) }?;
             if conn.obj.is_started() {
-                // Settings reach the engine at start; later changes are not applied yet.
-                return Some(QUIC_STATUS_INVALID_STATE);
+                // SAFETY: as above.
+                return Some(unsafe { stream_ids::set_started_settings(&conn, len, buf) });
             }
             let mut settings = conn.obj.settings.lock();
             // SAFETY: as above.
@@ -301,10 +316,18 @@ pub(crate) unsafe fn set(
             stream::set_priority(&stream, priority);
             Some(QUIC_STATUS_SUCCESS)
         }
+        QUIC_PARAM_STREAM_RELIABLE_OFFSET => {
+            // SAFETY: as above.
+            let stream = unsafe { Handle::<Stream>::borrow(h) }?;
+            // SAFETY: as above.
+            Some(unsafe { stream_reset::set(stream, len, buf) })
+        }
+        stream_reset::PARAM_STREAM_RELIABLE_OFFSET_RECV => Some(QUIC_STATUS_INVALID_PARAMETER),
         QUIC_PARAM_LISTENER_LOCAL_ADDRESS
         | QUIC_PARAM_STREAM_ID
         | QUIC_PARAM_STREAM_0RTT_LENGTH
         | QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE
+        | QUIC_PARAM_STREAM_STATISTICS
         | QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT
         | QUIC_PARAM_CONN_LOCAL_UNIDI_STREAM_COUNT
         | QUIC_PARAM_CONN_MAX_STREAM_IDS

@@ -7,6 +7,7 @@ mod global;
 mod handles;
 mod known;
 mod registration;
+pub(crate) mod stream_stats;
 
 use core::ffi::c_void;
 
@@ -46,6 +47,15 @@ unsafe fn route(h: HQUIC, param: u32) -> Result<Kind, QUIC_STATUS> {
     let kind = unsafe { handle::header(h) }
         .and_then(|hd| hd.kind())
         .ok_or(QUIC_STATUS_INVALID_PARAMETER)?;
+    // MsQuic's one private id answered here: the reliable size a peer's RESET_STREAM_AT
+    // announced, on streams only.
+    if param == crate::api::stream_reset::PARAM_STREAM_RELIABLE_OFFSET_RECV {
+        return if kind == Kind::Stream {
+            Ok(kind)
+        } else {
+            Err(QUIC_STATUS_INVALID_PARAMETER)
+        };
+    }
     if !prefixes(kind).contains(&known::prefix(param)) {
         return Err(QUIC_STATUS_INVALID_PARAMETER);
     }

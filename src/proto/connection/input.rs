@@ -96,6 +96,7 @@ impl Connection {
 
     /// Processes `input`, which is `shared` if the caller handed over its buffer.
     fn process_input(&mut self, now: Instant, input: &[u8], shared: Option<&SharedBytes>) {
+        self.clock = now;
         let mut source = Source::new(shared);
         let mut pos = 0;
         while pos < input.len() && self.state == State::Open {
@@ -193,6 +194,7 @@ impl Connection {
             Frame::StopSending { id, error_code } => self.on_stop_sending(id, error_code)?,
             Frame::MaxData(max) => {
                 if self.send_data.raise(max) {
+                    self.conn_blocked.end(self.clock);
                     // Streams waiting only on connection credit may go again.
                     let ids: Vec<StreamId> = self.streams.keys().copied().collect();
                     for id in ids {
@@ -206,8 +208,10 @@ impl Connection {
                         "MAX_STREAM_DATA for a receive-only stream",
                     ));
                 }
+                let clock = self.clock;
                 if let Some(send) = self.send_stream_for_frame(id)? {
                     if send.credit.raise(max) {
+                        send.blocked.flow_control.end(clock);
                         self.schedule(id);
                     }
                 }
@@ -373,11 +377,15 @@ impl Connection {
             ));
         }
         let peer = self.peer_params.clone().unwrap_or_default();
+        let blocked = self.new_stream_blocked();
         for index in self.next_remote[d]..=id.index() {
             let new_id = StreamId::new(id.initiator(), id.dir(), index);
             let stream = match id.dir() {
                 Dir::Bi => Stream {
-                    send: Some(SendStream::new(peer.initial_max_stream_data_bidi_local)),
+                    send: Some(
+                        SendStream::new(peer.initial_max_stream_data_bidi_local)
+                            .with_blocked(blocked),
+                    ),
                     recv: Some(RecvStream::new(
                         self.local_params.initial_max_stream_data_bidi_remote,
                     )),
@@ -466,6 +474,7 @@ impl Connection {
             reliable_size,
         };
         let acc = recv.reset_with(info)?;
+        let reliable = recv.reset().map_or(0, |r| r.reliable_size);
         let due = recv.reset_due();
         if due.is_some() {
             recv.reset_delivered = true;
@@ -474,6 +483,10 @@ impl Connection {
         recv.max_data_queued = false;
         self.charge_connection(acc.new_bytes)?;
         self.credit_connection(acc.discarded);
+        if reliable_size > 0 && reliable_size == reliable {
+            self.events
+                .push_back(Event::PeerResetAt { id, reliable_size });
+        }
         if let Some(info) = due {
             self.events.push_back(Event::StreamReset {
                 id,

@@ -1,9 +1,11 @@
 //! One QMux connection as a deterministic state machine.
 
+mod blocked;
 mod input;
 mod output;
+mod stream_limits;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -17,6 +19,8 @@ use super::stream_id::{Dir, Side, StreamId};
 use super::streams::{Chunks, RecvStream, SendData, SendPhase, SendStream, Stream};
 use super::transport_params::TransportParameters;
 use super::varint;
+
+pub use blocked::{BlockedTimes, StreamBlocked};
 
 /// Settings for one connection; they become our transport parameters.
 #[derive(Clone, Debug)]
@@ -112,6 +116,14 @@ pub enum Event {
     StreamReadable {
         /// The stream.
         id: StreamId,
+    },
+    /// The peer sent RESET_STREAM_AT: the bytes below `reliable_size` are still delivered,
+    /// then [`Event::StreamReset`] follows. Raised again if a later frame lowers the size.
+    PeerResetAt {
+        /// The stream.
+        id: StreamId,
+        /// The reliable size in force.
+        reliable_size: u64,
     },
     /// The peer reset its sending half; reliable bytes, if any, were read first.
     StreamReset {
@@ -346,6 +358,22 @@ pub struct Connection {
     /// Our limit on streams the peer opens, and whether a raise awaits sending.
     max_remote: [u64; 2],
     max_streams_pending: [bool; 2],
+    /// How many streams per direction the peer may have open at once.
+    peer_allowance: [u64; 2],
+    /// Peer streams per direction whose slots were given back.
+    released: [u64; 2],
+    /// Peer streams whose slot waits for `release_stream_slot`.
+    held_slots: HashSet<StreamId, BuildHasherDefault<IdHasher>>,
+    /// Held peer streams that finished: their slot goes back on release.
+    owed_slots: HashSet<StreamId, BuildHasherDefault<IdHasher>>,
+
+    // Blocked-time accounting (see `blocked`).
+    /// The `now` of the latest call that passed one in.
+    clock: Instant,
+    /// Time sending waited for MAX_DATA.
+    conn_blocked: blocked::Interval,
+    /// Blocked times of streams the engine forgot, until the application drops them.
+    finished_blocked: HashMap<StreamId, BlockedTimes, BuildHasherDefault<IdHasher>>,
     streams_blocked_pending: [Option<u64>; 2],
     streams_blocked_sent: [Option<u64>; 2],
     /// Streams with something to send, in scheduling order.
@@ -431,6 +459,16 @@ impl Connection {
                 local_params.initial_max_streams_bidi,
                 local_params.initial_max_streams_uni,
             ],
+            peer_allowance: [
+                local_params.initial_max_streams_bidi,
+                local_params.initial_max_streams_uni,
+            ],
+            released: [0; 2],
+            held_slots: HashSet::default(),
+            owed_slots: HashSet::default(),
+            clock: now,
+            conn_blocked: blocked::Interval::default(),
+            finished_blocked: HashMap::default(),
             local_params,
             config,
             peer_params: None,
@@ -646,6 +684,7 @@ impl Connection {
 
     /// Handles timers that expired at or before `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.clock = now;
         match self.state {
             State::Drained => {}
             State::Closing => {
@@ -758,15 +797,16 @@ impl Connection {
         }
         let id = StreamId::new(self.side, dir, self.next_local[d]);
         self.next_local[d] += 1;
+        let blocked = self.new_stream_blocked();
         let stream = match dir {
             Dir::Bi => Stream {
-                send: Some(SendStream::new(bidi_credit)),
+                send: Some(SendStream::new(bidi_credit).with_blocked(blocked)),
                 recv: Some(RecvStream::new(
                     self.local_params.initial_max_stream_data_bidi_local,
                 )),
             },
             Dir::Uni => Stream {
-                send: Some(SendStream::new(uni_credit)),
+                send: Some(SendStream::new(uni_credit).with_blocked(blocked)),
                 recv: None,
             },
         };
@@ -1006,13 +1046,13 @@ impl Connection {
         if !self.streams.get(&id).is_some_and(Stream::is_closed) {
             return;
         }
-        self.streams.remove(&id);
+        if let Some(send) = self.streams.remove(&id).and_then(|s| s.send) {
+            self.keep_blocked_times(id, &send.blocked);
+        }
         self.events.push_back(Event::StreamClosed { id });
         if id.initiator() != self.side {
             // Keep the peer's allowance at the configured number of open streams.
-            let d = di(id.dir());
-            self.max_remote[d] += 1;
-            self.max_streams_pending[d] = true;
+            self.peer_stream_finished(id);
         }
     }
 

@@ -27,6 +27,7 @@ impl Connection {
     /// Whatever is returned counts as delivered (qmux-02's implicit acknowledgement), so it
     /// must be written to the transport, in order.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> usize {
+        self.clock = now;
         let mut written = 0;
         loop {
             if self.state == State::Drained {
@@ -296,6 +297,8 @@ impl Connection {
                 self.send_queue.remove(idx);
                 continue;
             }
+            // Something to send: the application is not what holds the stream back.
+            send.blocked.app.end(self.clock);
             let sendable = send.sendable().min(conn_credit);
             let fin_only = send.fin_after(0);
             let announce_only = send.announce_due();
@@ -306,11 +309,13 @@ impl Connection {
                     if send.credit.take_blocked().is_some() {
                         self.stream_data_blocked_pending.push(id);
                     }
+                    send.blocked.flow_control.begin(self.clock);
                     send.queued = false;
                     self.send_queue.remove(idx);
                     continue;
                 }
                 // Blocked by the connection's limit: stop until MAX_DATA.
+                self.conn_blocked.begin(self.clock);
                 if let Some(limit) = self.send_data.take_blocked() {
                     self.data_blocked_pending = Some(limit);
                 }
@@ -349,6 +354,10 @@ impl Connection {
             });
             self.send_data.consume(n);
             self.stats.stream_bytes_sent += n;
+            if send.pending() == 0 && matches!(send.phase, SendPhase::Open) {
+                // All written: waiting for the application's next data.
+                send.blocked.app.begin(self.clock);
+            }
             let mut done = false;
             if fin {
                 send.phase = SendPhase::DataSent;

@@ -90,6 +90,8 @@ pub struct SendStream {
     /// An empty STREAM frame at offset 0 is due, to open the stream on the peer before any
     /// data (see [`crate::proto::Connection::announce`]).
     pub announce: bool,
+    /// Blocked-time clocks (see [`crate::proto::Connection::blocked_times`]).
+    pub blocked: crate::proto::connection::StreamBlocked,
 }
 
 impl SendStream {
@@ -104,7 +106,14 @@ impl SendStream {
             priority: 0x7fff,
             queued: false,
             announce: false,
+            blocked: Default::default(),
         }
+    }
+
+    /// The same with blocked-time clocks already running.
+    pub fn with_blocked(mut self, blocked: crate::proto::connection::StreamBlocked) -> Self {
+        self.blocked = blocked;
+        self
     }
 
     /// Bytes written so far.

@@ -4,4 +4,5 @@ mod negative;
 mod scenarios;
 mod shared;
 mod soak;
+mod stream_limits;
 mod util;
