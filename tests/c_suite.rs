@@ -267,6 +267,11 @@ fn receive_modes() {
 }
 
 #[test]
+fn multi_receive() {
+    c_program("multi_receive");
+}
+
+#[test]
 fn open_close() {
     c_program("open_close");
 }

@@ -20,5 +20,6 @@ pub mod settings;
 mod slots;
 mod sockaddr;
 mod stream;
+mod stream_recv;
 #[cfg(test)]
 mod tests;
