@@ -272,6 +272,11 @@ fn multi_receive() {
 }
 
 #[test]
+fn app_owned_buffers() {
+    c_program("app_owned_buffers");
+}
+
+#[test]
 fn open_close() {
     c_program("open_close");
 }

@@ -75,6 +75,8 @@ pub(crate) struct RecvState {
     fin_indicated: bool,
     /// Every byte and the FIN were completed: PEER_SEND_SHUTDOWN was raised.
     fin_done: bool,
+    /// App-owned: the peer sent more than the buffers hold and the connection was closed.
+    overflowed: bool,
     /// A delivery loop is running for this stream: nested calls leave the work to it.
     delivering: bool,
     /// A RECEIVE callback is running: completions made inline are counted in `early`.
@@ -680,6 +682,10 @@ fn step_app_owned(
     stream: &Arc<Handle<Stream>>,
     id: StreamId,
 ) -> bool {
+    let stopped = || conn.inspect(|e| e.recv_stopped(id));
+    if stopped() || stream.obj.recv.lock().overflowed {
+        return false; // Receiving was shut down, or the connection is closing.
+    }
     let (mut left, mut fin) = fill(conn, stream, id);
     if left > 0 {
         // More arrived than the buffers hold: the application may provide more, inline.
@@ -692,9 +698,13 @@ fn step_app_owned(
             },
         );
         emit(stream, &mut ev);
+        if stopped() {
+            return false; // The application shut receiving down instead.
+        }
         (left, fin) = fill(conn, stream, id);
         if left > 0 {
             // As MsQuic: the peer sent more than the application has room for.
+            stream.obj.recv.lock().overflowed = true;
             slot.with_engine(cx, |e| {
                 e.close_with_error(
                     Instant::now(),

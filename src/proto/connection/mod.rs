@@ -877,6 +877,15 @@ impl Connection {
         Ok(n)
     }
 
+    /// Whether we asked the peer to stop sending on a stream (its data is then discarded);
+    /// `false` for a stream that is gone or cannot receive.
+    pub fn recv_stopped(&self, id: StreamId) -> bool {
+        self.streams
+            .get(&id)
+            .and_then(|s| s.recv.as_ref())
+            .is_some_and(|r| r.is_stopped())
+    }
+
     /// Asks for another [`Event::StreamReadable`] as soon as more data arrives on a stream,
     /// although nothing was consumed: for a reader that takes copies of the bytes and
     /// consumes them later.
