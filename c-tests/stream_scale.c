@@ -7,7 +7,8 @@
  *    a few sends outstanding: once in buffered mode (the default, sends copied) and once in
  *    unbuffered mode (SendBufferingEnabled=0: the library holds the application's buffers;
  *    IDEAL_SEND_BUFFER_SIZE shows the mode is in effect).
- * STREAM_SCALE_MB overrides the size of 3 (in MB). */
+ * STREAM_SCALE_MB overrides the size of 3 (in MB). memory_scale.c includes this file (with
+ * STREAM_SCALE_NO_MAIN) to run the same phases under a heap count. */
 #define _GNU_SOURCE /* PTHREAD_MUTEX_RECURSIVE */
 #include "support/qmux_test.h"
 
@@ -145,6 +146,7 @@ static void disconnect(HQUIC conn) {
 
 /* 1. One after another. */
 static void sequential(HQUIC reg, HQUIC cfg, uint16_t port, int count) {
+    __atomic_store_n(&verify_mode, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&server_config, server_config_100, __ATOMIC_SEQ_CST);
     HQUIC conn = connect_to(reg, cfg, port);
     Counter echoed, finished;
@@ -180,6 +182,7 @@ static void sequential(HQUIC reg, HQUIC cfg, uint16_t port, int count) {
 
 /* 2. All open at once. */
 static void concurrent(HQUIC reg, HQUIC cfg, uint16_t port, int count) {
+    __atomic_store_n(&verify_mode, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&server_config, server_config_1000, __ATOMIC_SEQ_CST);
     HQUIC conn = connect_to(reg, cfg, port);
     uint16_t avail = 0;
@@ -318,6 +321,7 @@ static void bulk(HQUIC reg, HQUIC cfg, uint16_t port, uint64_t total, int unbuff
     free(pattern);
 }
 
+#ifndef STREAM_SCALE_NO_MAIN
 int main(void) {
     if (!have_test_cert()) return 1;
     CHECK(QUIC_SUCCEEDED(MsQuicOpen2(&api)));
@@ -358,3 +362,4 @@ int main(void) {
     MsQuicClose(api);
     return finish("stream_scale");
 }
+#endif

@@ -220,6 +220,7 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
                 st.done = true;
                 st.id
             };
+            stream_recv::release(&s);
             if let Some(id) = id {
                 if slot.remove_stream(id).is_some() {
                     let sid = StreamId(id);

@@ -136,6 +136,18 @@ fn mode(stream: &Handle<Stream>) -> Mode {
     }
 }
 
+/// StreamClose: frees the receive buffers and forgets the application's (the handle's
+/// memory stays in quarantine for a while, its buffers need not).
+pub(crate) fn release(stream: &Handle<Stream>) {
+    let mut r = stream.obj.recv.lock();
+    *r = RecvState {
+        app_owned: r.app_owned,
+        disabled: true,
+        fin_done: true,
+        ..RecvState::default()
+    };
+}
+
 /// PEER_STREAM_STARTED returned: StreamProvideReceiveBuffers no longer switches modes.
 pub(crate) fn peer_start_done(stream: &Handle<Stream>) {
     stream.obj.recv.lock().peer_start_active = false;
