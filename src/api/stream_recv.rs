@@ -16,8 +16,10 @@
 //!   provided (never below the initial window of the transport parameters).
 //!
 //! In every mode the bytes stay in the engine until the application completes them, so the
-//! peer's credit (MAX_STREAM_DATA, MAX_DATA) comes back only as bytes are completed; a RECEIVE
-//! shows a copy (or the application's own buffer) that stays valid until then.
+//! peer's credit (MAX_STREAM_DATA, MAX_DATA) comes back only as bytes are completed. The engine
+//! is never borrowed during a callback: in the single mode RECEIVE points straight into the
+//! engine's chunks, held by shared owners ([`SharedBytes`]) until completed, with no copy; in
+//! multi-receive mode it shows a copy of the new bytes; with app-owned buffers, those.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -31,7 +33,7 @@ use crate::api::conn_worker::ConnSlot;
 use crate::api::connection::on_slot;
 use crate::api::handle::Handle;
 use crate::api::stream::{Stream, emit, event};
-use crate::proto::{StreamId, TransportError};
+use crate::proto::{SharedBytes, StreamId, TransportError};
 use crate::runtime::conn::Conn;
 use crate::runtime::worker::WorkerCx;
 
@@ -65,8 +67,9 @@ pub(crate) struct RecvState {
     seen: u64,
     /// Single and app-owned modes: a RECEIVE returned PENDING and awaits its completion.
     pending: bool,
-    /// Single mode: the bytes of the outstanding RECEIVE (kept for reuse afterwards).
-    held: Vec<u8>,
+    /// Single mode: the engine's chunks the outstanding RECEIVE points into, held (not
+    /// copied) until completed so the engine need not stay borrowed during the callback.
+    held: Vec<SharedBytes>,
     /// The bytes the outstanding RECEIVE (single and app-owned modes) indicated.
     pending_len: u64,
     /// The outstanding RECEIVE (single and app-owned modes) carried FIN.
@@ -368,36 +371,42 @@ fn step_single(
     stream: &Arc<Handle<Stream>>,
     id: StreamId,
 ) -> bool {
-    let (offset, mut buf) = {
+    let (offset, mut held) = {
         let mut r = stream.obj.recv.lock();
         if r.disabled || r.pending || r.fin_done {
             return false;
         }
         (r.read, std::mem::take(&mut r.held))
     };
-    buf.clear();
+    held.clear();
     let fin = conn.with_engine_quiet(|e| match e.peek(id) {
         Ok(c) => {
-            for piece in c.slices() {
-                buf.extend_from_slice(piece);
-            }
+            // New owners of the engine's chunks: the bytes stay where they are, and stay
+            // valid (and unchanged: shared chunks are never appended to) until dropped.
+            held.extend(c.shared().cloned());
             c.fin
         }
         Err(_) => false,
     });
-    if buf.is_empty() && !fin {
-        stream.obj.recv.lock().held = buf;
+    let len: u64 = held.iter().map(|b| b.len() as u64).sum();
+    if len == 0 && !fin {
+        stream.obj.recv.lock().held = held;
         return false;
     }
-    let len = buf.len() as u64;
-    let qbuf = [QUIC_BUFFER {
-        Length: len as u32,
-        Buffer: buf.as_mut_ptr(),
-    }];
-    let (status, consumed) = raise_receive(stream, offset, &qbuf[..usize::from(len > 0)], len, fin);
+    // Views for the application, which reads them (MsQuic's RECEIVE buffers are views of
+    // the library's memory) until it completes them.
+    let qbufs: Vec<QUIC_BUFFER> = held
+        .iter()
+        .filter(|b| !b.is_empty())
+        .map(|b| QUIC_BUFFER {
+            Length: b.len() as u32,
+            Buffer: b.as_slice().as_ptr().cast_mut(),
+        })
+        .collect();
+    let (status, consumed) = raise_receive(stream, offset, &qbufs, len, fin);
     let early = {
         let mut r = stream.obj.recv.lock();
-        r.held = buf;
+        r.held = held;
         std::mem::take(&mut r.early)
     };
     after_single_receive(
@@ -471,6 +480,9 @@ fn complete_in_order(
         r.read += n;
         if m == Mode::AppOwned {
             pop_regions(&mut r);
+        } else {
+            // The engine keeps what was not taken; it is offered again from there.
+            r.held.clear();
         }
         let fin_now = fin && n == len && !r.fin_done;
         if fin_now {
