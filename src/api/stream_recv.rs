@@ -243,7 +243,8 @@ pub(crate) unsafe extern "C" fn receive_set_enabled(h: HQUIC, enabled: BOOLEAN) 
 
 /// `StreamProvideReceiveBuffers`: adds buffers to an app-owned stream (or, inline in
 /// PEER_STREAM_STARTED, switches the peer's stream to app-owned buffers). The buffers are
-/// taken at once; raising the stream's window runs on the worker (inline there).
+/// taken at once; raising the stream's window runs on the worker (inline there). Any other
+/// stream gets INVALID_STATE, as in MsQuic.
 pub(crate) unsafe extern "C" fn provide_receive_buffers(
     h: HQUIC,
     buffer_count: u32,
@@ -280,11 +281,14 @@ pub(crate) unsafe extern "C" fn provide_receive_buffers(
                 r.provided_end += u64::from(b.Length);
             }
         }
+        // Only the window moves now: no data waits for buffers (what does not fit when it
+        // is delivered raises RECEIVE_BUFFER_NEEDED at once), and no RECEIVE is raised from
+        // inside the application's call (it may be inside PEER_STREAM_STARTED, its handler
+        // not set yet).
         let s = stream.clone();
         on_slot(&stream.obj.connection, false, move |cx, slot| {
             if let Some(id) = s.obj.started_id() {
                 apply_limit(cx, slot, &s, StreamId(id));
-                deliver_receive(slot, cx, &s);
             }
         });
         QUIC_STATUS_SUCCESS
