@@ -11,7 +11,10 @@
  *     BufferLengthNeeded more bytes; the data arrives intact.
  *  C. The same without an answer: the connection is closed with FLOW_CONTROL_ERROR.
  *  D. The same, answered by shutting receiving down inline: the client sees
- *     PEER_RECEIVE_ABORTED and the connection lives on. */
+ *     PEER_RECEIVE_ABORTED and the connection lives on.
+ *  E. With multi-receive on for the connection, an app-owned stream still has one RECEIVE
+ *     outstanding at a time (as in MsQuic, app-owned mode overrides multi-receive): after a
+ *     PENDING, more data arrives but no RECEIVE until the main thread completes it. */
 #include "msquic.h"
 
 #include "support/qmux_test.h"
@@ -24,7 +27,9 @@
 static const QUIC_API_TABLE* api;
 static HQUIC server_cfg;
 static uint8_t pattern[DATA_LEN];
-enum { SCENARIO_A, SCENARIO_B, SCENARIO_C, SCENARIO_D };
+enum { SCENARIO_A, SCENARIO_B, SCENARIO_C, SCENARIO_D, SCENARIO_E };
+#define E_FIRST 1000
+#define E_LEN 8192
 static volatile int scenario;
 
 /* ---- server ---- */
@@ -33,6 +38,7 @@ static uint64_t srv_provided, srv_consumed;
 static int srv_needed_events, srv_fin;
 static Counter srv_done, srv_conn_transport, srv_conn_done;
 static uint64_t srv_transport_code;
+static HQUIC srv_stream_e;
 
 static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
     (void)ctx;
@@ -43,6 +49,15 @@ static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
             if (ev->RECEIVE.Flags & QUIC_RECEIVE_FLAG_FIN) {
                 static QUIC_BUFFER buf = {DATA_LEN, pattern};
                 CHECK(QUIC_SUCCEEDED(api->StreamSend(stream, &buf, 1, QUIC_SEND_FLAG_FIN, NULL)));
+            }
+            break;
+        }
+        if (scenario == SCENARIO_E) {
+            /* The client's "go": the first bytes now, the rest from the main thread. */
+            if (ev->RECEIVE.Flags & QUIC_RECEIVE_FLAG_FIN) {
+                static QUIC_BUFFER first = {E_FIRST, pattern};
+                srv_stream_e = stream;
+                CHECK(QUIC_SUCCEEDED(api->StreamSend(stream, &first, 1, QUIC_SEND_FLAG_NONE, NULL)));
             }
             break;
         }
@@ -93,7 +108,7 @@ static QUIC_STATUS QUIC_API ServerConn(HQUIC conn, void* ctx, QUIC_CONNECTION_EV
     if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
         HQUIC s = ev->PEER_STREAM_STARTED.Stream;
         api->SetCallbackHandler(s, (void*)ServerStream, NULL);
-        if (scenario != SCENARIO_A) {
+        if (scenario == SCENARIO_B || scenario == SCENARIO_C || scenario == SCENARIO_D) {
             /* Inline here, this switches the peer's stream to app-owned buffers. */
             srv_provided = SMALL;
             srv_consumed = 0;
@@ -125,22 +140,34 @@ static int cli_needed_events;
 static Counter cli_bytes, cli_fin, cli_recv_aborted, cli_transport, cli_done;
 static uint64_t cli_abort_code, cli_transport_code;
 static HQUIC cli_stream;
+static Counter e_events;
+static uint64_t e_pending;
 
 static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
     (void)ctx;
     switch (ev->Type) {
-    case QUIC_STREAM_EVENT_RECEIVE:
+    case QUIC_STREAM_EVENT_RECEIVE: {
         CHECK(ev->RECEIVE.AbsoluteOffset == cli_consumed);
+        uint64_t at = cli_consumed;
         for (uint32_t i = 0; i < ev->RECEIVE.BufferCount; i++) {
             const QUIC_BUFFER* b = &ev->RECEIVE.Buffers[i];
-            CHECK(b->Buffer == appmem + cli_consumed);
-            CHECK(cli_consumed + b->Length <= DATA_LEN);
-            if (cli_consumed + b->Length > DATA_LEN) break;
-            CHECK(memcmp(b->Buffer, pattern + cli_consumed, b->Length) == 0);
-            cli_consumed += b->Length;
+            CHECK(b->Buffer == appmem + at);
+            CHECK(at + b->Length <= DATA_LEN);
+            if (at + b->Length > DATA_LEN) break;
+            CHECK(memcmp(b->Buffer, pattern + at, b->Length) == 0);
+            at += b->Length;
         }
+        CHECK(at - cli_consumed == ev->RECEIVE.TotalBufferLength);
+        if (scenario == SCENARIO_E && e_pending == 0) {
+            e_pending = ev->RECEIVE.TotalBufferLength;
+            counter_add(&e_events, 1);
+            return QUIC_STATUS_PENDING; /* the main thread completes it */
+        }
+        if (scenario == SCENARIO_E) counter_add(&e_events, 1);
+        cli_consumed = at;
         counter_add(&cli_bytes, (int)ev->RECEIVE.TotalBufferLength);
         break;
+    }
     case QUIC_STREAM_EVENT_RECEIVE_BUFFER_NEEDED:
         cli_needed_events++;
         break;
@@ -163,7 +190,7 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 static QUIC_STATUS QUIC_API ClientConn(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
-        if (scenario == SCENARIO_A) {
+        if (scenario == SCENARIO_A || scenario == SCENARIO_E) {
             CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_APP_OWNED_BUFFERS, ClientStream,
                                   NULL, &cli_stream) == QUIC_STATUS_SUCCESS);
             QUIC_BUFFER two[2] = {{WINDOW / 2, appmem}, {WINDOW / 2, appmem + WINDOW / 2}};
@@ -248,6 +275,7 @@ int main(void) {
     counter_init(&cli_recv_aborted);
     counter_init(&cli_transport);
     counter_init(&cli_done);
+    counter_init(&e_events);
     CHECK(QUIC_SUCCEEDED(MsQuicOpen2(&api)));
     HQUIC reg = NULL;
     CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
@@ -317,6 +345,29 @@ int main(void) {
     CHECK(counter_wait(&cli_recv_aborted, 1, 20000));
     CHECK(cli_abort_code == 7);
     CHECK(counter_get(&cli_transport) == 1 && counter_get(&srv_conn_transport) == 1);
+    close_client(conn);
+
+    /* E: app-owned overrides multi-receive: one RECEIVE outstanding at a time. */
+    scenario = SCENARIO_E;
+    cli_consumed = 0;
+    memset(appmem, 0, sizeof(appmem));
+    QUIC_SETTINGS m;
+    memset(&m, 0, sizeof(m));
+    m.IsSet.StreamMultiReceiveEnabled = TRUE;
+    m.StreamMultiReceiveEnabled = TRUE;
+    CHECK(api->SetParam(client_cfg, QUIC_PARAM_CONFIGURATION_SETTINGS, sizeof(m), &m) ==
+          QUIC_STATUS_SUCCESS);
+    conn = connect_client(reg, client_cfg, port);
+    CHECK(counter_wait(&e_events, 1, 20000));
+    CHECK(e_pending == E_FIRST);
+    static QUIC_BUFFER rest = {E_LEN - E_FIRST, pattern + E_FIRST};
+    CHECK(QUIC_SUCCEEDED(api->StreamSend(srv_stream_e, &rest, 1, QUIC_SEND_FLAG_FIN, NULL)));
+    CHECK(!counter_wait(&e_events, 2, 500)); /* data waits in the buffers, not indicated */
+    cli_consumed = e_pending;
+    api->StreamReceiveComplete(cli_stream, e_pending); /* from this thread, not the worker */
+    CHECK(counter_wait(&cli_fin, 2, 20000));
+    CHECK(cli_consumed == E_LEN);
+    CHECK(memcmp(appmem, pattern, E_LEN) == 0);
     close_client(conn);
 
     api->ListenerClose(listener);
