@@ -325,7 +325,12 @@ pub(crate) fn deliver_receive(slot: &Rc<ConnSlot>, cx: &WorkerCx, stream: &Arc<H
             break;
         }
     }
-    stream.obj.recv.lock().delivering = false;
+    if stream.is_closed_by_app() {
+        // Closed from inside a callback: what the loop kept since is let go too.
+        release(stream);
+    } else {
+        stream.obj.recv.lock().delivering = false;
+    }
     progress(cx, slot);
 }
 
