@@ -5,7 +5,10 @@
  *     StreamReceiveSetEnabled(TRUE), called from the main thread;
  *  2. CONTINUE with a partial consume keeps RECEIVE coming;
  *  3. PENDING hands the bytes to another thread, which calls StreamReceiveComplete;
- *  4. full consumes until the FIN, then PEER_SEND_SHUTDOWN. */
+ *  4. full consumes until the FIN, then PEER_SEND_SHUTDOWN.
+ * The bytes not taken are offered again from where they are: RECEIVE points into the
+ * library's buffers rather than at a fresh copy, so after CONTINUE took 1000 bytes of the first
+ * buffer, the next RECEIVE starts 1000 bytes further into that same memory. */
 #include "msquic.h"
 
 #include "support/qmux_test.h"
@@ -57,6 +60,7 @@ static HQUIC client_stream;
 static Counter disabled_seen, pending_ready, fin_seen, conn_done;
 static uint64_t pending_len;
 static int receives_while_disabled = 0;
+static const uint8_t* continue_first; /* the first buffer CONTINUE saw */
 
 /* Checks that RECEIVE's buffers hold pattern[offset..] and returns their total. */
 static uint64_t check_bytes(const QUIC_STREAM_EVENT* ev) {
@@ -93,11 +97,15 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
             offset += total;
             return QUIC_STATUS_SUCCESS;
         case CONTINUE_STEP:
+            CHECK(ev->RECEIVE.BufferCount > 0 && ev->RECEIVE.Buffers[0].Length > 1000);
+            continue_first = ev->RECEIVE.Buffers[0].Buffer;
             ev->RECEIVE.TotalBufferLength = 1000;
             offset += 1000;
             phase = PENDING_STEP;
             return QUIC_STATUS_CONTINUE;
         case PENDING_STEP:
+            CHECK(ev->RECEIVE.BufferCount > 0 &&
+                  ev->RECEIVE.Buffers[0].Buffer == continue_first + 1000);
             pending_len = total;
             phase = PENDING_WAIT;
             counter_add(&pending_ready, 1);

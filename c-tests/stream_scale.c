@@ -4,8 +4,11 @@
  * 2. 1,000 streams open at once (the server allows 1,000), each echoing its own few bytes
  *    before any of them finishes;
  * 3. 100 MB through one stream, checked byte by byte on the server, sent in 1 MB pieces with
- *    a few sends outstanding.
- * STREAM_SCALE_MB overrides the size of 3 (in MB). */
+ *    a few sends outstanding: once in buffered mode (the default, sends copied) and once in
+ *    unbuffered mode (SendBufferingEnabled=0: the library holds the application's buffers;
+ *    IDEAL_SEND_BUFFER_SIZE shows the mode is in effect).
+ * STREAM_SCALE_MB overrides the size of 3 (in MB). memory_scale.c includes this file (with
+ * STREAM_SCALE_NO_MAIN) to run the same phases under a heap count. */
 #define _GNU_SOURCE /* PTHREAD_MUTEX_RECURSIVE */
 #include "support/qmux_test.h"
 
@@ -143,6 +146,7 @@ static void disconnect(HQUIC conn) {
 
 /* 1. One after another. */
 static void sequential(HQUIC reg, HQUIC cfg, uint16_t port, int count) {
+    __atomic_store_n(&verify_mode, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&server_config, server_config_100, __ATOMIC_SEQ_CST);
     HQUIC conn = connect_to(reg, cfg, port);
     Counter echoed, finished;
@@ -178,6 +182,7 @@ static void sequential(HQUIC reg, HQUIC cfg, uint16_t port, int count) {
 
 /* 2. All open at once. */
 static void concurrent(HQUIC reg, HQUIC cfg, uint16_t port, int count) {
+    __atomic_store_n(&verify_mode, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&server_config, server_config_1000, __ATOMIC_SEQ_CST);
     HQUIC conn = connect_to(reg, cfg, port);
     uint16_t avail = 0;
@@ -238,6 +243,7 @@ typedef struct {
     pthread_mutex_t lock;
     QUIC_BUFFER bufs[OUTSTANDING];
     int send_failed;
+    int ideal_events; /* IDEAL_SEND_BUFFER_SIZE: raised in unbuffered mode only */
     Counter finished;
 } Bulk;
 
@@ -262,6 +268,9 @@ static QUIC_STATUS QUIC_API ClientBulk(HQUIC stream, void* ctx, QUIC_STREAM_EVEN
         bulk_send_next(b, ev->SEND_COMPLETE.ClientContext);
         pthread_mutex_unlock(&b->lock);
         break;
+    case QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE:
+        b->ideal_events++;
+        break;
     case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE:
         api->StreamClose(stream);
         counter_add(&b->finished, 1);
@@ -272,9 +281,11 @@ static QUIC_STATUS QUIC_API ClientBulk(HQUIC stream, void* ctx, QUIC_STREAM_EVEN
     return QUIC_STATUS_SUCCESS;
 }
 
-static void bulk(HQUIC reg, HQUIC cfg, uint16_t port, uint64_t total) {
+static void bulk(HQUIC reg, HQUIC cfg, uint16_t port, uint64_t total, int unbuffered) {
     __atomic_store_n(&server_config, server_config_100, __ATOMIC_SEQ_CST);
     __atomic_store_n(&verify_mode, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&server_verified, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&server_fin, 0, __ATOMIC_SEQ_CST);
     pattern = malloc(CHUNK + PATTERN_PERIOD);
     for (size_t i = 0; i < CHUNK + PATTERN_PERIOD; i++) pattern[i] = (uint8_t)(i % PATTERN_PERIOD);
     HQUIC conn = connect_to(reg, cfg, port);
@@ -301,13 +312,16 @@ static void bulk(HQUIC reg, HQUIC cfg, uint16_t port, uint64_t total) {
     CHECK(__atomic_load_n(&server_fin, __ATOMIC_SEQ_CST) == 1);
     CHECK(__atomic_load_n(&server_verified, __ATOMIC_SEQ_CST) == total);
     CHECK(__atomic_load_n(&server_mismatches, __ATOMIC_SEQ_CST) == 0);
-    printf("bulk: %llu bytes in %lld ms\n", (unsigned long long)total, ms);
+    CHECK(unbuffered ? b.ideal_events > 0 : b.ideal_events == 0);
+    printf("bulk (%s): %llu bytes in %lld ms\n", unbuffered ? "unbuffered" : "buffered",
+           (unsigned long long)total, ms);
     disconnect(conn);
     counter_destroy(&b.finished);
     pthread_mutex_destroy(&b.lock);
     free(pattern);
 }
 
+#ifndef STREAM_SCALE_NO_MAIN
 int main(void) {
     if (!have_test_cert()) return 1;
     CHECK(QUIC_SUCCEEDED(MsQuicOpen2(&api)));
@@ -319,6 +333,13 @@ int main(void) {
     server_config_1000 = server_configuration(api, reg, "scale", 1000, 0);
     server_config = server_config_100;
     HQUIC cfg = client_configuration(api, reg, "scale", 0);
+    HQUIC cfg_unbuffered = client_configuration(api, reg, "scale", 0);
+    QUIC_SETTINGS unbuffered;
+    memset(&unbuffered, 0, sizeof(unbuffered));
+    unbuffered.IsSet.SendBufferingEnabled = TRUE;
+    unbuffered.SendBufferingEnabled = FALSE;
+    CHECK(api->SetParam(cfg_unbuffered, QUIC_PARAM_CONFIGURATION_SETTINGS, sizeof(unbuffered),
+                        &unbuffered) == QUIC_STATUS_SUCCESS);
     HQUIC listener = NULL;
     CHECK(api->ListenerOpen(reg, ServerListener, NULL, &listener) == QUIC_STATUS_SUCCESS);
     uint16_t port = start_listener(api, listener, "scale");
@@ -329,13 +350,16 @@ int main(void) {
 
     sequential(reg, cfg, port, 10000);
     if (failures == 0) concurrent(reg, cfg, port, 1000);
-    if (failures == 0) bulk(reg, cfg, port, mb * 1024 * 1024);
+    if (failures == 0) bulk(reg, cfg, port, mb * 1024 * 1024, 0);
+    if (failures == 0) bulk(reg, cfg_unbuffered, port, mb * 1024 * 1024, 1);
 
     api->ListenerClose(listener);
     api->ConfigurationClose(cfg);
+    api->ConfigurationClose(cfg_unbuffered);
     api->ConfigurationClose(server_config_100);
     api->ConfigurationClose(server_config_1000);
     api->RegistrationClose(reg);
     MsQuicClose(api);
     return finish("stream_scale");
 }
+#endif

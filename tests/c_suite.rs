@@ -106,14 +106,13 @@ fn compile_c_tagged(name: &str, tag: &str, link_dir: &Path) -> PathBuf {
         link_dir.file_name().unwrap().to_string_lossy()
     ));
     let mut cmd = Command::new("gcc");
-    cmd.args(["-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror"])
-        .args([
-            "-fsanitize=address,undefined",
-            "-fno-omit-frame-pointer",
-            "-pthread",
-        ])
-        .arg("-I")
-        .arg(root().join("include"));
+    cmd.args(["-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror"]);
+    // Programs named `memory*` count the heap with mallinfo2(), which ASan's allocator does
+    // not feed: they run without the sanitizers.
+    if !name.starts_with("memory") {
+        cmd.args(["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]);
+    }
+    cmd.arg("-pthread").arg("-I").arg(root().join("include"));
     if !name.contains("nopreview") {
         cmd.arg("-DQUIC_API_ENABLE_PREVIEW_FEATURES");
     }
@@ -190,6 +189,7 @@ const C_PROGRAMS: &[&str] = &[
     "abi_layout",
     "abi_layout_nopreview",
     "api_usage",
+    "app_owned_buffers",
     "bad_args",
     "buffered_send",
     "close_in_callbacks",
@@ -205,6 +205,8 @@ const C_PROGRAMS: &[&str] = &[
     "loopback_tcp",
     "loopback_tls",
     "many_connections",
+    "memory_scale",
+    "multi_receive",
     "open_close",
     "peer_stream_count",
     "receive_modes",
@@ -280,6 +282,21 @@ fn unbuffered_send() {
 #[test]
 fn receive_modes() {
     c_program("receive_modes");
+}
+
+#[test]
+fn memory_scale() {
+    c_program("memory_scale");
+}
+
+#[test]
+fn multi_receive() {
+    c_program("multi_receive");
+}
+
+#[test]
+fn app_owned_buffers() {
+    c_program("app_owned_buffers");
 }
 
 #[test]

@@ -58,6 +58,9 @@ pub(crate) struct Connection {
     /// `SendBufferingEnabled` as resolved at start: `false` makes StreamSend hold the
     /// application's buffers instead of copying them.
     pub(crate) send_buffering: AtomicBool,
+    /// `StreamMultiReceiveEnabled` (preview) as resolved at start: RECEIVE events keep coming
+    /// while earlier ones are outstanding.
+    pub(crate) multi_receive: AtomicBool,
     /// The peer address set with CONN_REMOTE_ADDRESS before start.
     pub(crate) remote_address: Mutex<Option<SocketAddr>>,
     /// The local address set with CONN_LOCAL_ADDRESS before start (the client socket binds it).
@@ -179,6 +182,7 @@ pub(crate) fn new_server_connection(
         transport,
         settings: Mutex::new(Settings::for_connection()),
         send_buffering: AtomicBool::new(true),
+        multi_receive: AtomicBool::new(false),
         remote_address: Mutex::new(None),
         bind_address: Mutex::new(None),
         // An accepted socket is connected already.
@@ -254,6 +258,7 @@ fn open_in(
         transport,
         settings: Mutex::new(Settings::for_connection()),
         send_buffering: AtomicBool::new(true),
+        multi_receive: AtomicBool::new(false),
         remote_address: Mutex::new(None),
         bind_address: Mutex::new(None),
         info: Mutex::new(ConnInfo::default()),
@@ -401,6 +406,9 @@ pub(crate) unsafe extern "C" fn start(
         conn.obj
             .send_buffering
             .store(settings.send_buffering_enabled, Ordering::Relaxed);
+        conn.obj
+            .multi_receive
+            .store(settings.stream_multi_receive_enabled, Ordering::Relaxed);
         let alpn = config.obj.alpns.first().cloned().unwrap_or_default();
         let mut engine = settings.engine_config(false);
         engine.scheduling = conn.obj.options.scheduling();
@@ -502,6 +510,9 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
         conn.obj
             .send_buffering
             .store(settings.send_buffering_enabled, Ordering::Relaxed);
+        conn.obj
+            .multi_receive
+            .store(settings.stream_multi_receive_enabled, Ordering::Relaxed);
         let mut engine = settings.engine_config(true);
         engine.scheduling = conn.obj.options.scheduling();
         let handshake_timeout = settings.handshake_idle_timeout();

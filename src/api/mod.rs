@@ -24,6 +24,7 @@ mod sockaddr;
 mod stream;
 mod stream_extra;
 mod stream_ids;
+mod stream_recv;
 mod stream_reset;
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 use crate::api::abi::QUIC_API_TABLE;
 use crate::api::{
     configuration, connection, context, datagram, execution, listener, param, registration, stream,
+    stream_recv,
 };
 
 /// The table copied into each `MsQuicOpenVersion` result.
@@ -33,15 +34,15 @@ pub(crate) const TABLE: QUIC_API_TABLE = QUIC_API_TABLE {
     StreamStart: Some(stream::start),
     StreamShutdown: Some(stream::shutdown),
     StreamSend: Some(stream::send),
-    StreamReceiveComplete: Some(stream::receive_complete),
-    StreamReceiveSetEnabled: Some(stream::receive_set_enabled),
+    StreamReceiveComplete: Some(stream_recv::receive_complete),
+    StreamReceiveSetEnabled: Some(stream_recv::receive_set_enabled),
     DatagramSend: Some(datagram::send),
     ConnectionResumptionTicketValidationComplete: Some(
         connection::resumption_ticket_validation_complete,
     ),
     ConnectionCertificateValidationComplete: Some(connection::certificate_validation_complete),
     ConnectionOpenInPartition: Some(connection::open_in_partition),
-    StreamProvideReceiveBuffers: Some(stream::provide_receive_buffers),
+    StreamProvideReceiveBuffers: Some(stream_recv::provide_receive_buffers),
     ConnectionPoolCreate: Some(connection::pool_create),
     ExecutionCreate: Some(execution::create),
     ExecutionDelete: Some(execution::delete),

@@ -16,6 +16,8 @@ use crate::api::conn_worker::ConnSlot;
 use crate::api::connection::{Connection, on_slot};
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::stream_extra::StreamExtra;
+pub(crate) use crate::api::stream_recv::deliver_receive;
+use crate::api::stream_recv::{self, RecvState};
 use crate::api::{stream_ids, stream_reset};
 use crate::proto::{CommandError, Dir, SendData, StreamId};
 use crate::runtime::conn::Conn;
@@ -82,6 +84,8 @@ pub(crate) struct Stream {
     state: Mutex<StreamState>,
     /// Reliable reset, shutdown flags, delayed ID credit and statistics.
     pub(crate) extra: StreamExtra,
+    /// The receiving side (see `stream_recv`).
+    pub(crate) recv: Mutex<RecvState>,
 }
 
 /// A stream's mutable state; touched only on its connection's worker.
@@ -99,14 +103,7 @@ struct StreamState {
     /// Sends (in call order, from any thread) and shutdowns not yet handed to the engine:
     /// all of them before the stream has an ID, afterwards those whose turn has not come.
     queued: VecDeque<Queued>,
-    receive_disabled: bool,
-    /// Bytes handed out in a RECEIVE that returned PENDING, not yet completed.
-    pending: Option<Vec<u8>>,
-    /// Offset of the next byte to deliver.
-    offset: u64,
-    fin_delivered: bool,
     done: bool,
-    recv_buf: Vec<u8>,
     /// The IDEAL_SEND_BUFFER_SIZE last raised (unbuffered mode only).
     ideal_send: Option<u64>,
 }
@@ -141,6 +138,16 @@ impl Stream {
         self.state.lock().priority.unwrap_or(DEFAULT_PRIORITY)
     }
 
+    /// The stream's ID once the engine knows the stream (not a promised one).
+    pub(crate) fn started_id(&self) -> Option<u64> {
+        self.state.lock().id
+    }
+
+    /// Whether the stream's last event was raised.
+    pub(crate) fn is_done(&self) -> bool {
+        self.state.lock().done
+    }
+
     /// The stream's ID, once it has one.
     pub(crate) fn id(&self) -> Option<u64> {
         let st = self.state.lock();
@@ -148,14 +155,19 @@ impl Stream {
     }
 }
 
-fn emit(stream: &Handle<Stream>, event: &mut QUIC_STREAM_EVENT) -> QUIC_STATUS {
+/// Raises a stream event unless the stream was closed or its last event was raised.
+pub(crate) fn emit(stream: &Handle<Stream>, event: &mut QUIC_STREAM_EVENT) -> QUIC_STATUS {
     if stream.is_closed_by_app() || stream.obj.state.lock().done {
         return QUIC_STATUS_SUCCESS;
     }
     callbacks::stream(stream, event)
 }
 
-fn event(ty: QUIC_STREAM_EVENT_TYPE, payload: QUIC_STREAM_EVENT_PAYLOAD) -> QUIC_STREAM_EVENT {
+/// A stream event.
+pub(crate) fn event(
+    ty: QUIC_STREAM_EVENT_TYPE,
+    payload: QUIC_STREAM_EVENT_PAYLOAD,
+) -> QUIC_STREAM_EVENT {
     QUIC_STREAM_EVENT { Type: ty, payload }
 }
 
@@ -183,6 +195,9 @@ pub(crate) unsafe extern "C" fn open(
             open_flags: flags.0,
             state: Mutex::new(Default::default()),
             extra: StreamExtra::default(),
+            recv: Mutex::new(RecvState::new(
+                flags.0 & QUIC_STREAM_OPEN_FLAG_APP_OWNED_BUFFERS.0 != 0,
+            )),
         };
         stream_ids::opened(&stream);
         let h = Handle::into_hquic(Handle::new(stream, context, handler as *mut c_void));
@@ -207,6 +222,7 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
                 st.done = true;
                 st.id
             };
+            stream_recv::release(&s);
             if let Some(id) = id {
                 stream_ids::closed(cx, slot, &s, id);
                 if slot.remove_stream(id).is_some() {
@@ -318,6 +334,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
             stream.obj.extra.id_unblocked();
             stream.obj.state.lock().id = Some(id.0);
             slot.add_stream(id.0, stream.clone());
+            stream_recv::on_started(cx, slot, stream, id);
             if reserved.is_some() {
                 if flags & QUIC_STREAM_START_FLAG_INDICATE_PEER_ACCEPT.0 != 0 {
                     let mut ev = event(
@@ -717,69 +734,6 @@ pub(crate) fn ideal_send_buffer_size(stream: &Handle<Stream>) -> u64 {
         .unwrap_or(IDEAL_SEND_BUFFER_SIZE)
 }
 
-/// `StreamReceiveComplete`: completes a RECEIVE that returned PENDING.
-pub(crate) unsafe extern "C" fn receive_complete(h: HQUIC, buffer_length: u64) {
-    boundary::unit(|| {
-        // SAFETY: `h` is an application handle; `get` validates it.
-        let Some(stream) = (unsafe { Handle::<Stream>::get(h) }) else {
-            return;
-        };
-        let s = stream.clone();
-        on_slot(&stream.obj.connection, false, move |cx, slot| {
-            let (id, pending) = {
-                let mut st = s.obj.state.lock();
-                (st.id, st.pending.take())
-            };
-            let (Some(id), Some(pending)) = (id, pending) else {
-                return;
-            };
-            let consumed = buffer_length.min(pending.len() as u64);
-            finish_receive(cx, slot, &s, StreamId(id), pending, consumed, false);
-            deliver_receive(slot, cx, &s);
-        });
-    });
-}
-
-/// `StreamReceiveSetEnabled`: always queued, even on the worker.
-pub(crate) unsafe extern "C" fn receive_set_enabled(h: HQUIC, enabled: BOOLEAN) -> QUIC_STATUS {
-    boundary::status(|| {
-        // SAFETY: `h` is an application handle; `get` validates it.
-        let Some(stream) = (unsafe { Handle::<Stream>::get(h) }) else {
-            return QUIC_STATUS_INVALID_PARAMETER;
-        };
-        let s = stream.clone();
-        let op = move |cx: &WorkerCx| {
-            let key = s.obj.connection.as_hquic() as usize;
-            s.obj.state.lock().receive_disabled = enabled == 0;
-            if enabled != 0 {
-                if let Some(slot) = crate::api::conn_worker::slot(key) {
-                    deliver_receive(&slot, cx, &s);
-                }
-            }
-        };
-        stream.obj.connection.obj.worker().post(Box::new(op));
-        QUIC_STATUS_PENDING
-    })
-}
-
-/// `StreamProvideReceiveBuffers`: app-owned receive buffers are not supported yet.
-pub(crate) unsafe extern "C" fn provide_receive_buffers(
-    h: HQUIC,
-    buffer_count: u32,
-    buffers: *const QUIC_BUFFER,
-) -> QUIC_STATUS {
-    boundary::status(|| {
-        // SAFETY: `h` is an application handle; `borrow` validates it.
-        if unsafe { Handle::<Stream>::borrow(h) }.is_none()
-            || buffers.is_null()
-            || buffer_count == 0
-        {
-            return QUIC_STATUS_INVALID_PARAMETER;
-        }
-        QUIC_STATUS_NOT_SUPPORTED
-    })
-}
-
 // ---- Events raised on the connection's worker ----
 
 /// The peer opened a stream: PEER_STREAM_STARTED on the connection; the application owns
@@ -803,11 +757,13 @@ pub(crate) fn peer_started(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &Rc<Conn>, 
             open_flags: flags,
             state: Mutex::new(state),
             extra: StreamExtra::default(),
+            recv: Mutex::new(RecvState::peer_starting()),
         },
         core::ptr::null_mut(),
         core::ptr::null_mut(),
     );
     slot.add_stream(id.0, stream.clone());
+    let started = stream.clone();
     let mut ev = QUIC_CONNECTION_EVENT {
         Type: QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED,
         payload: QUIC_CONNECTION_EVENT_PAYLOAD {
@@ -821,113 +777,7 @@ pub(crate) fn peer_started(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &Rc<Conn>, 
     // SAFETY: PEER_STREAM_STARTED is the union member written above.
     let flags = unsafe { ev.payload.PEER_STREAM_STARTED.Flags.0 };
     stream_ids::peer_started(cx, slot, &stream, id, flags);
-}
-
-/// Delivers readable data with RECEIVE events until the application stops taking it.
-pub(crate) fn deliver_receive(slot: &Rc<ConnSlot>, cx: &WorkerCx, stream: &Arc<Handle<Stream>>) {
-    let Some(conn) = slot.conn() else { return };
-    loop {
-        let (id, mut buf) = {
-            let mut st = stream.obj.state.lock();
-            if st.receive_disabled || st.pending.is_some() || st.done || st.fin_delivered {
-                return;
-            }
-            let Some(id) = st.id else { return };
-            (StreamId(id), std::mem::take(&mut st.recv_buf))
-        };
-        buf.clear();
-        let fin = conn.with_engine_quiet(|e| match e.peek(id) {
-            Ok(c) => {
-                for piece in c.slices() {
-                    buf.extend_from_slice(piece);
-                }
-                c.fin
-            }
-            Err(_) => false,
-        });
-        if buf.is_empty() && !fin {
-            stream.obj.state.lock().recv_buf = buf;
-            return;
-        }
-        let len = buf.len() as u64;
-        let qbuf = QUIC_BUFFER {
-            Length: len as u32,
-            Buffer: buf.as_mut_ptr(),
-        };
-        let offset = stream.obj.state.lock().offset;
-        let mut ev = event(
-            QUIC_STREAM_EVENT_RECEIVE,
-            QUIC_STREAM_EVENT_PAYLOAD {
-                RECEIVE: QUIC_STREAM_EVENT_RECEIVE_PAYLOAD {
-                    AbsoluteOffset: offset,
-                    TotalBufferLength: len,
-                    Buffers: &qbuf,
-                    BufferCount: u32::from(len > 0),
-                    Flags: if fin {
-                        QUIC_RECEIVE_FLAG_FIN
-                    } else {
-                        QUIC_RECEIVE_FLAG_NONE
-                    },
-                },
-            },
-        );
-        let status = emit(stream, &mut ev);
-        // SAFETY: RECEIVE is the union member written above; the application may only have
-        // lowered TotalBufferLength.
-        let consumed = unsafe { ev.payload.RECEIVE.TotalBufferLength }.min(len);
-        if status == QUIC_STATUS_PENDING {
-            stream.obj.state.lock().pending = Some(buf);
-            return;
-        }
-        // CONTINUE keeps RECEIVE coming, but only while it takes something: offering the
-        // same bytes again to a handler that took none would spin without new data.
-        let keep_going = status == QUIC_STATUS_CONTINUE && consumed > 0;
-        let all = finish_receive(cx, slot, stream, id, buf, consumed, fin);
-        if !all && !keep_going {
-            if status != QUIC_STATUS_CONTINUE {
-                stream.obj.state.lock().receive_disabled = true;
-            }
-            return;
-        }
-    }
-}
-
-/// Consumes `consumed` bytes after a RECEIVE; returns whether everything offered was taken.
-fn finish_receive(
-    cx: &WorkerCx,
-    slot: &Rc<ConnSlot>,
-    stream: &Arc<Handle<Stream>>,
-    id: StreamId,
-    buf: Vec<u8>,
-    consumed: u64,
-    fin: bool,
-) -> bool {
-    let all = consumed == buf.len() as u64;
-    // The stream's bookkeeping is settled before the engine runs again, so any RECEIVE that
-    // progress delivers sees the new offset.
-    let fin_done = {
-        let mut st = stream.obj.state.lock();
-        st.offset += consumed;
-        st.recv_buf = buf;
-        if fin && all {
-            st.fin_delivered = true;
-        }
-        fin && all
-    };
-    // An empty end is consumed too: that is how the engine learns the FIN was read.
-    if consumed > 0 || fin_done {
-        slot.with_engine(cx, |e| e.consume(id, consumed as usize));
-    }
-    if fin_done {
-        let mut ev = event(
-            QUIC_STREAM_EVENT_PEER_SEND_SHUTDOWN,
-            QUIC_STREAM_EVENT_PAYLOAD {
-                SEND_SHUTDOWN_COMPLETE: QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE_PAYLOAD::default(),
-            },
-        );
-        emit(stream, &mut ev);
-    }
-    all
+    stream_recv::peer_start_done(&started);
 }
 
 /// The peer reset its sending half.

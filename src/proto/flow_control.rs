@@ -16,6 +16,9 @@ pub struct RecvWindow {
     received: u64,
     /// How much the application has consumed (or we have discarded on its behalf).
     consumed: u64,
+    /// The limit is set explicitly ([`RecvWindow::raise_to`]) instead of following
+    /// consumption.
+    manual: bool,
 }
 
 impl RecvWindow {
@@ -26,6 +29,7 @@ impl RecvWindow {
             max: window,
             received: 0,
             consumed: 0,
+            manual: false,
         }
     }
 
@@ -59,15 +63,33 @@ impl RecvWindow {
         debug_assert!(self.consumed <= self.received);
     }
 
-    /// Whether the limit should be raised now: at least half the window is used up.
+    /// Whether the limit should be raised now: at least half the window is used up (never
+    /// for a window whose limit is set explicitly).
     pub fn should_update(&self) -> bool {
-        self.max - self.consumed <= self.window / 2 && self.consumed + self.window > self.max
+        !self.manual
+            && self.max - self.consumed <= self.window / 2
+            && self.consumed + self.window > self.max
     }
 
-    /// Raises the limit to `consumed + window` and returns it.
+    /// Raises the limit to `consumed + window` (unless it is set explicitly) and returns it.
     pub fn update(&mut self) -> u64 {
-        self.max = self.max.max(self.consumed + self.window);
+        if !self.manual {
+            self.max = self.max.max(self.consumed + self.window);
+        }
         self.max
+    }
+
+    /// Stops the limit from following consumption: from now on only
+    /// [`RecvWindow::raise_to`] moves it. Returns whether it grew to `max` (limits never
+    /// shrink, so a lower `max` leaves the current one).
+    pub fn raise_to(&mut self, max: u64) -> bool {
+        self.manual = true;
+        if max > self.max {
+            self.max = max;
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -152,6 +174,20 @@ mod tests {
         w.consume(100);
         assert!(w.should_update());
         assert_eq!(w.update(), 250);
+    }
+
+    #[test]
+    fn explicit_limit_ignores_consumption() {
+        let mut w = RecvWindow::new(100);
+        assert!(!w.raise_to(50));
+        assert_eq!(w.max(), 100);
+        assert_eq!(w.on_received(100), Ok(()));
+        w.consume(100);
+        assert!(!w.should_update());
+        assert_eq!(w.update(), 100);
+        assert!(w.raise_to(130));
+        assert_eq!(w.update(), 130);
+        assert_eq!(w.on_received(131), Err(FlowControlViolation));
     }
 
     #[test]

@@ -941,6 +941,39 @@ impl Connection {
         Ok(n)
     }
 
+    /// Whether we asked the peer to stop sending on a stream (its data is then discarded);
+    /// `false` for a stream that is gone or cannot receive.
+    pub fn recv_stopped(&self, id: StreamId) -> bool {
+        self.streams
+            .get(&id)
+            .and_then(|s| s.recv.as_ref())
+            .is_some_and(|r| r.is_stopped())
+    }
+
+    /// Asks for another [`Event::StreamReadable`] as soon as more data arrives on a stream,
+    /// although nothing was consumed: for a reader that takes copies of the bytes and
+    /// consumes them later.
+    pub fn rearm_readable(&mut self, id: StreamId) -> Result<(), CommandError> {
+        self.recv_half(id)?.notified = false;
+        Ok(())
+    }
+
+    /// Sets a stream's receive limit explicitly: from now on the stream's MAX_STREAM_DATA
+    /// no longer follows consumption but only these calls; a limit above the current one is
+    /// advertised. Used when the application's own buffers bound what the peer may send.
+    pub fn set_recv_limit(&mut self, id: StreamId, max: u64) -> Result<(), CommandError> {
+        let recv = self.recv_half(id)?;
+        if recv.window.raise_to(max)
+            && recv.reset().is_none()
+            && recv.final_size().is_none()
+            && !recv.max_data_queued
+        {
+            recv.max_data_queued = true;
+            self.max_stream_data_pending.push(id);
+        }
+        Ok(())
+    }
+
     /// Reads into `buf`: `(bytes read, whether the stream's end was reached)`.
     pub fn read(&mut self, id: StreamId, buf: &mut [u8]) -> Result<(usize, bool), CommandError> {
         let recv = self.recv_half(id)?;

@@ -1002,3 +1002,51 @@ fn closing_cancels_queued_sends() {
         "{ce:?}"
     );
 }
+
+#[test]
+fn explicit_stream_limit_and_rearmed_readable() {
+    let server_cfg = Config {
+        initial_max_stream_data_bidi_remote: 4_000,
+        ..Config::default()
+    };
+    let mut p = Pair::connected(Config::default(), server_cfg, Chunking::Whole);
+    let id = p.client.conn.open(Dir::Bi).unwrap();
+    let payload: Vec<u8> = (0..20_000u32).map(|i| i as u8).collect();
+    p.client
+        .conn
+        .send(id, payload.clone().into(), None)
+        .unwrap();
+    p.drive();
+    assert_eq!(p.client.conn.stats().stream_bytes_sent, 4_000);
+    let readable = |e: &mut End| {
+        e.take_events()
+            .iter()
+            .filter(|ev| matches!(ev, Event::StreamReadable { .. }))
+            .count()
+    };
+    assert_eq!(readable(&mut p.server), 1);
+    // The limit no longer follows reads: everything read, nothing more allowed.
+    p.server.conn.set_recv_limit(id, 0).unwrap();
+    let mut got = Vec::new();
+    read_all(&mut p.server, id, &mut got);
+    p.drive();
+    assert_eq!(p.client.conn.stats().stream_bytes_sent, 4_000);
+    // Raised explicitly: exactly that much more comes.
+    p.server.conn.set_recv_limit(id, 10_000).unwrap();
+    p.drive();
+    assert_eq!(p.client.conn.stats().stream_bytes_sent, 10_000);
+    assert_eq!(readable(&mut p.server), 1);
+    // Nothing consumed: no new readable event for more data unless re-armed.
+    p.server.conn.set_recv_limit(id, 12_000).unwrap();
+    p.drive();
+    assert_eq!(readable(&mut p.server), 0);
+    p.server.conn.rearm_readable(id).unwrap();
+    p.server.conn.set_recv_limit(id, 14_000).unwrap();
+    p.drive();
+    assert_eq!(readable(&mut p.server), 1);
+    read_all(&mut p.server, id, &mut got);
+    assert_eq!(got, payload[..14_000]);
+    assert!(!p.server.conn.recv_stopped(id));
+    p.server.conn.stop_sending(id, 1).unwrap();
+    assert!(p.server.conn.recv_stopped(id));
+}
