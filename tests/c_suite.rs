@@ -202,6 +202,7 @@ const C_PROGRAMS: &[&str] = &[
     "handshake_timeout",
     "idle_timeout",
     "listener_alpn",
+    "listener_reject",
     "loopback_tcp",
     "loopback_tls",
     "many_connections",
@@ -397,6 +398,11 @@ fn idle_timeout() {
 #[test]
 fn listener_alpn() {
     c_program("listener_alpn");
+}
+
+#[test]
+fn listener_reject() {
+    c_program("listener_reject");
 }
 
 #[test]

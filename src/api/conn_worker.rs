@@ -363,7 +363,18 @@ impl ConnSlot {
                 self.complete(cx, false);
             }
             ConnEvent::TransportFailed(kind) => {
-                self.transport_shutdown(status_of_io(kind), 0);
+                // A reset before CONNECTED is the server refusing us (see the listener).
+                let refused = !self.connected.get()
+                    && matches!(
+                        kind,
+                        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                    );
+                let status = if refused {
+                    QUIC_STATUS_CONNECTION_REFUSED
+                } else {
+                    status_of_io(kind)
+                };
+                self.transport_shutdown(status, 0);
                 self.complete(cx, false);
             }
             ConnEvent::Engine(event) => self.on_engine_event(cx, conn, event),

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -23,7 +24,7 @@ use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
 use crate::api::sockaddr;
 use crate::proto;
-use crate::runtime::conn::{Conn, HelloReader, OnHello, Wire};
+use crate::runtime::conn::{Conn, HelloReader, OnHello, Wire, reset_on_close};
 use crate::runtime::listener::Listener as TcpListener;
 use crate::runtime::log::qlog;
 use crate::runtime::tls::{ClientHello, RecvBuffer, TlsSession, alpn};
@@ -37,6 +38,10 @@ pub(crate) struct Listener {
     state: Mutex<ListenerState>,
     /// Signalled when the last running NEW_CONNECTION callback returns.
     callbacks_done: Condvar,
+    /// Connections handed to the application (LISTENER_STATS).
+    accepted: AtomicU64,
+    /// Connections refused by the application or because the registration was shut down.
+    rejected: AtomicU64,
 }
 
 #[derive(Default)]
@@ -62,6 +67,16 @@ impl Listener {
     /// The bound address, while started.
     pub(crate) fn local_address(&self) -> Option<SocketAddr> {
         self.state.lock().local
+    }
+
+    /// `QUIC_LISTENER_STATISTICS`: connections accepted and rejected; no packets are dropped
+    /// by a binding, as there is no UDP binding.
+    pub(crate) fn statistics(&self) -> QUIC_LISTENER_STATISTICS {
+        QUIC_LISTENER_STATISTICS {
+            TotalAcceptedConnections: self.accepted.load(Ordering::Relaxed),
+            TotalRejectedConnections: self.rejected.load(Ordering::Relaxed),
+            BindingRecvDroppedPackets: 0,
+        }
     }
 
     /// Waits until no NEW_CONNECTION callback is running, apart from one the calling thread
@@ -193,6 +208,8 @@ pub(crate) unsafe extern "C" fn open(
             registration: reg,
             state: Mutex::new(ListenerState::default()),
             callbacks_done: Condvar::new(),
+            accepted: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
         };
         let h = Handle::into_hquic(Handle::new(listener, context, handler as *mut c_void));
         // SAFETY: `out` is non-NULL and writable by the API contract.
@@ -487,7 +504,9 @@ fn raise_new_connection(
         listener.obj.registration.clone(),
         listener.obj.pool.clone(),
     ) else {
-        // The registration is shut down: the connection is refused (the socket closes).
+        // The registration is shut down: the connection is refused (the socket is reset).
+        listener.obj.rejected.fetch_add(1, Ordering::Relaxed);
+        let _ = reset_on_close(&sock);
         return;
     };
     let Some(slot) = crate::api::conn_worker::slot(conn.as_hquic() as usize) else {
@@ -532,12 +551,19 @@ fn raise_new_connection(
     let status = callbacks::listener(listener, &mut event);
     IN_CALLBACK.with(|c| c.set(outer));
     if QUIC_FAILED(status) {
-        // Rejected: the library closes the connection; the application must not.
+        // Rejected: the library closes the connection; the application must not. The socket
+        // is reset, which the client reports as CONNECTION_REFUSED, as MsQuic's client does
+        // when a server application refuses it.
+        listener.obj.rejected.fetch_add(1, Ordering::Relaxed);
         // SAFETY: `app_ref` is the reference handed out above and was not closed by the app.
         drop(unsafe { Handle::<Connection>::close(app_ref) });
-        slot.pending.borrow_mut().take();
+        if let Some(pending) = slot.pending.borrow_mut().take() {
+            let _ = reset_on_close(&pending.sock);
+        }
         slot.complete_silently();
         connection::release(&conn);
+    } else {
+        listener.obj.accepted.fetch_add(1, Ordering::Relaxed);
     }
 }
 

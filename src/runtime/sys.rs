@@ -291,6 +291,30 @@ fn dscp_of(sock: &impl std::os::fd::AsRawFd) -> io::Result<u8> {
     }
 }
 
+/// Sets SO_LINGER to on with a zero timeout: closing the socket then sends a reset.
+pub(crate) fn linger_zero(sock: &impl std::os::fd::AsRawFd) -> io::Result<()> {
+    let value = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: `value` is a valid linger struct of the length passed; the descriptor is
+    // borrowed from a live socket.
+    let r = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            std::ptr::addr_of!(value).cast(),
+            size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

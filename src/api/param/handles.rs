@@ -13,10 +13,11 @@ use crate::api::abi::{
     QUIC_PARAM_CONN_MAX_STREAM_IDS, QUIC_PARAM_CONN_REMOTE_ADDRESS, QUIC_PARAM_CONN_SETTINGS,
     QUIC_PARAM_CONN_STATISTICS, QUIC_PARAM_CONN_STATISTICS_PLAT, QUIC_PARAM_CONN_STATISTICS_V2,
     QUIC_PARAM_CONN_STATISTICS_V2_PLAT, QUIC_PARAM_LISTENER_LOCAL_ADDRESS,
-    QUIC_PARAM_STREAM_0RTT_LENGTH, QUIC_PARAM_STREAM_ID, QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE,
-    QUIC_PARAM_STREAM_PRIORITY, QUIC_PARAM_STREAM_RELIABLE_OFFSET, QUIC_PARAM_STREAM_STATISTICS,
-    QUIC_PARAM_TLS_HANDSHAKE_INFO, QUIC_PARAM_TLS_NEGOTIATED_ALPN, QUIC_STATUS,
-    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
+    QUIC_PARAM_LISTENER_STATS, QUIC_PARAM_STREAM_0RTT_LENGTH, QUIC_PARAM_STREAM_ID,
+    QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE, QUIC_PARAM_STREAM_PRIORITY,
+    QUIC_PARAM_STREAM_RELIABLE_OFFSET, QUIC_PARAM_STREAM_STATISTICS, QUIC_PARAM_TLS_HANDSHAKE_INFO,
+    QUIC_PARAM_TLS_NEGOTIATED_ALPN, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
+    QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
 };
 use crate::api::conn_options;
 use crate::api::connection::{Connection, on_slot};
@@ -100,6 +101,21 @@ pub(crate) unsafe fn get(
             };
             // SAFETY: as above.
             unsafe { answer(len, buf, &addr_bytes(&sockaddr::to_quic(local))) }
+        }
+        QUIC_PARAM_LISTENER_STATS => {
+            // SAFETY: as above.
+            let listener = unsafe { Handle::<Listener>::borrow(h) }?;
+            let stats = listener.obj.statistics();
+            let bytes = [
+                stats.TotalAcceptedConnections,
+                stats.TotalRejectedConnections,
+                stats.BindingRecvDroppedPackets,
+            ]
+            .iter()
+            .flat_map(|v| v.to_ne_bytes())
+            .collect::<Vec<u8>>();
+            // SAFETY: as above.
+            unsafe { answer(len, buf, &bytes) }
         }
         QUIC_PARAM_CONN_REMOTE_ADDRESS => {
             // SAFETY: as above.
@@ -324,6 +340,7 @@ pub(crate) unsafe fn set(
         }
         stream_reset::PARAM_STREAM_RELIABLE_OFFSET_RECV => Some(QUIC_STATUS_INVALID_PARAMETER),
         QUIC_PARAM_LISTENER_LOCAL_ADDRESS
+        | QUIC_PARAM_LISTENER_STATS
         | QUIC_PARAM_STREAM_ID
         | QUIC_PARAM_STREAM_0RTT_LENGTH
         | QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE

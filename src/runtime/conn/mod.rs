@@ -11,7 +11,7 @@ mod io_loop;
 mod socket;
 
 pub use hello::{HelloReader, OnHello};
-pub use socket::TcpInfo;
+pub use socket::{TcpInfo, reset_on_close};
 
 use std::cell::{Cell, RefCell};
 use std::io;

@@ -42,3 +42,9 @@ impl Conn {
         crate::runtime::sys::set_dscp(&inner.sock, dscp, v6)
     }
 }
+
+/// Makes closing `sock` reset the connection (SO_LINGER with a zero timeout) instead of
+/// ending it cleanly: how a refused connection is told apart from one that ended.
+pub fn reset_on_close(sock: &std::net::TcpStream) -> io::Result<()> {
+    crate::runtime::sys::linger_zero(sock)
+}
