@@ -307,6 +307,11 @@ fn handshake_timeout() {
 }
 
 #[test]
+fn disconnect_timeout() {
+    c_program("disconnect_timeout");
+}
+
+#[test]
 fn idle_timeout() {
     c_program("idle_timeout");
 }

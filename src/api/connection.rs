@@ -360,6 +360,7 @@ pub(crate) unsafe extern "C" fn start(
         let handshake_deadline = settings
             .handshake_idle_timeout()
             .map(|d| std::time::Instant::now() + d);
+        let disconnect_timeout = settings.disconnect_timeout();
         qlog!(
             Info,
             h as usize,
@@ -400,6 +401,7 @@ pub(crate) unsafe extern "C" fn start(
                     if let Some(deadline) = handshake_deadline {
                         c.set_handshake_deadline(cx, deadline);
                     }
+                    c.set_disconnect_timeout(cx, disconnect_timeout);
                     *slot.conn.borrow_mut() = Some(c);
                 }
                 Err(e) => {
@@ -457,6 +459,7 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
             .store(settings.send_buffering_enabled, Ordering::Relaxed);
         let engine = settings.engine_config(true);
         let handshake_timeout = settings.handshake_idle_timeout();
+        let disconnect_timeout = settings.disconnect_timeout();
         let alpns = config.obj.alpns.clone();
         let tls = config.obj.tls.lock().clone();
         let (tx, rx) = crossbeam_channel::bounded(1);
@@ -466,6 +469,7 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
                 slot,
                 engine,
                 handshake_timeout,
+                disconnect_timeout,
                 alpns,
                 tls,
             );

@@ -545,6 +545,7 @@ pub(crate) fn configure_accepted(
     slot: &Rc<ConnSlot>,
     engine: proto::Config,
     handshake_timeout: Option<Duration>,
+    disconnect_timeout: Duration,
     alpns: Vec<Vec<u8>>,
     tls: Option<LoadedTls>,
 ) -> QUIC_STATUS {
@@ -582,6 +583,7 @@ pub(crate) fn configure_accepted(
             if let Some(timeout) = handshake_timeout {
                 conn.set_handshake_deadline(cx, Instant::now() + timeout);
             }
+            conn.set_disconnect_timeout(cx, disconnect_timeout);
             *slot.conn.borrow_mut() = Some(conn);
             QUIC_STATUS_PENDING
         }

@@ -136,16 +136,43 @@ impl Inner {
         self.engine.handle_eof(now);
     }
 
-    /// Writes pending bytes and then as many new records as the socket takes.
+    /// Writes pending bytes and then as many new records as the socket takes, and keeps
+    /// the disconnect timer: armed while bytes wait, pushed back by every write that makes
+    /// progress.
     pub(super) fn flush(&mut self) {
         if self.phase != Phase::Open {
             return;
         }
+        let before = self.bytes_written;
+        self.flush_records();
+        let progressed = self.bytes_written != before;
+        self.note_write_progress(progressed, Instant::now());
+    }
+
+    /// Re-arms or cancels the disconnect timer after a flush: cancelled when nothing waits
+    /// for the socket, pushed back when the socket took bytes, started when it took none.
+    pub(super) fn note_write_progress(&mut self, progressed: bool, now: Instant) {
+        let waiting = self.phase == Phase::Open && !self.pending.is_empty();
+        self.write_stall_deadline = match (self.disconnect_timeout, waiting) {
+            (Some(timeout), true) if progressed || self.write_stall_deadline.is_none() => {
+                Some(now + timeout)
+            }
+            (Some(_), true) => self.write_stall_deadline,
+            _ => None,
+        };
+    }
+
+    fn flush_records(&mut self) {
         self.pending.append(&mut self.tls_out);
         let now = Instant::now();
         loop {
             if !self.pending.is_empty() {
-                match write_some(self.log_id, &mut self.sock, &self.pending) {
+                match write_some(
+                    self.log_id,
+                    &mut self.bytes_written,
+                    &mut self.sock,
+                    &self.pending,
+                ) {
                     Ok(n) => {
                         self.pending.drain(..n);
                         if !self.pending.is_empty() {
@@ -168,7 +195,12 @@ impl Inner {
                 break;
             }
             match &mut self.wire {
-                Wire::Plain => match write_some(self.log_id, &mut self.sock, &self.scratch[..n]) {
+                Wire::Plain => match write_some(
+                    self.log_id,
+                    &mut self.bytes_written,
+                    &mut self.sock,
+                    &self.scratch[..n],
+                ) {
                     Ok(written) => self.pending.extend_from_slice(&self.scratch[written..n]),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         self.pending.extend_from_slice(&self.scratch[..n]);
@@ -189,7 +221,8 @@ impl Inner {
             if let Wire::Tls(s) = &mut self.wire {
                 let mut alert = Vec::new();
                 if let Ok(true) = s.close_notify(&mut alert) {
-                    let _ = write_some(self.log_id, &mut self.sock, &alert);
+                    let _ =
+                        write_some(self.log_id, &mut self.bytes_written, &mut self.sock, &alert);
                 }
             }
             let _ = self.sock.shutdown(std::net::Shutdown::Write);
@@ -202,7 +235,7 @@ impl Inner {
         }
     }
 
-    fn fail(&mut self, kind: io::ErrorKind) {
+    pub(super) fn fail(&mut self, kind: io::ErrorKind) {
         if self.phase != Phase::Finished {
             self.phase = Phase::Finished;
             if self.tls_failure.is_none() {
@@ -212,9 +245,14 @@ impl Inner {
     }
 }
 
-/// Writes as much of `buf` as the socket takes now (0 < n), or the error.
-/// `id` names the connection in trace logs.
-fn write_some(id: usize, sock: &mut mio::net::TcpStream, buf: &[u8]) -> io::Result<usize> {
+/// Writes as much of `buf` as the socket takes now (0 < n), or the error, and adds what
+/// was written to `total`. `id` names the connection in trace logs.
+fn write_some(
+    id: usize,
+    total: &mut u64,
+    sock: &mut mio::net::TcpStream,
+    buf: &[u8],
+) -> io::Result<usize> {
     let mut done = 0;
     while done < buf.len() {
         match sock.write(&buf[done..]) {
@@ -226,5 +264,6 @@ fn write_some(id: usize, sock: &mut mio::net::TcpStream, buf: &[u8]) -> io::Resu
         }
     }
     qlog!(Trace, id, "wrote {done} of {} bytes", buf.len());
+    *total += done as u64;
     Ok(done)
 }

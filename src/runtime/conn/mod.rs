@@ -15,7 +15,7 @@ use std::cell::{Cell, RefCell};
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::Interest;
 use mio::net::TcpStream;
@@ -109,6 +109,14 @@ struct Inner {
     handshake_deadline: Option<Instant>,
     /// The handshake deadline passed: `HandshakeTimedOut` is still to be raised.
     handshake_timed_out: bool,
+    /// How long the socket may take no bytes while output waits (MsQuic's
+    /// DisconnectTimeoutMs); `None` waits for ever.
+    disconnect_timeout: Option<Duration>,
+    /// While output waits for the socket: when it ends the connection unless a write makes
+    /// progress first.
+    write_stall_deadline: Option<Instant>,
+    /// Bytes written to the socket so far.
+    bytes_written: u64,
     /// The address logs name this connection by (the API handle's).
     log_id: usize,
 }
@@ -174,6 +182,19 @@ impl Conn {
         self.settle(cx);
     }
 
+    /// Bounds how long output may wait for a socket that accepts no bytes: after `timeout`
+    /// without any write progress, the connection fails with
+    /// [`ConnEvent::TransportFailed`]`(TimedOut)` (decisions.md §4, DisconnectTimeoutMs).
+    pub fn set_disconnect_timeout(&self, cx: &WorkerCx, timeout: Duration) {
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.disconnect_timeout = Some(timeout);
+            inner.write_stall_deadline = None;
+            inner.note_write_progress(false, Instant::now());
+        }
+        self.settle(cx);
+    }
+
     /// The TLS session, if the connection uses TLS.
     pub fn tls<R>(&self, f: impl FnOnce(Option<&TlsSession>) -> R) -> R {
         match &self.inner.borrow().wire {
@@ -210,6 +231,9 @@ impl Conn {
                 transport_connected_raised: phase == Phase::Open,
                 handshake_deadline: None,
                 handshake_timed_out: false,
+                disconnect_timeout: None,
+                write_stall_deadline: None,
+                bytes_written: 0,
                 log_id: sink.log_id(),
             }),
             sink,
@@ -340,6 +364,9 @@ impl Conn {
                     deadline = Some(deadline.map_or(h, |d| d.min(h)));
                 }
             }
+            if let Some(w) = inner.write_stall_deadline {
+                deadline = Some(deadline.map_or(w, |d| d.min(w)));
+            }
             cx.set_timer(key, deadline);
         }
     }
@@ -357,9 +384,25 @@ impl Source for Conn {
             let expired = inner.handshake_deadline.is_some_and(|d| now >= d)
                 && !inner.engine.is_connected()
                 && inner.phase != Phase::Finished;
+            let mut stalled = inner.write_stall_deadline.is_some_and(|d| now >= d);
+            if stalled && !expired {
+                // Writability is only signalled once the socket's send buffer has drained
+                // well below full, so a slow reader can take bytes for a while without
+                // one: try a write before giving up.
+                inner.flush();
+                stalled = inner.write_stall_deadline.is_some_and(|d| now >= d);
+            }
             if expired {
                 inner.phase = Phase::Finished;
                 inner.handshake_timed_out = true;
+            } else if stalled {
+                crate::runtime::log::qlog!(
+                    Info,
+                    inner.log_id,
+                    "the socket took no bytes for the disconnect timeout"
+                );
+                inner.write_stall_deadline = None;
+                inner.fail(io::ErrorKind::TimedOut);
             } else {
                 inner.engine.handle_timeout(now);
             }
