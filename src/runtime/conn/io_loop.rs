@@ -5,14 +5,20 @@ use std::time::Instant;
 
 use super::{Inner, Phase, Wire};
 use crate::runtime::log::qlog;
+use crate::runtime::tls::{MAX_RECORD_PLAINTEXT, Plaintext, SEAL_ROOM, TlsError};
 
-/// Size of the buffer records are produced into: a full record of the largest size we allow
-/// the peer to ask for fits, with room for several default-size ones.
-pub(super) const SCRATCH_SIZE: usize = 256 << 10;
-/// Size of one socket read.
+/// Size of the receive buffer (one socket read fills at most this much).
 pub(super) const READ_SIZE: usize = 256 << 10;
-/// Stop pulling from the engine while this much is waiting for the socket.
-const PENDING_LIMIT: usize = 1 << 20;
+/// A read is attempted only with at least this much room.
+const READ_MIN: usize = 64 << 10;
+/// Size of the send buffer: records are produced into it while it has room, and it starts
+/// over once the socket has taken everything.
+pub(super) const SEND_BUF_SIZE: usize = (1 << 20) + SEAL_ROOM;
+/// Records are produced into the send buffer only with at least this much room (a full
+/// TLS record with a key update ahead of it; for plain TCP, a good share of records).
+const PRODUCE_MIN: usize = SEAL_ROOM;
+/// After this much new output, the socket is written before more is produced.
+const WRITE_BATCH: usize = 256 << 10;
 /// A clean end of input within this fraction of the idle timeout before our idle deadline is
 /// the peer's idle timeout (see `Inner::peer_eof`)...
 const IDLE_EOF_SLACK_DIVISOR: u32 = 4;
@@ -58,8 +64,8 @@ impl Inner {
     fn read_all(&mut self) {
         loop {
             let read = match &mut self.wire {
-                Wire::Plain => self.sock.read(&mut self.rbuf),
-                Wire::Tls(s) => self.sock.read(s.incoming().space(READ_SIZE)),
+                Wire::Plain => self.sock.read(self.rbuf.space(READ_MIN)),
+                Wire::Tls(s) => self.sock.read(s.incoming().space(READ_MIN)),
             };
             match read {
                 Ok(0) => {
@@ -69,7 +75,13 @@ impl Inner {
                 Ok(n) => {
                     qlog!(Trace, self.log_id, "read {n} bytes");
                     match &mut self.wire {
-                        Wire::Plain => self.engine.handle_input(Instant::now(), &self.rbuf[..n]),
+                        Wire::Plain => {
+                            // The engine keeps stream data as references into the buffer.
+                            self.rbuf.commit(n);
+                            let input = self.rbuf.shared(0..n);
+                            self.rbuf.consume(n);
+                            self.engine.handle_input_shared(Instant::now(), input);
+                        }
                         Wire::Tls(s) => {
                             s.incoming().commit(n);
                             self.process_tls();
@@ -97,8 +109,9 @@ impl Inner {
         }
         let engine = &mut self.engine;
         let now = Instant::now();
-        match session.process(&mut self.tls_out, &mut |plaintext| {
-            engine.handle_input(now, plaintext)
+        match session.process_shared(&mut self.tls_out, &mut |plaintext| match plaintext {
+            Plaintext::Borrowed(b) => engine.handle_input(now, b),
+            Plaintext::Shared(b) => engine.handle_input_shared(now, b),
         }) {
             Ok(progress) => {
                 if progress.peer_closed {
@@ -163,58 +176,56 @@ impl Inner {
     }
 
     fn flush_records(&mut self) {
-        self.pending.append(&mut self.tls_out);
+        if !self.tls_out.is_empty() {
+            self.pending.extend_from_slice(&self.tls_out);
+            self.tls_out.clear();
+        }
         let now = Instant::now();
+        let mut engine_idle = false;
         loop {
-            if !self.pending.is_empty() {
-                match write_some(
-                    self.log_id,
-                    &mut self.bytes_written,
-                    &mut self.sock,
-                    &self.pending,
-                ) {
-                    Ok(n) => {
-                        self.pending.drain(..n);
-                        if !self.pending.is_empty() {
-                            return;
-                        }
-                    }
-                    Err(e) => return self.fail_unless_blocked(e),
-                }
-            }
-            if self.tls_dead {
-                // The alert is out (or could not be sent): the connection is over.
-                self.phase = Phase::Finished;
-                return;
-            }
-            if self.pending.len() >= PENDING_LIMIT || !self.can_send_records() {
-                break;
-            }
-            let n = self.engine.poll_transmit(now, &mut self.scratch);
-            if n == 0 {
-                break;
-            }
-            match &mut self.wire {
-                Wire::Plain => match write_some(
-                    self.log_id,
-                    &mut self.bytes_written,
-                    &mut self.sock,
-                    &self.scratch[..n],
-                ) {
-                    Ok(written) => self.pending.extend_from_slice(&self.scratch[written..n]),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.pending.extend_from_slice(&self.scratch[..n]);
-                        return;
-                    }
-                    Err(e) => return self.fail(e.kind()),
-                },
-                Wire::Tls(s) => {
-                    if let Err(e) = s.encrypt(&self.scratch[..n], &mut self.pending) {
+            // Produce records straight into the send buffer, a batch at a time.
+            let mut produced = 0;
+            while !engine_idle
+                && !self.tls_dead
+                && produced < WRITE_BATCH
+                && self.pending.room().len() >= PRODUCE_MIN
+                && self.can_send_records()
+            {
+                match self.produce(now) {
+                    Ok(0) => engine_idle = true,
+                    Ok(n) => produced += n,
+                    Err(e) => {
                         self.tls_failure = Some(e);
                         self.tls_dead = true;
                     }
                 }
             }
+            if self.pending.is_empty() {
+                break;
+            }
+            match write_some(
+                self.log_id,
+                &mut self.bytes_written,
+                &mut self.sock,
+                self.pending.unsent(),
+            ) {
+                Ok(n) => {
+                    self.pending.advance(n);
+                    if !self.pending.is_empty() {
+                        // The socket is full; writability brings us back.
+                        return;
+                    }
+                }
+                Err(e) => return self.fail_unless_blocked(e),
+            }
+            if engine_idle || self.tls_dead {
+                break;
+            }
+        }
+        if self.tls_dead {
+            // The alert is out (or could not be sent): the connection is over.
+            self.phase = Phase::Finished;
+            return;
         }
         if self.pending.is_empty() && self.engine.wants_write_shutdown() && !self.write_shut {
             self.write_shut = true;
@@ -227,6 +238,36 @@ impl Inner {
             }
             let _ = self.sock.shutdown(std::net::Shutdown::Write);
         }
+    }
+
+    /// Produces output into the send buffer's room: records straight from the engine for
+    /// plain TCP; for TLS one record, its plaintext written by the engine where the record's
+    /// content goes and sealed in place (or, before the session protects records itself,
+    /// encrypted by rustls from a copy). Returns the bytes produced (committed to the send
+    /// buffer), 0 when the engine has nothing to send.
+    fn produce(&mut self, now: Instant) -> Result<usize, TlsError> {
+        let engine = &mut self.engine;
+        let n = match &mut self.wire {
+            Wire::Plain => engine.poll_transmit(now, self.pending.room()),
+            Wire::Tls(s) if s.seals_in_place() => s
+                .seal_with(self.pending.room(), &mut |content| {
+                    engine.poll_transmit(now, content)
+                })?,
+            Wire::Tls(s) => {
+                // Rare: a server's 0.5-RTT data before the handshake completes.
+                let mut plain = vec![0; MAX_RECORD_PLAINTEXT];
+                let n = engine.poll_transmit(now, &mut plain);
+                if n == 0 {
+                    return Ok(0);
+                }
+                let mut out = Vec::new();
+                s.encrypt(&plain[..n], &mut out)?;
+                self.pending.extend_from_slice(&out);
+                return Ok(out.len());
+            }
+        };
+        self.pending.commit(n);
+        Ok(n)
     }
 
     fn fail_unless_blocked(&mut self, e: io::Error) {

@@ -8,6 +8,7 @@
 
 mod hello;
 mod io_loop;
+mod send_buf;
 
 pub use hello::{HelloReader, OnHello};
 
@@ -22,7 +23,7 @@ use mio::net::TcpStream;
 
 use crate::proto;
 use crate::runtime::timers::SourceKey;
-use crate::runtime::tls::{TlsError, TlsSession};
+use crate::runtime::tls::{RecvBuffer, TlsError, TlsSession};
 use crate::runtime::worker::{Source, WorkerCx};
 
 /// What a connection reports to the layer above.
@@ -96,12 +97,10 @@ struct Inner {
     /// The TLS session failed: once its alert is written, the connection is over.
     tls_dead: bool,
     tls_complete_raised: bool,
-    /// Socket bytes not yet written (a partial write left them).
-    pending: Vec<u8>,
-    /// Where `poll_transmit` writes records.
-    scratch: Vec<u8>,
-    /// Socket reads land here.
-    rbuf: Vec<u8>,
+    /// Socket bytes not yet written; records are produced straight into it.
+    pending: send_buf::SendBuf,
+    /// Socket reads land here for plain TCP (TLS reads into the session's buffer).
+    rbuf: RecvBuffer,
     write_shut: bool,
     failure: Option<io::ErrorKind>,
     transport_connected_raised: bool,
@@ -212,6 +211,10 @@ impl Conn {
         sink: Box<dyn ConnSink>,
     ) -> io::Result<Rc<Self>> {
         let _ = sock.set_nodelay(true);
+        let rbuf = match wire {
+            Wire::Plain => RecvBuffer::with_capacity(io_loop::READ_SIZE),
+            Wire::Tls(_) => RecvBuffer::default(),
+        };
         let conn = Rc::new(Self {
             key: Cell::new(None),
             inner: RefCell::new(Inner {
@@ -223,9 +226,8 @@ impl Conn {
                 tls_failure: None,
                 tls_dead: false,
                 tls_complete_raised: false,
-                pending: Vec::new(),
-                scratch: vec![0; io_loop::SCRATCH_SIZE],
-                rbuf: vec![0; io_loop::READ_SIZE],
+                pending: send_buf::SendBuf::with_capacity(io_loop::SEND_BUF_SIZE),
+                rbuf,
                 write_shut: false,
                 failure: None,
                 transport_connected_raised: phase == Phase::Open,
