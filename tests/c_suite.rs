@@ -193,6 +193,7 @@ const C_PROGRAMS: &[&str] = &[
     "bad_args",
     "close_in_callbacks",
     "conn_params",
+    "disconnect_timeout",
     "dlopen_host",
     "handshake_timeout",
     "idle_timeout",
