@@ -288,3 +288,90 @@ fn reader_that_stops_times_the_connection_out() {
     }
     assert!(on_client(&pool, |_, conn| conn.is_finished()));
 }
+
+/// A blocking rustls server (rustls' own buffered connection) that sends [`CANNED_TP`],
+/// then reads until `total` plaintext bytes arrived, asking for a TLS KeyUpdate every
+/// `every` bytes. Returns the bytes read and the key updates it asked for.
+fn rustls_key_updating_server(
+    total: usize,
+    every: usize,
+) -> (SocketAddr, std::thread::JoinHandle<(usize, usize)>) {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
+    config.alpn_protocols = vec![b"xqx".to_vec()];
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        let (sock, _) = listener.accept().unwrap();
+        let conn = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, sock);
+        tls.write_all(&CANNED_TP).unwrap();
+        tls.flush().unwrap();
+        let mut buf = vec![0u8; 64 << 10];
+        let (mut got, mut updates, mut next) = (0, 0, every);
+        while got < total {
+            let n = tls.read(&mut buf).expect("the client's records decrypt");
+            assert!(n > 0, "the client closed early");
+            got += n;
+            if got >= next {
+                next += every;
+                tls.conn.refresh_traffic_keys().unwrap();
+                updates += 1;
+                tls.flush().unwrap();
+                while tls.conn.wants_write() {
+                    tls.conn.write_tls(&mut tls.sock).unwrap();
+                }
+            }
+        }
+        (got, updates)
+    });
+    (addr, thread)
+}
+
+#[test]
+fn key_updates_from_a_rustls_server_are_answered_while_data_flows() {
+    const LEN: usize = 16 << 20;
+    let (addr, server) = rustls_key_updating_server(LEN, 2 << 20);
+    let creds = crate::runtime::tls::Credentials {
+        verification: crate::runtime::tls::PeerVerification::None,
+        ..Default::default()
+    };
+    let tls = creds.client_config(&[b"x".to_vec()]).unwrap();
+    let pool = Pool::new(2).unwrap();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    pool.worker(1).run(move |cx| {
+        let session = crate::runtime::tls::TlsSession::client(&tls, "localhost").unwrap();
+        let conn = Conn::connect(
+            cx,
+            addr,
+            super::Wire::Tls(Box::new(session)),
+            proto::Config::default(),
+            Box::new(ClientSink { tx }),
+        )
+        .unwrap();
+        CLIENT.with(|c| *c.borrow_mut() = Some(conn));
+    });
+    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Seen::Connected));
+    on_client(&pool, move |cx, conn| {
+        conn.with_engine(cx, |e| {
+            let id = e.open(Dir::Bi).unwrap();
+            e.send(id, SendData::Owned(vec![5; LEN]), None).unwrap();
+        })
+    });
+    let (got, updates) = server.join().unwrap();
+    assert!(got >= LEN);
+    assert!(updates >= 7, "{updates} key updates");
+    if let Ok(seen) = rx.try_recv() {
+        panic!("the client saw {seen:?}");
+    }
+}
