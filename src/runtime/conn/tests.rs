@@ -257,20 +257,22 @@ fn send_on_connect(pool: &Pool, rx: &Receiver<Seen>, len: usize, timeout: Durati
 
 #[test]
 fn slow_but_steady_reader_is_not_timed_out() {
-    const LEN: usize = 8 << 20;
+    const LEN: usize = 4 << 20;
     let pool = Pool::new(2).unwrap();
-    // 64 KiB every 10 ms: the socket takes bytes far more often than every 300 ms, but
-    // the transfer takes over a second.
-    let (addr, got, reader) = slow_reader(64 << 10, Duration::from_millis(10), LEN);
+    // 16 KiB every 10 ms: the socket takes bytes far more often than every 500 ms, but
+    // the transfer takes over two seconds. Writability is only signalled once the socket's
+    // send buffer (megabytes, autotuned) has drained well below full, which at this pace
+    // takes longer than the timeout: the write tried at expiry is what sees the progress.
+    let (addr, got, reader) = slow_reader(16 << 10, Duration::from_millis(10), LEN);
     let rx = start_client(&pool, addr);
     let started = std::time::Instant::now();
-    send_on_connect(&pool, &rx, LEN, Duration::from_millis(300));
+    send_on_connect(&pool, &rx, LEN, Duration::from_millis(500));
     let (got, _sock) = got.recv_timeout(WAIT).unwrap();
     if let Ok(seen) = rx.try_recv() {
         panic!("the client saw {seen:?}");
     }
     assert!(got >= LEN, "the reader got {got} bytes");
-    assert!(started.elapsed() > Duration::from_millis(300));
+    assert!(started.elapsed() > Duration::from_millis(500));
     assert!(rx.try_recv().is_err(), "the client saw an event");
     assert!(!on_client(&pool, |_, conn| conn.is_finished()));
     reader.join().unwrap();
@@ -289,13 +291,14 @@ fn reader_that_stops_times_the_connection_out() {
     assert!(on_client(&pool, |_, conn| conn.is_finished()));
 }
 
+/// The server thread of [`rustls_key_updating_server`]: bytes read, key updates asked for,
+/// and the socket (kept open while the test holds it).
+type KeyUpdatingServer = std::thread::JoinHandle<(usize, usize, std::net::TcpStream)>;
+
 /// A blocking rustls server (rustls' own buffered connection) that sends [`CANNED_TP`],
 /// then reads until `total` plaintext bytes arrived, asking for a TLS KeyUpdate every
-/// `every` bytes. Returns the bytes read and the key updates it asked for.
-fn rustls_key_updating_server(
-    total: usize,
-    every: usize,
-) -> (SocketAddr, std::thread::JoinHandle<(usize, usize)>) {
+/// `every` bytes.
+fn rustls_key_updating_server(total: usize, every: usize) -> (SocketAddr, KeyUpdatingServer) {
     use std::io::{Read, Write};
     use std::sync::Arc;
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
@@ -333,7 +336,7 @@ fn rustls_key_updating_server(
                 }
             }
         }
-        (got, updates)
+        (got, updates, tls.sock)
     });
     (addr, thread)
 }
@@ -368,7 +371,7 @@ fn key_updates_from_a_rustls_server_are_answered_while_data_flows() {
             e.send(id, SendData::Owned(vec![5; LEN]), None).unwrap();
         })
     });
-    let (got, updates) = server.join().unwrap();
+    let (got, updates, _sock) = server.join().unwrap();
     assert!(got >= LEN);
     assert!(updates >= 7, "{updates} key updates");
     if let Ok(seen) = rx.try_recv() {
