@@ -1,7 +1,9 @@
-//! One connection's TLS session over rustls' unbuffered API: handshake records are encoded
-//! and application records encrypted straight into the caller's outgoing buffer; received
-//! records are processed in the session's receive buffer (which the socket reads into),
-//! and their plaintext handed to a callback without an intermediate queue.
+//! One connection's TLS session. The handshake runs over rustls' unbuffered API: handshake
+//! records are encoded straight into the caller's outgoing buffer; received records are
+//! processed in the session's receive buffer (which the socket reads into), and their
+//! plaintext handed to a callback without an intermediate queue. Once the handshake is
+//! complete, rustls hands over the traffic secrets and [`Kernel`] protects records in place
+//! ([`TlsSession::seal_with`], [`TlsSession::process_shared`]).
 
 use std::sync::Arc;
 
