@@ -1,9 +1,11 @@
 /* The send scheduler honours QUIC_PARAM_STREAM_PRIORITY. Inside CONNECTED (so nothing is
  * written until the callback returns) the client queues 4 MB on a low-priority stream and
- * then 4 MB on a high-priority one, each with FIN. Flow control leaves room for all of it, so
- * a scheduler that honours priorities writes the high-priority stream first: when the server
- * sees that stream's FIN, hardly any of the low-priority stream has arrived. Without
- * priorities (round robin, or first come first served) about half or all of it would have.
+ * then 4 MB on a high-priority one, each as 32 unbuffered sends (SendBufferingEnabled off, so
+ * each SEND_COMPLETE comes when its bytes are written), the last with FIN. Flow control leaves
+ * room for all of it, so a scheduler that honours priorities writes the high-priority stream
+ * first: the order of the SEND_COMPLETEs shows hardly any of the low-priority stream written
+ * before the last of the high one. Without priorities (round robin, or first come first
+ * served) about half or all of it would be.
  * A second round with the priorities swapped by SetParam after start shows the order follows
  * the parameter, not the opening order. Then equal priorities and the scheduling scheme:
  * FIFO (MsQuic's default) writes the first stream completely before the second, and
@@ -13,9 +15,11 @@
 
 #define ALPN "prio"
 #define PAYLOAD (4u * 1024 * 1024)
-/* How much of the low-priority stream may arrive before the high one's FIN: one record's
- * worth of slack per round, far below the ~2 MB round robin would give. */
-#define SLACK (256u * 1024)
+/* Sends per stream, and how many of the losing stream's may complete before the winner's last
+ * one (the chunk being written when the scheduler switches), far below the ~CHUNKS/2 round
+ * robin gives. */
+#define CHUNKS 32
+#define SLACK 1
 
 static const QUIC_API_TABLE* api;
 static HQUIC server_config;
@@ -29,9 +33,11 @@ typedef struct {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static Recv recv_by_index[2];          /* by client stream index: 0 = first opened */
-static uint64_t other_at_fin[2];       /* bytes of the other stream when this one's FIN came */
 static int fin_seen[2];
-static Counter fins, rounds_done;
+static Counter fins, rounds_done, completions;
+/* Client side: which stream each SEND_COMPLETE belonged to, in order. */
+static int completed_by[2 * CHUNKS];
+static int ncompleted;
 
 static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
     int i = (int)(intptr_t)ctx;
@@ -50,7 +56,6 @@ static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
     } else if (ev->Type == QUIC_STREAM_EVENT_PEER_SEND_SHUTDOWN) {
         pthread_mutex_lock(&lock);
         fin_seen[i] = 1;
-        other_at_fin[i] = recv_by_index[1 - i].received;
         pthread_mutex_unlock(&lock);
         counter_add(&fins, 1);
         api->StreamShutdown(stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
@@ -85,9 +90,13 @@ static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTE
 }
 
 static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
-    (void)ctx;
     if (ev->Type == QUIC_STREAM_EVENT_SEND_COMPLETE) {
         CHECK(!ev->SEND_COMPLETE.Canceled);
+        pthread_mutex_lock(&lock);
+        if (ncompleted < 2 * CHUNKS) completed_by[ncompleted] = (int)(intptr_t)ctx;
+        ncompleted++;
+        pthread_mutex_unlock(&lock);
+        counter_add(&completions, 1);
     } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
         api->StreamClose(stream);
     }
@@ -102,13 +111,15 @@ static int round_no;
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
-        static QUIC_BUFFER buf;
-        buf.Length = PAYLOAD;
-        buf.Buffer = payload;
+        static QUIC_BUFFER bufs[CHUNKS];
+        for (int c = 0; c < CHUNKS; c++) {
+            bufs[c].Length = PAYLOAD / CHUNKS;
+            bufs[c].Buffer = payload + (size_t)c * (PAYLOAD / CHUNKS);
+        }
         HQUIC s[2];
         for (int i = 0; i < 2; i++) {
-            CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE, ClientStream, NULL, &s[i]) ==
-                  QUIC_STATUS_SUCCESS);
+            CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE, ClientStream,
+                                  (void*)(intptr_t)i, &s[i]) == QUIC_STATUS_SUCCESS);
         }
         uint16_t low = 0x1000, high = 0xF000;
         if (round_no == 0) {
@@ -129,8 +140,13 @@ static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECT
         /* The stream that must lose goes first, so first-come-first-served would fail. */
         int loser = round_no == 0 ? 0 : 1;
         if (round_no >= 2) loser = 0;
-        CHECK(QUIC_SUCCEEDED(api->StreamSend(s[loser], &buf, 1, QUIC_SEND_FLAG_FIN, NULL)));
-        CHECK(QUIC_SUCCEEDED(api->StreamSend(s[1 - loser], &buf, 1, QUIC_SEND_FLAG_FIN, NULL)));
+        for (int order = 0; order < 2; order++) {
+            HQUIC target = s[order == 0 ? loser : 1 - loser];
+            for (int c = 0; c < CHUNKS; c++) {
+                QUIC_SEND_FLAGS f = c == CHUNKS - 1 ? QUIC_SEND_FLAG_FIN : QUIC_SEND_FLAG_NONE;
+                CHECK(QUIC_SUCCEEDED(api->StreamSend(target, &bufs[c], 1, f, NULL)));
+            }
+        }
     } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
         counter_add(&rounds_done, 1);
         api->ConnectionClose(conn);
@@ -163,6 +179,7 @@ int main(void) {
     if (!have_test_cert()) return 1;
     counter_init(&fins);
     counter_init(&rounds_done);
+    counter_init(&completions);
     payload = malloc(PAYLOAD);
     for (uint32_t i = 0; i < PAYLOAD; i++) payload[i] = (uint8_t)(i * 31 + (i >> 13));
     CHECK(MsQuicOpen2(&api) == QUIC_STATUS_SUCCESS);
@@ -177,8 +194,15 @@ int main(void) {
     for (round_no = 0; round_no < 4; round_no++) {
         memset(recv_by_index, 0, sizeof(recv_by_index));
         memset(fin_seen, 0, sizeof(fin_seen));
+        ncompleted = 0;
         HQUIC conn = NULL;
         CHECK(api->ConnectionOpen(reg, ClientConnection, NULL, &conn) == QUIC_STATUS_SUCCESS);
+        QUIC_SETTINGS unbuffered;
+        memset(&unbuffered, 0, sizeof(unbuffered));
+        unbuffered.IsSet.SendBufferingEnabled = TRUE;
+        unbuffered.SendBufferingEnabled = FALSE;
+        CHECK(api->SetParam(conn, QUIC_PARAM_CONN_SETTINGS, sizeof(unbuffered), &unbuffered) ==
+              QUIC_STATUS_SUCCESS);
         uint32_t scheme = 0xBEEF;
         uint32_t len = sizeof(scheme);
         CHECK(api->GetParam(conn, QUIC_PARAM_CONN_STREAM_SCHEDULING_SCHEME, &len, &scheme) ==
@@ -195,17 +219,24 @@ int main(void) {
         CHECK(QUIC_SUCCEEDED(api->ConnectionStart(conn, client_config, QUIC_ADDRESS_FAMILY_INET,
                                                    "localhost", port)));
         CHECK(counter_wait(&fins, 2 * (round_no + 1), 30000));
+        CHECK(counter_wait(&completions, 2 * CHUNKS * (round_no + 1), 30000));
         pthread_mutex_lock(&lock);
         int winner = round_no == 1 ? 0 : 1;
         if (round_no >= 2) winner = 0;
-        printf("round %d: %llu bytes of the other stream had arrived at the first one's FIN\n",
-               round_no, (unsigned long long)other_at_fin[winner]);
+        /* Sends of the other stream completed before the winner's last one. */
+        int last = 0, other_before = 0;
+        for (int n = 0; n < 2 * CHUNKS; n++) {
+            if (completed_by[n] == winner) last = n;
+        }
+        for (int n = 0; n < last; n++) other_before += completed_by[n] != winner;
+        printf("round %d: %d of the other stream's sends completed before the first one's last\n",
+               round_no, other_before);
         CHECK(fin_seen[0] && fin_seen[1]);
         if (round_no < 3) {
-            CHECK(other_at_fin[winner] <= SLACK);
+            CHECK(other_before <= SLACK);
         } else {
             /* Round robin: the two went out side by side. */
-            CHECK(other_at_fin[winner] >= PAYLOAD / 4);
+            CHECK(other_before >= CHUNKS / 4);
         }
         for (int i = 0; i < 2; i++) {
             CHECK(recv_by_index[i].received == PAYLOAD);

@@ -197,6 +197,7 @@ const C_PROGRAMS: &[&str] = &[
     "conn_params",
     "conn_statistics",
     "datagrams",
+    "disconnect_timeout",
     "dlopen_host",
     "execution_config",
     "handshake_timeout",
@@ -388,6 +389,11 @@ fn execution_config() {
 #[test]
 fn handshake_timeout() {
     c_program("handshake_timeout");
+}
+
+#[test]
+fn disconnect_timeout() {
+    c_program("disconnect_timeout");
 }
 
 #[test]

@@ -415,6 +415,7 @@ pub(crate) unsafe extern "C" fn start(
         let handshake_deadline = settings
             .handshake_idle_timeout()
             .map(|d| std::time::Instant::now() + d);
+        let disconnect_timeout = settings.disconnect_timeout();
         qlog!(
             Info,
             h as usize,
@@ -455,6 +456,7 @@ pub(crate) unsafe extern "C" fn start(
                     if let Some(deadline) = handshake_deadline {
                         c.set_handshake_deadline(cx, deadline);
                     }
+                    c.set_disconnect_timeout(cx, disconnect_timeout);
                     *slot.conn.borrow_mut() = Some(c);
                 }
                 Err(e) => {
@@ -516,6 +518,7 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
         let mut engine = settings.engine_config(true);
         engine.scheduling = conn.obj.options.scheduling();
         let handshake_timeout = settings.handshake_idle_timeout();
+        let disconnect_timeout = settings.disconnect_timeout();
         let alpns = config.obj.alpns.clone();
         let tls = config.obj.tls.lock().clone();
         let (tx, rx) = crossbeam_channel::bounded(1);
@@ -525,6 +528,7 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
                 slot,
                 engine,
                 handshake_timeout,
+                disconnect_timeout,
                 alpns,
                 tls,
             );

@@ -574,6 +574,7 @@ pub(crate) fn configure_accepted(
     slot: &Rc<ConnSlot>,
     engine: proto::Config,
     handshake_timeout: Option<Duration>,
+    disconnect_timeout: Duration,
     alpns: Vec<Vec<u8>>,
     tls: Option<LoadedTls>,
 ) -> QUIC_STATUS {
@@ -615,6 +616,7 @@ pub(crate) fn configure_accepted(
             if dscp != 0 {
                 let _ = conn.set_dscp(dscp);
             }
+            conn.set_disconnect_timeout(cx, disconnect_timeout);
             *slot.conn.borrow_mut() = Some(conn);
             QUIC_STATUS_PENDING
         }

@@ -5,14 +5,20 @@ use std::time::Instant;
 
 use super::{Inner, Phase, Wire};
 use crate::runtime::log::qlog;
+use crate::runtime::tls::{MAX_RECORD_PLAINTEXT, Plaintext, SEAL_ROOM, TlsError};
 
-/// Size of the buffer records are produced into: a full record of the largest size we allow
-/// the peer to ask for fits, with room for several default-size ones.
-pub(super) const SCRATCH_SIZE: usize = 256 << 10;
-/// Size of one socket read.
+/// Size of the receive buffer (one socket read fills at most this much).
 pub(super) const READ_SIZE: usize = 256 << 10;
-/// Stop pulling from the engine while this much is waiting for the socket.
-const PENDING_LIMIT: usize = 1 << 20;
+/// A read is attempted only with at least this much room.
+const READ_MIN: usize = 64 << 10;
+/// Size of the send buffer: records are produced into it while it has room, and it starts
+/// over once the socket has taken everything.
+pub(super) const SEND_BUF_SIZE: usize = (1 << 20) + SEAL_ROOM;
+/// Records are produced into the send buffer only with at least this much room (a full
+/// TLS record with a key update ahead of it; for plain TCP, a good share of records).
+const PRODUCE_MIN: usize = SEAL_ROOM;
+/// After this much new output, the socket is written before more is produced.
+const WRITE_BATCH: usize = 256 << 10;
 /// A clean end of input within this fraction of the idle timeout before our idle deadline is
 /// the peer's idle timeout (see `Inner::peer_eof`)...
 const IDLE_EOF_SLACK_DIVISOR: u32 = 4;
@@ -58,8 +64,8 @@ impl Inner {
     fn read_all(&mut self) {
         loop {
             let read = match &mut self.wire {
-                Wire::Plain => self.sock.read(&mut self.rbuf),
-                Wire::Tls(s) => self.sock.read(s.incoming().space(READ_SIZE)),
+                Wire::Plain => self.sock.read(self.rbuf.space(READ_MIN)),
+                Wire::Tls(s) => self.sock.read(s.incoming().space(READ_MIN)),
             };
             match read {
                 Ok(0) => {
@@ -69,7 +75,13 @@ impl Inner {
                 Ok(n) => {
                     qlog!(Trace, self.log_id, "read {n} bytes");
                     match &mut self.wire {
-                        Wire::Plain => self.engine.handle_input(Instant::now(), &self.rbuf[..n]),
+                        Wire::Plain => {
+                            // The engine keeps stream data as references into the buffer.
+                            self.rbuf.commit(n);
+                            let input = self.rbuf.shared(0..n);
+                            self.rbuf.consume(n);
+                            self.engine.handle_input_shared(Instant::now(), input);
+                        }
                         Wire::Tls(s) => {
                             s.incoming().commit(n);
                             self.process_tls();
@@ -97,8 +109,9 @@ impl Inner {
         }
         let engine = &mut self.engine;
         let now = Instant::now();
-        match session.process(&mut self.tls_out, &mut |plaintext| {
-            engine.handle_input(now, plaintext)
+        match session.process_shared(&mut self.tls_out, &mut |plaintext| match plaintext {
+            Plaintext::Borrowed(b) => engine.handle_input(now, b),
+            Plaintext::Shared(b) => engine.handle_input_shared(now, b),
         }) {
             Ok(progress) => {
                 if progress.peer_closed {
@@ -136,64 +149,125 @@ impl Inner {
         self.engine.handle_eof(now);
     }
 
-    /// Writes pending bytes and then as many new records as the socket takes.
+    /// Writes pending bytes and then as many new records as the socket takes, and keeps
+    /// the disconnect timer: armed while bytes wait, pushed back by every write that makes
+    /// progress.
     pub(super) fn flush(&mut self) {
         if self.phase != Phase::Open {
             return;
         }
-        self.pending.append(&mut self.tls_out);
+        let before = self.bytes_written;
+        self.flush_records();
+        let progressed = self.bytes_written != before;
+        self.note_write_progress(progressed, Instant::now());
+    }
+
+    /// Re-arms or cancels the disconnect timer after a flush: cancelled when nothing waits
+    /// for the socket, pushed back when the socket took bytes, started when it took none.
+    pub(super) fn note_write_progress(&mut self, progressed: bool, now: Instant) {
+        let waiting = self.phase == Phase::Open && !self.pending.is_empty();
+        self.write_stall_deadline = match (self.disconnect_timeout, waiting) {
+            (Some(timeout), true) if progressed || self.write_stall_deadline.is_none() => {
+                Some(now + timeout)
+            }
+            (Some(_), true) => self.write_stall_deadline,
+            _ => None,
+        };
+    }
+
+    fn flush_records(&mut self) {
+        if !self.tls_out.is_empty() {
+            self.pending.extend_from_slice(&self.tls_out);
+            self.tls_out.clear();
+        }
         let now = Instant::now();
+        let mut engine_idle = false;
         loop {
-            if !self.pending.is_empty() {
-                match write_some(self.log_id, &mut self.sock, &self.pending) {
-                    Ok(n) => {
-                        self.pending.drain(..n);
-                        if !self.pending.is_empty() {
-                            return;
-                        }
-                    }
-                    Err(e) => return self.fail_unless_blocked(e),
-                }
-            }
-            if self.tls_dead {
-                // The alert is out (or could not be sent): the connection is over.
-                self.phase = Phase::Finished;
-                return;
-            }
-            if self.pending.len() >= PENDING_LIMIT || !self.can_send_records() {
-                break;
-            }
-            let n = self.engine.poll_transmit(now, &mut self.scratch);
-            if n == 0 {
-                break;
-            }
-            match &mut self.wire {
-                Wire::Plain => match write_some(self.log_id, &mut self.sock, &self.scratch[..n]) {
-                    Ok(written) => self.pending.extend_from_slice(&self.scratch[written..n]),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.pending.extend_from_slice(&self.scratch[..n]);
-                        return;
-                    }
-                    Err(e) => return self.fail(e.kind()),
-                },
-                Wire::Tls(s) => {
-                    if let Err(e) = s.encrypt(&self.scratch[..n], &mut self.pending) {
+            // Produce records straight into the send buffer, a batch at a time.
+            let mut produced = 0;
+            while !engine_idle
+                && !self.tls_dead
+                && produced < WRITE_BATCH
+                && self.pending.room().len() >= PRODUCE_MIN
+                && self.can_send_records()
+            {
+                match self.produce(now) {
+                    Ok(0) => engine_idle = true,
+                    Ok(n) => produced += n,
+                    Err(e) => {
                         self.tls_failure = Some(e);
                         self.tls_dead = true;
                     }
                 }
             }
+            if self.pending.is_empty() {
+                break;
+            }
+            match write_some(
+                self.log_id,
+                &mut self.bytes_written,
+                &mut self.sock,
+                self.pending.unsent(),
+            ) {
+                Ok(n) => {
+                    self.pending.advance(n);
+                    if !self.pending.is_empty() {
+                        // The socket is full; writability brings us back.
+                        return;
+                    }
+                }
+                Err(e) => return self.fail_unless_blocked(e),
+            }
+            if engine_idle || self.tls_dead {
+                break;
+            }
+        }
+        if self.tls_dead {
+            // The alert is out (or could not be sent): the connection is over.
+            self.phase = Phase::Finished;
+            return;
         }
         if self.pending.is_empty() && self.engine.wants_write_shutdown() && !self.write_shut {
             self.write_shut = true;
             if let Wire::Tls(s) = &mut self.wire {
                 let mut alert = Vec::new();
                 if let Ok(true) = s.close_notify(&mut alert) {
-                    let _ = write_some(self.log_id, &mut self.sock, &alert);
+                    let _ =
+                        write_some(self.log_id, &mut self.bytes_written, &mut self.sock, &alert);
                 }
             }
             let _ = self.sock.shutdown(std::net::Shutdown::Write);
         }
+    }
+
+    /// Produces output into the send buffer's room: records straight from the engine for
+    /// plain TCP; for TLS one record, its plaintext written by the engine where the record's
+    /// content goes and sealed in place (or, before the session protects records itself,
+    /// encrypted by rustls from a copy). Returns the bytes produced (committed to the send
+    /// buffer), 0 when the engine has nothing to send.
+    fn produce(&mut self, now: Instant) -> Result<usize, TlsError> {
+        let engine = &mut self.engine;
+        let n = match &mut self.wire {
+            Wire::Plain => engine.poll_transmit(now, self.pending.room()),
+            Wire::Tls(s) if s.seals_in_place() => s
+                .seal_with(self.pending.room(), &mut |content| {
+                    engine.poll_transmit(now, content)
+                })?,
+            Wire::Tls(s) => {
+                // Rare: a server's 0.5-RTT data before the handshake completes.
+                let mut plain = vec![0; MAX_RECORD_PLAINTEXT];
+                let n = engine.poll_transmit(now, &mut plain);
+                if n == 0 {
+                    return Ok(0);
+                }
+                let mut out = Vec::new();
+                s.encrypt(&plain[..n], &mut out)?;
+                self.pending.extend_from_slice(&out);
+                return Ok(out.len());
+            }
+        };
+        self.pending.commit(n);
+        Ok(n)
     }
 
     fn fail_unless_blocked(&mut self, e: io::Error) {
@@ -202,7 +276,7 @@ impl Inner {
         }
     }
 
-    fn fail(&mut self, kind: io::ErrorKind) {
+    pub(super) fn fail(&mut self, kind: io::ErrorKind) {
         if self.phase != Phase::Finished {
             self.phase = Phase::Finished;
             if self.tls_failure.is_none() {
@@ -212,9 +286,14 @@ impl Inner {
     }
 }
 
-/// Writes as much of `buf` as the socket takes now (0 < n), or the error.
-/// `id` names the connection in trace logs.
-fn write_some(id: usize, sock: &mut mio::net::TcpStream, buf: &[u8]) -> io::Result<usize> {
+/// Writes as much of `buf` as the socket takes now (0 < n), or the error, and adds what
+/// was written to `total`. `id` names the connection in trace logs.
+fn write_some(
+    id: usize,
+    total: &mut u64,
+    sock: &mut mio::net::TcpStream,
+    buf: &[u8],
+) -> io::Result<usize> {
     let mut done = 0;
     while done < buf.len() {
         match sock.write(&buf[done..]) {
@@ -226,5 +305,6 @@ fn write_some(id: usize, sock: &mut mio::net::TcpStream, buf: &[u8]) -> io::Resu
         }
     }
     qlog!(Trace, id, "wrote {done} of {} bytes", buf.len());
+    *total += done as u64;
     Ok(done)
 }

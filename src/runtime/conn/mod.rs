@@ -8,6 +8,7 @@
 
 mod hello;
 mod io_loop;
+mod send_buf;
 mod socket;
 
 pub use hello::{HelloReader, OnHello};
@@ -17,14 +18,14 @@ use std::cell::{Cell, RefCell};
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::Interest;
 use mio::net::TcpStream;
 
 use crate::proto;
 use crate::runtime::timers::SourceKey;
-use crate::runtime::tls::{TlsError, TlsSession};
+use crate::runtime::tls::{RecvBuffer, TlsError, TlsSession};
 use crate::runtime::worker::{Source, WorkerCx};
 
 /// What a connection reports to the layer above.
@@ -98,12 +99,10 @@ struct Inner {
     /// The TLS session failed: once its alert is written, the connection is over.
     tls_dead: bool,
     tls_complete_raised: bool,
-    /// Socket bytes not yet written (a partial write left them).
-    pending: Vec<u8>,
-    /// Where `poll_transmit` writes records.
-    scratch: Vec<u8>,
-    /// Socket reads land here.
-    rbuf: Vec<u8>,
+    /// Socket bytes not yet written; records are produced straight into it.
+    pending: send_buf::SendBuf,
+    /// Socket reads land here for plain TCP (TLS reads into the session's buffer).
+    rbuf: RecvBuffer,
     write_shut: bool,
     failure: Option<io::ErrorKind>,
     transport_connected_raised: bool,
@@ -111,6 +110,14 @@ struct Inner {
     handshake_deadline: Option<Instant>,
     /// The handshake deadline passed: `HandshakeTimedOut` is still to be raised.
     handshake_timed_out: bool,
+    /// How long the socket may take no bytes while output waits (MsQuic's
+    /// DisconnectTimeoutMs); `None` waits for ever.
+    disconnect_timeout: Option<Duration>,
+    /// While output waits for the socket: when it ends the connection unless a write makes
+    /// progress first.
+    write_stall_deadline: Option<Instant>,
+    /// Bytes written to the socket so far.
+    bytes_written: u64,
     /// The address logs name this connection by (the API handle's).
     log_id: usize,
 }
@@ -176,6 +183,19 @@ impl Conn {
         self.settle(cx);
     }
 
+    /// Bounds how long output may wait for a socket that accepts no bytes: after `timeout`
+    /// without any write progress, the connection fails with
+    /// [`ConnEvent::TransportFailed`]`(TimedOut)` (decisions.md §4, DisconnectTimeoutMs).
+    pub fn set_disconnect_timeout(&self, cx: &WorkerCx, timeout: Duration) {
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.disconnect_timeout = Some(timeout);
+            inner.write_stall_deadline = None;
+            inner.note_write_progress(false, Instant::now());
+        }
+        self.settle(cx);
+    }
+
     /// The TLS session, if the connection uses TLS.
     pub fn tls<R>(&self, f: impl FnOnce(Option<&TlsSession>) -> R) -> R {
         match &self.inner.borrow().wire {
@@ -193,6 +213,10 @@ impl Conn {
         sink: Box<dyn ConnSink>,
     ) -> io::Result<Rc<Self>> {
         let _ = sock.set_nodelay(true);
+        let rbuf = match wire {
+            Wire::Plain => RecvBuffer::with_capacity(io_loop::READ_SIZE),
+            Wire::Tls(_) => RecvBuffer::default(),
+        };
         let conn = Rc::new(Self {
             key: Cell::new(None),
             inner: RefCell::new(Inner {
@@ -204,14 +228,16 @@ impl Conn {
                 tls_failure: None,
                 tls_dead: false,
                 tls_complete_raised: false,
-                pending: Vec::new(),
-                scratch: vec![0; io_loop::SCRATCH_SIZE],
-                rbuf: vec![0; io_loop::READ_SIZE],
+                pending: send_buf::SendBuf::with_capacity(io_loop::SEND_BUF_SIZE),
+                rbuf,
                 write_shut: false,
                 failure: None,
                 transport_connected_raised: phase == Phase::Open,
                 handshake_deadline: None,
                 handshake_timed_out: false,
+                disconnect_timeout: None,
+                write_stall_deadline: None,
+                bytes_written: 0,
                 log_id: sink.log_id(),
             }),
             sink,
@@ -342,6 +368,9 @@ impl Conn {
                     deadline = Some(deadline.map_or(h, |d| d.min(h)));
                 }
             }
+            if let Some(w) = inner.write_stall_deadline {
+                deadline = Some(deadline.map_or(w, |d| d.min(w)));
+            }
             cx.set_timer(key, deadline);
         }
     }
@@ -359,9 +388,25 @@ impl Source for Conn {
             let expired = inner.handshake_deadline.is_some_and(|d| now >= d)
                 && !inner.engine.is_connected()
                 && inner.phase != Phase::Finished;
+            let mut stalled = inner.write_stall_deadline.is_some_and(|d| now >= d);
+            if stalled && !expired {
+                // Writability is only signalled once the socket's send buffer has drained
+                // well below full, so a slow reader can take bytes for a while without
+                // one: try a write before giving up.
+                inner.flush();
+                stalled = inner.write_stall_deadline.is_some_and(|d| now >= d);
+            }
             if expired {
                 inner.phase = Phase::Finished;
                 inner.handshake_timed_out = true;
+            } else if stalled {
+                crate::runtime::log::qlog!(
+                    Info,
+                    inner.log_id,
+                    "the socket took no bytes for the disconnect timeout"
+                );
+                inner.write_stall_deadline = None;
+                inner.fail(io::ErrorKind::TimedOut);
             } else {
                 inner.engine.handle_timeout(now);
             }

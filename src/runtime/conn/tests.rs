@@ -191,3 +191,190 @@ fn nothing_listening_fails_the_transport() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// A QX_TRANSPORT_PARAMETERS record with large credit (as in c-tests/disconnect_timeout.c):
+/// initial_max_data and every initial_max_stream_data 2^30 - 1, 100 streams each way.
+const CANNED_TP: [u8; 42] = [
+    0x29, 0xff, 0x51, 0x53, 0x30, 0x0d, 0x0a, 0x0d, 0x0a, 0x20, 0x04, 0x04, 0xbf, 0xff, 0xff, 0xff,
+    0x05, 0x04, 0xbf, 0xff, 0xff, 0xff, 0x06, 0x04, 0xbf, 0xff, 0xff, 0xff, 0x07, 0x04, 0xbf, 0xff,
+    0xff, 0xff, 0x08, 0x02, 0x40, 0x64, 0x09, 0x02, 0x40, 0x64,
+];
+
+/// A raw peer that sends [`CANNED_TP`] and then reads `chunk` bytes every `pause` until it
+/// has `total` bytes (or forever if `total` is 0: it then stops reading after the first
+/// chunk). Returns the address and a receiver for the byte count read, with the socket
+/// (kept open as long as the test holds it).
+fn slow_reader(
+    chunk: usize,
+    pause: Duration,
+    total: usize,
+) -> (
+    SocketAddr,
+    Receiver<(usize, std::net::TcpStream)>,
+    std::thread::JoinHandle<()>,
+) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let thread = std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.write_all(&CANNED_TP).unwrap();
+        let mut buf = vec![0u8; chunk];
+        let mut got = 0;
+        loop {
+            match sock.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+            if total == 0 {
+                // Stop reading.
+                break;
+            }
+            if got >= total {
+                break;
+            }
+            std::thread::sleep(pause);
+        }
+        let _ = tx.send((got, sock));
+    });
+    (addr, rx, thread)
+}
+
+fn send_on_connect(pool: &Pool, rx: &Receiver<Seen>, len: usize, timeout: Duration) {
+    on_client(pool, move |cx, conn| {
+        conn.set_disconnect_timeout(cx, timeout)
+    });
+    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Seen::Connected));
+    on_client(pool, move |cx, conn| {
+        conn.with_engine(cx, |e| {
+            let id = e.open(Dir::Bi).unwrap();
+            e.send(id, SendData::Owned(vec![7; len]), None).unwrap();
+            e.finish(id).unwrap();
+        })
+    });
+}
+
+#[test]
+fn slow_but_steady_reader_is_not_timed_out() {
+    const LEN: usize = 4 << 20;
+    let pool = Pool::new(2).unwrap();
+    // 16 KiB every 10 ms: the socket takes bytes far more often than every 500 ms, but
+    // the transfer takes over two seconds. Writability is only signalled once the socket's
+    // send buffer (megabytes, autotuned) has drained well below full, which at this pace
+    // takes longer than the timeout: the write tried at expiry is what sees the progress.
+    let (addr, got, reader) = slow_reader(16 << 10, Duration::from_millis(10), LEN);
+    let rx = start_client(&pool, addr);
+    let started = std::time::Instant::now();
+    send_on_connect(&pool, &rx, LEN, Duration::from_millis(500));
+    let (got, _sock) = got.recv_timeout(WAIT).unwrap();
+    if let Ok(seen) = rx.try_recv() {
+        panic!("the client saw {seen:?}");
+    }
+    assert!(got >= LEN, "the reader got {got} bytes");
+    assert!(started.elapsed() > Duration::from_millis(500));
+    assert!(rx.try_recv().is_err(), "the client saw an event");
+    assert!(!on_client(&pool, |_, conn| conn.is_finished()));
+    reader.join().unwrap();
+}
+
+#[test]
+fn reader_that_stops_times_the_connection_out() {
+    let pool = Pool::new(2).unwrap();
+    let (addr, _got, _reader) = slow_reader(4096, Duration::ZERO, 0);
+    let rx = start_client(&pool, addr);
+    send_on_connect(&pool, &rx, 64 << 20, Duration::from_millis(300));
+    match rx.recv_timeout(WAIT).unwrap() {
+        Seen::Failed(kind) => assert_eq!(kind, std::io::ErrorKind::TimedOut),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(on_client(&pool, |_, conn| conn.is_finished()));
+}
+
+/// The server thread of [`rustls_key_updating_server`]: bytes read, key updates asked for,
+/// and the socket (kept open while the test holds it).
+type KeyUpdatingServer = std::thread::JoinHandle<(usize, usize, std::net::TcpStream)>;
+
+/// A blocking rustls server (rustls' own buffered connection) that sends [`CANNED_TP`],
+/// then reads until `total` plaintext bytes arrived, asking for a TLS KeyUpdate every
+/// `every` bytes.
+fn rustls_key_updating_server(total: usize, every: usize) -> (SocketAddr, KeyUpdatingServer) {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
+    config.alpn_protocols = vec![b"xqx".to_vec()];
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        let (sock, _) = listener.accept().unwrap();
+        let conn = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, sock);
+        tls.write_all(&CANNED_TP).unwrap();
+        tls.flush().unwrap();
+        let mut buf = vec![0u8; 64 << 10];
+        let (mut got, mut updates, mut next) = (0, 0, every);
+        while got < total {
+            let n = tls.read(&mut buf).expect("the client's records decrypt");
+            assert!(n > 0, "the client closed early");
+            got += n;
+            if got >= next {
+                next += every;
+                tls.conn.refresh_traffic_keys().unwrap();
+                updates += 1;
+                tls.flush().unwrap();
+                while tls.conn.wants_write() {
+                    tls.conn.write_tls(&mut tls.sock).unwrap();
+                }
+            }
+        }
+        (got, updates, tls.sock)
+    });
+    (addr, thread)
+}
+
+#[test]
+fn key_updates_from_a_rustls_server_are_answered_while_data_flows() {
+    const LEN: usize = 16 << 20;
+    let (addr, server) = rustls_key_updating_server(LEN, 2 << 20);
+    let creds = crate::runtime::tls::Credentials {
+        verification: crate::runtime::tls::PeerVerification::None,
+        ..Default::default()
+    };
+    let tls = creds.client_config(&[b"x".to_vec()]).unwrap();
+    let pool = Pool::new(2).unwrap();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    pool.worker(1).run(move |cx| {
+        let session = crate::runtime::tls::TlsSession::client(&tls, "localhost").unwrap();
+        let conn = Conn::connect(
+            cx,
+            addr,
+            super::Wire::Tls(Box::new(session)),
+            proto::Config::default(),
+            Box::new(ClientSink { tx }),
+        )
+        .unwrap();
+        CLIENT.with(|c| *c.borrow_mut() = Some(conn));
+    });
+    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Seen::Connected));
+    on_client(&pool, move |cx, conn| {
+        conn.with_engine(cx, |e| {
+            let id = e.open(Dir::Bi).unwrap();
+            e.send(id, SendData::Owned(vec![5; LEN]), None).unwrap();
+        })
+    });
+    let (got, updates, _sock) = server.join().unwrap();
+    assert!(got >= LEN);
+    assert!(updates >= 7, "{updates} key updates");
+    if let Ok(seen) = rx.try_recv() {
+        panic!("the client saw {seen:?}");
+    }
+}

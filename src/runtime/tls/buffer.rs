@@ -1,25 +1,38 @@
-//! The receive buffer a session decrypts from: the socket reads straight into its free
-//! tail, and processed bytes leave from its front without moving the rest until room is
-//! needed.
+//! The receive buffer a connection reads into: the socket reads straight into its free
+//! tail, records are opened in place, and processed bytes leave from its front without
+//! moving the rest until room is needed.
+//!
+//! The storage is shared (`Arc<Vec<u8>>`) so ranges of it can be handed to the engine as
+//! [`SharedBytes`] without copying. While the engine still refers to the storage, the next
+//! read goes to another allocation (one given back earlier if there is one), and only the
+//! unprocessed tail, at most one partial record, is copied over.
 
-/// Bytes received from the peer and not yet processed by the TLS session.
+use std::sync::Arc;
+
+use crate::proto::shared::SharedBytes;
+
+/// Allocations kept for reuse once the engine has let go of them.
+const SPARES: usize = 8;
+
+/// Bytes received from the peer and not yet processed.
 #[derive(Debug, Default)]
 pub struct RecvBuffer {
     /// Storage; `buf.len()` is the capacity in use (initialised once, reused).
-    buf: Vec<u8>,
+    buf: Arc<Vec<u8>>,
     /// Start of the unprocessed bytes.
     start: usize,
     /// End of the unprocessed bytes.
     end: usize,
+    /// Earlier allocations, possibly still referenced by the engine.
+    spares: Vec<Arc<Vec<u8>>>,
 }
 
 impl RecvBuffer {
     /// An empty buffer with `capacity` bytes of room.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            buf: vec![0; capacity],
-            start: 0,
-            end: 0,
+            buf: Arc::new(vec![0; capacity]),
+            ..Self::default()
         }
     }
 
@@ -28,8 +41,18 @@ impl RecvBuffer {
         &self.buf[self.start..self.end]
     }
 
+    /// The unprocessed bytes, writable (records are opened in place).
     pub(crate) fn data_mut(&mut self) -> &mut [u8] {
-        &mut self.buf[self.start..self.end]
+        let (start, end) = (self.start, self.end);
+        &mut self.storage()[start..end]
+    }
+
+    /// The bytes at `range` of [`RecvBuffer::data`], shared without copying.
+    pub(crate) fn shared(&self, range: std::ops::Range<usize>) -> SharedBytes {
+        SharedBytes::new(
+            self.buf.clone(),
+            self.start + range.start..self.start + range.end,
+        )
     }
 
     /// How many unprocessed bytes there are.
@@ -42,21 +65,57 @@ impl RecvBuffer {
         self.start == self.end
     }
 
+    /// The storage, made ours alone first: if the engine still refers to the current
+    /// allocation, the unprocessed bytes move to a spare one (or a new one).
+    fn storage(&mut self) -> &mut Vec<u8> {
+        if Arc::get_mut(&mut self.buf).is_none() {
+            let capacity = self.buf.len();
+            let reusable = self
+                .spares
+                .iter()
+                .position(|s| Arc::strong_count(s) == 1 && s.len() >= capacity);
+            let next = match reusable {
+                Some(i) => self.spares.swap_remove(i),
+                None => Arc::new(vec![0; capacity]),
+            };
+            let old = std::mem::replace(&mut self.buf, next);
+            let len = self.end - self.start;
+            let (start, end) = (self.start, self.end);
+            Arc::get_mut(&mut self.buf).expect("a fresh or unreferenced buffer")[..len]
+                .copy_from_slice(&old[start..end]);
+            self.start = 0;
+            self.end = len;
+            if self.spares.len() < SPARES {
+                self.spares.push(old);
+            } else if let Some(i) = self.spares.iter().position(|s| Arc::strong_count(s) > 1) {
+                // Keep the newest; a spare still referenced is the least likely to come back.
+                self.spares[i] = old;
+            }
+        }
+        Arc::get_mut(&mut self.buf).expect("made unique above")
+    }
+
     /// Free room of at least `min` bytes after the unprocessed ones, to read into; follow
     /// with [`RecvBuffer::commit`].
     pub fn space(&mut self, min: usize) -> &mut [u8] {
-        if self.buf.len() - self.end < min {
-            if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
+        self.storage();
+        let (mut start, mut end) = (self.start, self.end);
+        let buf = Arc::get_mut(&mut self.buf).expect("made unique above");
+        if buf.len() - end < min {
+            if start > 0 {
+                buf.copy_within(start..end, 0);
+                end -= start;
+                start = 0;
             }
-            if self.buf.len() - self.end < min {
-                let want = (self.end + min).max(self.buf.len() * 2);
-                self.buf.resize(want, 0);
+            if buf.len() - end < min {
+                let want = (end + min).max(buf.len() * 2);
+                buf.resize(want, 0);
             }
         }
-        &mut self.buf[self.end..]
+        self.start = start;
+        self.end = end;
+        let buf = Arc::get_mut(&mut self.buf).expect("made unique above");
+        &mut buf[end..]
     }
 
     /// Marks `n` bytes of the room given by [`RecvBuffer::space`] as received.
@@ -104,5 +163,30 @@ mod tests {
         assert!(b.is_empty());
         b.extend_from_slice(&[1; 100]);
         assert_eq!(b.len(), 100);
+    }
+
+    #[test]
+    fn shared_ranges_stay_valid_and_the_tail_moves() {
+        let mut b = RecvBuffer::with_capacity(16);
+        b.extend_from_slice(b"0123456789");
+        let first = Arc::as_ptr(&b.buf);
+        let held = b.shared(0..6);
+        b.consume(6);
+        // The engine holds the first allocation: the next read goes elsewhere.
+        let room = b.space(4);
+        room[..3].copy_from_slice(b"abc");
+        b.commit(3);
+        assert_eq!(b.data(), b"6789abc");
+        assert_eq!(held.as_slice(), b"012345");
+        b.data_mut()[0] = b'X';
+        assert_eq!(held.as_slice(), b"012345");
+        drop(held);
+        // Once released, the first allocation is reused rather than a new one made.
+        let again = b.shared(0..1);
+        b.consume(b.len());
+        b.space(1);
+        drop(again);
+        assert_eq!(Arc::as_ptr(&b.buf), first);
+        assert_eq!(b.spares.len(), 1);
     }
 }

@@ -249,6 +249,8 @@ impl Credentials {
         };
         config.alpn_protocols = alpn::client_wire_list(alpn);
         config.key_log = Arc::new(rustls::KeyLogFile::new());
+        // After the handshake, records are protected by `kernel` with the traffic secrets.
+        config.enable_secret_extraction = true;
         Ok(TlsClientConfig {
             rustls: Arc::new(config),
             alpn: alpn.into(),
@@ -286,6 +288,8 @@ impl Credentials {
         // QUIC servers do; rustls still refuses while a client certificate is pending.
         config.send_half_rtt_data = true;
         config.key_log = Arc::new(rustls::KeyLogFile::new());
+        // After the handshake, records are protected by `kernel` with the traffic secrets.
+        config.enable_secret_extraction = true;
         Ok(TlsServerConfig {
             rustls: Arc::new(config),
             alpn: alpn.into(),

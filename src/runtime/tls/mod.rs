@@ -8,7 +8,9 @@ mod buffer;
 pub mod client_hello;
 mod credentials;
 mod error;
+mod kernel;
 mod keys;
+mod protection;
 mod records;
 mod session;
 mod verify;
@@ -26,7 +28,7 @@ pub use error::{
     CertStatus, CredentialError, CredentialStatus, TlsError, TlsErrorKind, TlsStatus, alert,
 };
 pub use session::{
-    HandshakeInfo, MAX_RECORD_PLAINTEXT, POST_HANDSHAKE_ROOM, Progress, RECORD_OVERHEAD,
-    TlsSession, encrypted_len,
+    HandshakeInfo, MAX_RECORD_PLAINTEXT, POST_HANDSHAKE_ROOM, Plaintext, Progress, RECORD_OVERHEAD,
+    SEAL_ROOM, TlsSession, encrypted_len,
 };
 pub use verify::system_roots;

@@ -113,6 +113,8 @@ pub(super) struct Flags {
     pub(super) peer_closed_reported: bool,
     pub(super) close_notify_sent: bool,
     pub(super) closed: bool,
+    /// The last `drive` stopped in WriteTraffic: nothing is queued in rustls.
+    pub(super) at_write_traffic: bool,
 }
 
 pub(super) fn copy(src: &[u8], dst: &mut [u8]) -> Result<usize, usize> {
@@ -150,6 +152,7 @@ pub(super) fn drive<C: Records>(
 ) -> Result<Progress, TlsError> {
     let mut progress = Progress::default();
     loop {
+        flags.at_write_traffic = false;
         let UnbufferedStatus { discard, state } = conn.records(incoming.data_mut());
         let mut extra_discard = 0;
         let stop = match state {
@@ -197,6 +200,7 @@ pub(super) fn drive<C: Records>(
             }
             Ok(ConnectionState::WriteTraffic(_)) => {
                 flags.may_send = true;
+                flags.at_write_traffic = true;
                 true
             }
             // BlockedHandshake, and any state a later rustls adds.

@@ -1,7 +1,9 @@
-//! One connection's TLS session over rustls' unbuffered API: handshake records are encoded
-//! and application records encrypted straight into the caller's outgoing buffer; received
-//! records are processed in the session's receive buffer (which the socket reads into),
-//! and their plaintext handed to a callback without an intermediate queue.
+//! One connection's TLS session. The handshake runs over rustls' unbuffered API: handshake
+//! records are encoded straight into the caller's outgoing buffer; received records are
+//! processed in the session's receive buffer (which the socket reads into), and their
+//! plaintext handed to a callback without an intermediate queue. Once the handshake is
+//! complete, rustls hands over the traffic secrets and [`Kernel`] protects records in place
+//! ([`TlsSession::seal_with`], [`TlsSession::process_shared`]).
 
 use std::sync::Arc;
 
@@ -14,7 +16,27 @@ use super::buffer::RecvBuffer;
 use super::client_hello::ClientHello;
 use super::credentials::{TlsClientConfig, TlsServerConfig};
 use super::error::{TlsError, TlsErrorKind, alert};
+use super::kernel::Kernel;
 use super::records::{Flags, Out, Records, copy, drive, refresh_keys, write_traffic};
+use crate::proto::shared::SharedBytes;
+
+pub use super::kernel::SEAL_ROOM;
+
+/// A piece of received plaintext handed to [`TlsSession::process_shared`].
+pub enum Plaintext<'a> {
+    /// Bytes to copy (decrypted by rustls during the handshake).
+    Borrowed(&'a [u8]),
+    /// Bytes opened in place in the receive buffer, shared without copying.
+    Shared(SharedBytes),
+}
+
+/// What the session knew at the end of the handshake, kept once rustls' connection state
+/// has been handed over to [`Kernel`].
+struct Snapshot {
+    alpn: Option<Vec<u8>>,
+    certificates: Option<Vec<CertificateDer<'static>>>,
+    handshake: Option<HandshakeInfo>,
+}
 
 /// Bytes a TLS 1.3 record adds to its plaintext: header 5, content type 1, AEAD tag 16.
 pub const RECORD_OVERHEAD: usize = 5 + 1 + 16;
@@ -62,7 +84,11 @@ pub struct HandshakeInfo {
 enum Conn {
     Client(UnbufferedClientConnection),
     Server(UnbufferedServerConnection),
-    Rejected { alert_pending: bool },
+    Rejected {
+        alert_pending: bool,
+    },
+    /// Past the handshake: records are protected by [`Kernel`].
+    Kernel(Box<Kernel>),
 }
 
 /// A TLS 1.3 session for one connection (client or server).
@@ -79,6 +105,9 @@ pub struct TlsSession {
     /// Plaintext rustls decrypted while we were encrypting (records that arrived before
     /// [`TlsSession::process`] was called), handed out by the next `process`.
     stashed: Vec<u8>,
+    /// The handshake's results, once the session went over to [`Kernel`].
+    snapshot: Option<Box<Snapshot>>,
+    client: bool,
 }
 
 impl TlsSession {
@@ -98,6 +127,8 @@ impl TlsSession {
             error: None,
             incoming: RecvBuffer::default(),
             stashed: Vec::new(),
+            snapshot: None,
+            client: true,
         })
     }
 
@@ -124,6 +155,8 @@ impl TlsSession {
                 error: None,
                 incoming,
                 stashed: Vec::new(),
+                snapshot: None,
+                client: false,
             });
         };
         // rustls picks by the server's order; give it the one token we chose unless its
@@ -149,6 +182,8 @@ impl TlsSession {
             error: None,
             incoming,
             stashed: Vec::new(),
+            snapshot: None,
+            client: false,
         })
     }
 
@@ -168,9 +203,31 @@ impl TlsSession {
         outgoing: &mut Vec<u8>,
         plaintext: &mut dyn FnMut(&[u8]),
     ) -> Result<Progress, TlsError> {
+        self.process_pieces(outgoing, false, &mut |p| match p {
+            Plaintext::Borrowed(b) => plaintext(b),
+            Plaintext::Shared(s) => plaintext(s.as_slice()),
+        })
+    }
+
+    /// Like [`TlsSession::process`], but after the handshake the plaintext is handed over
+    /// as [`Plaintext::Shared`] ranges of the receive buffer, opened in place, not copied.
+    pub fn process_shared(
+        &mut self,
+        outgoing: &mut Vec<u8>,
+        plaintext: &mut dyn FnMut(Plaintext<'_>),
+    ) -> Result<Progress, TlsError> {
+        self.process_pieces(outgoing, true, plaintext)
+    }
+
+    fn process_pieces(
+        &mut self,
+        outgoing: &mut Vec<u8>,
+        shared: bool,
+        plaintext: &mut dyn FnMut(Plaintext<'_>),
+    ) -> Result<Progress, TlsError> {
         let mut progress = Progress::default();
         if !self.stashed.is_empty() {
-            plaintext(&self.stashed);
+            plaintext(Plaintext::Borrowed(&self.stashed));
             progress.plaintext = self.stashed.len();
             self.stashed.clear();
         }
@@ -178,12 +235,87 @@ impl TlsSession {
             self.flags.peer_closed_reported = true;
             progress.peer_closed = true;
         }
-        let more = self.run(&mut Out::Vec(outgoing), plaintext)?;
-        progress.consumed = more.consumed;
-        progress.plaintext += more.plaintext;
-        progress.handshake_completed = more.handshake_completed;
-        progress.peer_closed |= more.peer_closed;
+        if !matches!(self.conn, Conn::Kernel(_)) {
+            let more = self.run(&mut Out::Vec(outgoing), &mut |b| {
+                plaintext(Plaintext::Borrowed(b))
+            })?;
+            progress.consumed = more.consumed;
+            progress.plaintext += more.plaintext;
+            progress.handshake_completed = more.handshake_completed;
+            progress.peer_closed |= more.peer_closed;
+            self.take_over_records()?;
+        }
+        if let Conn::Kernel(k) = &mut self.conn {
+            if let Some(e) = &self.error {
+                return Err(e.clone());
+            }
+            let result = k.process(
+                &mut self.incoming,
+                outgoing,
+                &mut self.flags,
+                &mut |buf, range| {
+                    if shared {
+                        plaintext(Plaintext::Shared(buf.shared(range)));
+                    } else {
+                        plaintext(Plaintext::Borrowed(&buf.data()[range]));
+                    }
+                },
+            );
+            match result {
+                Ok(more) => {
+                    progress.consumed += more.consumed;
+                    progress.plaintext += more.plaintext;
+                    progress.peer_closed |= more.peer_closed;
+                }
+                Err(e) => {
+                    self.error = Some(e.clone());
+                    return Err(e);
+                }
+            }
+        }
         Ok(progress)
+    }
+
+    /// Once the handshake is over and rustls has nothing queued, hands record protection
+    /// over to [`Kernel`], keeping what the accessors report.
+    fn take_over_records(&mut self) -> Result<(), TlsError> {
+        let ready = self.flags.handshake_complete
+            && self.flags.at_write_traffic
+            && self.error.is_none()
+            && matches!(self.conn, Conn::Client(_) | Conn::Server(_));
+        if !ready {
+            return Ok(());
+        }
+        let snapshot = Snapshot {
+            alpn: self.negotiated_alpn_wire().map(<[u8]>::to_vec),
+            certificates: self.peer_certificates().map(<[_]>::to_vec),
+            handshake: self.handshake_info(),
+        };
+        let conn = std::mem::replace(
+            &mut self.conn,
+            Conn::Rejected {
+                alert_pending: false,
+            },
+        );
+        self.snapshot = Some(Box::new(snapshot));
+        let kernel = match conn {
+            Conn::Client(c) => Kernel::client(c),
+            Conn::Server(c) => Kernel::server(c),
+            other => {
+                self.conn = other;
+                return Ok(());
+            }
+        };
+        match kernel {
+            Ok(k) => {
+                self.conn = Conn::Kernel(Box::new(k));
+                Ok(())
+            }
+            Err(e) => {
+                self.error = Some(e.clone());
+                Err(e)
+            }
+        }
     }
 
     fn run(
@@ -197,6 +329,7 @@ impl TlsSession {
         let result = match &mut self.conn {
             Conn::Client(c) => drive(c, &mut self.flags, &mut self.incoming, out, plaintext),
             Conn::Server(c) => drive(c, &mut self.flags, &mut self.incoming, out, plaintext),
+            Conn::Kernel(_) => Ok(Progress::default()),
             Conn::Rejected { alert_pending } => {
                 if std::mem::take(alert_pending) {
                     let record = [
@@ -272,6 +405,17 @@ impl TlsSession {
             return Err(TlsError::new(TlsErrorKind::NotReady));
         }
         let result = match &mut self.conn {
+            Conn::Kernel(k) => match out {
+                Out::Vec(v) => k.encrypt(plaintext, v),
+                Out::Slice { buf, len } => {
+                    let mut v = Vec::new();
+                    k.encrypt(plaintext, &mut v).and_then(|()| {
+                        copy(&v, &mut buf[*len..])
+                            .map(|n| *len += n)
+                            .map_err(TlsError::buffer_too_small)
+                    })
+                }
+            },
             Conn::Client(c) => write_traffic(
                 c,
                 &mut self.incoming,
@@ -309,6 +453,11 @@ impl TlsSession {
         if self.error.is_some() || !self.flags.handshake_complete {
             return Ok(false);
         }
+        if let Conn::Kernel(k) = &mut self.conn {
+            k.close_notify(outgoing)?;
+            self.flags.close_notify_sent = true;
+            return Ok(true);
+        }
         let mut out = Out::Vec(outgoing);
         let result = match &mut self.conn {
             Conn::Client(c) => write_traffic(
@@ -329,7 +478,7 @@ impl TlsSession {
                 |wt, b| wt.queue_close_notify(b),
                 RECORD_OVERHEAD + 2,
             ),
-            Conn::Rejected { .. } => return Ok(false),
+            Conn::Rejected { .. } | Conn::Kernel(_) => return Ok(false),
         };
         result?;
         self.flags.close_notify_sent = true;
@@ -347,6 +496,7 @@ impl TlsSession {
             return Err(TlsError::new(TlsErrorKind::NotReady));
         }
         let result = match &mut self.conn {
+            Conn::Kernel(k) => k.refresh_traffic_keys(outgoing),
             Conn::Client(c) => refresh_keys(
                 c,
                 &mut self.incoming,
@@ -393,19 +543,51 @@ impl TlsSession {
 
     /// Whether this is the client side.
     pub fn is_client(&self) -> bool {
-        matches!(self.conn, Conn::Client(_))
+        self.client
+    }
+
+    /// Whether records are protected by this crate now (after the handshake), so that
+    /// [`TlsSession::seal_with`] works.
+    pub fn seals_in_place(&self) -> bool {
+        matches!(self.conn, Conn::Kernel(_)) && self.error.is_none()
+    }
+
+    /// Produces one application data record in `room` (at least [`SEAL_ROOM`] bytes):
+    /// `fill` writes up to 16 KiB of plaintext where the record's content goes and returns
+    /// how many bytes; the record is sealed in place around it. Returns the bytes of
+    /// `room` used, 0 if `fill` wrote nothing. Before [`TlsSession::seals_in_place`] it
+    /// fails with [`TlsErrorKind::NotReady`].
+    pub fn seal_with(
+        &mut self,
+        room: &mut [u8],
+        fill: &mut dyn FnMut(&mut [u8]) -> usize,
+    ) -> Result<usize, TlsError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let Conn::Kernel(k) = &mut self.conn else {
+            return Err(TlsError::new(TlsErrorKind::NotReady));
+        };
+        let result = k.seal_with(room, fill);
+        if let Err(e) = &result {
+            self.error = Some(e.clone());
+        }
+        result
     }
 
     fn common(&self) -> Option<&rustls::CommonState> {
         match &self.conn {
             Conn::Client(c) => Some(c.common()),
             Conn::Server(c) => Some(c.common()),
-            Conn::Rejected { .. } => None,
+            Conn::Rejected { .. } | Conn::Kernel(_) => None,
         }
     }
 
     /// The negotiated ALPN token as it went on the wire (`X` or `Xqx`).
     pub fn negotiated_alpn_wire(&self) -> Option<&[u8]> {
+        if let Some(s) = &self.snapshot {
+            return s.alpn.as_deref();
+        }
         self.common()?.alpn_protocol()
     }
 
@@ -421,11 +603,17 @@ impl TlsSession {
 
     /// The peer's certificate chain (DER, leaf first), once received.
     pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
+        if let Some(s) = &self.snapshot {
+            return s.certificates.as_deref();
+        }
         self.common()?.peer_certificates()
     }
 
     /// The negotiated version, cipher suite and group, once the handshake got that far.
     pub fn handshake_info(&self) -> Option<HandshakeInfo> {
+        if let Some(s) = &self.snapshot {
+            return s.handshake;
+        }
         let common = self.common()?;
         let suite = common.negotiated_cipher_suite()?;
         Some(HandshakeInfo {
