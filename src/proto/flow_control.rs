@@ -19,6 +19,9 @@ pub struct RecvWindow {
     /// The limit is set explicitly ([`RecvWindow::raise_to`]) instead of following
     /// consumption.
     manual: bool,
+    /// The peer reported being blocked at this limit (with the cap for growth), not yet
+    /// answered by an update.
+    blocked_at: Option<(u64, u64)>,
 }
 
 impl RecvWindow {
@@ -30,6 +33,7 @@ impl RecvWindow {
             received: 0,
             consumed: 0,
             manual: false,
+            blocked_at: None,
         }
     }
 
@@ -71,9 +75,34 @@ impl RecvWindow {
             && self.consumed + self.window > self.max
     }
 
+    /// The peer says it is blocked at `limit`. When that is our current limit, the next
+    /// update checks whether the reader kept up (see [`RecvWindow::update`]); the window may
+    /// then grow up to `cap`.
+    pub fn note_blocked(&mut self, limit: u64, cap: u64) {
+        if !self.manual && limit == self.max {
+            self.blocked_at = Some((limit, cap));
+        }
+    }
+
+    /// The current window size.
+    pub fn window(&self) -> u64 {
+        self.window
+    }
+
     /// Raises the limit to `consumed + window` (unless it is set explicitly) and returns it.
+    ///
+    /// If the peer was blocked at the current limit and the reader kept up (at most half the
+    /// window waits to be consumed), the window, not the reader, held the transfer back: it
+    /// doubles first, up to the cap given with the blocked report. This is how a stream's
+    /// window grows from its initial size toward the connection's, as MsQuic's receive window
+    /// grows when the application drains it quickly.
     pub fn update(&mut self) -> u64 {
         if !self.manual {
+            if let Some((limit, cap)) = self.blocked_at.take() {
+                if limit == self.max && self.received - self.consumed <= self.window / 2 {
+                    self.window = self.window.saturating_mul(2).min(cap.max(self.window));
+                }
+            }
             self.max = self.max.max(self.consumed + self.window);
         }
         self.max
@@ -158,6 +187,56 @@ impl SendCredit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn window_grows_when_the_peer_is_blocked_and_the_reader_keeps_up() {
+        let mut w = RecvWindow::new(100);
+        w.on_received(100).unwrap();
+        w.consume(90);
+        w.note_blocked(100, 350);
+        assert!(w.should_update());
+        assert_eq!(w.update(), 90 + 200);
+        assert_eq!(w.window(), 200);
+        // Blocked again at the new limit: doubles up to the cap only.
+        w.on_received(290).unwrap();
+        w.consume(200);
+        w.note_blocked(290, 350);
+        assert_eq!(w.update(), 290 + 350);
+        assert_eq!(w.window(), 350);
+        w.on_received(640).unwrap();
+        w.consume(350);
+        w.note_blocked(640, 350);
+        w.update();
+        assert_eq!(w.window(), 350);
+    }
+
+    #[test]
+    fn window_stays_when_the_reader_lags_or_the_report_is_old() {
+        // The reader holds more than half the window: it is the bottleneck.
+        let mut w = RecvWindow::new(100);
+        w.on_received(100).unwrap();
+        w.consume(40);
+        w.note_blocked(100, 1000);
+        w.update();
+        assert_eq!(w.window(), 100);
+        // A report about a limit we already raised.
+        let mut w = RecvWindow::new(100);
+        w.on_received(100).unwrap();
+        w.consume(60);
+        assert_eq!(w.update(), 160);
+        w.note_blocked(100, 1000);
+        w.consume(40);
+        w.update();
+        assert_eq!(w.window(), 100);
+        // A window set explicitly never grows.
+        let mut w = RecvWindow::new(100);
+        w.raise_to(100);
+        w.on_received(100).unwrap();
+        w.consume(100);
+        w.note_blocked(100, 1000);
+        assert_eq!(w.update(), 100);
+        assert_eq!(w.window(), 100);
+    }
 
     #[test]
     fn recv_window_updates_at_half() {

@@ -224,13 +224,14 @@ impl Connection {
                 }
             }
             Frame::DataBlocked(_) => {}
-            Frame::StreamDataBlocked { id, .. } => {
+            Frame::StreamDataBlocked { id, limit } => {
                 if !id.can_recv(self.side) {
                     return Err(TransportError::STREAM_STATE_ERROR(
                         "STREAM_DATA_BLOCKED for a send-only stream",
                     ));
                 }
                 self.open_peer_streams(id)?;
+                self.on_stream_blocked(id, limit);
             }
             Frame::StreamsBlocked { dir, .. } => {
                 self.events.push_back(Event::PeerStreamsBlocked { dir });

@@ -1040,6 +1040,17 @@ impl Connection {
         }
     }
 
+    /// The peer is blocked by our limit on stream `id`: the next update may grow the stream's
+    /// window, up to the connection's (see [`RecvWindow::update`]).
+    ///
+    /// [`RecvWindow::update`]: crate::proto::flow_control::RecvWindow::update
+    fn on_stream_blocked(&mut self, id: StreamId, limit: u64) {
+        let cap = self.local_params.initial_max_data;
+        if let Some(recv) = self.streams.get_mut(&id).and_then(|s| s.recv.as_mut()) {
+            recv.window.note_blocked(limit, cap);
+        }
+    }
+
     /// Returns connection credit for `n` bytes the application will never read.
     fn credit_connection(&mut self, n: u64) {
         if n > 0 {
