@@ -2,7 +2,8 @@
  * MsQuic API: listener, NEW_CONNECTION, SetConfiguration, CONNECTED, a bidirectional stream
  * echoed byte for byte (RECEIVE, SEND_COMPLETE, PEER_SEND_SHUTDOWN), an application shutdown
  * with an error code seen by the peer, SHUTDOWN_COMPLETE, and handles closed from inside
- * callbacks. A second client to a port nobody listens on sees CONNECTION_REFUSED. */
+ * callbacks. A second client to a port nobody listens on sees CONNECTION_REFUSED, and a third
+ * to the limited broadcast address, which TCP cannot reach, sees UNREACHABLE. */
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
@@ -201,6 +202,16 @@ int main(void) {
     }
     CHECK(refused_status == QUIC_STATUS_CONNECTION_REFUSED);
     api->ConnectionClose(refused);
+
+    /* Linux refuses a TCP connect to 255.255.255.255 with ENETUNREACH. */
+    HQUIC unreachable = NULL;
+    refused_status = 0;
+    CHECK(api->ConnectionOpen(reg, RefusedConnection, NULL, &unreachable) == QUIC_STATUS_SUCCESS);
+    CHECK(QUIC_SUCCEEDED(api->ConnectionStart(unreachable, client_config, QUIC_ADDRESS_FAMILY_INET,
+                                               "255.255.255.255", port)));
+    CHECK(counter_wait(&refused_done, 2, 30000));
+    CHECK(refused_status == QUIC_STATUS_UNREACHABLE);
+    api->ConnectionClose(unreachable);
 
     api->ConfigurationClose(client_config);
     api->ConfigurationClose(server_config);
