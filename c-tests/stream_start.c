@@ -197,6 +197,18 @@ int main(void) {
           QUIC_STATUS_INVALID_PARAMETER);
     CHECK(get_u16(sa, QUIC_PARAM_STREAM_PRIORITY) == 0x100);
     CHECK(get_u64(sa, QUIC_PARAM_STREAM_0RTT_LENGTH) == 0);
+    /* Connection and TLS parameters asked through a stream are the stream's connection's. */
+    CHECK(get_u16(sa, QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT) ==
+          get_u16(conn, QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT));
+    uint32_t version = 0;
+    uint32_t vlen = sizeof(version);
+    CHECK(api->GetParam(sa, QUIC_PARAM_CONN_QUIC_VERSION, &vlen, &version) == QUIC_STATUS_SUCCESS);
+    CHECK(version == 1);
+    char alpn_via_stream[16] = {0};
+    vlen = sizeof(alpn_via_stream);
+    CHECK(api->GetParam(sa, QUIC_PARAM_TLS_NEGOTIATED_ALPN, &vlen, alpn_via_stream) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(vlen > 0);
     CHECK(get_u64(sa, QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE) == 128 * 1024);
     CHECK(QUIC_SUCCEEDED(api->StreamStart(sa, QUIC_STREAM_START_FLAG_IMMEDIATE |
                                                   QUIC_STREAM_START_FLAG_INDICATE_PEER_ACCEPT |

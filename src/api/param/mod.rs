@@ -62,6 +62,23 @@ unsafe fn route(h: HQUIC, param: u32) -> Result<Kind, QUIC_STATUS> {
     Ok(kind)
 }
 
+/// A connection or TLS parameter asked through a stream handle is answered for the stream's
+/// connection, as MsQuic does; anything else keeps its handle.
+///
+/// # Safety
+/// `h` is a live handle of kind `kind` (as [`route`] found).
+unsafe fn through_stream(h: HQUIC, kind: Kind, param: u32) -> (HQUIC, Kind) {
+    let p = known::prefix(param);
+    if kind != Kind::Stream || (p != known::PREFIX_CONNECTION && p != known::PREFIX_TLS) {
+        return (h, kind);
+    }
+    // SAFETY: `h` is a live stream handle by the caller's contract.
+    match unsafe { handle::Handle::<crate::api::stream::Stream>::borrow(h) } {
+        Some(stream) => (stream.obj.connection.as_hquic(), Kind::Connection),
+        None => (h, kind),
+    }
+}
+
 fn not_built_yet(param: u32) -> QUIC_STATUS {
     if known::is_known(param) {
         QUIC_STATUS_NOT_SUPPORTED
@@ -84,8 +101,9 @@ pub(crate) unsafe extern "C" fn set_param(
             return unsafe { global::set(param, buffer_length, buffer) };
         }
         // SAFETY: `h` is an application handle.
-        let kind = match unsafe { route(h, param) } {
-            Ok(kind) => kind,
+        let (h, kind) = match unsafe { route(h, param) } {
+            // SAFETY: `route` validated `h`.
+            Ok(kind) => unsafe { through_stream(h, kind, param) },
             Err(status) => return status,
         };
         match (param, kind) {
@@ -124,8 +142,9 @@ pub(crate) unsafe extern "C" fn get_param(
             return unsafe { global::get(param, buffer_length, buffer) };
         }
         // SAFETY: `h` is an application handle.
-        let kind = match unsafe { route(h, param) } {
-            Ok(kind) => kind,
+        let (h, kind) = match unsafe { route(h, param) } {
+            // SAFETY: `route` validated `h`.
+            Ok(kind) => unsafe { through_stream(h, kind, param) },
             Err(status) => return status,
         };
         match (param, kind) {
