@@ -106,6 +106,14 @@ int main(void) {
         CHECK((hash[i] >= '0' && hash[i] <= '9') || (hash[i] >= 'a' && hash[i] <= 'f'));
     }
 
+    /* TLS provider: OpenSSL's value, as MsQuic on Linux; read-only. */
+    QUIC_TLS_PROVIDER provider = QUIC_TLS_PROVIDER_SCHANNEL;
+    len = sizeof(provider);
+    CHECK(b->GetParam(NULL, QUIC_PARAM_GLOBAL_TLS_PROVIDER, &len, &provider) == QUIC_STATUS_SUCCESS);
+    CHECK(len == sizeof(provider) && provider == QUIC_TLS_PROVIDER_OPENSSL);
+    CHECK(b->SetParam(NULL, QUIC_PARAM_GLOBAL_TLS_PROVIDER, sizeof(provider), &provider) ==
+          QUIC_STATUS_INVALID_PARAMETER);
+
     /* Supported versions: QUIC v1 in network byte order. */
     len = 0;
     CHECK(b->GetParam(NULL, QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS, &len, NULL) ==

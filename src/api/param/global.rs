@@ -5,8 +5,9 @@ use core::ffi::c_void;
 use crate::api::abi::{
     QUIC_PARAM_GLOBAL_EXECUTION_CONFIG, QUIC_PARAM_GLOBAL_LIBRARY_GIT_HASH,
     QUIC_PARAM_GLOBAL_LIBRARY_VERSION, QUIC_PARAM_GLOBAL_SETTINGS,
-    QUIC_PARAM_GLOBAL_STATISTICS_V2_SIZES, QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS, QUIC_STATUS,
-    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_NOT_SUPPORTED,
+    QUIC_PARAM_GLOBAL_STATISTICS_V2_SIZES, QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS,
+    QUIC_PARAM_GLOBAL_TLS_PROVIDER, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
+    QUIC_STATUS_NOT_SUPPORTED, QUIC_TLS_PROVIDER_OPENSSL,
 };
 use crate::api::param::buffer::answer;
 use crate::api::param::conn_stats;
@@ -37,6 +38,8 @@ pub(crate) unsafe fn get(param: u32, len: *mut u32, buf: *mut c_void) -> QUIC_ST
         QUIC_PARAM_GLOBAL_LIBRARY_VERSION => words(&LIBRARY_VERSION),
         QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS => words(&SUPPORTED_VERSIONS),
         QUIC_PARAM_GLOBAL_LIBRARY_GIT_HASH => git_hash().to_vec(),
+        // As MsQuic on Linux answers: its certificate formats and flags are the ones we follow.
+        QUIC_PARAM_GLOBAL_TLS_PROVIDER => QUIC_TLS_PROVIDER_OPENSSL.0.to_ne_bytes().to_vec(),
         // SAFETY: the caller's contract is `answer`'s, which is `get_global_param`'s.
         QUIC_PARAM_GLOBAL_SETTINGS => return unsafe { settings::get_global_param(len, buf) },
         // SAFETY: the caller's contract is `answer`'s, which is `get_param`'s.
@@ -66,6 +69,7 @@ pub(crate) unsafe fn set(param: u32, len: u32, buf: *const c_void) -> QUIC_STATU
         }
         QUIC_PARAM_GLOBAL_LIBRARY_VERSION
         | QUIC_PARAM_GLOBAL_STATISTICS_V2_SIZES
+        | QUIC_PARAM_GLOBAL_TLS_PROVIDER
         | QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS
         | QUIC_PARAM_GLOBAL_LIBRARY_GIT_HASH => QUIC_STATUS_INVALID_PARAMETER,
         p if known::is_global(p) => QUIC_STATUS_NOT_SUPPORTED,
