@@ -54,9 +54,7 @@ static QUIC_STATUS QUIC_API Server1Connection(HQUIC conn, void* ctx, QUIC_CONNEC
 static QUIC_STATUS QUIC_API Server1Listener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
     (void)listener;
     (void)ctx;
-    if (ev->Type != QUIC_LISTENER_EVENT_NEW_CONNECTION) return QUIC_STATUS_SUCCESS;
-    api->SetCallbackHandler(ev->NEW_CONNECTION.Connection, (void*)Server1Connection, NULL);
-    return api->ConnectionSetConfiguration(ev->NEW_CONNECTION.Connection, server_config);
+    return accept_connection(api, ev, (void*)Server1Connection, NULL, server_config);
 }
 
 static QUIC_STATUS QUIC_API Client1Stream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {

@@ -163,6 +163,16 @@ static inline HQUIC client_configuration(const QUIC_API_TABLE* api, HQUIC reg, c
     return cfg;
 }
 
+/* A listener callback's usual answer: a NEW_CONNECTION gets `handler` with `ctx` and is
+ * configured with `config` (the status of ConnectionSetConfiguration accepts it); any other
+ * listener event is acknowledged. */
+static inline QUIC_STATUS accept_connection(const QUIC_API_TABLE* api, QUIC_LISTENER_EVENT* ev,
+                                            void* handler, void* ctx, HQUIC config) {
+    if (ev->Type != QUIC_LISTENER_EVENT_NEW_CONNECTION) return QUIC_STATUS_SUCCESS;
+    api->SetCallbackHandler(ev->NEW_CONNECTION.Connection, handler, ctx);
+    return api->ConnectionSetConfiguration(ev->NEW_CONNECTION.Connection, config);
+}
+
 /* Starts `listener` on 127.0.0.1 with an ephemeral port for `alpn`; returns the port. */
 static inline uint16_t start_listener(const QUIC_API_TABLE* api, HQUIC listener, const char* alpn) {
     QUIC_BUFFER a = {(uint32_t)strlen(alpn), (uint8_t*)alpn};
