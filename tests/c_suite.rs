@@ -196,6 +196,7 @@ const C_PROGRAMS: &[&str] = &[
     "conn_options",
     "conn_params",
     "conn_statistics",
+    "connection_pool",
     "datagrams",
     "disconnect_timeout",
     "dlopen_host",
@@ -349,6 +350,11 @@ fn stream_start() {
 #[test]
 fn conn_statistics() {
     c_program("conn_statistics");
+}
+
+#[test]
+fn connection_pool() {
+    c_program("connection_pool");
 }
 
 #[test]

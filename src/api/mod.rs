@@ -6,6 +6,7 @@ mod boundary;
 mod callbacks;
 mod configuration;
 mod conn_options;
+mod conn_pool;
 mod conn_worker;
 mod connection;
 mod context;

@@ -2,8 +2,8 @@
 
 use crate::api::abi::QUIC_API_TABLE;
 use crate::api::{
-    configuration, connection, context, datagram, execution, listener, param, registration, stream,
-    stream_recv,
+    configuration, conn_pool, connection, context, datagram, execution, listener, param,
+    registration, stream, stream_recv,
 };
 
 /// The table copied into each `MsQuicOpenVersion` result.
@@ -43,7 +43,7 @@ pub(crate) const TABLE: QUIC_API_TABLE = QUIC_API_TABLE {
     ConnectionCertificateValidationComplete: Some(connection::certificate_validation_complete),
     ConnectionOpenInPartition: Some(connection::open_in_partition),
     StreamProvideReceiveBuffers: Some(stream_recv::provide_receive_buffers),
-    ConnectionPoolCreate: Some(connection::pool_create),
+    ConnectionPoolCreate: Some(conn_pool::create),
     ExecutionCreate: Some(execution::create),
     ExecutionDelete: Some(execution::delete),
     ExecutionPoll: Some(execution::poll),
