@@ -192,6 +192,7 @@ const C_PROGRAMS: &[&str] = &[
     "app_owned_buffers",
     "bad_args",
     "buffered_send",
+    "cert_events",
     "close_in_callbacks",
     "conn_options",
     "conn_params",
@@ -265,6 +266,11 @@ fn bad_args() {
 #[test]
 fn buffered_send() {
     c_program("buffered_send");
+}
+
+#[test]
+fn cert_events() {
+    c_program("cert_events");
 }
 
 #[test]

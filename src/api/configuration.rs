@@ -26,6 +26,9 @@ pub(crate) struct Configuration {
     pub(crate) settings: Mutex<Settings>,
     /// The TLS side, once ConfigurationLoadCredential succeeded.
     pub(crate) tls: Mutex<Option<LoadedTls>>,
+    /// The certificate-event credential flags (INDICATE_CERTIFICATE_RECEIVED,
+    /// DEFER_CERTIFICATE_VALIDATION, USE_PORTABLE_CERTIFICATES) of the loaded credential.
+    pub(crate) cert_flags: std::sync::atomic::AtomicU32,
     guard: Mutex<Option<ChildGuard>>,
 }
 
@@ -89,6 +92,7 @@ pub(crate) unsafe extern "C" fn open(
             alpns,
             settings: Mutex::new(settings),
             tls: Mutex::new(None),
+            cert_flags: std::sync::atomic::AtomicU32::new(0),
             guard: Mutex::new(Some(ChildGuard::new(reg))),
         };
         let h = Handle::into_hquic(Handle::new(config, context, core::ptr::null_mut()));
@@ -133,6 +137,10 @@ pub(crate) unsafe extern "C" fn load_credential(
             Err(status) => return status,
         };
         let asynchronous = cred.Flags.0 & QUIC_CREDENTIAL_FLAG_LOAD_ASYNCHRONOUS.0 != 0;
+        config.obj.cert_flags.store(
+            cred.Flags.0 & crate::api::cert_events::CREDENTIAL_FLAGS,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         if !asynchronous {
             return match credentials::build(client, &credentials, &config.obj.alpns) {
                 Ok(tls) => {

@@ -14,10 +14,10 @@ use std::sync::atomic::Ordering;
 use crate::api::abi::*;
 use crate::api::callbacks;
 use crate::api::connection::{self, Connection};
-use crate::api::datagram;
 use crate::api::handle::Handle;
 use crate::api::stream::{self, Stream};
 use crate::api::stream_reset;
+use crate::api::{cert_events, datagram};
 use crate::proto::{self, CloseCause, Event, StreamId};
 use crate::runtime::conn::{Conn, ConnEvent, ConnSink};
 use crate::runtime::log::qlog;
@@ -81,6 +81,10 @@ pub(crate) struct ConnSlot {
     completed: Cell<bool>,
     /// Datagrams sent before the peer's transport parameters were known.
     pub(crate) datagrams_waiting: datagram::Waiting,
+    /// PEER_CERTIFICATE_RECEIVED returned PENDING: CONNECTED waits for the application.
+    pub(crate) cert_pending: Cell<bool>,
+    /// CONNECTED is due once the certificate is accepted.
+    connected_waiting: Cell<bool>,
 }
 
 impl ConnSlot {
@@ -101,6 +105,8 @@ impl ConnSlot {
             by_app: Cell::new(false),
             completed: Cell::new(false),
             datagrams_waiting: datagram::Waiting::default(),
+            cert_pending: Cell::new(false),
+            connected_waiting: Cell::new(false),
         })
     }
 
@@ -351,6 +357,7 @@ impl ConnSlot {
                 }
                 let handshake = conn.tls(|s| s.and_then(|s| s.handshake_info()));
                 self.handle.obj.info.lock().handshake = handshake.map(handshake_info);
+                cert_events::on_handshake_complete(self, cx, conn);
             }
             ConnEvent::TlsFailed(e) => {
                 let code = e.tls_alert_code().map_or(0, |a| 0x100 + u64::from(a));
@@ -381,40 +388,55 @@ impl ConnSlot {
         }
     }
 
+    /// CONNECTED: the handshake and the peer's transport parameters are done.
+    fn raise_connected(self: &Rc<Self>, cx: &WorkerCx) {
+        stream_reset::on_peer_params(self);
+        self.connected.set(true);
+        datagram::on_connected(self, cx);
+        let alpn = self.alpn.borrow().clone();
+        {
+            let mut info = self.handle.obj.info.lock();
+            info.negotiated_alpn = Some(alpn.clone());
+            info.connected_us = connection::now_us();
+        }
+        qlog!(
+            Info,
+            self.key(),
+            "connection connected alpn={}",
+            String::from_utf8_lossy(&alpn)
+        );
+        let mut event = QUIC_CONNECTION_EVENT {
+            Type: QUIC_CONNECTION_EVENT_CONNECTED,
+            payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+                CONNECTED: QUIC_CONNECTION_EVENT_CONNECTED_PAYLOAD {
+                    SessionResumed: 0,
+                    NegotiatedAlpnLength: alpn.len().min(255) as u8,
+                    NegotiatedAlpn: alpn.as_ptr(),
+                },
+            },
+        };
+        self.emit(&mut event);
+        stream::retry_blocked_starts(self, cx);
+    }
+
+    /// ConnectionCertificateValidationComplete accepted the certificate: CONNECTED, if it
+    /// was waiting for that.
+    pub(crate) fn resume_connected(self: &Rc<Self>, cx: &WorkerCx) {
+        if self.connected_waiting.replace(false) {
+            self.raise_connected(cx);
+        }
+    }
+
     fn on_engine_event(self: &Rc<Self>, cx: &WorkerCx, conn: &Rc<Conn>, event: Event) {
         if !matches!(event, Event::Connected | Event::Closed(_) | Event::Drained) {
             qlog!(Debug, self.key(), "stream event {event:?}");
         }
         match event {
-            Event::Connected => {
-                stream_reset::on_peer_params(self);
-                self.connected.set(true);
-                datagram::on_connected(self, cx);
-                let alpn = self.alpn.borrow().clone();
-                {
-                    let mut info = self.handle.obj.info.lock();
-                    info.negotiated_alpn = Some(alpn.clone());
-                    info.connected_us = connection::now_us();
-                }
-                qlog!(
-                    Info,
-                    self.key(),
-                    "connection connected alpn={}",
-                    String::from_utf8_lossy(&alpn)
-                );
-                let mut event = QUIC_CONNECTION_EVENT {
-                    Type: QUIC_CONNECTION_EVENT_CONNECTED,
-                    payload: QUIC_CONNECTION_EVENT_PAYLOAD {
-                        CONNECTED: QUIC_CONNECTION_EVENT_CONNECTED_PAYLOAD {
-                            SessionResumed: 0,
-                            NegotiatedAlpnLength: alpn.len().min(255) as u8,
-                            NegotiatedAlpn: alpn.as_ptr(),
-                        },
-                    },
-                };
-                self.emit(&mut event);
-                stream::retry_blocked_starts(self, cx);
+            Event::Connected if self.cert_pending.get() => {
+                // The application has yet to accept the server's certificate.
+                self.connected_waiting.set(true);
             }
+            Event::Connected => self.raise_connected(cx),
             Event::PeerResetAt { id, reliable_size } => {
                 if let Some(s) = self.stream(id) {
                     stream_reset::peer_reset_at(&s, reliable_size);

@@ -16,9 +16,10 @@ use crate::api::abi::{
     QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS, QUIC_STATUS_ADDRESS_NOT_AVAILABLE,
     QUIC_STATUS_CONNECTION_REFUSED, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE,
     QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_STATUS_UNREACHABLE,
-    QUIC_TLS_ALERT_CODES, QUIC_TRANSPORT_QMUX_TCP, QUIC_UINT62, QUIC_UINT62_MAX,
+    QUIC_TRANSPORT_QMUX_TCP, QUIC_UINT62, QUIC_UINT62_MAX,
 };
 use crate::api::boundary;
+use crate::api::cert_events::CertCheck;
 use crate::api::configuration::Configuration;
 use crate::api::conn_options::ConnOptions;
 use crate::api::conn_worker::{self, ConnSlot};
@@ -40,8 +41,6 @@ const MAX_SNI_LENGTH: usize = 65535;
 const MAX_RESUMPTION_APP_DATA_LENGTH: u16 = 1000;
 /// `QUIC_SEND_RESUMPTION_FLAG_FINAL`, the only defined flag.
 const SEND_RESUMPTION_FLAGS_ALL: u32 = 0x1;
-/// Largest TLS alert code.
-const TLS_ALERT_MAX: u32 = 255;
 
 /// A connection: the application's handle; its live state is a [`ConnSlot`] on its worker.
 pub(crate) struct Connection {
@@ -73,6 +72,8 @@ pub(crate) struct Connection {
     pub(crate) datagram_limits: Mutex<SendLimits>,
     /// Options set with SetParam (close reason, scheduling, DSCP, close mode).
     pub(crate) options: ConnOptions,
+    /// Client: what PEER_CERTIFICATE_RECEIVED needs, when the application asked for it.
+    pub(crate) cert_check: Mutex<Option<CertCheck>>,
 }
 
 /// State the worker caches on the handle as the connection progresses, so that GetParam
@@ -194,6 +195,7 @@ pub(crate) fn new_server_connection(
         finished: AtomicBool::new(false),
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
+        cert_check: Mutex::new(None),
     };
     let handle = Handle::new(conn, core::ptr::null_mut(), core::ptr::null_mut());
     if !handle.track() {
@@ -265,6 +267,7 @@ fn open_in(
         finished: AtomicBool::new(false),
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
+        cert_check: Mutex::new(None),
     };
     let handle = Handle::new(conn, context, handler as *mut c_void);
     if !handle.track() {
@@ -400,6 +403,18 @@ pub(crate) unsafe extern "C" fn start(
                 }
             }
         };
+        if let Some(client) = &tls {
+            // The name the certificate must match: the server name, else the address.
+            let check_name = match (name.is_empty(), remote) {
+                (false, _) | (true, None) => name.clone(),
+                (true, Some(addr)) => addr.ip().to_string(),
+            };
+            *conn.obj.cert_check.lock() = CertCheck::new(
+                config.obj.cert_flags.load(Ordering::Relaxed),
+                client.clone(),
+                check_name,
+            );
+        }
         let mut settings = conn.obj.settings.lock().clone();
         settings.adopt(&config.obj.settings.lock(), false);
         conn.obj
@@ -566,23 +581,6 @@ pub(crate) unsafe extern "C" fn resumption_ticket_validation_complete(
     boundary::status(|| {
         // SAFETY: `h` is an application handle; `borrow` validates it.
         if unsafe { Handle::<Connection>::borrow(h) }.is_none() {
-            return QUIC_STATUS_INVALID_PARAMETER;
-        }
-        QUIC_STATUS_NOT_SUPPORTED
-    })
-}
-
-/// `ConnectionCertificateValidationComplete`: a rejection needs a real TLS alert code.
-pub(crate) unsafe extern "C" fn certificate_validation_complete(
-    h: HQUIC,
-    result: BOOLEAN,
-    alert: QUIC_TLS_ALERT_CODES,
-) -> QUIC_STATUS {
-    boundary::status(|| {
-        // SAFETY: `h` is an application handle; `borrow` validates it.
-        if unsafe { Handle::<Connection>::borrow(h) }.is_none()
-            || (result == 0 && alert.0 > TLS_ALERT_MAX)
-        {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
         QUIC_STATUS_NOT_SUPPORTED

@@ -4,6 +4,7 @@
 pub mod abi;
 mod boundary;
 mod callbacks;
+mod cert_events;
 mod configuration;
 mod conn_options;
 mod conn_pool;

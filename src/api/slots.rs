@@ -2,8 +2,8 @@
 
 use crate::api::abi::QUIC_API_TABLE;
 use crate::api::{
-    configuration, conn_pool, connection, context, datagram, execution, listener, param,
-    registration, stream, stream_recv,
+    cert_events, configuration, conn_pool, connection, context, datagram, execution, listener,
+    param, registration, stream, stream_recv,
 };
 
 /// The table copied into each `MsQuicOpenVersion` result.
@@ -40,7 +40,7 @@ pub(crate) const TABLE: QUIC_API_TABLE = QUIC_API_TABLE {
     ConnectionResumptionTicketValidationComplete: Some(
         connection::resumption_ticket_validation_complete,
     ),
-    ConnectionCertificateValidationComplete: Some(connection::certificate_validation_complete),
+    ConnectionCertificateValidationComplete: Some(cert_events::validation_complete),
     ConnectionOpenInPartition: Some(connection::open_in_partition),
     StreamProvideReceiveBuffers: Some(stream_recv::provide_receive_buffers),
     ConnectionPoolCreate: Some(conn_pool::create),

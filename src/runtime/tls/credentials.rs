@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::ServerCertVerifier;
 use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{CipherSuite, ClientConfig, ServerConfig, SupportedCipherSuite};
 
 use super::alpn;
-use super::error::CredentialError;
+use super::error::{CredentialError, TlsError, TlsErrorKind};
 use super::keys::{self, CertifiedKeyDer};
 use super::verify::{self, AcceptAnyClientCert, AcceptAnyServerCert};
 
@@ -132,12 +134,19 @@ pub struct Credentials {
     pub require_client_auth: bool,
     /// The allowed cipher suites (SET_ALLOWED_CIPHER_SUITES).
     pub cipher_suites: CipherSuites,
+    /// Client only: the handshake accepts the server's certificate whatever it is, and the
+    /// validation against `verification`'s anchors is left for later
+    /// ([`TlsClientConfig::deferred_check`]), for the application to decide
+    /// (DEFER_CERTIFICATE_VALIDATION).
+    pub defer_validation: bool,
 }
 
 /// A client configuration: the rustls one (ALPN in wire form) and the application tokens.
 #[derive(Clone, Debug)]
 pub struct TlsClientConfig {
     pub(crate) rustls: Arc<ClientConfig>,
+    /// With deferred validation: the verifier the handshake did not use.
+    pub(crate) deferred: Option<Arc<WebPkiServerVerifier>>,
     pub(crate) alpn: Arc<[Vec<u8>]>,
 }
 
@@ -150,6 +159,30 @@ impl TlsClientConfig {
     /// The application's ALPN tokens.
     pub fn alpn(&self) -> &[Vec<u8>] {
         &self.alpn
+    }
+
+    /// With deferred validation, validates the server's chain (leaf first) for `server_name`
+    /// now, as the handshake would have: `None` when it passes (or nothing was deferred),
+    /// else the failure, with the same status classes as a failed handshake.
+    pub fn deferred_check(
+        &self,
+        chain: &[CertificateDer<'static>],
+        server_name: &str,
+    ) -> Option<TlsError> {
+        let verifier = self.deferred.as_ref()?;
+        let Some((leaf, intermediates)) = chain.split_first() else {
+            return Some(TlsError::from_rustls(
+                rustls::Error::NoCertificatesPresented,
+            ));
+        };
+        let name = match ServerName::try_from(server_name.to_owned()) {
+            Ok(name) => name,
+            Err(_) => return Some(TlsError::new(TlsErrorKind::InvalidServerName)),
+        };
+        verifier
+            .verify_server_cert(leaf, intermediates, &name, &[], UnixTime::now())
+            .err()
+            .map(TlsError::from_rustls)
     }
 }
 
@@ -229,16 +262,24 @@ impl Credentials {
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(CredentialError::Rustls)?;
+        let mut deferred = None;
         let builder = match &self.verification {
             PeerVerification::None => builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider))),
             PeerVerification::Roots { system, ca_file } => {
                 let roots = verify::roots(*system, ca_file.as_deref())?;
-                let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider)
+                let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
                     .build()
                     .map_err(|e| CredentialError::Rustls(rustls::Error::General(e.to_string())))?;
-                builder.with_webpki_verifier(verifier)
+                if self.defer_validation {
+                    deferred = Some(verifier);
+                    builder
+                        .dangerous()
+                        .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider)))
+                } else {
+                    builder.with_webpki_verifier(verifier)
+                }
             }
         };
         let mut config = match self.certified_key()? {
@@ -253,6 +294,7 @@ impl Credentials {
         config.enable_secret_extraction = true;
         Ok(TlsClientConfig {
             rustls: Arc::new(config),
+            deferred,
             alpn: alpn.into(),
         })
     }

@@ -383,7 +383,7 @@ fn server_accepts_the_plain_form() {
     raw.alpn_protocols = tokens(&["h3"]);
     let c = TlsClientConfig {
         rustls: Arc::new(raw),
-        alpn: c.alpn.clone(),
+        ..c
     };
     let mut pair = Pair::new(&c, s);
     pair.handshake();
