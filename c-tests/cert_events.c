@@ -7,7 +7,11 @@
  * 3. DEFER, rejected by the callback: the connection ends with BAD_CERTIFICATE, never CONNECTED.
  * 4. DEFER, PENDING: CONNECTED waits until ConnectionCertificateValidationComplete(TRUE).
  * 5. DEFER, PENDING, then rejected with unknown_ca: TLS_ALERT(48).
- * 6. No flag: no event. Bad arguments to ConnectionCertificateValidationComplete. */
+ * 6. No flag: no event. Bad arguments to ConnectionCertificateValidationComplete.
+ * 7. A server with REQUIRE_CLIENT_AUTHENTICATION | INDICATE | PORTABLE: the event comes on the
+ *    server connection before its CONNECTED, with the client's certificate; accepted, both
+ *    connect; rejected, the server never connects and the client is closed with
+ *    BAD_CERTIFICATE. */
 #include "support/qmux_test.h"
 
 #define ALPN "certs"
@@ -24,6 +28,7 @@ typedef struct {
     uint8_t leaf_first;
     QUIC_STATUS transport_status;
     HQUIC conn;
+    int stay; /* do not shut down on CONNECTED: wait for the peer */
 } Run;
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
@@ -36,6 +41,34 @@ static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTE
     (void)listener;
     (void)ctx;
     return accept_connection(api, ev, (void*)ServerConnection, NULL, server_config);
+}
+
+/* The mutual-TLS server: what its connections saw, and how it answers. */
+static HQUIC mtls_config;
+static QUIC_STATUS mtls_answer;
+static Counter mtls_events, mtls_connected;
+static int mtls_event_before_connected;
+static uint32_t mtls_leaf_len;
+
+static QUIC_STATUS QUIC_API MtlsConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    (void)ctx;
+    if (ev->Type == QUIC_CONNECTION_EVENT_PEER_CERTIFICATE_RECEIVED) {
+        mtls_event_before_connected = counter_get(&mtls_connected) == 0;
+        const QUIC_BUFFER* leaf = (const QUIC_BUFFER*)ev->PEER_CERTIFICATE_RECEIVED.Certificate;
+        mtls_leaf_len = leaf != NULL ? leaf->Length : 0;
+        CHECK(ev->PEER_CERTIFICATE_RECEIVED.DeferredStatus == QUIC_STATUS_SUCCESS);
+        counter_add(&mtls_events, 1);
+        return mtls_answer;
+    }
+    if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) counter_add(&mtls_connected, 1);
+    if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) api->ConnectionClose(conn);
+    return QUIC_STATUS_SUCCESS;
+}
+
+static QUIC_STATUS QUIC_API MtlsListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    (void)listener;
+    (void)ctx;
+    return accept_connection(api, ev, (void*)MtlsConnection, NULL, mtls_config);
 }
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
@@ -55,7 +88,7 @@ static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECT
     }
     case QUIC_CONNECTION_EVENT_CONNECTED:
         counter_add(&r->connected, 1);
-        api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+        if (!r->stay) api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
         break;
     case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT:
         r->transport_status = ev->SHUTDOWN_INITIATED_BY_TRANSPORT.Status;
@@ -85,9 +118,12 @@ static HQUIC client_config_with(HQUIC reg, QUIC_CREDENTIAL_FLAGS flags, int trus
     return cfg;
 }
 
+static int stay_next; /* the next run's `stay` */
+
 static void start(HQUIC reg, HQUIC cfg, uint16_t port, Run* r, QUIC_STATUS answer) {
     memset(r, 0, sizeof(*r));
     r->answer = answer;
+    r->stay = stay_next;
     counter_init(&r->events);
     counter_init(&r->connected);
     counter_init(&r->done);
@@ -171,6 +207,59 @@ int main(void) {
     finish_run(&r);
     CHECK(api->ConnectionCertificateValidationComplete(NULL, TRUE, QUIC_TLS_ALERT_CODE_SUCCESS) ==
           QUIC_STATUS_INVALID_PARAMETER);
+
+    /* 7. Mutual TLS: the server hears of the client's certificate. */
+    counter_init(&mtls_events);
+    counter_init(&mtls_connected);
+    QUIC_BUFFER mtls_alpn = {11, (uint8_t*)"certs-mtls"};
+    mtls_alpn.Length = (uint32_t)strlen("certs-mtls");
+    CHECK(api->ConfigurationOpen(reg, &mtls_alpn, 1, NULL, 0, NULL, &mtls_config) ==
+          QUIC_STATUS_SUCCESS);
+    QUIC_CERTIFICATE_FILE files = {test_key(), test_cert()};
+    QUIC_CREDENTIAL_CONFIG cred;
+    memset(&cred, 0, sizeof(cred));
+    cred.Type = QUIC_CREDENTIAL_TYPE_CERTIFICATE_FILE;
+    cred.CertificateFile = &files;
+    cred.Flags = QUIC_CREDENTIAL_FLAG_REQUIRE_CLIENT_AUTHENTICATION |
+                 QUIC_CREDENTIAL_FLAG_SET_CA_CERTIFICATE_FILE |
+                 QUIC_CREDENTIAL_FLAG_INDICATE_CERTIFICATE_RECEIVED |
+                 QUIC_CREDENTIAL_FLAG_USE_PORTABLE_CERTIFICATES;
+    cred.CaCertificateFile = test_cert();
+    CHECK(api->ConfigurationLoadCredential(mtls_config, &cred) == QUIC_STATUS_SUCCESS);
+    HQUIC mtls_listener = NULL;
+    CHECK(api->ListenerOpen(reg, MtlsListener, NULL, &mtls_listener) == QUIC_STATUS_SUCCESS);
+    uint16_t mtls_port = start_listener(api, mtls_listener, "certs-mtls");
+    HQUIC mtls_client = NULL;
+    CHECK(api->ConfigurationOpen(reg, &mtls_alpn, 1, NULL, 0, NULL, &mtls_client) ==
+          QUIC_STATUS_SUCCESS);
+    memset(&cred, 0, sizeof(cred));
+    cred.Type = QUIC_CREDENTIAL_TYPE_CERTIFICATE_FILE;
+    cred.CertificateFile = &files;
+    cred.Flags = QUIC_CREDENTIAL_FLAG_CLIENT | QUIC_CREDENTIAL_FLAG_SET_CA_CERTIFICATE_FILE;
+    cred.CaCertificateFile = test_cert();
+    CHECK(api->ConfigurationLoadCredential(mtls_client, &cred) == QUIC_STATUS_SUCCESS);
+
+    mtls_answer = QUIC_STATUS_SUCCESS;
+    start(reg, mtls_client, mtls_port, &r, QUIC_STATUS_SUCCESS);
+    CHECK(counter_wait(&r.connected, 1, 10000));
+    CHECK(counter_wait(&mtls_connected, 1, 10000));
+    CHECK(counter_get(&mtls_events) == 1);
+    CHECK(mtls_event_before_connected);
+    CHECK(mtls_leaf_len > 100);
+    finish_run(&r);
+
+    /* Rejected: the client's handshake was done already (its CONNECTED may come, as in
+     * MsQuic), then the server closes with bad_certificate and never raises CONNECTED. */
+    mtls_answer = QUIC_STATUS_BAD_CERTIFICATE;
+    stay_next = 1;
+    start(reg, mtls_client, mtls_port, &r, QUIC_STATUS_SUCCESS);
+    finish_run(&r);
+    CHECK(counter_get(&mtls_events) == 2);
+    CHECK(counter_get(&mtls_connected) == 1);
+    CHECK(r.transport_status == QUIC_STATUS_BAD_CERTIFICATE);
+    api->ListenerClose(mtls_listener);
+    api->ConfigurationClose(mtls_client);
+    api->ConfigurationClose(mtls_config);
 
     api->ListenerClose(listener);
     api->ConfigurationClose(indicate);

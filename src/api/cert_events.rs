@@ -1,12 +1,14 @@
-//! The client's say over the server's certificate: PEER_CERTIFICATE_RECEIVED and
+//! The application's say over the peer's certificate: PEER_CERTIFICATE_RECEIVED and
 //! ConnectionCertificateValidationComplete.
 //!
-//! With INDICATE_CERTIFICATE_RECEIVED or DEFER_CERTIFICATE_VALIDATION in the client's
-//! credential, PEER_CERTIFICATE_RECEIVED is raised once the TLS handshake is done, before
-//! CONNECTED:
-//! - DeferredStatus is the outcome of validating the chain (with DEFER the handshake accepted
-//!   the certificate and the validation runs now; without it the handshake already validated
-//!   it, so the status is SUCCESS); DeferredErrorFlags is 0, as MsQuic's OpenSSL build reports.
+//! With INDICATE_CERTIFICATE_RECEIVED or DEFER_CERTIFICATE_VALIDATION in the credential,
+//! PEER_CERTIFICATE_RECEIVED is raised once the TLS handshake is done, before CONNECTED: on a
+//! client for the server's certificate, on a server for a client certificate (when the client
+//! sent one, as REQUIRE_CLIENT_AUTHENTICATION asks):
+//! - DeferredStatus is the outcome of validating the chain. A client with DEFER accepted the
+//!   certificate in the handshake and validates it now; otherwise the handshake already
+//!   validated it, so the status is SUCCESS (a server validates client certificates in the
+//!   handshake even with DEFER). DeferredErrorFlags is 0, as MsQuic's OpenSSL build reports.
 //! - With USE_PORTABLE_CERTIFICATES, Certificate points to a QUIC_BUFFER holding the leaf in
 //!   DER. Chain is NULL: we do not build the PKCS#7 blob MsQuic hands out. Without the flag
 //!   both are NULL (there are no OpenSSL `X509` objects to give).
@@ -36,17 +38,22 @@ pub(crate) const CREDENTIAL_FLAGS: u32 = INDICATE | DEFER | PORTABLE;
 /// TLS alert `bad_certificate`.
 const BAD_CERTIFICATE: u8 = 42;
 
-/// What a started client connection needs to raise the event.
+/// What a connection needs to raise the event.
 pub(crate) struct CertCheck {
     flags: u32,
-    client: TlsClientConfig,
+    /// A client's TLS configuration (for deferred validation); `None` on a server.
+    client: Option<TlsClientConfig>,
     server_name: String,
 }
 
 impl CertCheck {
     /// The check for a connection started with `flags` (the configuration's), or `None`
     /// when the application asked for no event.
-    pub(crate) fn new(flags: u32, client: TlsClientConfig, server_name: String) -> Option<Self> {
+    pub(crate) fn new(
+        flags: u32,
+        client: Option<TlsClientConfig>,
+        server_name: String,
+    ) -> Option<Self> {
         (flags & (INDICATE | DEFER) != 0).then_some(Self {
             flags,
             client,
@@ -75,13 +82,14 @@ pub(crate) fn on_handshake_complete(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &R
     let chain = conn
         .tls(|s| s.and_then(|s| s.peer_certificates()).map(<[_]>::to_vec))
         .unwrap_or_default();
-    let deferred = if check.flags & DEFER != 0 {
-        check
-            .client
+    if chain.is_empty() && check.client.is_none() {
+        return; // A client that sent no certificate: nothing to tell.
+    }
+    let deferred = match &check.client {
+        Some(client) if check.flags & DEFER != 0 => client
             .deferred_check(&chain, &check.server_name)
-            .map_or(QUIC_STATUS_SUCCESS, |e| status_of(&e))
-    } else {
-        QUIC_STATUS_SUCCESS
+            .map_or(QUIC_STATUS_SUCCESS, |e| status_of(&e)),
+        _ => QUIC_STATUS_SUCCESS,
     };
     let leaf = chain
         .first()
@@ -107,15 +115,22 @@ pub(crate) fn on_handshake_complete(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &R
             },
         },
     };
+    // CONNECTED waits for the answer (it may be queued behind this event already).
+    slot.cert_pending.set(true);
     let status = slot.emit(&mut event);
     if status == QUIC_STATUS_PENDING {
-        slot.cert_pending.set(true);
-    } else if QUIC_FAILED(status) {
+        return;
+    }
+    if QUIC_FAILED(status) {
         reject(slot, cx, BAD_CERTIFICATE);
+    } else {
+        slot.cert_pending.set(false);
+        slot.resume_connected(cx);
     }
 }
 
-/// Closes the connection with TLS alert `alert` (CONNECTION_CLOSE with the crypto error).
+/// Closes the connection with TLS alert `alert` (CONNECTION_CLOSE with the crypto error);
+/// CONNECTED never comes (`cert_pending` stays set).
 fn reject(slot: &Rc<ConnSlot>, cx: &WorkerCx, alert: u8) {
     let error = TransportError {
         code: TransportErrorCode(0x100 + u64::from(alert)),
@@ -126,7 +141,7 @@ fn reject(slot: &Rc<ConnSlot>, cx: &WorkerCx, alert: u8) {
 }
 
 /// `ConnectionCertificateValidationComplete`: the application's answer to a
-/// PEER_CERTIFICATE_RECEIVED it returned PENDING for.
+/// PEER_CERTIFICATE_RECEIVED it returned PENDING for (either side).
 pub(crate) unsafe extern "C" fn validation_complete(
     h: HQUIC,
     result: BOOLEAN,
@@ -142,10 +157,11 @@ pub(crate) unsafe extern "C" fn validation_complete(
             return QUIC_STATUS_INVALID_PARAMETER;
         }
         on_slot(&conn, false, move |cx, slot| {
-            if !slot.cert_pending.replace(false) {
+            if !slot.cert_pending.get() || slot.is_shutting_down() {
                 return;
             }
             if result != 0 {
+                slot.cert_pending.set(false);
                 slot.resume_connected(cx);
             } else {
                 let code = u8::try_from(alert).unwrap_or(BAD_CERTIFICATE);

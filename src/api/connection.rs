@@ -411,7 +411,7 @@ pub(crate) unsafe extern "C" fn start(
             };
             *conn.obj.cert_check.lock() = CertCheck::new(
                 config.obj.cert_flags.load(Ordering::Relaxed),
-                client.clone(),
+                Some(client.clone()),
                 check_name,
             );
         }
@@ -535,6 +535,12 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
         let disconnect_timeout = settings.disconnect_timeout();
         let alpns = config.obj.alpns.clone();
         let tls = config.obj.tls.lock().clone();
+        // A server hears of the client's certificate; its validation is the handshake's.
+        *conn.obj.cert_check.lock() = CertCheck::new(
+            config.obj.cert_flags.load(Ordering::Relaxed),
+            None,
+            String::new(),
+        );
         let (tx, rx) = crossbeam_channel::bounded(1);
         on_slot(&conn, false, move |cx, slot| {
             let status = crate::api::listener::configure_accepted(
