@@ -560,6 +560,20 @@ fn wrong_name_fails_with_bad_certificate() {
     assert_eq!(ce.status(), TlsStatus::TlsAlert(alert::BAD_CERTIFICATE));
 }
 
+/// A client trusting `p`'s CA that presents `own`'s certificate.
+fn client_with_certificate(p: &Pki, own: &Pki) -> TlsClientConfig {
+    Credentials {
+        certificate: CertificateSource::PemFiles {
+            cert_chain: own.cert_pem.clone(),
+            private_key: own.key_pem.clone(),
+            password: None,
+        },
+        ..client_trusting(p)
+    }
+    .client_config(&tokens(&["x"]))
+    .unwrap()
+}
+
 fn client_auth_server(p: &Pki, trust: &Pki) -> TlsServerConfig {
     Credentials {
         require_client_auth: true,
@@ -597,16 +611,7 @@ fn client_auth_with_a_trusted_certificate_succeeds() {
     let p = pki();
     let client_pki = pki_with(&["client"], |_| {});
     let s = client_auth_server(&p, &client_pki);
-    let c = Credentials {
-        certificate: CertificateSource::PemFiles {
-            cert_chain: client_pki.cert_pem.clone(),
-            private_key: client_pki.key_pem.clone(),
-            password: None,
-        },
-        ..client_trusting(&p)
-    }
-    .client_config(&tokens(&["x"]))
-    .unwrap();
+    let c = client_with_certificate(&p, &client_pki);
     let mut pair = Pair::new(&c, s);
     pair.handshake();
     assert_eq!(
@@ -620,16 +625,7 @@ fn client_auth_with_an_untrusted_certificate_fails() {
     let p = pki();
     let client_pki = pki_with(&["client"], |_| {});
     let s = client_auth_server(&p, &p);
-    let c = Credentials {
-        certificate: CertificateSource::PemFiles {
-            cert_chain: client_pki.cert_pem.clone(),
-            private_key: client_pki.key_pem.clone(),
-            password: None,
-        },
-        ..client_trusting(&p)
-    }
-    .client_config(&tokens(&["x"]))
-    .unwrap();
+    let c = client_with_certificate(&p, &client_pki);
     let mut pair = Pair::new(&c, s);
     pair.drive();
     let se = pair.server.error.clone().unwrap();
