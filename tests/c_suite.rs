@@ -202,6 +202,8 @@ const C_PROGRAMS: &[&str] = &[
     "disconnect_timeout",
     "dlopen_host",
     "execution_config",
+    "handle_kinds",
+    "handle_lifetime",
     "handshake_timeout",
     "idle_timeout",
     "listener_alpn",
@@ -326,6 +328,16 @@ fn settings() {
 #[test]
 fn close_in_callbacks() {
     c_program("close_in_callbacks");
+}
+
+#[test]
+fn handle_lifetime() {
+    c_program("handle_lifetime");
+}
+
+#[test]
+fn handle_kinds() {
+    c_program("handle_kinds");
 }
 
 #[test]

@@ -23,8 +23,7 @@ use std::time::Instant;
 use crate::api::abi::*;
 use crate::api::boundary;
 use crate::api::conn_worker::ConnSlot;
-use crate::api::connection::{Connection, on_slot};
-use crate::api::handle::Handle;
+use crate::api::connection::{self, on_slot};
 use crate::proto::{TransportError, TransportErrorCode};
 use crate::runtime::conn::Conn;
 use crate::runtime::tls::TlsClientConfig;
@@ -148,8 +147,9 @@ pub(crate) unsafe extern "C" fn validation_complete(
     alert: QUIC_TLS_ALERT_CODES,
 ) -> QUIC_STATUS {
     boundary::status(|| {
-        // SAFETY: `h` is an application handle; `get` validates it.
-        let Some(conn) = (unsafe { Handle::<Connection>::get(h) }) else {
+        // SAFETY: `h` is an application handle; `of_handle` validates it (a stream stands for
+        // its connection, as in MsQuic).
+        let Some(conn) = (unsafe { connection::of_handle(h) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;
         };
         let alert = alert.0;

@@ -178,10 +178,30 @@ impl ConnSlot {
         self.handle.obj.finished.store(true, Ordering::Release);
         self.conn.borrow_mut().take();
         remove(self.key());
+        self.handle.final_event_returned();
     }
 
-    fn stream(&self, id: StreamId) -> Option<Arc<Handle<Stream>>> {
+    /// The started stream with ID `id`.
+    pub(crate) fn stream(&self, id: StreamId) -> Option<Arc<Handle<Stream>>> {
         self.streams.borrow().get(&id.0).cloned()
+    }
+
+    /// What a stream's SHUTDOWN_COMPLETE says of the connection now: shutting down, by an
+    /// application, closed by the peer, the error code and the status.
+    pub(crate) fn stream_close_info(&self) -> (bool, bool, bool, u64, QUIC_STATUS) {
+        let shutting_down = self.is_shutting_down();
+        let (status, code) = if shutting_down {
+            self.close_status.get()
+        } else {
+            (QUIC_STATUS_SUCCESS, 0)
+        };
+        (
+            shutting_down,
+            shutting_down && self.by_app.get(),
+            self.closed_remotely.get(),
+            code,
+            status,
+        )
     }
 
     /// Reads the engine's state without making progress; `None` without a connection.
@@ -324,6 +344,8 @@ impl ConnSlot {
         self.emit(&mut event);
         self.conn.borrow_mut().take();
         remove(self.key());
+        // A ConnectionClose made before or during the event completes now.
+        self.handle.final_event_returned();
     }
 
     /// Delivers a connection event to the application unless it closed the handle already.

@@ -28,6 +28,7 @@ use crate::api::datagram::SendLimits;
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
+use crate::api::stream::Stream;
 use crate::runtime::conn::{Conn, Wire};
 use crate::runtime::log::qlog;
 use crate::runtime::tls::TlsSession;
@@ -135,6 +136,27 @@ impl Connection {
     pub(crate) fn worker(&self) -> &Worker {
         self.pool.worker(self.worker)
     }
+}
+
+/// The connection `h` names for the calls where MsQuic lets a stream stand for its connection
+/// (ConnectionShutdown, ConnectionStart, ConnectionSetConfiguration,
+/// ConnectionSendResumptionTicket, StreamOpen and the two validation-complete calls): a live
+/// or closing connection handle, or a live or closing stream handle's connection.
+/// ConnectionClose and DatagramSend take connection handles only.
+///
+/// # Safety
+/// `h` is an application handle.
+pub(crate) unsafe fn of_handle(h: HQUIC) -> Option<Arc<Handle<Connection>>> {
+    // A handle being closed is still allocated, and MsQuic answers these calls for it (with
+    // INVALID_STATE where the connection is closed).
+    crate::api::handle::closing_accepted(|| {
+        // SAFETY: the caller's contract is `get`'s.
+        if let Some(conn) = unsafe { Handle::<Connection>::get(h) } {
+            return Some(conn);
+        }
+        // SAFETY: as above.
+        unsafe { Handle::<Stream>::borrow(h) }.map(|s| s.obj.connection.clone())
+    })
 }
 
 /// Runs `f` with the connection's slot on its worker: inline when called there, else queued
@@ -303,11 +325,12 @@ pub(crate) unsafe extern "C" fn open_in_partition(
 
 /// `ConnectionClose`: shuts the connection down silently if it is not already, waits for
 /// that on its worker (SHUTDOWN_COMPLETE is delivered with AppCloseInProgress), and frees the
-/// handle.
+/// handle. Until SHUTDOWN_COMPLETE has returned the handle still answers GetContext,
+/// SetContext, SetCallbackHandler and GetParam.
 pub(crate) unsafe extern "C" fn close(h: HQUIC) {
     boundary::unit(|| {
-        // SAFETY: `h` is an application handle; `close` validates it.
-        let Some(conn) = (unsafe { Handle::<Connection>::close(h) }) else {
+        // SAFETY: `h` is an application handle; `begin_close` validates it.
+        let Some(conn) = (unsafe { Handle::<Connection>::begin_close(h) }) else {
             return;
         };
         // CONN_CLOSE_ASYNC: the cleanup goes on the worker's queue and the caller moves on.
@@ -322,6 +345,8 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
         if wait {
             release(&conn);
         }
+        // Completes the close if SHUTDOWN_COMPLETE has returned; otherwise its return does.
+        conn.end_close();
     });
 }
 
@@ -333,8 +358,8 @@ pub(crate) unsafe extern "C" fn shutdown(
     error_code: QUIC_UINT62,
 ) {
     boundary::unit(|| {
-        // SAFETY: `h` is an application handle; `get` validates it.
-        let Some(conn) = (unsafe { Handle::<Connection>::get(h) }) else {
+        // SAFETY: `h` is an application handle; `of_handle` validates it.
+        let Some(conn) = (unsafe { of_handle(h) }) else {
             return;
         };
         if error_code > QUIC_UINT62_MAX {
@@ -355,18 +380,18 @@ pub(crate) unsafe extern "C" fn start(
     server_port: u16,
 ) -> QUIC_STATUS {
     boundary::status(|| {
-        // SAFETY: both are application handles; `get` validates them.
-        let (conn, config) = unsafe {
-            (
-                Handle::<Connection>::get(h),
-                Handle::<Configuration>::get(configuration),
-            )
-        };
+        // SAFETY: both are application handles; `of_handle` and `get` validate them.
+        let (conn, config) = unsafe { (of_handle(h), Handle::<Configuration>::get(configuration)) };
         let (Some(conn), Some(config)) = (conn, config) else {
             return QUIC_STATUS_INVALID_PARAMETER;
         };
         if server_port == 0 || !FAMILIES.contains(&family) {
             return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        if conn.is_closed_by_app() {
+            // Through a stream of a connection the application closed (MsQuic's
+            // ClosedLocally).
+            return QUIC_STATUS_INVALID_STATE;
         }
         let remote = *conn.obj.remote_address.lock();
         let bind = *conn.obj.bind_address.lock();
@@ -511,13 +536,8 @@ fn conn_worker_status(kind: std::io::ErrorKind) -> QUIC_STATUS {
 /// with the configuration's settings.
 pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC) -> QUIC_STATUS {
     boundary::status(|| {
-        // SAFETY: both are application handles; `get` validates them.
-        let (conn, config) = unsafe {
-            (
-                Handle::<Connection>::get(h),
-                Handle::<Configuration>::get(configuration),
-            )
-        };
+        // SAFETY: both are application handles; `of_handle` and `get` validate them.
+        let (conn, config) = unsafe { (of_handle(h), Handle::<Configuration>::get(configuration)) };
         let (Some(conn), Some(config)) = (conn, config) else {
             return QUIC_STATUS_INVALID_PARAMETER;
         };
@@ -567,8 +587,8 @@ pub(crate) unsafe extern "C" fn send_resumption_ticket(
     data: *const u8,
 ) -> QUIC_STATUS {
     boundary::status(|| {
-        // SAFETY: `h` is an application handle; `borrow` validates it.
-        if unsafe { Handle::<Connection>::borrow(h) }.is_none()
+        // SAFETY: `h` is an application handle; `of_handle` validates it.
+        if unsafe { of_handle(h) }.is_none()
             || flags.0 & !SEND_RESUMPTION_FLAGS_ALL != 0
             || data_length > MAX_RESUMPTION_APP_DATA_LENGTH
             || (data_length > 0 && data.is_null())
@@ -585,8 +605,8 @@ pub(crate) unsafe extern "C" fn resumption_ticket_validation_complete(
     _result: BOOLEAN,
 ) -> QUIC_STATUS {
     boundary::status(|| {
-        // SAFETY: `h` is an application handle; `borrow` validates it.
-        if unsafe { Handle::<Connection>::borrow(h) }.is_none() {
+        // SAFETY: `h` is an application handle; `of_handle` validates it.
+        if unsafe { of_handle(h) }.is_none() {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
         QUIC_STATUS_NOT_SUPPORTED

@@ -1,4 +1,5 @@
-//! `SetContext`, `GetContext` and `SetCallbackHandler`: the calls that work on any handle kind.
+//! `SetContext`, `GetContext` and `SetCallbackHandler`: the calls that work on any handle kind,
+//! live or closing (until its final event has returned, as in MsQuic).
 
 use core::ffi::c_void;
 
@@ -6,21 +7,22 @@ use crate::api::abi::HQUIC;
 use crate::api::boundary;
 use crate::api::handle::{self, Kind};
 
-/// `SetContext`: stores `context` on any live handle; anything else is ignored.
+/// `SetContext`: stores `context` on any live or closing handle; anything else is ignored.
 pub(crate) unsafe extern "C" fn set_context(h: HQUIC, context: *mut c_void) {
     boundary::unit(|| {
         // SAFETY: `h` is an application handle; `header` validates it.
-        if let Some(header) = unsafe { handle::header(h) } {
+        if let Some(header) = handle::closing_accepted(|| unsafe { handle::header(h) }) {
             header.set_context(context);
         }
     });
 }
 
-/// `GetContext`: the context of any live handle, or NULL.
+/// `GetContext`: the context of any live or closing handle, or NULL.
 pub(crate) unsafe extern "C" fn get_context(h: HQUIC) -> *mut c_void {
     boundary::value(core::ptr::null_mut(), || {
         // SAFETY: `h` is an application handle; `header` validates it.
-        unsafe { handle::header(h) }.map_or(core::ptr::null_mut(), |header| header.context())
+        handle::closing_accepted(|| unsafe { handle::header(h) })
+            .map_or(core::ptr::null_mut(), |header| header.context())
     })
 }
 
@@ -34,7 +36,7 @@ pub(crate) unsafe extern "C" fn set_callback_handler(
 ) {
     boundary::unit(|| {
         // SAFETY: `h` is an application handle; `header` validates it.
-        let Some(header) = (unsafe { handle::header(h) }) else {
+        let Some(header) = handle::closing_accepted(|| unsafe { handle::header(h) }) else {
             return;
         };
         if matches!(

@@ -1,14 +1,22 @@
 //! Handles: every `HQUIC` points at a [`Handle`], whose `#[repr(C)]` header carries a magic
 //! value, the object's kind, and the application's context and callback.
 //!
-//! Validation order is NULL, alignment, magic, kind. A closed handle has its magic overwritten
-//! and its memory kept in a bounded quarantine for a while, so a call on a recently closed handle
-//! is answered with `QUIC_STATUS_INVALID_PARAMETER` instead of reading freed memory.
+//! Validation order is NULL, alignment, magic, kind. A handle is live, closing or closed:
+//! - live: every call that takes its kind accepts it;
+//! - closing: the application called ConnectionClose, StreamClose or ListenerClose and the
+//!   handle's final event (SHUTDOWN_COMPLETE, or STOP_COMPLETE with AppCloseInProgress) has not
+//!   returned yet. As in MsQuic, which frees the object only after that event, the
+//!   kind-independent calls (GetContext, SetContext, SetCallbackHandler, GetParam) still work;
+//!   they run inside [`closing_accepted`]. Every other call refuses it as a closed handle;
+//! - closed: the magic is overwritten and the memory kept in a bounded quarantine for a while,
+//!   so a call on a recently closed handle is answered with `QUIC_STATUS_INVALID_PARAMETER`
+//!   instead of reading freed memory.
 
 use core::ffi::c_void;
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 use parking_lot::Mutex;
 
@@ -16,6 +24,8 @@ use crate::api::abi::{HQUIC, QUIC_HANDLE};
 
 /// Magic value of a live handle ("QMXh").
 const MAGIC_LIVE: u32 = 0x684d_5851;
+/// Magic value of a handle the application closed whose final event has not returned ("QMXc").
+const MAGIC_CLOSING: u32 = 0x634d_5851;
 /// Magic value of a closed handle ("QMXx").
 const MAGIC_CLOSED: u32 = 0x784d_5851;
 /// How many closed handles keep their memory so that late calls on them are caught.
@@ -37,6 +47,32 @@ pub(crate) enum Kind {
 pub(crate) trait Object: Send + Sync + 'static {
     /// The kind recorded in the handle header.
     const KIND: Kind;
+    /// Whether a new object has no final event to wait for before its close completes (a
+    /// listener: it has one only while stopping).
+    const FINAL_DONE_AT_OPEN: bool = false;
+}
+
+thread_local! {
+    /// Set while a kind-independent call runs: closing handles are accepted.
+    static ACCEPT_CLOSING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` (the body of GetContext, SetContext, SetCallbackHandler or GetParam) with closing
+/// handles accepted by validation on this thread.
+pub(crate) fn closing_accepted<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ACCEPT_CLOSING.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(ACCEPT_CLOSING.with(|c| c.replace(true)));
+    f()
+}
+
+/// Whether validation on this thread takes a handle whose magic is `magic`.
+fn accepted(magic: u32) -> bool {
+    magic == MAGIC_LIVE || (magic == MAGIC_CLOSING && ACCEPT_CLOSING.with(Cell::get))
 }
 
 /// The part of every handle that the kind-independent calls use.
@@ -46,6 +82,8 @@ pub(crate) struct Header {
     kind: u32,
     context: AtomicPtr<c_void>,
     handler: AtomicPtr<c_void>,
+    /// No final event is due or running: a close may complete.
+    final_done: AtomicBool,
 }
 
 impl Header {
@@ -100,6 +138,7 @@ impl<T: Object> Handle<T> {
                 kind: T::KIND as u32,
                 context: AtomicPtr::new(context),
                 handler: AtomicPtr::new(handler),
+                final_done: AtomicBool::new(T::FINAL_DONE_AT_OPEN),
             },
             obj,
         })
@@ -120,12 +159,18 @@ impl<T: Object> Handle<T> {
         &self.header
     }
 
-    /// Whether the application has closed this handle.
+    /// Whether the application has closed this handle (the close may be in progress).
     pub(crate) fn is_closed_by_app(&self) -> bool {
         self.header.magic.load(Ordering::Acquire) != MAGIC_LIVE
     }
 
-    /// Borrows the live handle of kind `T` that `h` names.
+    /// Whether the application's close of this handle has completed: no event is delivered.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.header.magic.load(Ordering::Acquire) == MAGIC_CLOSED
+    }
+
+    /// Borrows the live handle of kind `T` that `h` names (or closing, inside
+    /// [`closing_accepted`]).
     ///
     /// # Safety
     /// `h` must be NULL or a pointer this library handed out (live, or closed within the
@@ -137,7 +182,8 @@ impl<T: Object> Handle<T> {
             return None;
         }
         // SAFETY: the kind tag says `h` was produced by `Handle::<T>::into_hquic`, and the
-        // header is live, so the whole `Handle<T>` is still allocated.
+        // header is live or closing (the application's reference not yet taken back), so the
+        // whole `Handle<T>` is still allocated.
         Some(unsafe { &*(h as *const Self) })
     }
 
@@ -162,49 +208,113 @@ impl<T: Object> Handle<T> {
         }
     }
 
-    /// Marks the handle closed and takes back the application's reference, keeping the memory
-    /// in quarantine. Returns `None` if `h` is not a live handle of kind `T`.
+    /// Closes a handle that has no final event (registration, configuration, a connection the
+    /// listener's callback refused): marks it closed and takes back the application's
+    /// reference, keeping the memory in quarantine. Returns `None` if `h` is not a live handle
+    /// of kind `T`.
     ///
     /// # Safety
     /// As for [`Handle::borrow`]; `h` is invalid for the application afterwards.
     pub(crate) unsafe fn close(h: HQUIC) -> Option<Arc<Self>> {
         // SAFETY: the caller's contract is ours.
-        let this = unsafe { Self::borrow(h) }?;
-        if this
-            .header
+        let this = unsafe { Self::begin_close(h) }?;
+        this.finish_close();
+        Some(this)
+    }
+
+    /// Starts the application's close of a handle that has a final event: marks it closing.
+    /// Returns `None` if `h` is not a live handle of kind `T` (closed, or closing already).
+    /// The close completes with [`Handle::end_close`] or [`Handle::final_event_returned`],
+    /// whichever sees the other's step.
+    ///
+    /// # Safety
+    /// As for [`Handle::borrow`].
+    pub(crate) unsafe fn begin_close(h: HQUIC) -> Option<Arc<Self>> {
+        // SAFETY: `h` is NULL or one of ours by the caller's contract.
+        let header = unsafe { raw_header(h) }?;
+        if header.kind != T::KIND as u32 {
+            return None;
+        }
+        header
             .magic
             .compare_exchange(
                 MAGIC_LIVE,
+                MAGIC_CLOSING,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .ok()?;
+        // SAFETY: the kind tag says `h` was produced by `Handle::<T>::into_hquic`; the
+        // application's reference is not taken back before the close completes, so the
+        // whole `Handle<T>` is allocated.
+        Some(unsafe { &*(h as *const Self) }.arc())
+    }
+
+    /// A final event is about to be raised (a listener's STOP_COMPLETE): a close waits for it.
+    pub(crate) fn final_event_started(&self) {
+        self.header.final_done.store(false, Ordering::SeqCst);
+    }
+
+    /// The final event has returned: a close in progress completes now.
+    pub(crate) fn final_event_returned(&self) {
+        self.header.final_done.store(true, Ordering::SeqCst);
+        if self.header.magic.load(Ordering::SeqCst) == MAGIC_CLOSING {
+            self.finish_close();
+        }
+    }
+
+    /// The close call's own work is done: the close completes now unless the final event has
+    /// yet to return (then [`Handle::final_event_returned`] completes it).
+    pub(crate) fn end_close(&self) {
+        if self.header.final_done.load(Ordering::SeqCst) {
+            self.finish_close();
+        }
+    }
+
+    /// Closing to closed, once: takes back the application's reference and quarantines it.
+    fn finish_close(&self) {
+        if self
+            .header
+            .magic
+            .compare_exchange(
+                MAGIC_CLOSING,
                 MAGIC_CLOSED,
-                Ordering::AcqRel,
-                Ordering::Acquire,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
             )
             .is_err()
         {
-            return None;
+            return;
         }
-        // SAFETY: `h` came from `into_hquic`, which leaked exactly one strong reference for
-        // the application; the magic swap above makes sure it is taken back only once.
-        let app_ref = unsafe { Arc::from_raw(h as *const Self) };
-        let ours = app_ref.clone();
+        // SAFETY: `self` is the handle `into_hquic` leaked one strong reference of to the
+        // application; the magic swap above makes sure it is taken back only once.
+        let app_ref = unsafe { Arc::from_raw(self as *const Self) };
         quarantine(app_ref);
-        Some(ours)
     }
 }
 
-/// Reads the header of a live handle of any kind.
+/// Reads the header of a live handle of any kind (or closing, inside [`closing_accepted`]).
 ///
 /// # Safety
 /// `h` must be NULL or a pointer this library handed out, live or closed within the quarantine
 /// window.
 pub(crate) unsafe fn header<'a>(h: HQUIC) -> Option<&'a Header> {
+    // SAFETY: the caller's contract is ours.
+    let header = unsafe { raw_header(h) }?;
+    accepted(header.magic.load(Ordering::Acquire)).then_some(header)
+}
+
+/// The header `h` points at, whatever its state.
+///
+/// # Safety
+/// As for [`header`].
+unsafe fn raw_header<'a>(h: HQUIC) -> Option<&'a Header> {
     if h.is_null() || (h as usize) % align_of::<Header>() != 0 {
         return None;
     }
     // SAFETY: non-NULL and aligned; by the caller's contract it points at a `Header` that is
     // still allocated. Only atomics and an immutable integer are read through it.
-    let header = unsafe { &*(h as *const QUIC_HANDLE as *const Header) };
-    (header.magic.load(Ordering::Acquire) == MAGIC_LIVE).then_some(header)
+    Some(unsafe { &*(h as *const QUIC_HANDLE as *const Header) })
 }
 
 /// Closed handles whose memory is kept so a late call on them finds `MAGIC_CLOSED`.

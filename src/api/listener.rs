@@ -61,6 +61,7 @@ struct ListenerState {
 
 impl Object for Listener {
     const KIND: Kind = Kind::Listener;
+    const FINAL_DONE_AT_OPEN: bool = true;
 }
 
 impl Listener {
@@ -123,7 +124,7 @@ impl Drop for CallbackGuard<'_> {
     }
 }
 
-/// Delivers STOP_COMPLETE.
+/// Delivers STOP_COMPLETE; a ListenerClose made before or inside it completes on its return.
 fn report_stop(listener: &Handle<Listener>) {
     let mut event = QUIC_LISTENER_EVENT {
         Type: QUIC_LISTENER_EVENT_STOP_COMPLETE,
@@ -133,7 +134,9 @@ fn report_stop(listener: &Handle<Listener>) {
             ),
         },
     };
+    listener.final_event_started();
     callbacks::listener(listener, &mut event);
+    listener.final_event_returned();
 }
 
 thread_local! {
@@ -280,11 +283,12 @@ fn stop_and_report(listener: &Arc<Handle<Listener>>, wait: bool) {
 }
 
 /// `ListenerClose`: stops the listener if it is started (STOP_COMPLETE is delivered with
-/// AppCloseInProgress) and frees the handle.
+/// AppCloseInProgress) and frees the handle once STOP_COMPLETE has returned (until then it
+/// still answers GetContext, SetContext, SetCallbackHandler and GetParam).
 pub(crate) unsafe extern "C" fn close(h: HQUIC) {
     boundary::unit(|| {
-        // SAFETY: `h` is an application handle; `close` validates it.
-        if let Some(listener) = unsafe { Handle::<Listener>::close(h) } {
+        // SAFETY: `h` is an application handle; `begin_close` validates it.
+        if let Some(listener) = unsafe { Handle::<Listener>::begin_close(h) } {
             let last = listener.obj.state.lock().last_worker;
             stop_and_report(&listener, true);
             // Stopped earlier (ListenerStop): a callback that began before that stop may
@@ -298,6 +302,8 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
                 let _ = listener.obj.pool.worker(w).run(|_| ());
             }
             listener.obj.guard.lock().take();
+            // From inside STOP_COMPLETE, the close completes when it returns.
+            listener.end_close();
         }
     });
 }

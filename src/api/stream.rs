@@ -13,7 +13,7 @@ use crate::api::abi::*;
 use crate::api::boundary;
 use crate::api::callbacks;
 use crate::api::conn_worker::ConnSlot;
-use crate::api::connection::{Connection, on_slot};
+use crate::api::connection::{self, Connection, on_slot};
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::stream_extra::StreamExtra;
 pub(crate) use crate::api::stream_recv::deliver_receive;
@@ -155,12 +155,40 @@ impl Stream {
     }
 }
 
-/// Raises a stream event unless the stream was closed or its last event was raised.
+/// Raises a stream event unless the stream's close completed or its last event was raised.
+/// A stream the application is closing still gets its events, as in MsQuic, until its close
+/// call has run on the worker.
 pub(crate) fn emit(stream: &Handle<Stream>, event: &mut QUIC_STREAM_EVENT) -> QUIC_STATUS {
-    if stream.is_closed_by_app() || stream.obj.state.lock().done {
+    if stream.is_closed() || stream.obj.state.lock().done {
         return QUIC_STATUS_SUCCESS;
     }
     callbacks::stream(stream, event)
+}
+
+/// Raises SHUTDOWN_COMPLETE, the stream's last event, once (AppCloseInProgress set if the
+/// application is closing the stream); a StreamClose waiting for it completes on its return.
+fn emit_final(stream: &Handle<Stream>, payload: QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE_PAYLOAD) {
+    {
+        let mut st = stream.obj.state.lock();
+        if st.done || stream.is_closed() {
+            return;
+        }
+        st.done = true;
+    }
+    let closing = stream.is_closed_by_app();
+    let payload = payload.with_flags(
+        closing,
+        payload.connection_shutdown_by_app(),
+        payload.connection_closed_remotely(),
+    );
+    let mut ev = event(
+        QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE,
+        QUIC_STREAM_EVENT_PAYLOAD {
+            SHUTDOWN_COMPLETE: payload,
+        },
+    );
+    callbacks::stream(stream, &mut ev);
+    stream.final_event_returned();
 }
 
 /// A stream event.
@@ -180,14 +208,23 @@ pub(crate) unsafe extern "C" fn open(
     out: *mut HQUIC,
 ) -> QUIC_STATUS {
     boundary::status(|| {
-        // SAFETY: `connection` is an application handle; `get` validates it.
-        let Some(conn) = (unsafe { Handle::<Connection>::get(connection) }) else {
+        // SAFETY: `connection` is an application handle; `of_handle` validates it (a stream
+        // stands for its connection, as in MsQuic).
+        let Some(conn) = (unsafe { connection::of_handle(connection) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;
         };
         let Some(handler) = handler else {
             return QUIC_STATUS_INVALID_PARAMETER;
         };
-        if out.is_null() || flags.0 & !OPEN_FLAGS_ALL != 0 {
+        if out.is_null() {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        if conn.is_closed_by_app() {
+            // Through a stream of a connection the application closed (MsQuic's
+            // ClosedLocally).
+            return QUIC_STATUS_INVALID_STATE;
+        }
+        if flags.0 & !OPEN_FLAGS_ALL != 0 {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
         let stream = Stream {
@@ -208,33 +245,77 @@ pub(crate) unsafe extern "C" fn open(
 }
 
 /// `StreamClose`: abandons the stream if it is still running (both directions aborted with
-/// error 0) and frees the handle; no more events are delivered for it.
+/// error 0). As in MsQuic, a stream whose SHUTDOWN_COMPLETE was not raised yet gets its last
+/// events inside the call: SEND_COMPLETE (Canceled) for sends not yet taken,
+/// SEND_SHUTDOWN_COMPLETE, and SHUTDOWN_COMPLETE with AppCloseInProgress. The handle is freed
+/// once SHUTDOWN_COMPLETE has returned; until then it still answers GetContext, SetContext,
+/// SetCallbackHandler and GetParam.
 pub(crate) unsafe extern "C" fn close(h: HQUIC) {
     boundary::unit(|| {
-        // SAFETY: `h` is an application handle; `close` validates it.
-        let Some(stream) = (unsafe { Handle::<Stream>::close(h) }) else {
+        // SAFETY: `h` is an application handle; `begin_close` validates it.
+        let Some(stream) = (unsafe { Handle::<Stream>::begin_close(h) }) else {
             return;
         };
         let s = stream.clone();
         on_slot(&stream.obj.connection, true, move |cx, slot| {
-            let id = {
-                let mut st = s.obj.state.lock();
-                st.done = true;
-                st.id
-            };
+            let id = s.obj.state.lock().id;
             stream_recv::release(&s);
             if let Some(id) = id {
                 stream_ids::closed(cx, slot, &s, id);
-                if slot.remove_stream(id).is_some() {
+                if slot.stream(StreamId(id)).is_some() {
+                    // Still in the slot while aborting: the sends the engine cancels are
+                    // reported to the closing stream.
                     let sid = StreamId(id);
                     slot.with_engine(cx, |e| {
                         let _ = e.reset(sid, 0);
                         let _ = e.stop_sending(sid, 0);
                     });
+                    slot.remove_stream(id);
                 }
             }
+            let (shutdown, by_app, remotely, code, status) = slot.stream_close_info();
+            abandon(&s, shutdown, by_app, remotely, code, status);
         });
+        if stream.obj.connection.obj.finished.load(Ordering::Acquire) {
+            // The connection was over before this close reached it: the stream (never
+            // started) ends here; no other callback of the connection can run now.
+            abandon(&stream, true, false, false, 0, QUIC_STATUS_SUCCESS);
+        }
+        // Completes the close unless SHUTDOWN_COMPLETE is still running (a close from inside
+        // it); its return completes it then.
+        stream.end_close();
     });
+}
+
+/// The last events of a stream closed before its SHUTDOWN_COMPLETE: queued sends canceled,
+/// SEND_SHUTDOWN_COMPLETE (not graceful) if not raised, SHUTDOWN_COMPLETE with the
+/// connection's state. Nothing if SHUTDOWN_COMPLETE was raised already.
+fn abandon(
+    stream: &Handle<Stream>,
+    conn_shutdown: bool,
+    by_app: bool,
+    remotely: bool,
+    error_code: u64,
+    status: QUIC_STATUS,
+) {
+    if stream.obj.is_done() {
+        return;
+    }
+    let queued = std::mem::take(&mut stream.obj.state.lock().queued);
+    for q in queued {
+        if let Queued::Send { context, .. } = q {
+            send_complete(stream, context as u64, true);
+        }
+    }
+    send_shutdown_complete(stream, false);
+    let payload = QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE_PAYLOAD {
+        ConnectionShutdown: u8::from(conn_shutdown),
+        Bitfields: 0,
+        ConnectionErrorCode: error_code,
+        ConnectionCloseStatus: status,
+    }
+    .with_flags(false, by_app, remotely);
+    emit_final(stream, payload);
 }
 
 /// `StreamStart`: takes an ID and starts the stream; START_COMPLETE reports the outcome.
@@ -839,14 +920,10 @@ pub(crate) fn send_shutdown_complete(stream: &Handle<Stream>, graceful: bool) {
 
 /// Both halves ended: the stream's last event.
 pub(crate) fn shutdown_complete(stream: &Handle<Stream>) {
-    let mut ev = event(
-        QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE,
-        QUIC_STREAM_EVENT_PAYLOAD {
-            SHUTDOWN_COMPLETE: QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE_PAYLOAD::default(),
-        },
+    emit_final(
+        stream,
+        QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE_PAYLOAD::default(),
     );
-    emit(stream, &mut ev);
-    stream.obj.state.lock().done = true;
 }
 
 /// The connection ended under the stream: its last event, with the connection's outcome.
@@ -864,12 +941,5 @@ pub(crate) fn connection_ended(
         ConnectionCloseStatus: status,
     }
     .with_flags(false, by_app, remotely);
-    let mut ev = event(
-        QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE,
-        QUIC_STREAM_EVENT_PAYLOAD {
-            SHUTDOWN_COMPLETE: payload,
-        },
-    );
-    emit(stream, &mut ev);
-    stream.obj.state.lock().done = true;
+    emit_final(stream, payload);
 }

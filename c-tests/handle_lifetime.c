@@ -1,0 +1,403 @@
+/* Handles stay usable until their final event has returned, over QMux/TLS. As in MsQuic, after
+ * ConnectionClose, StreamClose or ListenerClose (from another thread, or from inside a
+ * callback) GetContext, SetContext, SetCallbackHandler and GetParam still work inside the final
+ * SHUTDOWN_COMPLETE (or STOP_COMPLETE) with AppCloseInProgress; other calls are refused with a
+ * status; once the event has returned the handle is gone.
+ * 1. connection: ConnectionClose from the main thread; ConnectionClose inside CONNECTED (the
+ *    final event comes inside it); ConnectionClose inside SHUTDOWN_COMPLETE itself;
+ * 2. stream: StreamClose from the main thread on a started stream (SEND_SHUTDOWN_COMPLETE and
+ *    SHUTDOWN_COMPLETE with AppCloseInProgress come inside the call); StreamClose inside
+ *    START_COMPLETE; StreamClose of a never-started stream; StreamClose inside its
+ *    SHUTDOWN_COMPLETE;
+ * 3. listener: ListenerClose from the main thread; ListenerStop, then ListenerClose inside
+ *    STOP_COMPLETE;
+ * 4. a stream whose connection the application closed still answers GetParam(STREAM_ID), and
+ *    StreamOpen through it gets INVALID_STATE. */
+#include "support/qmux_test.h"
+
+static const QUIC_API_TABLE* api;
+static HQUIC server_config;
+
+/* What a final-event check found. */
+typedef struct {
+    void* expected;        /* the context the handle was given */
+    int final_events;      /* final events seen */
+    int app_close;         /* AppCloseInProgress of the last one */
+    int context_ok;        /* GetContext answered the context, SetContext took a new one */
+    int handler_ok;        /* SetCallbackHandler took a context */
+    int param_ok;          /* GetParam answered */
+    int open_refused;      /* StreamOpen/ListenerStart on the closing handle was refused */
+    int close_inside;      /* close the handle inside the final event */
+    int after_close_ok;    /* GetContext still answered after that close */
+    Counter done;
+} Final;
+
+static void final_init(Final* f) {
+    memset(f, 0, sizeof(*f));
+    f->expected = f;
+    counter_init(&f->done);
+}
+
+/* GetContext, SetContext and SetCallbackHandler on `h`, whose context is `f`. */
+static void check_context(HQUIC h, Final* f, void* handler) {
+    void* other = (char*)f + 1;
+    f->context_ok = api->GetContext(h) == f;
+    api->SetContext(h, other);
+    f->context_ok = f->context_ok && api->GetContext(h) == other;
+    api->SetCallbackHandler(h, handler, f);
+    f->handler_ok = api->GetContext(h) == f;
+}
+
+/* ---- server ---- */
+
+static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    (void)ctx;
+    if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) api->StreamClose(stream);
+    return QUIC_STATUS_SUCCESS;
+}
+
+static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    (void)ctx;
+    if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
+        api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, (void*)ServerStream, NULL);
+    } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        api->ConnectionClose(conn);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    (void)listener;
+    (void)ctx;
+    return accept_connection(api, ev, (void*)ServerConnection, NULL, server_config);
+}
+
+/* ---- 1. connections ---- */
+
+/* How the test closes the connection. */
+enum { CLOSE_FROM_MAIN, CLOSE_IN_CONNECTED, CLOSE_IN_SHUTDOWN_COMPLETE };
+
+typedef struct {
+    Final f;
+    int how;
+    Counter connected;
+} ConnCase;
+
+static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    ConnCase* c = ctx;
+    if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
+        if (c->how == CLOSE_IN_CONNECTED) {
+            api->ConnectionClose(conn); /* SHUTDOWN_COMPLETE comes inside */
+        } else if (c->how == CLOSE_IN_SHUTDOWN_COMPLETE) {
+            api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+        }
+        counter_add(&c->connected, 1);
+    } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        Final* f = &c->f;
+        f->final_events++;
+        f->app_close = ev->SHUTDOWN_COMPLETE.AppCloseInProgress;
+        check_context(conn, f, (void*)ClientConnection);
+        uint32_t version = 0;
+        uint32_t len = sizeof(version);
+        f->param_ok = api->GetParam(conn, QUIC_PARAM_CONN_QUIC_VERSION, &len, &version) ==
+                          QUIC_STATUS_SUCCESS &&
+                      version == 1;
+        HQUIC stream = NULL;
+        QUIC_STATUS open = api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE,
+                                           (QUIC_STREAM_CALLBACK_HANDLER)ServerStream, NULL,
+                                           &stream);
+        if (f->app_close) {
+            /* Closing: as in MsQuic, where the connection is closed locally. */
+            f->open_refused = open == QUIC_STATUS_INVALID_STATE && stream == NULL;
+        } else {
+            f->open_refused = 1;
+            if (QUIC_SUCCEEDED(open)) api->StreamClose(stream);
+        }
+        if (c->how == CLOSE_IN_SHUTDOWN_COMPLETE) {
+            api->ConnectionClose(conn);
+            f->after_close_ok = api->GetContext(conn) == f;
+        } else {
+            f->after_close_ok = 1;
+        }
+        counter_add(&f->done, 1);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static void connection_case(HQUIC reg, HQUIC client_config, uint16_t port, int how) {
+    static ConnCase cases[3];
+    ConnCase* c = &cases[how];
+    final_init(&c->f);
+    c->how = how;
+    counter_init(&c->connected);
+    HQUIC conn = NULL;
+    CHECK(api->ConnectionOpen(reg, ClientConnection, &c->f, &conn) == QUIC_STATUS_SUCCESS);
+    CHECK(QUIC_SUCCEEDED(api->ConnectionStart(conn, client_config, QUIC_ADDRESS_FAMILY_INET,
+                                               "localhost", port)));
+    CHECK(counter_wait(&c->connected, 1, 10000));
+    if (how == CLOSE_FROM_MAIN) {
+        api->ConnectionClose(conn);
+        /* Closed once the call returned. */
+        CHECK(api->GetContext(conn) == NULL);
+    }
+    CHECK(counter_wait(&c->f.done, 1, 10000));
+    printf("1.%d: final %d app close %d context %d handler %d param %d open refused %d after "
+           "close %d\n",
+           how, c->f.final_events, c->f.app_close, c->f.context_ok, c->f.handler_ok,
+           c->f.param_ok, c->f.open_refused, c->f.after_close_ok);
+    CHECK(c->f.final_events == 1);
+    CHECK(c->f.app_close == (how != CLOSE_IN_SHUTDOWN_COMPLETE));
+    CHECK(c->f.context_ok);
+    CHECK(c->f.handler_ok);
+    CHECK(c->f.param_ok);
+    CHECK(c->f.open_refused);
+    CHECK(c->f.after_close_ok);
+}
+
+/* ---- 2. streams ---- */
+
+enum { SCLOSE_FROM_MAIN, SCLOSE_IN_START_COMPLETE, SCLOSE_UNSTARTED, SCLOSE_IN_SHUTDOWN_COMPLETE };
+
+typedef struct {
+    Final f;
+    int how;
+    int send_shutdown;
+    int started;
+    uint64_t id;
+    Counter start_complete;
+} StreamCase;
+
+static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    StreamCase* c = ctx;
+    Final* f = &c->f;
+    if (ev->Type == QUIC_STREAM_EVENT_START_COMPLETE) {
+        c->started = QUIC_SUCCEEDED(ev->START_COMPLETE.Status);
+        c->id = ev->START_COMPLETE.ID;
+        if (c->how == SCLOSE_IN_START_COMPLETE) {
+            api->StreamClose(stream); /* SHUTDOWN_COMPLETE comes inside */
+        } else if (c->how == SCLOSE_IN_SHUTDOWN_COMPLETE) {
+            api->StreamShutdown(stream,
+                                QUIC_STREAM_SHUTDOWN_FLAG_ABORT_SEND |
+                                    QUIC_STREAM_SHUTDOWN_FLAG_ABORT_RECEIVE |
+                                    QUIC_STREAM_SHUTDOWN_FLAG_IMMEDIATE,
+                                0);
+        }
+        counter_add(&c->start_complete, 1);
+    } else if (ev->Type == QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE) {
+        c->send_shutdown++;
+    } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
+        f->final_events++;
+        f->app_close = ev->SHUTDOWN_COMPLETE.AppCloseInProgress;
+        check_context(stream, f, (void*)ClientStream);
+        uint64_t id = UINT64_MAX;
+        uint32_t len = sizeof(id);
+        QUIC_STATUS st = api->GetParam(stream, QUIC_PARAM_STREAM_ID, &len, &id);
+        f->param_ok = c->how == SCLOSE_UNSTARTED ? st == QUIC_STATUS_INVALID_STATE
+                                                 : st == QUIC_STATUS_SUCCESS && id == c->id;
+        /* A stream-only call on the closing stream is refused, not run. */
+        f->open_refused =
+            !f->app_close || api->StreamStart(stream, QUIC_STREAM_START_FLAG_NONE) ==
+                                 QUIC_STATUS_INVALID_PARAMETER;
+        if (c->how == SCLOSE_IN_SHUTDOWN_COMPLETE) {
+            api->StreamClose(stream);
+            f->after_close_ok = api->GetContext(stream) == f;
+        } else {
+            f->after_close_ok = 1;
+        }
+        counter_add(&f->done, 1);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+typedef struct {
+    Counter connected, complete;
+} Plain;
+
+static QUIC_STATUS QUIC_API PlainConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    Plain* p = ctx;
+    if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
+        counter_add(&p->connected, 1);
+    } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        (void)conn;
+        counter_add(&p->complete, 1);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static void stream_case(HQUIC conn, int how) {
+    static StreamCase cases[4];
+    StreamCase* c = &cases[how];
+    final_init(&c->f);
+    c->how = how;
+    counter_init(&c->start_complete);
+    HQUIC stream = NULL;
+    CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE, ClientStream, &c->f, &stream) ==
+          QUIC_STATUS_SUCCESS);
+    if (how != SCLOSE_UNSTARTED) {
+        CHECK(api->StreamStart(stream, QUIC_STREAM_START_FLAG_IMMEDIATE) == QUIC_STATUS_PENDING);
+        CHECK(counter_wait(&c->start_complete, 1, 10000));
+    }
+    if (how == SCLOSE_FROM_MAIN || how == SCLOSE_UNSTARTED) {
+        api->StreamClose(stream);
+        /* The final event came inside the call, and the handle is gone after it. */
+        CHECK(counter_get(&c->f.done) == 1);
+        CHECK(api->GetContext(stream) == NULL);
+    }
+    CHECK(counter_wait(&c->f.done, 1, 10000));
+    printf("2.%d: final %d app close %d send shutdown %d context %d handler %d param %d refused "
+           "%d after close %d\n",
+           how, c->f.final_events, c->f.app_close, c->send_shutdown, c->f.context_ok,
+           c->f.handler_ok, c->f.param_ok, c->f.open_refused, c->f.after_close_ok);
+    CHECK(c->f.final_events == 1);
+    CHECK(c->f.app_close == (how != SCLOSE_IN_SHUTDOWN_COMPLETE));
+    CHECK(c->send_shutdown == 1);
+    CHECK(c->f.context_ok);
+    CHECK(c->f.handler_ok);
+    CHECK(c->f.param_ok);
+    CHECK(c->f.open_refused);
+    CHECK(c->f.after_close_ok);
+}
+
+/* ---- 3. listeners ---- */
+
+typedef struct {
+    Final f;
+    int close_in_stop;
+} ListenerCase;
+
+static QUIC_STATUS QUIC_API TestListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    ListenerCase* c = ctx;
+    Final* f = &c->f;
+    if (ev->Type != QUIC_LISTENER_EVENT_STOP_COMPLETE) return QUIC_STATUS_SUCCESS;
+    if (c->close_in_stop) {
+        api->ListenerClose(listener);
+    }
+    f->final_events++;
+    f->app_close = ev->STOP_COMPLETE.AppCloseInProgress;
+    check_context(listener, f, (void*)TestListener);
+    QUIC_LISTENER_STATISTICS stats;
+    uint32_t len = sizeof(stats);
+    f->param_ok = api->GetParam(listener, QUIC_PARAM_LISTENER_STATS, &len, &stats) ==
+                  QUIC_STATUS_SUCCESS;
+    QUIC_BUFFER alpn = {2, (uint8_t*)"hl"};
+    f->open_refused = !c->close_in_stop ||
+                      api->ListenerStart(listener, &alpn, 1, NULL) == QUIC_STATUS_INVALID_PARAMETER;
+    f->after_close_ok = 1;
+    counter_add(&f->done, 1);
+    return QUIC_STATUS_SUCCESS;
+}
+
+static void listener_case(HQUIC reg, int close_in_stop) {
+    static ListenerCase cases[2];
+    ListenerCase* c = &cases[close_in_stop];
+    final_init(&c->f);
+    c->close_in_stop = close_in_stop;
+    HQUIC listener = NULL;
+    CHECK(api->ListenerOpen(reg, TestListener, &c->f, &listener) == QUIC_STATUS_SUCCESS);
+    start_listener(api, listener, "hl2");
+    if (close_in_stop) {
+        api->ListenerStop(listener);
+    } else {
+        api->ListenerClose(listener);
+        CHECK(counter_get(&c->f.done) == 1);
+        CHECK(api->GetContext(listener) == NULL);
+    }
+    CHECK(counter_wait(&c->f.done, 1, 10000));
+    printf("3.%d: final %d app close %d context %d handler %d param %d refused %d\n",
+           close_in_stop, c->f.final_events, c->f.app_close, c->f.context_ok, c->f.handler_ok,
+           c->f.param_ok, c->f.open_refused);
+    CHECK(c->f.final_events == 1);
+    CHECK(c->f.app_close == !close_in_stop);
+    CHECK(c->f.context_ok);
+    CHECK(c->f.handler_ok);
+    CHECK(c->f.param_ok);
+    CHECK(c->f.open_refused);
+}
+
+/* ---- 4. a stream outliving its connection's handle ---- */
+
+static Counter orphan_start, orphan_complete;
+static int orphan_by_app = -1;
+
+static QUIC_STATUS QUIC_API OrphanStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    (void)stream;
+    (void)ctx;
+    if (ev->Type == QUIC_STREAM_EVENT_START_COMPLETE) {
+        counter_add(&orphan_start, 1);
+    } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
+        orphan_by_app = ev->SHUTDOWN_COMPLETE.ConnectionShutdownByApp;
+        counter_add(&orphan_complete, 1);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static void orphan_stream(HQUIC reg, HQUIC client_config, uint16_t port) {
+    counter_init(&orphan_start);
+    counter_init(&orphan_complete);
+    static Plain p;
+    counter_init(&p.connected);
+    counter_init(&p.complete);
+    HQUIC conn = NULL, stream = NULL, second = NULL;
+    CHECK(api->ConnectionOpen(reg, PlainConnection, &p, &conn) == QUIC_STATUS_SUCCESS);
+    CHECK(QUIC_SUCCEEDED(api->ConnectionStart(conn, client_config, QUIC_ADDRESS_FAMILY_INET,
+                                               "localhost", port)));
+    CHECK(counter_wait(&p.connected, 1, 10000));
+    CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE, OrphanStream, NULL, &stream) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(api->StreamStart(stream, QUIC_STREAM_START_FLAG_IMMEDIATE) == QUIC_STATUS_PENDING);
+    CHECK(counter_wait(&orphan_start, 1, 10000));
+    api->ConnectionClose(conn);
+    CHECK(counter_get(&orphan_complete) == 1);
+    uint64_t id = UINT64_MAX;
+    uint32_t len = sizeof(id);
+    CHECK(api->GetParam(stream, QUIC_PARAM_STREAM_ID, &len, &id) == QUIC_STATUS_SUCCESS);
+    CHECK(id == 0);
+    CHECK(api->StreamOpen(stream, QUIC_STREAM_OPEN_FLAG_NONE, OrphanStream, NULL, &second) ==
+          QUIC_STATUS_INVALID_STATE);
+    CHECK(second == NULL);
+    printf("4: stream id %llu after ConnectionClose, ConnectionShutdownByApp %d\n",
+           (unsigned long long)id, orphan_by_app);
+    api->StreamClose(stream);
+}
+
+int main(void) {
+    if (!have_test_cert()) return 1;
+    CHECK(QUIC_SUCCEEDED(MsQuicOpen2(&api)));
+    HQUIC reg = NULL;
+    CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
+    server_config = server_configuration(api, reg, "hl", 8, 0);
+    HQUIC client_config = client_configuration(api, reg, "hl", 0);
+    HQUIC listener = NULL;
+    CHECK(api->ListenerOpen(reg, ServerListener, NULL, &listener) == QUIC_STATUS_SUCCESS);
+    uint16_t port = start_listener(api, listener, "hl");
+
+    connection_case(reg, client_config, port, CLOSE_FROM_MAIN);
+    connection_case(reg, client_config, port, CLOSE_IN_CONNECTED);
+    connection_case(reg, client_config, port, CLOSE_IN_SHUTDOWN_COMPLETE);
+
+    static Plain p;
+    counter_init(&p.connected);
+    counter_init(&p.complete);
+    HQUIC conn = NULL;
+    CHECK(api->ConnectionOpen(reg, PlainConnection, &p, &conn) == QUIC_STATUS_SUCCESS);
+    CHECK(QUIC_SUCCEEDED(api->ConnectionStart(conn, client_config, QUIC_ADDRESS_FAMILY_INET,
+                                               "localhost", port)));
+    CHECK(counter_wait(&p.connected, 1, 10000));
+    stream_case(conn, SCLOSE_FROM_MAIN);
+    stream_case(conn, SCLOSE_IN_START_COMPLETE);
+    stream_case(conn, SCLOSE_UNSTARTED);
+    stream_case(conn, SCLOSE_IN_SHUTDOWN_COMPLETE);
+    api->ConnectionClose(conn);
+
+    listener_case(reg, 0);
+    listener_case(reg, 1);
+
+    orphan_stream(reg, client_config, port);
+
+    api->ListenerClose(listener);
+    api->ConfigurationClose(client_config);
+    api->ConfigurationClose(server_config);
+    api->RegistrationClose(reg);
+    MsQuicClose(api);
+    return finish("handle_lifetime");
+}
