@@ -57,6 +57,20 @@ static const char* names[H_COUNT] = {"NULL", "misaligned", "registration", "conf
         }                                                                                   \
     }
 
+/* As EACH_WRONG for the calls where a stream stands for its connection (as in MsQuic): the
+ * stream handle is right too. */
+#define EACH_WRONG_CONN(call)                                                               \
+    for (int i_ = 0; i_ < H_COUNT; i_++) {                                                  \
+        if (i_ == H_CONN || i_ == H_STREAM) continue;                                       \
+        HQUIC h_ = handles[i_];                                                             \
+        QUIC_STATUS s_ = (call);                                                            \
+        if (s_ != INVALID) {                                                                \
+            fprintf(stderr, "%s:%d: %s with %s handle gave %u\n", __FILE__, __LINE__, #call, \
+                    names[i_], s_);                                                         \
+            failures++;                                                                     \
+        }                                                                                   \
+    }
+
 /* Runs a void `call` with every handle but the right kind; it must simply return. */
 #define EACH_WRONG_VOID(right, call)                                                        \
     for (int i_ = 0; i_ < H_COUNT; i_++) {                                                  \
@@ -217,10 +231,14 @@ static void connection_slots(void) {
           INVALID);
     CHECK(out == SENTINEL);
     EACH_WRONG_VOID(H_CONN, api->ConnectionClose(h_));
-    EACH_WRONG_VOID(H_CONN, api->ConnectionShutdown(h_, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0));
+    /* ConnectionShutdown(stream) would shut the stream's connection down (as in MsQuic). */
+    for (int i_ = 0; i_ < H_COUNT; i_++) {
+        if (i_ == H_CONN || i_ == H_STREAM) continue;
+        api->ConnectionShutdown(handles[i_], QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+    }
 
     HQUIC conn = handles[H_CONN], config = handles[H_CONFIG];
-    EACH_WRONG(H_CONN, api->ConnectionStart(h_, config, QUIC_ADDRESS_FAMILY_UNSPEC, "localhost",
+    EACH_WRONG_CONN(api->ConnectionStart(h_, config, QUIC_ADDRESS_FAMILY_UNSPEC, "localhost",
                                             4433));
     EACH_WRONG(H_CONFIG, api->ConnectionStart(conn, h_, QUIC_ADDRESS_FAMILY_UNSPEC, "localhost",
                                               4433));
@@ -229,11 +247,11 @@ static void connection_slots(void) {
     CHECK(api->ConnectionStart(conn, config, 77, "localhost", 4433) == INVALID);
     CHECK(api->ConnectionStart(conn, config, QUIC_ADDRESS_FAMILY_INET, NULL, 4433) == INVALID);
 
-    EACH_WRONG(H_CONN, api->ConnectionSetConfiguration(h_, config));
+    EACH_WRONG_CONN(api->ConnectionSetConfiguration(h_, config));
     EACH_WRONG(H_CONFIG, api->ConnectionSetConfiguration(conn, h_));
 
     uint8_t ticket[8] = {0};
-    EACH_WRONG(H_CONN, api->ConnectionSendResumptionTicket(h_, QUIC_SEND_RESUMPTION_FLAG_NONE,
+    EACH_WRONG_CONN(api->ConnectionSendResumptionTicket(h_, QUIC_SEND_RESUMPTION_FLAG_NONE,
                                                            sizeof(ticket), ticket));
     CHECK(api->ConnectionSendResumptionTicket(conn, QUIC_SEND_RESUMPTION_FLAG_NONE, 8, NULL) ==
           INVALID);
@@ -247,8 +265,8 @@ static void connection_slots(void) {
     CHECK(api->DatagramSend(conn, NULL, 1, QUIC_SEND_FLAG_NONE, NULL) == INVALID);
     CHECK(api->DatagramSend(conn, &dgram, 0, QUIC_SEND_FLAG_NONE, NULL) == INVALID);
 
-    EACH_WRONG(H_CONN, api->ConnectionResumptionTicketValidationComplete(h_, TRUE));
-    EACH_WRONG(H_CONN, api->ConnectionCertificateValidationComplete(h_, TRUE,
+    EACH_WRONG_CONN(api->ConnectionResumptionTicketValidationComplete(h_, TRUE));
+    EACH_WRONG_CONN(api->ConnectionCertificateValidationComplete(h_, TRUE,
                                                                      QUIC_TLS_ALERT_CODE_SUCCESS));
     CHECK(api->ConnectionCertificateValidationComplete(conn, FALSE,
                                                        (QUIC_TLS_ALERT_CODES)0x1234) == INVALID);
@@ -270,7 +288,7 @@ static void connection_slots(void) {
 
 static void stream_slots(void) {
     HQUIC out = SENTINEL;
-    EACH_WRONG(H_CONN, api->StreamOpen(h_, QUIC_STREAM_OPEN_FLAG_NONE, StreamCb, NULL, &out));
+    EACH_WRONG_CONN(api->StreamOpen(h_, QUIC_STREAM_OPEN_FLAG_NONE, StreamCb, NULL, &out));
     CHECK(api->StreamOpen(handles[H_CONN], QUIC_STREAM_OPEN_FLAG_NONE, NULL, NULL, &out) ==
           INVALID);
     CHECK(api->StreamOpen(handles[H_CONN], QUIC_STREAM_OPEN_FLAG_NONE, StreamCb, NULL, NULL) ==
