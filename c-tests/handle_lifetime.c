@@ -7,8 +7,8 @@
  *    final event comes inside it); ConnectionClose inside SHUTDOWN_COMPLETE itself;
  * 2. stream: StreamClose from the main thread on a started stream (SEND_SHUTDOWN_COMPLETE and
  *    SHUTDOWN_COMPLETE with AppCloseInProgress come inside the call); StreamClose inside
- *    START_COMPLETE; StreamClose of a never-started stream; StreamClose inside its
- *    SHUTDOWN_COMPLETE;
+ *    START_COMPLETE; StreamClose of a never-started stream (its queued send is canceled inside
+ *    the call first); StreamClose inside its SHUTDOWN_COMPLETE;
  * 3. listener: ListenerClose from the main thread; ListenerStop, then ListenerClose inside
  *    STOP_COMPLETE;
  * 4. a stream whose connection the application closed still answers GetParam(STREAM_ID), and
@@ -162,6 +162,7 @@ typedef struct {
     Final f;
     int how;
     int send_shutdown;
+    int canceled_sends; /* SEND_COMPLETE with Canceled before SHUTDOWN_COMPLETE */
     int started;
     uint64_t id;
     Counter start_complete;
@@ -183,6 +184,8 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
                                 0);
         }
         counter_add(&c->start_complete, 1);
+    } else if (ev->Type == QUIC_STREAM_EVENT_SEND_COMPLETE) {
+        if (ev->SEND_COMPLETE.Canceled && f->final_events == 0) c->canceled_sends++;
     } else if (ev->Type == QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE) {
         c->send_shutdown++;
     } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
@@ -236,6 +239,10 @@ static void stream_case(HQUIC conn, int how) {
     if (how != SCLOSE_UNSTARTED) {
         CHECK(api->StreamStart(stream, QUIC_STREAM_START_FLAG_IMMEDIATE) == QUIC_STATUS_PENDING);
         CHECK(counter_wait(&c->start_complete, 1, 10000));
+    } else {
+        /* Held until a start that never comes: StreamClose cancels it. */
+        static QUIC_BUFFER held = {4, (uint8_t*)"held"};
+        CHECK(api->StreamSend(stream, &held, 1, QUIC_SEND_FLAG_NONE, NULL) == QUIC_STATUS_PENDING);
     }
     if (how == SCLOSE_FROM_MAIN || how == SCLOSE_UNSTARTED) {
         api->StreamClose(stream);
@@ -251,6 +258,7 @@ static void stream_case(HQUIC conn, int how) {
     CHECK(c->f.final_events == 1);
     CHECK(c->f.app_close == (how != SCLOSE_IN_SHUTDOWN_COMPLETE));
     CHECK(c->send_shutdown == 1);
+    CHECK(c->canceled_sends == (how == SCLOSE_UNSTARTED));
     CHECK(c->f.context_ok);
     CHECK(c->f.handler_ok);
     CHECK(c->f.param_ok);

@@ -339,3 +339,56 @@ pub(crate) fn drain_quarantine() {
     let all = std::mem::take(&mut *QUARANTINE.lock());
     drop(all);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Thing;
+    impl Object for Thing {
+        const KIND: Kind = Kind::Stream;
+    }
+
+    #[test]
+    fn closing_handle_answers_kind_independent_calls_until_final_event_returns() {
+        let h = Handle::into_hquic(Handle::new(
+            Thing,
+            0x50 as *mut c_void,
+            core::ptr::null_mut(),
+        ));
+        // SAFETY: `h` is one of ours, kept allocated by the quarantine after the close.
+        unsafe {
+            let this = Handle::<Thing>::begin_close(h).expect("live");
+            assert!(Handle::<Thing>::begin_close(h).is_none(), "closed twice");
+            assert!(header(h).is_none());
+            assert!(Handle::<Thing>::borrow(h).is_none());
+            let context = closing_accepted(|| header(h).map(Header::context));
+            assert_eq!(context, Some(0x50 as *mut c_void));
+            assert!(closing_accepted(|| Handle::<Thing>::borrow(h)).is_some());
+            this.end_close();
+            assert!(!this.is_closed(), "closed before its final event");
+            this.final_event_returned();
+            assert!(this.is_closed());
+            assert!(closing_accepted(|| header(h)).is_none());
+        }
+    }
+
+    #[test]
+    fn close_after_final_event_completes_in_the_call() {
+        let h = Handle::into_hquic(Handle::new(
+            Thing,
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+        ));
+        // SAFETY: as above.
+        unsafe {
+            Handle::<Thing>::borrow(h)
+                .expect("live")
+                .final_event_returned();
+            let this = Handle::<Thing>::begin_close(h).expect("live");
+            this.end_close();
+            assert!(this.is_closed());
+            assert!(header(h).is_none());
+        }
+    }
+}
