@@ -9,7 +9,10 @@
  * 2. ConnectionClose(stream) and DatagramSend(stream) do nothing to the connection;
  * 3. ConnectionShutdown(stream) from that stream's SHUTDOWN_COMPLETE shuts the connection down
  *    (the server hears the error code), so the program's ConnectionClose on SHUTDOWN_COMPLETE
- *    runs and RegistrationClose returns. */
+ *    runs and RegistrationClose returns; afterwards StreamOpen gets INVALID_STATE on the
+ *    client (shut down on its side) and ABORTED on the server (closed by the peer), as MsQuic;
+ * 4. ConnectionShutdown through a stream of a connection never started ends it, and
+ *    ConnectionStart then gets INVALID_STATE through the connection or the stream. */
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
@@ -21,6 +24,7 @@ static HQUIC server_config;
 
 static Counter server_peer_shutdown;
 static uint64_t server_peer_code = 0;
+static QUIC_STATUS server_open_after_peer_close = 0;
 
 static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
     (void)ctx;
@@ -33,6 +37,11 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
         api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, (void*)ServerStream, NULL);
     } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER) {
         server_peer_code = ev->SHUTDOWN_INITIATED_BY_PEER.ErrorCode;
+        /* Closed by the peer: no new stream (MsQuic's ClosedRemotely). */
+        HQUIC s = NULL;
+        server_open_after_peer_close =
+            api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE,
+                            (QUIC_STREAM_CALLBACK_HANDLER)ServerStream, NULL, &s);
         counter_add(&server_peer_shutdown, 1);
     } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
         api->ConnectionClose(conn);
@@ -50,12 +59,20 @@ static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTE
 
 static Counter connected, client_complete, first_start, second_start, echo_done;
 static int shutdown_from_stream = 0;
+static QUIC_STATUS client_open_after_shutdown = 0;
+
+static QUIC_STATUS QUIC_API FirstStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev);
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
         counter_add(&connected, 1);
     } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        /* Shut down on this side: no new stream (MsQuic's ClosedLocally). */
+        HQUIC s = NULL;
+        client_open_after_shutdown = api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE,
+                                                     (QUIC_STREAM_CALLBACK_HANDLER)FirstStream,
+                                                     NULL, &s);
         api->ConnectionClose(conn);
         counter_add(&client_complete, 1);
     }
@@ -89,6 +106,16 @@ static QUIC_STATUS QUIC_API SecondStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
     return QUIC_STATUS_SUCCESS;
 }
 
+/* A connection that is shut down before it starts. */
+static Counter idle_complete;
+
+static QUIC_STATUS QUIC_API IdleConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    (void)conn;
+    (void)ctx;
+    if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) counter_add(&idle_complete, 1);
+    return QUIC_STATUS_SUCCESS;
+}
+
 int main(void) {
     if (!have_test_cert()) return 1;
     counter_init(&server_peer_shutdown);
@@ -97,6 +124,7 @@ int main(void) {
     counter_init(&first_start);
     counter_init(&second_start);
     counter_init(&echo_done);
+    counter_init(&idle_complete);
     CHECK(QUIC_SUCCEEDED(MsQuicOpen2(&api)));
     HQUIC reg = NULL;
     CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
@@ -125,19 +153,20 @@ int main(void) {
     CHECK(by_conn == QUIC_STATUS_INVALID_STATE && by_stream == by_conn);
     by_conn = api->ConnectionSetConfiguration(conn, client_config);
     by_stream = api->ConnectionSetConfiguration(first, client_config);
+    /* A client: INVALID_PARAMETER for the server-side calls, as in MsQuic. */
     printf("1: ConnectionSetConfiguration (client): connection 0x%x, stream 0x%x\n", by_conn,
            by_stream);
-    CHECK(by_stream == by_conn);
+    CHECK(by_conn == QUIC_STATUS_INVALID_PARAMETER && by_stream == by_conn);
     by_conn = api->ConnectionSendResumptionTicket(conn, QUIC_SEND_RESUMPTION_FLAG_NONE, 0, NULL);
     by_stream = api->ConnectionSendResumptionTicket(first, QUIC_SEND_RESUMPTION_FLAG_NONE, 0, NULL);
     printf("1: ConnectionSendResumptionTicket: connection 0x%x, stream 0x%x\n", by_conn,
            by_stream);
-    CHECK(by_stream == by_conn);
+    CHECK(by_conn == QUIC_STATUS_INVALID_PARAMETER && by_stream == by_conn);
     by_conn = api->ConnectionResumptionTicketValidationComplete(conn, TRUE);
     by_stream = api->ConnectionResumptionTicketValidationComplete(first, TRUE);
     printf("1: ConnectionResumptionTicketValidationComplete: connection 0x%x, stream 0x%x\n",
            by_conn, by_stream);
-    CHECK(by_stream == by_conn);
+    CHECK(by_conn == QUIC_STATUS_INVALID_PARAMETER && by_stream == by_conn);
     by_conn = api->ConnectionCertificateValidationComplete(conn, TRUE, QUIC_TLS_ALERT_CODE_SUCCESS);
     by_stream =
         api->ConnectionCertificateValidationComplete(first, TRUE, QUIC_TLS_ALERT_CODE_SUCCESS);
@@ -176,6 +205,26 @@ int main(void) {
     printf("3: connection shut down through its stream: %d; server heard code 0x%llx\n", complete,
            (unsigned long long)server_peer_code);
     CHECK(server_peer_code == SHUTDOWN_CODE);
+    printf("3: StreamOpen after the shutdown: client 0x%x, server (closed by peer) 0x%x\n",
+           client_open_after_shutdown, server_open_after_peer_close);
+    CHECK(client_open_after_shutdown == QUIC_STATUS_INVALID_STATE);
+    CHECK(server_open_after_peer_close == QUIC_STATUS_ABORTED);
+
+    /* 4. A connection shut down before it started cannot be started (ClosedLocally), through
+     * itself or a stream. */
+    HQUIC idle = NULL, idle_stream = NULL;
+    CHECK(api->ConnectionOpen(reg, IdleConnection, NULL, &idle) == QUIC_STATUS_SUCCESS);
+    CHECK(api->StreamOpen(idle, QUIC_STREAM_OPEN_FLAG_NONE, FirstStream, NULL, &idle_stream) ==
+          QUIC_STATUS_SUCCESS);
+    api->ConnectionShutdown(idle_stream, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+    CHECK(counter_wait(&idle_complete, 1, 10000));
+    by_conn = api->ConnectionStart(idle, client_config, QUIC_ADDRESS_FAMILY_INET, "localhost", port);
+    by_stream =
+        api->ConnectionStart(idle_stream, client_config, QUIC_ADDRESS_FAMILY_INET, "localhost", port);
+    printf("4: ConnectionStart after shutdown: connection 0x%x, stream 0x%x\n", by_conn, by_stream);
+    CHECK(by_conn == QUIC_STATUS_INVALID_STATE && by_stream == by_conn);
+    api->StreamClose(idle_stream);
+    api->ConnectionClose(idle);
     if (!complete) api->ConnectionClose(conn); /* else RegistrationClose would wait forever */
 
     api->ListenerClose(listener);

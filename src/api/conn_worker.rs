@@ -226,6 +226,7 @@ impl ConnSlot {
             return;
         }
         self.shutdown_started.set(true);
+        self.publish_closed(connection::CLOSED_LOCALLY);
         self.by_app.set(true);
         self.close_status.set((QUIC_STATUS_ABORTED, error_code));
         qlog!(
@@ -248,11 +249,21 @@ impl ConnSlot {
         }
     }
 
+    /// Records how the connection was closed for the calls answered off the worker.
+    fn publish_closed(&self, how: u8) {
+        self.handle.obj.closed.fetch_or(how, Ordering::Release);
+    }
+
     /// Raises SHUTDOWN_INITIATED_BY_TRANSPORT once.
     pub(crate) fn transport_shutdown(&self, status: QUIC_STATUS, error_code: u64) {
         if self.shutdown_started.replace(true) {
             return;
         }
+        self.publish_closed(if self.closed_remotely.get() {
+            connection::CLOSED_REMOTELY
+        } else {
+            connection::CLOSED_LOCALLY
+        });
         qlog!(
             Info,
             self.key(),
@@ -276,6 +287,7 @@ impl ConnSlot {
         if self.shutdown_started.replace(true) {
             return;
         }
+        self.publish_closed(connection::CLOSED_REMOTELY);
         self.closed_remotely.set(true);
         qlog!(
             Info,
@@ -313,6 +325,7 @@ impl ConnSlot {
                 .into_iter()
                 .filter(|s| s.obj.id().is_some()),
         );
+        self.publish_closed(connection::CLOSED_LOCALLY);
         let (status, code) = self.close_status.get();
         qlog!(
             Info,

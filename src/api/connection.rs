@@ -5,7 +5,7 @@ use core::ffi::{CStr, c_char, c_void};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use parking_lot::Mutex;
 
@@ -67,8 +67,13 @@ pub(crate) struct Connection {
     /// What the worker learned about the connection, readable from any thread.
     pub(crate) info: Mutex<ConnInfo>,
     started: Mutex<bool>,
+    /// Accepted by a listener (MsQuic's QuicConnIsServer).
+    pub(crate) server: bool,
     /// SHUTDOWN_COMPLETE was delivered: the worker holds nothing for this connection.
     pub(crate) finished: AtomicBool,
+    /// MsQuic's ClosedLocally and ClosedRemotely ([`CLOSED_LOCALLY`], [`CLOSED_REMOTELY`]),
+    /// as the worker learns them: StreamOpen answers from them on any thread.
+    pub(crate) closed: AtomicU8,
     /// What DatagramSend may send now.
     pub(crate) datagram_limits: Mutex<SendLimits>,
     /// Options set with SetParam (close reason, scheduling, DSCP, close mode).
@@ -76,6 +81,12 @@ pub(crate) struct Connection {
     /// Client: what PEER_CERTIFICATE_RECEIVED needs, when the application asked for it.
     pub(crate) cert_check: Mutex<Option<CertCheck>>,
 }
+
+/// [`Connection::closed`]: the connection was closed from this side (by the application or the
+/// transport).
+pub(crate) const CLOSED_LOCALLY: u8 = 1;
+/// [`Connection::closed`]: the peer closed the connection.
+pub(crate) const CLOSED_REMOTELY: u8 = 2;
 
 /// State the worker caches on the handle as the connection progresses, so that GetParam
 /// answers from any thread without a trip to the worker.
@@ -214,7 +225,9 @@ pub(crate) fn new_server_connection(
             ..ConnInfo::default()
         }),
         started: Mutex::new(true),
+        server: true,
         finished: AtomicBool::new(false),
+        closed: AtomicU8::new(0),
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
@@ -286,7 +299,9 @@ fn open_in(
         bind_address: Mutex::new(None),
         info: Mutex::new(ConnInfo::default()),
         started: Mutex::new(false),
+        server: false,
         finished: AtomicBool::new(false),
+        closed: AtomicU8::new(0),
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
@@ -388,10 +403,9 @@ pub(crate) unsafe extern "C" fn start(
         if server_port == 0 || !FAMILIES.contains(&family) {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
-        if conn.is_closed_by_app() {
-            // Through a stream of a connection the application closed (MsQuic's
-            // ClosedLocally).
-            return QUIC_STATUS_INVALID_STATE;
+        if conn.obj.server {
+            // An accepted connection is started by ConnectionSetConfiguration.
+            return QUIC_STATUS_INVALID_PARAMETER;
         }
         let remote = *conn.obj.remote_address.lock();
         let bind = *conn.obj.bind_address.lock();
@@ -410,7 +424,10 @@ pub(crate) unsafe extern "C" fn start(
         };
         {
             let mut started = conn.obj.started.lock();
-            if *started {
+            // Closed (or shut down) on this side counts as started: MsQuic's ClosedLocally.
+            let closed = conn.is_closed_by_app()
+                || conn.obj.closed.load(Ordering::Acquire) & CLOSED_LOCALLY != 0;
+            if *started || closed {
                 return QUIC_STATUS_INVALID_STATE;
             }
             *started = true;
@@ -541,6 +558,10 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
         let (Some(conn), Some(config)) = (conn, config) else {
             return QUIC_STATUS_INVALID_PARAMETER;
         };
+        if !conn.obj.server {
+            // A client takes its configuration in ConnectionStart (as MsQuic checks).
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
         let mut settings = conn.obj.settings.lock().clone();
         settings.adopt(&config.obj.settings.lock(), false);
         conn.obj
@@ -579,7 +600,8 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
     })
 }
 
-/// `ConnectionSendResumptionTicket`: arguments are validated; resumption arrives with TLS.
+/// `ConnectionSendResumptionTicket`: arguments are validated (a client gets INVALID_PARAMETER,
+/// as in MsQuic); resumption arrives with TLS.
 pub(crate) unsafe extern "C" fn send_resumption_ticket(
     h: HQUIC,
     flags: QUIC_SEND_RESUMPTION_FLAGS,
@@ -588,7 +610,9 @@ pub(crate) unsafe extern "C" fn send_resumption_ticket(
 ) -> QUIC_STATUS {
     boundary::status(|| {
         // SAFETY: `h` is an application handle; `of_handle` validates it.
-        if unsafe { of_handle(h) }.is_none()
+        let conn = unsafe { of_handle(h) };
+        // A client sends no tickets (MsQuic checks it after the arguments).
+        if conn.is_none_or(|c| !c.obj.server)
             || flags.0 & !SEND_RESUMPTION_FLAGS_ALL != 0
             || data_length > MAX_RESUMPTION_APP_DATA_LENGTH
             || (data_length > 0 && data.is_null())
@@ -599,14 +623,15 @@ pub(crate) unsafe extern "C" fn send_resumption_ticket(
     })
 }
 
-/// `ConnectionResumptionTicketValidationComplete`.
+/// `ConnectionResumptionTicketValidationComplete`: a server's call (a client gets
+/// INVALID_PARAMETER, as in MsQuic).
 pub(crate) unsafe extern "C" fn resumption_ticket_validation_complete(
     h: HQUIC,
     _result: BOOLEAN,
 ) -> QUIC_STATUS {
     boundary::status(|| {
         // SAFETY: `h` is an application handle; `of_handle` validates it.
-        if unsafe { of_handle(h) }.is_none() {
+        if unsafe { of_handle(h) }.is_none_or(|c| !c.obj.server) {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
         QUIC_STATUS_NOT_SUPPORTED

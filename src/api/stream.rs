@@ -219,10 +219,14 @@ pub(crate) unsafe extern "C" fn open(
         if out.is_null() {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
-        if conn.is_closed_by_app() {
-            // Through a stream of a connection the application closed (MsQuic's
-            // ClosedLocally).
+        // As MsQuic: a connection closed on this side (by the application, its close, or the
+        // transport) takes no new stream, nor one the peer closed.
+        let closed = conn.obj.closed.load(Ordering::Acquire);
+        if conn.is_closed_by_app() || closed & connection::CLOSED_LOCALLY != 0 {
             return QUIC_STATUS_INVALID_STATE;
+        }
+        if closed & connection::CLOSED_REMOTELY != 0 {
+            return QUIC_STATUS_ABORTED;
         }
         if flags.0 & !OPEN_FLAGS_ALL != 0 {
             return QUIC_STATUS_INVALID_PARAMETER;
