@@ -19,7 +19,7 @@ use crate::api::stream_extra::StreamExtra;
 pub(crate) use crate::api::stream_recv::deliver_receive;
 use crate::api::stream_recv::{self, RecvState};
 use crate::api::{stream_ids, stream_reset};
-use crate::proto::{CommandError, Dir, SendData, StreamId};
+use crate::proto::{CommandError, Dir, SendData, Side, StreamId};
 use crate::runtime::conn::Conn;
 use crate::runtime::worker::WorkerCx;
 
@@ -311,7 +311,19 @@ fn abandon(
             send_complete(stream, context as u64, true);
         }
     }
-    send_shutdown_complete(stream, false);
+    // A peer's unidirectional stream has no sending half to report.
+    let side = if stream.obj.connection.obj.server {
+        Side::Server
+    } else {
+        Side::Client
+    };
+    if !stream
+        .obj
+        .id()
+        .is_some_and(|id| !StreamId(id).can_send(side))
+    {
+        send_shutdown_complete(stream, false);
+    }
     let payload = QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE_PAYLOAD {
         ConnectionShutdown: u8::from(conn_shutdown),
         Bitfields: 0,
