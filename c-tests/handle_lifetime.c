@@ -8,7 +8,8 @@
  * 2. stream: StreamClose from the main thread on a started stream (SEND_SHUTDOWN_COMPLETE and
  *    SHUTDOWN_COMPLETE with AppCloseInProgress come inside the call); StreamClose inside
  *    START_COMPLETE; StreamClose of a never-started stream (its queued send is canceled inside
- *    the call first); StreamClose inside its SHUTDOWN_COMPLETE;
+ *    the call first); StreamClose inside its SHUTDOWN_COMPLETE; a peer's unidirectional stream
+ *    closed inside RECEIVE (no SEND_SHUTDOWN_COMPLETE: it has no sending half);
  * 3. listener: ListenerClose from the main thread; ListenerStop, then ListenerClose inside
  *    STOP_COMPLETE;
  * 4. a stream whose connection the application closed still answers GetParam(STREAM_ID), and
@@ -56,9 +57,36 @@ static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
     return QUIC_STATUS_SUCCESS;
 }
 
+/* The client's unidirectional stream: closed by the server inside its first RECEIVE. */
+static Counter uni_done;
+static int uni_closed = 0, uni_final = 0, uni_app_close = 0, uni_send_shutdown = 0;
+
+static QUIC_STATUS QUIC_API UniServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    (void)ctx;
+    if (ev->Type == QUIC_STREAM_EVENT_RECEIVE && !uni_closed) {
+        uni_closed = 1;
+        api->StreamClose(stream); /* SHUTDOWN_COMPLETE comes inside */
+        counter_add(&uni_done, 1);
+    } else if (ev->Type == QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE) {
+        uni_send_shutdown++;
+    } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
+        uni_final++;
+        uni_app_close = ev->SHUTDOWN_COMPLETE.AppCloseInProgress;
+        if (!uni_closed) {
+            uni_closed = 1;
+            api->StreamClose(stream);
+            counter_add(&uni_done, 1);
+        }
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     (void)ctx;
-    if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
+    if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED &&
+        (ev->PEER_STREAM_STARTED.Flags & QUIC_STREAM_OPEN_FLAG_UNIDIRECTIONAL)) {
+        api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, (void*)UniServerStream, NULL);
+    } else if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
         api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, (void*)ServerStream, NULL);
     } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
         api->ConnectionClose(conn);
@@ -370,10 +398,17 @@ static void orphan_stream(HQUIC reg, HQUIC client_config, uint16_t port) {
 
 int main(void) {
     if (!have_test_cert()) return 1;
+    counter_init(&uni_done);
     CHECK(QUIC_SUCCEEDED(MsQuicOpen2(&api)));
     HQUIC reg = NULL;
     CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
     server_config = server_configuration(api, reg, "hl", 8, 0);
+    QUIC_SETTINGS uni_settings;
+    memset(&uni_settings, 0, sizeof(uni_settings));
+    uni_settings.IsSet.PeerUnidiStreamCount = TRUE;
+    uni_settings.PeerUnidiStreamCount = 1;
+    CHECK(api->SetParam(server_config, QUIC_PARAM_CONFIGURATION_SETTINGS, sizeof(uni_settings),
+                        &uni_settings) == QUIC_STATUS_SUCCESS);
     HQUIC client_config = client_configuration(api, reg, "hl", 0);
     HQUIC listener = NULL;
     CHECK(api->ListenerOpen(reg, ServerListener, NULL, &listener) == QUIC_STATUS_SUCCESS);
@@ -395,6 +430,22 @@ int main(void) {
     stream_case(conn, SCLOSE_IN_START_COMPLETE);
     stream_case(conn, SCLOSE_UNSTARTED);
     stream_case(conn, SCLOSE_IN_SHUTDOWN_COMPLETE);
+
+    /* A peer's unidirectional stream closed inside RECEIVE: SHUTDOWN_COMPLETE with
+     * AppCloseInProgress, and no SEND_SHUTDOWN_COMPLETE (it has no sending half). */
+    HQUIC uni = NULL;
+    CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_UNIDIRECTIONAL,
+                          (QUIC_STREAM_CALLBACK_HANDLER)ServerStream, NULL,
+                          &uni) == QUIC_STATUS_SUCCESS);
+    static QUIC_BUFFER uni_msg = {3, (uint8_t*)"uni"};
+    CHECK(QUIC_SUCCEEDED(
+        api->StreamSend(uni, &uni_msg, 1, QUIC_SEND_FLAG_START | QUIC_SEND_FLAG_FIN, NULL)));
+    CHECK(counter_wait(&uni_done, 1, 10000));
+    printf("2.u: final %d app close %d send shutdown %d\n", uni_final, uni_app_close,
+           uni_send_shutdown);
+    CHECK(uni_final == 1);
+    CHECK(uni_app_close == 1);
+    CHECK(uni_send_shutdown == 0);
     api->ConnectionClose(conn);
 
     listener_case(reg, 0);

@@ -317,11 +317,7 @@ fn abandon(
     } else {
         Side::Client
     };
-    if !stream
-        .obj
-        .id()
-        .is_some_and(|id| !StreamId(id).can_send(side))
-    {
+    if stream.obj.id().is_none_or(|id| StreamId(id).can_send(side)) {
         send_shutdown_complete(stream, false);
     }
     let payload = QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE_PAYLOAD {
