@@ -57,16 +57,26 @@ thread_local! {
     static ACCEPT_CLOSING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs `f` (the body of GetContext, SetContext, SetCallbackHandler or GetParam) with closing
-/// handles accepted by validation on this thread.
-pub(crate) fn closing_accepted<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            ACCEPT_CLOSING.with(|c| c.set(self.0));
-        }
+/// While alive, validation on this thread accepts closing handles (the body of GetContext,
+/// SetContext, SetCallbackHandler or GetParam).
+pub(crate) struct ClosingAccepted(bool);
+
+impl ClosingAccepted {
+    /// Accepts closing handles until the guard is dropped.
+    pub(crate) fn enter() -> Self {
+        Self(ACCEPT_CLOSING.with(|c| c.replace(true)))
     }
-    let _restore = Restore(ACCEPT_CLOSING.with(|c| c.replace(true)));
+}
+
+impl Drop for ClosingAccepted {
+    fn drop(&mut self) {
+        ACCEPT_CLOSING.with(|c| c.set(self.0));
+    }
+}
+
+/// Runs `f` with closing handles accepted by validation on this thread.
+pub(crate) fn closing_accepted<R>(f: impl FnOnce() -> R) -> R {
+    let _accepting = ClosingAccepted::enter();
     f()
 }
 

@@ -134,37 +134,36 @@ pub(crate) unsafe extern "C" fn get_param(
 ) -> QUIC_STATUS {
     boundary::status(|| {
         // A closing handle answers until its final event has returned, as in MsQuic.
-        handle::closing_accepted(|| {
-            let param = param & !QUIC_PARAM_HIGH_PRIORITY;
-            if buffer_length.is_null() {
-                return QUIC_STATUS_INVALID_PARAMETER;
+        let _closing = handle::ClosingAccepted::enter();
+        let param = param & !QUIC_PARAM_HIGH_PRIORITY;
+        if buffer_length.is_null() {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        if h.is_null() {
+            // SAFETY: `buffer_length` is non-NULL; `buffer` is as the API contract says.
+            return unsafe { global::get(param, buffer_length, buffer) };
+        }
+        // SAFETY: `h` is an application handle.
+        let (h, kind) = match unsafe { route(h, param) } {
+            // SAFETY: `route` validated `h`.
+            Ok(kind) => unsafe { through_stream(h, kind, param) },
+            Err(status) => return status,
+        };
+        match (param, kind) {
+            (registration::TRANSPORT, Kind::Registration) => {
+                // SAFETY: `h` is an application handle; the buffers are as the API contract say.
+                return unsafe { registration::get_transport(h, buffer_length, buffer) };
             }
-            if h.is_null() {
-                // SAFETY: `buffer_length` is non-NULL; `buffer` is as the API contract says.
-                return unsafe { global::get(param, buffer_length, buffer) };
+            (QUIC_PARAM_CONFIGURATION_SETTINGS, Kind::Configuration) => {
+                // SAFETY: as above.
+                return unsafe { configuration::get(h, buffer_length, buffer) };
             }
-            // SAFETY: `h` is an application handle.
-            let (h, kind) = match unsafe { route(h, param) } {
-                // SAFETY: `route` validated `h`.
-                Ok(kind) => unsafe { through_stream(h, kind, param) },
-                Err(status) => return status,
-            };
-            match (param, kind) {
-                (registration::TRANSPORT, Kind::Registration) => {
-                    // SAFETY: `h` is an application handle; the buffers are as the API contract say.
-                    return unsafe { registration::get_transport(h, buffer_length, buffer) };
-                }
-                (QUIC_PARAM_CONFIGURATION_SETTINGS, Kind::Configuration) => {
-                    // SAFETY: as above.
-                    return unsafe { configuration::get(h, buffer_length, buffer) };
-                }
-                _ => {}
-            }
-            // SAFETY: routing checked the handle's kind against the id's prefix.
-            if let Some(status) = unsafe { handles::get(h, param, buffer_length, buffer) } {
-                return status;
-            }
-            not_built_yet(param)
-        })
+            _ => {}
+        }
+        // SAFETY: routing checked the handle's kind against the id's prefix.
+        if let Some(status) = unsafe { handles::get(h, param, buffer_length, buffer) } {
+            return status;
+        }
+        not_built_yet(param)
     })
 }
