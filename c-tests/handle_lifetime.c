@@ -13,7 +13,9 @@
  * 3. listener: ListenerClose from the main thread; ListenerStop, then ListenerClose inside
  *    STOP_COMPLETE;
  * 4. a stream whose connection the application closed still answers GetParam(STREAM_ID), and
- *    StreamOpen through it gets INVALID_STATE. */
+ *    StreamOpen through it gets INVALID_STATE;
+ * 5. ConnectionClose from the main thread while the worker raises the connection's stream
+ *    events: SHUTDOWN_COMPLETE (the stream's and the connection's) finds the context. */
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
@@ -396,6 +398,75 @@ static void orphan_stream(HQUIC reg, HQUIC client_config, uint16_t port) {
     api->StreamClose(stream);
 }
 
+/* ---- 5. ConnectionClose from the main thread while the worker delivers events ---- */
+
+#define BUSY_ROUNDS 10
+#define BUSY_CHUNK 16384
+
+typedef struct {
+    int conn_context_ok, stream_context_ok;
+    Counter sent, conn_done;
+} Busy;
+
+static uint8_t busy_data[BUSY_CHUNK];
+
+static QUIC_STATUS QUIC_API BusyStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    Busy* b = ctx;
+    if (ev->Type == QUIC_STREAM_EVENT_SEND_COMPLETE) {
+        /* Keep the worker busy with this stream's events. */
+        counter_add(&b->sent, 1);
+        if (!ev->SEND_COMPLETE.Canceled) {
+            static QUIC_BUFFER chunk = {BUSY_CHUNK, busy_data};
+            api->StreamSend(stream, &chunk, 1, QUIC_SEND_FLAG_NONE, NULL);
+        }
+    } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
+        Busy* found = api->GetContext(stream); /* a program finds its state here */
+        b->stream_context_ok = found == b;
+        if (!ev->SHUTDOWN_COMPLETE.AppCloseInProgress) api->StreamClose(stream);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static QUIC_STATUS QUIC_API BusyConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    Busy* b = ctx;
+    if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
+        HQUIC stream = NULL;
+        CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE, BusyStream, b, &stream) ==
+              QUIC_STATUS_SUCCESS);
+        static QUIC_BUFFER chunk = {BUSY_CHUNK, busy_data};
+        for (int i = 0; i < 4; i++) {
+            api->StreamSend(stream, &chunk, 1, i == 0 ? QUIC_SEND_FLAG_START : QUIC_SEND_FLAG_NONE,
+                            NULL);
+        }
+    } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        Busy* found = api->GetContext(conn); /* a program finds its state here */
+        b->conn_context_ok = found == b && ev->SHUTDOWN_COMPLETE.AppCloseInProgress;
+        counter_add(&b->conn_done, 1);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static void close_while_busy(HQUIC reg, HQUIC client_config, uint16_t port) {
+    static Busy rounds[BUSY_ROUNDS];
+    int ok = 0;
+    for (int i = 0; i < BUSY_ROUNDS; i++) {
+        Busy* b = &rounds[i];
+        counter_init(&b->sent);
+        counter_init(&b->conn_done);
+        HQUIC conn = NULL;
+        CHECK(api->ConnectionOpen(reg, BusyConnection, b, &conn) == QUIC_STATUS_SUCCESS);
+        CHECK(QUIC_SUCCEEDED(api->ConnectionStart(conn, client_config, QUIC_ADDRESS_FAMILY_INET,
+                                                   "localhost", port)));
+        CHECK(counter_wait(&b->sent, 8 + i, 10000));
+        api->ConnectionClose(conn);
+        CHECK(counter_get(&b->conn_done) == 1);
+        ok += b->conn_context_ok && b->stream_context_ok;
+    }
+    printf("5: %d of %d closes under load found their context in SHUTDOWN_COMPLETE\n", ok,
+           BUSY_ROUNDS);
+    CHECK(ok == BUSY_ROUNDS);
+}
+
 int main(void) {
     if (!have_test_cert()) return 1;
     counter_init(&uni_done);
@@ -452,6 +523,7 @@ int main(void) {
     listener_case(reg, 1);
 
     orphan_stream(reg, client_config, port);
+    close_while_busy(reg, client_config, port);
 
     api->ListenerClose(listener);
     api->ConfigurationClose(client_config);
