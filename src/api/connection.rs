@@ -23,12 +23,14 @@ use crate::api::cert_events::CertCheck;
 use crate::api::configuration::Configuration;
 use crate::api::conn_options::ConnOptions;
 use crate::api::conn_worker::{self, ConnSlot};
+use crate::api::counted::ConnCount;
 use crate::api::credentials::LoadedTls;
 use crate::api::datagram::SendLimits;
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
 use crate::runtime::conn::{Conn, Wire};
+use crate::runtime::counters;
 use crate::runtime::log::qlog;
 use crate::runtime::tls::TlsSession;
 use crate::runtime::worker::{Pool, Worker, WorkerCx};
@@ -74,6 +76,8 @@ pub(crate) struct Connection {
     pub(crate) options: ConnOptions,
     /// Client: what PEER_CERTIFICATE_RECEIVED needs, when the application asked for it.
     pub(crate) cert_check: Mutex<Option<CertCheck>>,
+    /// This connection's place in the performance counters.
+    pub(crate) counted: ConnCount,
 }
 
 /// State the worker caches on the handle as the connection progresses, so that GetParam
@@ -160,7 +164,19 @@ pub(crate) fn on_slot(
         f(cx, &slot);
     };
     let worker = conn.obj.worker();
-    if wait || worker.is_current() {
+    if worker.is_current() {
+        let _ = worker.run(op);
+        return;
+    }
+    // Queued from another thread: one connection operation, as MsQuic counts them.
+    counters::inc(counters::CONN_OPER_QUEUED);
+    counters::inc(counters::CONN_OPER_QUEUE_DEPTH);
+    let op = move |cx: &WorkerCx| {
+        counters::dec(counters::CONN_OPER_QUEUE_DEPTH);
+        op(cx);
+        counters::inc(counters::CONN_OPER_COMPLETED);
+    };
+    if wait {
         let _ = worker.run(op);
     } else {
         worker.post(Box::new(op));
@@ -196,6 +212,7 @@ pub(crate) fn new_server_connection(
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
+        counted: ConnCount::new(true),
     };
     let handle = Handle::new(conn, core::ptr::null_mut(), core::ptr::null_mut());
     if !handle.track() {
@@ -268,6 +285,7 @@ fn open_in(
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
+        counted: ConnCount::new(false),
     };
     let handle = Handle::new(conn, context, handler as *mut c_void);
     if !handle.track() {
@@ -415,6 +433,7 @@ pub(crate) unsafe extern "C" fn start(
                 check_name,
             );
         }
+        conn.obj.counted.started();
         let mut settings = conn.obj.settings.lock().clone();
         settings.adopt(&config.obj.settings.lock(), false);
         conn.obj

@@ -25,6 +25,7 @@ use crate::api::settings::Settings;
 use crate::api::sockaddr;
 use crate::proto;
 use crate::runtime::conn::{Conn, HelloReader, OnHello, Wire, reset_on_close};
+use crate::runtime::counters;
 use crate::runtime::listener::Listener as TcpListener;
 use crate::runtime::log::qlog;
 use crate::runtime::tls::{ClientHello, RecvBuffer, TlsSession, alpn};
@@ -180,6 +181,11 @@ impl SharedSocket {
 
 /// Every bound listening socket in the process, by bound address.
 static SHARED: Mutex<BTreeMap<SocketAddr, Arc<SharedSocket>>> = Mutex::new(BTreeMap::new());
+
+/// Whether any listener holds a socket (part of MsQuic's "library in use").
+pub(crate) fn any_bound() -> bool {
+    !SHARED.lock().is_empty()
+}
 
 /// `ListenerOpen`.
 pub(crate) unsafe extern "C" fn open(
@@ -493,6 +499,7 @@ fn raise_new_connection(
             Some((_wire, app)) => (app.to_vec(), h.alpn_wire_encoding(), h.server_name.clone()),
             None => {
                 // No listener takes any of the client's protocols.
+                counters::inc(counters::CONN_NO_ALPN);
                 let _ = std::io::Write::write_all(&mut sock, &NO_APPLICATION_PROTOCOL);
                 return;
             }
@@ -555,6 +562,7 @@ fn raise_new_connection(
         // is reset, which the client reports as CONNECTION_REFUSED, as MsQuic's client does
         // when a server application refuses it.
         listener.obj.rejected.fetch_add(1, Ordering::Relaxed);
+        counters::inc(counters::CONN_APP_REJECT);
         // SAFETY: `app_ref` is the reference handed out above and was not closed by the app.
         drop(unsafe { Handle::<Connection>::close(app_ref) });
         if let Some(pending) = slot.pending.borrow_mut().take() {

@@ -6,11 +6,14 @@ mod conn_stats;
 mod global;
 mod handles;
 mod known;
+pub(crate) mod lib_params;
 mod registration;
 pub(crate) mod stream_stats;
+pub(crate) mod versions;
 
 use core::ffi::c_void;
 
+pub(crate) use lib_params::reset as reset_global;
 pub(crate) use registration::transport_from_env;
 
 use crate::api::abi::{
