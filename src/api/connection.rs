@@ -27,6 +27,7 @@ use crate::api::counted::ConnCount;
 use crate::api::credentials::LoadedTls;
 use crate::api::datagram::SendLimits;
 use crate::api::handle::{Handle, Kind, Object};
+use crate::api::param::objects::ConnParams;
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
 use crate::runtime::conn::{Conn, Wire};
@@ -78,6 +79,8 @@ pub(crate) struct Connection {
     pub(crate) cert_check: Mutex<Option<CertCheck>>,
     /// This connection's place in the performance counters.
     pub(crate) counted: ConnCount,
+    /// QUIC-only options kept for GetParam (see `param::objects`).
+    pub(crate) params: ConnParams,
 }
 
 /// State the worker caches on the handle as the connection progresses, so that GetParam
@@ -213,6 +216,7 @@ pub(crate) fn new_server_connection(
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
         counted: ConnCount::new(true),
+        params: ConnParams::new(true),
     };
     let handle = Handle::new(conn, core::ptr::null_mut(), core::ptr::null_mut());
     if !handle.track() {
@@ -286,6 +290,7 @@ fn open_in(
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
         counted: ConnCount::new(false),
+        params: ConnParams::new(false),
     };
     let handle = Handle::new(conn, context, handler as *mut c_void);
     if !handle.track() {

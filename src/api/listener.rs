@@ -20,6 +20,7 @@ use crate::api::conn_worker::{ConnSlot, PendingAccept};
 use crate::api::connection::{self, Connection};
 use crate::api::credentials::LoadedTls;
 use crate::api::handle::{Handle, Kind, Object};
+use crate::api::param::objects::ListenerParams;
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
 use crate::api::sockaddr;
@@ -43,6 +44,8 @@ pub(crate) struct Listener {
     accepted: AtomicU64,
     /// Connections refused by the application or because the registration was shut down.
     rejected: AtomicU64,
+    /// QUIC-only options kept for GetParam, and the partition (see `param::objects`).
+    pub(crate) params: ListenerParams,
 }
 
 #[derive(Default)]
@@ -216,6 +219,7 @@ pub(crate) unsafe extern "C" fn open(
             callbacks_done: Condvar::new(),
             accepted: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
+            params: ListenerParams::default(),
         };
         let h = Handle::into_hquic(Handle::new(listener, context, handler as *mut c_void));
         // SAFETY: `out` is non-NULL and writable by the API contract.
@@ -365,7 +369,13 @@ pub(crate) unsafe extern "C" fn start(
                 return QUIC_STATUS_SUCCESS;
             }
         }
-        let worker = listener.obj.pool.pick();
+        let worker = match listener.obj.params.partition() {
+            Some(p) => listener
+                .obj
+                .pool
+                .worker(usize::from(p) % listener.obj.pool.len()),
+            None => listener.obj.pool.pick(),
+        };
         let entry = Arc::new(SharedSocket {
             worker: worker.index(),
             listeners: Mutex::new(vec![(listener.clone(), alpns.clone())]),

@@ -7,6 +7,8 @@ mod global;
 mod handles;
 mod known;
 pub(crate) mod lib_params;
+mod net_stats;
+pub(crate) mod objects;
 mod registration;
 pub(crate) mod stream_stats;
 pub(crate) mod versions;
@@ -124,6 +126,10 @@ pub(crate) unsafe extern "C" fn set_param(
         if let Some(status) = unsafe { handles::set(h, param, buffer_length, buffer) } {
             return status;
         }
+        // SAFETY: as above.
+        if let Some(status) = unsafe { objects::set(h, param, buffer_length, buffer) } {
+            return status;
+        }
         not_built_yet(param)
     })
 }
@@ -163,6 +169,10 @@ pub(crate) unsafe extern "C" fn get_param(
         }
         // SAFETY: routing checked the handle's kind against the id's prefix.
         if let Some(status) = unsafe { handles::get(h, param, buffer_length, buffer) } {
+            return status;
+        }
+        // SAFETY: as above.
+        if let Some(status) = unsafe { objects::get(h, param, buffer_length, buffer) } {
             return status;
         }
         not_built_yet(param)
