@@ -202,6 +202,7 @@ const C_PROGRAMS: &[&str] = &[
     "disconnect_timeout",
     "dlopen_host",
     "execution_config",
+    "global_params",
     "handshake_timeout",
     "idle_timeout",
     "listener_alpn",
@@ -211,6 +212,7 @@ const C_PROGRAMS: &[&str] = &[
     "many_connections",
     "memory_scale",
     "multi_receive",
+    "object_params",
     "open_close",
     "peer_stream_count",
     "receive_modes",
@@ -577,4 +579,14 @@ fn binary_linked_against_versioned_msquic_loads_ours() {
         "no msquic version need:\n{needs}"
     );
     run_c(&exe);
+}
+
+#[test]
+fn global_params() {
+    c_program("global_params");
+}
+
+#[test]
+fn object_params() {
+    c_program("object_params");
 }

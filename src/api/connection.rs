@@ -228,6 +228,7 @@ pub(crate) fn new_server_connection(
 
 /// Releases what an application-closed connection held (its place in its registration).
 pub(crate) fn release(conn: &Handle<Connection>) {
+    conn.obj.counted.release();
     if let Some(guard) = conn.obj.guard.lock().take() {
         guard
             .registration()

@@ -19,6 +19,7 @@ pub(crate) fn in_use() -> bool {
 pub(crate) struct ConnCount {
     started: AtomicBool,
     connected: AtomicBool,
+    released: AtomicBool,
 }
 
 impl ConnCount {
@@ -29,6 +30,7 @@ impl ConnCount {
         let count = Self {
             started: AtomicBool::new(false),
             connected: AtomicBool::new(false),
+            released: AtomicBool::new(false),
         };
         if started {
             count.started();
@@ -45,14 +47,18 @@ impl ConnCount {
 
     /// CONNECTED was raised.
     pub(crate) fn connected(&self) {
-        if !self.connected.swap(true, Ordering::Relaxed) {
+        if !self.released.load(Ordering::Relaxed) && !self.connected.swap(true, Ordering::Relaxed)
+        {
             counters::inc(CONN_CONNECTED);
         }
     }
-}
 
-impl Drop for ConnCount {
-    fn drop(&mut self) {
+    /// The connection is freed as far as the application can tell: closed (its memory may
+    /// stay a while to catch late calls on the handle). Counted once.
+    pub(crate) fn release(&self) {
+        if self.released.swap(true, Ordering::Relaxed) {
+            return;
+        }
         if self.connected.load(Ordering::Relaxed) {
             counters::dec(CONN_CONNECTED);
         } else if self.started.load(Ordering::Relaxed) {
@@ -65,14 +71,27 @@ impl Drop for ConnCount {
     }
 }
 
-/// A stream's place in STRM_ACTIVE, from its allocation until it is freed.
-pub(crate) struct StreamCount(());
+impl Drop for ConnCount {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// A stream's place in STRM_ACTIVE, from its allocation until it is freed (closed).
+pub(crate) struct StreamCount(AtomicBool);
 
 impl StreamCount {
     /// Counts a new stream.
     pub(crate) fn new() -> Self {
         counters::inc(STRM_ACTIVE);
-        Self(())
+        Self(AtomicBool::new(false))
+    }
+
+    /// The stream is closed; counted once.
+    pub(crate) fn release(&self) {
+        if !self.0.swap(true, Ordering::Relaxed) {
+            counters::dec(STRM_ACTIVE);
+        }
     }
 }
 
@@ -84,7 +103,7 @@ impl Default for StreamCount {
 
 impl Drop for StreamCount {
     fn drop(&mut self) {
-        counters::dec(STRM_ACTIVE);
+        self.release();
     }
 }
 

@@ -32,7 +32,7 @@ pub(crate) struct StreamExtra {
     /// Blocked-time measurements (`QUIC_PARAM_STREAM_STATISTICS`).
     pub(crate) timings: Mutex<Timings>,
     /// The stream's place in STRM_ACTIVE.
-    _counted: StreamCount,
+    pub(crate) counted: StreamCount,
 }
 
 /// The lockable part of [`StreamExtra`].

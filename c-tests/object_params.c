@@ -1,0 +1,2 @@
+#include "support/qmux_test.h"
+int main(void) { return 0; }
