@@ -4,7 +4,7 @@
  *   round trip (byte-swapped, as MsQuic returns them), also through a stream handle;
  * - LISTENER_CIBIR_ID (≤ 7 bytes, offset 0 only, empty clears), DOS_MODE_EVENTS,
  *   LISTENER_PARTITION_INDEX (once, before start, below the processor count; INVALID_STATE
- *   on get until set);
+ *   on get until set; the accepted connection lives on that partition's worker);
  * - CONN_SHARE_UDP_BINDING, CONN_CIBIR_ID (needs a shared binding), CONN_LOCAL_INTERFACE,
  *   CONN_DISABLE_1RTT_ENCRYPTION: client before start only (INVALID_STATE after, and on a
  *   server); a server connection reads SHARE_UDP_BINDING TRUE;
@@ -269,8 +269,16 @@ int main(void) {
     versions(client_config, QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS, 1);
     listener_params(reg);
 
+    /* The listener's partition is the worker its connections live on. */
     HQUIC listener = NULL;
     CHECK(api->ListenerOpen(reg, ServerListener, NULL, &listener) == QUIC_STATUS_SUCCESS);
+    uint16_t partition = 1;
+    if (api->SetParam(listener, QUIC_PARAM_LISTENER_PARTITION_INDEX, 2, &partition) !=
+        QUIC_STATUS_SUCCESS) {
+        partition = 0; /* a single processor */
+        CHECK(api->SetParam(listener, QUIC_PARAM_LISTENER_PARTITION_INDEX, 2, &partition) ==
+              QUIC_STATUS_SUCCESS);
+    }
     uint16_t port = start_listener(api, listener, "objects");
     HQUIC conn = NULL;
     CHECK(api->ConnectionOpen(reg, ClientConnection, NULL, &conn) == QUIC_STATUS_SUCCESS);
@@ -287,6 +295,11 @@ int main(void) {
     CHECK(api->GetParam(server_conn, QUIC_PARAM_CONN_SHARE_UDP_BINDING, &len, &b) ==
           QUIC_STATUS_SUCCESS);
     CHECK(b == TRUE);
+    uint16_t ideal = 0xEEEE;
+    len = sizeof(ideal);
+    CHECK(api->GetParam(server_conn, QUIC_PARAM_CONN_IDEAL_PROCESSOR, &len, &ideal) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(ideal == partition);
     /* Through a stream handle, as MsQuic routes connection ids. */
     HQUIC stream = NULL;
     CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE, NoStream, NULL, &stream) ==

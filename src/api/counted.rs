@@ -47,8 +47,7 @@ impl ConnCount {
 
     /// CONNECTED was raised.
     pub(crate) fn connected(&self) {
-        if !self.released.load(Ordering::Relaxed) && !self.connected.swap(true, Ordering::Relaxed)
-        {
+        if !self.released.load(Ordering::Relaxed) && !self.connected.swap(true, Ordering::Relaxed) {
             counters::inc(CONN_CONNECTED);
         }
     }

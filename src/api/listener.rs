@@ -436,7 +436,12 @@ fn accept_handler(shared: Arc<SharedSocket>) -> crate::runtime::listener::OnAcce
         let Some(first) = shared.first() else {
             return;
         };
-        let target = first.obj.pool.pick();
+        // A partitioned listener keeps its connections on its partition's worker.
+        let pool = &first.obj.pool;
+        let target = match first.obj.params.partition() {
+            Some(p) => pool.worker(usize::from(p) % pool.len()),
+            None => pool.pick(),
+        };
         let shared = shared.clone();
         target.post(Box::new(move |cx| accept_on_worker(cx, shared, sock, peer)));
     })
