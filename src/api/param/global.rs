@@ -93,22 +93,28 @@ pub(crate) unsafe fn get(param: u32, len: *mut u32, buf: *mut c_void) -> QUIC_ST
             // SAFETY: the caller's contract is `get_v2_sizes`'s.
             return unsafe { conn_stats::get_v2_sizes(len, buf) };
         }
-        // SAFETY (all arms below): the caller's contract is `answer`'s, which theirs is.
+        // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_PERF_COUNTERS => return unsafe { get_perf_counters(len, buf) },
         QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             return unsafe { lib_params::get_u16(true, len, buf) };
         }
         QUIC_PARAM_GLOBAL_LOAD_BALACING_MODE => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             return unsafe { lib_params::get_u16(false, len, buf) };
         }
         QUIC_PARAM_GLOBAL_GLOBAL_SETTINGS => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             return unsafe { lib_params::get_global_settings(len, buf) };
         }
+        // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_VERSION_SETTINGS => return unsafe { lib_params::get_versions(len, buf) },
         PRIVATE_VERSION_NEGOTIATION_ENABLED => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             return unsafe { lib_params::get_flag(Flag::VersionNegotiation, len, buf) };
         }
         PRIVATE_DATAPATH_DSCP_RECV_ENABLED => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             return unsafe { lib_params::get_flag(Flag::DscpRecv, len, buf) };
         }
         PRIVATE_IN_USE => vec![u8::from(counted::in_use())],
@@ -143,22 +149,29 @@ pub(crate) unsafe fn set(param: u32, len: u32, buf: *const c_void) -> QUIC_STATU
             // SAFETY: the caller's contract is `set_param`'s.
             unsafe { workers::set_param(library::pool_started(), len, buf) }
         }
-        // SAFETY (the arms below): the caller's contract is theirs.
+        // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT => unsafe { lib_params::set_retry_memory(len, buf) },
+        // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_LOAD_BALACING_MODE => unsafe {
             lib_params::set_load_balancing(len, buf, counted::in_use())
         },
+        // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_GLOBAL_SETTINGS => unsafe { lib_params::set_global_settings(len, buf) },
+        // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_VERSION_SETTINGS => unsafe { lib_params::set_versions(len, buf) },
+        // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY => unsafe {
             lib_params::set_reset_key(len, buf, library::pool_started())
         },
+        // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_STATELESS_RETRY_CONFIG => unsafe {
             lib_params::set_retry_config(len, buf)
         },
+        // SAFETY: the handle and buffers are as this function's contract says.
         PRIVATE_VERSION_NEGOTIATION_ENABLED => unsafe {
             lib_params::set_flag(Flag::VersionNegotiation, len, buf, false)
         },
+        // SAFETY: the handle and buffers are as this function's contract says.
         PRIVATE_DATAPATH_DSCP_RECV_ENABLED => unsafe {
             lib_params::set_flag(Flag::DscpRecv, len, buf, library::pool_started())
         },

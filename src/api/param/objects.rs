@@ -126,31 +126,40 @@ pub(crate) unsafe fn get(
     len: *mut u32,
     buf: *mut c_void,
 ) -> Option<QUIC_STATUS> {
-    // SAFETY (every arm): the caller's contract is the callee's.
     let status = match param {
         QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let config = unsafe { Handle::<Configuration>::borrow(h) }?;
             let v = config.obj.params.versions.lock().clone();
+            // SAFETY: the handle and buffers are as this function's contract says.
             unsafe { versions::answer(v.as_ref(), len, buf) }
         }
         QUIC_PARAM_LISTENER_CIBIR_ID => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let listener = unsafe { Handle::<Listener>::borrow(h) }?;
             let cibir = listener.obj.params.state.lock().cibir.clone();
             if cibir.is_empty() {
+                // SAFETY: the handle and buffers are as this function's contract says.
                 unsafe { len.write(0) };
                 return Some(QUIC_STATUS_SUCCESS);
             }
+            // SAFETY: the handle and buffers are as this function's contract says.
             unsafe { answer(len, buf, &cibir) }
         }
         QUIC_PARAM_DOS_MODE_EVENTS => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let listener = unsafe { Handle::<Listener>::borrow(h) }?;
             let v = listener.obj.params.state.lock().dos_mode_events;
+            // SAFETY: the handle and buffers are as this function's contract says.
             unsafe { answer(len, buf, &[u8::from(v)]) }
         }
         QUIC_PARAM_LISTENER_PARTITION_INDEX => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let listener = unsafe { Handle::<Listener>::borrow(h) }?;
             let p = listener.obj.params.partition();
+            // SAFETY: the handle and buffers are as this function's contract says.
             if unsafe { len.read() } < 2 {
+                // SAFETY: the handle and buffers are as this function's contract says.
                 unsafe { len.write(2) };
                 return Some(QUIC_STATUS_BUFFER_TOO_SMALL);
             }
@@ -160,9 +169,11 @@ pub(crate) unsafe fn get(
             let Some(p) = p else {
                 return Some(QUIC_STATUS_INVALID_STATE);
             };
+            // SAFETY: the handle and buffers are as this function's contract says.
             unsafe { answer(len, buf, &p.to_ne_bytes()) }
         }
         QUIC_PARAM_CONN_SHARE_UDP_BINDING | QUIC_PARAM_CONN_DISABLE_1RTT_ENCRYPTION => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
             let s = conn.obj.params.state.lock();
             let v = if param == QUIC_PARAM_CONN_SHARE_UDP_BINDING {
@@ -171,9 +182,11 @@ pub(crate) unsafe fn get(
                 s.disable_1rtt
             };
             drop(s);
+            // SAFETY: the handle and buffers are as this function's contract says.
             unsafe { answer(len, buf, &[u8::from(v)]) }
         }
         QUIC_PARAM_CONN_VERSION_SETTINGS => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
             let v = conn
                 .obj
@@ -183,13 +196,16 @@ pub(crate) unsafe fn get(
                 .versions
                 .clone()
                 .or_else(lib_params::global_versions);
+            // SAFETY: the handle and buffers are as this function's contract says.
             unsafe { versions::answer(v.as_ref(), len, buf) }
         }
         // QMux has no connection ids: there is never an original destination CID, the state
         // MsQuic answers INVALID_STATE in.
         QUIC_PARAM_CONN_ORIG_DEST_CID => QUIC_STATUS_INVALID_STATE,
         QUIC_PARAM_CONN_NETWORK_STATISTICS => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let conn = unsafe { Handle::<Connection>::get(h) }?;
+            // SAFETY: the handle and buffers are as this function's contract says.
             unsafe { net_stats::get(&conn, len, buf) }
         }
         // Set-only ids.
@@ -217,10 +233,11 @@ pub(crate) unsafe fn set(
     len: u32,
     buf: *const c_void,
 ) -> Option<QUIC_STATUS> {
-    // SAFETY (every arm): the caller's contract is the callee's.
     let status = match param {
         QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let config = unsafe { Handle::<Configuration>::borrow(h) }?;
+            // SAFETY: the handle and buffers are as this function's contract says.
             match unsafe { versions::parse(len, buf) } {
                 Ok(v) => {
                     *config.obj.params.versions.lock() = v;
@@ -230,12 +247,16 @@ pub(crate) unsafe fn set(
             }
         }
         QUIC_PARAM_LISTENER_CIBIR_ID => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let listener = unsafe { Handle::<Listener>::borrow(h) }?;
             let mut s = listener.obj.params.state.lock();
+            // SAFETY: the handle and buffers are as this function's contract says.
             unsafe { set_cibir(&mut s.cibir, len, buf) }
         }
         QUIC_PARAM_DOS_MODE_EVENTS => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let listener = unsafe { Handle::<Listener>::borrow(h) }?;
+            // SAFETY: the handle and buffers are as this function's contract says.
             match unsafe { read_exact::<u8>(len, buf) } {
                 // Never raised: a TCP listener never enters MsQuic's retry (DoS) mode.
                 Some(v) => {
@@ -246,7 +267,9 @@ pub(crate) unsafe fn set(
             }
         }
         QUIC_PARAM_LISTENER_PARTITION_INDEX => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let listener = unsafe { Handle::<Listener>::borrow(h) }?;
+            // SAFETY: the handle and buffers are as this function's contract says.
             let Some(p) = (unsafe { read_exact::<u16>(len, buf) }) else {
                 return Some(QUIC_STATUS_INVALID_PARAMETER);
             };
@@ -261,7 +284,9 @@ pub(crate) unsafe fn set(
             QUIC_STATUS_SUCCESS
         }
         QUIC_PARAM_CONN_SHARE_UDP_BINDING => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            // SAFETY: the handle and buffers are as this function's contract says.
             let Some(v) = (unsafe { read_exact::<u8>(len, buf) }) else {
                 return Some(QUIC_STATUS_INVALID_PARAMETER);
             };
@@ -272,7 +297,9 @@ pub(crate) unsafe fn set(
             QUIC_STATUS_SUCCESS
         }
         QUIC_PARAM_CONN_DISABLE_1RTT_ENCRYPTION => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            // SAFETY: the handle and buffers are as this function's contract says.
             let Some(v) = (unsafe { read_exact::<u8>(len, buf) }) else {
                 return Some(QUIC_STATUS_INVALID_PARAMETER);
             };
@@ -284,17 +311,21 @@ pub(crate) unsafe fn set(
             QUIC_STATUS_SUCCESS
         }
         QUIC_PARAM_CONN_PEER_CERTIFICATE_VALID => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let Some(v) = (unsafe { read_exact::<u8>(len, buf) }) else {
                 return Some(QUIC_STATUS_INVALID_PARAMETER);
             };
             // Completes a pending custom validation (no-op when none is pending).
+            // SAFETY: the handle and buffers are as this function's contract says.
             let _ = unsafe {
                 cert_events::validation_complete(h, v, QUIC_TLS_ALERT_CODE_BAD_CERTIFICATE)
             };
             QUIC_STATUS_SUCCESS
         }
         QUIC_PARAM_CONN_LOCAL_INTERFACE => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            // SAFETY: the handle and buffers are as this function's contract says.
             let Some(v) = (unsafe { read_exact::<u32>(len, buf) }) else {
                 return Some(QUIC_STATUS_INVALID_PARAMETER);
             };
@@ -305,6 +336,7 @@ pub(crate) unsafe fn set(
             QUIC_STATUS_SUCCESS
         }
         QUIC_PARAM_CONN_CIBIR_ID => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
             if !client_before_start(conn) {
                 return Some(QUIC_STATUS_INVALID_STATE);
@@ -314,10 +346,13 @@ pub(crate) unsafe fn set(
                 // MsQuic uses CIBIR only on a shared binding.
                 return Some(QUIC_STATUS_INVALID_STATE);
             }
+            // SAFETY: the handle and buffers are as this function's contract says.
             unsafe { set_cibir(&mut s.cibir, len, buf) }
         }
         QUIC_PARAM_CONN_VERSION_SETTINGS => {
+            // SAFETY: the handle and buffers are as this function's contract says.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            // SAFETY: the handle and buffers are as this function's contract says.
             match unsafe { versions::parse(len, buf) } {
                 Ok(v) => {
                     conn.obj.params.state.lock().versions = v;
