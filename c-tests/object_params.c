@@ -8,7 +8,8 @@
  * - CONN_SHARE_UDP_BINDING, CONN_CIBIR_ID (needs a shared binding), CONN_LOCAL_INTERFACE,
  *   CONN_DISABLE_1RTT_ENCRYPTION: client before start only (INVALID_STATE after, and on a
  *   server); a server connection reads SHARE_UDP_BINDING TRUE;
- * - CONN_PEER_CERTIFICATE_VALID (set only), CONN_ORIG_DEST_CID (INVALID_STATE: no CIDs),
+ * - CONN_PEER_CERTIFICATE_VALID (set only; decides a pending certificate validation: TRUE
+ *   lets CONNECTED come, FALSE ends with BAD_CERTIFICATE), CONN_ORIG_DEST_CID (INVALID_STATE: no CIDs),
  *   CONN_NETWORK_STATISTICS (probing; TCP's congestion window once connected). */
 #define QUIC_API_ENABLE_INSECURE_FEATURES 1
 #include "support/qmux_test.h"
@@ -17,12 +18,15 @@ static const QUIC_API_TABLE* api;
 static HQUIC server_config;
 static HQUIC server_conn;
 static Counter connected, server_connected, client_done, server_done;
+static volatile int server_autoclose; /* later server connections close themselves */
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
-    (void)conn;
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) counter_add(&server_connected, 1);
-    if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) counter_add(&server_done, 1);
+    if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        counter_add(&server_done, 1);
+        if (server_autoclose) api->ConnectionClose(conn);
+    }
     return QUIC_STATUS_SUCCESS;
 }
 
@@ -39,6 +43,74 @@ static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECT
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) counter_add(&connected, 1);
     if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) counter_add(&client_done, 1);
     return QUIC_STATUS_SUCCESS;
+}
+
+/* A client that leaves the server's certificate pending, for CONN_PEER_CERTIFICATE_VALID. */
+typedef struct {
+    Counter cert, connected, done;
+    QUIC_STATUS transport_status;
+} Pending;
+
+static QUIC_STATUS QUIC_API PendingClient(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    (void)conn;
+    Pending* p = ctx;
+    switch (ev->Type) {
+    case QUIC_CONNECTION_EVENT_PEER_CERTIFICATE_RECEIVED:
+        counter_add(&p->cert, 1);
+        return QUIC_STATUS_PENDING;
+    case QUIC_CONNECTION_EVENT_CONNECTED:
+        counter_add(&p->connected, 1);
+        api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+        break;
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT:
+        p->transport_status = ev->SHUTDOWN_INITIATED_BY_TRANSPORT.Status;
+        break;
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
+        counter_add(&p->done, 1);
+        break;
+    default:
+        break;
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+/* The legacy CONN_PEER_CERTIFICATE_VALID decides a pending validation: TRUE lets CONNECTED
+ * come, FALSE ends the connection with BAD_CERTIFICATE. */
+static void peer_certificate_valid(HQUIC reg, uint16_t port) {
+    QUIC_BUFFER a = {7, (uint8_t*)"objects"};
+    HQUIC cfg = NULL;
+    CHECK(api->ConfigurationOpen(reg, &a, 1, NULL, 0, NULL, &cfg) == QUIC_STATUS_SUCCESS);
+    QUIC_CREDENTIAL_CONFIG cred;
+    memset(&cred, 0, sizeof(cred));
+    cred.Type = QUIC_CREDENTIAL_TYPE_NONE;
+    cred.Flags = QUIC_CREDENTIAL_FLAG_CLIENT | QUIC_CREDENTIAL_FLAG_DEFER_CERTIFICATE_VALIDATION;
+    CHECK(api->ConfigurationLoadCredential(cfg, &cred) == QUIC_STATUS_SUCCESS);
+    server_autoclose = 1;
+    for (int accept = 1; accept >= 0; accept--) {
+        Pending p;
+        memset(&p, 0, sizeof(p));
+        counter_init(&p.cert);
+        counter_init(&p.connected);
+        counter_init(&p.done);
+        HQUIC conn = NULL;
+        CHECK(api->ConnectionOpen(reg, PendingClient, &p, &conn) == QUIC_STATUS_SUCCESS);
+        CHECK(QUIC_SUCCEEDED(
+            api->ConnectionStart(conn, cfg, QUIC_ADDRESS_FAMILY_INET, "localhost", port)));
+        CHECK(counter_wait(&p.cert, 1, 10000));
+        CHECK(!counter_wait(&p.connected, 1, 200)); /* waits for the application */
+        BOOLEAN valid = (BOOLEAN)accept;
+        CHECK(api->SetParam(conn, QUIC_PARAM_CONN_PEER_CERTIFICATE_VALID, 1, &valid) ==
+              QUIC_STATUS_SUCCESS);
+        CHECK(counter_wait(&p.done, 1, 10000));
+        if (accept) {
+            CHECK(counter_get(&p.connected) == 1);
+        } else {
+            CHECK(counter_get(&p.connected) == 0);
+            CHECK(p.transport_status == QUIC_STATUS_BAD_CERTIFICATE);
+        }
+        api->ConnectionClose(conn);
+    }
+    api->ConfigurationClose(cfg);
 }
 
 static QUIC_STATUS QUIC_API NoStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
@@ -312,6 +384,7 @@ int main(void) {
     CHECK(counter_wait(&server_done, 1, 10000));
     api->ConnectionClose(conn);
     api->ConnectionClose(server_conn);
+    peer_certificate_valid(reg, port);
     api->ListenerClose(listener);
     api->ConfigurationClose(client_config);
     api->ConfigurationClose(server_config);
