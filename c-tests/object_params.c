@@ -1,7 +1,8 @@
 /* Configuration, listener and connection parameters with no QUIC-over-UDP machinery behind
  * them over QMux, checked, stored and returned as MsQuic does on Linux:
  * - CONFIGURATION_VERSION_SETTINGS and CONN_VERSION_SETTINGS: probing, refused versions,
- *   round trip (byte-swapped, as MsQuic returns them), also through a stream handle;
+ *   round trip (byte-swapped, as MsQuic returns them), also through a stream handle; an
+ *   accepted connection takes its configuration's lists;
  * - LISTENER_CIBIR_ID (≤ 7 bytes, offset 0 only, empty clears), DOS_MODE_EVENTS,
  *   LISTENER_PARTITION_INDEX (once, before start, below the processor count; INVALID_STATE
  *   on get until set; the accepted connection lives on that partition's worker);
@@ -339,6 +340,11 @@ int main(void) {
     server_config = server_configuration(api, reg, "objects", 1, 0);
     HQUIC client_config = client_configuration(api, reg, "objects", 0);
     versions(client_config, QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS, 1);
+    /* The server's connections take their configuration's lists. */
+    const uint32_t v1 = 1;
+    QUIC_VERSION_SETTINGS only_v1 = {&v1, &v1, &v1, 1, 1, 1};
+    CHECK(api->SetParam(server_config, QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS,
+                        sizeof(only_v1), &only_v1) == QUIC_STATUS_SUCCESS);
     listener_params(reg);
 
     /* The listener's partition is the worker its connections live on. */
@@ -367,6 +373,12 @@ int main(void) {
     CHECK(api->GetParam(server_conn, QUIC_PARAM_CONN_SHARE_UDP_BINDING, &len, &b) ==
           QUIC_STATUS_SUCCESS);
     CHECK(b == TRUE);
+    uint8_t vs[sizeof(QUIC_VERSION_SETTINGS) + 3 * sizeof(uint32_t)];
+    len = sizeof(vs);
+    CHECK(api->GetParam(server_conn, QUIC_PARAM_CONN_VERSION_SETTINGS, &len, vs) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(len == sizeof(vs) && ((QUIC_VERSION_SETTINGS*)vs)->AcceptableVersionsLength == 1);
+    CHECK(((QUIC_VERSION_SETTINGS*)vs)->AcceptableVersions[0] == 0x01000000);
     uint16_t ideal = 0xEEEE;
     len = sizeof(ideal);
     CHECK(api->GetParam(server_conn, QUIC_PARAM_CONN_IDEAL_PROCESSOR, &len, &ideal) ==

@@ -440,6 +440,7 @@ pub(crate) unsafe extern "C" fn start(
             );
         }
         conn.obj.counted.started();
+        conn.obj.params.adopt(&config.obj.params);
         let mut settings = conn.obj.settings.lock().clone();
         settings.adopt(&config.obj.settings.lock(), false);
         conn.obj
@@ -546,6 +547,7 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
         let (Some(conn), Some(config)) = (conn, config) else {
             return QUIC_STATUS_INVALID_PARAMETER;
         };
+        conn.obj.params.adopt(&config.obj.params);
         let mut settings = conn.obj.settings.lock().clone();
         settings.adopt(&config.obj.settings.lock(), false);
         conn.obj

@@ -38,6 +38,17 @@ pub(crate) struct ConfigParams {
     versions: Mutex<Option<VersionLists>>,
 }
 
+impl ConfigParams {
+    /// The configuration's version lists, else the library's (MsQuic copies the library's
+    /// settings into a configuration's unset fields).
+    fn versions(&self) -> Option<VersionLists> {
+        self.versions
+            .lock()
+            .clone()
+            .or_else(lib_params::global_versions)
+    }
+}
+
 /// A listener's CIBIR id, DoS-mode event opt-in and partition.
 #[derive(Default)]
 pub(crate) struct ListenerParams {
@@ -72,6 +83,15 @@ impl ConnParams {
         Self {
             server,
             state: Mutex::new(ConnState::default()),
+        }
+    }
+
+    /// The connection starts with `config` (ConnectionStart or ConnectionSetConfiguration):
+    /// its version lists fill the connection's unset ones, as MsQuic applies them.
+    pub(crate) fn adopt(&self, config: &ConfigParams) {
+        let mut s = self.state.lock();
+        if s.versions.is_none() {
+            s.versions = config.versions();
         }
     }
 }
@@ -130,7 +150,7 @@ pub(crate) unsafe fn get(
         QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS => {
             // SAFETY: the handle and buffers are as this function's contract says.
             let config = unsafe { Handle::<Configuration>::borrow(h) }?;
-            let v = config.obj.params.versions.lock().clone();
+            let v = config.obj.params.versions();
             // SAFETY: the handle and buffers are as this function's contract says.
             unsafe { versions::answer(v.as_ref(), len, buf) }
         }
