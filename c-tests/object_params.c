@@ -340,6 +340,13 @@ int main(void) {
     server_config = server_configuration(api, reg, "objects", 1, 0);
     HQUIC client_config = client_configuration(api, reg, "objects", 0);
     versions(client_config, QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS, 1);
+    /* Schannel's attribute: Windows only; MsQuic on Linux refuses it both ways. */
+    uint8_t attr[24] = {0};
+    uint32_t attr_len = sizeof(attr);
+    CHECK(api->SetParam(client_config, QUIC_PARAM_CONFIGURATION_SCHANNEL_CREDENTIAL_ATTRIBUTE_W,
+                        sizeof(attr), attr) == QUIC_STATUS_INVALID_PARAMETER);
+    CHECK(api->GetParam(client_config, QUIC_PARAM_CONFIGURATION_SCHANNEL_CREDENTIAL_ATTRIBUTE_W,
+                        &attr_len, attr) == QUIC_STATUS_INVALID_PARAMETER);
     /* The server's connections take their configuration's lists. */
     const uint32_t v1 = 1;
     QUIC_VERSION_SETTINGS only_v1 = {&v1, &v1, &v1, 1, 1, 1};

@@ -10,7 +10,8 @@ use core::ffi::c_void;
 use parking_lot::Mutex;
 
 use crate::api::abi::{
-    HQUIC, QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS, QUIC_PARAM_CONN_CIBIR_ID,
+    HQUIC, QUIC_PARAM_CONFIGURATION_SCHANNEL_CREDENTIAL_ATTRIBUTE_W,
+    QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS, QUIC_PARAM_CONN_CIBIR_ID,
     QUIC_PARAM_CONN_DISABLE_1RTT_ENCRYPTION, QUIC_PARAM_CONN_LOCAL_INTERFACE,
     QUIC_PARAM_CONN_NETWORK_STATISTICS, QUIC_PARAM_CONN_ORIG_DEST_CID,
     QUIC_PARAM_CONN_PEER_CERTIFICATE_VALID, QUIC_PARAM_CONN_SHARE_UDP_BINDING,
@@ -228,8 +229,10 @@ pub(crate) unsafe fn get(
             // SAFETY: the handle and buffers are as this function's contract says.
             unsafe { net_stats::get(&conn, len, buf) }
         }
-        // Set-only ids.
-        QUIC_PARAM_CONN_PEER_CERTIFICATE_VALID
+        // Set-only ids; Schannel's attribute exists on Windows only (MsQuic on Linux refuses
+        // it both ways).
+        QUIC_PARAM_CONFIGURATION_SCHANNEL_CREDENTIAL_ATTRIBUTE_W
+        | QUIC_PARAM_CONN_PEER_CERTIFICATE_VALID
         | QUIC_PARAM_CONN_LOCAL_INTERFACE
         | QUIC_PARAM_CONN_CIBIR_ID => QUIC_STATUS_INVALID_PARAMETER,
         _ => return None,
@@ -381,9 +384,9 @@ pub(crate) unsafe fn set(
                 Err(status) => status,
             }
         }
-        QUIC_PARAM_CONN_ORIG_DEST_CID | QUIC_PARAM_CONN_NETWORK_STATISTICS => {
-            QUIC_STATUS_INVALID_PARAMETER
-        }
+        QUIC_PARAM_CONN_ORIG_DEST_CID
+        | QUIC_PARAM_CONN_NETWORK_STATISTICS
+        | QUIC_PARAM_CONFIGURATION_SCHANNEL_CREDENTIAL_ATTRIBUTE_W => QUIC_STATUS_INVALID_PARAMETER,
         _ => return None,
     };
     Some(status)
