@@ -383,6 +383,10 @@ static void connection_with_stream(HQUIC reg) {
           base[QUIC_PERF_COUNTER_UDP_SEND_BYTES] + 2 * sizeof(data));
     CHECK(counters_now[QUIC_PERF_COUNTER_UDP_RECV_BYTES] >
           base[QUIC_PERF_COUNTER_UDP_RECV_BYTES] + 2 * sizeof(data));
+    /* UDP_SEND / UDP_RECV count QMux records: at least the transport parameters and the
+     * stream's data each way. */
+    CHECK(counters_now[QUIC_PERF_COUNTER_UDP_SEND] >= base[QUIC_PERF_COUNTER_UDP_SEND] + 4);
+    CHECK(counters_now[QUIC_PERF_COUNTER_UDP_RECV] >= base[QUIC_PERF_COUNTER_UDP_RECV] + 4);
     CHECK(counters_now[QUIC_PERF_COUNTER_UDP_SEND_CALLS] > base[QUIC_PERF_COUNTER_UDP_SEND_CALLS]);
     CHECK(counters_now[QUIC_PERF_COUNTER_UDP_RECV_EVENTS] >
           base[QUIC_PERF_COUNTER_UDP_RECV_EVENTS]);

@@ -26,6 +26,10 @@ pub const CONN_PROTOCOL_ERRORS: usize = 6;
 pub const CONN_NO_ALPN: usize = 7;
 /// Streams allocated and not yet freed.
 pub const STRM_ACTIVE: usize = 8;
+/// QMux records received.
+pub const UDP_RECV: usize = 12;
+/// QMux records sent.
+pub const UDP_SEND: usize = 13;
 /// Bytes received from sockets.
 pub const UDP_RECV_BYTES: usize = 14;
 /// Bytes written to sockets.

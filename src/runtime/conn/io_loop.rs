@@ -62,6 +62,19 @@ impl Inner {
         }
     }
 
+    /// Adds the QMux records sent and received since the last call to the library's
+    /// UDP_SEND / UDP_RECV counters (a record is QMux's unit of transmission).
+    pub(super) fn count_records(&mut self) {
+        let stats = self.engine.stats();
+        let (sent, received) = self.records_counted;
+        counters::add(counters::UDP_SEND, (stats.records_sent - sent) as i64);
+        counters::add(
+            counters::UDP_RECV,
+            (stats.records_received - received) as i64,
+        );
+        self.records_counted = (stats.records_sent, stats.records_received);
+    }
+
     fn read_all(&mut self) {
         loop {
             let read = match &mut self.wire {
