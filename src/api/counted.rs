@@ -1,5 +1,6 @@
 //! The performance counters tied to object lifetimes: a connection or stream counts as
-//! active from its allocation until it is freed, as in MsQuic.
+//! active from its open until the application closes it, when MsQuic frees it (here the
+//! memory stays a while in the handle quarantine, which must not keep it counted).
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
