@@ -202,6 +202,7 @@ const C_PROGRAMS: &[&str] = &[
     "disconnect_timeout",
     "dlopen_host",
     "execution_config",
+    "global_params",
     "handle_kinds",
     "handle_lifetime",
     "handshake_timeout",
@@ -213,6 +214,7 @@ const C_PROGRAMS: &[&str] = &[
     "many_connections",
     "memory_scale",
     "multi_receive",
+    "object_params",
     "open_close",
     "peer_stream_count",
     "receive_modes",
@@ -589,4 +591,14 @@ fn binary_linked_against_versioned_msquic_loads_ours() {
         "no msquic version need:\n{needs}"
     );
     run_c(&exe);
+}
+
+#[test]
+fn global_params() {
+    c_program("global_params");
+}
+
+#[test]
+fn object_params() {
+    c_program("object_params");
 }

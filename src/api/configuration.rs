@@ -12,6 +12,7 @@ use crate::api::abi::{
 use crate::api::boundary;
 use crate::api::credentials::{self, LoadedTls};
 use crate::api::handle::{Handle, Kind, Object};
+use crate::api::param::objects::ConfigParams;
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
 
@@ -30,6 +31,8 @@ pub(crate) struct Configuration {
     /// DEFER_CERTIFICATE_VALIDATION, USE_PORTABLE_CERTIFICATES) of the loaded credential.
     pub(crate) cert_flags: std::sync::atomic::AtomicU32,
     guard: Mutex<Option<ChildGuard>>,
+    /// QUIC-only options kept for GetParam (see `param::objects`).
+    pub(crate) params: ConfigParams,
 }
 
 impl Object for Configuration {
@@ -94,6 +97,7 @@ pub(crate) unsafe extern "C" fn open(
             tls: Mutex::new(None),
             cert_flags: std::sync::atomic::AtomicU32::new(0),
             guard: Mutex::new(Some(ChildGuard::new(reg))),
+            params: ConfigParams::default(),
         };
         let h = Handle::into_hquic(Handle::new(config, context, core::ptr::null_mut()));
         // SAFETY: `out` is non-NULL and writable by the API contract.

@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use crate::api::abi::*;
 use crate::api::callbacks;
 use crate::api::connection::{self, Connection};
+use crate::api::counted;
 use crate::api::handle::Handle;
 use crate::api::stream::{self, Stream};
 use crate::api::stream_reset;
@@ -427,6 +428,7 @@ impl ConnSlot {
     fn raise_connected(self: &Rc<Self>, cx: &WorkerCx) {
         stream_reset::on_peer_params(self);
         self.connected.set(true);
+        self.handle.obj.counted.connected();
         datagram::on_connected(self, cx);
         let alpn = self.alpn.borrow().clone();
         {
@@ -562,10 +564,12 @@ impl ConnSlot {
         match cause {
             CloseCause::IdleTimeout => self.transport_shutdown(QUIC_STATUS_CONNECTION_IDLE, 0),
             CloseCause::LocalError(e) => {
+                counted::on_transport_close(e.code.0);
                 self.transport_shutdown(status_of_transport(e.code.0), e.code.0)
             }
             CloseCause::LocalClose { .. } => {}
             CloseCause::PeerTransport { error_code, .. } => {
+                counted::on_transport_close(error_code.0);
                 self.closed_remotely.set(true);
                 self.transport_shutdown(status_of_transport(error_code.0), error_code.0);
             }

@@ -23,13 +23,16 @@ use crate::api::cert_events::CertCheck;
 use crate::api::configuration::Configuration;
 use crate::api::conn_options::ConnOptions;
 use crate::api::conn_worker::{self, ConnSlot};
+use crate::api::counted::ConnCount;
 use crate::api::credentials::LoadedTls;
 use crate::api::datagram::SendLimits;
 use crate::api::handle::{Handle, Kind, Object};
+use crate::api::param::objects::ConnParams;
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
 use crate::api::stream::Stream;
 use crate::runtime::conn::{Conn, Wire};
+use crate::runtime::counters;
 use crate::runtime::log::qlog;
 use crate::runtime::tls::TlsSession;
 use crate::runtime::worker::{Pool, Worker, WorkerCx};
@@ -80,6 +83,10 @@ pub(crate) struct Connection {
     pub(crate) options: ConnOptions,
     /// Client: what PEER_CERTIFICATE_RECEIVED needs, when the application asked for it.
     pub(crate) cert_check: Mutex<Option<CertCheck>>,
+    /// This connection's place in the performance counters.
+    pub(crate) counted: ConnCount,
+    /// QUIC-only options kept for GetParam (see `param::objects`).
+    pub(crate) params: ConnParams,
 }
 
 /// [`Connection::closed`]: the connection was closed from this side (by the application or the
@@ -193,7 +200,19 @@ pub(crate) fn on_slot(
         f(cx, &slot);
     };
     let worker = conn.obj.worker();
-    if wait || worker.is_current() {
+    if worker.is_current() {
+        let _ = worker.run(op);
+        return;
+    }
+    // Queued from another thread: one connection operation, as MsQuic counts them.
+    counters::inc(counters::CONN_OPER_QUEUED);
+    counters::inc(counters::CONN_OPER_QUEUE_DEPTH);
+    let op = move |cx: &WorkerCx| {
+        counters::dec(counters::CONN_OPER_QUEUE_DEPTH);
+        op(cx);
+        counters::inc(counters::CONN_OPER_COMPLETED);
+    };
+    if wait {
         let _ = worker.run(op);
     } else {
         worker.post(Box::new(op));
@@ -231,6 +250,8 @@ pub(crate) fn new_server_connection(
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
+        counted: ConnCount::new(true),
+        params: ConnParams::new(true),
     };
     let handle = Handle::new(conn, core::ptr::null_mut(), core::ptr::null_mut());
     if !handle.track() {
@@ -242,6 +263,7 @@ pub(crate) fn new_server_connection(
 
 /// Releases what an application-closed connection held (its place in its registration).
 pub(crate) fn release(conn: &Handle<Connection>) {
+    conn.obj.counted.release();
     if let Some(guard) = conn.obj.guard.lock().take() {
         guard
             .registration()
@@ -305,6 +327,8 @@ fn open_in(
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
+        counted: ConnCount::new(false),
+        params: ConnParams::new(false),
     };
     let handle = Handle::new(conn, context, handler as *mut c_void);
     if !handle.track() {
@@ -457,6 +481,8 @@ pub(crate) unsafe extern "C" fn start(
                 check_name,
             );
         }
+        conn.obj.counted.started();
+        conn.obj.params.adopt(&config.obj.params);
         let mut settings = conn.obj.settings.lock().clone();
         settings.adopt(&config.obj.settings.lock(), false);
         conn.obj
@@ -562,6 +588,7 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
             // A client takes its configuration in ConnectionStart (as MsQuic checks).
             return QUIC_STATUS_INVALID_PARAMETER;
         }
+        conn.obj.params.adopt(&config.obj.params);
         let mut settings = conn.obj.settings.lock().clone();
         settings.adopt(&config.obj.settings.lock(), false);
         conn.obj

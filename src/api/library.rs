@@ -90,6 +90,7 @@ pub(crate) fn close(api: *const c_void) {
         *guard = None;
         handle::drain_quarantine();
         settings::reset_global();
+        param::reset_global();
         workers::reset();
         POOL.lock().take()
     };

@@ -20,11 +20,13 @@ use crate::api::conn_worker::{ConnSlot, PendingAccept};
 use crate::api::connection::{self, Connection};
 use crate::api::credentials::LoadedTls;
 use crate::api::handle::{Handle, Kind, Object};
+use crate::api::param::objects::ListenerParams;
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
 use crate::api::sockaddr;
 use crate::proto;
 use crate::runtime::conn::{Conn, HelloReader, OnHello, Wire, reset_on_close};
+use crate::runtime::counters;
 use crate::runtime::listener::Listener as TcpListener;
 use crate::runtime::log::qlog;
 use crate::runtime::tls::{ClientHello, RecvBuffer, TlsSession, alpn};
@@ -42,6 +44,8 @@ pub(crate) struct Listener {
     accepted: AtomicU64,
     /// Connections refused by the application or because the registration was shut down.
     rejected: AtomicU64,
+    /// QUIC-only options kept for GetParam, and the partition (see `param::objects`).
+    pub(crate) params: ListenerParams,
 }
 
 #[derive(Default)]
@@ -184,6 +188,11 @@ impl SharedSocket {
 /// Every bound listening socket in the process, by bound address.
 static SHARED: Mutex<BTreeMap<SocketAddr, Arc<SharedSocket>>> = Mutex::new(BTreeMap::new());
 
+/// Whether any listener holds a socket (part of MsQuic's "library in use").
+pub(crate) fn any_bound() -> bool {
+    !SHARED.lock().is_empty()
+}
+
 /// `ListenerOpen`.
 pub(crate) unsafe extern "C" fn open(
     registration: HQUIC,
@@ -213,6 +222,7 @@ pub(crate) unsafe extern "C" fn open(
             callbacks_done: Condvar::new(),
             accepted: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
+            params: ListenerParams::default(),
         };
         let h = Handle::into_hquic(Handle::new(listener, context, handler as *mut c_void));
         // SAFETY: `out` is non-NULL and writable by the API contract.
@@ -365,7 +375,13 @@ pub(crate) unsafe extern "C" fn start(
                 return QUIC_STATUS_SUCCESS;
             }
         }
-        let worker = listener.obj.pool.pick();
+        let worker = match listener.obj.params.partition() {
+            Some(p) => listener
+                .obj
+                .pool
+                .worker(usize::from(p) % listener.obj.pool.len()),
+            None => listener.obj.pool.pick(),
+        };
         let entry = Arc::new(SharedSocket {
             worker: worker.index(),
             listeners: Mutex::new(vec![(listener.clone(), alpns.clone())]),
@@ -426,7 +442,12 @@ fn accept_handler(shared: Arc<SharedSocket>) -> crate::runtime::listener::OnAcce
         let Some(first) = shared.first() else {
             return;
         };
-        let target = first.obj.pool.pick();
+        // A partitioned listener keeps its connections on its partition's worker.
+        let pool = &first.obj.pool;
+        let target = match first.obj.params.partition() {
+            Some(p) => pool.worker(usize::from(p) % pool.len()),
+            None => pool.pick(),
+        };
         let shared = shared.clone();
         target.post(Box::new(move |cx| accept_on_worker(cx, shared, sock, peer)));
     })
@@ -499,6 +520,7 @@ fn raise_new_connection(
             Some((_wire, app)) => (app.to_vec(), h.alpn_wire_encoding(), h.server_name.clone()),
             None => {
                 // No listener takes any of the client's protocols.
+                counters::inc(counters::CONN_NO_ALPN);
                 let _ = std::io::Write::write_all(&mut sock, &NO_APPLICATION_PROTOCOL);
                 return;
             }
@@ -561,6 +583,7 @@ fn raise_new_connection(
         // is reset, which the client reports as CONNECTION_REFUSED, as MsQuic's client does
         // when a server application refuses it.
         listener.obj.rejected.fetch_add(1, Ordering::Relaxed);
+        counters::inc(counters::CONN_APP_REJECT);
         // SAFETY: `app_ref` is the reference handed out above and was not closed by the app.
         drop(unsafe { Handle::<Connection>::close(app_ref) });
         if let Some(pending) = slot.pending.borrow_mut().take() {

@@ -11,6 +11,7 @@ mod conn_pool;
 mod conn_worker;
 mod connection;
 mod context;
+mod counted;
 mod credentials;
 mod datagram;
 pub mod entry;

@@ -260,6 +260,7 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
         let Some(stream) = (unsafe { Handle::<Stream>::begin_close(h) }) else {
             return;
         };
+        stream.obj.extra.counted.release();
         let s = stream.clone();
         on_slot(&stream.obj.connection, true, move |cx, slot| {
             let id = s.obj.state.lock().id;

@@ -7,7 +7,9 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use crate::api::abi::QUIC_BUFFER;
+use crate::api::counted::StreamCount;
 use crate::api::param::stream_stats::Timings;
+use crate::runtime::counters;
 
 /// How our sending half was abandoned, if it was.
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
@@ -29,6 +31,8 @@ pub(crate) struct StreamExtra {
     state: Mutex<ExtraState>,
     /// Blocked-time measurements (`QUIC_PARAM_STREAM_STATISTICS`).
     pub(crate) timings: Mutex<Timings>,
+    /// The stream's place in STRM_ACTIVE.
+    pub(crate) counted: StreamCount,
 }
 
 /// The lockable part of [`StreamExtra`].
@@ -52,6 +56,7 @@ impl StreamExtra {
     pub(crate) fn count_send(&self, buffers: &[QUIC_BUFFER]) {
         let n: u64 = buffers.iter().map(|b| u64::from(b.Length)).sum();
         self.queued.fetch_add(n, Ordering::Relaxed);
+        counters::add(counters::APP_SEND_BYTES, n as i64);
     }
 
     /// The stream starts waiting for the peer's stream-count limit.

@@ -35,6 +35,7 @@ use crate::api::handle::Handle;
 use crate::api::stream::{Stream, emit, event};
 use crate::proto::{SharedBytes, StreamId, TransportError};
 use crate::runtime::conn::Conn;
+use crate::runtime::counters;
 use crate::runtime::worker::WorkerCx;
 
 /// One buffer the application gave with StreamProvideReceiveBuffers.
@@ -506,6 +507,7 @@ fn complete_in_order(
 /// was read) and raises PEER_SEND_SHUTDOWN once the FIN is completed. The connection makes
 /// progress afterwards, so the event comes before anything that progress raises.
 fn consume(slot: &Rc<ConnSlot>, stream: &Handle<Stream>, id: StreamId, n: u64, fin_now: bool) {
+    counters::add(counters::APP_RECV_BYTES, n as i64);
     if n > 0 || fin_now {
         if let Some(conn) = slot.conn() {
             conn.with_engine_quiet(|e| {

@@ -3,6 +3,7 @@
 #![deny(unsafe_code)]
 
 pub mod conn;
+pub mod counters;
 pub mod listener;
 pub mod log;
 #[allow(unsafe_code)]

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use mio::{Events, Poll, Registry, Token, Waker};
 
+use crate::runtime::counters;
 use crate::runtime::log::qlog;
 use crate::runtime::sys;
 use crate::runtime::timers::{SourceKey, Timers};
@@ -186,6 +187,8 @@ impl Worker {
     /// Queues `op` to run on the worker and wakes it.
     pub fn post(&self, op: Op) {
         if self.tx.send(op).is_ok() {
+            counters::inc(counters::WORK_OPER_QUEUED);
+            counters::inc(counters::WORK_OPER_QUEUE_DEPTH);
             // A failed wake leaves the op queued until the next readiness event; the waker
             // only fails if the poll instance is gone, and then the worker is stopping.
             let _ = self.waker.wake();
@@ -277,7 +280,9 @@ fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>, busy_
             }
         }
         while let Ok(op) = rx.try_recv() {
+            counters::dec(counters::WORK_OPER_QUEUE_DEPTH);
             op(&cx);
+            counters::inc(counters::WORK_OPER_COMPLETED);
             last_work = Instant::now();
         }
         let now = Instant::now();

@@ -6,11 +6,16 @@ mod conn_stats;
 mod global;
 mod handles;
 mod known;
+pub(crate) mod lib_params;
+mod net_stats;
+pub(crate) mod objects;
 mod registration;
 pub(crate) mod stream_stats;
+pub(crate) mod versions;
 
 use core::ffi::c_void;
 
+pub(crate) use lib_params::reset as reset_global;
 pub(crate) use registration::transport_from_env;
 
 use crate::api::abi::{
@@ -121,6 +126,10 @@ pub(crate) unsafe extern "C" fn set_param(
         if let Some(status) = unsafe { handles::set(h, param, buffer_length, buffer) } {
             return status;
         }
+        // SAFETY: as above.
+        if let Some(status) = unsafe { objects::set(h, param, buffer_length, buffer) } {
+            return status;
+        }
         not_built_yet(param)
     })
 }
@@ -162,6 +171,10 @@ pub(crate) unsafe extern "C" fn get_param(
         }
         // SAFETY: routing checked the handle's kind against the id's prefix.
         if let Some(status) = unsafe { handles::get(h, param, buffer_length, buffer) } {
+            return status;
+        }
+        // SAFETY: as above.
+        if let Some(status) = unsafe { objects::get(h, param, buffer_length, buffer) } {
             return status;
         }
         not_built_yet(param)

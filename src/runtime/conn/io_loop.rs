@@ -4,6 +4,7 @@ use std::io::{self, Read, Write};
 use std::time::Instant;
 
 use super::{Inner, Phase, Wire};
+use crate::runtime::counters;
 use crate::runtime::log::qlog;
 use crate::runtime::tls::{MAX_RECORD_PLAINTEXT, Plaintext, SEAL_ROOM, TlsError};
 
@@ -61,6 +62,19 @@ impl Inner {
         }
     }
 
+    /// Adds the QMux records sent and received since the last call to the library's
+    /// UDP_SEND / UDP_RECV counters (a record is QMux's unit of transmission).
+    pub(super) fn count_records(&mut self) {
+        let stats = self.engine.stats();
+        let (sent, received) = self.records_counted;
+        counters::add(counters::UDP_SEND, (stats.records_sent - sent) as i64);
+        counters::add(
+            counters::UDP_RECV,
+            (stats.records_received - received) as i64,
+        );
+        self.records_counted = (stats.records_sent, stats.records_received);
+    }
+
     fn read_all(&mut self) {
         loop {
             let read = match &mut self.wire {
@@ -74,6 +88,8 @@ impl Inner {
                 }
                 Ok(n) => {
                     qlog!(Trace, self.log_id, "read {n} bytes");
+                    counters::inc(counters::UDP_RECV_EVENTS);
+                    counters::add(counters::UDP_RECV_BYTES, n as i64);
                     match &mut self.wire {
                         Wire::Plain => {
                             // The engine keeps stream data as references into the buffer.
@@ -298,7 +314,11 @@ fn write_some(
     while done < buf.len() {
         match sock.write(&buf[done..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => done += n,
+            Ok(n) => {
+                done += n;
+                counters::inc(counters::UDP_SEND_CALLS);
+                counters::add(counters::UDP_SEND_BYTES, n as i64);
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock && done > 0 => break,
             Err(e) => return Err(e),

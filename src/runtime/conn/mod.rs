@@ -118,6 +118,8 @@ struct Inner {
     write_stall_deadline: Option<Instant>,
     /// Bytes written to the socket so far.
     bytes_written: u64,
+    /// Records sent and received already added to the library's counters.
+    records_counted: (u64, u64),
     /// The address logs name this connection by (the API handle's).
     log_id: usize,
 }
@@ -238,6 +240,7 @@ impl Conn {
                 disconnect_timeout: None,
                 write_stall_deadline: None,
                 bytes_written: 0,
+                records_counted: (0, 0),
                 log_id: sink.log_id(),
             }),
             sink,
@@ -353,6 +356,7 @@ impl Conn {
     fn settle(&self, cx: &WorkerCx) {
         let Some(key) = self.key.get() else { return };
         let mut inner = self.inner.borrow_mut();
+        inner.count_records();
         let done = inner.phase == Phase::Finished || inner.engine.is_drained();
         if done {
             inner.phase = Phase::Finished;
