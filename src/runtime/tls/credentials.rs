@@ -15,6 +15,7 @@ use rustls::{CipherSuite, ClientConfig, ServerConfig, SupportedCipherSuite};
 use super::alpn;
 use super::error::{CredentialError, TlsError, TlsErrorKind};
 use super::keys::{self, CertifiedKeyDer};
+use super::secrets::SessionKeyLog;
 use super::verify::{self, AcceptAnyClientCert, AcceptAnyServerCert};
 
 /// Where this endpoint's own certificate and key come from.
@@ -120,7 +121,7 @@ impl Default for PeerVerification {
 /// One endpoint's credentials: the Rust form of QUIC_CREDENTIAL_CONFIG.
 ///
 /// Both configurations log TLS secrets to the file named by `SSLKEYLOGFILE` when that
-/// variable is set (NSS key log format), and to nowhere otherwise.
+/// variable is set (NSS key log format), and to the session's secret sink when it has one.
 #[derive(Clone, Debug, Default)]
 pub struct Credentials {
     /// This endpoint's certificate and key.
@@ -289,7 +290,7 @@ impl Credentials {
                 .map_err(CredentialError::Rustls)?,
         };
         config.alpn_protocols = alpn::client_wire_list(alpn);
-        config.key_log = Arc::new(rustls::KeyLogFile::new());
+        config.key_log = Arc::new(SessionKeyLog::new());
         // After the handshake, records are protected by `kernel` with the traffic secrets.
         config.enable_secret_extraction = true;
         Ok(TlsClientConfig {
@@ -329,7 +330,7 @@ impl Credentials {
         // Let the server send data (its transport parameters) with its first flight, as
         // QUIC servers do; rustls still refuses while a client certificate is pending.
         config.send_half_rtt_data = true;
-        config.key_log = Arc::new(rustls::KeyLogFile::new());
+        config.key_log = Arc::new(SessionKeyLog::new());
         // After the handshake, records are protected by `kernel` with the traffic secrets.
         config.enable_secret_extraction = true;
         Ok(TlsServerConfig {
