@@ -223,6 +223,7 @@ const C_PROGRAMS: &[&str] = &[
     "stream_scale",
     "stream_shutdown_flags",
     "stream_start",
+    "tls_secrets",
     "stream_statistics",
     "unbuffered_send",
 ];
@@ -271,6 +272,11 @@ fn buffered_send() {
 #[test]
 fn cert_events() {
     c_program("cert_events");
+}
+
+#[test]
+fn tls_secrets() {
+    c_program("tls_secrets");
 }
 
 #[test]

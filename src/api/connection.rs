@@ -12,11 +12,11 @@ use parking_lot::Mutex;
 use crate::api::abi::{
     BOOLEAN, HQUIC, QUIC_ADDRESS_FAMILY, QUIC_ADDRESS_FAMILY_INET, QUIC_ADDRESS_FAMILY_INET6,
     QUIC_CONNECTION_CALLBACK_HANDLER, QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT,
-    QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_HANDSHAKE_INFO, QUIC_KEYING_MATERIAL_CONFIG,
-    QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS, QUIC_STATUS_ADDRESS_NOT_AVAILABLE,
-    QUIC_STATUS_CONNECTION_REFUSED, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE,
-    QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_STATUS_UNREACHABLE,
-    QUIC_TRANSPORT_QMUX_TCP, QUIC_UINT62, QUIC_UINT62_MAX,
+    QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_HANDSHAKE_INFO, QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS,
+    QUIC_STATUS_ADDRESS_NOT_AVAILABLE, QUIC_STATUS_CONNECTION_REFUSED,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED,
+    QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_STATUS_UNREACHABLE, QUIC_TRANSPORT_QMUX_TCP,
+    QUIC_UINT62, QUIC_UINT62_MAX,
 };
 use crate::api::boundary;
 use crate::api::cert_events::CertCheck;
@@ -28,6 +28,7 @@ use crate::api::datagram::SendLimits;
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
+use crate::api::tls_secrets::{self, TlsSecretsParam};
 use crate::runtime::conn::{Conn, Wire};
 use crate::runtime::log::qlog;
 use crate::runtime::tls::TlsSession;
@@ -74,6 +75,8 @@ pub(crate) struct Connection {
     pub(crate) options: ConnOptions,
     /// Client: what PEER_CERTIFICATE_RECEIVED needs, when the application asked for it.
     pub(crate) cert_check: Mutex<Option<CertCheck>>,
+    /// The application's QUIC_TLS_SECRETS, if it set one.
+    pub(crate) tls_secrets: TlsSecretsParam,
 }
 
 /// State the worker caches on the handle as the connection progresses, so that GetParam
@@ -196,6 +199,7 @@ pub(crate) fn new_server_connection(
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
+        tls_secrets: TlsSecretsParam::default(),
     };
     let handle = Handle::new(conn, core::ptr::null_mut(), core::ptr::null_mut());
     if !handle.track() {
@@ -268,6 +272,7 @@ fn open_in(
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
+        tls_secrets: TlsSecretsParam::default(),
     };
     let handle = Handle::new(conn, context, handler as *mut c_void);
     if !handle.track() {
@@ -390,6 +395,7 @@ pub(crate) unsafe extern "C" fn start(
             }
             *started = true;
         }
+        conn.obj.tls_secrets.close();
         conn.obj.info.lock().start_us = now_us();
         let tls = if conn.obj.transport == QUIC_TRANSPORT_QMUX_TCP {
             None
@@ -456,7 +462,12 @@ pub(crate) unsafe extern "C" fn start(
                         name.clone()
                     };
                     match TlsSession::client(tls, &sni) {
-                        Ok(session) => Wire::Tls(Box::new(session)),
+                        Ok(mut session) => {
+                            if let Some(sink) = tls_secrets::take_sink(&slot.handle) {
+                                session.set_secret_sink(sink);
+                            }
+                            Wire::Tls(Box::new(session))
+                        }
                         Err(_) => {
                             slot.transport_shutdown(QUIC_STATUS_INVALID_PARAMETER, 0);
                             slot.complete(cx, false);
@@ -541,6 +552,7 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
             None,
             String::new(),
         );
+        conn.obj.tls_secrets.close();
         let (tx, rx) = crossbeam_channel::bounded(1);
         on_slot(&conn, false, move |cx, slot| {
             let status = crate::api::listener::configure_accepted(
@@ -587,24 +599,6 @@ pub(crate) unsafe extern "C" fn resumption_ticket_validation_complete(
     boundary::status(|| {
         // SAFETY: `h` is an application handle; `borrow` validates it.
         if unsafe { Handle::<Connection>::borrow(h) }.is_none() {
-            return QUIC_STATUS_INVALID_PARAMETER;
-        }
-        QUIC_STATUS_NOT_SUPPORTED
-    })
-}
-
-/// `ConnectionExportKeyingMaterial`.
-pub(crate) unsafe extern "C" fn export_keying_material(
-    h: HQUIC,
-    config: *const QUIC_KEYING_MATERIAL_CONFIG,
-    output: *mut u8,
-) -> QUIC_STATUS {
-    boundary::status(|| {
-        // SAFETY: `h` is an application handle; `borrow` validates it.
-        if unsafe { Handle::<Connection>::borrow(h) }.is_none()
-            || config.is_null()
-            || output.is_null()
-        {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
         QUIC_STATUS_NOT_SUPPORTED

@@ -4,9 +4,12 @@ use std::sync::Mutex;
 
 use super::*;
 
+/// One key log line: label, client random, secret.
+type Line = (String, Vec<u8>, Vec<u8>);
+
 /// A key log that remembers every line.
 #[derive(Debug, Default)]
-struct Recorder(Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>);
+struct Recorder(Mutex<Vec<Line>>);
 
 impl rustls::KeyLog for Recorder {
     fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
