@@ -6,6 +6,7 @@
 pub mod alpn;
 mod buffer;
 pub mod client_hello;
+mod compat;
 mod credentials;
 mod error;
 mod kernel;
