@@ -75,8 +75,18 @@ pub(super) fn verify(
     let now = ASN1Time::from_timestamp(now.as_secs() as i64)
         .map_err(|_| Error::from(CertificateError::Expired))?;
     let leaf = parse(leaf)?;
-    let anchors: Vec<_> = anchors.iter().filter_map(|a| parse(a).ok()).collect();
     let intermediates: Vec<_> = intermediates.iter().filter_map(|c| parse(c).ok()).collect();
+    // Only anchors holding one of the chain's issuer names can end it: skip parsing the
+    // others (the system store is large).
+    let issuers: Vec<&[u8]> = std::iter::once(&leaf)
+        .chain(&intermediates)
+        .map(|c| c.issuer().as_raw())
+        .collect();
+    let anchors: Vec<_> = anchors
+        .iter()
+        .filter(|a| issuers.iter().any(|n| contains(a, n)))
+        .filter_map(|a| parse(a).ok())
+        .collect();
     check_common(&leaf, now)?;
     if let Some(eku) = leaf
         .extended_key_usage()
@@ -97,6 +107,10 @@ pub(super) fn verify(
         Some(name) if !name_matches(&leaf, name) => Err(CertificateError::NotValidForName.into()),
         _ => Ok(()),
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Validity period and critical extensions, for every certificate of the chain.

@@ -23,20 +23,31 @@ use super::compat::{self, Purpose};
 use super::error::CredentialError;
 use super::keys::read_certificates;
 
+/// The system's certificates as read (DER), and webpki's store of those it can use.
+struct System {
+    ders: Arc<[CertificateDer<'static>]>,
+    store: Arc<RootCertStore>,
+}
+
+fn system() -> &'static System {
+    static SYSTEM: OnceLock<System> = OnceLock::new();
+    SYSTEM.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        let mut store = RootCertStore::empty();
+        store.add_parsable_certificates(found.certs.iter().cloned());
+        System {
+            ders: found.certs.into(),
+            store: Arc::new(store),
+        }
+    })
+}
+
 /// The system's trust anchors, read once per process (rustls-native-certs: on Linux the
 /// OpenSSL locations, honouring `SSL_CERT_FILE` / `SSL_CERT_DIR`, as MsQuic's OpenSSL
 /// build does through `SSL_CTX_set_default_verify_paths`). Unreadable entries are skipped;
 /// an empty store only means nothing validates.
 pub fn system_roots() -> Arc<RootCertStore> {
-    static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
-    ROOTS
-        .get_or_init(|| {
-            let found = rustls_native_certs::load_native_certs();
-            let mut store = RootCertStore::empty();
-            store.add_parsable_certificates(found.certs);
-            Arc::new(store)
-        })
-        .clone()
+    system().store.clone()
 }
 
 /// The trust anchors of a configuration: webpki's store, and the CA file's certificates
@@ -45,8 +56,8 @@ pub fn system_roots() -> Arc<RootCertStore> {
 pub struct Trust {
     /// The anchors webpki could read.
     pub store: Arc<RootCertStore>,
-    /// The CA file's certificates.
-    pub ca_file: Arc<[CertificateDer<'static>]>,
+    /// Every trusted certificate as read (the system's, if trusted, and the CA file's).
+    pub ders: Arc<[CertificateDer<'static>]>,
 }
 
 /// The trust anchors for a configuration: the system store, the certificates of
@@ -58,10 +69,12 @@ pub fn roots(system: bool, ca_file: Option<&Path>) -> Result<Trust, CredentialEr
         } else {
             Arc::new(RootCertStore::empty())
         };
-        return Ok(Trust {
-            store,
-            ca_file: Arc::from([]),
-        });
+        let ders = if system {
+            self::system().ders.clone()
+        } else {
+            Arc::from([])
+        };
+        return Ok(Trust { store, ders });
     };
     let mut store = if system {
         (*system_roots()).clone()
@@ -73,9 +86,15 @@ pub fn roots(system: bool, ca_file: Option<&Path>) -> Result<Trust, CredentialEr
     if added == 0 && !certs.iter().any(|c| compat::spki(c).is_some()) {
         return Err(CredentialError::NoCertificate(path.to_owned()));
     }
+    let mut ders = if system {
+        self::system().ders.to_vec()
+    } else {
+        Vec::new()
+    };
+    ders.extend(certs);
     Ok(Trust {
         store: Arc::new(store),
-        ca_file: certs.into(),
+        ders: ders.into(),
     })
 }
 
@@ -111,7 +130,7 @@ fn tls13_signature(
 pub struct ServerVerifier {
     /// webpki's, when the store has anchors it could read.
     webpki: Option<Arc<WebPkiServerVerifier>>,
-    ca_file: Arc<[CertificateDer<'static>]>,
+    ders: Arc<[CertificateDer<'static>]>,
     provider: Arc<CryptoProvider>,
 }
 
@@ -129,7 +148,7 @@ impl ServerVerifier {
         };
         Ok(Self {
             webpki,
-            ca_file: trust.ca_file.clone(),
+            ders: trust.ders.clone(),
             provider,
         })
     }
@@ -163,7 +182,7 @@ impl ServerCertVerifier for ServerVerifier {
             return Err(refused);
         }
         compat::verify(
-            &self.ca_file,
+            &self.ders,
             end_entity,
             intermediates,
             Some(server_name),
@@ -213,7 +232,7 @@ impl ServerCertVerifier for ServerVerifier {
 #[derive(Debug)]
 pub struct ClientVerifier {
     webpki: Option<Arc<dyn ClientCertVerifier>>,
-    ca_file: Arc<[CertificateDer<'static>]>,
+    ders: Arc<[CertificateDer<'static>]>,
     provider: Arc<CryptoProvider>,
 }
 
@@ -231,7 +250,7 @@ impl ClientVerifier {
         };
         Ok(Self {
             webpki,
-            ca_file: trust.ca_file.clone(),
+            ders: trust.ders.clone(),
             provider,
         })
     }
@@ -262,7 +281,7 @@ impl ClientCertVerifier for ClientVerifier {
             return Err(refused);
         }
         compat::verify(
-            &self.ca_file,
+            &self.ders,
             end_entity,
             intermediates,
             None,
