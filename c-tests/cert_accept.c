@@ -9,6 +9,8 @@
  * 4. A v3 certificate with the name only in the common name.
  * 5. A self-signed end-entity certificate marked as a CA, trusted as its own CA file.
  * 6. A v1 client certificate on a server requiring client authentication.
+ * 7. Loading still checks that the key is the certificate's: a v1 certificate with another
+ *    key is TLS_ERROR, as SSL_CTX_check_private_key makes it in MsQuic.
  * Still refused: a name that is not the certificate's (v1, common-name only, v3 SAN), a
  * certificate the CA file does not hold, a leaf whose CA is not the file's. */
 #include "support/qmux_test.h"
@@ -182,6 +184,18 @@ int main(void) {
     api->ConfigurationClose(client_v1);
     api->ConfigurationClose(mtls);
     api->ConfigurationClose(s);
+
+    /* 7. The key must be the certificate's. */
+    QUIC_BUFFER a = {(uint32_t)strlen(ALPN), (uint8_t*)ALPN};
+    HQUIC mismatched = NULL;
+    CHECK(api->ConfigurationOpen(reg, &a, 1, NULL, 0, NULL, &mismatched) == QUIC_STATUS_SUCCESS);
+    QUIC_CERTIFICATE_FILE files = {key_of("V4"), cert_of("V1")};
+    QUIC_CREDENTIAL_CONFIG cred;
+    memset(&cred, 0, sizeof(cred));
+    cred.Type = QUIC_CREDENTIAL_TYPE_CERTIFICATE_FILE;
+    cred.CertificateFile = &files;
+    CHECK(api->ConfigurationLoadCredential(mismatched, &cred) == QUIC_STATUS_TLS_ERROR);
+    api->ConfigurationClose(mismatched);
 
     /* Still refused. */
     CHECK(!accepted(reg, port, "V1", "V1", "wrong.example"));
