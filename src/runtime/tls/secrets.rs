@@ -86,6 +86,21 @@ impl Capture {
         }
     }
 
+    /// Sends the client random from the client's first flight (`written`: the bytes it
+    /// went out in, starting with the ClientHello's record), as MsQuic does once the
+    /// ClientHello is written.
+    pub(super) fn client_hello_written(&mut self, written: &[u8]) {
+        // Record header (5), handshake header (4), legacy_version (2), then the random.
+        const AT: usize = 5 + 4 + 2;
+        if self.random_sent || written.len() < AT + 32 || written[0] != 0x16 || written[5] != 1 {
+            return;
+        }
+        if let Some(sink) = self.sink.as_mut() {
+            self.random_sent = true;
+            sink(SecretKind::ClientRandom, &written[AT..AT + 32]);
+        }
+    }
+
     /// The exporter secret, once the handshake derived it.
     pub(super) fn exporter(&self) -> Option<&OkmBlock> {
         self.exporter.as_ref()

@@ -337,9 +337,14 @@ impl TlsSession {
         }
         let (flags, incoming) = (&mut self.flags, &mut self.incoming);
         let result = match &mut self.conn {
-            Conn::Client(c) => secrets::scope(&mut self.capture, || {
-                drive(c, flags, incoming, out, plaintext)
-            }),
+            Conn::Client(c) => {
+                let before = out.written().len();
+                let result = secrets::scope(&mut self.capture, || {
+                    drive(c, flags, incoming, out, plaintext)
+                });
+                self.capture.client_hello_written(&out.written()[before..]);
+                result
+            }
             Conn::Server(c) => secrets::scope(&mut self.capture, || {
                 drive(c, flags, incoming, out, plaintext)
             }),

@@ -186,3 +186,33 @@ fn sink_gets_the_secrets_rustls_logs_in_order_then_is_dropped() {
         .unwrap();
     assert_eq!(seen.len(), 5);
 }
+
+#[test]
+fn client_sink_gets_the_random_with_the_client_hello_then_every_secret_once() {
+    let p = pki();
+    let (c, s) = configs(&p, &["x"]);
+    let mut pair = Pair::new(&c, s);
+    let seen = Seen::default();
+    pair.client.session().set_secret_sink(sink(&seen));
+    pair.client.pump();
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].0, SecretKind::ClientRandom);
+        assert_eq!(seen[0].1, pair.client.outbox[11..43]);
+    }
+    pair.handshake();
+    let seen = seen.lock().unwrap();
+    let mut kinds: Vec<_> = seen.iter().map(|(k, _)| format!("{k:?}")).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "ClientHandshakeTraffic",
+            "ClientRandom",
+            "ClientTraffic0",
+            "ServerHandshakeTraffic",
+            "ServerTraffic0"
+        ]
+    );
+}
