@@ -10,7 +10,9 @@
  * 3. ConnectionExportKeyingMaterial inside CONNECTED gives the same bytes on both ends;
  *    NULL and empty contexts agree, another label or context differs; before the handshake
  *    it is INVALID_STATE; bad arguments are INVALID_PARAMETER; more than HKDF can give is
- *    TLS_ERROR. */
+ *    TLS_ERROR.
+ * 4. A handshake that fails at the server's certificate leaves what was derived before it:
+ *    the client random and the handshake secrets, no application secrets. */
 #include "support/qmux_test.h"
 
 #define ALPN "secrets"
@@ -207,6 +209,34 @@ int main(void) {
     CHECK(counter_wait(&client.done, 1, 10000));
     CHECK(counter_wait(&server.done, 1, 10000));
     api->ConnectionClose(conn);
+
+    /* 4. The server's certificate is not trusted (system roots only). */
+    QUIC_BUFFER a = {(uint32_t)strlen(ALPN), (uint8_t*)ALPN};
+    HQUIC untrusting = NULL;
+    CHECK(api->ConfigurationOpen(reg, &a, 1, NULL, 0, NULL, &untrusting) == QUIC_STATUS_SUCCESS);
+    QUIC_CREDENTIAL_CONFIG cred;
+    memset(&cred, 0, sizeof(cred));
+    cred.Type = QUIC_CREDENTIAL_TYPE_NONE;
+    cred.Flags = QUIC_CREDENTIAL_FLAG_CLIENT;
+    CHECK(api->ConfigurationLoadCredential(untrusting, &cred) == QUIC_STATUS_SUCCESS);
+    memset(&client, 0, sizeof(client));
+    counter_init(&client.connected);
+    counter_init(&client.done);
+    CHECK(api->ConnectionOpen(reg, ClientConnection, NULL, &conn) == QUIC_STATUS_SUCCESS);
+    CHECK(api->SetParam(conn, QUIC_PARAM_CONN_TLS_SECRETS, sizeof(client.secrets),
+                        &client.secrets) == QUIC_STATUS_SUCCESS);
+    CHECK(QUIC_SUCCEEDED(
+        api->ConnectionStart(conn, untrusting, QUIC_ADDRESS_FAMILY_INET, "localhost", port)));
+    CHECK(counter_wait(&client.done, 1, 10000));
+    CHECK(counter_get(&client.connected) == 0);
+    CHECK(client.secrets.IsSet.ClientRandom && !all_zero(client.secrets.ClientRandom, 32));
+    CHECK(client.secrets.IsSet.ClientHandshakeTrafficSecret &&
+          client.secrets.IsSet.ServerHandshakeTrafficSecret);
+    CHECK(!client.secrets.IsSet.ClientTrafficSecret0 && !client.secrets.IsSet.ServerTrafficSecret0);
+    CHECK(client.secrets.SecretLength == hash_len || client.secrets.SecretLength == 32 ||
+          client.secrets.SecretLength == 48);
+    api->ConnectionClose(conn);
+    api->ConfigurationClose(untrusting);
     api->ListenerClose(listener);
     api->ConfigurationClose(client_config);
     api->ConfigurationClose(server_config);
