@@ -5,8 +5,8 @@
  *    and filled before CONNECTED: SecretLength is the suite's hash length, IsSet has
  *    ClientRandom, both handshake and both application traffic secrets (no early secret
  *    without 0-RTT), the client random and every secret are the same on both ends.
- * 2. Setting it later is INVALID_STATE; a wrong size or NULL is INVALID_PARAMETER; GetParam
- *    is INVALID_PARAMETER.
+ * 2. Setting it later (or after ConnectionShutdown) is INVALID_STATE; a wrong size or NULL is
+ *    INVALID_PARAMETER; GetParam is INVALID_PARAMETER.
  * 3. ConnectionExportKeyingMaterial inside CONNECTED gives the same bytes on both ends;
  *    NULL and empty contexts agree, another label or context differs; before the handshake
  *    it is INVALID_STATE; bad arguments are INVALID_PARAMETER; more than HKDF can give is
@@ -99,6 +99,13 @@ static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECT
     return QUIC_STATUS_SUCCESS;
 }
 
+static QUIC_STATUS QUIC_API Quiet(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    (void)conn;
+    (void)ctx;
+    (void)ev;
+    return QUIC_STATUS_SUCCESS;
+}
+
 static int all_zero(const uint8_t* p, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (p[i] != 0) return 0;
@@ -147,6 +154,15 @@ int main(void) {
     uint32_t len = sizeof(client.secrets);
     CHECK(api->GetParam(conn, QUIC_PARAM_CONN_TLS_SECRETS, &len, &client.secrets) ==
           QUIC_STATUS_INVALID_PARAMETER);
+
+    /* 2. Shut down before start: too late. */
+    HQUIC shut = NULL;
+    CHECK(api->ConnectionOpen(reg, Quiet, NULL, &shut) == QUIC_STATUS_SUCCESS);
+    api->ConnectionShutdown(shut, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+    QUIC_TLS_SECRETS unused;
+    CHECK(api->SetParam(shut, QUIC_PARAM_CONN_TLS_SECRETS, sizeof(unused), &unused) ==
+          QUIC_STATUS_INVALID_STATE);
+    api->ConnectionClose(shut);
 
     /* 3. Export: arguments, then too early. */
     uint8_t out[EKM_LEN];

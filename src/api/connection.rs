@@ -346,6 +346,7 @@ pub(crate) unsafe extern "C" fn shutdown(
             return;
         }
         let silent = flags.0 & QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT.0 != 0;
+        conn.obj.tls_secrets.close();
         shutdown_connection(&conn, silent, error_code);
     });
 }
