@@ -12,8 +12,10 @@
 //!   DNS subject alternative name.
 //!
 //! What it checks, as OpenSSL does: the validity period of every certificate in the chain;
-//! each signature; issuers above the leaf are CAs (basicConstraints CA, keyCertSign, or a
-//! self-signed v1 certificate); the chain ends at a certificate of the trust store (a
+//! each signature (with the same algorithm inside and outside the signed part); issuers above
+//! the leaf are CAs (basicConstraints CA, keyCertSign, or a self-signed v1 certificate)
+//! within their path length, and carry no name constraints (refused rather than left
+//! unchecked); the chain ends at a certificate of the trust store (a
 //! self-signed one, or the issuer of the last); no unknown critical extension; an extended
 //! key usage, if present, allows the purpose; and the name (DNS subject alternative names,
 //! else the common names; IP addresses only in IP subject alternative names; a wildcard
@@ -122,6 +124,9 @@ fn check_common(cert: &X509Certificate<'_>, now: ASN1Time) -> Result<(), Error> 
     if now > validity.not_after {
         return Err(CertificateError::Expired.into());
     }
+    if cert.signature_algorithm != cert.tbs_certificate.signature {
+        return Err(CertificateError::BadSignature.into());
+    }
     let unknown_critical = cert.extensions().iter().any(|e| {
         e.critical
             && matches!(
@@ -150,6 +155,19 @@ fn is_ca(cert: &X509Certificate<'_>) -> bool {
     cert.version() == X509Version::V1 && self_issued(cert)
 }
 
+/// Whether `issuer`, with `below` CA certificates between it and the leaf, may issue: a CA
+/// within its path length. One with name constraints is refused (they are not checked
+/// here; webpki checks them for every certificate it can read).
+fn may_issue(issuer: &X509Certificate<'_>, below: u32) -> bool {
+    if !is_ca(issuer) || !matches!(issuer.name_constraints(), Ok(None)) {
+        return false;
+    }
+    match issuer.basic_constraints() {
+        Ok(Some(bc)) => bc.value.path_len_constraint.is_none_or(|n| below <= n),
+        _ => true,
+    }
+}
+
 fn issued_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> bool {
     cert.issuer().as_raw() == issuer.subject().as_raw()
         && cert.verify_signature(Some(issuer.public_key())).is_ok()
@@ -163,13 +181,13 @@ fn chain(
     now: ASN1Time,
 ) -> Result<(), Error> {
     let mut current = leaf;
-    for _ in 0..=MAX_DEPTH {
+    for below in 0..=MAX_DEPTH as u32 {
         // A self-signed certificate of the trust store is trusted as it is.
         if self_issued(current) && anchors.iter().any(|a| a.as_raw() == current.as_raw()) {
             return Ok(());
         }
         if let Some(anchor) = anchors.iter().find(|a| issued_by(current, a)) {
-            if !is_ca(anchor) {
+            if !may_issue(anchor, below) {
                 return Err(CertificateError::UnknownIssuer.into());
             }
             return check_common(anchor, now);
@@ -180,7 +198,7 @@ fn chain(
         else {
             return Err(CertificateError::UnknownIssuer.into());
         };
-        if !is_ca(next) {
+        if !may_issue(next, below) {
             return Err(CertificateError::UnknownIssuer.into());
         }
         check_common(next, now)?;
@@ -245,7 +263,121 @@ fn dns_matches(pattern: &str, host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::dns_matches;
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{CertificateError, Error};
+
+    use super::{Purpose, dns_matches, verify};
+
+    fn ca_params(name: &str, path_len: Option<u8>) -> CertificateParams {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(match path_len {
+            Some(n) => BasicConstraints::Constrained(n),
+            None => BasicConstraints::Unconstrained,
+        });
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name.to_string());
+        params
+    }
+
+    fn check(
+        anchors: &[CertificateDer<'static>],
+        leaf: &CertificateDer<'static>,
+        chain: &[CertificateDer<'static>],
+        name: &str,
+    ) -> Result<(), Error> {
+        let name = ServerName::try_from(name.to_string()).unwrap();
+        verify(
+            anchors,
+            leaf,
+            chain,
+            Some(&name),
+            Purpose::Server,
+            UnixTime::now(),
+        )
+    }
+
+    #[test]
+    fn chains_follow_openssl_rules() {
+        let root =
+            CertifiedIssuer::self_signed(ca_params("root", Some(0)), KeyPair::generate().unwrap())
+                .unwrap();
+        let root_der = CertificateDer::from(root.der().to_vec());
+        // An intermediate under a root allowing none below it.
+        let mid_key = KeyPair::generate().unwrap();
+        let mid = CertifiedIssuer::signed_by(ca_params("mid", None), mid_key, &root).unwrap();
+        let mid_der = CertificateDer::from(mid.der().to_vec());
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &mid)
+            .unwrap();
+        let leaf_der = CertificateDer::from(leaf.der().to_vec());
+        assert_eq!(
+            check(
+                &[root_der.clone()],
+                &leaf_der,
+                &[mid_der.clone()],
+                "localhost"
+            ),
+            Err(CertificateError::UnknownIssuer.into())
+        );
+        // Directly under the root: fine, for the right name and the IP it does not have.
+        let direct = CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &root)
+            .unwrap();
+        let direct_der = CertificateDer::from(direct.der().to_vec());
+        assert_eq!(
+            check(&[root_der.clone()], &direct_der, &[], "localhost"),
+            Ok(())
+        );
+        assert_eq!(
+            check(&[root_der.clone()], &direct_der, &[], "127.0.0.1"),
+            Err(CertificateError::NotValidForName.into())
+        );
+        // Not trusted at all.
+        assert_eq!(
+            check(&[mid_der.clone()], &direct_der, &[], "localhost"),
+            Err(CertificateError::UnknownIssuer.into())
+        );
+        // An issuer that is not a CA.
+        let not_ca_key = KeyPair::generate().unwrap();
+        let mut not_ca_params = CertificateParams::new(vec!["issuer".to_string()]).unwrap();
+        not_ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "not a CA");
+        let not_ca = CertifiedIssuer::self_signed(not_ca_params, not_ca_key).unwrap();
+        let under = CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &not_ca)
+            .unwrap();
+        let not_ca_der = CertificateDer::from(not_ca.der().to_vec());
+        assert_eq!(
+            check(
+                &[not_ca_der],
+                &CertificateDer::from(under.der().to_vec()),
+                &[],
+                "localhost"
+            ),
+            Err(CertificateError::UnknownIssuer.into())
+        );
+        // Expired.
+        let mut old = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        old.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        old.not_after = rcgen::date_time_ymd(2001, 1, 1);
+        let old = old.signed_by(&leaf_key, &root).unwrap();
+        assert_eq!(
+            check(
+                &[root_der],
+                &CertificateDer::from(old.der().to_vec()),
+                &[],
+                "localhost"
+            ),
+            Err(CertificateError::Expired.into())
+        );
+    }
 
     #[test]
     fn wildcards_are_whole_leftmost_labels_only() {
