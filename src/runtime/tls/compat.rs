@@ -316,9 +316,9 @@ mod tests {
         let leaf_der = CertificateDer::from(leaf.der().to_vec());
         assert_eq!(
             check(
-                &[root_der.clone()],
+                std::slice::from_ref(&root_der),
                 &leaf_der,
-                &[mid_der.clone()],
+                std::slice::from_ref(&mid_der),
                 "localhost"
             ),
             Err(CertificateError::UnknownIssuer.into())
@@ -330,16 +330,31 @@ mod tests {
             .unwrap();
         let direct_der = CertificateDer::from(direct.der().to_vec());
         assert_eq!(
-            check(&[root_der.clone()], &direct_der, &[], "localhost"),
+            check(
+                std::slice::from_ref(&root_der),
+                &direct_der,
+                &[],
+                "localhost"
+            ),
             Ok(())
         );
         assert_eq!(
-            check(&[root_der.clone()], &direct_der, &[], "127.0.0.1"),
+            check(
+                std::slice::from_ref(&root_der),
+                &direct_der,
+                &[],
+                "127.0.0.1"
+            ),
             Err(CertificateError::NotValidForName.into())
         );
         // Not trusted at all.
         assert_eq!(
-            check(&[mid_der.clone()], &direct_der, &[], "localhost"),
+            check(
+                std::slice::from_ref(&mid_der),
+                &direct_der,
+                &[],
+                "localhost"
+            ),
             Err(CertificateError::UnknownIssuer.into())
         );
         // An issuer that is not a CA.
