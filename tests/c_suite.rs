@@ -7,6 +7,8 @@
 //! `c-tests/*.cpp` must compile as C++17.
 
 mod common;
+#[path = "c_suite/odd_certs.rs"]
+mod odd_certs;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -192,6 +194,7 @@ const C_PROGRAMS: &[&str] = &[
     "app_owned_buffers",
     "bad_args",
     "buffered_send",
+    "cert_accept",
     "cert_events",
     "close_in_callbacks",
     "conn_options",
@@ -227,6 +230,7 @@ const C_PROGRAMS: &[&str] = &[
     "stream_scale",
     "stream_shutdown_flags",
     "stream_start",
+    "tls_secrets",
     "stream_statistics",
     "unbuffered_send",
 ];
@@ -273,8 +277,25 @@ fn buffered_send() {
 }
 
 #[test]
+fn cert_accept() {
+    let exe = compile_c("cert_accept", lib_dir());
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cert-accept");
+    let env = odd_certs::make(&dir);
+    let vars: Vec<(&str, &str)> = env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.to_str().expect("utf-8 path")))
+        .collect();
+    run_c_with_env(&exe, &vars);
+}
+
+#[test]
 fn cert_events() {
     c_program("cert_events");
+}
+
+#[test]
+fn tls_secrets() {
+    c_program("tls_secrets");
 }
 
 #[test]

@@ -12,11 +12,11 @@ use parking_lot::Mutex;
 use crate::api::abi::{
     BOOLEAN, HQUIC, QUIC_ADDRESS_FAMILY, QUIC_ADDRESS_FAMILY_INET, QUIC_ADDRESS_FAMILY_INET6,
     QUIC_CONNECTION_CALLBACK_HANDLER, QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT,
-    QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_HANDSHAKE_INFO, QUIC_KEYING_MATERIAL_CONFIG,
-    QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS, QUIC_STATUS_ADDRESS_NOT_AVAILABLE,
-    QUIC_STATUS_CONNECTION_REFUSED, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE,
-    QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_STATUS_UNREACHABLE,
-    QUIC_TRANSPORT_QMUX_TCP, QUIC_UINT62, QUIC_UINT62_MAX,
+    QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_HANDSHAKE_INFO, QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS,
+    QUIC_STATUS_ADDRESS_NOT_AVAILABLE, QUIC_STATUS_CONNECTION_REFUSED,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED,
+    QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_STATUS_UNREACHABLE, QUIC_TRANSPORT_QMUX_TCP,
+    QUIC_UINT62, QUIC_UINT62_MAX,
 };
 use crate::api::boundary;
 use crate::api::cert_events::CertCheck;
@@ -31,6 +31,7 @@ use crate::api::param::objects::ConnParams;
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
 use crate::api::stream::Stream;
+use crate::api::tls_secrets::{self, TlsSecretsParam};
 use crate::runtime::conn::{Conn, Wire};
 use crate::runtime::counters;
 use crate::runtime::log::qlog;
@@ -87,6 +88,8 @@ pub(crate) struct Connection {
     pub(crate) counted: ConnCount,
     /// QUIC-only options kept for GetParam (see `param::objects`).
     pub(crate) params: ConnParams,
+    /// The application's QUIC_TLS_SECRETS, if it set one.
+    pub(crate) tls_secrets: TlsSecretsParam,
 }
 
 /// [`Connection::closed`]: the connection was closed from this side (by the application or the
@@ -252,6 +255,7 @@ pub(crate) fn new_server_connection(
         cert_check: Mutex::new(None),
         counted: ConnCount::new(true),
         params: ConnParams::new(true),
+        tls_secrets: TlsSecretsParam::default(),
     };
     let handle = Handle::new(conn, core::ptr::null_mut(), core::ptr::null_mut());
     if !handle.track() {
@@ -329,6 +333,7 @@ fn open_in(
         cert_check: Mutex::new(None),
         counted: ConnCount::new(false),
         params: ConnParams::new(false),
+        tls_secrets: TlsSecretsParam::default(),
     };
     let handle = Handle::new(conn, context, handler as *mut c_void);
     if !handle.track() {
@@ -405,6 +410,7 @@ pub(crate) unsafe extern "C" fn shutdown(
             return;
         }
         let silent = flags.0 & QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT.0 != 0;
+        conn.obj.tls_secrets.close();
         shutdown_connection(&conn, silent, error_code);
     });
 }
@@ -456,6 +462,7 @@ pub(crate) unsafe extern "C" fn start(
             }
             *started = true;
         }
+        conn.obj.tls_secrets.close();
         conn.obj.info.lock().start_us = now_us();
         let tls = if conn.obj.transport == QUIC_TRANSPORT_QMUX_TCP {
             None
@@ -524,7 +531,12 @@ pub(crate) unsafe extern "C" fn start(
                         name.clone()
                     };
                     match TlsSession::client(tls, &sni) {
-                        Ok(session) => Wire::Tls(Box::new(session)),
+                        Ok(mut session) => {
+                            if let Some(sink) = tls_secrets::take_sink(&slot.handle) {
+                                session.set_secret_sink(sink);
+                            }
+                            Wire::Tls(Box::new(session))
+                        }
                         Err(_) => {
                             slot.transport_shutdown(QUIC_STATUS_INVALID_PARAMETER, 0);
                             slot.complete(cx, false);
@@ -609,6 +621,7 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
             None,
             String::new(),
         );
+        conn.obj.tls_secrets.close();
         let (tx, rx) = crossbeam_channel::bounded(1);
         on_slot(&conn, false, move |cx, slot| {
             let status = crate::api::listener::configure_accepted(
@@ -659,24 +672,6 @@ pub(crate) unsafe extern "C" fn resumption_ticket_validation_complete(
     boundary::status(|| {
         // SAFETY: `h` is an application handle; `of_handle` validates it.
         if unsafe { of_handle(h) }.is_none_or(|c| !c.obj.server) {
-            return QUIC_STATUS_INVALID_PARAMETER;
-        }
-        QUIC_STATUS_NOT_SUPPORTED
-    })
-}
-
-/// `ConnectionExportKeyingMaterial`.
-pub(crate) unsafe extern "C" fn export_keying_material(
-    h: HQUIC,
-    config: *const QUIC_KEYING_MATERIAL_CONFIG,
-    output: *mut u8,
-) -> QUIC_STATUS {
-    boundary::status(|| {
-        // SAFETY: `h` is an application handle; `borrow` validates it.
-        if unsafe { Handle::<Connection>::borrow(h) }.is_none()
-            || config.is_null()
-            || output.is_null()
-        {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
         QUIC_STATUS_NOT_SUPPORTED

@@ -630,7 +630,12 @@ pub(crate) fn configure_accepted(
                 return QUIC_STATUS_INVALID_PARAMETER;
             };
             match TlsSession::server(&server, &hello, buf) {
-                Ok(session) => Wire::Tls(Box::new(session)),
+                Ok(mut session) => {
+                    if let Some(sink) = crate::api::tls_secrets::take_sink(&slot.handle) {
+                        session.set_secret_sink(sink);
+                    }
+                    Wire::Tls(Box::new(session))
+                }
                 Err(_) => return QUIC_STATUS_INTERNAL_ERROR,
             }
         }

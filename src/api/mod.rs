@@ -31,4 +31,5 @@ mod stream_recv;
 mod stream_reset;
 #[cfg(test)]
 mod tests;
+mod tls_secrets;
 mod workers;

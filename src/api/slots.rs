@@ -3,7 +3,7 @@
 use crate::api::abi::QUIC_API_TABLE;
 use crate::api::{
     cert_events, configuration, conn_pool, connection, context, datagram, execution, listener,
-    param, registration, stream, stream_recv,
+    param, registration, stream, stream_recv, tls_secrets,
 };
 
 /// The table copied into each `MsQuicOpenVersion` result.
@@ -48,5 +48,5 @@ pub(crate) const TABLE: QUIC_API_TABLE = QUIC_API_TABLE {
     ExecutionDelete: Some(execution::delete),
     ExecutionPoll: Some(execution::poll),
     RegistrationClose2: Some(registration::close2),
-    ConnectionExportKeyingMaterial: Some(connection::export_keying_material),
+    ConnectionExportKeyingMaterial: Some(tls_secrets::export_keying_material),
 };

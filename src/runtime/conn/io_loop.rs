@@ -46,6 +46,9 @@ impl Inner {
         }
         if self.phase == Phase::Open && readable {
             self.read_all();
+            // Counted before the events they raise are delivered, so that an application
+            // reading the counters from a callback (or after one) sees them.
+            self.count_records();
         }
     }
 

@@ -5,17 +5,20 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::server::WebPkiClientVerifier;
-use rustls::{CipherSuite, ClientConfig, ServerConfig, SupportedCipherSuite};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
+use rustls::{CipherSuite, ClientConfig, InconsistentKeys, ServerConfig, SupportedCipherSuite};
 
 use super::alpn;
+use super::compat;
 use super::error::{CredentialError, TlsError, TlsErrorKind};
 use super::keys::{self, CertifiedKeyDer};
-use super::verify::{self, AcceptAnyClientCert, AcceptAnyServerCert};
+use super::secrets::SessionKeyLog;
+use super::verify::{
+    self, AcceptAnyClientCert, AcceptAnyServerCert, ClientVerifier, ServerVerifier,
+};
 
 /// Where this endpoint's own certificate and key come from.
 #[derive(Clone, Debug, Default)]
@@ -120,7 +123,7 @@ impl Default for PeerVerification {
 /// One endpoint's credentials: the Rust form of QUIC_CREDENTIAL_CONFIG.
 ///
 /// Both configurations log TLS secrets to the file named by `SSLKEYLOGFILE` when that
-/// variable is set (NSS key log format), and to nowhere otherwise.
+/// variable is set (NSS key log format), and to the session's secret sink when it has one.
 #[derive(Clone, Debug, Default)]
 pub struct Credentials {
     /// This endpoint's certificate and key.
@@ -146,7 +149,7 @@ pub struct Credentials {
 pub struct TlsClientConfig {
     pub(crate) rustls: Arc<ClientConfig>,
     /// With deferred validation: the verifier the handshake did not use.
-    pub(crate) deferred: Option<Arc<WebPkiServerVerifier>>,
+    pub(crate) deferred: Option<Arc<ServerVerifier>>,
     pub(crate) alpn: Arc<[Vec<u8>]>,
 }
 
@@ -241,6 +244,36 @@ fn provider(suites: CipherSuites) -> Result<Arc<CryptoProvider>, CredentialError
     Ok(Arc::new(provider))
 }
 
+/// This endpoint's certificate chain and key, as rustls' `with_single_cert` makes them,
+/// except that a certificate webpki cannot read (X.509 v1, or another version OpenSSL
+/// takes) is compared with the key as OpenSSL reads it.
+fn own_certificate(
+    provider: &Arc<CryptoProvider>,
+    certs: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<CertifiedKey, CredentialError> {
+    let signing = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(CredentialError::Rustls)?;
+    let certified = CertifiedKey::new(certs, signing);
+    match certified.keys_match() {
+        Ok(()) | Err(rustls::Error::InconsistentKeys(InconsistentKeys::Unknown)) => Ok(certified),
+        Err(rustls::Error::InvalidCertificate(_)) => {
+            let ours = certified.key.public_key();
+            let theirs = certified.cert.first().and_then(compat::spki);
+            match (ours, theirs) {
+                (Some(ours), Some(theirs)) if ours.as_ref() == theirs.as_slice() => Ok(certified),
+                (None, Some(_)) => Ok(certified),
+                _ => Err(CredentialError::Rustls(rustls::Error::InconsistentKeys(
+                    InconsistentKeys::KeyMismatch,
+                ))),
+            }
+        }
+        Err(e) => Err(CredentialError::Rustls(e)),
+    }
+}
+
 impl Credentials {
     fn certified_key(&self) -> Result<Option<CertifiedKeyDer>, CredentialError> {
         match &self.certificate {
@@ -268,28 +301,29 @@ impl Credentials {
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider))),
             PeerVerification::Roots { system, ca_file } => {
-                let roots = verify::roots(*system, ca_file.as_deref())?;
-                let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
-                    .build()
-                    .map_err(|e| CredentialError::Rustls(rustls::Error::General(e.to_string())))?;
+                let trust = verify::roots(*system, ca_file.as_deref())?;
+                let verifier = Arc::new(ServerVerifier::new(&trust, provider.clone())?);
                 if self.defer_validation {
                     deferred = Some(verifier);
                     builder
                         .dangerous()
                         .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider)))
                 } else {
-                    builder.with_webpki_verifier(verifier)
+                    builder
+                        .dangerous()
+                        .with_custom_certificate_verifier(verifier)
                 }
             }
         };
         let mut config = match self.certified_key()? {
             None => builder.with_no_client_auth(),
-            Some((certs, key)) => builder
-                .with_client_auth_cert(certs, key)
-                .map_err(CredentialError::Rustls)?,
+            Some((certs, key)) => {
+                let own = own_certificate(builder.crypto_provider(), certs, key)?;
+                builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(own)))
+            }
         };
         config.alpn_protocols = alpn::client_wire_list(alpn);
-        config.key_log = Arc::new(rustls::KeyLogFile::new());
+        config.key_log = Arc::new(SessionKeyLog::new());
         // After the handshake, records are protected by `kernel` with the traffic secrets.
         config.enable_secret_extraction = true;
         Ok(TlsClientConfig {
@@ -314,22 +348,18 @@ impl Credentials {
                 builder.with_client_cert_verifier(Arc::new(AcceptAnyClientCert(provider)))
             }
             (PeerVerification::Roots { system, ca_file }, true) => {
-                let roots = verify::roots(*system, ca_file.as_deref())?;
-                let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider)
-                    .build()
-                    .map_err(|e| CredentialError::Rustls(rustls::Error::General(e.to_string())))?;
-                builder.with_client_cert_verifier(verifier)
+                let trust = verify::roots(*system, ca_file.as_deref())?;
+                builder.with_client_cert_verifier(Arc::new(ClientVerifier::new(&trust, provider)?))
             }
         };
-        let mut config = builder
-            .with_single_cert(certs, key)
-            .map_err(CredentialError::Rustls)?;
+        let own = own_certificate(builder.crypto_provider(), certs, key)?;
+        let mut config = builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(own)));
         config.alpn_protocols = alpn::server_wire_list(alpn);
         config.send_tls13_tickets = 0;
         // Let the server send data (its transport parameters) with its first flight, as
         // QUIC servers do; rustls still refuses while a client certificate is pending.
         config.send_half_rtt_data = true;
-        config.key_log = Arc::new(rustls::KeyLogFile::new());
+        config.key_log = Arc::new(SessionKeyLog::new());
         // After the handshake, records are protected by `kernel` with the traffic secrets.
         config.enable_secret_extraction = true;
         Ok(TlsServerConfig {

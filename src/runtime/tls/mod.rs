@@ -6,12 +6,14 @@
 pub mod alpn;
 mod buffer;
 pub mod client_hello;
+mod compat;
 mod credentials;
 mod error;
 mod kernel;
 mod keys;
 mod protection;
 mod records;
+mod secrets;
 mod session;
 mod verify;
 
@@ -27,6 +29,7 @@ pub use credentials::{
 pub use error::{
     CertStatus, CredentialError, CredentialStatus, TlsError, TlsErrorKind, TlsStatus, alert,
 };
+pub use secrets::{ExportError, SecretKind, SecretSink};
 pub use session::{
     HandshakeInfo, MAX_RECORD_PLAINTEXT, POST_HANDSHAKE_ROOM, Plaintext, Progress, RECORD_OVERHEAD,
     SEAL_ROOM, TlsSession, encrypted_len,

@@ -58,6 +58,14 @@ pub(super) enum Out<'a> {
 }
 
 impl Out<'_> {
+    /// The bytes written so far.
+    pub(super) fn written(&self) -> &[u8] {
+        match self {
+            Out::Vec(v) => v,
+            Out::Slice { buf, len } => &buf[..*len],
+        }
+    }
+
     /// Runs `write` over free space of at least `hint` bytes, growing a `Vec` to what
     /// `write` reports it needs; a full slice fails with BufferTooSmall.
     pub(super) fn write<E>(

@@ -18,6 +18,7 @@ use super::credentials::{TlsClientConfig, TlsServerConfig};
 use super::error::{TlsError, TlsErrorKind, alert};
 use super::kernel::Kernel;
 use super::records::{Flags, Out, Records, copy, drive, refresh_keys, write_traffic};
+use super::secrets::{self, Capture, ExportError, SecretSink};
 use crate::proto::shared::SharedBytes;
 
 pub use super::kernel::SEAL_ROOM;
@@ -36,6 +37,8 @@ struct Snapshot {
     alpn: Option<Vec<u8>>,
     certificates: Option<Vec<CertificateDer<'static>>>,
     handshake: Option<HandshakeInfo>,
+    /// The negotiated suite, for the exporter.
+    suite: Option<&'static rustls::Tls13CipherSuite>,
 }
 
 /// Bytes a TLS 1.3 record adds to its plaintext: header 5, content type 1, AEAD tag 16.
@@ -107,6 +110,8 @@ pub struct TlsSession {
     stashed: Vec<u8>,
     /// The handshake's results, once the session went over to [`Kernel`].
     snapshot: Option<Box<Snapshot>>,
+    /// The secrets rustls reported: the exporter secret, and the application's sink.
+    capture: Capture,
     client: bool,
 }
 
@@ -128,6 +133,7 @@ impl TlsSession {
             incoming: RecvBuffer::default(),
             stashed: Vec::new(),
             snapshot: None,
+            capture: Capture::default(),
             client: true,
         })
     }
@@ -156,6 +162,7 @@ impl TlsSession {
                 incoming,
                 stashed: Vec::new(),
                 snapshot: None,
+                capture: Capture::default(),
                 client: false,
             });
         };
@@ -183,6 +190,7 @@ impl TlsSession {
             incoming,
             stashed: Vec::new(),
             snapshot: None,
+            capture: Capture::default(),
             client: false,
         })
     }
@@ -290,6 +298,7 @@ impl TlsSession {
             alpn: self.negotiated_alpn_wire().map(<[u8]>::to_vec),
             certificates: self.peer_certificates().map(<[_]>::to_vec),
             handshake: self.handshake_info(),
+            suite: self.tls13_suite(),
         };
         let conn = std::mem::replace(
             &mut self.conn,
@@ -326,9 +335,19 @@ impl TlsSession {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
+        let (flags, incoming) = (&mut self.flags, &mut self.incoming);
         let result = match &mut self.conn {
-            Conn::Client(c) => drive(c, &mut self.flags, &mut self.incoming, out, plaintext),
-            Conn::Server(c) => drive(c, &mut self.flags, &mut self.incoming, out, plaintext),
+            Conn::Client(c) => {
+                let before = out.written().len();
+                let result = secrets::scope(&mut self.capture, || {
+                    drive(c, flags, incoming, out, plaintext)
+                });
+                self.capture.client_hello_written(&out.written()[before..]);
+                result
+            }
+            Conn::Server(c) => secrets::scope(&mut self.capture, || {
+                drive(c, flags, incoming, out, plaintext)
+            }),
             Conn::Kernel(_) => Ok(Progress::default()),
             Conn::Rejected { alert_pending } => {
                 if std::mem::take(alert_pending) {
@@ -416,24 +435,28 @@ impl TlsSession {
                     })
                 }
             },
-            Conn::Client(c) => write_traffic(
-                c,
-                &mut self.incoming,
-                &mut self.stashed,
-                &mut self.flags,
-                out,
-                |wt, b| wt.encrypt(plaintext, b),
-                encrypted_len(plaintext.len()),
-            ),
-            Conn::Server(c) => write_traffic(
-                c,
-                &mut self.incoming,
-                &mut self.stashed,
-                &mut self.flags,
-                out,
-                |wt, b| wt.encrypt(plaintext, b),
-                encrypted_len(plaintext.len()),
-            ),
+            Conn::Client(c) => secrets::scope(&mut self.capture, || {
+                write_traffic(
+                    c,
+                    &mut self.incoming,
+                    &mut self.stashed,
+                    &mut self.flags,
+                    out,
+                    |wt, b| wt.encrypt(plaintext, b),
+                    encrypted_len(plaintext.len()),
+                )
+            }),
+            Conn::Server(c) => secrets::scope(&mut self.capture, || {
+                write_traffic(
+                    c,
+                    &mut self.incoming,
+                    &mut self.stashed,
+                    &mut self.flags,
+                    out,
+                    |wt, b| wt.encrypt(plaintext, b),
+                    encrypted_len(plaintext.len()),
+                )
+            }),
             Conn::Rejected { .. } => Err(TlsError::new(TlsErrorKind::Closed)),
         };
         if let Err(e) = &result {
@@ -460,24 +483,28 @@ impl TlsSession {
         }
         let mut out = Out::Vec(outgoing);
         let result = match &mut self.conn {
-            Conn::Client(c) => write_traffic(
-                c,
-                &mut self.incoming,
-                &mut self.stashed,
-                &mut self.flags,
-                &mut out,
-                |wt, b| wt.queue_close_notify(b),
-                RECORD_OVERHEAD + 2,
-            ),
-            Conn::Server(c) => write_traffic(
-                c,
-                &mut self.incoming,
-                &mut self.stashed,
-                &mut self.flags,
-                &mut out,
-                |wt, b| wt.queue_close_notify(b),
-                RECORD_OVERHEAD + 2,
-            ),
+            Conn::Client(c) => secrets::scope(&mut self.capture, || {
+                write_traffic(
+                    c,
+                    &mut self.incoming,
+                    &mut self.stashed,
+                    &mut self.flags,
+                    &mut out,
+                    |wt, b| wt.queue_close_notify(b),
+                    RECORD_OVERHEAD + 2,
+                )
+            }),
+            Conn::Server(c) => secrets::scope(&mut self.capture, || {
+                write_traffic(
+                    c,
+                    &mut self.incoming,
+                    &mut self.stashed,
+                    &mut self.flags,
+                    &mut out,
+                    |wt, b| wt.queue_close_notify(b),
+                    RECORD_OVERHEAD + 2,
+                )
+            }),
             Conn::Rejected { .. } | Conn::Kernel(_) => return Ok(false),
         };
         result?;
@@ -497,20 +524,24 @@ impl TlsSession {
         }
         let result = match &mut self.conn {
             Conn::Kernel(k) => k.refresh_traffic_keys(outgoing),
-            Conn::Client(c) => refresh_keys(
-                c,
-                &mut self.incoming,
-                &mut self.stashed,
-                &mut self.flags,
-                &mut Out::Vec(outgoing),
-            ),
-            Conn::Server(c) => refresh_keys(
-                c,
-                &mut self.incoming,
-                &mut self.stashed,
-                &mut self.flags,
-                &mut Out::Vec(outgoing),
-            ),
+            Conn::Client(c) => secrets::scope(&mut self.capture, || {
+                refresh_keys(
+                    c,
+                    &mut self.incoming,
+                    &mut self.stashed,
+                    &mut self.flags,
+                    &mut Out::Vec(outgoing),
+                )
+            }),
+            Conn::Server(c) => secrets::scope(&mut self.capture, || {
+                refresh_keys(
+                    c,
+                    &mut self.incoming,
+                    &mut self.stashed,
+                    &mut self.flags,
+                    &mut Out::Vec(outgoing),
+                )
+            }),
             Conn::Rejected { .. } => Err(TlsError::new(TlsErrorKind::Closed)),
         };
         if let Err(e) = &result {
@@ -573,6 +604,38 @@ impl TlsSession {
             self.error = Some(e.clone());
         }
         result
+    }
+
+    /// Sends the handshake's secrets to `sink` as they are derived (MsQuic's
+    /// QUIC_PARAM_CONN_TLS_SECRETS). Set it before the handshake starts.
+    pub fn set_secret_sink(&mut self, sink: SecretSink) {
+        self.capture.set_sink(sink);
+    }
+
+    /// Fills `out` with the TLS 1.3 exporter's keying material for `label` and `context`
+    /// (RFC 8446 §7.5, as rustls' and OpenSSL's `export_keying_material`). Needs a
+    /// completed handshake.
+    pub fn export_keying_material(
+        &self,
+        label: &[u8],
+        context: Option<&[u8]>,
+        out: &mut [u8],
+    ) -> Result<(), ExportError> {
+        if !self.flags.handshake_complete || self.error.is_some() {
+            return Err(ExportError::NotReady);
+        }
+        let suite = match &self.snapshot {
+            Some(s) => s.suite,
+            None => self.tls13_suite(),
+        };
+        let (Some(suite), Some(secret)) = (suite, self.capture.exporter()) else {
+            return Err(ExportError::NotReady);
+        };
+        secrets::export(suite, secret, label, context, out)
+    }
+
+    fn tls13_suite(&self) -> Option<&'static rustls::Tls13CipherSuite> {
+        self.common()?.negotiated_cipher_suite()?.tls13()
     }
 
     fn common(&self) -> Option<&rustls::CommonState> {

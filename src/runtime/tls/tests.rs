@@ -1457,3 +1457,5 @@ fn close_notify_and_fatal_alerts_from_a_rustls_peer() {
     assert!(peer.server.peer_closed);
     assert!(peer.server.error.is_none());
 }
+
+mod secrets;
