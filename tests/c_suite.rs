@@ -193,12 +193,14 @@ const C_PROGRAMS: &[&str] = &[
     "bad_args",
     "buffered_send",
     "cert_events",
+    "close_graceful",
     "close_in_callbacks",
     "conn_options",
     "conn_params",
     "conn_statistics",
     "connection_pool",
     "datagrams",
+    "event_order",
     "disconnect_timeout",
     "dlopen_host",
     "execution_config",
@@ -321,6 +323,16 @@ fn send_flags() {
 #[test]
 fn settings() {
     c_program("settings");
+}
+
+#[test]
+fn close_graceful() {
+    c_program("close_graceful");
+}
+
+#[test]
+fn event_order() {
+    c_program("event_order");
 }
 
 #[test]

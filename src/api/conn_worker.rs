@@ -85,6 +85,9 @@ pub(crate) struct ConnSlot {
     pub(crate) cert_pending: Cell<bool>,
     /// CONNECTED is due once the certificate is accepted.
     connected_waiting: Cell<bool>,
+    /// The engine's STREAMS_AVAILABLE for the peer's transport parameters is next: the
+    /// handshake's own events already covered it.
+    skip_streams_available: Cell<bool>,
 }
 
 impl ConnSlot {
@@ -107,6 +110,7 @@ impl ConnSlot {
             datagrams_waiting: datagram::Waiting::default(),
             cert_pending: Cell::new(false),
             connected_waiting: Cell::new(false),
+            skip_streams_available: Cell::new(false),
         })
     }
 
@@ -225,6 +229,20 @@ impl ConnSlot {
         if engine.is_none() {
             // Never started: nothing on the wire, complete at once.
             self.complete(cx, false);
+        }
+    }
+
+    /// ConnectionClose: a silent shutdown unless one is under way; either way the connection
+    /// completes now, so SHUTDOWN_COMPLETE (AppCloseInProgress) comes before the call
+    /// returns. After a graceful shutdown the runtime connection lives on by itself until
+    /// its CONNECTION_CLOSE is written (and the peer ends or the close wait runs out): the
+    /// peer sees SHUTDOWN_INITIATED_BY_PEER, as MsQuic's close frame reaches a MsQuic peer.
+    pub(crate) fn close_handle(&self, cx: &WorkerCx) {
+        if self.is_shutting_down() {
+            // MsQuic's silent close after a local close counts as acknowledged.
+            self.complete(cx, true);
+        } else {
+            self.app_shutdown(cx, true, 0);
         }
     }
 
@@ -376,8 +394,14 @@ impl ConnSlot {
                         kind,
                         std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
                     );
+                let reset = matches!(
+                    kind,
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                );
                 let status = if refused {
                     QUIC_STATUS_CONNECTION_REFUSED
+                } else if reset {
+                    self.status_of_peer_end()
                 } else {
                     status_of_io(kind)
                 };
@@ -388,11 +412,45 @@ impl ConnSlot {
         }
     }
 
-    /// CONNECTED: the handshake and the peer's transport parameters are done.
+    /// The status for the peer's socket ending (FIN or RST) without a CONNECTION_CLOSE: what a
+    /// MsQuic peer sees of a silently closed connection, CONNECTION_IDLE, once connected
+    /// (at once here: TCP shows the end); ABORTED during the handshake.
+    fn status_of_peer_end(&self) -> QUIC_STATUS {
+        if self.connected.get() {
+            QUIC_STATUS_CONNECTION_IDLE
+        } else {
+            QUIC_STATUS_ABORTED
+        }
+    }
+
+    /// The peer's transport parameters are known and the handshake is done: the events MsQuic
+    /// raises as it takes in the peer's transport parameters, then CONNECTED.
+    ///
+    /// A MsQuic client reads the server's parameters during the handshake and raises, in this
+    /// order, RELIABLE_RESET_NEGOTIATED (if enabled locally), PEER_ACCEPTED for the streams
+    /// that were waiting for a stream limit, STREAMS_AVAILABLE (if the server allows any
+    /// stream) and DATAGRAM_STATE_CHANGED (the real limits), then CONNECTED. A MsQuic server
+    /// reads the client's parameters before NEW_CONNECTION, when the connection has no
+    /// handler yet: it sees only RELIABLE_RESET_NEGOTIATED (raised as it is configured), then
+    /// CONNECTED; its datagram limits change without an event.
     fn raise_connected(self: &Rc<Self>, cx: &WorkerCx) {
         stream_reset::on_peer_params(self);
         self.connected.set(true);
-        datagram::on_connected(self, cx);
+        let server = self.handle.obj.server;
+        if !server {
+            stream::retry_blocked_starts(self, cx);
+            let allowed = self
+                .inspect(|e| {
+                    e.peer_params().is_some_and(|p| {
+                        p.initial_max_streams_bidi > 0 || p.initial_max_streams_uni > 0
+                    })
+                })
+                .unwrap_or(false);
+            if allowed {
+                self.raise_streams_available();
+            }
+        }
+        datagram::on_connected(self, cx, !server);
         let alpn = self.alpn.borrow().clone();
         {
             let mut info = self.handle.obj.info.lock();
@@ -419,6 +477,22 @@ impl ConnSlot {
         stream::retry_blocked_starts(self, cx);
     }
 
+    /// STREAMS_AVAILABLE with what a new StreamStart could open now.
+    fn raise_streams_available(&self) {
+        let bidi = self.streams_left(proto::Dir::Bi);
+        let uni = self.streams_left(proto::Dir::Uni);
+        let mut event = QUIC_CONNECTION_EVENT {
+            Type: QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE,
+            payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+                STREAMS_AVAILABLE: QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE_PAYLOAD {
+                    BidirectionalCount: bidi.min(u16::MAX as u64) as u16,
+                    UnidirectionalCount: uni.min(u16::MAX as u64) as u16,
+                },
+            },
+        };
+        self.emit(&mut event);
+    }
+
     /// ConnectionCertificateValidationComplete accepted the certificate: CONNECTED, if it
     /// was waiting for that.
     pub(crate) fn resume_connected(self: &Rc<Self>, cx: &WorkerCx) {
@@ -430,6 +504,16 @@ impl ConnSlot {
     fn on_engine_event(self: &Rc<Self>, cx: &WorkerCx, conn: &Rc<Conn>, event: Event) {
         if !matches!(event, Event::Connected | Event::Closed(_) | Event::Drained) {
             qlog!(Debug, self.key(), "stream event {event:?}");
+        }
+        if matches!(event, Event::Connected) {
+            // The engine follows Connected with STREAMS_AVAILABLE when the peer's parameters
+            // allow streams; the handshake's events stand for it.
+            let allowed = conn.inspect(|e| {
+                e.peer_params().is_some_and(|p| {
+                    p.initial_max_streams_bidi > 0 || p.initial_max_streams_uni > 0
+                })
+            });
+            self.skip_streams_available.set(allowed);
         }
         match event {
             Event::Connected if self.cert_pending.get() => {
@@ -479,22 +563,12 @@ impl ConnSlot {
                     stream::shutdown_complete(&s);
                 }
             }
+            Event::StreamsAvailable { .. } if self.skip_streams_available.replace(false) => {}
             Event::StreamsAvailable { .. } => {
                 // Starts waiting for the limit take their slots first; the application hears
                 // of what is left.
                 stream::retry_blocked_starts(self, cx);
-                let bidi = self.streams_left(proto::Dir::Bi);
-                let uni = self.streams_left(proto::Dir::Uni);
-                let mut event = QUIC_CONNECTION_EVENT {
-                    Type: QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE,
-                    payload: QUIC_CONNECTION_EVENT_PAYLOAD {
-                        STREAMS_AVAILABLE: QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE_PAYLOAD {
-                            BidirectionalCount: bidi.min(u16::MAX as u64) as u16,
-                            UnidirectionalCount: uni.min(u16::MAX as u64) as u16,
-                        },
-                    },
-                };
-                self.emit(&mut event);
+                self.raise_streams_available();
             }
             Event::DatagramReceived(data) => datagram::received(self, &data),
             Event::DatagramSent { token } => datagram::sent(self, token),
@@ -537,7 +611,7 @@ impl ConnSlot {
             CloseCause::PeerApplication { error_code, .. } => self.peer_shutdown(error_code),
             CloseCause::PeerEof { .. } => {
                 self.closed_remotely.set(true);
-                self.transport_shutdown(QUIC_STATUS_ABORTED, 0);
+                self.transport_shutdown(self.status_of_peer_end(), 0);
             }
         }
     }

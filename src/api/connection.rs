@@ -74,6 +74,8 @@ pub(crate) struct Connection {
     pub(crate) options: ConnOptions,
     /// Client: what PEER_CERTIFICATE_RECEIVED needs, when the application asked for it.
     pub(crate) cert_check: Mutex<Option<CertCheck>>,
+    /// An accepted (server-side) connection.
+    pub(crate) server: bool,
 }
 
 /// State the worker caches on the handle as the connection progresses, so that GetParam
@@ -196,6 +198,7 @@ pub(crate) fn new_server_connection(
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
+        server: true,
     };
     let handle = Handle::new(conn, core::ptr::null_mut(), core::ptr::null_mut());
     if !handle.track() {
@@ -268,6 +271,7 @@ fn open_in(
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
+        server: false,
     };
     let handle = Handle::new(conn, context, handler as *mut c_void);
     if !handle.track() {
@@ -314,7 +318,7 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
         let wait = !conn.obj.options.close_async.load(Ordering::Relaxed);
         let handle = conn.clone();
         on_slot(&conn, wait, move |cx, slot| {
-            slot.app_shutdown(cx, true, 0);
+            slot.close_handle(cx);
             if !wait {
                 release(&handle);
             }

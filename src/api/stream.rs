@@ -279,8 +279,9 @@ pub(crate) fn set_priority(stream: &Arc<Handle<Stream>>, priority: u16) {
 /// stream still starts: START_COMPLETE reports the ID it will have with PeerAccepted clear,
 /// sends and shutdowns stay queued, and once the limit admits it (in start order) the engine
 /// opens it under that ID and PEER_ACCEPTED follows under INDICATE_PEER_ACCEPT. FAIL_BLOCKED
-/// fails such a start with STREAM_LIMIT_REACHED instead. Before the handshake completes the
-/// start simply waits. IMMEDIATE sends an empty STREAM frame so the peer sees
+/// fails such a start with STREAM_LIMIT_REACHED instead. A client's start before the
+/// handshake is blocked the same way (MsQuic's limits are 0 until the server's transport
+/// parameters arrive); a server's waits for CONNECTED. IMMEDIATE sends an empty STREAM frame so the peer sees
 /// PEER_STREAM_STARTED before any data; PRIORITY_WORK is accepted and has no effect.
 fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
     let (abandoned, reserved, priority, flags) = {
@@ -324,6 +325,14 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
             }
             (next, e.side(), r)
         })
+    } else if !slot.handle.obj.server && !slot.is_shutting_down() {
+        // A client before the handshake: as in MsQuic, whose limits are 0 until the server's
+        // transport parameters arrive, the stream is blocked by the stream limit.
+        Some((
+            0,
+            crate::proto::Side::Client,
+            Err(CommandError::StreamLimit),
+        ))
     } else {
         None
     };
