@@ -199,6 +199,11 @@ impl ConnSlot {
         self.connected.get()
     }
 
+    /// Whether the peer closed the connection.
+    pub(crate) fn is_closed_remotely(&self) -> bool {
+        self.closed_remotely.get()
+    }
+
     /// Whether the connection is shutting down or over.
     pub(crate) fn is_shutting_down(&self) -> bool {
         self.shutdown_started.get() || self.completed.get()

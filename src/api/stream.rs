@@ -403,7 +403,10 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
         None if !slot.is_shutting_down() => slot.block_start(stream.clone()),
         // Promised an ID already: it ends with the connection (see ConnSlot::complete).
         _ if reserved.is_some() => slot.block_start(stream.clone()),
-        _ => start_failed(stream, QUIC_STATUS_ABORTED),
+        // As MsQuic: ABORTED once the peer closed the connection, INVALID_STATE after a local
+        // close.
+        _ if slot.is_closed_remotely() => start_failed(stream, QUIC_STATUS_ABORTED),
+        _ => start_failed(stream, QUIC_STATUS_INVALID_STATE),
     }
 }
 
