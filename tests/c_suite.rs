@@ -207,6 +207,7 @@ const C_PROGRAMS: &[&str] = &[
     "handshake_timeout",
     "idle_timeout",
     "listener_alpn",
+    "listener_alpn_choice",
     "listener_reject",
     "loopback_tcp",
     "loopback_tls",
@@ -428,6 +429,11 @@ fn idle_timeout() {
 #[test]
 fn listener_alpn() {
     c_program("listener_alpn");
+}
+
+#[test]
+fn listener_alpn_choice() {
+    c_program("listener_alpn_choice");
 }
 
 #[test]

@@ -68,6 +68,8 @@ pub(crate) struct ConnSlot {
     streams: RefCell<HashMap<u64, Arc<Handle<Stream>>>>,
     /// The application-form ALPN the connection uses.
     pub(crate) alpn: RefCell<Vec<u8>>,
+    /// Server: the ALPN choice of NEW_CONNECTION (see `listener::AlpnChoice`).
+    pub(crate) alpn_choice: crate::api::listener::AlpnChoice,
     connected: Cell<bool>,
     /// A SHUTDOWN_INITIATED_* event was raised or the application shut down.
     shutdown_started: Cell<bool>,
@@ -101,6 +103,7 @@ impl ConnSlot {
             reserved_next: [Cell::new(0), Cell::new(0)],
             streams: RefCell::new(HashMap::new()),
             alpn: RefCell::new(Vec::new()),
+            alpn_choice: Default::default(),
             connected: Cell::new(false),
             shutdown_started: Cell::new(false),
             close_status: Cell::new((QUIC_STATUS_SUCCESS, 0)),
