@@ -16,7 +16,8 @@
  *    shuts down with code 9: the client sees SHUTDOWN_INITIATED_BY_PEER (9), SHUTDOWN_COMPLETE.
  * 3. A server allowing no stream: the client sees DATAGRAM_STATE_CHANGED then CONNECTED.
  * 4. RegistrationShutdown with a connection that was never started: it gets no event; its
- *    ConnectionClose then delivers its only event, SHUTDOWN_COMPLETE with AppCloseInProgress. */
+ *    ConnectionClose then delivers its only event, SHUTDOWN_COMPLETE with AppCloseInProgress.
+ *    Another one started after the shutdown gets only SHUTDOWN_COMPLETE. */
 #include "support/qmux_test.h"
 
 #define MAX_LOG 64
@@ -285,17 +286,27 @@ static void case_plain(HQUIC reg, uint16_t port, int server_bidi) {
 
 static void case_registration_shutdown(void) {
     log_init(&client_log);
+    log_init(&server_log);
     HQUIC reg = NULL;
     CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
-    HQUIC conn = NULL;
+    HQUIC cfg = configuration(reg, 0, 0, 0, 0);
+    HQUIC conn = NULL, later = NULL;
     CHECK(api->ConnectionOpen(reg, ConnCallback, &client_log, &conn) == QUIC_STATUS_SUCCESS);
+    CHECK(api->ConnectionOpen(reg, ConnCallback, &server_log, &later) == QUIC_STATUS_SUCCESS);
     api->RegistrationShutdown(reg, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 3);
     /* ConnectionClose runs after the shutdown on the connection's worker. */
     api->ConnectionClose(conn);
     EXPECT_SEQ("unstarted", &client_log, 0, QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE);
     CHECK(client_log.n == 1 && client_log.e[0].a == 1);
+    /* Started after the registration's shutdown: shut down at once, silently. */
+    CHECK(QUIC_SUCCEEDED(
+        api->ConnectionStart(later, cfg, QUIC_ADDRESS_FAMILY_INET, "localhost", 9)));
+    CHECK(counter_wait(&server_log.done, 1, 5000));
+    EXPECT_SEQ("started late", &server_log, 0, QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE);
+    api->ConfigurationClose(cfg);
     api->RegistrationClose(reg);
     log_destroy(&client_log);
+    log_destroy(&server_log);
 }
 
 int main(void) {

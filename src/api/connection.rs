@@ -133,6 +133,14 @@ impl Connection {
         *self.started.lock()
     }
 
+    /// Whether RegistrationShutdown was called on this connection's registration.
+    pub(crate) fn registration_shutting_down(&self) -> bool {
+        self.guard
+            .lock()
+            .as_ref()
+            .is_some_and(|g| g.registration().obj.is_shutting_down())
+    }
+
     /// This connection's worker.
     pub(crate) fn worker(&self) -> &Worker {
         self.pool.worker(self.worker)
@@ -439,7 +447,14 @@ pub(crate) unsafe extern "C" fn start(
             h as usize,
             "connection start server={name:?} port={server_port} family={family}"
         );
+        let reg_down = conn.obj.registration_shutting_down();
         on_slot(&conn, false, move |cx, slot| {
+            if reg_down {
+                // As MsQuic: a start after RegistrationShutdown shuts the connection down
+                // (silently, as it never reached the network).
+                slot.app_shutdown(cx, true, 0);
+                return;
+            }
             *slot.alpn.borrow_mut() = alpn;
             let addr = match remote {
                 Some(addr) => Some(addr),
