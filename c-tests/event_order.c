@@ -1,6 +1,6 @@
 /* The order and set of connection events around the handshake and the close, as MsQuic raises
- * them, over QMux/TLS. Every event of a client and of a server connection (and of the client's
- * streams) goes into one log per side.
+ * them, over QMux/TLS and QMux/TCP. Every event of a client and of a server connection (and
+ * of the client's streams) goes into one log per side.
  * 1. Datagrams and reliable reset enabled on both sides, the server allowing 2 bidirectional
  *    streams; before ConnectionStart the client starts stream S1 (INDICATE_PEER_ACCEPT) and
  *    stream S2 (FAIL_BLOCKED). The client sees: S1 START_COMPLETE (SUCCESS, ID 0, not
@@ -9,11 +9,12 @@
  *    (enabled), CONNECTED. The server sees RELIABLE_RESET_NEGOTIATED then CONNECTED: no
  *    STREAMS_AVAILABLE or DATAGRAM_STATE_CHANGED (a MsQuic server takes the client's
  *    parameters before it has a handler). The client shuts down with code 7: a stream started
- *    after that completes its start with INVALID_STATE; the client sees no SHUTDOWN_INITIATED
+ *    after that (opened before) completes its start with INVALID_STATE; the client sees no SHUTDOWN_INITIATED
  *    event, the server SHUTDOWN_INITIATED_BY_PEER (7) then SHUTDOWN_COMPLETE.
  * 2. Datagrams disabled by the server, no reliable reset: the client sees STREAMS_AVAILABLE,
  *    DATAGRAM_STATE_CHANGED (disabled, 0), CONNECTED; the server only CONNECTED. The server
- *    shuts down with code 9: the client sees SHUTDOWN_INITIATED_BY_PEER (9), SHUTDOWN_COMPLETE.
+ *    shuts down with code 9: the client sees SHUTDOWN_INITIATED_BY_PEER (9), SHUTDOWN_COMPLETE;
+ *    a StreamStart after that returns ABORTED.
  * 3. A server allowing no stream: the client sees DATAGRAM_STATE_CHANGED then CONNECTED.
  * 4. RegistrationShutdown with a connection that was never started: it gets no event; its
  *    ConnectionClose then delivers its only event, SHUTDOWN_COMPLETE with AppCloseInProgress.
@@ -229,10 +230,14 @@ static void case_enabled(HQUIC reg, uint16_t port) {
                QUIC_CONNECTION_EVENT_CONNECTED);
 
     int client_mark = client_log.n;
+    HQUIC s3h = NULL;
+    CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE, StreamCallback, (void*)(uintptr_t)'3',
+                          &s3h) == QUIC_STATUS_SUCCESS);
     api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 7);
-    HQUIC s3h = start_stream(conn, '3', QUIC_STREAM_START_FLAG_NONE);
+    CHECK(api->StreamStart(s3h, QUIC_STREAM_START_FLAG_NONE) == QUIC_STATUS_PENDING);
     CHECK(counter_wait(&client_log.done, 1, 10000));
     CHECK(counter_wait(&server_log.done, 1, 10000));
+    CHECK(counter_wait(&client_log.starts, 3, 5000));
     int s3 = index_of(&client_log, '3', QUIC_STREAM_EVENT_START_COMPLETE);
     CHECK(s3 >= 0 && client_log.e[s3].a == QUIC_STATUS_INVALID_STATE);
     EXPECT_SEQ("client", &client_log, client_mark, QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE);
@@ -271,9 +276,15 @@ static void case_plain(HQUIC reg, uint16_t port, int server_bidi) {
     CHECK(dg >= 0 && client_log.e[dg].a == 0 && client_log.e[dg].b == 0);
     EXPECT_SEQ("server", &server_log, 0, QUIC_CONNECTION_EVENT_CONNECTED);
     int mark = client_log.n;
+    HQUIC late = NULL;
+    CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE, StreamCallback, (void*)(uintptr_t)'4',
+                          &late) == QUIC_STATUS_SUCCESS);
     api->ConnectionShutdown(server_log.conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 9);
     CHECK(counter_wait(&client_log.done, 1, 10000));
     CHECK(counter_wait(&server_log.done, 1, 10000));
+    /* Once the peer closed the connection, StreamStart is refused at the call. */
+    CHECK(api->StreamStart(late, QUIC_STREAM_START_FLAG_NONE) == QUIC_STATUS_ABORTED);
+    api->StreamClose(late);
     EXPECT_SEQ("client", &client_log, mark, QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER,
                QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE);
     CHECK(client_log.e[mark].a == 9);
@@ -309,11 +320,14 @@ static void case_registration_shutdown(void) {
     log_destroy(&server_log);
 }
 
-int main(void) {
-    if (!have_test_cert()) return 1;
-    CHECK(QUIC_SUCCEEDED(MsQuicOpen2(&api)));
+static void run_transport(int tcp) {
     HQUIC reg = NULL;
     CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
+    if (tcp) {
+        uint32_t transport = QUIC_TRANSPORT_QMUX_TCP;
+        CHECK(api->SetParam(reg, QUIC_PARAM_REGISTRATION_TRANSPORT, sizeof(transport),
+                            &transport) == QUIC_STATUS_SUCCESS);
+    }
     HQUIC listener = NULL;
     CHECK(api->ListenerOpen(reg, Listener, NULL, &listener) == QUIC_STATUS_SUCCESS);
     uint16_t port = start_listener(api, listener, "eo");
@@ -330,10 +344,16 @@ int main(void) {
     case_plain(reg, port, 0);
     api->ConfigurationClose(server_config);
 
-    case_registration_shutdown();
-
     api->ListenerClose(listener);
     api->RegistrationClose(reg);
+}
+
+int main(void) {
+    if (!have_test_cert()) return 1;
+    CHECK(QUIC_SUCCEEDED(MsQuicOpen2(&api)));
+    run_transport(0);
+    run_transport(1);
+    case_registration_shutdown();
     MsQuicClose(api);
     return finish("event_order");
 }

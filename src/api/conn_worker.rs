@@ -346,6 +346,10 @@ impl ConnSlot {
                 ),
             },
         };
+        self.handle
+            .obj
+            .closed_remotely
+            .store(self.closed_remotely.get(), Ordering::Release);
         self.handle.obj.finished.store(true, Ordering::Release);
         self.emit(&mut event);
         self.conn.borrow_mut().take();

@@ -68,6 +68,8 @@ pub(crate) struct Connection {
     started: Mutex<bool>,
     /// SHUTDOWN_COMPLETE was delivered: the worker holds nothing for this connection.
     pub(crate) finished: AtomicBool,
+    /// The peer closed the connection (set with `finished`).
+    pub(crate) closed_remotely: AtomicBool,
     /// What DatagramSend may send now.
     pub(crate) datagram_limits: Mutex<SendLimits>,
     /// Options set with SetParam (close reason, scheduling, DSCP, close mode).
@@ -154,13 +156,23 @@ pub(crate) fn on_slot(
     wait: bool,
     f: impl FnOnce(&WorkerCx, &Rc<ConnSlot>) + Send + 'static,
 ) {
+    on_slot_else(conn, wait, f, || {});
+}
+
+/// As [`on_slot`], running `gone` (on the worker) instead of `f` when the connection is over.
+pub(crate) fn on_slot_else(
+    conn: &Arc<Handle<Connection>>,
+    wait: bool,
+    f: impl FnOnce(&WorkerCx, &Rc<ConnSlot>) + Send + 'static,
+    gone: impl FnOnce() + Send + 'static,
+) {
     let handle = conn.clone();
     let op = move |cx: &WorkerCx| {
         let key = handle.as_hquic() as usize;
         let slot = match conn_worker::slot(key) {
             Some(slot) => slot,
             // The connection is over: nothing is left to act on.
-            None if handle.obj.finished.load(Ordering::Acquire) => return,
+            None if handle.obj.finished.load(Ordering::Acquire) => return gone(),
             None => {
                 let slot = ConnSlot::new(handle.clone());
                 conn_worker::insert(slot.clone());
@@ -203,6 +215,7 @@ pub(crate) fn new_server_connection(
         }),
         started: Mutex::new(true),
         finished: AtomicBool::new(false),
+        closed_remotely: AtomicBool::new(false),
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
@@ -276,6 +289,7 @@ fn open_in(
         info: Mutex::new(ConnInfo::default()),
         started: Mutex::new(false),
         finished: AtomicBool::new(false),
+        closed_remotely: AtomicBool::new(false),
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),

@@ -13,7 +13,7 @@ use crate::api::abi::*;
 use crate::api::boundary;
 use crate::api::callbacks;
 use crate::api::conn_worker::ConnSlot;
-use crate::api::connection::{Connection, on_slot};
+use crate::api::connection::{Connection, on_slot, on_slot_else};
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::stream_extra::StreamExtra;
 pub(crate) use crate::api::stream_recv::deliver_receive;
@@ -252,10 +252,24 @@ pub(crate) unsafe extern "C" fn start(h: HQUIC, flags: QUIC_STREAM_START_FLAGS) 
             st.start_requested = true;
             st.start_flags = flags.0;
         }
+        let conn = &stream.obj.connection;
+        if conn.obj.finished.load(Ordering::Acquire)
+            && conn.obj.closed_remotely.load(Ordering::Acquire)
+        {
+            // As MsQuic: refused at the call once the peer closed the connection.
+            stream.obj.state.lock().start_requested = false;
+            return QUIC_STATUS_ABORTED;
+        }
         let s = stream.clone();
-        on_slot(&stream.obj.connection, false, move |cx, slot| {
-            try_start(cx, slot, &s)
-        });
+        let late = stream.clone();
+        on_slot_else(
+            conn,
+            false,
+            move |cx, slot| try_start(cx, slot, &s),
+            // The connection is over (closed locally: MsQuic's START_COMPLETE says
+            // INVALID_STATE).
+            move || start_failed(&late, QUIC_STATUS_INVALID_STATE),
+        );
         QUIC_STATUS_PENDING
     })
 }
