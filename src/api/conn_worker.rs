@@ -87,6 +87,11 @@ pub(crate) struct ConnSlot {
     pub(crate) cert_pending: Cell<bool>,
     /// CONNECTED is due once the certificate is accepted.
     connected_waiting: Cell<bool>,
+    /// The TLS handshake is done and PEER_CERTIFICATE_RECEIVED waits for the peer's
+    /// transport parameters' events (MsQuic's order).
+    cert_event_due: Cell<bool>,
+    /// The peer's transport parameters are in: streams may open and datagrams go out.
+    params_known: Cell<bool>,
     /// The engine's STREAMS_AVAILABLE for the peer's transport parameters is next: the
     /// handshake's own events already covered it.
     skip_streams_available: Cell<bool>,
@@ -113,6 +118,8 @@ impl ConnSlot {
             datagrams_waiting: datagram::Waiting::default(),
             cert_pending: Cell::new(false),
             connected_waiting: Cell::new(false),
+            cert_event_due: Cell::new(false),
+            params_known: Cell::new(false),
             skip_streams_available: Cell::new(false),
         })
     }
@@ -197,9 +204,9 @@ impl ConnSlot {
         Some(conn.inspect(f))
     }
 
-    /// Whether CONNECTED was raised.
-    pub(crate) fn is_connected(&self) -> bool {
-        self.connected.get()
+    /// Whether the peer's transport parameters are in (streams may open, datagrams go out).
+    pub(crate) fn params_known(&self) -> bool {
+        self.params_known.get()
     }
 
     /// Whether the peer closed the connection.
@@ -387,7 +394,9 @@ impl ConnSlot {
                 }
                 let handshake = conn.tls(|s| s.and_then(|s| s.handshake_info()));
                 self.handle.obj.info.lock().handshake = handshake.map(handshake_info);
-                cert_events::on_handshake_complete(self, cx, conn);
+                // PEER_CERTIFICATE_RECEIVED follows the peer's transport parameters' events.
+                self.cert_event_due
+                    .set(self.handle.obj.cert_check.lock().is_some());
             }
             ConnEvent::TlsFailed(e) => {
                 let code = e.tls_alert_code().map_or(0, |a| 0x100 + u64::from(a));
@@ -435,19 +444,22 @@ impl ConnSlot {
         }
     }
 
-    /// The peer's transport parameters are known and the handshake is done: the events MsQuic
-    /// raises as it takes in the peer's transport parameters, then CONNECTED.
+    /// The peer's transport parameters are in (after the TLS handshake): the events MsQuic
+    /// raises as it takes them in, then PEER_CERTIFICATE_RECEIVED when asked for, then
+    /// CONNECTED (once the certificate is accepted).
     ///
-    /// A MsQuic client reads the server's parameters during the handshake and raises, in this
-    /// order, RELIABLE_RESET_NEGOTIATED (if enabled locally), PEER_ACCEPTED for the streams
-    /// that were waiting for a stream limit, STREAMS_AVAILABLE (if the server allows any
-    /// stream) and DATAGRAM_STATE_CHANGED (the real limits), then CONNECTED. A MsQuic server
-    /// reads the client's parameters before NEW_CONNECTION, when the connection has no
-    /// handler yet: it sees only RELIABLE_RESET_NEGOTIATED (raised as it is configured), then
-    /// CONNECTED; its datagram limits change without an event.
-    fn raise_connected(self: &Rc<Self>, cx: &WorkerCx) {
+    /// A MsQuic client reads the server's parameters in the handshake, with the server's
+    /// EncryptedExtensions; unless the server's whole flight fits one packet that is before the
+    /// certificate is complete. It raises RELIABLE_RESET_NEGOTIATED (if enabled locally),
+    /// PEER_ACCEPTED for the streams that were waiting for a stream limit, STREAMS_AVAILABLE
+    /// (if the server allows any stream) and DATAGRAM_STATE_CHANGED (the real limits), then
+    /// PEER_CERTIFICATE_RECEIVED, then CONNECTED. A MsQuic server reads the client's
+    /// parameters before NEW_CONNECTION, when the connection has no handler yet: it sees
+    /// RELIABLE_RESET_NEGOTIATED (raised as it is configured), PEER_CERTIFICATE_RECEIVED for
+    /// a client certificate, then CONNECTED; its datagram limits change without an event.
+    fn on_peer_params(self: &Rc<Self>, cx: &WorkerCx, conn: &Rc<Conn>) {
         stream_reset::on_peer_params(self);
-        self.connected.set(true);
+        self.params_known.set(true);
         let server = self.handle.obj.server;
         if !server {
             stream::retry_blocked_starts(self, cx);
@@ -463,6 +475,20 @@ impl ConnSlot {
             }
         }
         datagram::on_connected(self, cx, !server);
+        if self.cert_event_due.replace(false) {
+            self.connected_waiting.set(true);
+            // Raises CONNECTED through `resume_connected` once the certificate is accepted.
+            cert_events::on_handshake_complete(self, cx, conn);
+        } else if self.cert_pending.get() {
+            self.connected_waiting.set(true);
+        } else {
+            self.raise_connected(cx);
+        }
+    }
+
+    /// CONNECTED.
+    fn raise_connected(self: &Rc<Self>, cx: &WorkerCx) {
+        self.connected.set(true);
         let alpn = self.alpn.borrow().clone();
         {
             let mut info = self.handle.obj.info.lock();
@@ -528,11 +554,7 @@ impl ConnSlot {
             self.skip_streams_available.set(allowed);
         }
         match event {
-            Event::Connected if self.cert_pending.get() => {
-                // The application has yet to accept the server's certificate.
-                self.connected_waiting.set(true);
-            }
-            Event::Connected => self.raise_connected(cx),
+            Event::Connected => self.on_peer_params(cx, conn),
             Event::PeerResetAt { id, reliable_size } => {
                 if let Some(s) = self.stream(id) {
                     stream_reset::peer_reset_at(&s, reliable_size);

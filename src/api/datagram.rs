@@ -94,7 +94,7 @@ pub(crate) unsafe extern "C" fn send(
 }
 
 fn send_on_worker(cx: &WorkerCx, slot: &Rc<ConnSlot>, data: Vec<u8>, token: u64) {
-    if !slot.is_connected() {
+    if !slot.params_known() {
         if slot.is_shutting_down() {
             send_state(slot, token, QUIC_DATAGRAM_SEND_CANCELED);
         } else {

@@ -315,7 +315,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
     let reserved_next = slot.reserved_next(d).get();
     // The engine's next index for `dir`, and the outcome of opening if it is this stream's
     // turn (promised IDs are opened in order, before any new start).
-    let opened = if slot.is_connected() {
+    let opened = if slot.params_known() {
         slot.with_engine(cx, |e| {
             let next = e.max_streams(dir).0 - e.streams_available(dir);
             let turn = match reserved {
