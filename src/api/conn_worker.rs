@@ -68,8 +68,8 @@ pub(crate) struct ConnSlot {
     streams: RefCell<HashMap<u64, Arc<Handle<Stream>>>>,
     /// The application-form ALPN the connection uses.
     pub(crate) alpn: RefCell<Vec<u8>>,
-    /// Server: the ALPN choice of NEW_CONNECTION (see `listener::AlpnChoice`).
-    pub(crate) alpn_choice: crate::api::listener::AlpnChoice,
+    /// Server: the ALPN choice of NEW_CONNECTION.
+    pub(crate) alpn_choice: crate::api::alpn_choice::AlpnChoice,
     connected: Cell<bool>,
     /// A SHUTDOWN_INITIATED_* event was raised or the application shut down.
     shutdown_started: Cell<bool>,
