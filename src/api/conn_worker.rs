@@ -409,16 +409,13 @@ impl ConnSlot {
                 self.complete(cx, false);
             }
             ConnEvent::TransportFailed(kind) => {
-                // A reset before CONNECTED is the server refusing us (see the listener).
-                let refused = !self.connected.get()
-                    && matches!(
-                        kind,
-                        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
-                    );
+                // A reset before CONNECTED is the server refusing us (see the listener);
+                // after it, the peer's end without CONNECTION_CLOSE.
                 let reset = matches!(
                     kind,
                     std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
                 );
+                let refused = reset && !self.connected.get();
                 let status = if refused {
                     QUIC_STATUS_CONNECTION_REFUSED
                 } else if reset {
@@ -463,14 +460,7 @@ impl ConnSlot {
         let server = self.handle.obj.server;
         if !server {
             stream::retry_blocked_starts(self, cx);
-            let allowed = self
-                .inspect(|e| {
-                    e.peer_params().is_some_and(|p| {
-                        p.initial_max_streams_bidi > 0 || p.initial_max_streams_uni > 0
-                    })
-                })
-                .unwrap_or(false);
-            if allowed {
+            if self.peer_allows_streams() {
                 self.raise_streams_available();
             }
         }
@@ -515,6 +505,16 @@ impl ConnSlot {
         stream::retry_blocked_starts(self, cx);
     }
 
+    /// Whether the peer's transport parameters allow any stream of ours (MsQuic raises
+    /// STREAMS_AVAILABLE for them then, and so does the engine).
+    fn peer_allows_streams(&self) -> bool {
+        self.inspect(|e| {
+            e.peer_params()
+                .is_some_and(|p| p.initial_max_streams_bidi > 0 || p.initial_max_streams_uni > 0)
+        })
+        .unwrap_or(false)
+    }
+
     /// STREAMS_AVAILABLE with what a new StreamStart could open now.
     fn raise_streams_available(&self) {
         let bidi = self.streams_left(proto::Dir::Bi);
@@ -546,12 +546,7 @@ impl ConnSlot {
         if matches!(event, Event::Connected) {
             // The engine follows Connected with STREAMS_AVAILABLE when the peer's parameters
             // allow streams; the handshake's events stand for it.
-            let allowed = conn.inspect(|e| {
-                e.peer_params().is_some_and(|p| {
-                    p.initial_max_streams_bidi > 0 || p.initial_max_streams_uni > 0
-                })
-            });
-            self.skip_streams_available.set(allowed);
+            self.skip_streams_available.set(self.peer_allows_streams());
         }
         match event {
             Event::Connected => self.on_peer_params(cx, conn),
