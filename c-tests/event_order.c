@@ -19,7 +19,11 @@
  * 3. A server allowing no stream: the client sees DATAGRAM_STATE_CHANGED then CONNECTED.
  * 4. RegistrationShutdown with a connection that was never started: it gets no event; its
  *    ConnectionClose then delivers its only event, SHUTDOWN_COMPLETE with AppCloseInProgress.
- *    Another one started after the shutdown gets only SHUTDOWN_COMPLETE. */
+ *    Another one started after the shutdown gets only SHUTDOWN_COMPLETE.
+ * 5. Datagrams queued and a shutdown in the client's CONNECTED callback: the stream's
+ *    SHUTDOWN_COMPLETE, then the datagrams' CANCELED, then the connection's SHUTDOWN_COMPLETE
+ *    (MsQuic shuts streams down, then cancels datagrams). */
+
 #include "support/qmux_test.h"
 
 #define MAX_LOG 64
@@ -44,6 +48,7 @@ static const QUIC_API_TABLE* api;
 static HQUIC server_config;
 static Log client_log, server_log;
 static int over_tls; /* clients ask for PEER_CERTIFICATE_RECEIVED (TLS only) */
+static int close_in_connected; /* the client sends datagrams and shuts down in CONNECTED */
 
 static void log_init(Log* l) {
     memset(l, 0, sizeof(*l));
@@ -95,6 +100,7 @@ static QUIC_STATUS QUIC_API StreamCallback(HQUIC stream, void* ctx, QUIC_STREAM_
     } else if (ev->Type == QUIC_STREAM_EVENT_PEER_ACCEPTED) {
         log_add(&client_log, who, ev->Type, 0, 0, 0);
     } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
+        if (who != 'P') log_add(&client_log, who, ev->Type, 0, 0, 0);
         api->StreamClose(stream);
     }
     return QUIC_STATUS_SUCCESS;
@@ -123,6 +129,19 @@ static QUIC_STATUS QUIC_API ConnCallback(HQUIC conn, void* ctx, QUIC_CONNECTION_
         break;
     case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
         a = ev->SHUTDOWN_COMPLETE.AppCloseInProgress;
+        break;
+    case QUIC_CONNECTION_EVENT_DATAGRAM_SEND_STATE_CHANGED:
+        a = (uint64_t)ev->DATAGRAM_SEND_STATE_CHANGED.State;
+        break;
+    case QUIC_CONNECTION_EVENT_CONNECTED:
+        if (l == &client_log && close_in_connected) {
+            /* Queued in the engine, then canceled by the shutdown. */
+            static QUIC_BUFFER d = {4, (uint8_t*)"dgrm"};
+            for (int i = 0; i < 3; i++)
+                CHECK(api->DatagramSend(conn, &d, 1, QUIC_SEND_FLAG_NONE, NULL) ==
+                      QUIC_STATUS_PENDING);
+            api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 5);
+        }
         break;
     case QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED:
         api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, (void*)StreamCallback,
@@ -266,6 +285,42 @@ static void case_enabled(HQUIC reg, uint16_t port) {
     log_destroy(&server_log);
 }
 
+/* Case 5: datagrams queued and a shutdown in the client's CONNECTED: the stream's
+ * SHUTDOWN_COMPLETE, then the datagrams' CANCELED, then the connection's SHUTDOWN_COMPLETE. */
+static void case_datagrams_canceled(HQUIC reg, uint16_t port) {
+    log_init(&client_log);
+    log_init(&server_log);
+    HQUIC client_config = configuration(reg, 0, 0, 1, 0);
+    HQUIC conn = NULL;
+    CHECK(api->ConnectionOpen(reg, ConnCallback, &client_log, &conn) == QUIC_STATUS_SUCCESS);
+    start_stream(conn, '5', QUIC_STREAM_START_FLAG_NONE);
+    CHECK(counter_wait(&client_log.starts, 1, 5000));
+    close_in_connected = 1;
+    CHECK(QUIC_SUCCEEDED(
+        api->ConnectionStart(conn, client_config, QUIC_ADDRESS_FAMILY_INET, "localhost", port)));
+    CHECK(counter_wait(&client_log.done, 1, 10000));
+    CHECK(counter_wait(&server_log.done, 1, 10000));
+    close_in_connected = 0;
+    int stream_done = index_of(&client_log, '5', QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE);
+    int first_cancel = -1, cancels = 0;
+    for (int i = 0; i < client_log.n; i++) {
+        if (client_log.e[i].who == 'C' &&
+            client_log.e[i].type == QUIC_CONNECTION_EVENT_DATAGRAM_SEND_STATE_CHANGED &&
+            client_log.e[i].a == QUIC_DATAGRAM_SEND_CANCELED) {
+            if (first_cancel < 0) first_cancel = i;
+            cancels++;
+        }
+    }
+    int conn_done = index_of(&client_log, 'C', QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE);
+    if (!(stream_done >= 0 && cancels == 3 && first_cancel > stream_done && conn_done > first_cancel))
+        log_print("client", &client_log);
+    CHECK(cancels == 3);
+    CHECK(stream_done >= 0 && first_cancel > stream_done && conn_done > first_cancel);
+    api->ConfigurationClose(client_config);
+    log_destroy(&client_log);
+    log_destroy(&server_log);
+}
+
 /* Cases 2 and 3 (the server's configuration allows `server_bidi` streams, no datagrams); the
  * server ends the connection with code 9. */
 static void case_plain(HQUIC reg, uint16_t port, int server_bidi) {
@@ -351,6 +406,10 @@ static void run_transport(int tcp) {
 
     server_config = configuration(reg, 1, 2, 1, 1);
     case_enabled(reg, port);
+    api->ConfigurationClose(server_config);
+
+    server_config = configuration(reg, 1, 2, 1, 0);
+    case_datagrams_canceled(reg, port);
     api->ConfigurationClose(server_config);
 
     server_config = configuration(reg, 1, 2, 0, 0);

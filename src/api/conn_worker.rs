@@ -83,6 +83,8 @@ pub(crate) struct ConnSlot {
     completed: Cell<bool>,
     /// Datagrams sent before the peer's transport parameters were known.
     pub(crate) datagrams_waiting: datagram::Waiting,
+    /// Datagrams the closing engine canceled, reported once the streams are done.
+    datagrams_canceled: RefCell<Vec<u64>>,
     /// PEER_CERTIFICATE_RECEIVED returned PENDING: CONNECTED waits for the application.
     pub(crate) cert_pending: Cell<bool>,
     /// CONNECTED is due once the certificate is accepted.
@@ -116,6 +118,7 @@ impl ConnSlot {
             by_app: Cell::new(false),
             completed: Cell::new(false),
             datagrams_waiting: datagram::Waiting::default(),
+            datagrams_canceled: RefCell::new(Vec::new()),
             cert_pending: Cell::new(false),
             connected_waiting: Cell::new(false),
             cert_event_due: Cell::new(false),
@@ -341,6 +344,10 @@ impl ConnSlot {
                 code,
                 status,
             );
+        }
+        let canceled = std::mem::take(&mut *self.datagrams_canceled.borrow_mut());
+        for token in canceled {
+            datagram::canceled(self, token);
         }
         datagram::cancel_waiting(self);
         let mut event = QUIC_CONNECTION_EVENT {
@@ -601,6 +608,11 @@ impl ConnSlot {
             }
             Event::DatagramReceived(data) => datagram::received(self, &data),
             Event::DatagramSent { token } => datagram::sent(self, token),
+            // The connection is closing: as in MsQuic, its datagrams are canceled after its
+            // streams are shut down (see `complete`).
+            Event::DatagramCanceled { token } if self.shutdown_started.get() => {
+                self.datagrams_canceled.borrow_mut().push(token)
+            }
             Event::DatagramCanceled { token } => datagram::canceled(self, token),
             Event::PeerStreamsBlocked { dir } => {
                 let mut event = QUIC_CONNECTION_EVENT {
