@@ -94,7 +94,10 @@ static void queue_big_send(HQUIC conn) {
     HQUIC stream = NULL;
     CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE, StreamCallback, NULL, &stream) ==
           QUIC_STATUS_SUCCESS);
-    CHECK(QUIC_SUCCEEDED(api->StreamStart(stream, QUIC_STREAM_START_FLAG_IMMEDIATE)));
+    /* The connection may be closing already (the peer's side): a failed start still ends
+     * with SHUTDOWN_COMPLETE, where the stream is closed. */
+    CHECK(QUIC_SUCCEEDED(api->StreamStart(
+        stream, QUIC_STREAM_START_FLAG_IMMEDIATE | QUIC_STREAM_START_FLAG_SHUTDOWN_ON_FAIL)));
     QUIC_BUFFER b = {BIG, big};
     CHECK(QUIC_SUCCEEDED(api->StreamSend(stream, &b, 1, QUIC_SEND_FLAG_NONE, NULL)));
 }

@@ -380,6 +380,11 @@ impl ConnSlot {
     }
 
     fn on_event(self: &Rc<Self>, cx: &WorkerCx, conn: &Rc<Conn>, event: ConnEvent) {
+        if self.completed.get() {
+            // Closed by the application while the runtime connection finishes its close: what
+            // it still reads concerns no one.
+            return;
+        }
         match event {
             ConnEvent::TransportConnected => {
                 let mut info = self.handle.obj.info.lock();
