@@ -196,12 +196,14 @@ const C_PROGRAMS: &[&str] = &[
     "buffered_send",
     "cert_accept",
     "cert_events",
+    "close_graceful",
     "close_in_callbacks",
     "conn_options",
     "conn_params",
     "conn_statistics",
     "connection_pool",
     "datagrams",
+    "event_order",
     "disconnect_timeout",
     "dlopen_host",
     "execution_config",
@@ -211,6 +213,7 @@ const C_PROGRAMS: &[&str] = &[
     "handshake_timeout",
     "idle_timeout",
     "listener_alpn",
+    "listener_alpn_choice",
     "listener_reject",
     "loopback_tcp",
     "loopback_tls",
@@ -349,6 +352,16 @@ fn settings() {
 }
 
 #[test]
+fn close_graceful() {
+    c_program("close_graceful");
+}
+
+#[test]
+fn event_order() {
+    c_program("event_order");
+}
+
+#[test]
 fn close_in_callbacks() {
     c_program("close_in_callbacks");
 }
@@ -451,6 +464,11 @@ fn idle_timeout() {
 #[test]
 fn listener_alpn() {
     c_program("listener_alpn");
+}
+
+#[test]
+fn listener_alpn_choice() {
+    c_program("listener_alpn_choice");
 }
 
 #[test]

@@ -69,6 +69,8 @@ pub(crate) struct ConnSlot {
     streams: RefCell<HashMap<u64, Arc<Handle<Stream>>>>,
     /// The application-form ALPN the connection uses.
     pub(crate) alpn: RefCell<Vec<u8>>,
+    /// Server: the ALPN choice of NEW_CONNECTION.
+    pub(crate) alpn_choice: crate::api::alpn_choice::AlpnChoice,
     connected: Cell<bool>,
     /// A SHUTDOWN_INITIATED_* event was raised or the application shut down.
     shutdown_started: Cell<bool>,
@@ -82,10 +84,20 @@ pub(crate) struct ConnSlot {
     completed: Cell<bool>,
     /// Datagrams sent before the peer's transport parameters were known.
     pub(crate) datagrams_waiting: datagram::Waiting,
+    /// Datagrams the closing engine canceled, reported once the streams are done.
+    datagrams_canceled: RefCell<Vec<u64>>,
     /// PEER_CERTIFICATE_RECEIVED returned PENDING: CONNECTED waits for the application.
     pub(crate) cert_pending: Cell<bool>,
     /// CONNECTED is due once the certificate is accepted.
     connected_waiting: Cell<bool>,
+    /// The TLS handshake is done and PEER_CERTIFICATE_RECEIVED waits for the peer's
+    /// transport parameters' events (MsQuic's order).
+    cert_event_due: Cell<bool>,
+    /// The peer's transport parameters are in: streams may open and datagrams go out.
+    params_known: Cell<bool>,
+    /// The engine's STREAMS_AVAILABLE for the peer's transport parameters is next: the
+    /// handshake's own events already covered it.
+    skip_streams_available: Cell<bool>,
 }
 
 impl ConnSlot {
@@ -99,6 +111,7 @@ impl ConnSlot {
             reserved_next: [Cell::new(0), Cell::new(0)],
             streams: RefCell::new(HashMap::new()),
             alpn: RefCell::new(Vec::new()),
+            alpn_choice: Default::default(),
             connected: Cell::new(false),
             shutdown_started: Cell::new(false),
             close_status: Cell::new((QUIC_STATUS_SUCCESS, 0)),
@@ -106,8 +119,12 @@ impl ConnSlot {
             by_app: Cell::new(false),
             completed: Cell::new(false),
             datagrams_waiting: datagram::Waiting::default(),
+            datagrams_canceled: RefCell::new(Vec::new()),
             cert_pending: Cell::new(false),
             connected_waiting: Cell::new(false),
+            cert_event_due: Cell::new(false),
+            params_known: Cell::new(false),
+            skip_streams_available: Cell::new(false),
         })
     }
 
@@ -211,9 +228,14 @@ impl ConnSlot {
         Some(conn.inspect(f))
     }
 
-    /// Whether CONNECTED was raised.
-    pub(crate) fn is_connected(&self) -> bool {
-        self.connected.get()
+    /// Whether the peer's transport parameters are in (streams may open, datagrams go out).
+    pub(crate) fn params_known(&self) -> bool {
+        self.params_known.get()
+    }
+
+    /// Whether the peer closed the connection.
+    pub(crate) fn is_closed_remotely(&self) -> bool {
+        self.closed_remotely.get()
     }
 
     /// Whether the connection is shutting down or over.
@@ -253,6 +275,20 @@ impl ConnSlot {
     /// Records how the connection was closed for the calls answered off the worker.
     fn publish_closed(&self, how: u8) {
         self.handle.obj.closed.fetch_or(how, Ordering::Release);
+    }
+
+    /// ConnectionClose: a silent shutdown unless one is under way; either way the connection
+    /// completes now, so SHUTDOWN_COMPLETE (AppCloseInProgress) comes before the call
+    /// returns. After a graceful shutdown the runtime connection lives on by itself until
+    /// its CONNECTION_CLOSE is written (and the peer ends or the close wait runs out): the
+    /// peer sees SHUTDOWN_INITIATED_BY_PEER, as MsQuic's close frame reaches a MsQuic peer.
+    pub(crate) fn close_handle(&self, cx: &WorkerCx) {
+        if self.is_shutting_down() {
+            // MsQuic's silent close after a local close counts as acknowledged.
+            self.complete(cx, true);
+        } else {
+            self.app_shutdown(cx, true, 0);
+        }
     }
 
     /// Raises SHUTDOWN_INITIATED_BY_TRANSPORT once.
@@ -343,6 +379,10 @@ impl ConnSlot {
                 status,
             );
         }
+        let canceled = std::mem::take(&mut *self.datagrams_canceled.borrow_mut());
+        for token in canceled {
+            datagram::canceled(self, token);
+        }
         datagram::cancel_waiting(self);
         let mut event = QUIC_CONNECTION_EVENT {
             Type: QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE,
@@ -354,6 +394,9 @@ impl ConnSlot {
                 ),
             },
         };
+        if self.closed_remotely.get() {
+            self.publish_closed(connection::CLOSED_REMOTELY);
+        }
         self.handle.obj.finished.store(true, Ordering::Release);
         self.emit(&mut event);
         self.conn.borrow_mut().take();
@@ -372,6 +415,11 @@ impl ConnSlot {
     }
 
     fn on_event(self: &Rc<Self>, cx: &WorkerCx, conn: &Rc<Conn>, event: ConnEvent) {
+        if self.completed.get() {
+            // Closed by the application while the runtime connection finishes its close: what
+            // it still reads concerns no one.
+            return;
+        }
         match event {
             ConnEvent::TransportConnected => {
                 let mut info = self.handle.obj.info.lock();
@@ -393,7 +441,9 @@ impl ConnSlot {
                 }
                 let handshake = conn.tls(|s| s.and_then(|s| s.handshake_info()));
                 self.handle.obj.info.lock().handshake = handshake.map(handshake_info);
-                cert_events::on_handshake_complete(self, cx, conn);
+                // PEER_CERTIFICATE_RECEIVED follows the peer's transport parameters' events.
+                self.cert_event_due
+                    .set(self.handle.obj.cert_check.lock().is_some());
             }
             ConnEvent::TlsFailed(e) => {
                 let code = e.tls_alert_code().map_or(0, |a| 0x100 + u64::from(a));
@@ -406,14 +456,17 @@ impl ConnSlot {
                 self.complete(cx, false);
             }
             ConnEvent::TransportFailed(kind) => {
-                // A reset before CONNECTED is the server refusing us (see the listener).
-                let refused = !self.connected.get()
-                    && matches!(
-                        kind,
-                        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
-                    );
+                // A reset before CONNECTED is the server refusing us (see the listener);
+                // after it, the peer's end without CONNECTION_CLOSE.
+                let reset = matches!(
+                    kind,
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                );
+                let refused = reset && !self.connected.get();
                 let status = if refused {
                     QUIC_STATUS_CONNECTION_REFUSED
+                } else if reset {
+                    self.status_of_peer_end()
                 } else {
                     status_of_io(kind)
                 };
@@ -424,12 +477,56 @@ impl ConnSlot {
         }
     }
 
-    /// CONNECTED: the handshake and the peer's transport parameters are done.
-    fn raise_connected(self: &Rc<Self>, cx: &WorkerCx) {
+    /// The status for the peer's socket ending (FIN or RST) without a CONNECTION_CLOSE: what a
+    /// MsQuic peer sees of a silently closed connection, CONNECTION_IDLE, once connected
+    /// (at once here: TCP shows the end); ABORTED during the handshake.
+    fn status_of_peer_end(&self) -> QUIC_STATUS {
+        if self.connected.get() {
+            QUIC_STATUS_CONNECTION_IDLE
+        } else {
+            QUIC_STATUS_ABORTED
+        }
+    }
+
+    /// The peer's transport parameters are in (after the TLS handshake): the events MsQuic
+    /// raises as it takes them in, then PEER_CERTIFICATE_RECEIVED when asked for, then
+    /// CONNECTED (once the certificate is accepted).
+    ///
+    /// A MsQuic client reads the server's parameters in the handshake, with the server's
+    /// EncryptedExtensions; unless the server's whole flight fits one packet that is before the
+    /// certificate is complete. It raises RELIABLE_RESET_NEGOTIATED (if enabled locally),
+    /// PEER_ACCEPTED for the streams that were waiting for a stream limit, STREAMS_AVAILABLE
+    /// (if the server allows any stream) and DATAGRAM_STATE_CHANGED (the real limits), then
+    /// PEER_CERTIFICATE_RECEIVED, then CONNECTED. A MsQuic server reads the client's
+    /// parameters before NEW_CONNECTION, when the connection has no handler yet: it sees
+    /// RELIABLE_RESET_NEGOTIATED (raised as it is configured), PEER_CERTIFICATE_RECEIVED for
+    /// a client certificate, then CONNECTED; its datagram limits change without an event.
+    fn on_peer_params(self: &Rc<Self>, cx: &WorkerCx, conn: &Rc<Conn>) {
         stream_reset::on_peer_params(self);
+        self.params_known.set(true);
+        let server = self.handle.obj.server;
+        if !server {
+            stream::retry_blocked_starts(self, cx);
+            if self.peer_allows_streams() {
+                self.raise_streams_available();
+            }
+        }
+        datagram::on_connected(self, cx, !server);
+        if self.cert_event_due.replace(false) {
+            self.connected_waiting.set(true);
+            // Raises CONNECTED through `resume_connected` once the certificate is accepted.
+            cert_events::on_handshake_complete(self, cx, conn);
+        } else if self.cert_pending.get() {
+            self.connected_waiting.set(true);
+        } else {
+            self.raise_connected(cx);
+        }
+    }
+
+    /// CONNECTED.
+    fn raise_connected(self: &Rc<Self>, cx: &WorkerCx) {
         self.connected.set(true);
         self.handle.obj.counted.connected();
-        datagram::on_connected(self, cx);
         let alpn = self.alpn.borrow().clone();
         {
             let mut info = self.handle.obj.info.lock();
@@ -456,6 +553,32 @@ impl ConnSlot {
         stream::retry_blocked_starts(self, cx);
     }
 
+    /// Whether the peer's transport parameters allow any stream of ours (MsQuic raises
+    /// STREAMS_AVAILABLE for them then, and so does the engine).
+    fn peer_allows_streams(&self) -> bool {
+        self.inspect(|e| {
+            e.peer_params()
+                .is_some_and(|p| p.initial_max_streams_bidi > 0 || p.initial_max_streams_uni > 0)
+        })
+        .unwrap_or(false)
+    }
+
+    /// STREAMS_AVAILABLE with what a new StreamStart could open now.
+    fn raise_streams_available(&self) {
+        let bidi = self.streams_left(proto::Dir::Bi);
+        let uni = self.streams_left(proto::Dir::Uni);
+        let mut event = QUIC_CONNECTION_EVENT {
+            Type: QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE,
+            payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+                STREAMS_AVAILABLE: QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE_PAYLOAD {
+                    BidirectionalCount: bidi.min(u16::MAX as u64) as u16,
+                    UnidirectionalCount: uni.min(u16::MAX as u64) as u16,
+                },
+            },
+        };
+        self.emit(&mut event);
+    }
+
     /// ConnectionCertificateValidationComplete accepted the certificate: CONNECTED, if it
     /// was waiting for that.
     pub(crate) fn resume_connected(self: &Rc<Self>, cx: &WorkerCx) {
@@ -468,12 +591,13 @@ impl ConnSlot {
         if !matches!(event, Event::Connected | Event::Closed(_) | Event::Drained) {
             qlog!(Debug, self.key(), "stream event {event:?}");
         }
+        if matches!(event, Event::Connected) {
+            // The engine follows Connected with STREAMS_AVAILABLE when the peer's parameters
+            // allow streams; the handshake's events stand for it.
+            self.skip_streams_available.set(self.peer_allows_streams());
+        }
         match event {
-            Event::Connected if self.cert_pending.get() => {
-                // The application has yet to accept the server's certificate.
-                self.connected_waiting.set(true);
-            }
-            Event::Connected => self.raise_connected(cx),
+            Event::Connected => self.on_peer_params(cx, conn),
             Event::PeerResetAt { id, reliable_size } => {
                 if let Some(s) = self.stream(id) {
                     stream_reset::peer_reset_at(&s, reliable_size);
@@ -516,25 +640,20 @@ impl ConnSlot {
                     stream::shutdown_complete(&s);
                 }
             }
+            Event::StreamsAvailable { .. } if self.skip_streams_available.replace(false) => {}
             Event::StreamsAvailable { .. } => {
                 // Starts waiting for the limit take their slots first; the application hears
                 // of what is left.
                 stream::retry_blocked_starts(self, cx);
-                let bidi = self.streams_left(proto::Dir::Bi);
-                let uni = self.streams_left(proto::Dir::Uni);
-                let mut event = QUIC_CONNECTION_EVENT {
-                    Type: QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE,
-                    payload: QUIC_CONNECTION_EVENT_PAYLOAD {
-                        STREAMS_AVAILABLE: QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE_PAYLOAD {
-                            BidirectionalCount: bidi.min(u16::MAX as u64) as u16,
-                            UnidirectionalCount: uni.min(u16::MAX as u64) as u16,
-                        },
-                    },
-                };
-                self.emit(&mut event);
+                self.raise_streams_available();
             }
             Event::DatagramReceived(data) => datagram::received(self, &data),
             Event::DatagramSent { token } => datagram::sent(self, token),
+            // The connection is closing: as in MsQuic, its datagrams are canceled after its
+            // streams are shut down (see `complete`).
+            Event::DatagramCanceled { token } if self.shutdown_started.get() => {
+                self.datagrams_canceled.borrow_mut().push(token)
+            }
             Event::DatagramCanceled { token } => datagram::canceled(self, token),
             Event::PeerStreamsBlocked { dir } => {
                 let mut event = QUIC_CONNECTION_EVENT {
@@ -576,7 +695,7 @@ impl ConnSlot {
             CloseCause::PeerApplication { error_code, .. } => self.peer_shutdown(error_code),
             CloseCause::PeerEof { .. } => {
                 self.closed_remotely.set(true);
-                self.transport_shutdown(QUIC_STATUS_ABORTED, 0);
+                self.transport_shutdown(self.status_of_peer_end(), 0);
             }
         }
     }

@@ -153,6 +153,14 @@ impl Connection {
         *self.started.lock()
     }
 
+    /// Whether RegistrationShutdown was called on this connection's registration.
+    pub(crate) fn registration_shutting_down(&self) -> bool {
+        self.guard
+            .lock()
+            .as_ref()
+            .is_some_and(|g| g.registration().obj.is_shutting_down())
+    }
+
     /// This connection's worker.
     pub(crate) fn worker(&self) -> &Worker {
         self.pool.worker(self.worker)
@@ -187,13 +195,23 @@ pub(crate) fn on_slot(
     wait: bool,
     f: impl FnOnce(&WorkerCx, &Rc<ConnSlot>) + Send + 'static,
 ) {
+    on_slot_else(conn, wait, f, || {});
+}
+
+/// As [`on_slot`], running `gone` (on the worker) instead of `f` when the connection is over.
+pub(crate) fn on_slot_else(
+    conn: &Arc<Handle<Connection>>,
+    wait: bool,
+    f: impl FnOnce(&WorkerCx, &Rc<ConnSlot>) + Send + 'static,
+    gone: impl FnOnce() + Send + 'static,
+) {
     let handle = conn.clone();
     let op = move |cx: &WorkerCx| {
         let key = handle.as_hquic() as usize;
         let slot = match conn_worker::slot(key) {
             Some(slot) => slot,
             // The connection is over: nothing is left to act on.
-            None if handle.obj.finished.load(Ordering::Acquire) => return,
+            None if handle.obj.finished.load(Ordering::Acquire) => return gone(),
             None => {
                 let slot = ConnSlot::new(handle.clone());
                 conn_worker::insert(slot.clone());
@@ -381,7 +399,7 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
         let wait = !conn.obj.options.close_async.load(Ordering::Relaxed);
         let handle = conn.clone();
         on_slot(&conn, wait, move |cx, slot| {
-            slot.app_shutdown(cx, true, 0);
+            slot.close_handle(cx);
             if !wait {
                 release(&handle);
             }
@@ -510,7 +528,14 @@ pub(crate) unsafe extern "C" fn start(
             h as usize,
             "connection start server={name:?} port={server_port} family={family}"
         );
+        let reg_down = conn.obj.registration_shutting_down();
         on_slot(&conn, false, move |cx, slot| {
+            if reg_down {
+                // As MsQuic: a start after RegistrationShutdown shuts the connection down
+                // (silently, as it never reached the network).
+                slot.app_shutdown(cx, true, 0);
+                return;
+            }
             *slot.alpn.borrow_mut() = alpn;
             let addr = match remote {
                 Some(addr) => Some(addr),

@@ -94,7 +94,7 @@ pub(crate) unsafe extern "C" fn send(
 }
 
 fn send_on_worker(cx: &WorkerCx, slot: &Rc<ConnSlot>, data: Vec<u8>, token: u64) {
-    if !slot.is_connected() {
+    if !slot.params_known() {
         if slot.is_shutting_down() {
             send_state(slot, token, QUIC_DATAGRAM_SEND_CANCELED);
         } else {
@@ -108,24 +108,28 @@ fn send_on_worker(cx: &WorkerCx, slot: &Rc<ConnSlot>, data: Vec<u8>, token: u64)
 }
 
 /// The peer's transport parameters are known (before CONNECTED): the real limits, then the
-/// datagrams that waited for them.
-pub(crate) fn on_connected(slot: &Rc<ConnSlot>, cx: &WorkerCx) {
+/// datagrams that waited for them. With `indicate` (a client: a MsQuic server learns the
+/// limits before the application has the connection), DATAGRAM_STATE_CHANGED reports them
+/// when they differ from the starting ones, as MsQuic's does.
+pub(crate) fn on_connected(slot: &Rc<ConnSlot>, cx: &WorkerCx, indicate: bool) {
     let max = slot.inspect(|e| e.max_datagram_size()).flatten();
     let limits = SendLimits {
         enabled: max.is_some(),
         max_length: max.map_or(0, |m| m.min(usize::from(u16::MAX)) as u16),
     };
     *slot.handle.obj.datagram_limits.lock() = limits;
-    let mut event = QUIC_CONNECTION_EVENT {
-        Type: QUIC_CONNECTION_EVENT_DATAGRAM_STATE_CHANGED,
-        payload: QUIC_CONNECTION_EVENT_PAYLOAD {
-            DATAGRAM_STATE_CHANGED: QUIC_CONNECTION_EVENT_DATAGRAM_STATE_CHANGED_PAYLOAD {
-                SendEnabled: u8::from(limits.enabled),
-                MaxSendLength: limits.max_length,
+    if indicate && limits != SendLimits::default() {
+        let mut event = QUIC_CONNECTION_EVENT {
+            Type: QUIC_CONNECTION_EVENT_DATAGRAM_STATE_CHANGED,
+            payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+                DATAGRAM_STATE_CHANGED: QUIC_CONNECTION_EVENT_DATAGRAM_STATE_CHANGED_PAYLOAD {
+                    SendEnabled: u8::from(limits.enabled),
+                    MaxSendLength: limits.max_length,
+                },
             },
-        },
-    };
-    slot.emit(&mut event);
+        };
+        slot.emit(&mut event);
+    }
     let waiting = std::mem::take(&mut *slot.datagrams_waiting.0.borrow_mut());
     for (data, token) in waiting {
         if limits.enabled && data.len() <= usize::from(limits.max_length) {

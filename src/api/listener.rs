@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::api::abi::*;
+use crate::api::alpn_choice;
 use crate::api::boundary;
 use crate::api::callbacks;
 use crate::api::configuration::read_alpns;
@@ -575,9 +576,11 @@ fn raise_new_connection(
         },
     };
     let key = listener.as_hquic() as usize;
+    slot.alpn_choice.begin(&info, &client_alpns);
     let outer = IN_CALLBACK.with(|c| c.replace(key));
     let status = callbacks::listener(listener, &mut event);
     IN_CALLBACK.with(|c| c.set(outer));
+    slot.alpn_choice.end();
     if QUIC_FAILED(status) {
         // Rejected: the library closes the connection; the application must not. The socket
         // is reset, which the client reports as CONNECTION_REFUSED, as MsQuic's client does
@@ -610,10 +613,18 @@ pub(crate) fn configure_accepted(
     let Some(pending) = slot.pending.borrow_mut().take() else {
         return QUIC_STATUS_INVALID_STATE;
     };
+    let offered: Vec<Vec<u8>> = match &pending.hello {
+        Some((_, hello)) => hello.alpn.clone(),
+        None => slot.alpn_choice.offered(),
+    };
+    let current = slot.alpn.borrow().clone();
+    let chosen = alpn_choice::choose(&offered, &current, slot.alpn_choice.chosen(), &alpns);
+    if let Some((_, app)) = &chosen {
+        *slot.alpn.borrow_mut() = app.clone();
+    }
     let wire = match pending.hello {
         None => {
-            let negotiated = slot.alpn.borrow().clone();
-            if !alpns.contains(&negotiated) {
+            if chosen.is_none() {
                 if let Some(first) = alpns.first() {
                     *slot.alpn.borrow_mut() = first.clone();
                 }
@@ -629,7 +640,8 @@ pub(crate) fn configure_accepted(
                 });
                 return QUIC_STATUS_INVALID_PARAMETER;
             };
-            match TlsSession::server(&server, &hello, buf) {
+            let wire = chosen.as_ref().map(|(w, _)| w.as_slice());
+            match TlsSession::server(&server, &hello, buf, wire) {
                 Ok(mut session) => {
                     if let Some(sink) = crate::api::tls_secrets::take_sink(&slot.handle) {
                         session.set_secret_sink(sink);

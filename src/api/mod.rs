@@ -2,6 +2,7 @@
 //! parameters. This is the only module that touches raw pointers.
 
 pub mod abi;
+mod alpn_choice;
 mod boundary;
 mod callbacks;
 mod cert_events;

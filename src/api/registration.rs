@@ -227,7 +227,9 @@ pub(crate) unsafe extern "C" fn shutdown(
             return;
         };
         for conn in connections {
-            if !conn.is_closed_by_app() {
+            // As in MsQuic, a client connection that was never started is left alone: it
+            // gets no events until the application closes it.
+            if !conn.is_closed_by_app() && conn.obj.is_started() {
                 connection::shutdown_connection(&conn, silent, error_code);
             }
         }

@@ -13,7 +13,7 @@ use crate::api::abi::*;
 use crate::api::boundary;
 use crate::api::callbacks;
 use crate::api::conn_worker::ConnSlot;
-use crate::api::connection::{self, Connection, on_slot};
+use crate::api::connection::{self, Connection, on_slot, on_slot_else};
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::stream_extra::StreamExtra;
 pub(crate) use crate::api::stream_recv::deliver_receive;
@@ -346,10 +346,24 @@ pub(crate) unsafe extern "C" fn start(h: HQUIC, flags: QUIC_STREAM_START_FLAGS) 
             st.start_requested = true;
             st.start_flags = flags.0;
         }
+        let conn = &stream.obj.connection;
+        if conn.obj.finished.load(Ordering::Acquire)
+            && conn.obj.closed.load(Ordering::Acquire) & connection::CLOSED_REMOTELY != 0
+        {
+            // As MsQuic: refused at the call once the peer closed the connection.
+            stream.obj.state.lock().start_requested = false;
+            return QUIC_STATUS_ABORTED;
+        }
         let s = stream.clone();
-        on_slot(&stream.obj.connection, false, move |cx, slot| {
-            try_start(cx, slot, &s)
-        });
+        let late = stream.clone();
+        on_slot_else(
+            conn,
+            false,
+            move |cx, slot| try_start(cx, slot, &s),
+            // The connection is over (closed locally: MsQuic's START_COMPLETE says
+            // INVALID_STATE).
+            move || start_failed(&late, QUIC_STATUS_INVALID_STATE),
+        );
         QUIC_STATUS_PENDING
     })
 }
@@ -373,8 +387,9 @@ pub(crate) fn set_priority(stream: &Arc<Handle<Stream>>, priority: u16) {
 /// stream still starts: START_COMPLETE reports the ID it will have with PeerAccepted clear,
 /// sends and shutdowns stay queued, and once the limit admits it (in start order) the engine
 /// opens it under that ID and PEER_ACCEPTED follows under INDICATE_PEER_ACCEPT. FAIL_BLOCKED
-/// fails such a start with STREAM_LIMIT_REACHED instead. Before the handshake completes the
-/// start simply waits. IMMEDIATE sends an empty STREAM frame so the peer sees
+/// fails such a start with STREAM_LIMIT_REACHED instead. A client's start before the
+/// handshake is blocked the same way (MsQuic's limits are 0 until the server's transport
+/// parameters arrive); a server's waits for CONNECTED. IMMEDIATE sends an empty STREAM frame so the peer sees
 /// PEER_STREAM_STARTED before any data; PRIORITY_WORK is accepted and has no effect.
 fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
     let (abandoned, reserved, priority, flags) = {
@@ -394,7 +409,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
     let reserved_next = slot.reserved_next(d).get();
     // The engine's next index for `dir`, and the outcome of opening if it is this stream's
     // turn (promised IDs are opened in order, before any new start).
-    let opened = if slot.is_connected() {
+    let opened = if slot.params_known() {
         slot.with_engine(cx, |e| {
             let next = e.max_streams(dir).0 - e.streams_available(dir);
             let turn = match reserved {
@@ -418,6 +433,14 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
             }
             (next, e.side(), r)
         })
+    } else if !slot.handle.obj.server && !slot.is_shutting_down() {
+        // A client before the handshake: as in MsQuic, whose limits are 0 until the server's
+        // transport parameters arrive, the stream is blocked by the stream limit.
+        Some((
+            0,
+            crate::proto::Side::Client,
+            Err(CommandError::StreamLimit),
+        ))
     } else {
         None
     };
@@ -488,7 +511,10 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
         None if !slot.is_shutting_down() => slot.block_start(stream.clone()),
         // Promised an ID already: it ends with the connection (see ConnSlot::complete).
         _ if reserved.is_some() => slot.block_start(stream.clone()),
-        _ => start_failed(stream, QUIC_STATUS_ABORTED),
+        // As MsQuic: ABORTED once the peer closed the connection, INVALID_STATE after a local
+        // close.
+        _ if slot.is_closed_remotely() => start_failed(stream, QUIC_STATUS_ABORTED),
+        _ => start_failed(stream, QUIC_STATUS_INVALID_STATE),
     }
 }
 

@@ -142,15 +142,20 @@ impl TlsSession {
     /// `hello`, read by [`super::client_hello::parse`] from `incoming`: the connection's
     /// receive buffer, which the session takes over with the ClientHello still in it.
     ///
-    /// The ALPN is chosen here in the client's order of preference among the forms of the
-    /// configured tokens ([`alpn::select`]); with no common token the session only sends
+    /// The ALPN is `preferred` (a wire token the client offered) when that stands for a
+    /// configured token, else chosen in the client's order of preference among the forms of
+    /// the configured tokens ([`alpn::select`]); with no common token the session only sends
     /// `no_application_protocol` and fails.
     pub fn server(
         config: &TlsServerConfig,
         hello: &ClientHello,
         incoming: RecvBuffer,
+        preferred: Option<&[u8]>,
     ) -> Result<Self, TlsError> {
-        let Some((wire, _app)) = alpn::select(&hello.alpn, &config.alpn) else {
+        let chosen = preferred
+            .and_then(|p| hello.alpn.iter().find(|w| w.as_slice() == p))
+            .and_then(|w| alpn::app_token(w, &config.alpn).map(|a| (w.as_slice(), a)));
+        let Some((wire, _app)) = chosen.or_else(|| alpn::select(&hello.alpn, &config.alpn)) else {
             return Ok(Self {
                 conn: Conn::Rejected {
                     alert_pending: true,

@@ -207,7 +207,8 @@ impl Pair {
                 Ok(Some(hello)) => {
                     let config = (self.choose)(&hello);
                     let inbox = std::mem::take(&mut self.server.inbox);
-                    self.server.session = Some(TlsSession::server(&config, &hello, inbox).unwrap());
+                    self.server.session =
+                        Some(TlsSession::server(&config, &hello, inbox, None).unwrap());
                     self.hello = Some(hello);
                     moved = true;
                 }
@@ -413,7 +414,8 @@ fn client_accepts_a_server_choosing_the_plain_form() {
         server_name: None,
         alpn: tokens(&["h3"]),
     };
-    pair.server.session = Some(TlsSession::server(&s, &hello, RecvBuffer::default()).unwrap());
+    pair.server.session =
+        Some(TlsSession::server(&s, &hello, RecvBuffer::default(), None).unwrap());
     pair.handshake();
     assert_eq!(pair.client.session().negotiated_alpn(), Some(&b"h3"[..]));
 }
@@ -1338,7 +1340,8 @@ impl RustlsPeer {
         if self.server.session.is_none() {
             if let Ok(Some(hello)) = client_hello::parse(self.server.inbox.data()) {
                 let inbox = std::mem::take(&mut self.server.inbox);
-                self.server.session = Some(TlsSession::server(config, &hello, inbox).unwrap());
+                self.server.session =
+                    Some(TlsSession::server(config, &hello, inbox, None).unwrap());
             }
         }
         moved |= self.server.pump();

@@ -72,7 +72,7 @@ fn handshake_with_rustls_client(
         if peer.server.session.is_none() {
             if let Ok(Some(hello)) = client_hello::parse(peer.server.inbox.data()) {
                 let inbox = std::mem::take(&mut peer.server.inbox);
-                let mut session = TlsSession::server(&s, &hello, inbox).unwrap();
+                let mut session = TlsSession::server(&s, &hello, inbox, None).unwrap();
                 session.set_secret_sink(sink(&seen));
                 peer.server.session = Some(session);
             }
