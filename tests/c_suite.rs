@@ -197,10 +197,12 @@ const C_PROGRAMS: &[&str] = &[
     "conn_options",
     "conn_params",
     "conn_statistics",
+    "connect_statuses",
     "connection_pool",
     "datagrams",
     "disconnect_timeout",
     "dlopen_host",
+    "dual_stack_addresses",
     "execution_config",
     "handshake_timeout",
     "idle_timeout",
@@ -356,6 +358,16 @@ fn stream_start() {
 #[test]
 fn conn_statistics() {
     c_program("conn_statistics");
+}
+
+#[test]
+fn connect_statuses() {
+    c_program("connect_statuses");
+}
+
+#[test]
+fn dual_stack_addresses() {
+    c_program("dual_stack_addresses");
 }
 
 #[test]

@@ -32,10 +32,20 @@ pub(crate) unsafe extern "C" fn create(
             || c.ServerName.is_null()
             || c.ServerPort == 0
             || c.NumberOfConnections == 0
+            || ![
+                QUIC_ADDRESS_FAMILY_UNSPEC,
+                QUIC_ADDRESS_FAMILY_INET,
+                QUIC_ADDRESS_FAMILY_INET6,
+            ]
+            .contains(&c.Family)
         {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
-        if c.CibirIdLength != 0 || !c.CibirIds.is_null() {
+        // As MsQuic: ids without a length, or a length without ids, are invalid.
+        if c.CibirIds.is_null() != (c.CibirIdLength == 0) {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        if !c.CibirIds.is_null() {
             return QUIC_STATUS_NOT_SUPPORTED;
         }
         let count = usize::from(c.NumberOfConnections);

@@ -14,20 +14,21 @@ use crate::api::abi::{
     QUIC_CONNECTION_CALLBACK_HANDLER, QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT,
     QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_HANDSHAKE_INFO, QUIC_KEYING_MATERIAL_CONFIG,
     QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS, QUIC_STATUS_ADDRESS_NOT_AVAILABLE,
-    QUIC_STATUS_CONNECTION_REFUSED, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE,
-    QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_STATUS_UNREACHABLE,
-    QUIC_TRANSPORT_QMUX_TCP, QUIC_UINT62, QUIC_UINT62_MAX,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED,
+    QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_STATUS_UNREACHABLE, QUIC_TRANSPORT_QMUX_TCP,
+    QUIC_UINT62, QUIC_UINT62_MAX,
 };
 use crate::api::boundary;
 use crate::api::cert_events::CertCheck;
 use crate::api::configuration::Configuration;
 use crate::api::conn_options::ConnOptions;
-use crate::api::conn_worker::{self, ConnSlot};
+use crate::api::conn_worker::{self, ConnSlot, STATUS_CLOSE_CODE};
 use crate::api::credentials::LoadedTls;
 use crate::api::datagram::SendLimits;
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
+use crate::api::sockaddr;
 use crate::runtime::conn::{Conn, Wire};
 use crate::runtime::log::qlog;
 use crate::runtime::tls::TlsSession;
@@ -441,8 +442,11 @@ pub(crate) unsafe extern "C" fn start(
                 Some(addr) => Some(addr),
                 None => resolve(&name, server_port, family),
             };
-            let Some(addr) = addr else {
-                slot.transport_shutdown(QUIC_STATUS_UNREACHABLE, 0);
+            // MsQuic on Linux: a name that does not resolve (in the family asked for) leaves
+            // the wildcard address, which the start refuses with INVALID_PARAMETER, reported
+            // as a transport shutdown; so does a name that resolves to the wildcard.
+            let Some(addr) = addr.filter(|a| !a.ip().is_unspecified()) else {
+                slot.transport_shutdown(QUIC_STATUS_INVALID_PARAMETER, STATUS_CLOSE_CODE);
                 slot.complete(cx, false);
                 return;
             };
@@ -458,7 +462,10 @@ pub(crate) unsafe extern "C" fn start(
                     match TlsSession::client(tls, &sni) {
                         Ok(session) => Wire::Tls(Box::new(session)),
                         Err(_) => {
-                            slot.transport_shutdown(QUIC_STATUS_INVALID_PARAMETER, 0);
+                            slot.transport_shutdown(
+                                QUIC_STATUS_INVALID_PARAMETER,
+                                STATUS_CLOSE_CODE,
+                            );
                             slot.complete(cx, false);
                             return;
                         }
@@ -474,7 +481,7 @@ pub(crate) unsafe extern "C" fn start(
                     *slot.conn.borrow_mut() = Some(c);
                 }
                 Err(e) => {
-                    slot.transport_shutdown(conn_worker_status(e.kind()), 0);
+                    slot.transport_shutdown(conn_worker_status(e.kind()), STATUS_CLOSE_CODE);
                     slot.complete(cx, false);
                 }
             }
@@ -483,9 +490,14 @@ pub(crate) unsafe extern "C" fn start(
     })
 }
 
-/// The first address of `name` in `family` (UNSPEC takes any).
+/// The first address of `name` in `family` (UNSPEC takes any, and an IPv4-mapped IPv6
+/// address as the IPv4 address, as MsQuic's resolver does).
 fn resolve(name: &str, port: u16, family: QUIC_ADDRESS_FAMILY) -> Option<SocketAddr> {
     let addrs = (name, port).to_socket_addrs().ok()?;
+    let addrs = addrs.map(|a| match family {
+        QUIC_ADDRESS_FAMILY_INET6 => a,
+        _ => sockaddr::unmapped(a),
+    });
     let mut addrs: Vec<SocketAddr> = addrs
         .filter(|a| match family {
             QUIC_ADDRESS_FAMILY_INET => a.is_ipv4(),
@@ -499,9 +511,10 @@ fn resolve(name: &str, port: u16, family: QUIC_ADDRESS_FAMILY) -> Option<SocketA
     addrs.into_iter().next()
 }
 
+/// The status of a TCP connect that failed at once: nothing listening (ECONNREFUSED) is
+/// UNREACHABLE, as MsQuic reports the ICMP port unreachable its datagram draws.
 fn conn_worker_status(kind: std::io::ErrorKind) -> QUIC_STATUS {
     match kind {
-        std::io::ErrorKind::ConnectionRefused => QUIC_STATUS_CONNECTION_REFUSED,
         std::io::ErrorKind::AddrNotAvailable => QUIC_STATUS_ADDRESS_NOT_AVAILABLE,
         _ => QUIC_STATUS_UNREACHABLE,
     }

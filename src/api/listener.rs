@@ -57,6 +57,10 @@ struct ListenerState {
     last_worker: Option<usize>,
     alpns: Vec<Vec<u8>>,
     local: Option<SocketAddr>,
+    /// LISTENER_LOCAL_ADDRESS: the address the application gave, with the port filled in when
+    /// it asked for any (no address: family UNSPEC and the port), as MsQuic keeps it; kept
+    /// after a stop, zero before the first start.
+    reported: Option<QUIC_ADDR>,
 }
 
 impl Object for Listener {
@@ -64,9 +68,10 @@ impl Object for Listener {
 }
 
 impl Listener {
-    /// The bound address, while started.
-    pub(crate) fn local_address(&self) -> Option<SocketAddr> {
-        self.state.lock().local
+    /// LISTENER_LOCAL_ADDRESS: the address the application started the listener on, with
+    /// the port chosen; all zero before the first start.
+    pub(crate) fn local_address(&self) -> QUIC_ADDR {
+        self.state.lock().reported.unwrap_or(QUIC_ADDR::zeroed())
     }
 
     /// `QUIC_LISTENER_STATISTICS`: connections accepted and rejected; no packets are dropped
@@ -263,7 +268,10 @@ fn stop_and_report(listener: &Arc<Handle<Listener>>, wait: bool) {
         }
         {
             let mut state = l.obj.state.lock();
-            state.local = None;
+            // A start after the stop (before this ran) has its own address already.
+            if state.worker.is_none() {
+                state.local = None;
+            }
             if state.in_flight > 0 {
                 state.stop_report_pending = true;
                 return;
@@ -333,6 +341,20 @@ pub(crate) unsafe extern "C" fn start(
             }
         };
         let bind = requested.unwrap_or_else(|| SocketAddr::from(([0u16; 8], 0)));
+        let given = if local_address.is_null() {
+            QUIC_ADDR::zeroed()
+        } else {
+            // SAFETY: as above.
+            unsafe { *local_address }
+        };
+        // What LISTENER_LOCAL_ADDRESS reports once the port is known.
+        let reported = move |port: u16| {
+            let mut addr = given;
+            if addr.port() == 0 {
+                sockaddr::set_port(&mut addr, port);
+            }
+            addr
+        };
         let mut state = listener.obj.state.lock();
         if state.worker.is_some() {
             return QUIC_STATUS_INVALID_STATE;
@@ -356,6 +378,7 @@ pub(crate) unsafe extern "C" fn start(
                 state.last_worker = Some(entry.worker);
                 state.alpns = alpns;
                 state.local = Some(bind);
+                state.reported = Some(reported(bind.port()));
                 return QUIC_STATUS_SUCCESS;
             }
         }
@@ -385,6 +408,7 @@ pub(crate) unsafe extern "C" fn start(
                 state.last_worker = Some(worker.index());
                 state.alpns = alpns;
                 state.local = Some(local);
+                state.reported = Some(reported(local.port()));
                 QUIC_STATUS_SUCCESS
             }
             Some(Err(e)) if e.kind() == std::io::ErrorKind::AddrInUse => QUIC_STATUS_ADDRESS_IN_USE,
@@ -498,7 +522,9 @@ fn raise_new_connection(
             }
         },
     };
-    let local = sock.local_addr().ok();
+    // A dual-stack socket reports an IPv4 peer as `::ffff:a.b.c.d`; MsQuic reports IPv4.
+    let local = sock.local_addr().ok().map(sockaddr::unmapped);
+    let peer = sockaddr::unmapped(peer);
     let Some(conn) = connection::new_server_connection(
         cx,
         listener.obj.registration.clone(),

@@ -96,11 +96,10 @@ pub(crate) unsafe fn get(
         QUIC_PARAM_LISTENER_LOCAL_ADDRESS => {
             // SAFETY: as above.
             let listener = unsafe { Handle::<Listener>::borrow(h) }?;
-            let Some(local) = listener.obj.local_address() else {
-                return Some(QUIC_STATUS_INVALID_STATE);
-            };
+            // As MsQuic: the address the listener was started on, whatever its state.
+            let local = listener.obj.local_address();
             // SAFETY: as above.
-            unsafe { answer(len, buf, &addr_bytes(&sockaddr::to_quic(local))) }
+            unsafe { answer(len, buf, &addr_bytes(&local)) }
         }
         QUIC_PARAM_LISTENER_STATS => {
             // SAFETY: as above.
