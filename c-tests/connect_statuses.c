@@ -12,7 +12,9 @@
  *   through SHUTDOWN_INITIATED_BY_TRANSPORT (ErrorCode 1) after ConnectionStart returned
  *   PENDING;
  * - the statuses ConnectionStart returns at once: port 0, an unknown family, no server name
- *   and no CONN_REMOTE_ADDRESS give INVALID_PARAMETER, a second start INVALID_STATE;
+ *   and no CONN_REMOTE_ADDRESS, a server's connection give INVALID_PARAMETER, a second start
+ *   INVALID_STATE (even with a name over QUIC_MAX_SNI_LENGTH); CONN_REMOTE_ADDRESS refuses
+ *   the wildcard with INVALID_PARAMETER and, once started, anything with INVALID_STATE;
  * - ConfigurationLoadCredential with a missing certificate file, a missing key file, a file
  *   that is not PEM, or a missing CA file: TLS_ERROR (MsQuic's OpenSSL build); with
  *   LOAD_ASYNCHRONOUS a failure is returned from the call and the handler is not called, and
@@ -47,11 +49,19 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
     return QUIC_STATUS_SUCCESS;
 }
 
+static HQUIC client_config;
+static QUIC_STATUS server_start_status;
+
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
     (void)listener;
     (void)ctx;
     if (ev->Type == QUIC_LISTENER_EVENT_NEW_CONNECTION && refuse_all) {
         return QUIC_STATUS_CONNECTION_REFUSED;
+    }
+    if (ev->Type == QUIC_LISTENER_EVENT_NEW_CONNECTION) {
+        /* ConnectionStart is for clients. */
+        server_start_status = api->ConnectionStart(ev->NEW_CONNECTION.Connection, client_config,
+                                                   QUIC_ADDRESS_FAMILY_INET, "localhost", 4433);
     }
     return accept_connection(api, ev, (void*)ServerConnection, NULL, server_config);
 }
@@ -136,6 +146,16 @@ static QUIC_STATUS QUIC_API QuietConnection(HQUIC conn, void* ctx, QUIC_CONNECTI
 static void start_statuses(HQUIC reg, HQUIC cfg, uint16_t port) {
     HQUIC conn = NULL;
     CHECK(api->ConnectionOpen(reg, QuietConnection, NULL, &conn) == QUIC_STATUS_SUCCESS);
+    /* CONN_REMOTE_ADDRESS refuses the wildcard. */
+    QUIC_ADDR wildcard;
+    memset(&wildcard, 0, sizeof(wildcard));
+    QuicAddrSetFamily(&wildcard, QUIC_ADDRESS_FAMILY_INET);
+    QuicAddrSetPort(&wildcard, port);
+    CHECK(api->SetParam(conn, QUIC_PARAM_CONN_REMOTE_ADDRESS, sizeof(wildcard), &wildcard) ==
+          QUIC_STATUS_INVALID_PARAMETER);
+    QuicAddrSetFamily(&wildcard, QUIC_ADDRESS_FAMILY_UNSPEC);
+    CHECK(api->SetParam(conn, QUIC_PARAM_CONN_REMOTE_ADDRESS, sizeof(wildcard), &wildcard) ==
+          QUIC_STATUS_INVALID_PARAMETER);
     CHECK(api->ConnectionStart(conn, cfg, QUIC_ADDRESS_FAMILY_INET, "localhost", 0) ==
           QUIC_STATUS_INVALID_PARAMETER);
     CHECK(api->ConnectionStart(conn, cfg, 99, "localhost", port) ==
@@ -145,6 +165,15 @@ static void start_statuses(HQUIC reg, HQUIC cfg, uint16_t port) {
     CHECK(api->ConnectionStart(conn, cfg, QUIC_ADDRESS_FAMILY_INET, "localhost", port) ==
           QUIC_STATUS_PENDING);
     CHECK(api->ConnectionStart(conn, cfg, QUIC_ADDRESS_FAMILY_INET, "localhost", port) ==
+          QUIC_STATUS_INVALID_STATE);
+    /* Started comes before the name's length, and before the address's checks. */
+    char* long_name = malloc(65537);
+    memset(long_name, 'a', 65536);
+    long_name[65536] = 0;
+    CHECK(api->ConnectionStart(conn, cfg, QUIC_ADDRESS_FAMILY_INET, long_name, port) ==
+          QUIC_STATUS_INVALID_STATE);
+    free(long_name);
+    CHECK(api->SetParam(conn, QUIC_PARAM_CONN_REMOTE_ADDRESS, 1, &wildcard) ==
           QUIC_STATUS_INVALID_STATE);
     api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
     api->ConnectionClose(conn);
@@ -262,9 +291,11 @@ int main(void) {
     CHECK(api->ListenerOpen(reg, ServerListener, NULL, &listener) == QUIC_STATUS_SUCCESS);
     uint16_t port = start_listener(api, listener, ALPN);
     HQUIC cfg = client_configuration(api, reg, ALPN, 0);
+    client_config = cfg;
 
     connect_statuses(reg, cfg, port);
     start_statuses(reg, cfg, port);
+    CHECK(server_start_status == QUIC_STATUS_INVALID_PARAMETER);
     credential_statuses(reg);
     pool_statuses(reg, cfg, port);
 

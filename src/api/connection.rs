@@ -67,6 +67,8 @@ pub(crate) struct Connection {
     /// What the worker learned about the connection, readable from any thread.
     pub(crate) info: Mutex<ConnInfo>,
     started: Mutex<bool>,
+    /// Accepted by a listener (ConnectionStart is for clients only).
+    server: bool,
     /// SHUTDOWN_COMPLETE was delivered: the worker holds nothing for this connection.
     pub(crate) finished: AtomicBool,
     /// What DatagramSend may send now.
@@ -193,6 +195,7 @@ pub(crate) fn new_server_connection(
             ..ConnInfo::default()
         }),
         started: Mutex::new(true),
+        server: true,
         finished: AtomicBool::new(false),
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
@@ -265,6 +268,7 @@ fn open_in(
         bind_address: Mutex::new(None),
         info: Mutex::new(ConnInfo::default()),
         started: Mutex::new(false),
+        server: false,
         finished: AtomicBool::new(false),
         datagram_limits: Mutex::new(SendLimits::default()),
         options: ConnOptions::default(),
@@ -371,6 +375,12 @@ pub(crate) unsafe extern "C" fn start(
         }
         let remote = *conn.obj.remote_address.lock();
         let bind = *conn.obj.bind_address.lock();
+        // As MsQuic: a server connection, or no name and no CONN_REMOTE_ADDRESS, before the
+        // started state.
+        if conn.obj.server {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        let mut too_long = false;
         let name = if server_name.is_null() {
             if remote.is_none() {
                 return QUIC_STATUS_INVALID_PARAMETER;
@@ -379,31 +389,31 @@ pub(crate) unsafe extern "C" fn start(
         } else {
             // SAFETY: a non-NULL ServerName is NUL-terminated by the API contract.
             let bytes = unsafe { CStr::from_ptr(server_name) }.to_bytes();
-            if bytes.len() > MAX_SNI_LENGTH {
-                return QUIC_STATUS_INVALID_PARAMETER;
-            }
+            too_long = bytes.len() > MAX_SNI_LENGTH;
             String::from_utf8_lossy(bytes).into_owned()
         };
-        {
+        // MsQuic's order: started, then credentials, then the name's length.
+        let tls = {
             let mut started = conn.obj.started.lock();
             if *started {
                 return QUIC_STATUS_INVALID_STATE;
             }
-            *started = true;
-        }
-        conn.obj.info.lock().start_us = now_us();
-        let tls = if conn.obj.transport == QUIC_TRANSPORT_QMUX_TCP {
-            None
-        } else {
-            match config.obj.tls.lock().clone() {
-                Some(LoadedTls::Client(c)) => Some(c),
-                _ => {
+            let tls = if conn.obj.transport == QUIC_TRANSPORT_QMUX_TCP {
+                None
+            } else {
+                match config.obj.tls.lock().clone() {
+                    Some(LoadedTls::Client(c)) => Some(c),
                     // A client needs client credentials (ConfigurationLoadCredential).
-                    *conn.obj.started.lock() = false;
-                    return QUIC_STATUS_INVALID_PARAMETER;
+                    _ => return QUIC_STATUS_INVALID_PARAMETER,
                 }
+            };
+            if too_long {
+                return QUIC_STATUS_INVALID_PARAMETER;
             }
+            *started = true;
+            tls
         };
+        conn.obj.info.lock().start_us = now_us();
         if let Some(client) = &tls {
             // The name the certificate must match: the server name, else the address.
             let check_name = match (name.is_empty(), remote) {

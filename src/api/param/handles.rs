@@ -268,16 +268,17 @@ pub(crate) unsafe fn set(
         QUIC_PARAM_CONN_REMOTE_ADDRESS => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            // As MsQuic: a started connection first, then the address (never the wildcard).
+            if conn.obj.is_started() {
+                return Some(QUIC_STATUS_INVALID_STATE);
+            }
             // SAFETY: as above.
             let Some(addr) = (unsafe { read_exact::<QUIC_ADDR>(len, buf) }) else {
                 return Some(QUIC_STATUS_INVALID_PARAMETER);
             };
-            let Some(addr) = sockaddr::from_quic(&addr) else {
+            let Some(addr) = sockaddr::from_quic(&addr).filter(|a| !a.ip().is_unspecified()) else {
                 return Some(QUIC_STATUS_INVALID_PARAMETER);
             };
-            if conn.obj.is_started() {
-                return Some(QUIC_STATUS_INVALID_STATE);
-            }
             *conn.obj.remote_address.lock() = Some(addr);
             Some(QUIC_STATUS_SUCCESS)
         }
