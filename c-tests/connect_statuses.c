@@ -19,8 +19,9 @@
  *   that is not PEM, or a missing CA file: TLS_ERROR (MsQuic's OpenSSL build); with
  *   LOAD_ASYNCHRONOUS a failure is returned from the call and the handler is not called, and
  *   a success reaches the handler before the call returns PENDING;
- * - ConnectionPoolCreate with CIBIR ids but length 0, a length without ids, or an unknown
- *   family: INVALID_PARAMETER. */
+ * - ConnectionPoolCreate with CIBIR ids but length 0, a length without ids, an unknown
+ *   family, a configuration without credentials or a name over QUIC_MAX_SNI_LENGTH:
+ *   INVALID_PARAMETER, with no connection opened. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -136,14 +137,17 @@ static void connect_statuses(HQUIC reg, HQUIC cfg, uint16_t port) {
                    QUIC_STATUS_INVALID_PARAMETER, 1);
 }
 
+static Counter quiet_connected;
+
 static QUIC_STATUS QUIC_API QuietConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     (void)conn;
     (void)ctx;
-    (void)ev;
+    if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) counter_add(&quiet_connected, 1);
     return QUIC_STATUS_SUCCESS;
 }
 
 static void start_statuses(HQUIC reg, HQUIC cfg, uint16_t port) {
+    counter_init(&quiet_connected);
     HQUIC conn = NULL;
     CHECK(api->ConnectionOpen(reg, QuietConnection, NULL, &conn) == QUIC_STATUS_SUCCESS);
     /* CONN_REMOTE_ADDRESS refuses the wildcard. */
@@ -175,8 +179,11 @@ static void start_statuses(HQUIC reg, HQUIC cfg, uint16_t port) {
     free(long_name);
     CHECK(api->SetParam(conn, QUIC_PARAM_CONN_REMOTE_ADDRESS, 1, &wildcard) ==
           QUIC_STATUS_INVALID_STATE);
+    /* Connected: the server has seen NEW_CONNECTION (and tried ConnectionStart on it). */
+    CHECK(counter_wait(&quiet_connected, 1, 10000));
     api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
     api->ConnectionClose(conn);
+    counter_destroy(&quiet_connected);
 }
 
 static Counter loaded;
@@ -277,6 +284,21 @@ static void pool_statuses(HQUIC reg, HQUIC cfg, uint16_t port) {
     bad = pool;
     bad.Family = 99;
     CHECK(api->ConnectionPoolCreate(&bad, conns) == QUIC_STATUS_INVALID_PARAMETER);
+    /* A configuration with no credentials; a name over QUIC_MAX_SNI_LENGTH. */
+    QUIC_BUFFER a = {(uint32_t)strlen(ALPN), (uint8_t*)ALPN};
+    HQUIC bare = NULL;
+    CHECK(api->ConfigurationOpen(reg, &a, 1, NULL, 0, NULL, &bare) == QUIC_STATUS_SUCCESS);
+    bad = pool;
+    bad.Configuration = bare;
+    CHECK(api->ConnectionPoolCreate(&bad, conns) == QUIC_STATUS_INVALID_PARAMETER);
+    api->ConfigurationClose(bare);
+    char* long_name = malloc(65537);
+    memset(long_name, 'a', 65536);
+    long_name[65536] = 0;
+    bad = pool;
+    bad.ServerName = long_name;
+    CHECK(api->ConnectionPoolCreate(&bad, conns) == QUIC_STATUS_INVALID_PARAMETER);
+    free(long_name);
     CHECK(conns[0] == NULL && conns[1] == NULL);
     counter_destroy(&c.done);
 }

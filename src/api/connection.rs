@@ -37,7 +37,7 @@ use crate::runtime::worker::{Pool, Worker, WorkerCx};
 /// `AF_UNSPEC`, `AF_INET`, `AF_INET6` on Linux.
 const FAMILIES: [QUIC_ADDRESS_FAMILY; 3] = [0, 2, 10];
 /// `QUIC_MAX_SNI_LENGTH`.
-const MAX_SNI_LENGTH: usize = 65535;
+pub(crate) const MAX_SNI_LENGTH: usize = 65535;
 /// `QUIC_MAX_RESUMPTION_APP_DATA_LENGTH`.
 const MAX_RESUMPTION_APP_DATA_LENGTH: u16 = 1000;
 /// `QUIC_SEND_RESUMPTION_FLAG_FINAL`, the only defined flag.
