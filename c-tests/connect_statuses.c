@@ -4,6 +4,7 @@
  *   PENDING, then SHUTDOWN_INITIATED_BY_TRANSPORT with UNREACHABLE (what MsQuic reports when
  *   ICMP port unreachable comes back) and ErrorCode 1 (QUIC_ERROR_INTERNAL_ERROR), then
  *   SHUTDOWN_COMPLETE, never CONNECTED;
+ * - a server that never answers: CONNECTION_IDLE at the handshake idle timeout, ErrorCode 1;
  * - a listener's application refusing the connection: CONNECTION_REFUSED, ErrorCode 2 (the
  *   CONNECTION_REFUSED transport error MsQuic's server sends);
  * - a name that does not resolve (`.invalid`), a name that does not resolve in the family
@@ -117,6 +118,40 @@ static uint16_t free_port(void) {
     CHECK(getsockname(fd, (struct sockaddr*)&a, &len) == 0);
     close(fd);
     return ntohs(a.sin_port);
+}
+
+/* A server that accepts the TCP connection and never answers: the handshake idle timeout
+ * ends the attempt with CONNECTION_IDLE, ErrorCode 1. */
+static void silent_server(HQUIC reg) {
+    uint16_t port = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(bind(fd, (struct sockaddr*)&a, sizeof(a)) == 0);
+    CHECK(listen(fd, 4) == 0);
+    socklen_t len = sizeof(a);
+    CHECK(getsockname(fd, (struct sockaddr*)&a, &len) == 0);
+    port = ntohs(a.sin_port);
+
+    QUIC_BUFFER alpn = {(uint32_t)strlen(ALPN), (uint8_t*)ALPN};
+    QUIC_SETTINGS s;
+    memset(&s, 0, sizeof(s));
+    s.IsSet.HandshakeIdleTimeoutMs = TRUE;
+    s.HandshakeIdleTimeoutMs = 300;
+    HQUIC cfg = NULL;
+    CHECK(api->ConfigurationOpen(reg, &alpn, 1, &s, sizeof(s), NULL, &cfg) == QUIC_STATUS_SUCCESS);
+    QUIC_CREDENTIAL_CONFIG cred;
+    memset(&cred, 0, sizeof(cred));
+    cred.Type = QUIC_CREDENTIAL_TYPE_NONE;
+    cred.Flags = QUIC_CREDENTIAL_FLAG_CLIENT | QUIC_CREDENTIAL_FLAG_NO_CERTIFICATE_VALIDATION;
+    CHECK(api->ConfigurationLoadCredential(cfg, &cred) == QUIC_STATUS_SUCCESS);
+    expect_failure(reg, cfg, QUIC_ADDRESS_FAMILY_INET, "127.0.0.1", port,
+                   QUIC_STATUS_CONNECTION_IDLE, 1);
+    api->ConfigurationClose(cfg);
+    close(fd);
 }
 
 static void connect_statuses(HQUIC reg, HQUIC cfg, uint16_t port) {
@@ -316,6 +351,7 @@ int main(void) {
     client_config = cfg;
 
     connect_statuses(reg, cfg, port);
+    silent_server(reg);
     start_statuses(reg, cfg, port);
     CHECK(server_start_status == QUIC_STATUS_INVALID_PARAMETER);
     credential_statuses(reg);

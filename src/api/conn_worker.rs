@@ -367,7 +367,7 @@ impl ConnSlot {
             }
             ConnEvent::HandshakeTimedOut => {
                 // MsQuic reports handshake idle expiry as CONNECTION_IDLE.
-                self.transport_shutdown(QUIC_STATUS_CONNECTION_IDLE, 0);
+                self.transport_shutdown(QUIC_STATUS_CONNECTION_IDLE, STATUS_CLOSE_CODE);
                 self.complete(cx, false);
             }
             ConnEvent::TransportFailed(kind) => {
@@ -527,7 +527,9 @@ impl ConnSlot {
             }
         }
         match cause {
-            CloseCause::IdleTimeout => self.transport_shutdown(QUIC_STATUS_CONNECTION_IDLE, 0),
+            CloseCause::IdleTimeout => {
+                self.transport_shutdown(QUIC_STATUS_CONNECTION_IDLE, STATUS_CLOSE_CODE)
+            }
             CloseCause::LocalError(e) => {
                 self.transport_shutdown(status_of_transport(e.code.0), e.code.0)
             }
