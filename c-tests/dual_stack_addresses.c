@@ -1,7 +1,7 @@
 /* Addresses as MsQuic reports them on Linux, over QMux/TCP:
  * - a listener started with no address (the dual-stack wildcard): LISTENER_LOCAL_ADDRESS is
  *   family UNSPEC with the chosen port (all zero before the first start, kept after a stop);
- *   a second start is INVALID_STATE;
+ *   a second start is INVALID_STATE, and so is a start from inside STOP_COMPLETE;
  * - a client to 127.0.0.1 on that listener: the server sees plain IPv4 addresses (not
  *   ::ffff:127.0.0.1) in NEW_CONNECTION's LocalAddress and RemoteAddress and in the
  *   connection's CONN_LOCAL_ADDRESS and CONN_REMOTE_ADDRESS, matching the client's own;
@@ -31,10 +31,16 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
     return QUIC_STATUS_SUCCESS;
 }
 
+static QUIC_STATUS restart_in_stop_complete;
+
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
-    (void)listener;
     (void)ctx;
-    if (ev->Type == QUIC_LISTENER_EVENT_STOP_COMPLETE) counter_add(&stopped, 1);
+    if (ev->Type == QUIC_LISTENER_EVENT_STOP_COMPLETE) {
+        /* Still stopping while STOP_COMPLETE runs, as in MsQuic. */
+        QUIC_BUFFER alpn = {4, (uint8_t*)"addr"};
+        restart_in_stop_complete = api->ListenerStart(listener, &alpn, 1, NULL);
+        counter_add(&stopped, 1);
+    }
     if (ev->Type == QUIC_LISTENER_EVENT_NEW_CONNECTION) {
         HQUIC conn = ev->NEW_CONNECTION.Connection;
         seen_info_local = *ev->NEW_CONNECTION.Info->LocalAddress;
@@ -134,8 +140,10 @@ static int tcp_socket(int listening, uint16_t* port) {
 /* ListenerStop, waiting for STOP_COMPLETE (a listener starts again only after it). */
 static void stop_listener(HQUIC listener) {
     int before = counter_get(&stopped);
+    restart_in_stop_complete = QUIC_STATUS_SUCCESS;
     api->ListenerStop(listener);
     CHECK(counter_wait(&stopped, before + 1, 10000));
+    CHECK(restart_in_stop_complete == QUIC_STATUS_INVALID_STATE);
 }
 
 static void dual_stack_wildcard(HQUIC reg, HQUIC cfg, QUIC_BUFFER* alpn) {

@@ -57,6 +57,8 @@ struct ListenerState {
     last_worker: Option<usize>,
     alpns: Vec<Vec<u8>>,
     local: Option<SocketAddr>,
+    /// Stopped, with STOP_COMPLETE not yet returned: a start is INVALID_STATE until then.
+    stopping: bool,
     /// LISTENER_LOCAL_ADDRESS: the address the application gave, with the port filled in when
     /// it asked for any (no address: family UNSPEC and the port), as MsQuic keeps it; kept
     /// after a stop, zero before the first start.
@@ -139,6 +141,8 @@ fn report_stop(listener: &Handle<Listener>) {
         },
     };
     callbacks::listener(listener, &mut event);
+    // As MsQuic, the listener counts as stopped (and may start again) once the callback returned.
+    listener.obj.state.lock().stopping = false;
 }
 
 thread_local! {
@@ -233,6 +237,7 @@ fn stop_and_report(listener: &Arc<Handle<Listener>>, wait: bool) {
         let Some(worker) = state.worker.take() else {
             return;
         };
+        state.stopping = true;
         (worker, state.local)
     };
     qlog!(
@@ -356,7 +361,7 @@ pub(crate) unsafe extern "C" fn start(
             addr
         };
         let mut state = listener.obj.state.lock();
-        if state.worker.is_some() {
+        if state.worker.is_some() || state.stopping {
             return QUIC_STATUS_INVALID_STATE;
         }
         let mut shared = SHARED.lock();
