@@ -57,8 +57,10 @@ struct ListenerState {
     last_worker: Option<usize>,
     alpns: Vec<Vec<u8>>,
     local: Option<SocketAddr>,
-    /// Stopped, with STOP_COMPLETE not yet returned: a start is INVALID_STATE until then.
+    /// Stopped, with STOP_COMPLETE not yet delivered: a start is INVALID_STATE until then.
     stopping: bool,
+    /// The thread running STOP_COMPLETE, where a start is INVALID_STATE.
+    stop_complete_thread: Option<std::thread::ThreadId>,
     /// LISTENER_LOCAL_ADDRESS: the address the application gave, with the port filled in when
     /// it asked for any (no address: family UNSPEC and the port), as MsQuic keeps it; kept
     /// after a stop, zero before the first start.
@@ -140,9 +142,16 @@ fn report_stop(listener: &Handle<Listener>) {
             ),
         },
     };
+    // Stopped from now on, except for the thread running STOP_COMPLETE: a start from inside
+    // the callback is INVALID_STATE, as in MsQuic (stopped once the callback returns).
+    let this_thread = std::thread::current().id();
+    {
+        let mut state = listener.obj.state.lock();
+        state.stopping = false;
+        state.stop_complete_thread = Some(this_thread);
+    }
     callbacks::listener(listener, &mut event);
-    // As MsQuic, the listener counts as stopped (and may start again) once the callback returned.
-    listener.obj.state.lock().stopping = false;
+    listener.obj.state.lock().stop_complete_thread = None;
 }
 
 thread_local! {
@@ -361,7 +370,10 @@ pub(crate) unsafe extern "C" fn start(
             addr
         };
         let mut state = listener.obj.state.lock();
-        if state.worker.is_some() || state.stopping {
+        if state.worker.is_some()
+            || state.stopping
+            || state.stop_complete_thread == Some(std::thread::current().id())
+        {
             return QUIC_STATUS_INVALID_STATE;
         }
         let mut shared = SHARED.lock();
