@@ -59,8 +59,8 @@ struct ListenerState {
     local: Option<SocketAddr>,
     /// Stopped, with STOP_COMPLETE not yet delivered: a start is INVALID_STATE until then.
     stopping: bool,
-    /// The thread running STOP_COMPLETE, where a start is INVALID_STATE.
-    stop_complete_thread: Option<std::thread::ThreadId>,
+    /// A ListenerStart is binding (without the lock held).
+    starting: bool,
     /// LISTENER_LOCAL_ADDRESS: the address the application gave, with the port filled in when
     /// it asked for any (no address: family UNSPEC and the port), as MsQuic keeps it; kept
     /// after a stop, zero before the first start.
@@ -142,19 +142,18 @@ fn report_stop(listener: &Handle<Listener>) {
             ),
         },
     };
-    // Stopped from now on, except for the thread running STOP_COMPLETE: a start from inside
-    // the callback is INVALID_STATE, as in MsQuic (stopped once the callback returns).
-    let this_thread = std::thread::current().id();
-    {
-        let mut state = listener.obj.state.lock();
-        state.stopping = false;
-        state.stop_complete_thread = Some(this_thread);
-    }
+    // Stopped from now on, except inside the callback: a start from there is INVALID_STATE,
+    // as in MsQuic (stopped once the callback returns).
+    listener.obj.state.lock().stopping = false;
+    let key = listener.as_hquic() as usize;
+    let outer = IN_STOP_COMPLETE.with(|c| c.replace(key));
     callbacks::listener(listener, &mut event);
-    listener.obj.state.lock().stop_complete_thread = None;
+    IN_STOP_COMPLETE.with(|c| c.set(outer));
 }
 
 thread_local! {
+    /// The listener (handle address) whose STOP_COMPLETE callback this thread is in, or 0.
+    static IN_STOP_COMPLETE: Cell<usize> = const { Cell::new(0) };
     /// The listener (handle address) whose NEW_CONNECTION callback this thread is in, or 0.
     static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
 }
@@ -369,13 +368,35 @@ pub(crate) unsafe extern "C" fn start(
             }
             addr
         };
-        let mut state = listener.obj.state.lock();
-        if state.worker.is_some()
-            || state.stopping
-            || state.stop_complete_thread == Some(std::thread::current().id())
         {
-            return QUIC_STATUS_INVALID_STATE;
+            let mut state = listener.obj.state.lock();
+            if state.worker.is_some()
+                || state.starting
+                || state.stopping
+                || IN_STOP_COMPLETE.with(Cell::get) == h as usize
+            {
+                return QUIC_STATUS_INVALID_STATE;
+            }
+            // The state is not locked while the worker binds: its own work on this listener
+            // (a stop's last steps, callbacks) may need the lock meanwhile.
+            state.starting = true;
         }
+        let status = bind_and_register(&listener, h, bind, alpns, reported);
+        listener.obj.state.lock().starting = false;
+        status
+    })
+}
+
+/// ListenerStart's second half: joins the listener sharing `bind` or binds a new socket on a
+/// worker, then records the listener as started.
+fn bind_and_register(
+    listener: &Arc<Handle<Listener>>,
+    h: HQUIC,
+    bind: SocketAddr,
+    alpns: Vec<Vec<u8>>,
+    reported: impl Fn(u16) -> QUIC_ADDR,
+) -> QUIC_STATUS {
+    {
         let mut shared = SHARED.lock();
         if bind.port() != 0 {
             if let Some(entry) = shared.get(&bind) {
@@ -391,6 +412,7 @@ pub(crate) unsafe extern "C" fn start(
                     "listener start address={bind} (shared) alpn={:?}",
                     alpn_names(&alpns)
                 );
+                let mut state = listener.obj.state.lock();
                 state.worker = Some(entry.worker);
                 state.last_worker = Some(entry.worker);
                 state.alpns = alpns;
@@ -421,6 +443,7 @@ pub(crate) unsafe extern "C" fn start(
                     alpn_names(&alpns)
                 );
                 shared.insert(local, entry);
+                let mut state = listener.obj.state.lock();
                 state.worker = Some(worker.index());
                 state.last_worker = Some(worker.index());
                 state.alpns = alpns;
@@ -434,7 +457,7 @@ pub(crate) unsafe extern "C" fn start(
             }
             _ => QUIC_STATUS_INTERNAL_ERROR,
         }
-    })
+    }
 }
 
 /// ALPN tokens as text, for logs.
