@@ -8,6 +8,8 @@
  *   a client to ::1 is seen as IPv6;
  * - ListenerStart with an UNSPEC address and a port, the IPv6 wildcard with port 0, and a
  *   specific IPv4 address with port 0: each reports the address it was given, port filled in;
+ *   the IPv6 wildcard takes IPv6 peers only, so the IPv4 wildcard on its port can be started
+ *   too (MsQuic matches listeners by family);
  * - an unknown family is INVALID_PARAMETER, a port another socket listens on ADDRESS_IN_USE. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -221,14 +223,31 @@ static void start_variants(HQUIC reg, HQUIC cfg, QUIC_BUFFER* alpn) {
     close_client(conn);
     stop_listener(listener);
 
-    /* The IPv6 wildcard, port 0. */
+    /* The IPv6 wildcard, port 0: IPv6 peers only, as MsQuic matches listeners by family, so
+     * the IPv4 wildcard on the same port is another listener's. */
     memset(&given, 0, sizeof(given));
     QuicAddrSetFamily(&given, QUIC_ADDRESS_FAMILY_INET6);
     CHECK(api->ListenerStart(listener, alpn, 1, &given) == QUIC_STATUS_SUCCESS);
     reported = listener_address(listener);
     CHECK(reported.Ip.sa_family == QUIC_ADDRESS_FAMILY_INET6);
     CHECK(QuicAddrIsWildCard(&reported));
-    CHECK(QuicAddrGetPort(&reported) != 0);
+    port = QuicAddrGetPort(&reported);
+    CHECK(port != 0);
+    HQUIC v4_listener = NULL;
+    CHECK(api->ListenerOpen(reg, ServerListener, NULL, &v4_listener) == QUIC_STATUS_SUCCESS);
+    QUIC_ADDR v4_any;
+    memset(&v4_any, 0, sizeof(v4_any));
+    QuicAddrSetFamily(&v4_any, QUIC_ADDRESS_FAMILY_INET);
+    QuicAddrSetPort(&v4_any, port);
+    CHECK(api->ListenerStart(v4_listener, alpn, 1, &v4_any) == QUIC_STATUS_SUCCESS);
+    connect_once(reg, cfg, QUIC_ADDRESS_FAMILY_INET6, "::1", port, &conn);
+    CHECK(is_ipv6_loopback(&seen_info_local, port));
+    close_client(conn);
+    connect_once(reg, cfg, QUIC_ADDRESS_FAMILY_INET, "127.0.0.1", port, &conn);
+    CHECK(is_ipv4(&seen_info_local, "127.0.0.1", port));
+    close_client(conn);
+    stop_listener(v4_listener);
+    api->ListenerClose(v4_listener);
     stop_listener(listener);
 
     /* A specific IPv4 address, port 0. */

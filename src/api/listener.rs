@@ -381,7 +381,10 @@ pub(crate) unsafe extern "C" fn start(
             // (a stop's last steps, callbacks) may need the lock meanwhile.
             state.starting = true;
         }
-        let status = bind_and_register(&listener, h, bind, alpns, reported);
+        // As MsQuic matches listeners by family: an IPv6 address given explicitly takes IPv6
+        // peers only; no address, or UNSPEC, is the dual-stack wildcard.
+        let v6_only = given.family() == QUIC_ADDRESS_FAMILY_INET6;
+        let status = bind_and_register(&listener, h, bind, v6_only, alpns, reported);
         listener.obj.state.lock().starting = false;
         status
     })
@@ -393,6 +396,7 @@ fn bind_and_register(
     listener: &Arc<Handle<Listener>>,
     h: HQUIC,
     bind: SocketAddr,
+    v6_only: bool,
     alpns: Vec<Vec<u8>>,
     reported: impl Fn(u16) -> QUIC_ADDR,
 ) -> QUIC_STATUS {
@@ -429,7 +433,7 @@ fn bind_and_register(
         let e = entry.clone();
         let bound = worker.run(move |cx| {
             let on_accept = accept_handler(e);
-            let sock = TcpListener::bind(cx, bind, on_accept)?;
+            let sock = TcpListener::bind(cx, bind, v6_only, on_accept)?;
             let local = sock.local_addr()?;
             SOCKETS.with(|s| s.borrow_mut().insert(local, sock));
             Ok::<_, std::io::Error>(local)
