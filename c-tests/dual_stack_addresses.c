@@ -10,7 +10,8 @@
  *   specific IPv4 address with port 0: each reports the address it was given, port filled in;
  *   the IPv6 wildcard takes IPv6 peers only, so the IPv4 wildcard on its port can be started
  *   too (MsQuic matches listeners by family);
- * - an unknown family is INVALID_PARAMETER, a port another socket listens on ADDRESS_IN_USE. */
+ * - an unknown family or an ALPN list over 65535 bytes encoded is INVALID_PARAMETER, a port
+ *   another socket listens on ADDRESS_IN_USE. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -258,6 +259,16 @@ static void start_variants(HQUIC reg, HQUIC cfg, QUIC_BUFFER* alpn) {
     CHECK(is_ipv4(&reported, "127.0.0.1", 0));
     CHECK(QuicAddrGetPort(&reported) != 0);
     stop_listener(listener);
+
+    /* An ALPN list over 65535 bytes encoded (257 tokens of 255 bytes). */
+    static uint8_t token[255];
+    static QUIC_BUFFER many[257];
+    memset(token, 'x', sizeof(token));
+    for (int i = 0; i < 257; i++) {
+        many[i].Length = sizeof(token);
+        many[i].Buffer = token;
+    }
+    CHECK(api->ListenerStart(listener, many, 257, NULL) == QUIC_STATUS_INVALID_PARAMETER);
 
     /* An unknown family; a port another socket listens on. */
     memset(&given, 0, sizeof(given));

@@ -36,7 +36,8 @@ impl Object for Configuration {
     const KIND: Kind = Kind::Configuration;
 }
 
-/// Copies and validates an ALPN list: at least one token, each 1..=255 bytes.
+/// Copies and validates an ALPN list: at least one token, each 1..=255 bytes, at most 65535
+/// bytes encoded (a length byte before each token).
 ///
 /// # Safety
 /// `buffers` must be NULL or point to `count` `QUIC_BUFFER`s whose non-NULL `Buffer`s hold
@@ -47,6 +48,11 @@ pub(crate) unsafe fn read_alpns(buffers: *const QUIC_BUFFER, count: u32) -> Opti
     }
     // SAFETY: non-NULL with `count` elements by the caller's contract.
     let list = unsafe { core::slice::from_raw_parts(buffers, count as usize) };
+    // As MsQuic: the encoded list (a length byte before each token) fits in 16 bits.
+    let encoded: u64 = list.iter().map(|b| 1 + u64::from(b.Length)).sum();
+    if encoded > u64::from(u16::MAX) {
+        return None;
+    }
     list.iter()
         .map(|b| {
             if b.Length == 0 || b.Length > MAX_ALPN_LENGTH || b.Buffer.is_null() {
