@@ -5,7 +5,7 @@
  *    ConnectionClose returns. The same with large sends still
  *    queued on both sides when the shutdown comes.
  * 2. ConnectionClose without a shutdown (MsQuic's silent close): the peer sees
- *    SHUTDOWN_INITIATED_BY_TRANSPORT with QUIC_STATUS_CONNECTION_IDLE and error code 0, what a
+ *    SHUTDOWN_INITIATED_BY_TRANSPORT with QUIC_STATUS_CONNECTION_IDLE and error code 1, what a
  *    MsQuic peer of a silently closed connection sees (here at once, as TCP shows the socket
  *    closing), and no SHUTDOWN_INITIATED_BY_PEER. */
 #include "support/qmux_test.h"
@@ -144,7 +144,7 @@ static void run_case(HQUIC reg, HQUIC client_config, uint16_t port, Case c, int 
         }
     } else {
         if (peer->by_transport != 1 || peer->transport_status != QUIC_STATUS_CONNECTION_IDLE ||
-            peer->transport_code != 0 || peer->by_peer != 0) {
+            peer->transport_code != 1 || peer->by_peer != 0) {
             fprintf(stderr, "case %d round %d: by_peer=%d by_transport=%d status=%#x code=%#llx\n",
                     (int)c, round, peer->by_peer, peer->by_transport, peer->transport_status,
                     (unsigned long long)peer->transport_code);

@@ -201,11 +201,13 @@ const C_PROGRAMS: &[&str] = &[
     "conn_options",
     "conn_params",
     "conn_statistics",
+    "connect_statuses",
     "connection_pool",
     "datagrams",
     "event_order",
     "disconnect_timeout",
     "dlopen_host",
+    "dual_stack_addresses",
     "execution_config",
     "global_params",
     "handle_kinds",
@@ -404,6 +406,16 @@ fn stream_start() {
 #[test]
 fn conn_statistics() {
     c_program("conn_statistics");
+}
+
+#[test]
+fn connect_statuses() {
+    c_program("connect_statuses");
+}
+
+#[test]
+fn dual_stack_addresses() {
+    c_program("dual_stack_addresses");
 }
 
 #[test]

@@ -6,8 +6,8 @@ use parking_lot::Mutex;
 
 use crate::api::abi::{
     HQUIC, QUIC_BUFFER, QUIC_CREDENTIAL_CONFIG, QUIC_CREDENTIAL_FLAG_LOAD_ASYNCHRONOUS,
-    QUIC_SETTINGS, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_OUT_OF_MEMORY,
-    QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS,
+    QUIC_SETTINGS, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_PENDING,
+    QUIC_STATUS_SUCCESS,
 };
 use crate::api::boundary;
 use crate::api::credentials::{self, LoadedTls};
@@ -39,7 +39,8 @@ impl Object for Configuration {
     const KIND: Kind = Kind::Configuration;
 }
 
-/// Copies and validates an ALPN list: at least one token, each 1..=255 bytes.
+/// Copies and validates an ALPN list: at least one token, each 1..=255 bytes, at most 65535
+/// bytes encoded (a length byte before each token).
 ///
 /// # Safety
 /// `buffers` must be NULL or point to `count` `QUIC_BUFFER`s whose non-NULL `Buffer`s hold
@@ -50,6 +51,11 @@ pub(crate) unsafe fn read_alpns(buffers: *const QUIC_BUFFER, count: u32) -> Opti
     }
     // SAFETY: non-NULL with `count` elements by the caller's contract.
     let list = unsafe { core::slice::from_raw_parts(buffers, count as usize) };
+    // As MsQuic: the encoded list (a length byte before each token) fits in 16 bits.
+    let encoded: u64 = list.iter().map(|b| 1 + u64::from(b.Length)).sum();
+    if encoded > u64::from(u16::MAX) {
+        return None;
+    }
     list.iter()
         .map(|b| {
             if b.Length == 0 || b.Length > MAX_ALPN_LENGTH || b.Buffer.is_null() {
@@ -117,9 +123,9 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
 }
 
 /// `ConfigurationLoadCredential`: reads the credential description and builds the TLS
-/// client or server setup for the configuration's ALPN list. With LOAD_ASYNCHRONOUS the work
-/// happens on another thread, the call returns PENDING, and the completion handler gets the
-/// status.
+/// client or server setup for the configuration's ALPN list. With LOAD_ASYNCHRONOUS, as in
+/// MsQuic on Linux, the completion handler is called inside the call on success and the call
+/// returns PENDING; a failure is returned directly.
 pub(crate) unsafe extern "C" fn load_credential(
     h: HQUIC,
     cred_config: *const QUIC_CREDENTIAL_CONFIG,
@@ -157,29 +163,23 @@ pub(crate) unsafe extern "C" fn load_credential(
         let Some(handler) = cred.AsyncHandler else {
             return QUIC_STATUS_INVALID_PARAMETER;
         };
-        let context = SendPtr(config.header().context());
-        let spawned = std::thread::Builder::new()
-            .name("msquic-qmux-cred".into())
-            .spawn(move || {
-                let context = context;
-                let status = match credentials::build(client, &credentials, &config.obj.alpns) {
-                    Ok(tls) => {
-                        *config.obj.tls.lock() = Some(tls);
-                        QUIC_STATUS_SUCCESS
-                    }
-                    Err(status) => status,
-                };
+        // MsQuic on Linux loads synchronously even when asked not to: a failure is returned
+        // from the call (the handler is not called), a success is handed to the handler
+        // before the call returns PENDING.
+        match credentials::build(client, &credentials, &config.obj.alpns) {
+            Ok(tls) => {
+                *config.obj.tls.lock() = Some(tls);
                 // SAFETY: the application's completion handler, called once as the API defines.
-                unsafe { handler(config.as_hquic(), context.0, status) };
-            });
-        if spawned.is_err() {
-            return QUIC_STATUS_OUT_OF_MEMORY;
+                unsafe {
+                    handler(
+                        config.as_hquic(),
+                        config.header().context(),
+                        QUIC_STATUS_SUCCESS,
+                    )
+                };
+                QUIC_STATUS_PENDING
+            }
+            Err(status) => status,
         }
-        QUIC_STATUS_PENDING
     })
 }
-
-/// The application's context pointer, carried to the loading thread.
-struct SendPtr(*mut c_void);
-// SAFETY: the pointer is only handed back to the application, which chose to share it.
-unsafe impl Send for SendPtr {}

@@ -11,8 +11,11 @@ use core::ffi::c_void;
 
 use crate::api::abi::*;
 use crate::api::boundary;
-use crate::api::connection;
+use crate::api::configuration::Configuration;
+use crate::api::connection::{self, MAX_SNI_LENGTH};
+use crate::api::handle::Handle;
 use crate::api::param;
+use crate::api::registration::Registration;
 use crate::runtime::worker::processor_count;
 
 /// Creates the pool described by `config`; `out` has room for `NumberOfConnections` handles.
@@ -32,11 +35,41 @@ pub(crate) unsafe extern "C" fn create(
             || c.ServerName.is_null()
             || c.ServerPort == 0
             || c.NumberOfConnections == 0
+            || ![
+                QUIC_ADDRESS_FAMILY_UNSPEC,
+                QUIC_ADDRESS_FAMILY_INET,
+                QUIC_ADDRESS_FAMILY_INET6,
+            ]
+            .contains(&c.Family)
         {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
-        if c.CibirIdLength != 0 || !c.CibirIds.is_null() {
+        // As MsQuic: a configuration without credentials is refused before anything opens.
+        // SAFETY: both are application handles; `get` validates them.
+        let (registration, configuration) = unsafe {
+            (
+                Handle::<Registration>::get(c.Registration),
+                Handle::<Configuration>::get(c.Configuration),
+            )
+        };
+        let (Some(registration), Some(configuration)) = (registration, configuration) else {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        };
+        if *registration.obj.transport.lock() != QUIC_TRANSPORT_QMUX_TCP
+            && configuration.obj.tls.lock().is_none()
+        {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        // As MsQuic: ids without a length, or a length without ids, are invalid.
+        if c.CibirIds.is_null() != (c.CibirIdLength == 0) {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        if !c.CibirIds.is_null() {
             return QUIC_STATUS_NOT_SUPPORTED;
+        }
+        // SAFETY: ServerName is non-NULL and NUL-terminated by the API contract.
+        if unsafe { core::ffi::CStr::from_ptr(c.ServerName) }.count_bytes() > MAX_SNI_LENGTH {
+            return QUIC_STATUS_INVALID_PARAMETER;
         }
         let count = usize::from(c.NumberOfConnections);
         // SAFETY: the API contract gives `out` room for `NumberOfConnections` handles.

@@ -16,6 +16,7 @@ use crate::api::callbacks;
 use crate::api::connection::{self, Connection};
 use crate::api::counted;
 use crate::api::handle::Handle;
+use crate::api::sockaddr;
 use crate::api::stream::{self, Stream};
 use crate::api::stream_reset;
 use crate::api::{cert_events, datagram};
@@ -428,9 +429,9 @@ impl ConnSlot {
                 if dscp != 0 {
                     let _ = conn.set_dscp(dscp);
                 }
-                info.local_address = conn.local_addr().ok();
+                info.local_address = conn.local_addr().ok().map(sockaddr::unmapped);
                 if let Ok(peer) = conn.peer_addr() {
-                    *self.handle.obj.remote_address.lock() = Some(peer);
+                    *self.handle.obj.remote_address.lock() = Some(sockaddr::unmapped(peer));
                 }
             }
             ConnEvent::TlsHandshakeComplete => {
@@ -452,25 +453,25 @@ impl ConnSlot {
             }
             ConnEvent::HandshakeTimedOut => {
                 // MsQuic reports handshake idle expiry as CONNECTION_IDLE.
-                self.transport_shutdown(QUIC_STATUS_CONNECTION_IDLE, 0);
+                self.transport_shutdown(QUIC_STATUS_CONNECTION_IDLE, STATUS_CLOSE_CODE);
                 self.complete(cx, false);
             }
             ConnEvent::TransportFailed(kind) => {
-                // A reset before CONNECTED is the server refusing us (see the listener);
-                // after it, the peer's end without CONNECTION_CLOSE.
+                // A reset before CONNECTED is the server refusing us (see the listener): MsQuic's
+                // client sees the server's CONNECTION_CLOSE with CONNECTION_REFUSED (0x2).
+                // After it, the peer's end without CONNECTION_CLOSE.
                 let reset = matches!(
                     kind,
                     std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
                 );
-                let refused = reset && !self.connected.get();
-                let status = if refused {
-                    QUIC_STATUS_CONNECTION_REFUSED
+                let (status, code) = if reset && !self.connected.get() {
+                    (QUIC_STATUS_CONNECTION_REFUSED, 0x2)
                 } else if reset {
-                    self.status_of_peer_end()
+                    (self.status_of_peer_end(), STATUS_CLOSE_CODE)
                 } else {
-                    status_of_io(kind)
+                    (status_of_io(kind), STATUS_CLOSE_CODE)
                 };
-                self.transport_shutdown(status, 0);
+                self.transport_shutdown(status, code);
                 self.complete(cx, false);
             }
             ConnEvent::Engine(event) => self.on_engine_event(cx, conn, event),
@@ -681,7 +682,9 @@ impl ConnSlot {
             }
         }
         match cause {
-            CloseCause::IdleTimeout => self.transport_shutdown(QUIC_STATUS_CONNECTION_IDLE, 0),
+            CloseCause::IdleTimeout => {
+                self.transport_shutdown(QUIC_STATUS_CONNECTION_IDLE, STATUS_CLOSE_CODE)
+            }
             CloseCause::LocalError(e) => {
                 counted::on_transport_close(e.code.0);
                 self.transport_shutdown(status_of_transport(e.code.0), e.code.0)
@@ -695,7 +698,7 @@ impl ConnSlot {
             CloseCause::PeerApplication { error_code, .. } => self.peer_shutdown(error_code),
             CloseCause::PeerEof { .. } => {
                 self.closed_remotely.set(true);
-                self.transport_shutdown(self.status_of_peer_end(), 0);
+                self.transport_shutdown(self.status_of_peer_end(), STATUS_CLOSE_CODE);
             }
         }
     }
@@ -752,12 +755,18 @@ fn status_of_tls(e: &TlsError) -> QUIC_STATUS {
     }
 }
 
-/// MsQuic's status for a transport failure of the socket.
+/// The ErrorCode MsQuic reports with a shutdown whose cause is a status rather than a wire
+/// error code (`QUIC_ERROR_INTERNAL_ERROR`).
+pub(crate) const STATUS_CLOSE_CODE: u64 = 0x1;
+
+/// MsQuic's status for a transport failure of the socket. A refused TCP connect means nothing
+/// listens there: MsQuic reports the ICMP port unreachable its datagram draws as UNREACHABLE.
 fn status_of_io(kind: std::io::ErrorKind) -> QUIC_STATUS {
     use std::io::ErrorKind as K;
     match kind {
-        K::ConnectionRefused => QUIC_STATUS_CONNECTION_REFUSED,
-        K::HostUnreachable | K::NetworkUnreachable => QUIC_STATUS_UNREACHABLE,
+        K::ConnectionRefused | K::HostUnreachable | K::NetworkUnreachable => {
+            QUIC_STATUS_UNREACHABLE
+        }
         K::TimedOut => QUIC_STATUS_CONNECTION_TIMEOUT,
         K::AddrNotAvailable => QUIC_STATUS_ADDRESS_NOT_AVAILABLE,
         _ => QUIC_STATUS_ABORTED,

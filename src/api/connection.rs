@@ -13,7 +13,7 @@ use crate::api::abi::{
     BOOLEAN, HQUIC, QUIC_ADDRESS_FAMILY, QUIC_ADDRESS_FAMILY_INET, QUIC_ADDRESS_FAMILY_INET6,
     QUIC_CONNECTION_CALLBACK_HANDLER, QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT,
     QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_HANDSHAKE_INFO, QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS,
-    QUIC_STATUS_ADDRESS_NOT_AVAILABLE, QUIC_STATUS_CONNECTION_REFUSED,
+    QUIC_STATUS_ADDRESS_NOT_AVAILABLE,
     QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED,
     QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_STATUS_UNREACHABLE, QUIC_TRANSPORT_QMUX_TCP,
     QUIC_UINT62, QUIC_UINT62_MAX,
@@ -22,7 +22,7 @@ use crate::api::boundary;
 use crate::api::cert_events::CertCheck;
 use crate::api::configuration::Configuration;
 use crate::api::conn_options::ConnOptions;
-use crate::api::conn_worker::{self, ConnSlot};
+use crate::api::conn_worker::{self, ConnSlot, STATUS_CLOSE_CODE};
 use crate::api::counted::ConnCount;
 use crate::api::credentials::LoadedTls;
 use crate::api::datagram::SendLimits;
@@ -32,6 +32,7 @@ use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
 use crate::api::stream::Stream;
 use crate::api::tls_secrets::{self, TlsSecretsParam};
+use crate::api::sockaddr;
 use crate::runtime::conn::{Conn, Wire};
 use crate::runtime::counters;
 use crate::runtime::log::qlog;
@@ -41,7 +42,7 @@ use crate::runtime::worker::{Pool, Worker, WorkerCx};
 /// `AF_UNSPEC`, `AF_INET`, `AF_INET6` on Linux.
 const FAMILIES: [QUIC_ADDRESS_FAMILY; 3] = [0, 2, 10];
 /// `QUIC_MAX_SNI_LENGTH`.
-const MAX_SNI_LENGTH: usize = 65535;
+pub(crate) const MAX_SNI_LENGTH: usize = 65535;
 /// `QUIC_MAX_RESUMPTION_APP_DATA_LENGTH`.
 const MAX_RESUMPTION_APP_DATA_LENGTH: u16 = 1000;
 /// `QUIC_SEND_RESUMPTION_FLAG_FINAL`, the only defined flag.
@@ -451,12 +452,14 @@ pub(crate) unsafe extern "C" fn start(
         if server_port == 0 || !FAMILIES.contains(&family) {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
-        if conn.obj.server {
-            // An accepted connection is started by ConnectionSetConfiguration.
-            return QUIC_STATUS_INVALID_PARAMETER;
-        }
         let remote = *conn.obj.remote_address.lock();
         let bind = *conn.obj.bind_address.lock();
+        // As MsQuic: a server connection, or no name and no CONN_REMOTE_ADDRESS, before the
+        // started state.
+        if conn.obj.server {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        let mut too_long = false;
         let name = if server_name.is_null() {
             if remote.is_none() {
                 return QUIC_STATUS_INVALID_PARAMETER;
@@ -465,12 +468,11 @@ pub(crate) unsafe extern "C" fn start(
         } else {
             // SAFETY: a non-NULL ServerName is NUL-terminated by the API contract.
             let bytes = unsafe { CStr::from_ptr(server_name) }.to_bytes();
-            if bytes.len() > MAX_SNI_LENGTH {
-                return QUIC_STATUS_INVALID_PARAMETER;
-            }
+            too_long = bytes.len() > MAX_SNI_LENGTH;
             String::from_utf8_lossy(bytes).into_owned()
         };
-        {
+        // MsQuic's order: started, then credentials, then the name's length.
+        let tls = {
             let mut started = conn.obj.started.lock();
             // Closed (or shut down) on this side counts as started: MsQuic's ClosedLocally.
             let closed = conn.is_closed_by_app()
@@ -478,22 +480,23 @@ pub(crate) unsafe extern "C" fn start(
             if *started || closed {
                 return QUIC_STATUS_INVALID_STATE;
             }
+            let tls = if conn.obj.transport == QUIC_TRANSPORT_QMUX_TCP {
+                None
+            } else {
+                match config.obj.tls.lock().clone() {
+                    Some(LoadedTls::Client(c)) => Some(c),
+                    // A client needs client credentials (ConfigurationLoadCredential).
+                    _ => return QUIC_STATUS_INVALID_PARAMETER,
+                }
+            };
+            if too_long {
+                return QUIC_STATUS_INVALID_PARAMETER;
+            }
             *started = true;
-        }
+            tls
+        };
         conn.obj.tls_secrets.close();
         conn.obj.info.lock().start_us = now_us();
-        let tls = if conn.obj.transport == QUIC_TRANSPORT_QMUX_TCP {
-            None
-        } else {
-            match config.obj.tls.lock().clone() {
-                Some(LoadedTls::Client(c)) => Some(c),
-                _ => {
-                    // A client needs client credentials (ConfigurationLoadCredential).
-                    *conn.obj.started.lock() = false;
-                    return QUIC_STATUS_INVALID_PARAMETER;
-                }
-            }
-        };
         if let Some(client) = &tls {
             // The name the certificate must match: the server name, else the address.
             let check_name = match (name.is_empty(), remote) {
@@ -541,8 +544,11 @@ pub(crate) unsafe extern "C" fn start(
                 Some(addr) => Some(addr),
                 None => resolve(&name, server_port, family),
             };
-            let Some(addr) = addr else {
-                slot.transport_shutdown(QUIC_STATUS_UNREACHABLE, 0);
+            // MsQuic on Linux: a name that does not resolve (in the family asked for) leaves
+            // the wildcard address, which the start refuses with INVALID_PARAMETER, reported
+            // as a transport shutdown; so does a name that resolves to the wildcard.
+            let Some(addr) = addr.filter(|a| !a.ip().is_unspecified()) else {
+                slot.transport_shutdown(QUIC_STATUS_INVALID_PARAMETER, STATUS_CLOSE_CODE);
                 slot.complete(cx, false);
                 return;
             };
@@ -563,7 +569,10 @@ pub(crate) unsafe extern "C" fn start(
                             Wire::Tls(Box::new(session))
                         }
                         Err(_) => {
-                            slot.transport_shutdown(QUIC_STATUS_INVALID_PARAMETER, 0);
+                            slot.transport_shutdown(
+                                QUIC_STATUS_INVALID_PARAMETER,
+                                STATUS_CLOSE_CODE,
+                            );
                             slot.complete(cx, false);
                             return;
                         }
@@ -579,7 +588,7 @@ pub(crate) unsafe extern "C" fn start(
                     *slot.conn.borrow_mut() = Some(c);
                 }
                 Err(e) => {
-                    slot.transport_shutdown(conn_worker_status(e.kind()), 0);
+                    slot.transport_shutdown(conn_worker_status(e.kind()), STATUS_CLOSE_CODE);
                     slot.complete(cx, false);
                 }
             }
@@ -588,9 +597,14 @@ pub(crate) unsafe extern "C" fn start(
     })
 }
 
-/// The first address of `name` in `family` (UNSPEC takes any).
+/// The first address of `name` in `family` (UNSPEC takes any, and an IPv4-mapped IPv6
+/// address as the IPv4 address, as MsQuic's resolver does).
 fn resolve(name: &str, port: u16, family: QUIC_ADDRESS_FAMILY) -> Option<SocketAddr> {
     let addrs = (name, port).to_socket_addrs().ok()?;
+    let addrs = addrs.map(|a| match family {
+        QUIC_ADDRESS_FAMILY_INET6 => a,
+        _ => sockaddr::unmapped(a),
+    });
     let mut addrs: Vec<SocketAddr> = addrs
         .filter(|a| match family {
             QUIC_ADDRESS_FAMILY_INET => a.is_ipv4(),
@@ -604,9 +618,10 @@ fn resolve(name: &str, port: u16, family: QUIC_ADDRESS_FAMILY) -> Option<SocketA
     addrs.into_iter().next()
 }
 
+/// The status of a TCP connect that failed at once: nothing listening (ECONNREFUSED) is
+/// UNREACHABLE, as MsQuic reports the ICMP port unreachable its datagram draws.
 fn conn_worker_status(kind: std::io::ErrorKind) -> QUIC_STATUS {
     match kind {
-        std::io::ErrorKind::ConnectionRefused => QUIC_STATUS_CONNECTION_REFUSED,
         std::io::ErrorKind::AddrNotAvailable => QUIC_STATUS_ADDRESS_NOT_AVAILABLE,
         _ => QUIC_STATUS_UNREACHABLE,
     }

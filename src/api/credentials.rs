@@ -23,7 +23,6 @@ pub(crate) enum LoadedTls {
 pub(crate) fn status_of(e: &CredentialError) -> QUIC_STATUS {
     match e.status() {
         CredentialStatus::InvalidParameter => QUIC_STATUS_INVALID_PARAMETER,
-        CredentialStatus::NotFound => QUIC_STATUS_NOT_FOUND,
         CredentialStatus::NotSupported => QUIC_STATUS_NOT_SUPPORTED,
         _ => QUIC_STATUS_TLS_ERROR,
     }

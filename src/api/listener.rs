@@ -62,6 +62,14 @@ struct ListenerState {
     last_worker: Option<usize>,
     alpns: Vec<Vec<u8>>,
     local: Option<SocketAddr>,
+    /// Stopped, with STOP_COMPLETE not yet delivered: a start is INVALID_STATE until then.
+    stopping: bool,
+    /// A ListenerStart is binding (without the lock held).
+    starting: bool,
+    /// LISTENER_LOCAL_ADDRESS: the address the application gave, with the port filled in when
+    /// it asked for any (no address: family UNSPEC and the port), as MsQuic keeps it; kept
+    /// after a stop, zero before the first start.
+    reported: Option<QUIC_ADDR>,
 }
 
 impl Object for Listener {
@@ -70,9 +78,16 @@ impl Object for Listener {
 }
 
 impl Listener {
-    /// The bound address, while started.
-    pub(crate) fn local_address(&self) -> Option<SocketAddr> {
-        self.state.lock().local
+    /// LISTENER_LOCAL_ADDRESS: the address the application started the listener on, with
+    /// the port chosen; all zero before the first start.
+    pub(crate) fn local_address(&self) -> QUIC_ADDR {
+        self.state.lock().reported.unwrap_or(QUIC_ADDR::zeroed())
+    }
+
+    /// Whether the listener is started (or being started).
+    pub(crate) fn is_started(&self) -> bool {
+        let s = self.state.lock();
+        s.worker.is_some() || s.starting
     }
 
     /// `QUIC_LISTENER_STATISTICS`: connections accepted and rejected; no packets are dropped
@@ -139,12 +154,20 @@ fn report_stop(listener: &Handle<Listener>) {
             ),
         },
     };
+    // Stopped from now on, except inside the callback: a start from there is INVALID_STATE,
+    // as in MsQuic (stopped once the callback returns).
+    listener.obj.state.lock().stopping = false;
+    let key = listener.as_hquic() as usize;
+    let outer = IN_STOP_COMPLETE.with(|c| c.replace(key));
     listener.final_event_started();
     callbacks::listener(listener, &mut event);
     listener.final_event_returned();
+    IN_STOP_COMPLETE.with(|c| c.set(outer));
 }
 
 thread_local! {
+    /// The listener (handle address) whose STOP_COMPLETE callback this thread is in, or 0.
+    static IN_STOP_COMPLETE: Cell<usize> = const { Cell::new(0) };
     /// The listener (handle address) whose NEW_CONNECTION callback this thread is in, or 0.
     static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
 }
@@ -242,6 +265,7 @@ fn stop_and_report(listener: &Arc<Handle<Listener>>, wait: bool) {
         let Some(worker) = state.worker.take() else {
             return;
         };
+        state.stopping = true;
         (worker, state.local)
     };
     qlog!(
@@ -277,7 +301,10 @@ fn stop_and_report(listener: &Arc<Handle<Listener>>, wait: bool) {
         }
         {
             let mut state = l.obj.state.lock();
-            state.local = None;
+            // A start after the stop (before this ran) has its own address already.
+            if state.worker.is_none() {
+                state.local = None;
+            }
             if state.in_flight > 0 {
                 state.stop_report_pending = true;
                 return;
@@ -350,10 +377,53 @@ pub(crate) unsafe extern "C" fn start(
             }
         };
         let bind = requested.unwrap_or_else(|| SocketAddr::from(([0u16; 8], 0)));
-        let mut state = listener.obj.state.lock();
-        if state.worker.is_some() {
-            return QUIC_STATUS_INVALID_STATE;
+        let given = if local_address.is_null() {
+            QUIC_ADDR::zeroed()
+        } else {
+            // SAFETY: as above.
+            unsafe { *local_address }
+        };
+        // What LISTENER_LOCAL_ADDRESS reports once the port is known.
+        let reported = move |port: u16| {
+            let mut addr = given;
+            if addr.port() == 0 {
+                sockaddr::set_port(&mut addr, port);
+            }
+            addr
+        };
+        {
+            let mut state = listener.obj.state.lock();
+            if state.worker.is_some()
+                || state.starting
+                || state.stopping
+                || IN_STOP_COMPLETE.with(Cell::get) == h as usize
+            {
+                return QUIC_STATUS_INVALID_STATE;
+            }
+            // The state is not locked while the worker binds: its own work on this listener
+            // (a stop's last steps, callbacks) may need the lock meanwhile.
+            state.starting = true;
         }
+        // As MsQuic matches listeners by family: an IPv6 address given explicitly takes IPv6
+        // peers only; no address, or UNSPEC, is the dual-stack wildcard.
+        let v6_only = given.family() == QUIC_ADDRESS_FAMILY_INET6;
+        let status = bind_and_register(&listener, h, bind, v6_only, alpns, reported);
+        listener.obj.state.lock().starting = false;
+        status
+    })
+}
+
+/// ListenerStart's second half: joins the listener sharing `bind` or binds a new socket on a
+/// worker, then records the listener as started.
+fn bind_and_register(
+    listener: &Arc<Handle<Listener>>,
+    h: HQUIC,
+    bind: SocketAddr,
+    v6_only: bool,
+    alpns: Vec<Vec<u8>>,
+    reported: impl Fn(u16) -> QUIC_ADDR,
+) -> QUIC_STATUS {
+    {
         let mut shared = SHARED.lock();
         if bind.port() != 0 {
             if let Some(entry) = shared.get(&bind) {
@@ -369,10 +439,12 @@ pub(crate) unsafe extern "C" fn start(
                     "listener start address={bind} (shared) alpn={:?}",
                     alpn_names(&alpns)
                 );
+                let mut state = listener.obj.state.lock();
                 state.worker = Some(entry.worker);
                 state.last_worker = Some(entry.worker);
                 state.alpns = alpns;
                 state.local = Some(bind);
+                state.reported = Some(reported(bind.port()));
                 return QUIC_STATUS_SUCCESS;
             }
         }
@@ -390,7 +462,7 @@ pub(crate) unsafe extern "C" fn start(
         let e = entry.clone();
         let bound = worker.run(move |cx| {
             let on_accept = accept_handler(e);
-            let sock = TcpListener::bind(cx, bind, on_accept)?;
+            let sock = TcpListener::bind(cx, bind, v6_only, on_accept)?;
             let local = sock.local_addr()?;
             SOCKETS.with(|s| s.borrow_mut().insert(local, sock));
             Ok::<_, std::io::Error>(local)
@@ -404,10 +476,12 @@ pub(crate) unsafe extern "C" fn start(
                     alpn_names(&alpns)
                 );
                 shared.insert(local, entry);
+                let mut state = listener.obj.state.lock();
                 state.worker = Some(worker.index());
                 state.last_worker = Some(worker.index());
                 state.alpns = alpns;
                 state.local = Some(local);
+                state.reported = Some(reported(local.port()));
                 QUIC_STATUS_SUCCESS
             }
             Some(Err(e)) if e.kind() == std::io::ErrorKind::AddrInUse => QUIC_STATUS_ADDRESS_IN_USE,
@@ -416,7 +490,7 @@ pub(crate) unsafe extern "C" fn start(
             }
             _ => QUIC_STATUS_INTERNAL_ERROR,
         }
-    })
+    }
 }
 
 /// ALPN tokens as text, for logs.
@@ -527,7 +601,9 @@ fn raise_new_connection(
             }
         },
     };
-    let local = sock.local_addr().ok();
+    // A dual-stack socket reports an IPv4 peer as `::ffff:a.b.c.d`; MsQuic reports IPv4.
+    let local = sock.local_addr().ok().map(sockaddr::unmapped);
+    let peer = sockaddr::unmapped(peer);
     let Some(conn) = connection::new_server_connection(
         cx,
         listener.obj.registration.clone(),

@@ -31,6 +31,24 @@ pub(crate) fn from_quic(addr: &QUIC_ADDR) -> Option<SocketAddr> {
     }
 }
 
+/// `addr` with an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, what a dual-stack socket
+/// reports for an IPv4 peer) as the plain IPv4 address, as MsQuic reports it.
+pub(crate) fn unmapped(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(ip) => SocketAddr::V4(SocketAddrV4::new(ip, v6.port())),
+            None => addr,
+        },
+        SocketAddr::V4(_) => addr,
+    }
+}
+
+/// Sets the port of `addr`, whatever its family (MsQuic's `QuicAddrSetPort`: the port sits
+/// at the same offset in every view, so an `UNSPEC` address can carry one).
+pub(crate) fn set_port(addr: &mut QUIC_ADDR, port: u16) {
+    addr.Ipv6.sin6_port = port.to_be();
+}
+
 /// `addr` as a `QUIC_ADDR`.
 pub(crate) fn to_quic(addr: SocketAddr) -> QUIC_ADDR {
     let mut out = QUIC_ADDR::zeroed();
@@ -62,5 +80,24 @@ mod tests {
             assert_eq!(from_quic(&to_quic(addr)), Some(addr), "{text}");
         }
         assert_eq!(from_quic(&QUIC_ADDR::zeroed()), None);
+    }
+
+    #[test]
+    fn unmaps_ipv4_mapped_addresses_only() {
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:80".parse().unwrap();
+        assert_eq!(unmapped(mapped), "127.0.0.1:80".parse().unwrap());
+        for text in ["[::1]:80", "127.0.0.1:80", "[::]:0"] {
+            let addr: SocketAddr = text.parse().unwrap();
+            assert_eq!(unmapped(addr), addr, "{text}");
+        }
+    }
+
+    #[test]
+    fn unspec_address_carries_only_the_port() {
+        let mut addr = QUIC_ADDR::zeroed();
+        set_port(&mut addr, 4433);
+        assert_eq!(addr.family(), 0);
+        assert_eq!(addr.port(), 4433);
+        assert_eq!(from_quic(&addr), None);
     }
 }

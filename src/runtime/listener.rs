@@ -24,10 +24,19 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// Binds `addr` (an IPv6 wildcard accepts IPv4 too) and starts accepting on the calling
-    /// worker.
-    pub fn bind(cx: &WorkerCx, addr: SocketAddr, on_accept: OnAccept) -> io::Result<Rc<Self>> {
-        let sock = TcpListener::bind(addr)?;
+    /// Binds `addr` and starts accepting on the calling worker. An IPv6 address accepts IPv4
+    /// peers too unless `v6_only`.
+    pub fn bind(
+        cx: &WorkerCx,
+        addr: SocketAddr,
+        v6_only: bool,
+        on_accept: OnAccept,
+    ) -> io::Result<Rc<Self>> {
+        let sock = if v6_only && addr.is_ipv6() {
+            TcpListener::from_std(crate::runtime::sys::listen_v6_only(addr)?)
+        } else {
+            TcpListener::bind(addr)?
+        };
         let listener = Rc::new(Self {
             sock: RefCell::new(sock),
             key: Cell::new(None),

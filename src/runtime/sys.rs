@@ -291,6 +291,54 @@ fn dscp_of(sock: &impl std::os::fd::AsRawFd) -> io::Result<u8> {
     }
 }
 
+/// A non-blocking listening TCP socket on the IPv6 address `addr` that takes IPv6 peers
+/// only (`IPV6_V6ONLY`), with `SO_REUSEADDR` as std and mio set it.
+pub(crate) fn listen_v6_only(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    // SAFETY: socket(2) with constant arguments; the result is checked.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_INET6,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a new socket that nothing else owns.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let one: libc::c_int = 1;
+    for (level, name) in [
+        (libc::SOL_SOCKET, libc::SO_REUSEADDR),
+        (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY),
+    ] {
+        // SAFETY: `one` is a valid int of the length passed; `owned` is an open socket.
+        let r = unsafe {
+            libc::setsockopt(
+                owned.as_raw_fd(),
+                level,
+                name,
+                std::ptr::addr_of!(one).cast(),
+                size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    let (a, len) = raw_sockaddr(addr);
+    // SAFETY: `a` is a valid socket address of `len` bytes; `owned` is an open socket.
+    if unsafe { libc::bind(owned.as_raw_fd(), std::ptr::addr_of!(a).cast(), len) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `owned` is an open, bound socket.
+    if unsafe { libc::listen(owned.as_raw_fd(), 1024) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(std::net::TcpListener::from(owned))
+}
+
 /// Sets SO_LINGER to on with a zero timeout: closing the socket then sends a reset.
 pub(crate) fn linger_zero(sock: &impl std::os::fd::AsRawFd) -> io::Result<()> {
     let value = libc::linger {
@@ -318,6 +366,18 @@ pub(crate) fn linger_zero(sock: &impl std::os::fd::AsRawFd) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn v6_only_listener_refuses_ipv4_peers() {
+        let listener = listen_v6_only("[::]:0".parse().unwrap()).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert!(std::net::TcpStream::connect(("::1", port)).is_ok());
+        let v4 = std::net::TcpStream::connect(("127.0.0.1", port));
+        assert_eq!(
+            v4.unwrap_err().kind(),
+            std::io::ErrorKind::ConnectionRefused
+        );
+    }
 
     #[test]
     fn tcp_info_reports_a_live_connection() {

@@ -98,11 +98,10 @@ pub(crate) unsafe fn get(
         QUIC_PARAM_LISTENER_LOCAL_ADDRESS => {
             // SAFETY: as above.
             let listener = unsafe { Handle::<Listener>::borrow(h) }?;
-            let Some(local) = listener.obj.local_address() else {
-                return Some(QUIC_STATUS_INVALID_STATE);
-            };
+            // As MsQuic: the address the listener was started on, whatever its state.
+            let local = listener.obj.local_address();
             // SAFETY: as above.
-            unsafe { answer(len, buf, &addr_bytes(&sockaddr::to_quic(local))) }
+            unsafe { answer(len, buf, &addr_bytes(&local)) }
         }
         QUIC_PARAM_LISTENER_STATS => {
             // SAFETY: as above.
@@ -271,16 +270,17 @@ pub(crate) unsafe fn set(
         QUIC_PARAM_CONN_REMOTE_ADDRESS => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            // As MsQuic: a started connection first, then the address (never the wildcard).
+            if conn.obj.is_started() {
+                return Some(QUIC_STATUS_INVALID_STATE);
+            }
             // SAFETY: as above.
             let Some(addr) = (unsafe { read_exact::<QUIC_ADDR>(len, buf) }) else {
                 return Some(QUIC_STATUS_INVALID_PARAMETER);
             };
-            let Some(addr) = sockaddr::from_quic(&addr) else {
+            let Some(addr) = sockaddr::from_quic(&addr).filter(|a| !a.ip().is_unspecified()) else {
                 return Some(QUIC_STATUS_INVALID_PARAMETER);
             };
-            if conn.obj.is_started() {
-                return Some(QUIC_STATUS_INVALID_STATE);
-            }
             *conn.obj.remote_address.lock() = Some(addr);
             Some(QUIC_STATUS_SUCCESS)
         }

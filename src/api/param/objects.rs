@@ -299,7 +299,7 @@ pub(crate) unsafe fn set(
             let mut s = listener.obj.params.state.lock();
             if usize::from(p) >= partitions()
                 || s.partition.is_some()
-                || listener.obj.local_address().is_some()
+                || listener.obj.is_started()
             {
                 return Some(QUIC_STATUS_INVALID_PARAMETER);
             }

@@ -105,7 +105,8 @@ fn start_server(pool: &Pool) -> SocketAddr {
                 )
                 .unwrap();
             });
-            let listener = Listener::bind(cx, "127.0.0.1:0".parse().unwrap(), on_accept).unwrap();
+            let listener =
+                Listener::bind(cx, "127.0.0.1:0".parse().unwrap(), false, on_accept).unwrap();
             listener.local_addr().unwrap()
         })
         .unwrap()

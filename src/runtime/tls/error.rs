@@ -41,12 +41,11 @@ pub mod alert {
 pub enum CredentialStatus {
     /// `QUIC_STATUS_INVALID_PARAMETER`: the description itself is unusable.
     InvalidParameter,
-    /// `QUIC_STATUS_NOT_FOUND`: a named file does not exist.
-    NotFound,
     /// `QUIC_STATUS_NOT_SUPPORTED`: a valid request this build cannot honour.
     NotSupported,
-    /// `QUIC_STATUS_TLS_ERROR`: the files or blob could not be used (bad PEM, PKCS#12,
-    /// password, key type, key/certificate mismatch), as MsQuic's OpenSSL build reports.
+    /// `QUIC_STATUS_TLS_ERROR`: the files or blob could not be used (missing or unreadable
+    /// file, bad PEM, PKCS#12, password, key type, key/certificate mismatch), as MsQuic's
+    /// OpenSSL build reports.
     TlsError,
 }
 
@@ -85,13 +84,9 @@ impl CredentialError {
     /// The MsQuic status class of this error.
     ///
     /// MsQuic's OpenSSL build returns `QUIC_STATUS_TLS_ERROR` for every unusable file,
-    /// missing ones included; we keep `NOT_FOUND` for a missing file, which tells the
-    /// application more and is what the rest of MsQuic's API uses for absent things.
+    /// missing ones included (the certificate, the key and the CA file alike).
     pub fn status(&self) -> CredentialStatus {
         match self {
-            Self::Io { error, .. } if error.kind() == io::ErrorKind::NotFound => {
-                CredentialStatus::NotFound
-            }
             Self::ServerNeedsCertificate | Self::NoCipherSuites => {
                 CredentialStatus::InvalidParameter
             }

@@ -814,7 +814,7 @@ fn credential_errors_map_to_msquic_classes() {
     };
     assert_eq!(
         missing.server_config(&tokens(&["x"])).unwrap_err().status(),
-        CredentialStatus::NotFound
+        CredentialStatus::TlsError
     );
     let garbage = p.dir.write("garbage.pem", "not pem at all\n");
     let bad = Credentials {
@@ -861,7 +861,7 @@ fn credential_errors_map_to_msquic_classes() {
             .client_config(&tokens(&["x"]))
             .unwrap_err()
             .status(),
-        CredentialStatus::NotFound
+        CredentialStatus::TlsError
     );
 }
 
