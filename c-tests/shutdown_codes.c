@@ -12,7 +12,8 @@
  *    connection end with a failure status (and the server, for the silent one, only
  *    SHUTDOWN_COMPLETE).
  * In every case each side's open stream gets SHUTDOWN_COMPLETE with ConnectionShutdown set
- * before its connection's SHUTDOWN_COMPLETE. */
+ * before its connection's SHUTDOWN_COMPLETE, with MsQuic's ConnectionCloseStatus:
+ * INTERNAL_ERROR for these application codes, ABORTED (code 0x1) after ConnectionClose. */
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
@@ -35,6 +36,7 @@ typedef struct {
     int stream_by_app;
     int stream_remotely;
     uint64_t stream_error_code;
+    QUIC_STATUS stream_close_status;
     int stream_completes;
 } Record;
 
@@ -86,6 +88,7 @@ static QUIC_STATUS QUIC_API StreamCallback(HQUIC stream, void* ctx, QUIC_STREAM_
         r->stream_by_app = ev->SHUTDOWN_COMPLETE.ConnectionShutdownByApp;
         r->stream_remotely = ev->SHUTDOWN_COMPLETE.ConnectionClosedRemotely;
         r->stream_error_code = ev->SHUTDOWN_COMPLETE.ConnectionErrorCode;
+        r->stream_close_status = ev->SHUTDOWN_COMPLETE.ConnectionCloseStatus;
         api->StreamClose(stream);
     }
     return QUIC_STATUS_SUCCESS;
@@ -205,6 +208,16 @@ static void run_case(HQUIC reg, HQUIC client_config, uint16_t port, Case c) {
         CHECK(closer->stream_by_app && !closer->stream_remotely);
         CHECK(peer->stream_by_app && peer->stream_remotely);
         CHECK(closer->stream_error_code == code && peer->stream_error_code == code);
+        /* MsQuic's status for an application code goes through its transport table: these
+         * codes are INTERNAL_ERROR (0 would be SUCCESS). */
+        CHECK(closer->stream_close_status == QUIC_STATUS_INTERNAL_ERROR);
+        CHECK(peer->stream_close_status == QUIC_STATUS_INTERNAL_ERROR);
+    }
+    /* ConnectionClose without a shutdown: ABORTED with INTERNAL_ERROR (0x1) as the code. */
+    if (c == CLIENT_ABORTIVE_CLOSE || c == SERVER_ABORTIVE_CLOSE) {
+        Record* closer = c == CLIENT_ABORTIVE_CLOSE ? &client_rec : &server_rec;
+        CHECK(closer->stream_close_status == QUIC_STATUS_ABORTED);
+        CHECK(closer->stream_error_code == 0x1);
     }
     switch (c) {
     case CLIENT_GRACEFUL:

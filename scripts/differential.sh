@@ -233,8 +233,9 @@ if [ -z "${QMUX_LIB:-}" ]; then
 fi
 QMUX_LIB_DIR="$DIFF_OUT/qmux-lib"
 mkdir -p "$QMUX_LIB_DIR"
-ln -sf "$QMUX_LIB" "$QMUX_LIB_DIR/libmsquic.so.2"
-ln -sf "$QMUX_LIB" "$QMUX_LIB_DIR/libmsquic.so"
+# A copy, so that rebuilding the library while the harness runs does not change it mid-run.
+cp -f "$QMUX_LIB" "$QMUX_LIB_DIR/libmsquic.so.2"
+ln -sf libmsquic.so.2 "$QMUX_LIB_DIR/libmsquic.so"
 make_certificate
 
 if [ $# -gt 0 ]; then
