@@ -14,6 +14,11 @@
 #   QMUX_LIB          our libmsquic.so (default: target/release/libmsquic.so, built if missing)
 #   DIFF_OUT          where binaries, transcripts and logs go (default: target/differential)
 #   DIFF_JOBS         make -j for the MsQuic build (default: 2)
+#   DIFF_RUNS         runs per library and test, to spot transcripts that vary (default: 2)
+#   DIFF_TIMEOUT      seconds per run (default: 60)
+#   DIFF_IGNORE       extended regex: transcript lines to leave out of the comparison, e.g.
+#                     'IDEAL_PROCESSOR_CHANGED|peer_acked' to hide known differences
+#   DIFF_LINES        transcript diff lines shown per test (default: 60)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -137,7 +142,7 @@ compile_test() {
 # of one role folded into one (how bytes are cut into events is the transport's business),
 # then repeated lines folded.
 normalize() {
-    LC_ALL=C sort -s -k1,1 "$1" | awk '
+    { grep -v -E "${DIFF_IGNORE:-^$}" "$1" || true; } | LC_ALL=C sort -s -k1,1 | awk '
         function flush() {
             if (role != "") print role " RECEIVE" (rtt ? " 0RTT" : "") (fin ? " FIN" : "")
             role = ""; rtt = 0; fin = 0
@@ -179,7 +184,7 @@ compare_test() {
     local exe="$dir/$name"
     if ! compile_test "$name" "$exe" 2>"$dir/compile.err"; then
         echo "### $name: does not compile"
-        sed 's/^/    /' "$dir/compile.err" | head -20
+        sed 's/^/    /' "$dir/compile.err" | head -20 || true
         return
     fi
     local i
@@ -205,11 +210,11 @@ compare_test() {
     echo "### $name: DIFFERENT (msquic: $(describe_rc "$rc_m"), qmux: $(describe_rc "$rc_q"))${flaky:+ [transcript varies between runs on:$flaky]}"
     if [ "$rc_m" != 0 ]; then
         echo "  on MsQuic:"
-        grep -h "CHECK failed\|failures\|Assertion\|Sanitizer\|rror" "$dir/msquic.1.err" | head -30 | sed 's/^/    /'
+        { grep -h "CHECK failed\|failures\|Assertion\|rror" "$dir/msquic.1.err" || true; } | head -30 | sed 's/^/    /' || true
     fi
     if [ "$rc_q" != 0 ]; then
         echo "  on QMux:"
-        grep -h "CHECK failed\|failures\|Assertion\|Sanitizer\|rror" "$dir/qmux.1.err" | head -30 | sed 's/^/    /'
+        { grep -h "CHECK failed\|failures\|Assertion\|rror" "$dir/qmux.1.err" || true; } | head -30 | sed 's/^/    /' || true
     fi
     if ! cmp -s "$dir/msquic.1.txt" "$dir/qmux.1.txt"; then
         echo "  transcript (- MsQuic, + QMux):"
@@ -234,9 +239,11 @@ fi
 QMUX_LIB_DIR="$DIFF_OUT/qmux-lib"
 mkdir -p "$QMUX_LIB_DIR"
 # A copy, so that rebuilding the library while the harness runs does not change it mid-run.
-cp -f "$QMUX_LIB" "$QMUX_LIB_DIR/libmsquic.so.2"
+rm -f "$QMUX_LIB_DIR/libmsquic.so.2" "$QMUX_LIB_DIR/libmsquic.so"
+cp "$QMUX_LIB" "$QMUX_LIB_DIR/libmsquic.so.2"
 ln -sf libmsquic.so.2 "$QMUX_LIB_DIR/libmsquic.so"
 make_certificate
+rm -f "$DIFF_OUT/report.txt"
 
 if [ $# -gt 0 ]; then
     TESTS=("$@")
@@ -254,5 +261,6 @@ fi
 
 say "MsQuic: $MSQUIC_LIB/libmsquic.so.2; QMux: $QMUX_LIB; output in $DIFF_OUT"
 for name in "${TESTS[@]}"; do
-    compare_test "$name"
+    compare_test "$name" | tee -a "$DIFF_OUT/report.txt"
 done
+echo "== $(grep -c '^### .*: same' "$DIFF_OUT/report.txt" || true) same, $(grep -c '^### .*: DIFFERENT' "$DIFF_OUT/report.txt" || true) different; report in $DIFF_OUT/report.txt"
