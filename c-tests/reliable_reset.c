@@ -9,7 +9,7 @@
  *   PEER_SEND_ABORTED with the code, and STREAM_RELIABLE_OFFSET_RECV gives the offset (a
  *   plain RESET_STREAM would have cut the data at the window);
  * - after the reset, the offset can no longer be changed, nor after the peer's STOP_SENDING
- *   (which resets the sending half). */
+ *   (which resets the sending half, with NO_ERROR as MsQuic's reply). */
 #include "support/qmux_test.h"
 
 #ifndef QUIC_PARAM_STREAM_RELIABLE_OFFSET_RECV
@@ -112,12 +112,16 @@ static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 }
 
 /* The server's second stream: stops the client's sending at the first data. */
+/* The code of the reset that answered the server's STOP_SENDING: NO_ERROR, as in MsQuic. */
+static uint64_t stop_reply_code = 0xFFFF;
+
 static QUIC_STATUS QUIC_API StoppingStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
     TRACE_STREAM(ev);
     (void)ctx;
     if (ev->Type == QUIC_STREAM_EVENT_RECEIVE && ev->RECEIVE.TotalBufferLength > 0) {
         api->StreamShutdown(stream, QUIC_STREAM_SHUTDOWN_FLAG_ABORT_RECEIVE, 3);
     } else if (ev->Type == QUIC_STREAM_EVENT_PEER_SEND_ABORTED) {
+        stop_reply_code = ev->PEER_SEND_ABORTED.ErrorCode;
         api->StreamShutdown(stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
     } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
         api->StreamClose(stream);
@@ -357,6 +361,7 @@ int main(void) {
     CHECK(cli3.set_status == QUIC_STATUS_INVALID_STATE);
     api->StreamShutdown(s3, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
     CHECK(counter_wait(&cli3.done, 1, 5000));
+    CHECK(stop_reply_code == 0);
     api->StreamClose(s3);
 
     api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
