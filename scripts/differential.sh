@@ -19,6 +19,7 @@
 #   DIFF_IGNORE       extended regex: transcript lines to leave out of the comparison, e.g.
 #                     'IDEAL_PROCESSOR_CHANGED|peer_acked' to hide known differences
 #   DIFF_LINES        transcript diff lines shown per test (default: 60)
+#   DIFF_VARY_LINES   lines shown of a transcript that varies between runs (default: 8)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -203,6 +204,17 @@ compare_test() {
         cmp -s "$dir/msquic.1.txt" "$dir/msquic.$i.txt" || flaky+=" msquic"
         cmp -s "$dir/qmux.1.txt" "$dir/qmux.$i.txt" || flaky+=" qmux"
     done
+    # Lines that change between runs on one library are not differences between libraries.
+    show_varying() {
+        local lib=$1 i
+        for i in $(seq 2 "$runs"); do
+            if ! cmp -s "$dir/$lib.1.txt" "$dir/$lib.$i.txt"; then
+                echo "  varies on $lib (run 1 vs $i):"
+                diff "$dir/$lib.1.txt" "$dir/$lib.$i.txt" | grep '^[<>]' | head -"${DIFF_VARY_LINES:-8}" | sed 's/^/    /' || true
+                break
+            fi
+        done
+    }
     if [ $same = 1 ]; then
         echo "### $name: same ($(describe_rc "$rc_m"), $(wc -l <"$dir/msquic.1.txt") transcript lines)${flaky:+ [transcript varies between runs on:$flaky]}"
         return
@@ -216,6 +228,8 @@ compare_test() {
         echo "  on QMux:"
         { grep -h "CHECK failed\|failures\|Assertion\|rror" "$dir/qmux.1.err" || true; } | head -30 | sed 's/^/    /' || true
     fi
+    [[ $flaky == *msquic* ]] && show_varying msquic
+    [[ $flaky == *qmux* ]] && show_varying qmux
     if ! cmp -s "$dir/msquic.1.txt" "$dir/qmux.1.txt"; then
         echo "  transcript (- MsQuic, + QMux):"
         diff -U1 "$dir/msquic.1.txt" "$dir/qmux.1.txt" | tail -n +3 | head -"${DIFF_LINES:-60}" | sed 's/^/    /' || true
