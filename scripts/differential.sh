@@ -45,7 +45,8 @@ ensure_build_deps() {
         say "installing build dependencies: ${missing[*]}"
         local sudo=""
         [ "$(id -u)" -eq 0 ] || sudo=sudo
-        $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+        $sudo apt-get install -y --no-install-recommends "${missing[@]}" ||
+            { $sudo apt-get update && $sudo apt-get install -y --no-install-recommends "${missing[@]}"; }
     fi
 }
 
