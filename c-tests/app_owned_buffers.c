@@ -9,7 +9,8 @@
  *  B. A server provides SMALL bytes inline in PEER_STREAM_STARTED, less than its window:
  *     what does not fit raises RECEIVE_BUFFER_NEEDED, answered inline with exactly
  *     BufferLengthNeeded more bytes; the data arrives intact.
- *  C. The same without an answer: the connection is closed with FLOW_CONTROL_ERROR.
+ *  C. The same without an answer: the connection is closed with FLOW_CONTROL_ERROR (status
+ *     INTERNAL_ERROR, as MsQuic maps that code).
  *  D. The same, answered by shutting receiving down inline: the client sees
  *     PEER_RECEIVE_ABORTED and the connection lives on.
  *  E. With multi-receive on for the connection, an app-owned stream still has one RECEIVE
@@ -41,6 +42,7 @@ static uint64_t srv_transport_code;
 static HQUIC srv_stream_e;
 
 static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)ctx;
     switch (ev->Type) {
     case QUIC_STREAM_EVENT_RECEIVE:
@@ -104,6 +106,7 @@ static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 }
 
 static QUIC_STATUS QUIC_API ServerConn(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
         HQUIC s = ev->PEER_STREAM_STARTED.Stream;
@@ -126,6 +129,7 @@ static QUIC_STATUS QUIC_API ServerConn(HQUIC conn, void* ctx, QUIC_CONNECTION_EV
 }
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC l, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)l;
     (void)ctx;
     if (ev->Type != QUIC_LISTENER_EVENT_NEW_CONNECTION) return QUIC_STATUS_SUCCESS;
@@ -139,11 +143,13 @@ static uint64_t cli_consumed;
 static int cli_needed_events;
 static Counter cli_bytes, cli_fin, cli_recv_aborted, cli_transport, cli_done;
 static uint64_t cli_abort_code, cli_transport_code;
+static QUIC_STATUS cli_transport_status;
 static HQUIC cli_stream;
 static Counter e_events;
 static uint64_t e_pending;
 
 static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)ctx;
     switch (ev->Type) {
     case QUIC_STREAM_EVENT_RECEIVE: {
@@ -188,6 +194,7 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 }
 
 static QUIC_STATUS QUIC_API ClientConn(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
         if (scenario == SCENARIO_A || scenario == SCENARIO_E) {
@@ -210,6 +217,7 @@ static QUIC_STATUS QUIC_API ClientConn(HQUIC conn, void* ctx, QUIC_CONNECTION_EV
         }
     } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT) {
         cli_transport_code = ev->SHUTDOWN_INITIATED_BY_TRANSPORT.ErrorCode;
+        cli_transport_status = ev->SHUTDOWN_INITIATED_BY_TRANSPORT.Status;
         counter_add(&cli_transport, 1);
     } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
         counter_add(&cli_done, 1);
@@ -335,6 +343,8 @@ int main(void) {
     CHECK(srv_needed_events == 1);
     CHECK(counter_wait(&cli_transport, 1, 20000));
     CHECK(cli_transport_code == 0x3);
+    /* MsQuic's status for FLOW_CONTROL_ERROR (only PROTOCOL_VIOLATION is PROTOCOL_ERROR). */
+    CHECK(cli_transport_status == QUIC_STATUS_INTERNAL_ERROR);
     CHECK(counter_wait(&cli_done, cli_done_before + 1, 20000));
     api->ConnectionClose(conn);
     CHECK(counter_wait(&srv_conn_done, 3, 20000));

@@ -32,12 +32,14 @@ typedef struct {
 } Run;
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) api->ConnectionClose(conn);
     return QUIC_STATUS_SUCCESS;
 }
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     (void)ctx;
     return accept_connection(api, ev, (void*)ServerConnection, NULL, server_config);
@@ -51,6 +53,7 @@ static int mtls_event_before_connected;
 static uint32_t mtls_leaf_len;
 
 static QUIC_STATUS QUIC_API MtlsConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_PEER_CERTIFICATE_RECEIVED) {
         mtls_event_before_connected = counter_get(&mtls_connected) == 0;
@@ -66,12 +69,14 @@ static QUIC_STATUS QUIC_API MtlsConnection(HQUIC conn, void* ctx, QUIC_CONNECTIO
 }
 
 static QUIC_STATUS QUIC_API MtlsListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     (void)ctx;
     return accept_connection(api, ev, (void*)MtlsConnection, NULL, mtls_config);
 }
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)conn;
     Run* r = ctx;
     switch (ev->Type) {

@@ -22,6 +22,7 @@ static int conn_complete_seen = 0;
 static int stream_complete_seen = 0;
 
 static QUIC_STATUS QUIC_API Server1Stream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     HQUIC conn = ctx;
     if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
         stream_complete_seen++;
@@ -38,6 +39,7 @@ static QUIC_STATUS QUIC_API Server1Stream(HQUIC stream, void* ctx, QUIC_STREAM_E
 }
 
 static QUIC_STATUS QUIC_API Server1Connection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
         conn_complete_seen++;
@@ -52,18 +54,21 @@ static QUIC_STATUS QUIC_API Server1Connection(HQUIC conn, void* ctx, QUIC_CONNEC
 }
 
 static QUIC_STATUS QUIC_API Server1Listener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     (void)ctx;
     return accept_connection(api, ev, (void*)Server1Connection, NULL, server_config);
 }
 
 static QUIC_STATUS QUIC_API Client1Stream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)ctx;
     if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) api->StreamClose(stream);
     return QUIC_STATUS_SUCCESS;
 }
 
 static QUIC_STATUS QUIC_API Client1Connection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
         HQUIC stream = NULL;
@@ -118,6 +123,7 @@ typedef struct {
 } Run;
 
 static QUIC_STATUS QUIC_API Server2Connection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     Run* r = ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
         api->ConnectionClose(conn);
@@ -127,6 +133,7 @@ static QUIC_STATUS QUIC_API Server2Connection(HQUIC conn, void* ctx, QUIC_CONNEC
 }
 
 static QUIC_STATUS QUIC_API Server2Listener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     Run* r = ctx;
     if (ev->Type == QUIC_LISTENER_EVENT_STOP_COMPLETE) {
@@ -160,6 +167,7 @@ static QUIC_STATUS QUIC_API Server2Listener(HQUIC listener, void* ctx, QUIC_LIST
 }
 
 static QUIC_STATUS QUIC_API Client2Connection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     Run* r = ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
         api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);

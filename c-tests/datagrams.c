@@ -94,6 +94,7 @@ static QUIC_STATUS on_datagram_event(Side* s, HQUIC conn, QUIC_CONNECTION_EVENT*
 }
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     Side* s = ctx;
     /* The echo's copies are freed once final; their context was bumped in SENT. */
     if (ev->Type == QUIC_CONNECTION_EVENT_DATAGRAM_SEND_STATE_CHANGED &&
@@ -113,6 +114,7 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
 static int accepted;
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     (void)ctx;
     if (ev->Type != QUIC_LISTENER_EVENT_NEW_CONNECTION) return QUIC_STATUS_SUCCESS;
@@ -122,6 +124,7 @@ static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTE
 }
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     return on_datagram_event(ctx, conn, ev, 0);
 }
 

@@ -37,6 +37,7 @@ static uint8_t* payload;
 static QUIC_BUFFER send_buf;
 
 static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)ctx;
     if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
         api->StreamClose(stream);
@@ -46,6 +47,7 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 }
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     switch (ev->Type) {
     case QUIC_CONNECTION_EVENT_CONNECTED: {

@@ -74,6 +74,7 @@ static int shares_a_thread(Group* a, Group* b) {
 }
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     note_thread(&shared_group);
     if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) api->ConnectionClose(conn);
@@ -81,6 +82,7 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
 }
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     (void)ctx;
     note_thread(&shared_group);
@@ -90,6 +92,7 @@ static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTE
 }
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     Group* g = ctx;
     note_thread(g);
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {

@@ -20,6 +20,7 @@ static long long initiated_at;
 static int new_connections;
 
 static QUIC_STATUS QUIC_API SilentListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     (void)ctx;
     if (ev->Type == QUIC_LISTENER_EVENT_NEW_CONNECTION) new_connections++;
@@ -57,6 +58,7 @@ static long long silent_client(HQUIC reg) {
 }
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)conn;
     (void)ctx;
     switch (ev->Type) {

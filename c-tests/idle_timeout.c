@@ -1,6 +1,7 @@
 /* Idle timeout over QMux/TLS: client and server both set IdleTimeoutMs = 300, connect and then
  * do nothing. Each side sees SHUTDOWN_INITIATED_BY_TRANSPORT with QUIC_STATUS_CONNECTION_IDLE
- * and then SHUTDOWN_COMPLETE, no earlier than about the idle timeout after CONNECTED. */
+ * and ErrorCode 0x1 (INTERNAL_ERROR, as MsQuic gives a close for a status), then
+ * SHUTDOWN_COMPLETE, no earlier than about the idle timeout after CONNECTED. */
 #include "support/qmux_test.h"
 
 #define IDLE_MS 300
@@ -17,6 +18,7 @@ typedef struct {
     int by_transport;
     int by_peer;
     QUIC_STATUS status;
+    uint64_t error_code;
     int complete_after_initiated;
 } Side;
 
@@ -31,6 +33,7 @@ static void record(Side* side, const QUIC_CONNECTION_EVENT* ev) {
     case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT:
         side->by_transport++;
         side->status = ev->SHUTDOWN_INITIATED_BY_TRANSPORT.Status;
+        side->error_code = ev->SHUTDOWN_INITIATED_BY_TRANSPORT.ErrorCode;
         side->initiated_at = now_ms();
         break;
     case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER:
@@ -46,6 +49,7 @@ static void record(Side* side, const QUIC_CONNECTION_EVENT* ev) {
 }
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     record(&server_side, ev);
     if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) api->ConnectionClose(conn);
@@ -53,12 +57,14 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
 }
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     (void)ctx;
     return accept_connection(api, ev, (void*)ServerConnection, NULL, server_config);
 }
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)conn;
     (void)ctx;
     record(&client_side, ev);
@@ -72,6 +78,8 @@ static void check_side(const char* name, Side* side) {
     CHECK(side->by_transport == 1);
     CHECK(side->by_peer == 0);
     CHECK(side->status == QUIC_STATUS_CONNECTION_IDLE);
+    /* A close for a status carries INTERNAL_ERROR (0x1) as its code, as in MsQuic. */
+    CHECK(side->error_code == 0x1);
     CHECK(side->complete_after_initiated);
     /* Not before the idle timeout (a little slack for clock granularity). */
     CHECK(side->initiated_at - side->connected_at >= IDLE_MS - 50);

@@ -24,11 +24,13 @@ static Client clients[CONNECTIONS];
 
 /* The server echoes each stream: data back, FIN when the peer's FIN arrives. */
 static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)ctx;
     return echo_stream_event(api, stream, ev);
 }
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
         api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, (void*)ServerStream, NULL);
@@ -40,6 +42,7 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
 }
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     (void)ctx;
     if (ev->Type != QUIC_LISTENER_EVENT_NEW_CONNECTION) return QUIC_STATUS_SUCCESS;
@@ -49,6 +52,7 @@ static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTE
 }
 
 static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     Client* c = ctx;
     if (ev->Type == QUIC_STREAM_EVENT_RECEIVE) {
         for (uint32_t i = 0; i < ev->RECEIVE.BufferCount; i++) {
@@ -69,6 +73,7 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 }
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     Client* c = ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
         c->connected = 1;

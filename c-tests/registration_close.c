@@ -19,6 +19,7 @@ static Counter server_connected, server_complete, server_by_peer;
 static int server_codes_ok = 1;
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
         counter_add(&server_connected, 1);
@@ -33,6 +34,7 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
 }
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     (void)ctx;
     return accept_connection(api, ev, (void*)ServerConnection, NULL, server_config);
@@ -43,6 +45,7 @@ static int client_initiated = 0;
 
 /* Clients close their own handle in SHUTDOWN_COMPLETE. */
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     switch (ev->Type) {
     case QUIC_CONNECTION_EVENT_CONNECTED:
@@ -91,6 +94,7 @@ static void* close_later(void* arg) {
 }
 
 static QUIC_STATUS QUIC_API HeldConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)conn;
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
@@ -110,6 +114,7 @@ static int refused_connected = 0;
 static QUIC_STATUS refused_status = QUIC_STATUS_SUCCESS;
 
 static QUIC_STATUS QUIC_API RefusedConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)conn;
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {

@@ -9,7 +9,7 @@
  *   PEER_SEND_ABORTED with the code, and STREAM_RELIABLE_OFFSET_RECV gives the offset (a
  *   plain RESET_STREAM would have cut the data at the window);
  * - after the reset, the offset can no longer be changed, nor after the peer's STOP_SENDING
- *   (which resets the sending half). */
+ *   (which resets the sending half, with NO_ERROR as MsQuic's reply). */
 #include "support/qmux_test.h"
 
 #ifndef QUIC_PARAM_STREAM_RELIABLE_OFFSET_RECV
@@ -71,6 +71,7 @@ static ConnRec server_rec[2];
 static int server_conns = 0;
 
 static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)ctx;
     switch (ev->Type) {
     case QUIC_STREAM_EVENT_RECEIVE:
@@ -111,11 +112,16 @@ static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 }
 
 /* The server's second stream: stops the client's sending at the first data. */
+/* The code of the reset that answered the server's STOP_SENDING: NO_ERROR, as in MsQuic. */
+static uint64_t stop_reply_code = 0xFFFF;
+
 static QUIC_STATUS QUIC_API StoppingStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)ctx;
     if (ev->Type == QUIC_STREAM_EVENT_RECEIVE && ev->RECEIVE.TotalBufferLength > 0) {
         api->StreamShutdown(stream, QUIC_STREAM_SHUTDOWN_FLAG_ABORT_RECEIVE, 3);
     } else if (ev->Type == QUIC_STREAM_EVENT_PEER_SEND_ABORTED) {
+        stop_reply_code = ev->PEER_SEND_ABORTED.ErrorCode;
         api->StreamShutdown(stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
     } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
         api->StreamClose(stream);
@@ -126,6 +132,7 @@ static QUIC_STATUS QUIC_API StoppingStream(HQUIC stream, void* ctx, QUIC_STREAM_
 static int server_streams = 0;
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     ConnRec* r = ctx;
     conn_event(r, ev);
     if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
@@ -138,6 +145,7 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
 }
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     if (ev->Type != QUIC_LISTENER_EVENT_NEW_CONNECTION) return QUIC_STATUS_SUCCESS;
     ConnRec* r = &server_rec[server_conns++];
@@ -149,6 +157,7 @@ static ConnRec client_rec[2];
 static Counter client_done;
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)conn;
     conn_event(ctx, ev);
     if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) counter_add(&client_done, 1);
@@ -163,6 +172,7 @@ static struct {
 } cli;
 
 static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)stream;
     (void)ctx;
     switch (ev->Type) {
@@ -190,6 +200,7 @@ static struct {
 } cli3;
 
 static QUIC_STATUS QUIC_API ClientStream3(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)ctx;
     if (ev->Type == QUIC_STREAM_EVENT_PEER_RECEIVE_ABORTED) {
         uint64_t v = 4;
@@ -350,6 +361,7 @@ int main(void) {
     CHECK(cli3.set_status == QUIC_STATUS_INVALID_STATE);
     api->StreamShutdown(s3, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
     CHECK(counter_wait(&cli3.done, 1, 5000));
+    CHECK(stop_reply_code == 0);
     api->StreamClose(s3);
 
     api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);

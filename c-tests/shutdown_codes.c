@@ -12,7 +12,8 @@
  *    connection end with a failure status (and the server, for the silent one, only
  *    SHUTDOWN_COMPLETE).
  * In every case each side's open stream gets SHUTDOWN_COMPLETE with ConnectionShutdown set
- * before its connection's SHUTDOWN_COMPLETE. */
+ * before its connection's SHUTDOWN_COMPLETE, with MsQuic's ConnectionCloseStatus:
+ * INTERNAL_ERROR for these application codes, ABORTED (code 0x1) after ConnectionClose. */
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
@@ -35,6 +36,7 @@ typedef struct {
     int stream_by_app;
     int stream_remotely;
     uint64_t stream_error_code;
+    QUIC_STATUS stream_close_status;
     int stream_completes;
 } Record;
 
@@ -75,6 +77,7 @@ static void on_conn_event(Record* r, const QUIC_CONNECTION_EVENT* ev) {
 }
 
 static QUIC_STATUS QUIC_API StreamCallback(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     Record* r = ctx;
     if (ev->Type == QUIC_STREAM_EVENT_RECEIVE && ev->RECEIVE.TotalBufferLength > 0) {
         counter_add(&r->received, 1);
@@ -85,12 +88,14 @@ static QUIC_STATUS QUIC_API StreamCallback(HQUIC stream, void* ctx, QUIC_STREAM_
         r->stream_by_app = ev->SHUTDOWN_COMPLETE.ConnectionShutdownByApp;
         r->stream_remotely = ev->SHUTDOWN_COMPLETE.ConnectionClosedRemotely;
         r->stream_error_code = ev->SHUTDOWN_COMPLETE.ConnectionErrorCode;
+        r->stream_close_status = ev->SHUTDOWN_COMPLETE.ConnectionCloseStatus;
         api->StreamClose(stream);
     }
     return QUIC_STATUS_SUCCESS;
 }
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     Record* r = ctx;
     on_conn_event(r, ev);
     if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
@@ -104,6 +109,7 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
 }
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     (void)ctx;
     if (ev->Type != QUIC_LISTENER_EVENT_NEW_CONNECTION) return QUIC_STATUS_SUCCESS;
@@ -113,6 +119,7 @@ static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTE
 }
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)conn;
     Record* r = ctx;
     on_conn_event(r, ev);
@@ -201,6 +208,16 @@ static void run_case(HQUIC reg, HQUIC client_config, uint16_t port, Case c) {
         CHECK(closer->stream_by_app && !closer->stream_remotely);
         CHECK(peer->stream_by_app && peer->stream_remotely);
         CHECK(closer->stream_error_code == code && peer->stream_error_code == code);
+        /* MsQuic's status for an application code goes through its transport table: these
+         * codes are INTERNAL_ERROR (0 would be SUCCESS). */
+        CHECK(closer->stream_close_status == QUIC_STATUS_INTERNAL_ERROR);
+        CHECK(peer->stream_close_status == QUIC_STATUS_INTERNAL_ERROR);
+    }
+    /* ConnectionClose without a shutdown: ABORTED with INTERNAL_ERROR (0x1) as the code. */
+    if (c == CLIENT_ABORTIVE_CLOSE || c == SERVER_ABORTIVE_CLOSE) {
+        Record* closer = c == CLIENT_ABORTIVE_CLOSE ? &client_rec : &server_rec;
+        CHECK(closer->stream_close_status == QUIC_STATUS_ABORTED);
+        CHECK(closer->stream_error_code == 0x1);
     }
     switch (c) {
     case CLIENT_GRACEFUL:

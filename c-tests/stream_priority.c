@@ -40,6 +40,7 @@ static int completed_by[2 * CHUNKS];
 static int ncompleted;
 
 static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     int i = (int)(intptr_t)ctx;
     if (ev->Type == QUIC_STREAM_EVENT_RECEIVE) {
         pthread_mutex_lock(&lock);
@@ -66,6 +67,7 @@ static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 }
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
         uint64_t id = 0;
@@ -82,12 +84,14 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
 }
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     (void)ctx;
     return accept_connection(api, ev, (void*)ServerConnection, NULL, server_config);
 }
 
 static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     if (ev->Type == QUIC_STREAM_EVENT_SEND_COMPLETE) {
         CHECK(!ev->SEND_COMPLETE.Canceled);
         pthread_mutex_lock(&lock);
@@ -107,6 +111,7 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 static int round_no;
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
         static QUIC_BUFFER bufs[CHUNKS];

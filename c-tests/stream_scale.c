@@ -25,11 +25,13 @@ static uint64_t server_mismatches = 0;
 static int server_fin = 0;
 
 static QUIC_STATUS QUIC_API ServerEcho(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)ctx;
     return echo_stream_event(api, stream, ev);
 }
 
 static QUIC_STATUS QUIC_API ServerVerify(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)ctx;
     if (ev->Type == QUIC_STREAM_EVENT_RECEIVE) {
         uint64_t off = ev->RECEIVE.AbsoluteOffset;
@@ -55,6 +57,7 @@ static QUIC_STATUS QUIC_API ServerVerify(HQUIC stream, void* ctx, QUIC_STREAM_EV
 }
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
         api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream,
@@ -67,6 +70,7 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
 }
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     (void)ctx;
     if (ev->Type != QUIC_LISTENER_EVENT_NEW_CONNECTION) return QUIC_STATUS_SUCCESS;
@@ -80,6 +84,7 @@ static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTE
 static Counter connected, conn_done;
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)conn;
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) counter_add(&connected, 1);
@@ -100,6 +105,7 @@ typedef struct {
 } Echo;
 
 static QUIC_STATUS QUIC_API ClientEcho(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     Echo* e = ctx;
     switch (ev->Type) {
     case QUIC_STREAM_EVENT_START_COMPLETE:
@@ -260,6 +266,7 @@ static void bulk_send_next(Bulk* b, QUIC_BUFFER* slot) {
 }
 
 static QUIC_STATUS QUIC_API ClientBulk(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     Bulk* b = ctx;
     switch (ev->Type) {
     case QUIC_STREAM_EVENT_SEND_COMPLETE:

@@ -26,6 +26,7 @@ static int blocked_once = 0;
 static Counter server_done;
 
 static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)ctx;
     if (ev->Type == QUIC_STREAM_EVENT_RECEIVE && ev->RECEIVE.TotalBufferLength > 0 &&
         !blocked_once) {
@@ -40,6 +41,7 @@ static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 }
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
         api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, (void*)ServerStream, NULL);
@@ -51,6 +53,7 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
 }
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     if (ev->Type != QUIC_LISTENER_EVENT_NEW_CONNECTION) return QUIC_STATUS_SUCCESS;
     api->SetCallbackHandler(ev->NEW_CONNECTION.Connection, (void*)ServerConnection, NULL);
@@ -101,6 +104,7 @@ static void s_init(S* s) {
 }
 
 static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     S* s = ctx;
     switch (ev->Type) {
     case QUIC_STREAM_EVENT_START_COMPLETE:
@@ -131,6 +135,7 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 static Counter connected, conn_done;
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)conn;
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) counter_add(&connected, 1);

@@ -27,6 +27,7 @@ static uint64_t held_len = 0;
 static Counter held;
 
 static QUIC_STATUS QUIC_API HoldStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     int* holding = ctx;
     if (ev->Type == QUIC_STREAM_EVENT_RECEIVE && *holding && ev->RECEIVE.TotalBufferLength > 0) {
         *holding = 0;
@@ -49,11 +50,13 @@ static QUIC_STATUS QUIC_API HoldStream(HQUIC stream, void* ctx, QUIC_STREAM_EVEN
 }
 
 static QUIC_STATUS QUIC_API EchoStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)ctx;
     return echo_stream_event(api, stream, ev);
 }
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
         if (server_streams++ == 0) {
@@ -70,6 +73,7 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
 }
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)listener;
     (void)ctx;
     return accept_connection(api, ev, (void*)ServerConnection, NULL, server_config);
@@ -91,6 +95,7 @@ static void s_init(S* s) {
 }
 
 static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)stream;
     S* s = ctx;
     switch (ev->Type) {
@@ -116,6 +121,7 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 static Counter connected, conn_done;
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)conn;
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) counter_add(&connected, 1);

@@ -33,6 +33,7 @@ static uint64_t server_received = 0; /* stream 0 bytes seen (worker thread only)
 static Counter server_fin, server_aborted, server_stalled;
 
 static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     uintptr_t id = (uintptr_t)ctx;
     if (ev->Type == QUIC_STREAM_EVENT_RECEIVE) {
         if (id != 0) {
@@ -69,6 +70,7 @@ static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 }
 
 static QUIC_STATUS QUIC_API ServerConn(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
         HQUIC s = ev->PEER_STREAM_STARTED.Stream;
@@ -84,6 +86,7 @@ static QUIC_STATUS QUIC_API ServerConn(HQUIC conn, void* ctx, QUIC_CONNECTION_EV
 }
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC l, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
     (void)l;
     (void)ctx;
     if (ev->Type != QUIC_LISTENER_EVENT_NEW_CONNECTION) return QUIC_STATUS_SUCCESS;
@@ -125,6 +128,7 @@ static void pump(HQUIC stream) {
 }
 
 static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)ctx;
     switch (ev->Type) {
     case QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE: {
@@ -168,6 +172,7 @@ static Counter abort_started, abort_canceled;
 static int abort_completes = 0;
 
 static QUIC_STATUS QUIC_API AbortStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
     (void)ctx;
     switch (ev->Type) {
     case QUIC_STREAM_EVENT_START_COMPLETE:
@@ -190,6 +195,7 @@ static QUIC_STATUS QUIC_API AbortStream(HQUIC stream, void* ctx, QUIC_STREAM_EVE
 }
 
 static QUIC_STATUS QUIC_API ClientConn(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
     (void)conn;
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ static int failures = 0;
     do {                                                                             \
         if (!(cond)) {                                                               \
             fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            qt_log("CHECK", "failed line %d: %s", __LINE__, #cond);                 \
             __atomic_fetch_add(&failures, 1, __ATOMIC_SEQ_CST);                       \
         }                                                                            \
     } while (0)
@@ -92,6 +94,270 @@ static inline int have_test_cert(void) {
     }
     return 1;
 }
+
+/* ---- Opt-in event transcript ------------------------------------------------------------
+ * With QMUX_TEST_TRANSCRIPT=path set, the tests append one line per event (and per API call
+ * status they choose to log) to that file: "<role> <EVENT> <fields>", with no pointers and no
+ * timing, so that runs against MsQuic and against this library can be compared
+ * (scripts/differential.sh). The role is the callback's name (TRACE_* macros use __func__) or a
+ * name the test gives; the harness groups lines by role, keeping their order within a role.
+ * Without the variable nothing is written. */
+static pthread_mutex_t qt_lock = PTHREAD_MUTEX_INITIALIZER;
+static FILE* qt_file = NULL;
+static int qt_state = 0; /* 0: not looked at yet, 1: writing, -1: off */
+
+static inline void qt_log(const char* role, const char* fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static inline void qt_log(const char* role, const char* fmt, ...) {
+    pthread_mutex_lock(&qt_lock);
+    if (qt_state == 0) {
+        const char* path = getenv("QMUX_TEST_TRANSCRIPT");
+        qt_file = (path != NULL && path[0] != '\0') ? fopen(path, "a") : NULL;
+        qt_state = qt_file != NULL ? 1 : -1;
+    }
+    if (qt_state == 1) {
+        va_list args;
+        va_start(args, fmt);
+        fprintf(qt_file, "%s ", role);
+        vfprintf(qt_file, fmt, args);
+        fputc('\n', qt_file);
+        fflush(qt_file);
+        va_end(args);
+    }
+    pthread_mutex_unlock(&qt_lock);
+}
+
+/* A status by its name in msquic.h (without QUIC_STATUS_), a TLS alert by number, or else
+ * its value in hex, written into `buf`. */
+static inline const char* qt_status_name(QUIC_STATUS st, char buf[16]) {
+#define QT_STATUS(name) \
+    if (st == name) return #name + 12;
+    QT_STATUS(QUIC_STATUS_SUCCESS)
+    QT_STATUS(QUIC_STATUS_PENDING)
+    QT_STATUS(QUIC_STATUS_CONTINUE)
+    QT_STATUS(QUIC_STATUS_OUT_OF_MEMORY)
+    QT_STATUS(QUIC_STATUS_INVALID_PARAMETER)
+    QT_STATUS(QUIC_STATUS_INVALID_STATE)
+    QT_STATUS(QUIC_STATUS_NOT_SUPPORTED)
+    QT_STATUS(QUIC_STATUS_NOT_FOUND)
+    QT_STATUS(QUIC_STATUS_FILE_NOT_FOUND)
+    QT_STATUS(QUIC_STATUS_BUFFER_TOO_SMALL)
+    QT_STATUS(QUIC_STATUS_HANDSHAKE_FAILURE)
+    QT_STATUS(QUIC_STATUS_ABORTED)
+    QT_STATUS(QUIC_STATUS_ADDRESS_IN_USE)
+    QT_STATUS(QUIC_STATUS_INVALID_ADDRESS)
+    QT_STATUS(QUIC_STATUS_CONNECTION_TIMEOUT)
+    QT_STATUS(QUIC_STATUS_CONNECTION_IDLE)
+    QT_STATUS(QUIC_STATUS_INTERNAL_ERROR)
+    QT_STATUS(QUIC_STATUS_CONNECTION_REFUSED)
+    QT_STATUS(QUIC_STATUS_PROTOCOL_ERROR)
+    QT_STATUS(QUIC_STATUS_VER_NEG_ERROR)
+    QT_STATUS(QUIC_STATUS_UNREACHABLE)
+    QT_STATUS(QUIC_STATUS_TLS_ERROR)
+    QT_STATUS(QUIC_STATUS_USER_CANCELED)
+    QT_STATUS(QUIC_STATUS_ALPN_NEG_FAILURE)
+    QT_STATUS(QUIC_STATUS_STREAM_LIMIT_REACHED)
+    QT_STATUS(QUIC_STATUS_ALPN_IN_USE)
+    QT_STATUS(QUIC_STATUS_ADDRESS_NOT_AVAILABLE)
+    QT_STATUS(QUIC_STATUS_CLOSE_NOTIFY)
+    QT_STATUS(QUIC_STATUS_BAD_CERTIFICATE)
+    QT_STATUS(QUIC_STATUS_UNSUPPORTED_CERTIFICATE)
+    QT_STATUS(QUIC_STATUS_REVOKED_CERTIFICATE)
+    QT_STATUS(QUIC_STATUS_EXPIRED_CERTIFICATE)
+    QT_STATUS(QUIC_STATUS_UNKNOWN_CERTIFICATE)
+    QT_STATUS(QUIC_STATUS_REQUIRED_CERTIFICATE)
+    QT_STATUS(QUIC_STATUS_CERT_EXPIRED)
+    QT_STATUS(QUIC_STATUS_CERT_UNTRUSTED_ROOT)
+    QT_STATUS(QUIC_STATUS_CERT_NO_CERT)
+#undef QT_STATUS
+    if (st >= TLS_ERROR_BASE && st < TLS_ERROR_BASE + 256) {
+        snprintf(buf, 16, "TLS_ALERT(%u)", (unsigned)(st - TLS_ERROR_BASE));
+    } else {
+        snprintf(buf, 16, "0x%x", (unsigned)st);
+    }
+    return buf;
+}
+
+/* Logs the status an API call returned, under `what` (e.g. "StreamStart"); returns it. */
+static inline QUIC_STATUS qt_call(const char* role, const char* what, QUIC_STATUS st) {
+    char b[16];
+    qt_log(role, "call %s -> %s", what, qt_status_name(st, b));
+    return st;
+}
+
+static inline void qt_conn_event(const char* role, const QUIC_CONNECTION_EVENT* ev) {
+    char b[16];
+    switch (ev->Type) {
+    case QUIC_CONNECTION_EVENT_CONNECTED:
+        qt_log(role, "CONNECTED resumed=%d alpn=%.*s", ev->CONNECTED.SessionResumed != 0,
+               (int)ev->CONNECTED.NegotiatedAlpnLength, (const char*)ev->CONNECTED.NegotiatedAlpn);
+        break;
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT:
+        qt_log(role, "SHUTDOWN_INITIATED_BY_TRANSPORT status=%s error=0x%llx",
+               qt_status_name(ev->SHUTDOWN_INITIATED_BY_TRANSPORT.Status, b),
+               (unsigned long long)ev->SHUTDOWN_INITIATED_BY_TRANSPORT.ErrorCode);
+        break;
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER:
+        qt_log(role, "SHUTDOWN_INITIATED_BY_PEER error=0x%llx",
+               (unsigned long long)ev->SHUTDOWN_INITIATED_BY_PEER.ErrorCode);
+        break;
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
+        qt_log(role, "SHUTDOWN_COMPLETE handshake=%d peer_acked=%d app_close=%d",
+               ev->SHUTDOWN_COMPLETE.HandshakeCompleted, ev->SHUTDOWN_COMPLETE.PeerAcknowledgedShutdown,
+               ev->SHUTDOWN_COMPLETE.AppCloseInProgress);
+        break;
+    case QUIC_CONNECTION_EVENT_LOCAL_ADDRESS_CHANGED:
+        qt_log(role, "LOCAL_ADDRESS_CHANGED");
+        break;
+    case QUIC_CONNECTION_EVENT_PEER_ADDRESS_CHANGED:
+        qt_log(role, "PEER_ADDRESS_CHANGED");
+        break;
+    case QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED:
+        qt_log(role, "PEER_STREAM_STARTED flags=0x%x", (unsigned)ev->PEER_STREAM_STARTED.Flags);
+        break;
+    case QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE:
+        qt_log(role, "STREAMS_AVAILABLE bidi=%u uni=%u", ev->STREAMS_AVAILABLE.BidirectionalCount,
+               ev->STREAMS_AVAILABLE.UnidirectionalCount);
+        break;
+    case QUIC_CONNECTION_EVENT_PEER_NEEDS_STREAMS:
+        qt_log(role, "PEER_NEEDS_STREAMS bidi=%d", ev->PEER_NEEDS_STREAMS.Bidirectional != 0);
+        break;
+    case QUIC_CONNECTION_EVENT_IDEAL_PROCESSOR_CHANGED:
+        qt_log(role, "IDEAL_PROCESSOR_CHANGED");
+        break;
+    case QUIC_CONNECTION_EVENT_DATAGRAM_STATE_CHANGED:
+        qt_log(role, "DATAGRAM_STATE_CHANGED send_enabled=%d",
+               ev->DATAGRAM_STATE_CHANGED.SendEnabled != 0);
+        break;
+    case QUIC_CONNECTION_EVENT_DATAGRAM_RECEIVED:
+        qt_log(role, "DATAGRAM_RECEIVED length=%u flags=0x%x", ev->DATAGRAM_RECEIVED.Buffer->Length,
+               (unsigned)ev->DATAGRAM_RECEIVED.Flags);
+        break;
+    case QUIC_CONNECTION_EVENT_DATAGRAM_SEND_STATE_CHANGED:
+        qt_log(role, "DATAGRAM_SEND_STATE_CHANGED state=%d",
+               (int)ev->DATAGRAM_SEND_STATE_CHANGED.State);
+        break;
+    case QUIC_CONNECTION_EVENT_RESUMED:
+        qt_log(role, "RESUMED");
+        break;
+    case QUIC_CONNECTION_EVENT_RESUMPTION_TICKET_RECEIVED:
+        qt_log(role, "RESUMPTION_TICKET_RECEIVED");
+        break;
+    case QUIC_CONNECTION_EVENT_PEER_CERTIFICATE_RECEIVED:
+        qt_log(role, "PEER_CERTIFICATE_RECEIVED deferred=%s flags=0x%x cert=%d",
+               qt_status_name(ev->PEER_CERTIFICATE_RECEIVED.DeferredStatus, b),
+               (unsigned)ev->PEER_CERTIFICATE_RECEIVED.DeferredErrorFlags,
+               ev->PEER_CERTIFICATE_RECEIVED.Certificate != NULL);
+        break;
+#ifdef QUIC_API_ENABLE_PREVIEW_FEATURES
+    case QUIC_CONNECTION_EVENT_RELIABLE_RESET_NEGOTIATED:
+        qt_log(role, "RELIABLE_RESET_NEGOTIATED negotiated=%d",
+               ev->RELIABLE_RESET_NEGOTIATED.IsNegotiated != 0);
+        break;
+    case QUIC_CONNECTION_EVENT_ONE_WAY_DELAY_NEGOTIATED:
+        qt_log(role, "ONE_WAY_DELAY_NEGOTIATED send=%d receive=%d",
+               ev->ONE_WAY_DELAY_NEGOTIATED.SendNegotiated != 0,
+               ev->ONE_WAY_DELAY_NEGOTIATED.ReceiveNegotiated != 0);
+        break;
+    case QUIC_CONNECTION_EVENT_NETWORK_STATISTICS:
+        qt_log(role, "NETWORK_STATISTICS");
+        break;
+#endif
+    default:
+        qt_log(role, "CONNECTION_EVENT_%d", (int)ev->Type);
+        break;
+    }
+}
+
+static inline void qt_stream_event(const char* role, const QUIC_STREAM_EVENT* ev) {
+    char b[16];
+    switch (ev->Type) {
+    case QUIC_STREAM_EVENT_START_COMPLETE:
+        qt_log(role, "START_COMPLETE status=%s id=%llu peer_accepted=%d",
+               qt_status_name(ev->START_COMPLETE.Status, b),
+               (unsigned long long)ev->START_COMPLETE.ID, ev->START_COMPLETE.PeerAccepted);
+        break;
+    case QUIC_STREAM_EVENT_RECEIVE:
+        /* How bytes are split into events is the transport's business: only the flags (the
+         * harness folds a run of RECEIVE lines into one). */
+        qt_log(role, "RECEIVE%s%s", (ev->RECEIVE.Flags & QUIC_RECEIVE_FLAG_0_RTT) ? " 0RTT" : "",
+               (ev->RECEIVE.Flags & QUIC_RECEIVE_FLAG_FIN) ? " FIN" : "");
+        break;
+    case QUIC_STREAM_EVENT_SEND_COMPLETE:
+        qt_log(role, "SEND_COMPLETE canceled=%d", ev->SEND_COMPLETE.Canceled != 0);
+        break;
+    case QUIC_STREAM_EVENT_PEER_SEND_SHUTDOWN:
+        qt_log(role, "PEER_SEND_SHUTDOWN");
+        break;
+    case QUIC_STREAM_EVENT_PEER_SEND_ABORTED:
+        qt_log(role, "PEER_SEND_ABORTED error=0x%llx",
+               (unsigned long long)ev->PEER_SEND_ABORTED.ErrorCode);
+        break;
+    case QUIC_STREAM_EVENT_PEER_RECEIVE_ABORTED:
+        qt_log(role, "PEER_RECEIVE_ABORTED error=0x%llx",
+               (unsigned long long)ev->PEER_RECEIVE_ABORTED.ErrorCode);
+        break;
+    case QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE:
+        qt_log(role, "SEND_SHUTDOWN_COMPLETE graceful=%d", ev->SEND_SHUTDOWN_COMPLETE.Graceful != 0);
+        break;
+    case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE:
+        qt_log(role,
+               "SHUTDOWN_COMPLETE conn_shutdown=%d app_close=%d by_app=%d remotely=%d "
+               "error=0x%llx status=%s",
+               ev->SHUTDOWN_COMPLETE.ConnectionShutdown != 0, ev->SHUTDOWN_COMPLETE.AppCloseInProgress,
+               ev->SHUTDOWN_COMPLETE.ConnectionShutdownByApp,
+               ev->SHUTDOWN_COMPLETE.ConnectionClosedRemotely,
+               (unsigned long long)ev->SHUTDOWN_COMPLETE.ConnectionErrorCode,
+               qt_status_name(ev->SHUTDOWN_COMPLETE.ConnectionCloseStatus, b));
+        break;
+    case QUIC_STREAM_EVENT_IDEAL_SEND_BUFFER_SIZE:
+        /* The size follows the transport's congestion window: only the event. */
+        qt_log(role, "IDEAL_SEND_BUFFER_SIZE");
+        break;
+    case QUIC_STREAM_EVENT_PEER_ACCEPTED:
+        qt_log(role, "PEER_ACCEPTED");
+        break;
+    case QUIC_STREAM_EVENT_CANCEL_ON_LOSS:
+        qt_log(role, "CANCEL_ON_LOSS");
+        break;
+#ifdef QUIC_API_ENABLE_PREVIEW_FEATURES
+    case QUIC_STREAM_EVENT_RECEIVE_BUFFER_NEEDED:
+        qt_log(role, "RECEIVE_BUFFER_NEEDED");
+        break;
+#endif
+    default:
+        qt_log(role, "STREAM_EVENT_%d", (int)ev->Type);
+        break;
+    }
+}
+
+static inline void qt_listener_event(const char* role, const QUIC_LISTENER_EVENT* ev) {
+    switch (ev->Type) {
+    case QUIC_LISTENER_EVENT_NEW_CONNECTION: {
+        const QUIC_NEW_CONNECTION_INFO* i = ev->NEW_CONNECTION.Info;
+        qt_log(role, "NEW_CONNECTION sni=%.*s alpn_list=%u", (int)i->ServerNameLength,
+               i->ServerName != NULL ? i->ServerName : "", (unsigned)i->ClientAlpnListLength);
+        break;
+    }
+    case QUIC_LISTENER_EVENT_STOP_COMPLETE:
+        qt_log(role, "STOP_COMPLETE app_close=%d", ev->STOP_COMPLETE.AppCloseInProgress);
+        break;
+    case QUIC_LISTENER_EVENT_DOS_MODE_CHANGED:
+        qt_log(role, "DOS_MODE_CHANGED enabled=%d", ev->DOS_MODE_CHANGED.DosModeEnabled);
+        break;
+    default:
+        qt_log(role, "LISTENER_EVENT_%d", (int)ev->Type);
+        break;
+    }
+}
+
+/* One line per callback: the role is the callback's name. */
+#define TRACE_CONN(ev) qt_conn_event(__func__, (ev))
+#define TRACE_STREAM(ev) qt_stream_event(__func__, (ev))
+#define TRACE_LISTENER(ev) qt_listener_event(__func__, (ev))
+/* Logs the status of an API call made in the current function, e.g.
+ * TRACE_CALL("StreamStart", api->StreamStart(s, flags)); evaluates to that status. */
+#define TRACE_CALL(what, call) qt_call(__func__, (what), (call))
 
 /* An echo server's stream event: what arrives goes back on the same stream (one send per
  * RECEIVE, freed on SEND_COMPLETE), the peer's FIN is answered with ours, and the stream is
@@ -170,7 +436,8 @@ static inline QUIC_STATUS accept_connection(const QUIC_API_TABLE* api, QUIC_LIST
                                             void* handler, void* ctx, HQUIC config) {
     if (ev->Type != QUIC_LISTENER_EVENT_NEW_CONNECTION) return QUIC_STATUS_SUCCESS;
     api->SetCallbackHandler(ev->NEW_CONNECTION.Connection, handler, ctx);
-    return api->ConnectionSetConfiguration(ev->NEW_CONNECTION.Connection, config);
+    return TRACE_CALL("ConnectionSetConfiguration",
+                      api->ConnectionSetConfiguration(ev->NEW_CONNECTION.Connection, config));
 }
 
 /* Starts `listener` on 127.0.0.1 with an ephemeral port for `alpn`; returns the port. */
@@ -179,7 +446,8 @@ static inline uint16_t start_listener(const QUIC_API_TABLE* api, HQUIC listener,
     QUIC_ADDR addr;
     memset(&addr, 0, sizeof(addr));
     QuicAddrSetFamily(&addr, QUIC_ADDRESS_FAMILY_INET);
-    CHECK(api->ListenerStart(listener, &a, 1, &addr) == QUIC_STATUS_SUCCESS);
+    CHECK(TRACE_CALL("ListenerStart", api->ListenerStart(listener, &a, 1, &addr)) ==
+          QUIC_STATUS_SUCCESS);
     QUIC_ADDR local;
     uint32_t len = sizeof(local);
     CHECK(api->GetParam(listener, QUIC_PARAM_LISTENER_LOCAL_ADDRESS, &len, &local) ==

@@ -244,15 +244,33 @@ impl ConnSlot {
         self.shutdown_started.get() || self.completed.get()
     }
 
-    /// The application asked for a shutdown: no SHUTDOWN_INITIATED event follows.
+    /// The application asked for a shutdown: no SHUTDOWN_INITIATED event follows. The
+    /// streams' ConnectionCloseStatus is MsQuic's status for the code (SUCCESS for 0, most
+    /// codes INTERNAL_ERROR: MsQuic maps application codes through its transport table).
     pub(crate) fn app_shutdown(&self, cx: &WorkerCx, silent: bool, error_code: u64) {
         if self.is_shutting_down() {
             return;
         }
+        self.close_status
+            .set((status_of_transport(error_code), error_code));
+        self.shutdown_locally(cx, silent, error_code);
+    }
+
+    /// ConnectionClose on a connection not shut down yet: a silent close for
+    /// QUIC_STATUS_ABORTED, with INTERNAL_ERROR as its code, as MsQuic's handle close.
+    pub(crate) fn close_handle_shutdown(&self, cx: &WorkerCx) {
+        if self.is_shutting_down() {
+            return;
+        }
+        self.close_status
+            .set((QUIC_STATUS_ABORTED, QUIC_ERROR_INTERNAL_ERROR));
+        self.shutdown_locally(cx, true, 0);
+    }
+
+    fn shutdown_locally(&self, cx: &WorkerCx, silent: bool, error_code: u64) {
         self.shutdown_started.set(true);
         self.publish_closed(connection::CLOSED_LOCALLY);
         self.by_app.set(true);
-        self.close_status.set((QUIC_STATUS_ABORTED, error_code));
         qlog!(
             Info,
             self.key(),
@@ -288,11 +306,14 @@ impl ConnSlot {
             // MsQuic's silent close after a local close counts as acknowledged.
             self.complete(cx, true);
         } else {
-            self.app_shutdown(cx, true, 0);
+            self.close_handle_shutdown(cx);
         }
     }
 
-    /// Raises SHUTDOWN_INITIATED_BY_TRANSPORT once.
+    /// Raises SHUTDOWN_INITIATED_BY_TRANSPORT once. An `error_code` of 0 with a failure
+    /// `status` is a local close for that status (idle timeout, unreachable, ...): MsQuic
+    /// reports QUIC_ERROR_INTERNAL_ERROR (0x1) as its code then, here and in the streams'
+    /// SHUTDOWN_COMPLETE.
     pub(crate) fn transport_shutdown(&self, status: QUIC_STATUS, error_code: u64) {
         if self.shutdown_started.replace(true) {
             return;
@@ -302,6 +323,11 @@ impl ConnSlot {
         } else {
             connection::CLOSED_LOCALLY
         });
+        let error_code = if error_code == 0 && status != QUIC_STATUS_SUCCESS {
+            QUIC_ERROR_INTERNAL_ERROR
+        } else {
+            error_code
+        };
         qlog!(
             Info,
             self.key(),
@@ -335,7 +361,8 @@ impl ConnSlot {
         // An application close, if the peer's: streams see ConnectionShutdownByApp, as in
         // MsQuic (its AppClosed is set for either side's application close).
         self.by_app.set(true);
-        self.close_status.set((QUIC_STATUS_ABORTED, error_code));
+        self.close_status
+            .set((status_of_transport(error_code), error_code));
         let mut event = QUIC_CONNECTION_EVENT {
             Type: QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER,
             payload: QUIC_CONNECTION_EVENT_PAYLOAD {
@@ -773,12 +800,23 @@ fn status_of_io(kind: std::io::ErrorKind) -> QUIC_STATUS {
     }
 }
 
-/// MsQuic's status for a QUIC transport error code.
+/// QUIC_ERROR_INTERNAL_ERROR, the code MsQuic gives a connection it closes for a status.
+const QUIC_ERROR_INTERNAL_ERROR: u64 = 0x1;
+
+/// MsQuic's status for a QUIC transport error code (its QuicErrorCodeToStatus): only
+/// PROTOCOL_VIOLATION is PROTOCOL_ERROR; flow control, stream limit, stream state, final size,
+/// frame encoding and transport parameter errors are INTERNAL_ERROR, as any unnamed code; the
+/// TLS alerts MsQuic names get their own status.
 fn status_of_transport(code: u64) -> QUIC_STATUS {
     match code {
         0x0 => QUIC_STATUS_SUCCESS,
         0x2 => QUIC_STATUS_CONNECTION_REFUSED,
-        0x3..=0x8 | 0xA | 0xD => QUIC_STATUS_PROTOCOL_ERROR,
+        0xA => QUIC_STATUS_PROTOCOL_ERROR,
+        // MsQuic's APPLICATION_ERROR constant and the TLS user_canceled alert.
+        0xB | 0x15A => QUIC_STATUS_USER_CANCELED,
+        0x11 => QUIC_STATUS_VER_NEG_ERROR,
+        0x128 => QUIC_STATUS_HANDSHAKE_FAILURE,
+        0x178 => QUIC_STATUS_ALPN_NEG_FAILURE,
         0x100..=0x1FF => QUIC_STATUS_TLS_ALERT((code & 0xFF) as u32),
         _ => QUIC_STATUS_INTERNAL_ERROR,
     }

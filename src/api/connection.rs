@@ -13,10 +13,9 @@ use crate::api::abi::{
     BOOLEAN, HQUIC, QUIC_ADDRESS_FAMILY, QUIC_ADDRESS_FAMILY_INET, QUIC_ADDRESS_FAMILY_INET6,
     QUIC_CONNECTION_CALLBACK_HANDLER, QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT,
     QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_HANDSHAKE_INFO, QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS,
-    QUIC_STATUS_ADDRESS_NOT_AVAILABLE,
-    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED,
-    QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_STATUS_UNREACHABLE, QUIC_TRANSPORT_QMUX_TCP,
-    QUIC_UINT62, QUIC_UINT62_MAX,
+    QUIC_STATUS_ADDRESS_NOT_AVAILABLE, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE,
+    QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_STATUS_UNREACHABLE,
+    QUIC_TRANSPORT_QMUX_TCP, QUIC_UINT62, QUIC_UINT62_MAX,
 };
 use crate::api::boundary;
 use crate::api::cert_events::CertCheck;
@@ -30,9 +29,9 @@ use crate::api::handle::{Handle, Kind, Object};
 use crate::api::param::objects::ConnParams;
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
+use crate::api::sockaddr;
 use crate::api::stream::Stream;
 use crate::api::tls_secrets::{self, TlsSecretsParam};
-use crate::api::sockaddr;
 use crate::runtime::conn::{Conn, Wire};
 use crate::runtime::counters;
 use crate::runtime::log::qlog;

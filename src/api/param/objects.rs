@@ -297,9 +297,7 @@ pub(crate) unsafe fn set(
                 return Some(QUIC_STATUS_INVALID_PARAMETER);
             };
             let mut s = listener.obj.params.state.lock();
-            if usize::from(p) >= partitions()
-                || s.partition.is_some()
-                || listener.obj.is_started()
+            if usize::from(p) >= partitions() || s.partition.is_some() || listener.obj.is_started()
             {
                 return Some(QUIC_STATUS_INVALID_PARAMETER);
             }

@@ -508,10 +508,10 @@ impl Connection {
             return Ok(());
         };
         if matches!(send.phase, SendPhase::Open | SendPhase::Finishing) {
-            // Reply with RESET_STREAM carrying the same code (RFC 9000 §3.5), as MsQuic does.
+            // Reply with RESET_STREAM (RFC 9000 §3.5) carrying NO_ERROR (0), as MsQuic does.
             let canceled = send.discard();
             send.phase = SendPhase::ResetPending {
-                error_code,
+                error_code: 0,
                 reliable_size: 0,
             };
             self.events.push_back(Event::StopSending { id, error_code });

@@ -186,12 +186,6 @@ impl Connection {
             }
             self.max_stream_data_pending.pop();
         }
-        while let Some(&(id, error_code)) = self.stop_sending_pending.front() {
-            if !Self::put(w, Frame::StopSending { id, error_code }) {
-                return false;
-            }
-            self.stop_sending_pending.pop_front();
-        }
         while let Some(&id) = self.reset_pending.front() {
             let Some(send) = self.streams.get_mut(&id).and_then(|s| s.send.as_mut()) else {
                 self.reset_pending.pop_front();
@@ -228,6 +222,14 @@ impl Connection {
                 graceful: false,
             });
             self.maybe_close_stream(id);
+        }
+        // After the resets: an abort of both halves puts RESET_STREAM first, as MsQuic does,
+        // so the peer sees PEER_SEND_ABORTED before PEER_RECEIVE_ABORTED.
+        while let Some(&(id, error_code)) = self.stop_sending_pending.front() {
+            if !Self::put(w, Frame::StopSending { id, error_code }) {
+                return false;
+            }
+            self.stop_sending_pending.pop_front();
         }
         while let Some(&id) = self.stream_data_blocked_pending.last() {
             if let Some(send) = self.streams.get(&id).and_then(|s| s.send.as_ref()) {

@@ -310,6 +310,26 @@ fn flow_control_stalls_and_resumes() {
 }
 
 #[test]
+fn abort_of_both_halves_writes_reset_stream_first() {
+    // MsQuic's order: the peer sees PEER_SEND_ABORTED before PEER_RECEIVE_ABORTED.
+    let mut p = Pair::connected(Config::default(), Config::default(), Chunking::Whole);
+    let s = p.client.conn.open(Dir::Bi).unwrap();
+    p.client.conn.send(s, vec![1u8; 10].into(), None).unwrap();
+    p.drive();
+    p.client.sent.clear();
+    p.client.conn.stop_sending(s, 5).unwrap();
+    p.client.conn.reset(s, 5).unwrap();
+    p.drive();
+    let types = frame_types(&p.client.sent);
+    let reset = types.iter().position(|t| *t == FrameType::RESET_STREAM);
+    let stop = types.iter().position(|t| *t == FrameType::STOP_SENDING);
+    assert!(
+        reset.is_some() && stop.is_some() && reset < stop,
+        "{types:?}"
+    );
+}
+
+#[test]
 fn reset_and_stop_sending() {
     for chunking in all_chunkings() {
         let mut p = Pair::connected(Config::default(), Config::default(), chunking);
@@ -348,7 +368,8 @@ fn reset_and_stop_sending() {
             Err(CommandError::SendClosed)
         );
 
-        // Server asks the client to stop on a client uni stream: the client resets in reply.
+        // Server asks the client to stop on a client uni stream: the client resets in reply,
+        // with NO_ERROR as MsQuic does.
         let u = p.client.conn.open(Dir::Uni).unwrap();
         p.client.conn.send(u, vec![3u8; 100].into(), None).unwrap();
         p.drive();
@@ -371,7 +392,7 @@ fn reset_and_stop_sending() {
         assert!(
             se.contains(&Event::StreamReset {
                 id: u,
-                error_code: 99
+                error_code: 0
             }),
             "{se:?}"
         );
