@@ -79,6 +79,8 @@ pub(crate) struct ConnSlot {
     /// ConnectionShutdownByApp).
     by_app: Cell<bool>,
     completed: Cell<bool>,
+    /// SHUTDOWN_COMPLETE was delivered: no event follows.
+    ended: Cell<bool>,
     /// Datagrams sent before the peer's transport parameters were known.
     pub(crate) datagrams_waiting: datagram::Waiting,
     /// PEER_CERTIFICATE_RECEIVED returned PENDING: CONNECTED waits for the application.
@@ -104,6 +106,7 @@ impl ConnSlot {
             closed_remotely: Cell::new(false),
             by_app: Cell::new(false),
             completed: Cell::new(false),
+            ended: Cell::new(false),
             datagrams_waiting: datagram::Waiting::default(),
             cert_pending: Cell::new(false),
             connected_waiting: Cell::new(false),
@@ -228,6 +231,19 @@ impl ConnSlot {
         }
     }
 
+    /// ConnectionClose: as a silent [`ConnSlot::app_shutdown`], and a shutdown already under
+    /// way (graceful, or started by the transport or the peer) is cut short, so that
+    /// SHUTDOWN_COMPLETE is delivered before ConnectionClose returns, as in MsQuic.
+    pub(crate) fn app_close(&self, cx: &WorkerCx) {
+        self.app_shutdown(cx, true, 0);
+        if self.completed.get() {
+            return;
+        }
+        let now = std::time::Instant::now();
+        let _ = self.with_engine(cx, |e| e.close_silently(now, 0));
+        self.complete(cx, false);
+    }
+
     /// Raises SHUTDOWN_INITIATED_BY_TRANSPORT once.
     pub(crate) fn transport_shutdown(&self, status: QUIC_STATUS, error_code: u64) {
         if self.shutdown_started.replace(true) {
@@ -285,6 +301,7 @@ impl ConnSlot {
             return;
         }
         let _ = cx;
+        self.flush_engine_completions();
         let mut streams: Vec<_> = self.streams.borrow_mut().drain().map(|(_, s)| s).collect();
         // Streams started while blocked by the peer's limit (their START_COMPLETE reported
         // an ID) end with the connection too.
@@ -322,13 +339,43 @@ impl ConnSlot {
         };
         self.handle.obj.finished.store(true, Ordering::Release);
         self.emit(&mut event);
+        self.ended.set(true);
         self.conn.borrow_mut().take();
         remove(self.key());
     }
 
-    /// Delivers a connection event to the application unless it closed the handle already.
+    /// The connection ends before its engine did (a transport failure, a handshake timeout,
+    /// ConnectionClose): the engine is closed silently and the sends and datagrams it still
+    /// held are reported now, since nothing may follow SHUTDOWN_COMPLETE.
+    fn flush_engine_completions(&self) {
+        let Some(conn) = self.conn() else { return };
+        let now = std::time::Instant::now();
+        let late: Vec<Event> = conn.with_engine_quiet(|e| {
+            e.close_silently(now, 0);
+            std::iter::from_fn(|| e.poll_event()).collect()
+        });
+        for event in late {
+            match event {
+                Event::DatagramSent { token } => datagram::sent(self, token),
+                Event::DatagramCanceled { token } => datagram::canceled(self, token),
+                Event::SendComplete { id, token } | Event::SendCanceled { id, token } => {
+                    if let Some(s) = self.stream(id) {
+                        let canceled = matches!(event, Event::SendCanceled { .. });
+                        stream::send_complete(&s, token, canceled);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Delivers a connection event to the application unless it closed the handle already,
+    /// or the connection's SHUTDOWN_COMPLETE was delivered (nothing follows it).
     pub(crate) fn emit(&self, event: &mut QUIC_CONNECTION_EVENT) -> QUIC_STATUS {
         let closing_event = event.Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE;
+        if self.ended.get() {
+            return QUIC_STATUS_SUCCESS;
+        }
         if self.handle.is_closed_by_app() && !closing_event {
             return QUIC_STATUS_SUCCESS;
         }

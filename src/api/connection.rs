@@ -314,7 +314,7 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
         let wait = !conn.obj.options.close_async.load(Ordering::Relaxed);
         let handle = conn.clone();
         on_slot(&conn, wait, move |cx, slot| {
-            slot.app_shutdown(cx, true, 0);
+            slot.app_close(cx);
             if !wait {
                 release(&handle);
             }
