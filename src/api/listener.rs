@@ -123,7 +123,9 @@ impl Drop for CallbackGuard<'_> {
     }
 }
 
-/// Delivers STOP_COMPLETE.
+/// Delivers STOP_COMPLETE. The callback counts as the listener's own, so that a
+/// ListenerClose inside it (which MsQuic allows) does not wait for itself when a
+/// NEW_CONNECTION callback's end delivers it.
 fn report_stop(listener: &Handle<Listener>) {
     let mut event = QUIC_LISTENER_EVENT {
         Type: QUIC_LISTENER_EVENT_STOP_COMPLETE,
@@ -133,7 +135,9 @@ fn report_stop(listener: &Handle<Listener>) {
             ),
         },
     };
+    let outer = IN_CALLBACK.with(|c| c.replace(listener.as_hquic() as usize));
     callbacks::listener(listener, &mut event);
+    IN_CALLBACK.with(|c| c.set(outer));
 }
 
 thread_local! {
