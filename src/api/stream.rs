@@ -103,6 +103,8 @@ struct StreamState {
     /// Sends (in call order, from any thread) and shutdowns not yet handed to the engine:
     /// all of them before the stream has an ID, afterwards those whose turn has not come.
     queued: VecDeque<Queued>,
+    /// SHUTDOWN_COMPLETE is being raised: StreamSend fails from here on.
+    ending: bool,
     done: bool,
     /// The IDEAL_SEND_BUFFER_SIZE last raised (unbuffered mode only).
     ideal_send: Option<u64>,
@@ -562,23 +564,24 @@ pub(crate) unsafe extern "C" fn send(
         stream.obj.extra.count_send(list);
         let start_now = {
             let mut st = stream.obj.state.lock();
-            if st.done {
+            if st.done || st.ending {
                 return QUIC_STATUS_INVALID_STATE;
             }
             let start = f & QUIC_SEND_FLAG_START.0 != 0 && !st.start_requested;
             if start {
                 st.start_requested = true;
             }
+            // Queued at once (under the same lock as the check, so that the stream's end
+            // cancels it), in the caller's order: a send made from a callback on the worker
+            // never overtakes one an application thread made earlier and the worker has not
+            // taken yet.
+            st.queued.push_back(Queued::Send {
+                data,
+                flags: f,
+                context: client_context as usize,
+            });
             start
         };
-        // Queued at once, in the caller's order: a send made from a callback on the worker
-        // never overtakes one an application thread made earlier and the worker has not
-        // taken yet.
-        stream.obj.state.lock().queued.push_back(Queued::Send {
-            data,
-            flags: f,
-            context: client_context as usize,
-        });
         let s = stream.clone();
         on_slot(&stream.obj.connection, false, move |cx, slot| {
             if start_now {
@@ -837,8 +840,24 @@ pub(crate) fn send_shutdown_complete(stream: &Handle<Stream>, graceful: bool) {
     emit(stream, &mut ev);
 }
 
+/// The stream is about to raise SHUTDOWN_COMPLETE: from here StreamSend fails, and sends
+/// still queued (never handed to the engine) complete as canceled, before the final event.
+fn cancel_queued(stream: &Handle<Stream>) {
+    let queued = {
+        let mut st = stream.obj.state.lock();
+        st.ending = true;
+        std::mem::take(&mut st.queued)
+    };
+    for q in queued {
+        if let Queued::Send { context, .. } = q {
+            send_complete(stream, context as u64, true);
+        }
+    }
+}
+
 /// Both halves ended: the stream's last event.
 pub(crate) fn shutdown_complete(stream: &Handle<Stream>) {
+    cancel_queued(stream);
     let mut ev = event(
         QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE,
         QUIC_STREAM_EVENT_PAYLOAD {
@@ -857,6 +876,7 @@ pub(crate) fn connection_ended(
     error_code: u64,
     status: QUIC_STATUS,
 ) {
+    cancel_queued(stream);
     let payload = QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE_PAYLOAD {
         ConnectionShutdown: 1,
         Bitfields: 0,
