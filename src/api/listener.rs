@@ -341,7 +341,7 @@ pub(crate) unsafe extern "C" fn start(
         if state.worker.is_some() {
             return QUIC_STATUS_INVALID_STATE;
         }
-        let mut shared = SHARED.lock();
+        let shared = SHARED.lock();
         if bind.port() != 0 {
             if let Some(entry) = shared.get(&bind) {
                 // Another listener has the address: share its socket if the ALPNs are disjoint.
@@ -363,6 +363,10 @@ pub(crate) unsafe extern "C" fn start(
                 return QUIC_STATUS_SUCCESS;
             }
         }
+        // No lock is held while the worker binds: its queue may hold a stop of this listener,
+        // which takes the state lock (a ListenerStart waiting for it would deadlock).
+        drop(shared);
+        drop(state);
         let worker = listener.obj.pool.pick();
         let entry = Arc::new(SharedSocket {
             worker: worker.index(),
@@ -378,6 +382,17 @@ pub(crate) unsafe extern "C" fn start(
         });
         match bound {
             Some(Ok(local)) => {
+                let mut state = listener.obj.state.lock();
+                if state.worker.is_some() {
+                    // Another ListenerStart won meanwhile: this socket goes.
+                    worker.post(Box::new(move |cx: &WorkerCx| {
+                        if let Some(sock) = SOCKETS.with(|s| s.borrow_mut().remove(&local)) {
+                            sock.stop(cx);
+                        }
+                    }));
+                    return QUIC_STATUS_INVALID_STATE;
+                }
+                let mut shared = SHARED.lock();
                 qlog!(
                     Info,
                     h as usize,
