@@ -783,7 +783,20 @@ static void op_listener(Rng* r) {
         o->h = l;
         adopt(o);
         if (chance(r, 80)) {
-            uint16_t port = start_listener(api, l, chance(r, 95) ? ALPN : "other");
+            /* Not start_listener(): another thread may stop it before the port is read. */
+            const char* alpn = chance(r, 95) ? ALPN : "other";
+            QUIC_BUFFER a = {(uint32_t)strlen(alpn), (uint8_t*)alpn};
+            QUIC_ADDR addr;
+            memset(&addr, 0, sizeof(addr));
+            QuicAddrSetFamily(&addr, QUIC_ADDRESS_FAMILY_INET);
+            QuicAddrSetPort(&addr, 0);
+            uint16_t port = 0;
+            QUIC_ADDR local;
+            uint32_t len = sizeof(local);
+            if (QUIC_SUCCEEDED(api->ListenerStart(l, &a, 1, &addr)) &&
+                QUIC_SUCCEEDED(api->GetParam(l, QUIC_PARAM_LISTENER_LOCAL_ADDRESS, &len, &local))) {
+                port = QuicAddrGetPort(&local);
+            }
             pthread_mutex_lock(&g_lock);
             o->port = port;
             pthread_mutex_unlock(&g_lock);
