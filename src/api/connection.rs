@@ -70,6 +70,8 @@ pub(crate) struct Connection {
     pub(crate) finished: AtomicBool,
     /// What DatagramSend may send now.
     pub(crate) datagram_limits: Mutex<SendLimits>,
+    /// Datagrams sent by the application and not yet taken by the worker.
+    pub(crate) datagram_queue: crate::api::datagram::ApiQueue,
     /// Options set with SetParam (close reason, scheduling, DSCP, close mode).
     pub(crate) options: ConnOptions,
     /// Client: what PEER_CERTIFICATE_RECEIVED needs, when the application asked for it.
@@ -194,6 +196,7 @@ pub(crate) fn new_server_connection(
         started: Mutex::new(true),
         finished: AtomicBool::new(false),
         datagram_limits: Mutex::new(SendLimits::default()),
+        datagram_queue: Default::default(),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
     };
@@ -266,6 +269,7 @@ fn open_in(
         started: Mutex::new(false),
         finished: AtomicBool::new(false),
         datagram_limits: Mutex::new(SendLimits::default()),
+        datagram_queue: Default::default(),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
     };

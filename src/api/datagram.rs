@@ -48,6 +48,36 @@ impl Default for SendLimits {
 #[derive(Default)]
 pub(crate) struct Waiting(RefCell<Vec<(Vec<u8>, u64)>>);
 
+/// Datagrams the application sent, waiting for the worker: a queue shared with the calling
+/// threads, closed when the connection ends, so that a send is either canceled before
+/// SHUTDOWN_COMPLETE or refused with INVALID_STATE, never lost.
+#[derive(Default)]
+pub(crate) struct ApiQueue(parking_lot::Mutex<ApiQueueState>);
+
+#[derive(Default)]
+struct ApiQueueState {
+    closed: bool,
+    items: Vec<(Vec<u8>, u64)>,
+}
+
+impl ApiQueue {
+    /// Queues a datagram; false once the connection has ended.
+    fn push(&self, data: Vec<u8>, token: u64) -> bool {
+        let mut q = self.0.lock();
+        if !q.closed {
+            q.items.push((data, token));
+        }
+        !q.closed
+    }
+
+    /// Takes what is queued; with `close`, nothing more is accepted.
+    fn take(&self, close: bool) -> Vec<(Vec<u8>, u64)> {
+        let mut q = self.0.lock();
+        q.closed |= close;
+        std::mem::take(&mut q.items)
+    }
+}
+
 /// `DatagramSend`: copies the buffers and queues one datagram.
 pub(crate) unsafe extern "C" fn send(
     h: HQUIC,
@@ -86,8 +116,13 @@ pub(crate) unsafe extern "C" fn send(
             });
         }
         let token = client_context as usize as u64;
+        if !conn.obj.datagram_queue.push(data, token) {
+            return QUIC_STATUS_INVALID_STATE;
+        }
         on_slot(&conn, false, move |cx, slot| {
-            send_on_worker(cx, slot, data, token)
+            for (data, token) in slot.handle.obj.datagram_queue.take(false) {
+                send_on_worker(cx, slot, data, token);
+            }
         });
         QUIC_STATUS_PENDING
     })
@@ -136,9 +171,11 @@ pub(crate) fn on_connected(slot: &Rc<ConnSlot>, cx: &WorkerCx) {
     }
 }
 
-/// The connection ends: datagrams still waiting for the handshake are canceled.
+/// The connection ends: datagrams still waiting for the handshake or for the worker are
+/// canceled, and DatagramSend refuses any more.
 pub(crate) fn cancel_waiting(slot: &ConnSlot) {
-    let waiting = std::mem::take(&mut *slot.datagrams_waiting.0.borrow_mut());
+    let mut waiting = std::mem::take(&mut *slot.datagrams_waiting.0.borrow_mut());
+    waiting.extend(slot.handle.obj.datagram_queue.take(true));
     for (_, token) in waiting {
         send_state(slot, token, QUIC_DATAGRAM_SEND_CANCELED);
     }
