@@ -858,6 +858,13 @@ static QUIC_STATUS QUIC_API scoped_stream_cb(HQUIC stream, void* ctx, QUIC_STREA
     return QUIC_STATUS_SUCCESS;
 }
 
+static QUIC_STATUS QUIC_API stream_noop_cb(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    (void)stream;
+    (void)ctx;
+    (void)ev;
+    return QUIC_STATUS_SUCCESS;
+}
+
 static QUIC_STATUS QUIC_API scoped_conn_cb(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     (void)conn;
     (void)ctx;
@@ -874,14 +881,12 @@ static void op_registration(Rng* r) {
     if (QUIC_FAILED(api->RegistrationOpen(chance(r, 90) ? &rc : NULL, &r2))) return;
     HQUIC cfg = chance(r, 60) ? open_configuration(r2, 0, NULL) : NULL;
     HQUIC c = NULL;
+    HQUIC s = NULL;
     if (cfg != NULL && QUIC_SUCCEEDED(api->ConnectionOpen(r2, scoped_conn_cb, NULL, &c))) {
         api->ConnectionStart(c, cfg, QUIC_ADDRESS_FAMILY_INET, "127.0.0.1", main_port);
-        if (chance(r, 50)) {
-            HQUIC s = NULL;
-            if (QUIC_SUCCEEDED(api->StreamOpen(c, QUIC_STREAM_OPEN_FLAG_NONE, scoped_stream_cb, NULL, &s))) {
-                api->StreamStart(s, QUIC_STREAM_START_FLAG_NONE);
-                /* Closed from its own SHUTDOWN_COMPLETE, which the connection's close brings. */
-            }
+        if (chance(r, 50) &&
+            QUIC_SUCCEEDED(api->StreamOpen(c, QUIC_STREAM_OPEN_FLAG_NONE, stream_noop_cb, NULL, &s))) {
+            api->StreamStart(s, QUIC_STREAM_START_FLAG_NONE);
         }
     }
     if (chance(r, 50)) {
@@ -889,7 +894,13 @@ static void op_registration(Rng* r) {
                                                     : QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 9);
     }
     if (chance(r, 30)) param_op(r, r2, -1);
+    /* A stream whose start failed gets no SHUTDOWN_COMPLETE: ours is closed here. */
+    if (s != NULL && chance(r, 50)) {
+        api->StreamClose(s);
+        s = NULL;
+    }
     if (c != NULL) api->ConnectionClose(c);
+    if (s != NULL) api->StreamClose(s);
     if (cfg != NULL) api->ConfigurationClose(cfg);
     api->RegistrationClose(r2);
 }
