@@ -656,6 +656,9 @@ fn send_now(
     let mut completes_now = empty;
     let queued = slot.with_engine(cx, |e| {
         let r = match data {
+            // Its SendComplete must come before the stream's end: a stream already gone
+            // from the engine (its StreamClosed still to be delivered) cancels it here.
+            _ if empty && e.send_pending(id).is_none() => Err(CommandError::UnknownStream),
             _ if empty => Ok(()),
             Payload::Copied(v) if room => {
                 completes_now = true;
