@@ -183,7 +183,8 @@ impl ConnSlot {
         remove(self.key());
     }
 
-    fn stream(&self, id: StreamId) -> Option<Arc<Handle<Stream>>> {
+    /// The started stream with ID `id`.
+    pub(crate) fn stream(&self, id: StreamId) -> Option<Arc<Handle<Stream>>> {
         self.streams.borrow().get(&id.0).cloned()
     }
 

@@ -227,16 +227,29 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
             stream_recv::release(&s);
             if let Some(id) = id {
                 stream_ids::closed(cx, slot, &s, id);
-                if slot.remove_stream(id).is_some() {
-                    let sid = StreamId(id);
-                    slot.with_engine(cx, |e| {
-                        let _ = e.reset(sid, 0);
-                        let _ = e.stop_sending(sid, 0);
-                    });
+                if slot.stream(StreamId(id)).is_some() {
+                    abort_for_close(cx, slot, &s, StreamId(id));
+                    slot.remove_stream(id);
                 }
             }
         });
     });
+}
+
+/// StreamClose of a started stream: both directions aborted with error 0, and the sends the
+/// engine completes or cancels are reported now, before the stream leaves its slot (a close
+/// made inside a callback runs while the connection's events wait to be delivered).
+fn abort_for_close(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Handle<Stream>, id: StreamId) {
+    let sends = slot
+        .with_engine(cx, |e| {
+            let _ = e.reset(id, 0);
+            let _ = e.stop_sending(id, 0);
+            e.take_send_events(id)
+        })
+        .unwrap_or_default();
+    for (token, canceled) in sends {
+        send_complete(stream, token, canceled);
+    }
 }
 
 /// `StreamStart`: takes an ID and starts the stream; START_COMPLETE reports the outcome.
