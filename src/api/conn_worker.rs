@@ -346,13 +346,17 @@ impl ConnSlot {
     }
 
     /// The connection ends before its engine did (a transport failure, a handshake timeout,
-    /// ConnectionClose): the engine is closed silently and the sends and datagrams it still
-    /// held are reported now, since nothing may follow SHUTDOWN_COMPLETE.
+    /// ConnectionClose): the engine is closed silently if it is still open, and the sends and
+    /// datagrams it still held are reported now, since nothing may follow SHUTDOWN_COMPLETE.
     fn flush_engine_completions(&self) {
         let Some(conn) = self.conn() else { return };
         let now = std::time::Instant::now();
         let late: Vec<Event> = conn.with_engine_quiet(|e| {
-            e.close_silently(now, 0);
+            // A close already under way cancelled what it held (and may still have its
+            // CONNECTION_CLOSE to write): only its undelivered events are taken.
+            if !e.is_closed() {
+                e.close_silently(now, 0);
+            }
             std::iter::from_fn(|| e.poll_event()).collect()
         });
         for event in late {
