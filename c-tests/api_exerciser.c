@@ -3,7 +3,8 @@
  * connections and streams of one registration; handles are closed from other threads and from
  * their own callbacks; streams send and receive (completing receives inline, partially, or later
  * from another thread); datagrams; SetParam/GetParam with random ids, sizes and contents; short
- * lived private registrations.
+ * lived private registrations (closed with RegistrationClose or RegistrationClose2); connection
+ * pools; asynchronous connection close (CONN_CLOSE_ASYNC).
  *
  * The application side keeps MsQuic's rules, so that whatever the sanitizers report is the
  * library's fault: every handle is closed exactly once (by whoever drops its last reference:
@@ -89,6 +90,9 @@ typedef struct Obj {
     int server;    /* connection: accepted from a listener */
     int done;      /* SHUTDOWN_COMPLETE (or STOP_COMPLETE) seen */
     uint64_t recv_pending; /* stream: bytes of a RECEIVE answered PENDING, not yet completed */
+    int async_close;       /* connection: CONN_CLOSE_ASYNC set */
+    int close_returned;    /* connection: its (asynchronous) ConnectionClose returned */
+    int final_seen;        /* connection: SHUTDOWN_COMPLETE delivered */
 } Obj;
 
 typedef struct {
@@ -152,6 +156,18 @@ static void adopt(Obj* o) {
     table_add(o);
 }
 
+static void release(Obj* o);
+
+/* Puts a handle its creator holds (refs counted one for the creator, one for the table) in
+ * the table, unless its own callbacks retired it meanwhile; drops the creator's reference. */
+static void publish(Obj* o) {
+    pthread_mutex_lock(&g_lock);
+    int add = !o->retired;
+    pthread_mutex_unlock(&g_lock);
+    if (add) table_add(o);
+    release(o);
+}
+
 static int table_len(int kind) {
     pthread_mutex_lock(&g_lock);
     int n = tables[kind].len;
@@ -176,7 +192,23 @@ static void close_handle(Obj* o) {
     switch (o->kind) {
     case K_CONFIG: api->ConfigurationClose(o->h); break;
     case K_LISTENER: api->ListenerClose(o->h); break;
-    case K_CONN: api->ConnectionClose(o->h); break;
+    case K_CONN: {
+        pthread_mutex_lock(&g_lock);
+        int async = o->async_close;
+        pthread_mutex_unlock(&g_lock);
+        api->ConnectionClose(o->h);
+        if (async) {
+            /* CONN_CLOSE_ASYNC: SHUTDOWN_COMPLETE may still be to come; the later of the two
+             * frees the context. */
+            pthread_mutex_lock(&g_lock);
+            o->close_returned = 1;
+            int last = o->final_seen;
+            pthread_mutex_unlock(&g_lock);
+            if (last) free(o);
+            return;
+        }
+        break;
+    }
     case K_STREAM: api->StreamClose(o->h); break;
     }
     free(o);
@@ -202,11 +234,13 @@ static int retire(Obj* o) {
         return 0;
     }
     o->retired = 1;
-    Table* t = &tables[o->kind];
-    Obj* moved = t->items[--t->len];
-    t->items[o->index] = moved;
-    moved->index = o->index;
-    o->index = -1;
+    if (o->index >= 0) { /* not yet published: its creator holds a reference */
+        Table* t = &tables[o->kind];
+        Obj* moved = t->items[--t->len];
+        t->items[o->index] = moved;
+        moved->index = o->index;
+        o->index = -1;
+    }
     int last = --o->refs == 0;
     pthread_mutex_unlock(&g_lock);
     if (last) close_handle(o);
@@ -305,12 +339,21 @@ static QUIC_STATUS QUIC_API conn_cb(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT
     case QUIC_CONNECTION_EVENT_DATAGRAM_RECEIVED:
         count(C_DGRAMS_RECEIVED);
         break;
-    case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE: {
         __atomic_store_n(&o->done, 1, __ATOMIC_SEQ_CST);
+        pthread_mutex_lock(&g_lock);
+        o->final_seen = 1;
+        int free_now = o->async_close && o->close_returned;
+        pthread_mutex_unlock(&g_lock);
+        if (free_now) {
+            free(o); /* an asynchronous ConnectionClose returned already */
+            return QUIC_STATUS_SUCCESS;
+        }
         if (!ev->SHUTDOWN_COMPLETE.AppCloseInProgress && chance(r, 50)) {
             if (retire(o)) count(C_CLOSE_IN_CB);
         }
         return QUIC_STATUS_SUCCESS;
+    }
     default:
         break;
     }
@@ -349,6 +392,15 @@ static QUIC_STATUS QUIC_API stream_cb(HQUIC stream, void* ctx, QUIC_STREAM_EVENT
             ev->RECEIVE.TotalBufferLength = below(r, (uint32_t)(total < 0xFFFFFFFF ? total : 0xFFFFFFFF));
         }
         if (pick >= 97) api->StreamReceiveSetEnabled(stream, FALSE);
+        if (pick >= 85 && pick < 97) {
+            /* An answer on the same stream, from inside its RECEIVE. */
+            SendBuf* b = send_buf(r, 300);
+            count(C_SENDS);
+            if (QUIC_FAILED(api->StreamSend(stream, b->bufs, b->count, QUIC_SEND_FLAG_NONE, b))) {
+                free(b);
+                count(C_SENDS_BACK);
+            }
+        }
         return QUIC_STATUS_SUCCESS;
     }
     case QUIC_STREAM_EVENT_SEND_COMPLETE:
@@ -649,7 +701,14 @@ static void op_conn(Rng* r) {
         param_op(r, c, K_CONN);
         break;
     case 10:
-        if (o->server) {
+        if (chance(r, 15)) {
+            uint8_t on = 1;
+            if (QUIC_SUCCEEDED(api->SetParam(c, QUIC_PARAM_CONN_CLOSE_ASYNC, 1, &on))) {
+                pthread_mutex_lock(&g_lock);
+                o->async_close = 1;
+                pthread_mutex_unlock(&g_lock);
+            }
+        } else if (o->server) {
             api->ConnectionSendResumptionTicket(c, QUIC_SEND_RESUMPTION_FLAG_FINAL, 0, NULL);
         } else {
             api->ConnectionCertificateValidationComplete(c, TRUE, QUIC_TLS_ALERT_CODE_SUCCESS);
@@ -874,6 +933,8 @@ static QUIC_STATUS QUIC_API scoped_conn_cb(HQUIC conn, void* ctx, QUIC_CONNECTIO
     return QUIC_STATUS_SUCCESS;
 }
 
+static void QUIC_API registration_closed(void* ctx) { counter_add((Counter*)ctx, 1); }
+
 /* A private registration with a configuration and a connection, shut down and closed. */
 static void op_registration(Rng* r) {
     QUIC_REGISTRATION_CONFIG rc = {"spin-private", (QUIC_EXECUTION_PROFILE)below(r, 4)};
@@ -902,7 +963,56 @@ static void op_registration(Rng* r) {
     if (c != NULL) api->ConnectionClose(c);
     if (s != NULL) api->StreamClose(s);
     if (cfg != NULL) api->ConfigurationClose(cfg);
-    api->RegistrationClose(r2);
+    if (chance(r, 50)) {
+        api->RegistrationClose(r2);
+    } else {
+        /* The non-blocking close: its handler runs once every child is gone. */
+        Counter* done = malloc(sizeof(Counter));
+        counter_init(done);
+        api->RegistrationClose2(r2, registration_closed, done);
+        int ok = counter_wait(done, 1, 10000);
+        CHECK(ok);
+        if (ok) {
+            counter_destroy(done);
+            free(done);
+        }
+    }
+}
+
+/* ConnectionPoolCreate: a few client connections at once, each with its own context. */
+static void op_pool(Rng* r) {
+    if (table_len(K_CONN) >= SOFT_CAP[K_CONN]) return;
+    enum { MAX_POOL = 4 };
+    uint16_t n = (uint16_t)(1 + below(r, MAX_POOL));
+    Obj* objs[MAX_POOL];
+    void* ctxs[MAX_POOL];
+    HQUIC hs[MAX_POOL] = {0};
+    for (int i = 0; i < n; i++) {
+        objs[i] = obj_new(K_CONN, NULL);
+        objs[i]->refs++; /* the creator's, until published */
+        ctxs[i] = objs[i];
+    }
+    QUIC_CONNECTION_POOL_CONFIG pc;
+    memset(&pc, 0, sizeof(pc));
+    pc.Registration = reg;
+    pc.Configuration = chance(r, 90) ? client_cfg : server_cfg;
+    pc.Handler = conn_cb;
+    pc.Context = ctxs;
+    pc.ServerName = "127.0.0.1";
+    pc.Family = QUIC_ADDRESS_FAMILY_INET;
+    pc.ServerPort = random_port(r);
+    pc.NumberOfConnections = n;
+    int close_on_failure = chance(r, 50);
+    pc.Flags = close_on_failure ? QUIC_CONNECTION_POOL_FLAG_CLOSE_ON_FAILURE : QUIC_CONNECTION_POOL_FLAG_NONE;
+    QUIC_STATUS st = api->ConnectionPoolCreate(&pc, hs);
+    for (int i = 0; i < n; i++) {
+        if (hs[i] != NULL && (QUIC_SUCCEEDED(st) || !close_on_failure)) {
+            objs[i]->h = hs[i];
+            publish(objs[i]);
+        } else {
+            free(objs[i]); /* never opened, or closed by the pool */
+        }
+    }
 }
 
 static void op_global(Rng* r) {
@@ -944,6 +1054,7 @@ static void* worker(void* arg) {
         else if (pick < 930) op_listener(&r);
         else if (pick < 960) op_config(&r);
         else if (pick < 965) op_registration(&r);
+        else if (pick < 972) op_pool(&r);
         else op_global(&r);
         if (chance(&r, 20)) sched_yield();
     }
