@@ -194,6 +194,7 @@ const C_PROGRAMS: &[&str] = &[
     "bad_args",
     "buffered_send",
     "cert_events",
+    "close_async_late",
     "close_in_callbacks",
     "conn_options",
     "conn_params",
@@ -339,6 +340,11 @@ fn send_flags() {
 #[test]
 fn settings() {
     c_program("settings");
+}
+
+#[test]
+fn close_async_late() {
+    c_program("close_async_late");
 }
 
 #[test]

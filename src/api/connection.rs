@@ -208,6 +208,15 @@ pub(crate) fn new_server_connection(
     Some(handle)
 }
 
+/// Calls [`release`] when dropped.
+struct ReleaseOnDrop(Arc<Handle<Connection>>);
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        release(&self.0);
+    }
+}
+
 /// Releases what an application-closed connection held (its place in its registration).
 pub(crate) fn release(conn: &Handle<Connection>) {
     if let Some(guard) = conn.obj.guard.lock().take() {
@@ -316,12 +325,12 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
         };
         // CONN_CLOSE_ASYNC: the cleanup goes on the worker's queue and the caller moves on.
         let wait = !conn.obj.options.close_async.load(Ordering::Relaxed);
-        let handle = conn.clone();
+        // Without waiting, the registration place is given back once the close ran on the
+        // worker, or when the worker drops it unrun (the connection had completed already).
+        let release_later = (!wait).then(|| ReleaseOnDrop(conn.clone()));
         on_slot(&conn, wait, move |cx, slot| {
             slot.app_close(cx);
-            if !wait {
-                release(&handle);
-            }
+            drop(release_later);
         });
         if wait {
             release(&conn);
