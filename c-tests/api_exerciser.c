@@ -93,6 +93,7 @@ typedef struct Obj {
     int async_close;       /* connection: CONN_CLOSE_ASYNC set */
     int close_returned;    /* connection: its (asynchronous) ConnectionClose returned */
     int final_seen;        /* connection: SHUTDOWN_COMPLETE delivered */
+    unsigned serial;       /* connection: its number in the connection log */
 } Obj;
 
 typedef struct {
@@ -128,8 +129,43 @@ static const char* const COUNTER_NAMES[] = {
 
 static void count(int which) { __atomic_add_fetch(&counters[which], 1, __ATOMIC_SEQ_CST); }
 
+/* What happened to each connection, by serial number, for the report on a datagram that
+ * never reached a final state. */
+enum {
+    CL_SERVER = 1,
+    CL_ASYNC = 2,
+    CL_CONNECTED = 4,
+    CL_SHUTDOWN_COMPLETE = 8,
+    CL_CLOSE_CALLED = 16,
+    CL_CLOSE_RETURNED = 32,
+    CL_POOL = 64,
+    CL_APP_CLOSE_IN_PROGRESS = 128,
+};
+static uint8_t* conn_log;
+static unsigned conn_log_len;
+static unsigned conn_log_cap;
+
+static unsigned conn_log_new(void) {
+    pthread_mutex_lock(&g_lock);
+    if (conn_log_len == conn_log_cap) {
+        conn_log_cap = conn_log_cap ? conn_log_cap * 2 : 1024;
+        conn_log = realloc(conn_log, conn_log_cap);
+    }
+    conn_log[conn_log_len] = 0;
+    unsigned serial = conn_log_len++;
+    pthread_mutex_unlock(&g_lock);
+    return serial;
+}
+
+static void conn_log_mark(unsigned serial, uint8_t flags) {
+    pthread_mutex_lock(&g_lock);
+    conn_log[serial] |= flags;
+    pthread_mutex_unlock(&g_lock);
+}
+
 static Obj* obj_new(int kind, HQUIC h) {
     Obj* o = calloc(1, sizeof(Obj));
+    if (kind == K_CONN) o->serial = conn_log_new();
     o->kind = kind;
     o->h = h;
     o->refs = 1;
@@ -196,7 +232,9 @@ static void close_handle(Obj* o) {
         pthread_mutex_lock(&g_lock);
         int async = o->async_close;
         pthread_mutex_unlock(&g_lock);
+        conn_log_mark(o->serial, CL_CLOSE_CALLED | (async ? CL_ASYNC : 0));
         api->ConnectionClose(o->h);
+        conn_log_mark(o->serial, CL_CLOSE_RETURNED);
         if (async) {
             /* CONN_CLOSE_ASYNC: SHUTDOWN_COMPLETE may still be to come; the later of the two
              * frees the context. */
@@ -249,11 +287,39 @@ static int retire(Obj* o) {
 
 /* ---- buffers ---- */
 
-typedef struct {
+typedef struct SendBuf {
     QUIC_BUFFER bufs[2];
     uint32_t count;
+    /* Datagrams: the connection's serial, its log flags at the send, and the list of those
+     * still outstanding. */
+    unsigned serial;
+    uint8_t flags_at_send;
+    long long sent_ms;
+    struct SendBuf* prev;
+    struct SendBuf* next;
     uint8_t data[];
 } SendBuf;
+
+static SendBuf dgram_list = {.prev = &dgram_list, .next = &dgram_list};
+
+static void dgram_track(SendBuf* b, unsigned serial) {
+    pthread_mutex_lock(&g_lock);
+    b->serial = serial;
+    b->flags_at_send = conn_log[serial];
+    b->sent_ms = now_ms();
+    b->next = &dgram_list;
+    b->prev = dgram_list.prev;
+    dgram_list.prev->next = b;
+    dgram_list.prev = b;
+    pthread_mutex_unlock(&g_lock);
+}
+
+static void dgram_untrack(SendBuf* b) {
+    pthread_mutex_lock(&g_lock);
+    b->prev->next = b->next;
+    b->next->prev = b->prev;
+    pthread_mutex_unlock(&g_lock);
+}
 
 static SendBuf* send_buf(Rng* r, uint32_t max_len) {
     uint32_t len = below(r, 8) == 0 ? 0 : below(r, max_len + 1);
@@ -303,6 +369,7 @@ static QUIC_STATUS QUIC_API conn_cb(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT
     switch (ev->Type) {
     case QUIC_CONNECTION_EVENT_CONNECTED:
         count(C_CONNECTED);
+        conn_log_mark(o->serial, CL_CONNECTED);
         if (chance(r, 20) && table_len(K_STREAM) < SOFT_CAP[K_STREAM]) {
             HQUIC s = NULL;
             Obj* so = obj_new(K_STREAM, NULL);
@@ -332,6 +399,7 @@ static QUIC_STATUS QUIC_API conn_cb(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT
     }
     case QUIC_CONNECTION_EVENT_DATAGRAM_SEND_STATE_CHANGED:
         if (QUIC_DATAGRAM_SEND_STATE_IS_FINAL(ev->DATAGRAM_SEND_STATE_CHANGED.State)) {
+            dgram_untrack(ev->DATAGRAM_SEND_STATE_CHANGED.ClientContext);
             free(ev->DATAGRAM_SEND_STATE_CHANGED.ClientContext);
             count(C_DGRAMS_BACK);
         }
@@ -341,6 +409,8 @@ static QUIC_STATUS QUIC_API conn_cb(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT
         break;
     case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE: {
         __atomic_store_n(&o->done, 1, __ATOMIC_SEQ_CST);
+        conn_log_mark(o->serial, CL_SHUTDOWN_COMPLETE |
+                                     (ev->SHUTDOWN_COMPLETE.AppCloseInProgress ? CL_APP_CLOSE_IN_PROGRESS : 0));
         pthread_mutex_lock(&g_lock);
         o->final_seen = 1;
         int free_now = o->async_close && o->close_returned;
@@ -447,6 +517,7 @@ static QUIC_STATUS QUIC_API listener_cb(HQUIC listener, void* ctx, QUIC_LISTENER
         HQUIC c = ev->NEW_CONNECTION.Connection;
         Obj* co = obj_new(K_CONN, c);
         co->server = 1;
+        conn_log_mark(co->serial, CL_SERVER);
         api->SetCallbackHandler(c, (void*)conn_cb, co);
         adopt(co);
         if (chance(r, 85)) api->ConnectionSetConfiguration(c, server_cfg);
@@ -690,7 +761,9 @@ static void op_conn(Rng* r) {
         SendBuf* b = send_buf(r, 1100);
         count(C_DGRAMS);
         QUIC_SEND_FLAGS f = chance(r, 20) ? QUIC_SEND_FLAG_DGRAM_PRIORITY : QUIC_SEND_FLAG_NONE;
+        dgram_track(b, o->serial);
         if (QUIC_FAILED(api->DatagramSend(c, b->bufs, b->count, f, b))) {
+            dgram_untrack(b);
             free(b);
             count(C_DGRAMS_BACK);
         }
@@ -990,6 +1063,7 @@ static void op_pool(Rng* r) {
     for (int i = 0; i < n; i++) {
         objs[i] = obj_new(K_CONN, NULL);
         objs[i]->refs++; /* the creator's, until published */
+        conn_log_mark(objs[i]->serial, CL_POOL);
         ctxs[i] = objs[i];
     }
     QUIC_CONNECTION_POOL_CONFIG pc;
@@ -1196,6 +1270,19 @@ static int run(uint64_t seed, int seconds, int threads) {
                 counters[C_SENDS] - counters[C_SENDS_BACK]);
         CHECK(!"every stream send completes");
     }
+    for (SendBuf* b = dgram_list.next; b != &dgram_list; b = b->next) {
+        fprintf(stderr,
+                "seed %llu: datagram %p of connection #%u (flags at send %#x, at the end %#x; "
+                "flags: 1 server, 2 async close, 4 connected, 8 shutdown complete, 16 close "
+                "called, 32 close returned, 64 pool, 128 app close in progress) sent %lld ms "
+                "before the end\n",
+                (unsigned long long)seed, (void*)b, b->serial, b->flags_at_send, conn_log[b->serial],
+                now_ms() - b->sent_ms);
+    }
+    dgram_list.next = dgram_list.prev = &dgram_list;
+    free(conn_log);
+    conn_log = NULL;
+    conn_log_len = conn_log_cap = 0;
     if (counters[C_DGRAMS] != counters[C_DGRAMS_BACK]) {
         fprintf(stderr, "seed %llu: %ld datagrams never reached a final state\n",
                 (unsigned long long)seed, counters[C_DGRAMS] - counters[C_DGRAMS_BACK]);
