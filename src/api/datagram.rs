@@ -16,6 +16,7 @@
 
 use core::ffi::c_void;
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use crate::api::abi::*;
@@ -46,7 +47,7 @@ impl Default for SendLimits {
 
 /// Datagrams sent before the peer's transport parameters were known, on the worker.
 #[derive(Default)]
-pub(crate) struct Waiting(RefCell<Vec<(Vec<u8>, u64)>>);
+pub(crate) struct Waiting(RefCell<VecDeque<(Vec<u8>, u64)>>);
 
 /// Datagrams the application sent, waiting for the worker: a queue shared with the calling
 /// threads, closed when the connection ends, so that a send is either canceled before
@@ -57,7 +58,7 @@ pub(crate) struct ApiQueue(parking_lot::Mutex<ApiQueueState>);
 #[derive(Default)]
 struct ApiQueueState {
     closed: bool,
-    items: Vec<(Vec<u8>, u64)>,
+    items: VecDeque<(Vec<u8>, u64)>,
 }
 
 impl ApiQueue {
@@ -65,15 +66,20 @@ impl ApiQueue {
     fn push(&self, data: Vec<u8>, token: u64) -> bool {
         let mut q = self.0.lock();
         if !q.closed {
-            q.items.push((data, token));
+            q.items.push_back((data, token));
         }
         !q.closed
     }
 
-    /// Takes what is queued; with `close`, nothing more is accepted.
-    fn take(&self, close: bool) -> Vec<(Vec<u8>, u64)> {
+    /// The oldest datagram queued.
+    fn pop(&self) -> Option<(Vec<u8>, u64)> {
+        self.0.lock().items.pop_front()
+    }
+
+    /// Takes what is queued, and accepts nothing more.
+    fn close(&self) -> VecDeque<(Vec<u8>, u64)> {
         let mut q = self.0.lock();
-        q.closed |= close;
+        q.closed = true;
         std::mem::take(&mut q.items)
     }
 }
@@ -120,7 +126,9 @@ pub(crate) unsafe extern "C" fn send(
             return QUIC_STATUS_INVALID_STATE;
         }
         on_slot(&conn, false, move |cx, slot| {
-            for (data, token) in slot.handle.obj.datagram_queue.take(false) {
+            // One at a time: if the connection ends while one is sent, the rest are still in
+            // the queue its end cancels.
+            while let Some((data, token)) = slot.handle.obj.datagram_queue.pop() {
                 send_on_worker(cx, slot, data, token);
             }
         });
@@ -133,7 +141,10 @@ fn send_on_worker(cx: &WorkerCx, slot: &Rc<ConnSlot>, data: Vec<u8>, token: u64)
         if slot.is_shutting_down() {
             send_state(slot, token, QUIC_DATAGRAM_SEND_CANCELED);
         } else {
-            slot.datagrams_waiting.0.borrow_mut().push((data, token));
+            slot.datagrams_waiting
+                .0
+                .borrow_mut()
+                .push_back((data, token));
         }
         return;
     }
@@ -161,8 +172,12 @@ pub(crate) fn on_connected(slot: &Rc<ConnSlot>, cx: &WorkerCx) {
         },
     };
     slot.emit(&mut event);
-    let waiting = std::mem::take(&mut *slot.datagrams_waiting.0.borrow_mut());
-    for (data, token) in waiting {
+    // One at a time: if the connection ends while one is sent, the rest are still where its
+    // end cancels them (before SHUTDOWN_COMPLETE).
+    loop {
+        let Some((data, token)) = slot.datagrams_waiting.0.borrow_mut().pop_front() else {
+            break;
+        };
         if limits.enabled && data.len() <= usize::from(limits.max_length) {
             send_on_worker(cx, slot, data, token);
         } else {
@@ -174,8 +189,8 @@ pub(crate) fn on_connected(slot: &Rc<ConnSlot>, cx: &WorkerCx) {
 /// The connection ends: datagrams still waiting for the handshake or for the worker are
 /// canceled, and DatagramSend refuses any more.
 pub(crate) fn cancel_waiting(slot: &ConnSlot) {
-    let mut waiting = std::mem::take(&mut *slot.datagrams_waiting.0.borrow_mut());
-    waiting.extend(slot.handle.obj.datagram_queue.take(true));
+    let mut waiting: Vec<_> = std::mem::take(&mut *slot.datagrams_waiting.0.borrow_mut()).into();
+    waiting.extend(slot.handle.obj.datagram_queue.close());
     for (_, token) in waiting {
         send_state(slot, token, QUIC_DATAGRAM_SEND_CANCELED);
     }
