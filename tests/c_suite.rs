@@ -190,12 +190,14 @@ fn c_program(name: &str) {
 const C_PROGRAMS: &[&str] = &[
     "abi_layout",
     "abi_layout_nopreview",
+    "api_exerciser",
     "api_usage",
     "app_owned_buffers",
     "bad_args",
     "buffered_send",
     "cert_accept",
     "cert_events",
+    "close_async_late",
     "close_graceful",
     "close_in_callbacks",
     "conn_options",
@@ -264,6 +266,23 @@ fn abi_layout() {
 #[test]
 fn abi_layout_nopreview() {
     c_program("abi_layout_nopreview");
+}
+
+/// The randomized API exerciser: a few short seeds, each in its own process so that a
+/// failure names its seed (`c-tests/api_exerciser.c SEED SECONDS THREADS` replays one).
+#[test]
+fn api_exerciser() {
+    let exe = compile_c("api_exerciser", lib_dir());
+    for seed in ["1", "2", "3", "4"] {
+        run_c_with_env(
+            &exe,
+            &[
+                ("EXERCISER_SEEDS", seed),
+                ("EXERCISER_SECONDS", "2"),
+                ("EXERCISER_THREADS", "4"),
+            ],
+        );
+    }
 }
 
 #[test]
@@ -351,6 +370,11 @@ fn send_flags() {
 #[test]
 fn settings() {
     c_program("settings");
+}
+
+#[test]
+fn close_async_late() {
+    c_program("close_async_late");
 }
 
 #[test]

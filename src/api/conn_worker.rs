@@ -83,6 +83,8 @@ pub(crate) struct ConnSlot {
     /// ConnectionShutdownByApp).
     by_app: Cell<bool>,
     completed: Cell<bool>,
+    /// SHUTDOWN_COMPLETE was delivered: no event follows.
+    ended: Cell<bool>,
     /// Datagrams sent before the peer's transport parameters were known.
     pub(crate) datagrams_waiting: datagram::Waiting,
     /// Datagrams the closing engine canceled, reported once the streams are done.
@@ -119,6 +121,7 @@ impl ConnSlot {
             closed_remotely: Cell::new(false),
             by_app: Cell::new(false),
             completed: Cell::new(false),
+            ended: Cell::new(false),
             datagrams_waiting: datagram::Waiting::default(),
             datagrams_canceled: RefCell::new(Vec::new()),
             cert_pending: Cell::new(false),
@@ -382,6 +385,7 @@ impl ConnSlot {
             return;
         }
         let _ = cx;
+        self.flush_engine_completions();
         let mut streams: Vec<_> = self.streams.borrow_mut().drain().map(|(_, s)| s).collect();
         // Streams started while blocked by the peer's limit (their START_COMPLETE reported
         // an ID) end with the connection too.
@@ -427,16 +431,50 @@ impl ConnSlot {
         }
         self.handle.obj.finished.store(true, Ordering::Release);
         self.emit(&mut event);
+        self.ended.set(true);
         self.conn.borrow_mut().take();
         remove(self.key());
         // A ConnectionClose made before or during the event completes now.
         self.handle.final_event_returned();
     }
 
-    /// Delivers a connection event to the application unless it closed the handle already.
+    /// The connection ends before its engine did (a transport failure, a handshake timeout,
+    /// ConnectionClose): the engine is closed silently if it is still open, and the sends and
+    /// datagrams it still held are reported now, since nothing may follow SHUTDOWN_COMPLETE.
+    fn flush_engine_completions(&self) {
+        let Some(conn) = self.conn() else { return };
+        let now = std::time::Instant::now();
+        let late: Vec<Event> = conn.with_engine_quiet(|e| {
+            // A close already under way cancelled what it held (and may still have its
+            // CONNECTION_CLOSE to write): only its undelivered events are taken.
+            if !e.is_closed() {
+                e.close_silently(now, 0);
+            }
+            std::iter::from_fn(|| e.poll_event()).collect()
+        });
+        for event in late {
+            match event {
+                Event::DatagramSent { token } => datagram::sent(self, token),
+                Event::DatagramCanceled { token } => datagram::canceled(self, token),
+                Event::SendComplete { id, token } | Event::SendCanceled { id, token } => {
+                    if let Some(s) = self.stream(id) {
+                        let canceled = matches!(event, Event::SendCanceled { .. });
+                        stream::send_complete(&s, token, canceled);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Delivers a connection event to the application unless it closed the handle already,
+    /// or the connection's SHUTDOWN_COMPLETE was delivered (nothing follows it).
     pub(crate) fn emit(&self, event: &mut QUIC_CONNECTION_EVENT) -> QUIC_STATUS {
         let closing_event = event.Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE;
-        if self.handle.is_closed_by_app() && !closing_event {
+        if self.ended.get() {
+            return QUIC_STATUS_SUCCESS;
+        }
+        if self.handle.is_closed() && !closing_event {
             return QUIC_STATUS_SUCCESS;
         }
         callbacks::connection(&self.handle, event)

@@ -80,6 +80,8 @@ pub(crate) struct Connection {
     pub(crate) closed: AtomicU8,
     /// What DatagramSend may send now.
     pub(crate) datagram_limits: Mutex<SendLimits>,
+    /// Datagrams sent by the application and not yet taken by the worker.
+    pub(crate) datagram_queue: crate::api::datagram::ApiQueue,
     /// Options set with SetParam (close reason, scheduling, DSCP, close mode).
     pub(crate) options: ConnOptions,
     /// Client: what PEER_CERTIFICATE_RECEIVED needs, when the application asked for it.
@@ -269,6 +271,7 @@ pub(crate) fn new_server_connection(
         finished: AtomicBool::new(false),
         closed: AtomicU8::new(0),
         datagram_limits: Mutex::new(SendLimits::default()),
+        datagram_queue: Default::default(),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
         counted: ConnCount::new(true),
@@ -281,6 +284,15 @@ pub(crate) fn new_server_connection(
     }
     conn_worker::insert(ConnSlot::new(handle.clone()));
     Some(handle)
+}
+
+/// Calls [`release`] when dropped.
+struct ReleaseOnDrop(Arc<Handle<Connection>>);
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        release(&self.0);
+    }
 }
 
 /// Releases what an application-closed connection held (its place in its registration).
@@ -347,6 +359,7 @@ fn open_in(
         finished: AtomicBool::new(false),
         closed: AtomicU8::new(0),
         datagram_limits: Mutex::new(SendLimits::default()),
+        datagram_queue: Default::default(),
         options: ConnOptions::default(),
         cert_check: Mutex::new(None),
         counted: ConnCount::new(false),
@@ -397,12 +410,12 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
         };
         // CONN_CLOSE_ASYNC: the cleanup goes on the worker's queue and the caller moves on.
         let wait = !conn.obj.options.close_async.load(Ordering::Relaxed);
-        let handle = conn.clone();
+        // Without waiting, the registration place is given back once the close ran on the
+        // worker, or when the worker drops it unrun (the connection had completed already).
+        let release_later = (!wait).then(|| ReleaseOnDrop(conn.clone()));
         on_slot(&conn, wait, move |cx, slot| {
             slot.close_handle(cx);
-            if !wait {
-                release(&handle);
-            }
+            drop(release_later);
         });
         if wait {
             release(&conn);

@@ -16,6 +16,7 @@
 
 use core::ffi::c_void;
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use crate::api::abi::*;
@@ -46,7 +47,42 @@ impl Default for SendLimits {
 
 /// Datagrams sent before the peer's transport parameters were known, on the worker.
 #[derive(Default)]
-pub(crate) struct Waiting(RefCell<Vec<(Vec<u8>, u64)>>);
+pub(crate) struct Waiting(RefCell<VecDeque<(Vec<u8>, u64)>>);
+
+/// Datagrams the application sent, waiting for the worker: a queue shared with the calling
+/// threads, closed when the connection ends, so that a send is either canceled before
+/// SHUTDOWN_COMPLETE or refused with INVALID_STATE, never lost.
+#[derive(Default)]
+pub(crate) struct ApiQueue(parking_lot::Mutex<ApiQueueState>);
+
+#[derive(Default)]
+struct ApiQueueState {
+    closed: bool,
+    items: VecDeque<(Vec<u8>, u64)>,
+}
+
+impl ApiQueue {
+    /// Queues a datagram; false once the connection has ended.
+    fn push(&self, data: Vec<u8>, token: u64) -> bool {
+        let mut q = self.0.lock();
+        if !q.closed {
+            q.items.push_back((data, token));
+        }
+        !q.closed
+    }
+
+    /// The oldest datagram queued.
+    fn pop(&self) -> Option<(Vec<u8>, u64)> {
+        self.0.lock().items.pop_front()
+    }
+
+    /// Takes what is queued, and accepts nothing more.
+    fn close(&self) -> VecDeque<(Vec<u8>, u64)> {
+        let mut q = self.0.lock();
+        q.closed = true;
+        std::mem::take(&mut q.items)
+    }
+}
 
 /// `DatagramSend`: copies the buffers and queues one datagram.
 pub(crate) unsafe extern "C" fn send(
@@ -86,8 +122,15 @@ pub(crate) unsafe extern "C" fn send(
             });
         }
         let token = client_context as usize as u64;
+        if !conn.obj.datagram_queue.push(data, token) {
+            return QUIC_STATUS_INVALID_STATE;
+        }
         on_slot(&conn, false, move |cx, slot| {
-            send_on_worker(cx, slot, data, token)
+            // One at a time: if the connection ends while one is sent, the rest are still in
+            // the queue its end cancels.
+            while let Some((data, token)) = slot.handle.obj.datagram_queue.pop() {
+                send_on_worker(cx, slot, data, token);
+            }
         });
         QUIC_STATUS_PENDING
     })
@@ -98,7 +141,10 @@ fn send_on_worker(cx: &WorkerCx, slot: &Rc<ConnSlot>, data: Vec<u8>, token: u64)
         if slot.is_shutting_down() {
             send_state(slot, token, QUIC_DATAGRAM_SEND_CANCELED);
         } else {
-            slot.datagrams_waiting.0.borrow_mut().push((data, token));
+            slot.datagrams_waiting
+                .0
+                .borrow_mut()
+                .push_back((data, token));
         }
         return;
     }
@@ -130,8 +176,12 @@ pub(crate) fn on_connected(slot: &Rc<ConnSlot>, cx: &WorkerCx, indicate: bool) {
         };
         slot.emit(&mut event);
     }
-    let waiting = std::mem::take(&mut *slot.datagrams_waiting.0.borrow_mut());
-    for (data, token) in waiting {
+    // One at a time: if the connection ends while one is sent, the rest are still where its
+    // end cancels them (before SHUTDOWN_COMPLETE).
+    loop {
+        let Some((data, token)) = slot.datagrams_waiting.0.borrow_mut().pop_front() else {
+            break;
+        };
         if limits.enabled && data.len() <= usize::from(limits.max_length) {
             send_on_worker(cx, slot, data, token);
         } else {
@@ -140,9 +190,11 @@ pub(crate) fn on_connected(slot: &Rc<ConnSlot>, cx: &WorkerCx, indicate: bool) {
     }
 }
 
-/// The connection ends: datagrams still waiting for the handshake are canceled.
+/// The connection ends: datagrams still waiting for the handshake or for the worker are
+/// canceled, and DatagramSend refuses any more.
 pub(crate) fn cancel_waiting(slot: &ConnSlot) {
-    let waiting = std::mem::take(&mut *slot.datagrams_waiting.0.borrow_mut());
+    let mut waiting: Vec<_> = std::mem::take(&mut *slot.datagrams_waiting.0.borrow_mut()).into();
+    waiting.extend(slot.handle.obj.datagram_queue.close());
     for (_, token) in waiting {
         send_state(slot, token, QUIC_DATAGRAM_SEND_CANCELED);
     }

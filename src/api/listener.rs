@@ -145,6 +145,8 @@ impl Drop for CallbackGuard<'_> {
 }
 
 /// Delivers STOP_COMPLETE; a ListenerClose made before or inside it completes on its return.
+/// The callback counts as the listener's own, so that a ListenerClose inside it does not
+/// wait for itself when a NEW_CONNECTION callback's end delivers it.
 fn report_stop(listener: &Handle<Listener>) {
     let mut event = QUIC_LISTENER_EVENT {
         Type: QUIC_LISTENER_EVENT_STOP_COMPLETE,
@@ -159,9 +161,11 @@ fn report_stop(listener: &Handle<Listener>) {
     listener.obj.state.lock().stopping = false;
     let key = listener.as_hquic() as usize;
     let outer = IN_STOP_COMPLETE.with(|c| c.replace(key));
+    let outer_cb = IN_CALLBACK.with(|c| c.replace(key));
     listener.final_event_started();
     callbacks::listener(listener, &mut event);
     listener.final_event_returned();
+    IN_CALLBACK.with(|c| c.set(outer_cb));
     IN_STOP_COMPLETE.with(|c| c.set(outer));
 }
 

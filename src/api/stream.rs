@@ -103,6 +103,8 @@ struct StreamState {
     /// Sends (in call order, from any thread) and shutdowns not yet handed to the engine:
     /// all of them before the stream has an ID, afterwards those whose turn has not come.
     queued: VecDeque<Queued>,
+    /// SHUTDOWN_COMPLETE is being raised: StreamSend fails from here on.
+    ending: bool,
     done: bool,
     /// The IDEAL_SEND_BUFFER_SIZE last raised (unbuffered mode only).
     ideal_send: Option<u64>,
@@ -268,13 +270,7 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
             if let Some(id) = id {
                 stream_ids::closed(cx, slot, &s, id);
                 if slot.stream(StreamId(id)).is_some() {
-                    // Still in the slot while aborting: the sends the engine cancels are
-                    // reported to the closing stream.
-                    let sid = StreamId(id);
-                    slot.with_engine(cx, |e| {
-                        let _ = e.reset(sid, 0);
-                        let _ = e.stop_sending(sid, 0);
-                    });
+                    abort_for_close(cx, slot, &s, StreamId(id));
                     slot.remove_stream(id);
                 }
             }
@@ -306,12 +302,7 @@ fn abandon(
     if stream.obj.is_done() {
         return;
     }
-    let queued = std::mem::take(&mut stream.obj.state.lock().queued);
-    for q in queued {
-        if let Queued::Send { context, .. } = q {
-            send_complete(stream, context as u64, true);
-        }
-    }
+    cancel_queued(stream);
     // A peer's unidirectional stream has no sending half to report.
     let side = if stream.obj.connection.obj.server {
         Side::Server
@@ -329,6 +320,22 @@ fn abandon(
     }
     .with_flags(false, by_app, remotely);
     emit_final(stream, payload);
+}
+
+/// StreamClose of a started stream: both directions aborted with error 0, and the sends the
+/// engine completes or cancels are reported now, before the stream leaves its slot (a close
+/// made inside a callback runs while the connection's events wait to be delivered).
+fn abort_for_close(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Handle<Stream>, id: StreamId) {
+    let sends = slot
+        .with_engine(cx, |e| {
+            let _ = e.reset(id, 0);
+            let _ = e.stop_sending(id, 0);
+            e.take_send_events(id)
+        })
+        .unwrap_or_default();
+    for (token, canceled) in sends {
+        send_complete(stream, token, canceled);
+    }
 }
 
 /// `StreamStart`: takes an ID and starts the stream; START_COMPLETE reports the outcome.
@@ -682,23 +689,24 @@ pub(crate) unsafe extern "C" fn send(
         stream.obj.extra.count_send(list);
         let start_now = {
             let mut st = stream.obj.state.lock();
-            if st.done {
+            if st.done || st.ending {
                 return QUIC_STATUS_INVALID_STATE;
             }
             let start = f & QUIC_SEND_FLAG_START.0 != 0 && !st.start_requested;
             if start {
                 st.start_requested = true;
             }
+            // Queued at once (under the same lock as the check, so that the stream's end
+            // cancels it), in the caller's order: a send made from a callback on the worker
+            // never overtakes one an application thread made earlier and the worker has not
+            // taken yet.
+            st.queued.push_back(Queued::Send {
+                data,
+                flags: f,
+                context: client_context as usize,
+            });
             start
         };
-        // Queued at once, in the caller's order: a send made from a callback on the worker
-        // never overtakes one an application thread made earlier and the worker has not
-        // taken yet.
-        stream.obj.state.lock().queued.push_back(Queued::Send {
-            data,
-            flags: f,
-            context: client_context as usize,
-        });
         let s = stream.clone();
         on_slot(&stream.obj.connection, false, move |cx, slot| {
             if start_now {
@@ -773,6 +781,9 @@ fn send_now(
     let mut completes_now = empty;
     let queued = slot.with_engine(cx, |e| {
         let r = match data {
+            // Its SendComplete must come before the stream's end: a stream already gone
+            // from the engine (its StreamClosed still to be delivered) cancels it here.
+            _ if empty && e.send_pending(id).is_none() => Err(CommandError::UnknownStream),
             _ if empty => Ok(()),
             Payload::Copied(v) if room => {
                 completes_now = true;
@@ -957,8 +968,24 @@ pub(crate) fn send_shutdown_complete(stream: &Handle<Stream>, graceful: bool) {
     emit(stream, &mut ev);
 }
 
+/// The stream is about to raise SHUTDOWN_COMPLETE: from here StreamSend fails, and sends
+/// still queued (never handed to the engine) complete as canceled, before the final event.
+fn cancel_queued(stream: &Handle<Stream>) {
+    let queued = {
+        let mut st = stream.obj.state.lock();
+        st.ending = true;
+        std::mem::take(&mut st.queued)
+    };
+    for q in queued {
+        if let Queued::Send { context, .. } = q {
+            send_complete(stream, context as u64, true);
+        }
+    }
+}
+
 /// Both halves ended: the stream's last event.
 pub(crate) fn shutdown_complete(stream: &Handle<Stream>) {
+    cancel_queued(stream);
     emit_final(
         stream,
         QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE_PAYLOAD::default(),
@@ -973,6 +1000,7 @@ pub(crate) fn connection_ended(
     error_code: u64,
     status: QUIC_STATUS,
 ) {
+    cancel_queued(stream);
     let payload = QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE_PAYLOAD {
         ConnectionShutdown: 1,
         Bitfields: 0,
