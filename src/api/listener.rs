@@ -584,15 +584,18 @@ fn raise_new_connection(
         None => {
             // Plain TCP: no ClientHello; the listener's first token is the protocol, and its
             // list stands in for the client's.
-            let mut wire = Vec::new();
-            for a in &alpns {
-                wire.push(a.len() as u8);
-                wire.extend_from_slice(a);
-            }
-            (alpns.first().cloned().unwrap_or_default(), wire, None)
+            (
+                alpns.first().cloned().unwrap_or_default(),
+                alpn::encode(&alpns),
+                None,
+            )
         }
         Some((_, h)) => match alpn::select(&h.alpn, &alpns) {
-            Some((_wire, app)) => (app.to_vec(), h.alpn_wire_encoding(), h.server_name.clone()),
+            Some((_wire, app)) => (
+                app.to_vec(),
+                alpn::encode(&alpn::app_list(&h.alpn, &alpns)),
+                h.server_name.clone(),
+            ),
             None => {
                 // No listener takes any of the client's protocols.
                 counters::inc(counters::CONN_NO_ALPN);
