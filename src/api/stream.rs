@@ -577,6 +577,11 @@ pub(crate) unsafe extern "C" fn shutdown(
         if !valid {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
+        let f = stream_reset::known_flags(f);
+        if f == 0 {
+            // Only bits MsQuic does not define: accepted, nothing to do.
+            return QUIC_STATUS_PENDING;
+        }
         let s = stream.clone();
         stream_reset::dispatch(&stream, f, move |cx, slot| {
             let direct = {

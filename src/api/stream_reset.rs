@@ -36,15 +36,24 @@ const INLINE: u32 = QUIC_STREAM_SHUTDOWN_FLAG_INLINE.0;
 /// Every defined `QUIC_STREAM_SHUTDOWN_FLAGS` bit.
 const ALL: u32 = 0x1F;
 
-/// StreamShutdown's flag rules, as MsQuic's: non-zero and known; GRACEFUL with no abort and
-/// no IMMEDIATE; IMMEDIATE only as exactly `ABORT | IMMEDIATE` (MsQuic compares the whole
-/// value, so even INLINE may not join it); the error code within 62 bits.
+/// MsQuic's internal silent-abort bit, refused when it is the whole value.
+const SILENT: u32 = 0x8000;
+
+/// StreamShutdown's flag rules, as MsQuic's: non-zero and not MsQuic's internal SILENT bit
+/// alone (other unknown bits are ignored, see [`known_flags`]); GRACEFUL with no abort and no
+/// IMMEDIATE; IMMEDIATE only as exactly `ABORT | IMMEDIATE` (MsQuic compares the whole value,
+/// so even INLINE may not join it); the error code within 62 bits.
 pub(crate) fn valid_shutdown(flags: u32, error_code: u64) -> bool {
     flags != 0
-        && flags & !ALL == 0
+        && flags != SILENT
         && !(flags & GRACEFUL != 0 && flags & (ABORT | IMMEDIATE) != 0)
         && !(flags & IMMEDIATE != 0 && flags != ABORT | IMMEDIATE)
         && error_code <= QUIC_UINT62_MAX
+}
+
+/// The StreamShutdown flags this library acts on: MsQuic ignores bits it does not define.
+pub(crate) fn known_flags(flags: u32) -> u32 {
+    flags & ALL
 }
 
 /// Runs a StreamShutdown as MsQuic does: inline with INLINE on the connection's worker
