@@ -320,6 +320,28 @@ fn stop_and_report(listener: &Arc<Handle<Listener>>, wait: bool) {
     }
 }
 
+/// RegistrationShutdown: stops every started listener of `registration`, as MsQuic's
+/// ListenerStop on each (STOP_COMPLETE without AppCloseInProgress, delivered on the
+/// listener's worker).
+pub(crate) fn stop_all_of(registration: &Registration) {
+    let listeners: Vec<Arc<Handle<Listener>>> = SHARED
+        .lock()
+        .values()
+        .flat_map(|shared| {
+            shared
+                .listeners
+                .lock()
+                .iter()
+                .map(|(l, _)| l.clone())
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| core::ptr::eq(&l.obj.registration.obj, registration))
+        .collect();
+    for listener in listeners {
+        stop_and_report(&listener, false);
+    }
+}
+
 /// `ListenerClose`: stops the listener if it is started (STOP_COMPLETE is delivered with
 /// AppCloseInProgress) and frees the handle once STOP_COMPLETE has returned (until then it
 /// still answers GetContext, SetContext, SetCallbackHandler and GetParam).
