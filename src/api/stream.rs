@@ -27,12 +27,11 @@ use crate::runtime::worker::WorkerCx;
 const OPEN_FLAGS_ALL: u32 = 0xF;
 /// MsQuic's default stream priority.
 const DEFAULT_PRIORITY: u16 = 0x7FFF;
-/// `QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE` in buffered mode (unbuffered mode answers with
-/// the figure last raised in IDEAL_SEND_BUFFER_SIZE): a fixed 128 KiB, about what a TCP socket's
-/// send buffer holds; with sends copied (buffered mode) any amount works, and this keeps an
-/// application that sizes its sends by it from queueing more than the socket can take at once.
+/// `QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE` before the first IDEAL_SEND_BUFFER_SIZE (then
+/// the figure last raised): a fixed 128 KiB (MsQuic's default), about what a TCP socket's
+/// send buffer holds.
 pub(crate) const IDEAL_SEND_BUFFER_SIZE: u64 = 128 * 1024;
-/// The smallest IDEAL_SEND_BUFFER_SIZE raised in unbuffered mode.
+/// The smallest IDEAL_SEND_BUFFER_SIZE raised.
 const MIN_IDEAL_SEND_BUFFER_SIZE: u64 = 64 * 1024;
 
 /// One application buffer that StreamSend holds by pointer in unbuffered mode
@@ -104,7 +103,7 @@ struct StreamState {
     /// all of them before the stream has an ID, afterwards those whose turn has not come.
     queued: VecDeque<Queued>,
     done: bool,
-    /// The IDEAL_SEND_BUFFER_SIZE last raised (unbuffered mode only).
+    /// The IDEAL_SEND_BUFFER_SIZE last raised.
     ideal_send: Option<u64>,
 }
 
@@ -760,9 +759,7 @@ fn send_now(
 ) {
     let empty = data.is_empty();
     let fin = flags & QUIC_SEND_FLAG_FIN.0 != 0;
-    if matches!(data, Payload::Borrowed(_)) {
-        refresh_ideal_send(slot, stream);
-    }
+    refresh_ideal_send(slot, stream);
     let token = Some(context as u64);
     // Buffered mode completes a send at once while the stream has room: no earlier send still
     // held and less than the ideal send buffer waiting for the socket (MsQuic copies a request
@@ -812,20 +809,11 @@ fn send_now(
     }
 }
 
-/// Unbuffered mode: raises IDEAL_SEND_BUFFER_SIZE when the figure differs from the one last
-/// raised. The figure is the socket's send capacity (`SO_SNDBUF`, which TCP autotuning may
+/// Raises IDEAL_SEND_BUFFER_SIZE when the figure differs from the one last raised, whether
+/// sends are buffered or not (as MsQuic, whose buffering also follows the figure). The figure is the socket's send capacity (`SO_SNDBUF`, which TCP autotuning may
 /// grow): with two sends of that size outstanding, one is always queued behind the one the
 /// socket is draining, so the pipe never runs dry while the application refills.
 pub(crate) fn refresh_ideal_send(slot: &ConnSlot, stream: &Handle<Stream>) {
-    if stream
-        .obj
-        .connection
-        .obj
-        .send_buffering
-        .load(Ordering::Relaxed)
-    {
-        return;
-    }
     let Some(Ok(size)) = slot.conn().map(|c| c.send_buffer_size()) else {
         return;
     };
@@ -848,8 +836,8 @@ pub(crate) fn refresh_ideal_send(slot: &ConnSlot, stream: &Handle<Stream>) {
     emit(stream, &mut ev);
 }
 
-/// `QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE`: the figure last raised in unbuffered mode,
-/// else the fixed [`IDEAL_SEND_BUFFER_SIZE`].
+/// `QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE`: the figure last raised, else the fixed
+/// [`IDEAL_SEND_BUFFER_SIZE`].
 pub(crate) fn ideal_send_buffer_size(stream: &Handle<Stream>) -> u64 {
     stream
         .obj
