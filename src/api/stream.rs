@@ -973,5 +973,15 @@ pub(crate) fn connection_ended(
         ConnectionCloseStatus: status,
     }
     .with_flags(false, by_app, remotely);
+    // As MsQuic, which shuts every stream down at the connection's close: a sending half
+    // still open ends (not gracefully) before the stream's last event.
+    let side = if stream.obj.connection.obj.server {
+        Side::Server
+    } else {
+        Side::Client
+    };
+    if stream.obj.id().is_none_or(|id| StreamId(id).can_send(side)) {
+        send_shutdown_complete(stream, false);
+    }
     emit_final(stream, payload);
 }
