@@ -612,7 +612,7 @@ fn shutdown_now(
     flags: u32,
     error_code: u64,
 ) {
-    slot.with_engine(cx, |e| {
+    let apply = |e: &mut crate::proto::Connection| {
         if flags & QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL.0 != 0 {
             let _ = e.finish(id);
         }
@@ -622,7 +622,28 @@ fn shutdown_now(
         if flags & QUIC_STREAM_SHUTDOWN_FLAG_ABORT_RECEIVE.0 != 0 {
             let _ = e.stop_sending(id, error_code);
         }
-    });
+    };
+    match slot.conn() {
+        // INLINE: processed inside the call, but what it makes happen (the reset written, the
+        // events that follow) comes after the calling callback, as in MsQuic.
+        Some(conn) if flags & QUIC_STREAM_SHUTDOWN_FLAG_INLINE.0 != 0 => {
+            conn.with_engine_quiet(apply);
+            let key = slot.key();
+            stream
+                .obj
+                .connection
+                .obj
+                .worker()
+                .post(Box::new(move |cx: &WorkerCx| {
+                    if let Some(slot) = crate::api::conn_worker::slot(key) {
+                        slot.with_engine(cx, |_| ());
+                    }
+                }));
+        }
+        _ => {
+            slot.with_engine(cx, apply);
+        }
+    }
     stream_reset::after_shutdown(stream, flags);
 }
 

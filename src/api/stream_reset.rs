@@ -104,27 +104,19 @@ pub(crate) fn abort_send(
 }
 
 /// What a shutdown raises itself once the engine has it: with IMMEDIATE, the stream's last
-/// events now (unless a reliable reset is under way); with INLINE on the worker, the abort's
-/// SEND_SHUTDOWN_COMPLETE at once, re-entrantly. Either way the sends the abort canceled are
-/// reported first, as MsQuic cancels them before it completes the shutdown.
+/// events now (unless a reliable reset is under way), the sends the abort canceled first, as
+/// MsQuic cancels them before it completes the shutdown. An abort's SEND_SHUTDOWN_COMPLETE
+/// otherwise comes from the engine once the reset is written, after the calling callback even
+/// with INLINE (MsQuic raises it once the peer acknowledges the reset).
 pub(crate) fn after_shutdown(stream: &Handle<Stream>, flags: u32) {
     let reliable = {
         let x = stream.obj.extra.lock();
         x.local_reset == LocalReset::Reliable || x.peer_reliable.is_some()
     };
-    if flags & IMMEDIATE != 0 {
-        if !reliable {
-            report_pending_sends(stream);
-            stream::send_shutdown_complete(stream, false);
-            stream::shutdown_complete(stream);
-        }
-    } else if flags & INLINE != 0
-        && flags & QUIC_STREAM_SHUTDOWN_FLAG_ABORT_SEND.0 != 0
-        && stream.obj.extra.lock().local_reset == LocalReset::Plain
-        && stream.obj.connection.obj.worker().is_current()
-    {
+    if flags & IMMEDIATE != 0 && !reliable {
         report_pending_sends(stream);
         stream::send_shutdown_complete(stream, false);
+        stream::shutdown_complete(stream);
     }
 }
 
