@@ -705,6 +705,23 @@ fn raise_new_connection(
         connection::release(&conn);
     } else {
         listener.obj.accepted.fetch_add(1, Ordering::Relaxed);
+        // As MsQuic, which moves every accepted connection to its worker and tells the
+        // application so: the connection's first event is IDEAL_PROCESSOR_CHANGED, naming the
+        // worker it lives on (what CONN_IDEAL_PROCESSOR answers).
+        if !slot.is_shutting_down() {
+            let worker = conn.obj.worker as u16;
+            let mut event = QUIC_CONNECTION_EVENT {
+                Type: QUIC_CONNECTION_EVENT_IDEAL_PROCESSOR_CHANGED,
+                payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+                    IDEAL_PROCESSOR_CHANGED:
+                        QUIC_CONNECTION_EVENT_IDEAL_PROCESSOR_CHANGED_PAYLOAD {
+                            IdealProcessor: worker,
+                            PartitionIndex: worker,
+                        },
+                },
+            };
+            slot.emit(&mut event);
+        }
     }
 }
 
