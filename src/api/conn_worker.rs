@@ -292,8 +292,9 @@ impl ConnSlot {
             }
         });
         if engine.is_none() {
-            // Never started: nothing on the wire, complete at once.
-            self.complete(cx, false);
+            // Never started: nothing on the wire, complete at once (MsQuic closes a client that
+            // never started silently: acknowledged).
+            self.complete(cx, !self.handle.obj.server);
         }
     }
 
