@@ -483,13 +483,17 @@ impl ConnSlot {
             ConnEvent::TlsFailed(e) => {
                 let code = e.tls_alert_code().map_or(0, |a| 0x100 + u64::from(a));
                 self.transport_shutdown(status_of_tls(&e), code);
-                // The peer's alert is the peer closing first; a failure of ours is answered.
+                // The peer's alert is the peer closing first; a failure of ours is answered,
+                // except by a client that never got the server's flight (no cipher suite
+                // agreed): MsQuic's client, not connected, leaves silently.
                 self.close_ack.set(if e.alert_received().is_some() {
                     CloseAck::PeerFirst
                 } else {
                     CloseAck::LocalFirst
                 });
-                self.complete(cx, self.peer_acknowledged(true));
+                let answered = !self.handle.obj.server
+                    || conn.tls(|s| s.and_then(|s| s.handshake_info())).is_some();
+                self.complete(cx, self.peer_acknowledged(answered));
             }
             ConnEvent::HandshakeTimedOut => {
                 // MsQuic reports handshake idle expiry as CONNECTION_IDLE.
