@@ -561,9 +561,6 @@ fn accept_on_worker(
     peer: SocketAddr,
 ) {
     let Some(first) = shared.first() else {
-        // Every listener on the socket stopped after the kernel accepted this connection:
-        // nothing listens any more, and the client sees its connection reset.
-        let _ = reset_on_close(&sock);
         return;
     };
     let transport = *first.obj.registration.obj.transport.lock();
@@ -580,11 +577,6 @@ fn accept_on_worker(
     let on_hello: OnHello = Box::new(move |cx, mut sock, buf, hello| {
         match shared.route(&hello.alpn) {
             Some(listener) => raise_new_connection(cx, &listener, sock, peer, Some((buf, hello))),
-            None if shared.listeners.lock().is_empty() => {
-                // The last listener on the socket stopped while the ClientHello came: nothing
-                // listens any more (no ALPN mismatch to report).
-                let _ = reset_on_close(&sock);
-            }
             None => {
                 // No listener on this address takes any of the client's protocols.
                 let _ = std::io::Write::write_all(&mut sock, &NO_APPLICATION_PROTOCOL);
