@@ -787,7 +787,10 @@ fn send_now(
     // while its buffered bytes are below the ideal). Otherwise the send is held, and completes
     // once its bytes are written. "At once" is an engine event, delivered in order with the
     // others and never as a callback nested inside the application's StreamSend.
-    let ideal = ideal_send_buffer_size(stream);
+    // The room is the fixed MsQuic default, not the figure raised in IDEAL_SEND_BUFFER_SIZE:
+    // the socket's buffer can grow to megabytes, and copying that much ahead of the peer's
+    // flow control is not what MsQuic does (its figure grows only with the congestion window).
+    let ideal = IDEAL_SEND_BUFFER_SIZE;
     let room = slot
         .inspect(|e| {
             !e.send_waiting(id) && e.send_pending(id).is_some_and(|pending| pending < ideal)
