@@ -307,7 +307,7 @@ static void stream_slots(void) {
     CHECK(api->StreamShutdown(stream,
                               QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL | QUIC_STREAM_SHUTDOWN_FLAG_ABORT,
                               0) == INVALID);
-    CHECK(api->StreamShutdown(stream, (QUIC_STREAM_SHUTDOWN_FLAGS)0x400, 0) == INVALID);
+    CHECK(api->StreamShutdown(stream, (QUIC_STREAM_SHUTDOWN_FLAGS)0x8000, 0) == INVALID);
 
     uint8_t data[4] = {1, 2, 3, 4};
     QUIC_BUFFER buf = {sizeof(data), data};

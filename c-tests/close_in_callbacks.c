@@ -2,7 +2,8 @@
  * 1. the server calls ConnectionClose on its connection from inside a RECEIVE callback of one
  *    of that connection's streams: it runs inline on the worker (no deadlock), the client sees
  *    its connection end, and the server's connection and stream see no event after the close
- *    returns other than their final SHUTDOWN_COMPLETE;
+ *    returns other than their final SHUTDOWN_COMPLETE (the stream's SEND_SHUTDOWN_COMPLETE,
+ *    not graceful, before it, as MsQuic ends every stream's sending half);
  * 2. ListenerClose from the main thread while a helper thread keeps starting connections and
  *    a NEW_CONNECTION callback runs: it returns once that callback has, and no NEW_CONNECTION
  *    callback runs after it; every client connection ends;
@@ -20,6 +21,9 @@ static int server_conn_closed = 0;
 static int events_after_close = 0;
 static int conn_complete_seen = 0;
 static int stream_complete_seen = 0;
+/* The stream's sending half ended (not gracefully) before its SHUTDOWN_COMPLETE, as MsQuic
+ * shuts every stream down at the connection's close. */
+static int send_shutdown_before_complete = 0;
 
 static QUIC_STATUS QUIC_API Server1Stream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
     TRACE_STREAM(ev);
@@ -27,6 +31,11 @@ static QUIC_STATUS QUIC_API Server1Stream(HQUIC stream, void* ctx, QUIC_STREAM_E
     if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
         stream_complete_seen++;
         api->StreamClose(stream);
+        return QUIC_STATUS_SUCCESS;
+    }
+    if (ev->Type == QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE && server_conn_closed &&
+        stream_complete_seen == 0 && !ev->SEND_SHUTDOWN_COMPLETE.Graceful) {
+        send_shutdown_before_complete++;
         return QUIC_STATUS_SUCCESS;
     }
     if (server_conn_closed) events_after_close++;
@@ -97,6 +106,7 @@ static void close_inside_receive(HQUIC reg, HQUIC client_config) {
     printf("1: events after close %d, stream complete %d, connection complete %d\n",
            events_after_close, stream_complete_seen, conn_complete_seen);
     CHECK(events_after_close == 0);
+    CHECK(send_shutdown_before_complete == 1);
     CHECK(stream_complete_seen <= 1);
     CHECK(conn_complete_seen <= 1);
 }

@@ -1,5 +1,5 @@
 /* Small connection parameters on a real connection over QMux/TLS:
- * - CONN_QUIC_VERSION: INVALID_STATE before start, QUIC v1 after; read-only;
+ * - CONN_QUIC_VERSION: 0 before start (as MsQuic), QUIC v1 after; read-only;
  * - CONN_IDEAL_PROCESSOR: answered, read-only;
  * - CONN_CLOSE_REASON_PHRASE: NOT_FOUND until set, too long refused, read back with the size
  *   probe; the client's ConnectionShutdown carries it, and the server reads the client's
@@ -80,8 +80,10 @@ int main(void) {
     CHECK(api->ConnectionOpen(reg, ClientConnection, NULL, &conn) == QUIC_STATUS_SUCCESS);
     uint32_t version = 0;
     uint32_t len = sizeof(version);
+    version = 0xFFFF;
     CHECK(api->GetParam(conn, QUIC_PARAM_CONN_QUIC_VERSION, &len, &version) ==
-          QUIC_STATUS_INVALID_STATE);
+          QUIC_STATUS_SUCCESS);
+    CHECK(version == 0);
 
     /* Reason phrase. */
     char phrase[600];

@@ -7,13 +7,16 @@
  *    accepted), S2 START_COMPLETE (STREAM_LIMIT_REACHED), then RELIABLE_RESET_NEGOTIATED,
  *    S1 PEER_ACCEPTED, STREAMS_AVAILABLE (1 bidirectional left), DATAGRAM_STATE_CHANGED
  *    (enabled), over TLS PEER_CERTIFICATE_RECEIVED (it asks for it), then CONNECTED, as a
- *    MsQuic client does when the server's handshake flight spans packets. The server sees RELIABLE_RESET_NEGOTIATED then CONNECTED: no
+ *    MsQuic client does when the server's handshake flight spans packets. The server sees
+ *    IDEAL_PROCESSOR_CHANGED (MsQuic moves every accepted connection to its worker), then
+ *    RELIABLE_RESET_NEGOTIATED then CONNECTED: no
  *    STREAMS_AVAILABLE or DATAGRAM_STATE_CHANGED (a MsQuic server takes the client's
  *    parameters before it has a handler). The client shuts down with code 7: a stream started
  *    after that (opened before) completes its start with INVALID_STATE; the client sees no SHUTDOWN_INITIATED
  *    event, the server SHUTDOWN_INITIATED_BY_PEER (7) then SHUTDOWN_COMPLETE.
  * 2. Datagrams disabled by the server, no reliable reset: the client sees STREAMS_AVAILABLE,
- *    DATAGRAM_STATE_CHANGED (disabled, 0), CONNECTED; the server only CONNECTED. The server
+ *    DATAGRAM_STATE_CHANGED (disabled, 0), CONNECTED; the server only IDEAL_PROCESSOR_CHANGED
+ *    and CONNECTED. The server
  *    shuts down with code 9: the client sees SHUTDOWN_INITIATED_BY_PEER (9), SHUTDOWN_COMPLETE;
  *    a StreamStart after that returns ABORTED.
  * 3. A server allowing no stream: the client sees DATAGRAM_STATE_CHANGED then CONNECTED.
@@ -258,8 +261,9 @@ static void case_enabled(HQUIC reg, uint16_t port) {
     CHECK(sa >= 0 && client_log.e[sa].a == 1 && client_log.e[sa].b == 0);
     CHECK(dg >= 0 && client_log.e[dg].a == 1 && client_log.e[dg].b > 0 &&
           client_log.e[dg].b < 65535);
-    EXPECT_SEQ("server", &server_log, 0, QUIC_CONNECTION_EVENT_RELIABLE_RESET_NEGOTIATED,
-               QUIC_CONNECTION_EVENT_CONNECTED);
+    /* A server connection's first event is IDEAL_PROCESSOR_CHANGED, as in MsQuic. */
+    EXPECT_SEQ("server", &server_log, 0, QUIC_CONNECTION_EVENT_IDEAL_PROCESSOR_CHANGED,
+               QUIC_CONNECTION_EVENT_RELIABLE_RESET_NEGOTIATED, QUIC_CONNECTION_EVENT_CONNECTED);
 
     int client_mark = client_log.n;
     HQUIC s3h = NULL;
@@ -273,8 +277,9 @@ static void case_enabled(HQUIC reg, uint16_t port) {
     int s3 = index_of(&client_log, '3', QUIC_STREAM_EVENT_START_COMPLETE);
     CHECK(s3 >= 0 && client_log.e[s3].a == QUIC_STATUS_INVALID_STATE);
     EXPECT_SEQ("client", &client_log, client_mark, QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE);
-    EXPECT_SEQ("server", &server_log, 0, QUIC_CONNECTION_EVENT_RELIABLE_RESET_NEGOTIATED,
-               QUIC_CONNECTION_EVENT_CONNECTED, QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER,
+    EXPECT_SEQ("server", &server_log, 0, QUIC_CONNECTION_EVENT_IDEAL_PROCESSOR_CHANGED,
+               QUIC_CONNECTION_EVENT_RELIABLE_RESET_NEGOTIATED, QUIC_CONNECTION_EVENT_CONNECTED,
+               QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER,
                QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE);
     int bp = index_of(&server_log, 'C', QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER);
     CHECK(bp >= 0 && server_log.e[bp].a == 7);
@@ -345,7 +350,8 @@ static void case_plain(HQUIC reg, uint16_t port, int server_bidi) {
     }
     int dg = index_of(&client_log, 'C', QUIC_CONNECTION_EVENT_DATAGRAM_STATE_CHANGED);
     CHECK(dg >= 0 && client_log.e[dg].a == 0 && client_log.e[dg].b == 0);
-    EXPECT_SEQ("server", &server_log, 0, QUIC_CONNECTION_EVENT_CONNECTED);
+    EXPECT_SEQ("server", &server_log, 0, QUIC_CONNECTION_EVENT_IDEAL_PROCESSOR_CHANGED,
+               QUIC_CONNECTION_EVENT_CONNECTED);
     int mark = client_log.n;
     HQUIC late = NULL;
     CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE, StreamCallback, (void*)(uintptr_t)'4',
@@ -359,8 +365,8 @@ static void case_plain(HQUIC reg, uint16_t port, int server_bidi) {
     EXPECT_SEQ("client", &client_log, mark, QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER,
                QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE);
     CHECK(client_log.e[mark].a == 9);
-    EXPECT_SEQ("server", &server_log, 0, QUIC_CONNECTION_EVENT_CONNECTED,
-               QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE);
+    EXPECT_SEQ("server", &server_log, 0, QUIC_CONNECTION_EVENT_IDEAL_PROCESSOR_CHANGED,
+               QUIC_CONNECTION_EVENT_CONNECTED, QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE);
     api->ConfigurationClose(client_config);
     log_destroy(&client_log);
     log_destroy(&server_log);

@@ -108,11 +108,15 @@ static QUIC_STATUS QUIC_API SecondStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 
 /* A connection that is shut down before it starts. */
 static Counter idle_complete;
+static int idle_peer_acked = -1;
 
 static QUIC_STATUS QUIC_API IdleConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     (void)conn;
     (void)ctx;
-    if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) counter_add(&idle_complete, 1);
+    if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        idle_peer_acked = ev->SHUTDOWN_COMPLETE.PeerAcknowledgedShutdown;
+        counter_add(&idle_complete, 1);
+    }
     return QUIC_STATUS_SUCCESS;
 }
 
@@ -218,6 +222,8 @@ int main(void) {
           QUIC_STATUS_SUCCESS);
     api->ConnectionShutdown(idle_stream, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
     CHECK(counter_wait(&idle_complete, 1, 10000));
+    /* MsQuic closes a client never started silently: PeerAcknowledgedShutdown. */
+    CHECK(idle_peer_acked == 1);
     by_conn = api->ConnectionStart(idle, client_config, QUIC_ADDRESS_FAMILY_INET, "localhost", port);
     by_stream =
         api->ConnectionStart(idle_stream, client_config, QUIC_ADDRESS_FAMILY_INET, "localhost", port);

@@ -20,6 +20,7 @@ typedef struct {
     QUIC_STATUS status;
     uint64_t error_code;
     int complete_after_initiated;
+    int peer_acked;
 } Side;
 
 static Side client_side, server_side;
@@ -41,6 +42,7 @@ static void record(Side* side, const QUIC_CONNECTION_EVENT* ev) {
         break;
     case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
         side->complete_after_initiated = side->by_transport == 1;
+        side->peer_acked = ev->SHUTDOWN_COMPLETE.PeerAcknowledgedShutdown;
         counter_add(&side->complete, 1);
         break;
     default:
@@ -81,6 +83,8 @@ static void check_side(const char* name, Side* side) {
     /* A close for a status carries INTERNAL_ERROR (0x1) as its code, as in MsQuic. */
     CHECK(side->error_code == 0x1);
     CHECK(side->complete_after_initiated);
+    /* An idle timeout is a silent close: MsQuic reports PeerAcknowledgedShutdown. */
+    CHECK(side->peer_acked);
     /* Not before the idle timeout (a little slack for clock granularity). */
     CHECK(side->initiated_at - side->connected_at >= IDLE_MS - 50);
 }

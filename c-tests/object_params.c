@@ -84,7 +84,8 @@ static void peer_certificate_valid(HQUIC reg, uint16_t port) {
     QUIC_CREDENTIAL_CONFIG cred;
     memset(&cred, 0, sizeof(cred));
     cred.Type = QUIC_CREDENTIAL_TYPE_NONE;
-    cred.Flags = QUIC_CREDENTIAL_FLAG_CLIENT | QUIC_CREDENTIAL_FLAG_DEFER_CERTIFICATE_VALIDATION;
+    cred.Flags = QUIC_CREDENTIAL_FLAG_CLIENT | QUIC_CREDENTIAL_FLAG_DEFER_CERTIFICATE_VALIDATION |
+                 QUIC_CREDENTIAL_FLAG_INDICATE_CERTIFICATE_RECEIVED;
     CHECK(api->ConfigurationLoadCredential(cfg, &cred) == QUIC_STATUS_SUCCESS);
     server_autoclose = 1;
     for (int accept = 1; accept >= 0; accept--) {

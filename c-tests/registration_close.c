@@ -8,7 +8,8 @@
  *    thread has it shut down and it is closed (in its SHUTDOWN_COMPLETE).
  * 3. RegistrationShutdown(reg, SILENT, 0) on the server's registration ends its accepted
  *    connections too (each server connection gets SHUTDOWN_COMPLETE, each client sees its
- *    connection end), and a new connection to its listener fails. */
+ *    connection end), stops its listener (STOP_COMPLETE, AppCloseInProgress 0, before
+ *    ListenerClose), and a new connection to its listener fails. */
 #include "support/qmux_test.h"
 
 #define CLIENTS 5
@@ -33,10 +34,18 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
     return QUIC_STATUS_SUCCESS;
 }
 
+static Counter listener_stopped;
+static int listener_stop_app_close = -1;
+
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
     TRACE_LISTENER(ev);
     (void)listener;
     (void)ctx;
+    if (ev->Type == QUIC_LISTENER_EVENT_STOP_COMPLETE) {
+        listener_stop_app_close = ev->STOP_COMPLETE.AppCloseInProgress;
+        counter_add(&listener_stopped, 1);
+        return QUIC_STATUS_SUCCESS;
+    }
     return accept_connection(api, ev, (void*)ServerConnection, NULL, server_config);
 }
 
@@ -130,6 +139,7 @@ static QUIC_STATUS QUIC_API RefusedConnection(HQUIC conn, void* ctx, QUIC_CONNEC
 int main(void) {
     if (!have_test_cert()) return 1;
     counter_init(&server_connected);
+    counter_init(&listener_stopped);
     counter_init(&server_complete);
     counter_init(&server_by_peer);
     counter_init(&client_connected);
@@ -199,6 +209,10 @@ int main(void) {
     CHECK(counter_wait(&client_connected, 2 * CLIENTS + 1, 20000));
     CHECK(counter_wait(&server_connected, 2 * CLIENTS + 1, 20000));
     api->RegistrationShutdown(server_reg, QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT, 0);
+    /* As MsQuic, it stops the registration's listener: STOP_COMPLETE comes without
+     * ListenerClose (AppCloseInProgress 0). */
+    CHECK(counter_wait(&listener_stopped, 1, 10000));
+    CHECK(listener_stop_app_close == 0);
     CHECK(counter_wait(&server_complete, 2 * CLIENTS + 1, 10000));
     /* The clients see their connections end (the server went away silently). */
     CHECK(counter_wait(&client_complete, 2 * CLIENTS + 1, 10000));
@@ -216,6 +230,7 @@ int main(void) {
            counter_get(&server_complete) - CLIENTS - 1, refused_status);
 
     api->ListenerClose(listener);
+    CHECK(counter_get(&listener_stopped) == 1);
     api->ConfigurationClose(server_config);
     api->RegistrationClose(server_reg);
     MsQuicClose(api);

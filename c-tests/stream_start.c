@@ -1,7 +1,8 @@
 /* StreamStart flags and the stream-limit events and parameters, against a server that allows
  * one bidirectional stream at a time (PeerBidiStreamCount = 1):
  * - LOCAL_BIDI/UNIDI_STREAM_COUNT and MAX_STREAM_IDS on both sides;
- * - STREAM_PRIORITY (default 0x7FFF, set before and after start), STREAM_0RTT_LENGTH (0) and
+ * - STREAM_PRIORITY (default 0x7FFF, set before and after start), STREAM_0RTT_LENGTH
+ *   (INVALID_STATE until started and the sending half is over, then 0) and
  *   STREAM_IDEAL_SEND_BUFFER_SIZE;
  * - IMMEDIATE | INDICATE_PEER_ACCEPT | PRIORITY_WORK: START_COMPLETE with PeerAccepted, and
  *   the server sees PEER_STREAM_STARTED before any data;
@@ -199,7 +200,12 @@ int main(void) {
     CHECK(api->SetParam(sa, QUIC_PARAM_STREAM_PRIORITY, 1, &prio) ==
           QUIC_STATUS_INVALID_PARAMETER);
     CHECK(get_u16(sa, QUIC_PARAM_STREAM_PRIORITY) == 0x100);
-    CHECK(get_u64(sa, QUIC_PARAM_STREAM_0RTT_LENGTH) == 0);
+    /* STREAM_0RTT_LENGTH: as MsQuic, INVALID_STATE until the stream started and its sending
+     * half is over; then 0 (QMux has no 0-RTT). */
+    uint64_t zrtt = 0;
+    uint32_t zlen = sizeof(zrtt);
+    CHECK(api->GetParam(sa, QUIC_PARAM_STREAM_0RTT_LENGTH, &zlen, &zrtt) ==
+          QUIC_STATUS_INVALID_STATE);
     /* Connection and TLS parameters asked through a stream are the stream's connection's. */
     CHECK(get_u16(sa, QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT) ==
           get_u16(conn, QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT));
@@ -226,6 +232,8 @@ int main(void) {
     CHECK(api->SetParam(sa, QUIC_PARAM_STREAM_PRIORITY, sizeof(prio), &prio) ==
           QUIC_STATUS_SUCCESS);
     CHECK(get_u16(sa, QUIC_PARAM_STREAM_PRIORITY) == 0xFFFF);
+    CHECK(api->GetParam(sa, QUIC_PARAM_STREAM_0RTT_LENGTH, &zlen, &zrtt) ==
+          QUIC_STATUS_INVALID_STATE);
     CHECK(get_u16(conn, QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT) == 0);
 
     /* B: FAIL_BLOCKED at the limit fails at once and the stream stays (no SHUTDOWN_COMPLETE). */
@@ -277,6 +285,7 @@ int main(void) {
     int events_before = counter_get(&client_streams_available);
     CHECK(QUIC_SUCCEEDED(api->StreamSend(sa, NULL, 0, QUIC_SEND_FLAG_FIN, NULL)));
     CHECK(counter_wait(&a.shutdown_complete, 1, 5000));
+    CHECK(get_u64(sa, QUIC_PARAM_STREAM_0RTT_LENGTH) == 0);
     api->StreamClose(sa);
     CHECK(counter_wait(&d.peer_accepted, 1, 5000));
     CHECK(counter_get(&d.start_complete) == 1);

@@ -10,7 +10,7 @@
 //! Each direction runs twice with our side configured with the token `X` = `echo`: once with the
 //! qmux side using only the `X` + `qx` form (`echoqx`) and once with only the plain `X` form
 //! (decisions §2). Our side must report `X` in `CONNECTED`, and our listener must see the
-//! client's list as sent in `NEW_CONNECTION`.
+//! client's list in application form in `NEW_CONNECTION` (`X` for either form).
 //!
 //! What the qmux crate cannot do, and how these tests work around it: its own TLS helpers
 //! (`qmux::tls::Client` / `qmux::tls::Server`, feature `tls`) only speak ALPN tokens of the form
@@ -788,8 +788,8 @@ async fn qmux_client_against_our_listener(their: Their) {
     .await;
     assert_eq!(
         client_alpns,
-        vec![their.wire().as_bytes().to_vec()],
-        "the client's list as sent"
+        vec![their.ours().as_bytes().to_vec()],
+        "the client's list in application form"
     );
     assert_eq!(server_name, "localhost");
     let alpn_seen = wait(&mut rx, "CONNECTED", |e| match e {

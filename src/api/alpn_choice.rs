@@ -16,17 +16,20 @@ pub(crate) fn choose(
     app_choice: Option<Vec<u8>>,
     tokens: &[Vec<u8>],
 ) -> Option<(Vec<u8>, Vec<u8>)> {
-    if let Some(wire) = app_choice {
-        if let Some(app) = alpn::app_token(&wire, tokens) {
-            return Some((wire.clone(), app.to_vec()));
-        }
-    }
     let first_wire_of = |token: &[u8]| {
         offered
             .iter()
             .find(|w| alpn::app_token(w, std::slice::from_ref(&token.to_vec())).is_some())
             .cloned()
     };
+    // The application chose an entry of the list it was shown (tokens in application form):
+    // the client's first wire form of it is negotiated.
+    if let Some(choice) = app_choice {
+        if let Some(app) = alpn::app_token(&choice, tokens) {
+            let wire = first_wire_of(app).unwrap_or(choice);
+            return Some((wire, app.to_vec()));
+        }
+    }
     if tokens.first().map(Vec::as_slice) == Some(current) {
         if let Some(w) = first_wire_of(current) {
             return Some((w, current.to_vec()));
@@ -152,7 +155,8 @@ mod tests {
     #[test]
     fn application_choice_wins_when_configured() {
         let offered = ["a1qx", "a1", "b1qx", "b1"];
-        assert_eq!(pick(&offered, "a1", Some("b1"), &["a1", "b1"]), "b1/b1");
+        assert_eq!(pick(&offered, "a1", Some("b1"), &["a1", "b1"]), "b1qx/b1");
+        assert_eq!(pick(&["b1"], "a1", Some("b1"), &["a1", "b1"]), "b1/b1");
         assert_eq!(pick(&offered, "a1", Some("b1qx"), &["a1", "b1"]), "b1qx/b1");
         assert_eq!(pick(&offered, "a1", Some("a1"), &["b1"]), "b1qx/b1");
     }

@@ -80,10 +80,13 @@ pub(crate) unsafe fn get(
     let options = &conn.obj.options;
     let data: Vec<u8> = match param {
         QUIC_PARAM_CONN_QUIC_VERSION => {
-            if !conn.obj.is_started() {
-                return Some(QUIC_STATUS_INVALID_STATE);
-            }
-            QUIC_VERSION_1.to_ne_bytes().to_vec()
+            // As MsQuic: 0 until the connection starts (a client) or is accepted.
+            let version = if conn.obj.is_started() {
+                QUIC_VERSION_1
+            } else {
+                0
+            };
+            version.to_ne_bytes().to_vec()
         }
         QUIC_PARAM_CONN_IDEAL_PROCESSOR => (conn.obj.worker as u16).to_ne_bytes().to_vec(),
         QUIC_PARAM_CONN_CLOSE_REASON_PHRASE => {

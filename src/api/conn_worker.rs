@@ -82,6 +82,8 @@ pub(crate) struct ConnSlot {
     /// An application closed the connection, ours or the peer's (streams'
     /// ConnectionShutdownByApp).
     by_app: Cell<bool>,
+    /// Who closed first, for SHUTDOWN_COMPLETE's PeerAcknowledgedShutdown.
+    close_ack: Cell<CloseAck>,
     completed: Cell<bool>,
     /// SHUTDOWN_COMPLETE was delivered: no event follows.
     ended: Cell<bool>,
@@ -120,6 +122,7 @@ impl ConnSlot {
             close_status: Cell::new((QUIC_STATUS_SUCCESS, 0)),
             closed_remotely: Cell::new(false),
             by_app: Cell::new(false),
+            close_ack: Cell::new(CloseAck::Unknown),
             completed: Cell::new(false),
             ended: Cell::new(false),
             datagrams_waiting: datagram::Waiting::default(),
@@ -279,6 +282,9 @@ impl ConnSlot {
             self.key(),
             "connection shutdown by application code={error_code:#x} silent={silent}"
         );
+        if silent {
+            self.close_ack.set(CloseAck::Silent);
+        }
         let now = std::time::Instant::now();
         let engine = self.with_engine(cx, |e| {
             if silent {
@@ -289,8 +295,9 @@ impl ConnSlot {
             }
         });
         if engine.is_none() {
-            // Never started: nothing on the wire, complete at once.
-            self.complete(cx, false);
+            // Never started: nothing on the wire, complete at once (MsQuic closes a client that
+            // never started silently: acknowledged).
+            self.complete(cx, !self.handle.obj.server);
         }
     }
 
@@ -514,12 +521,22 @@ impl ConnSlot {
             ConnEvent::TlsFailed(e) => {
                 let code = e.tls_alert_code().map_or(0, |a| 0x100 + u64::from(a));
                 self.transport_shutdown(status_of_tls(&e), code);
-                self.complete(cx, false);
+                // The peer's alert is the peer closing first; a failure of ours is answered,
+                // except by a client that never got the server's flight (no cipher suite
+                // agreed): MsQuic's client, not connected, leaves silently.
+                self.close_ack.set(if e.alert_received().is_some() {
+                    CloseAck::PeerFirst
+                } else {
+                    CloseAck::LocalFirst
+                });
+                let answered = !self.handle.obj.server
+                    || conn.tls(|s| s.and_then(|s| s.handshake_info())).is_some();
+                self.complete(cx, self.peer_acknowledged(answered));
             }
             ConnEvent::HandshakeTimedOut => {
                 // MsQuic reports handshake idle expiry as CONNECTION_IDLE.
                 self.transport_shutdown(QUIC_STATUS_CONNECTION_IDLE, STATUS_CLOSE_CODE);
-                self.complete(cx, false);
+                self.complete(cx, true);
             }
             ConnEvent::TransportFailed(kind) => {
                 // A reset before CONNECTED is the server refusing us (see the listener): MsQuic's
@@ -537,7 +554,8 @@ impl ConnSlot {
                     (status_of_io(kind), STATUS_CLOSE_CODE)
                 };
                 self.transport_shutdown(status, code);
-                self.complete(cx, false);
+                // MsQuic's silent ends: unreachable, refused before CONNECTED, the peer gone.
+                self.complete(cx, true);
             }
             ConnEvent::Engine(event) => self.on_engine_event(cx, conn, event),
         }
@@ -733,7 +751,22 @@ impl ConnSlot {
                 self.emit(&mut event);
             }
             Event::Closed(cause) => self.on_closed(cause),
-            Event::Drained => self.complete(cx, self.closed_remotely.get() || self.by_app.get()),
+            Event::Drained => {
+                let peer_ended = conn.inspect(proto::Connection::peer_ended);
+                self.complete(cx, self.peer_acknowledged(peer_ended))
+            }
+        }
+    }
+
+    /// SHUTDOWN_COMPLETE's PeerAcknowledgedShutdown, as MsQuic sets it: false only when its
+    /// close would have ended on the shutdown timer: the peer closed first (a client that was
+    /// not connected yet leaves at once instead), or our CONNECTION_CLOSE went unanswered
+    /// (`peer_ended`: the peer ended its direction after it).
+    fn peer_acknowledged(&self, peer_ended: bool) -> bool {
+        match self.close_ack.get() {
+            CloseAck::PeerFirst => !self.connected.get() && !self.handle.obj.server,
+            CloseAck::LocalFirst => peer_ended,
+            CloseAck::Silent | CloseAck::Unknown => true,
         }
     }
 
@@ -745,6 +778,16 @@ impl ConnSlot {
             if !reason.is_empty() {
                 *self.handle.obj.options.close_reason.lock() = Some(reason.clone());
             }
+        }
+        let ack = match &cause {
+            CloseCause::IdleTimeout | CloseCause::PeerEof { .. } => CloseAck::Silent,
+            CloseCause::LocalClose { .. } | CloseCause::LocalError(_) => CloseAck::LocalFirst,
+            CloseCause::PeerTransport { .. } | CloseCause::PeerApplication { .. } => {
+                CloseAck::PeerFirst
+            }
+        };
+        if self.close_ack.get() == CloseAck::Unknown {
+            self.close_ack.set(ack);
         }
         match cause {
             CloseCause::IdleTimeout => {
@@ -873,4 +916,18 @@ impl ConnSink for SlotSink {
     fn log_id(&self) -> usize {
         self.1
     }
+}
+
+/// Who closed a connection first, for SHUTDOWN_COMPLETE's PeerAcknowledgedShutdown.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum CloseAck {
+    /// Not closed yet.
+    Unknown,
+    /// Without a CONNECTION_CLOSE on either side (silent shutdown, idle timeout, the peer's
+    /// socket ending): nothing to wait for.
+    Silent,
+    /// Our CONNECTION_CLOSE (or TLS alert) went first.
+    LocalFirst,
+    /// The peer's went first.
+    PeerFirst,
 }

@@ -561,7 +561,8 @@ pub(crate) unsafe extern "C" fn start(
             // as a transport shutdown; so does a name that resolves to the wildcard.
             let Some(addr) = addr.filter(|a| !a.ip().is_unspecified()) else {
                 slot.transport_shutdown(QUIC_STATUS_INVALID_PARAMETER, STATUS_CLOSE_CODE);
-                slot.complete(cx, false);
+                // A failed start is a silent close in MsQuic: PeerAcknowledgedShutdown.
+                slot.complete(cx, true);
                 return;
             };
             let addr = SocketAddr::new(addr.ip(), server_port);
@@ -585,7 +586,7 @@ pub(crate) unsafe extern "C" fn start(
                                 QUIC_STATUS_INVALID_PARAMETER,
                                 STATUS_CLOSE_CODE,
                             );
-                            slot.complete(cx, false);
+                            slot.complete(cx, true);
                             return;
                         }
                     }
@@ -601,7 +602,7 @@ pub(crate) unsafe extern "C" fn start(
                 }
                 Err(e) => {
                     slot.transport_shutdown(conn_worker_status(e.kind()), STATUS_CLOSE_CODE);
-                    slot.complete(cx, false);
+                    slot.complete(cx, true);
                 }
             }
         });

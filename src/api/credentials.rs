@@ -49,6 +49,12 @@ pub(crate) unsafe fn read(
 ) -> Result<(bool, Credentials), QUIC_STATUS> {
     let flags = cred.Flags.0;
     let client = flags & QUIC_CREDENTIAL_FLAG_CLIENT.0 != 0;
+    // As MsQuic: deferring validation is only meaningful with the event that reports it.
+    if flags & QUIC_CREDENTIAL_FLAG_DEFER_CERTIFICATE_VALIDATION.0 != 0
+        && flags & QUIC_CREDENTIAL_FLAG_INDICATE_CERTIFICATE_RECEIVED.0 == 0
+    {
+        return Err(QUIC_STATUS_INVALID_PARAMETER);
+    }
     let certificate = match cred.Type {
         QUIC_CREDENTIAL_TYPE_NONE => {
             if !client {

@@ -324,6 +324,28 @@ fn stop_and_report(listener: &Arc<Handle<Listener>>, wait: bool) {
     }
 }
 
+/// RegistrationShutdown: stops every started listener of `registration`, as MsQuic's
+/// ListenerStop on each (STOP_COMPLETE without AppCloseInProgress, delivered on the
+/// listener's worker).
+pub(crate) fn stop_all_of(registration: &Registration) {
+    let listeners: Vec<Arc<Handle<Listener>>> = SHARED
+        .lock()
+        .values()
+        .flat_map(|shared| {
+            shared
+                .listeners
+                .lock()
+                .iter()
+                .map(|(l, _)| l.clone())
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| core::ptr::eq(&l.obj.registration.obj, registration))
+        .collect();
+    for listener in listeners {
+        stop_and_report(&listener, false);
+    }
+}
+
 /// `ListenerClose`: stops the listener if it is started (STOP_COMPLETE is delivered with
 /// AppCloseInProgress) and frees the handle once STOP_COMPLETE has returned (until then it
 /// still answers GetContext, SetContext, SetCallbackHandler and GetParam).
@@ -588,15 +610,18 @@ fn raise_new_connection(
         None => {
             // Plain TCP: no ClientHello; the listener's first token is the protocol, and its
             // list stands in for the client's.
-            let mut wire = Vec::new();
-            for a in &alpns {
-                wire.push(a.len() as u8);
-                wire.extend_from_slice(a);
-            }
-            (alpns.first().cloned().unwrap_or_default(), wire, None)
+            (
+                alpns.first().cloned().unwrap_or_default(),
+                alpn::encode(&alpns),
+                None,
+            )
         }
         Some((_, h)) => match alpn::select(&h.alpn, &alpns) {
-            Some((_wire, app)) => (app.to_vec(), h.alpn_wire_encoding(), h.server_name.clone()),
+            Some((_wire, app)) => (
+                app.to_vec(),
+                alpn::encode(&alpn::app_list(&h.alpn, &alpns)),
+                h.server_name.clone(),
+            ),
             None => {
                 // No listener takes any of the client's protocols.
                 counters::inc(counters::CONN_NO_ALPN);
@@ -676,6 +701,23 @@ fn raise_new_connection(
         connection::release(&conn);
     } else {
         listener.obj.accepted.fetch_add(1, Ordering::Relaxed);
+        // As MsQuic, which moves every accepted connection to its worker and tells the
+        // application so: the connection's first event is IDEAL_PROCESSOR_CHANGED, naming the
+        // worker it lives on (what CONN_IDEAL_PROCESSOR answers).
+        if !slot.is_shutting_down() {
+            let worker = conn.obj.worker as u16;
+            let mut event = QUIC_CONNECTION_EVENT {
+                Type: QUIC_CONNECTION_EVENT_IDEAL_PROCESSOR_CHANGED,
+                payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+                    IDEAL_PROCESSOR_CHANGED:
+                        QUIC_CONNECTION_EVENT_IDEAL_PROCESSOR_CHANGED_PAYLOAD {
+                            IdealProcessor: worker,
+                            PartitionIndex: worker,
+                        },
+                },
+            };
+            slot.emit(&mut event);
+        }
     }
 }
 

@@ -233,6 +233,8 @@ pub(crate) unsafe extern "C" fn shutdown(
                 connection::shutdown_connection(&conn, silent, error_code);
             }
         }
+        // As MsQuic, the registration's listeners are stopped too.
+        crate::api::listener::stop_all_of(&reg.obj);
     });
 }
 

@@ -27,12 +27,11 @@ use crate::runtime::worker::WorkerCx;
 const OPEN_FLAGS_ALL: u32 = 0xF;
 /// MsQuic's default stream priority.
 const DEFAULT_PRIORITY: u16 = 0x7FFF;
-/// `QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE` in buffered mode (unbuffered mode answers with
-/// the figure last raised in IDEAL_SEND_BUFFER_SIZE): a fixed 128 KiB, about what a TCP socket's
-/// send buffer holds; with sends copied (buffered mode) any amount works, and this keeps an
-/// application that sizes its sends by it from queueing more than the socket can take at once.
+/// `QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE` before the first IDEAL_SEND_BUFFER_SIZE (then
+/// the figure last raised): a fixed 128 KiB (MsQuic's default), about what a TCP socket's
+/// send buffer holds.
 pub(crate) const IDEAL_SEND_BUFFER_SIZE: u64 = 128 * 1024;
-/// The smallest IDEAL_SEND_BUFFER_SIZE raised in unbuffered mode.
+/// The smallest IDEAL_SEND_BUFFER_SIZE raised.
 const MIN_IDEAL_SEND_BUFFER_SIZE: u64 = 64 * 1024;
 
 /// One application buffer that StreamSend holds by pointer in unbuffered mode
@@ -106,7 +105,7 @@ struct StreamState {
     /// SHUTDOWN_COMPLETE is being raised: StreamSend fails from here on.
     ending: bool,
     done: bool,
-    /// The IDEAL_SEND_BUFFER_SIZE last raised (unbuffered mode only).
+    /// The IDEAL_SEND_BUFFER_SIZE last raised.
     ideal_send: Option<u64>,
 }
 
@@ -584,6 +583,11 @@ pub(crate) unsafe extern "C" fn shutdown(
         if !valid {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
+        let f = stream_reset::known_flags(f);
+        if f == 0 {
+            // Only bits MsQuic does not define: accepted, nothing to do.
+            return QUIC_STATUS_PENDING;
+        }
         let s = stream.clone();
         stream_reset::dispatch(&stream, f, move |cx, slot| {
             let direct = {
@@ -615,7 +619,7 @@ fn shutdown_now(
     flags: u32,
     error_code: u64,
 ) {
-    slot.with_engine(cx, |e| {
+    let apply = |e: &mut crate::proto::Connection| {
         if flags & QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL.0 != 0 {
             let _ = e.finish(id);
         }
@@ -625,7 +629,28 @@ fn shutdown_now(
         if flags & QUIC_STREAM_SHUTDOWN_FLAG_ABORT_RECEIVE.0 != 0 {
             let _ = e.stop_sending(id, error_code);
         }
-    });
+    };
+    match slot.conn() {
+        // INLINE: processed inside the call, but what it makes happen (the reset written, the
+        // events that follow) comes after the calling callback, as in MsQuic.
+        Some(conn) if flags & QUIC_STREAM_SHUTDOWN_FLAG_INLINE.0 != 0 => {
+            conn.with_engine_quiet(apply);
+            let key = slot.key();
+            stream
+                .obj
+                .connection
+                .obj
+                .worker()
+                .post(Box::new(move |cx: &WorkerCx| {
+                    if let Some(slot) = crate::api::conn_worker::slot(key) {
+                        slot.with_engine(cx, |_| ());
+                    }
+                }));
+        }
+        _ => {
+            slot.with_engine(cx, apply);
+        }
+    }
     stream_reset::after_shutdown(stream, flags);
 }
 
@@ -763,16 +788,17 @@ fn send_now(
 ) {
     let empty = data.is_empty();
     let fin = flags & QUIC_SEND_FLAG_FIN.0 != 0;
-    if matches!(data, Payload::Borrowed(_)) {
-        refresh_ideal_send(slot, stream);
-    }
+    refresh_ideal_send(slot, stream);
     let token = Some(context as u64);
     // Buffered mode completes a send at once while the stream has room: no earlier send still
     // held and less than the ideal send buffer waiting for the socket (MsQuic copies a request
     // while its buffered bytes are below the ideal). Otherwise the send is held, and completes
     // once its bytes are written. "At once" is an engine event, delivered in order with the
     // others and never as a callback nested inside the application's StreamSend.
-    let ideal = ideal_send_buffer_size(stream);
+    // The room is the fixed MsQuic default, not the figure raised in IDEAL_SEND_BUFFER_SIZE:
+    // the socket's buffer can grow to megabytes, and copying that much ahead of the peer's
+    // flow control is not what MsQuic does (its figure grows only with the congestion window).
+    let ideal = IDEAL_SEND_BUFFER_SIZE;
     let room = slot
         .inspect(|e| {
             !e.send_waiting(id) && e.send_pending(id).is_some_and(|pending| pending < ideal)
@@ -818,20 +844,11 @@ fn send_now(
     }
 }
 
-/// Unbuffered mode: raises IDEAL_SEND_BUFFER_SIZE when the figure differs from the one last
-/// raised. The figure is the socket's send capacity (`SO_SNDBUF`, which TCP autotuning may
+/// Raises IDEAL_SEND_BUFFER_SIZE when the figure differs from the one last raised, whether
+/// sends are buffered or not (as MsQuic, whose buffering also follows the figure). The figure is the socket's send capacity (`SO_SNDBUF`, which TCP autotuning may
 /// grow): with two sends of that size outstanding, one is always queued behind the one the
 /// socket is draining, so the pipe never runs dry while the application refills.
 pub(crate) fn refresh_ideal_send(slot: &ConnSlot, stream: &Handle<Stream>) {
-    if stream
-        .obj
-        .connection
-        .obj
-        .send_buffering
-        .load(Ordering::Relaxed)
-    {
-        return;
-    }
     let Some(Ok(size)) = slot.conn().map(|c| c.send_buffer_size()) else {
         return;
     };
@@ -854,8 +871,8 @@ pub(crate) fn refresh_ideal_send(slot: &ConnSlot, stream: &Handle<Stream>) {
     emit(stream, &mut ev);
 }
 
-/// `QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE`: the figure last raised in unbuffered mode,
-/// else the fixed [`IDEAL_SEND_BUFFER_SIZE`].
+/// `QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE`: the figure last raised, else the fixed
+/// [`IDEAL_SEND_BUFFER_SIZE`].
 pub(crate) fn ideal_send_buffer_size(stream: &Handle<Stream>) -> u64 {
     stream
         .obj
@@ -1008,5 +1025,15 @@ pub(crate) fn connection_ended(
         ConnectionCloseStatus: status,
     }
     .with_flags(false, by_app, remotely);
+    // As MsQuic, which shuts every stream down at the connection's close: a sending half
+    // still open ends (not gracefully) before the stream's last event.
+    let side = if stream.obj.connection.obj.server {
+        Side::Server
+    } else {
+        Side::Client
+    };
+    if stream.obj.id().is_none_or(|id| StreamId(id).can_send(side)) {
+        send_shutdown_complete(stream, false);
+    }
     emit_final(stream, payload);
 }

@@ -79,6 +79,12 @@ impl StreamExtra {
         self.state.lock()
     }
 
+    /// Whether SEND_SHUTDOWN_COMPLETE was raised (MsQuic's LocalCloseAcked: the sending
+    /// half is over).
+    pub(crate) fn send_shutdown_indicated(&self) -> bool {
+        self.state.lock().send_shutdown_indicated
+    }
+
     /// Notes that SEND_SHUTDOWN_COMPLETE is being raised; false if it was already.
     pub(crate) fn mark_send_shutdown(&self) -> bool {
         !std::mem::replace(&mut self.state.lock().send_shutdown_indicated, true)

@@ -36,15 +36,24 @@ const INLINE: u32 = QUIC_STREAM_SHUTDOWN_FLAG_INLINE.0;
 /// Every defined `QUIC_STREAM_SHUTDOWN_FLAGS` bit.
 const ALL: u32 = 0x1F;
 
-/// StreamShutdown's flag rules, as MsQuic's: non-zero and known; GRACEFUL with no abort and
-/// no IMMEDIATE; IMMEDIATE only as exactly `ABORT | IMMEDIATE` (MsQuic compares the whole
-/// value, so even INLINE may not join it); the error code within 62 bits.
+/// MsQuic's internal silent-abort bit, refused when it is the whole value.
+const SILENT: u32 = 0x8000;
+
+/// StreamShutdown's flag rules, as MsQuic's: non-zero and not MsQuic's internal SILENT bit
+/// alone (other unknown bits are ignored, see [`known_flags`]); GRACEFUL with no abort and no
+/// IMMEDIATE; IMMEDIATE only as exactly `ABORT | IMMEDIATE` (MsQuic compares the whole value,
+/// so even INLINE may not join it); the error code within 62 bits.
 pub(crate) fn valid_shutdown(flags: u32, error_code: u64) -> bool {
     flags != 0
-        && flags & !ALL == 0
+        && flags != SILENT
         && !(flags & GRACEFUL != 0 && flags & (ABORT | IMMEDIATE) != 0)
         && !(flags & IMMEDIATE != 0 && flags != ABORT | IMMEDIATE)
         && error_code <= QUIC_UINT62_MAX
+}
+
+/// The StreamShutdown flags this library acts on: MsQuic ignores bits it does not define.
+pub(crate) fn known_flags(flags: u32) -> u32 {
+    flags & ALL
 }
 
 /// Runs a StreamShutdown as MsQuic does: inline with INLINE on the connection's worker
@@ -95,27 +104,19 @@ pub(crate) fn abort_send(
 }
 
 /// What a shutdown raises itself once the engine has it: with IMMEDIATE, the stream's last
-/// events now (unless a reliable reset is under way); with INLINE on the worker, the abort's
-/// SEND_SHUTDOWN_COMPLETE at once, re-entrantly. Either way the sends the abort canceled are
-/// reported first, as MsQuic cancels them before it completes the shutdown.
+/// events now (unless a reliable reset is under way), the sends the abort canceled first, as
+/// MsQuic cancels them before it completes the shutdown. An abort's SEND_SHUTDOWN_COMPLETE
+/// otherwise comes from the engine once the reset is written, after the calling callback even
+/// with INLINE (MsQuic raises it once the peer acknowledges the reset).
 pub(crate) fn after_shutdown(stream: &Handle<Stream>, flags: u32) {
     let reliable = {
         let x = stream.obj.extra.lock();
         x.local_reset == LocalReset::Reliable || x.peer_reliable.is_some()
     };
-    if flags & IMMEDIATE != 0 {
-        if !reliable {
-            report_pending_sends(stream);
-            stream::send_shutdown_complete(stream, false);
-            stream::shutdown_complete(stream);
-        }
-    } else if flags & INLINE != 0
-        && flags & QUIC_STREAM_SHUTDOWN_FLAG_ABORT_SEND.0 != 0
-        && stream.obj.extra.lock().local_reset == LocalReset::Plain
-        && stream.obj.connection.obj.worker().is_current()
-    {
+    if flags & IMMEDIATE != 0 && !reliable {
         report_pending_sends(stream);
         stream::send_shutdown_complete(stream, false);
+        stream::shutdown_complete(stream);
     }
 }
 

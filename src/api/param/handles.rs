@@ -216,8 +216,19 @@ pub(crate) unsafe fn get(
         }
         QUIC_PARAM_STREAM_0RTT_LENGTH => {
             // SAFETY: as above.
-            unsafe { Handle::<Stream>::borrow(h) }?;
-            // QMux has no 0-RTT: no stream data is ever sent early.
+            let s = unsafe { Handle::<Stream>::borrow(h) }?;
+            // As MsQuic: known once the stream started and its sending half is over. QMux has
+            // no 0-RTT: no stream data is ever sent early.
+            if s.obj.started_id().is_none() || !s.obj.extra.send_shutdown_indicated() {
+                // SAFETY: as above.
+                if unsafe { len.read() } < 8 || buf.is_null() {
+                    // The size and buffer checks come first: BUFFER_TOO_SMALL or
+                    // INVALID_PARAMETER, nothing written.
+                    // SAFETY: as above.
+                    return Some(unsafe { answer(len, buf, &0u64.to_ne_bytes()) });
+                }
+                return Some(QUIC_STATUS_INVALID_STATE);
+            }
             // SAFETY: as above.
             unsafe { answer(len, buf, &0u64.to_ne_bytes()) }
         }

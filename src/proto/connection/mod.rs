@@ -560,6 +560,11 @@ impl Connection {
         self.state != State::Open
     }
 
+    /// Whether the peer ended its sending direction of the transport.
+    pub fn peer_ended(&self) -> bool {
+        self.peer_eof
+    }
+
     /// Whether the connection is over and the transport can be closed.
     pub fn is_drained(&self) -> bool {
         self.state == State::Drained

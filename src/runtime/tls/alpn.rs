@@ -49,6 +49,36 @@ pub fn app_token<'a>(wire: &[u8], tokens: &'a [Vec<u8>]) -> Option<&'a [u8]> {
         .map(Vec::as_slice)
 }
 
+/// `tokens` as a TLS ALPN list: each token after its one-byte length (tokens are at most 255
+/// bytes long).
+pub fn encode(tokens: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(tokens.iter().map(|t| t.len() + 1).sum());
+    for token in tokens {
+        out.push(token.len().min(MAX_TOKEN_LEN) as u8);
+        out.extend_from_slice(&token[..token.len().min(MAX_TOKEN_LEN)]);
+    }
+    out
+}
+
+/// The client's offered wire tokens as its application configured them, for NEW_CONNECTION's
+/// `ClientAlpnList`: the `qx` form of a token is shown as the token itself when the client also
+/// offered the plain form or the listener is configured with it (a token the listener is
+/// configured with as is stays as is); duplicates are dropped, first place kept.
+pub fn app_list(offered: &[Vec<u8>], tokens: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::with_capacity(offered.len());
+    for wire in offered {
+        let known = |t: &[u8]| offered.iter().chain(tokens).any(|o| o.as_slice() == t);
+        let form = match wire.strip_suffix(QMUX_SUFFIX) {
+            Some(stem) if !tokens.contains(wire) && !stem.is_empty() && known(stem) => stem,
+            _ => wire.as_slice(),
+        };
+        if !out.iter().any(|o| o.as_slice() == form) {
+            out.push(form.to_vec());
+        }
+    }
+    out
+}
+
 /// A server's choice among a client's offered wire tokens, in the client's order of
 /// preference (as MsQuic's listener matches ALPN): the first offered token that is one of
 /// the forms of a configured token. Returns `(wire token, application token)`.
@@ -92,6 +122,28 @@ mod tests {
         assert_eq!(app_token(b"sampleqxqx", &tokens), Some(&b"sampleqx"[..]));
         assert_eq!(app_token(b"sample", &tokens), None);
         assert_eq!(app_token(b"h2", &tokens), None);
+    }
+
+    #[test]
+    fn app_list_shows_configured_tokens_once() {
+        // A client of this library configured with "h3" and "hq".
+        assert_eq!(
+            app_list(&v(&["h3qx", "h3", "hqqx", "hq"]), &v(&["hq"])),
+            v(&["h3", "hq"])
+        );
+        // A QMux-only client offering "h3qx" to a listener for "h3".
+        assert_eq!(app_list(&v(&["h3qx", "x"]), &v(&["h3"])), v(&["h3", "x"]));
+        // Unknown stems and tokens configured in their qx form stay as they are.
+        assert_eq!(app_list(&v(&["fooqx"]), &v(&["h3"])), v(&["fooqx"]));
+        assert_eq!(
+            app_list(&v(&["sampleqxqx", "sampleqx"]), &v(&["sampleqx"])),
+            v(&["sampleqx"])
+        );
+        assert_eq!(
+            app_list(&v(&["sampleqx"]), &v(&["sampleqx", "sample"])),
+            v(&["sampleqx"])
+        );
+        assert_eq!(app_list(&v(&["qx"]), &v(&[""])), v(&["qx"]));
     }
 
     #[test]
