@@ -8,8 +8,11 @@
  *   back: the server still receives every byte up to the offset, intact, then
  *   PEER_SEND_ABORTED with the code, and STREAM_RELIABLE_OFFSET_RECV gives the offset (a
  *   plain RESET_STREAM would have cut the data at the window);
- * - after the reset, the offset can no longer be changed, nor after the peer's STOP_SENDING
- *   (which resets the sending half, with NO_ERROR as MsQuic's reply). */
+ * - after the reset, the offset can no longer be changed;
+ * - the reply to the peer's STOP_SENDING is decided after PEER_RECEIVE_ABORTED, as in MsQuic:
+ *   an offset set inside that event makes it RESET_STREAM_AT with NO_ERROR (the stopping
+ *   peer sees PEER_SEND_ABORTED 0 and the offset); a plain RESET_STREAM (here the
+ *   application's own INLINE abort) raises no PEER_SEND_ABORTED on the stopping peer. */
 #include "support/qmux_test.h"
 
 #ifndef QUIC_PARAM_STREAM_RELIABLE_OFFSET_RECV
@@ -111,20 +114,32 @@ static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
     return QUIC_STATUS_SUCCESS;
 }
 
-/* The server's second stream: stops the client's sending at the first data. */
-/* The code of the reset that answered the server's STOP_SENDING: NO_ERROR, as in MsQuic. */
-static uint64_t stop_reply_code = 0xFFFF;
+/* The server's later streams: stop the client's sending at the first data and end their own
+ * sending half; record how the client's reply (RESET_STREAM / RESET_STREAM_AT) arrived. */
+static struct {
+    int send_aborted;   /* PEER_SEND_ABORTED events */
+    uint64_t code;      /* their code */
+    uint64_t recv_offset; /* STREAM_RELIABLE_OFFSET_RECV at that event */
+    Counter done;
+} stopper;
 
 static QUIC_STATUS QUIC_API StoppingStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
     TRACE_STREAM(ev);
     (void)ctx;
     if (ev->Type == QUIC_STREAM_EVENT_RECEIVE && ev->RECEIVE.TotalBufferLength > 0) {
         api->StreamShutdown(stream, QUIC_STREAM_SHUTDOWN_FLAG_ABORT_RECEIVE, 3);
-    } else if (ev->Type == QUIC_STREAM_EVENT_PEER_SEND_ABORTED) {
-        stop_reply_code = ev->PEER_SEND_ABORTED.ErrorCode;
         api->StreamShutdown(stream, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
+    } else if (ev->Type == QUIC_STREAM_EVENT_PEER_SEND_ABORTED) {
+        stopper.send_aborted++;
+        stopper.code = ev->PEER_SEND_ABORTED.ErrorCode;
+        uint64_t v = 0;
+        uint32_t len = sizeof(v);
+        if (api->GetParam(stream, QUIC_PARAM_STREAM_RELIABLE_OFFSET_RECV, &len, &v) ==
+            QUIC_STATUS_SUCCESS)
+            stopper.recv_offset = v;
     } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
         api->StreamClose(stream);
+        counter_add(&stopper.done, 1);
     }
     return QUIC_STATUS_SUCCESS;
 }
@@ -192,19 +207,28 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
     return QUIC_STATUS_SUCCESS;
 }
 
-/* The client's second stream: tries to set the offset once the server stopped it. */
+/* The client's later streams: inside PEER_RECEIVE_ABORTED, set a reliable offset (the
+ * reply becomes RESET_STREAM_AT, with NO_ERROR) or, with `abort_inline`, abort the sending
+ * half itself (INLINE, so before MsQuic's own reply). */
 static struct {
     Counter stopped;
     QUIC_STATUS set_status;
+    int abort_inline;
     Counter done;
 } cli3;
-
 static QUIC_STATUS QUIC_API ClientStream3(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
     TRACE_STREAM(ev);
     (void)ctx;
     if (ev->Type == QUIC_STREAM_EVENT_PEER_RECEIVE_ABORTED) {
-        uint64_t v = 4;
-        cli3.set_status = api->SetParam(stream, QUIC_PARAM_STREAM_RELIABLE_OFFSET, sizeof(v), &v);
+        if (cli3.abort_inline) {
+            cli3.set_status = api->StreamShutdown(
+                stream, QUIC_STREAM_SHUTDOWN_FLAG_ABORT_SEND | QUIC_STREAM_SHUTDOWN_FLAG_INLINE,
+                0x77);
+        } else {
+            uint64_t v = 4;
+            cli3.set_status =
+                api->SetParam(stream, QUIC_PARAM_STREAM_RELIABLE_OFFSET, sizeof(v), &v);
+        }
         counter_add(&cli3.stopped, 1);
     } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
         counter_add(&cli3.done, 1);
@@ -349,20 +373,45 @@ int main(void) {
     CHECK(counter_wait(&srv.done, 1, 5000));
     api->StreamClose(s);
 
-    /* The server stops the next stream: its offset is fixed from then on. */
+    /* The server stops the next stream: the client's reply is decided after
+     * PEER_RECEIVE_ABORTED, so an offset set there is taken (the reply is RESET_STREAM_AT with
+     * NO_ERROR, which raises PEER_SEND_ABORTED even though the server stopped receiving). */
     counter_init(&cli3.stopped);
     counter_init(&cli3.done);
+    counter_init(&stopper.done);
     HQUIC s3 = NULL;
     CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE, ClientStream3, NULL, &s3) ==
           QUIC_STATUS_SUCCESS);
     QUIC_BUFFER some = {16, data};
     CHECK(QUIC_SUCCEEDED(api->StreamSend(s3, &some, 1, QUIC_SEND_FLAG_START, NULL)));
     CHECK(counter_wait(&cli3.stopped, 1, 5000));
-    CHECK(cli3.set_status == QUIC_STATUS_INVALID_STATE);
-    api->StreamShutdown(s3, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0);
+    CHECK(cli3.set_status == QUIC_STATUS_SUCCESS);
     CHECK(counter_wait(&cli3.done, 1, 5000));
-    CHECK(stop_reply_code == 0);
+    CHECK(counter_wait(&stopper.done, 1, 5000));
+    CHECK(stopper.send_aborted == 1);
+    CHECK(stopper.code == 0);
+    CHECK(stopper.recv_offset == 4);
+    /* The reset went out: the offset is fixed now. */
+    CHECK(set_offset(s3, 2) == QUIC_STATUS_INVALID_STATE);
     api->StreamClose(s3);
+
+    /* Again, the client aborting inside the event: its plain RESET_STREAM raises no
+     * PEER_SEND_ABORTED on the server, which stopped receiving. */
+    counter_init(&cli3.stopped);
+    counter_init(&cli3.done);
+    counter_init(&stopper.done);
+    stopper.send_aborted = 0;
+    cli3.abort_inline = 1;
+    HQUIC s4 = NULL;
+    CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE, ClientStream3, NULL, &s4) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(QUIC_SUCCEEDED(api->StreamSend(s4, &some, 1, QUIC_SEND_FLAG_START, NULL)));
+    CHECK(counter_wait(&cli3.stopped, 1, 5000));
+    CHECK(cli3.set_status == QUIC_STATUS_SUCCESS);
+    CHECK(counter_wait(&cli3.done, 1, 5000));
+    CHECK(counter_wait(&stopper.done, 1, 5000));
+    CHECK(stopper.send_aborted == 0);
+    api->StreamClose(s4);
 
     api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
     CHECK(counter_wait(&client_done, 1, 5000));

@@ -695,13 +695,19 @@ impl ConnSlot {
             }
             Event::StreamReset { id, error_code } => {
                 if let Some(s) = self.stream(id) {
-                    stream::peer_send_aborted(&s, error_code);
+                    if stream_reset::raises_send_aborted(&s) {
+                        stream::peer_send_aborted(&s, error_code);
+                    }
                 }
             }
             Event::StopSending { id, error_code } => {
-                if let Some(s) = self.stream(id) {
-                    stream::peer_receive_aborted(&s, error_code);
+                // The reply (RESET_STREAM or RESET_STREAM_AT) is decided once the
+                // application has seen PEER_RECEIVE_ABORTED, as in MsQuic.
+                let s = self.stream(id);
+                if let Some(s) = &s {
+                    stream::peer_receive_aborted(s, error_code);
                 }
+                conn.with_engine(cx, |e| stream_reset::answer_stop(e, s.as_deref(), id));
             }
             Event::SendComplete { id, token } => {
                 if let Some(s) = self.stream(id) {

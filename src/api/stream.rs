@@ -626,8 +626,10 @@ fn shutdown_now(
         if flags & QUIC_STREAM_SHUTDOWN_FLAG_ABORT_SEND.0 != 0 {
             stream_reset::abort_send(e, stream, id, error_code);
         }
-        if flags & QUIC_STREAM_SHUTDOWN_FLAG_ABORT_RECEIVE.0 != 0 {
-            let _ = e.stop_sending(id, error_code);
+        if flags & QUIC_STREAM_SHUTDOWN_FLAG_ABORT_RECEIVE.0 != 0
+            && e.stop_sending(id, error_code).is_ok()
+        {
+            stream.obj.extra.lock().stopped_receiving = true;
         }
     };
     match slot.conn() {
@@ -943,7 +945,6 @@ pub(crate) fn peer_send_aborted(stream: &Handle<Stream>, error_code: u64) {
 
 /// The peer asked us to stop sending.
 pub(crate) fn peer_receive_aborted(stream: &Handle<Stream>, error_code: u64) {
-    stream_reset::peer_stopped(stream);
     let mut ev = event(
         QUIC_STREAM_EVENT_PEER_RECEIVE_ABORTED,
         QUIC_STREAM_EVENT_PAYLOAD {

@@ -46,6 +46,9 @@ pub(crate) struct ExtraState {
     pub(crate) peer_reliable: Option<u64>,
     /// SEND_SHUTDOWN_COMPLETE was raised.
     pub(crate) send_shutdown_indicated: bool,
+    /// The application aborted the receiving half (we sent STOP_SENDING): the peer's plain
+    /// RESET_STREAM then raises no PEER_SEND_ABORTED, as in MsQuic (RESET_STREAM_AT does).
+    pub(crate) stopped_receiving: bool,
     /// DELAY_ID_FC_UPDATES: the stream's slot in the peer's stream limit goes back only at
     /// StreamClose.
     pub(crate) delay_id_fc: bool,

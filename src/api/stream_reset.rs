@@ -159,13 +159,43 @@ pub(crate) fn on_peer_params(slot: &ConnSlot) {
     slot.emit(&mut ev);
 }
 
-/// The peer sent STOP_SENDING: the engine answered with RESET_STREAM, so the sending half
-/// is reset and its reliable offset can no longer change.
-pub(crate) fn peer_stopped(stream: &Handle<Stream>) {
-    let mut x = stream.obj.extra.lock();
-    if x.local_reset == LocalReset::None {
-        x.local_reset = LocalReset::Plain;
+/// The peer sent STOP_SENDING and the application has seen PEER_RECEIVE_ABORTED: the
+/// engine's held reply goes out, as MsQuic's: the application's own ABORT_SEND from inside
+/// the callback (INLINE) keeps its code; otherwise RESET_STREAM with NO_ERROR, or
+/// RESET_STREAM_AT with NO_ERROR when a reliable offset is set and the application did not
+/// abort (an abort with a reliable offset is overridden by the plain reset, as in MsQuic).
+/// The reliable offset can no longer change from then on.
+pub(crate) fn answer_stop(
+    e: &mut proto::Connection,
+    stream: Option<&Handle<Stream>>,
+    id: StreamId,
+) {
+    if let Some(stream) = stream {
+        let mut x = stream.obj.extra.lock();
+        match x.local_reset {
+            LocalReset::None => {
+                let reliable = x.reliable_offset;
+                x.local_reset = if reliable > 0 && e.reset_at(id, 0, reliable).is_ok() {
+                    LocalReset::Reliable
+                } else {
+                    LocalReset::Plain
+                };
+            }
+            LocalReset::Reliable => {
+                let _ = e.reset_at(id, 0, 0);
+                x.local_reset = LocalReset::Plain;
+            }
+            LocalReset::Plain => {}
+        }
     }
+    e.release_stop_reply(id);
+}
+
+/// Whether the peer's reset raises PEER_SEND_ABORTED: not for a plain RESET_STREAM once the
+/// application aborted the receiving half (MsQuic raises it then only for RESET_STREAM_AT).
+pub(crate) fn raises_send_aborted(stream: &Handle<Stream>) -> bool {
+    let x = stream.obj.extra.lock();
+    !x.stopped_receiving || x.peer_reliable.is_some()
 }
 
 /// The peer sent RESET_STREAM_AT on `stream`.

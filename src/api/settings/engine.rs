@@ -24,6 +24,9 @@ impl Settings {
     /// - `ReliableResetEnabled` -> reset_stream_at;
     /// - `KeepAliveIntervalMs` -> keep_alive_interval (0 = none).
     ///
+    /// Replies to STOP_SENDING are held until the application has seen
+    /// PEER_RECEIVE_ABORTED (see `stream_reset::answer_stop`).
+    ///
     /// Record size, close wait and stream scheduling keep the engine's defaults. `is_server`
     /// is taken for symmetry with MsQuic, where some settings are side-specific; none of the
     /// engine's fields differs by side today.
@@ -46,6 +49,7 @@ impl Settings {
                 .then_some(MAX_DATAGRAM_FRAME_SIZE),
             reset_stream_at: self.reliable_reset_enabled,
             keep_alive_interval: self.keep_alive_interval(),
+            hold_stop_replies: true,
             ..Config::default()
         }
     }

@@ -518,7 +518,11 @@ impl Connection {
             for token in canceled {
                 self.events.push_back(Event::SendCanceled { id, token });
             }
-            self.reset_pending.push_back(id);
+            if self.config.hold_stop_replies {
+                self.stop_replies_held.push(id);
+            } else {
+                self.reset_pending.push_back(id);
+            }
         }
         Ok(())
     }

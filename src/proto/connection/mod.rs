@@ -51,6 +51,10 @@ pub struct Config {
     pub close_wait_timeout: Duration,
     /// How streams with data share the output.
     pub scheduling: Scheduling,
+    /// Hold the RESET_STREAM answering a peer's STOP_SENDING until
+    /// [`Connection::release_stop_reply`]: the application may first choose its code (and a
+    /// reliable size) with [`Connection::reset_at`]. Off, the reply (code 0) goes at once.
+    pub hold_stop_replies: bool,
 }
 
 impl Default for Config {
@@ -69,6 +73,7 @@ impl Default for Config {
             keep_alive_interval: None,
             close_wait_timeout: Duration::from_secs(3),
             scheduling: Scheduling::RoundRobin,
+            hold_stop_replies: false,
         }
     }
 }
@@ -382,6 +387,8 @@ pub struct Connection {
     stream_data_blocked_pending: Vec<StreamId>,
     stop_sending_pending: VecDeque<(StreamId, u64)>,
     reset_pending: VecDeque<StreamId>,
+    /// Streams whose reply to STOP_SENDING is held (see [`Config::hold_stop_replies`]).
+    stop_replies_held: Vec<StreamId>,
 
     // Datagrams.
     datagrams: VecDeque<(Vec<u8>, u64)>,
@@ -503,6 +510,7 @@ impl Connection {
             stream_data_blocked_pending: Vec::new(),
             stop_sending_pending: VecDeque::new(),
             reset_pending: VecDeque::new(),
+            stop_replies_held: Vec::new(),
             datagrams: VecDeque::new(),
             stats: Stats::default(),
         }
@@ -866,9 +874,19 @@ impl Connection {
         if reliable_size > 0 && !self.limits().is_some_and(|p| p.reset_stream_at) {
             return Err(CommandError::NotNegotiated);
         }
+        let held = self.stop_replies_held.contains(&id);
         let send = self.send_half(id)?;
         match send.phase {
             SendPhase::Open | SendPhase::Finishing => {}
+            SendPhase::ResetPending { .. } if held => {
+                // The reply to the peer's STOP_SENDING is still open: this sets its code and
+                // reliable size (the data past what was written is already dropped).
+                send.phase = SendPhase::ResetPending {
+                    error_code,
+                    reliable_size: reliable_size.min(send.offset()),
+                };
+                return Ok(());
+            }
             _ => return Err(CommandError::SendClosed),
         }
         let reliable_size = reliable_size.min(send.offset() + send.pending());
@@ -891,6 +909,16 @@ impl Connection {
             self.schedule(id);
         }
         Ok(())
+    }
+
+    /// Sends the held reply to the peer's STOP_SENDING on `id` (see
+    /// [`Config::hold_stop_replies`]): RESET_STREAM with code 0 unless [`Self::reset_at`]
+    /// chose otherwise meanwhile. Nothing happens for a stream with no held reply.
+    pub fn release_stop_reply(&mut self, id: StreamId) {
+        if let Some(i) = self.stop_replies_held.iter().position(|&s| s == id) {
+            self.stop_replies_held.swap_remove(i);
+            self.reset_pending.push_back(id);
+        }
     }
 
     /// Asks the peer to stop sending (STOP_SENDING); data arriving from now on is discarded.

@@ -4,5 +4,6 @@ mod negative;
 mod scenarios;
 mod shared;
 mod soak;
+mod stop_replies;
 mod stream_limits;
 mod util;
