@@ -119,6 +119,12 @@ enum Queued {
         flags: u32,
         error_code: u64,
     },
+    /// A buffered send already completed (SEND_COMPLETE raised) while the stream waited for
+    /// the peer's stream limit: its bytes still go once the stream opens, unless aborted.
+    Completed {
+        data: Vec<u8>,
+        flags: u32,
+    },
 }
 
 impl Object for Stream {
@@ -735,15 +741,65 @@ pub(crate) unsafe extern "C" fn send(
             start
         };
         let s = stream.clone();
+        // From a callback on the worker the call runs inline: what completes at once is
+        // raised after that callback, never nested inside StreamSend.
+        let nested = stream.obj.connection.obj.worker().is_current();
         on_slot(&stream.obj.connection, false, move |cx, slot| {
             if start_now {
                 try_start(cx, slot, &s);
             } else {
                 drain_queued(cx, slot, &s);
             }
+            if nested {
+                let s = s.clone();
+                s.clone()
+                    .obj
+                    .connection
+                    .obj
+                    .worker()
+                    .post(Box::new(move |_: &WorkerCx| complete_blocked_sends(&s)));
+            } else {
+                complete_blocked_sends(&s);
+            }
         });
         QUIC_STATUS_PENDING
     })
+}
+
+/// On a started stream the peer's stream limit holds back (START_COMPLETE raised, no ID
+/// yet), buffered sends complete at once while less than the ideal send buffer is waiting,
+/// as on an open stream (MsQuic copies them into its send buffer): their bytes stay queued
+/// for when the stream opens, and an abort meanwhile cancels nothing.
+fn complete_blocked_sends(stream: &Handle<Stream>) {
+    let mut done = Vec::new();
+    {
+        let mut st = stream.obj.state.lock();
+        if st.id.is_some() || st.reserved_id.is_none() || st.done || st.ending {
+            return;
+        }
+        let mut waiting: u64 = 0;
+        for q in st.queued.iter_mut() {
+            match q {
+                Queued::Completed { data, .. } => waiting += data.len() as u64,
+                Queued::Send {
+                    data: Payload::Copied(data),
+                    flags,
+                    context,
+                } if waiting < IDEAL_SEND_BUFFER_SIZE => {
+                    waiting += data.len() as u64;
+                    done.push(*context);
+                    *q = Queued::Completed {
+                        data: std::mem::take(data),
+                        flags: *flags,
+                    };
+                }
+                _ => break,
+            }
+        }
+    }
+    for context in done {
+        send_complete(stream, context as u64, false);
+    }
 }
 
 /// Hands the stream's queued sends and shutdowns to the engine, oldest first, once it has an
@@ -767,11 +823,15 @@ fn drain_queued(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>
         };
         match next {
             Queued::Send { context, .. } if aborted => send_complete(stream, context as u64, true),
+            Queued::Completed { .. } if aborted => {}
             Queued::Send {
                 data,
                 flags,
                 context,
-            } => send_now(cx, slot, stream, id, data, flags, context),
+            } => send_now(cx, slot, stream, id, data, flags, Some(context)),
+            Queued::Completed { data, flags } => {
+                send_now(cx, slot, stream, id, Payload::Copied(data), flags, None)
+            }
             Queued::Shutdown { flags, error_code } => {
                 shutdown_now(cx, slot, stream, id, flags, error_code)
             }
@@ -786,8 +846,20 @@ fn send_now(
     id: StreamId,
     data: Payload,
     flags: u32,
-    context: usize,
+    context: Option<usize>,
 ) {
+    // `None`: the send completed already (see `complete_blocked_sends`); only its bytes go.
+    let Some(context) = context else {
+        if let Payload::Copied(v) = data {
+            slot.with_engine(cx, |e| {
+                if e.send(id, SendData::Owned(v), None).is_ok() && flags & QUIC_SEND_FLAG_FIN.0 != 0
+                {
+                    let _ = e.finish(id);
+                }
+            });
+        }
+        return;
+    };
     let empty = data.is_empty();
     let fin = flags & QUIC_SEND_FLAG_FIN.0 != 0;
     refresh_ideal_send(slot, stream);
