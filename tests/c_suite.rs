@@ -199,6 +199,7 @@ const C_PROGRAMS: &[&str] = &[
     "cert_events",
     "close_async_late",
     "close_graceful",
+    "close_held_sends",
     "close_in_callbacks",
     "conn_options",
     "conn_params",
@@ -375,6 +376,11 @@ fn settings() {
 #[test]
 fn close_async_late() {
     c_program("close_async_late");
+}
+
+#[test]
+fn close_held_sends() {
+    c_program("close_held_sends");
 }
 
 #[test]

@@ -270,12 +270,15 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
             if let Some(id) = id {
                 stream_ids::closed(cx, slot, &s, id);
                 if slot.stream(StreamId(id)).is_some() {
-                    abort_for_close(cx, slot, &s, StreamId(id));
+                    abort_for_close(slot, &s, StreamId(id));
                     slot.remove_stream(id);
                 }
             }
             let (shutdown, by_app, remotely, code, status) = slot.stream_close_info();
             abandon(&s, shutdown, by_app, remotely, code, status);
+            // The abort goes out once the stream's last events are raised (what the engine
+            // still reports of the stream is ignored: it left the slot).
+            slot.with_engine(cx, |_| ());
         });
         if stream.obj.connection.obj.finished.load(Ordering::Acquire) {
             // The connection was over before this close reached it: the stream (never
@@ -324,13 +327,19 @@ fn abandon(
 
 /// StreamClose of a started stream: both directions aborted with error 0, and the sends the
 /// engine completes or cancels are reported now, before the stream leaves its slot (a close
-/// made inside a callback runs while the connection's events wait to be delivered).
-fn abort_for_close(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Handle<Stream>, id: StreamId) {
+/// made inside a callback runs while the connection's events wait to be delivered). The
+/// engine makes no progress here: delivering its events now could end the stream (its
+/// StreamClosed, once the abort is written) before the canceled sends are reported; the
+/// caller lets it progress after the stream's last events.
+fn abort_for_close(slot: &Rc<ConnSlot>, stream: &Handle<Stream>, id: StreamId) {
     let sends = slot
-        .with_engine(cx, |e| {
-            let _ = e.reset(id, 0);
-            let _ = e.stop_sending(id, 0);
-            e.take_send_events(id)
+        .conn()
+        .map(|c| {
+            c.with_engine_quiet(|e| {
+                let _ = e.reset(id, 0);
+                let _ = e.stop_sending(id, 0);
+                e.take_send_events(id)
+            })
         })
         .unwrap_or_default();
     for (token, canceled) in sends {
