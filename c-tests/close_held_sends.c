@@ -1,8 +1,9 @@
 /* StreamClose from an application thread of a stream whose sends are still held (the peer's
  * flow control holds them back) and whose receiving half is over (the peer's FIN came): every
- * send gets its SEND_COMPLETE (Canceled) inside the call, before SHUTDOWN_COMPLETE. The
- * abort the close makes ends the stream in the engine at once (both halves are done), which
- * must not raise SHUTDOWN_COMPLETE ahead of the canceled sends. */
+ * send gets its SEND_COMPLETE (Canceled) inside the call, before SHUTDOWN_COMPLETE, and so
+ * does a send made from inside the first of those events. The abort the close makes ends the
+ * stream in the engine at once (both halves are done), which must not raise SHUTDOWN_COMPLETE
+ * ahead of the canceled sends. */
 #include "support/qmux_test.h"
 
 #define SENDS 4
@@ -14,9 +15,17 @@ static Counter sends_back;      /* client: SEND_COMPLETE */
 static Counter client_done;     /* client: SHUTDOWN_COMPLETE */
 static int canceled_sends;      /* client: SEND_COMPLETE with Canceled */
 static int sends_after_final;   /* client: SEND_COMPLETE after SHUTDOWN_COMPLETE */
+static Counter sends_made;      /* client: StreamSend calls that took a buffer */
+
+static QUIC_BUFFER* new_send(uint32_t size) {
+    QUIC_BUFFER* b = malloc(sizeof(QUIC_BUFFER) + size);
+    b->Length = size;
+    b->Buffer = (uint8_t*)(b + 1);
+    memset(b->Buffer, 0x5A, size);
+    return b;
+}
 
 static QUIC_STATUS QUIC_API client_stream_cb(HQUIC s, void* ctx, QUIC_STREAM_EVENT* ev) {
-    (void)s;
     (void)ctx;
     TRACE_STREAM(ev);
     switch (ev->Type) {
@@ -24,7 +33,16 @@ static QUIC_STATUS QUIC_API client_stream_cb(HQUIC s, void* ctx, QUIC_STREAM_EVE
         counter_add(&peer_fin, 1);
         break;
     case QUIC_STREAM_EVENT_SEND_COMPLETE:
-        if (ev->SEND_COMPLETE.Canceled) canceled_sends++;
+        if (ev->SEND_COMPLETE.Canceled && canceled_sends++ == 0) {
+            /* Another send from inside the first cancellation: it is refused or completes
+             * (canceled) too, before SHUTDOWN_COMPLETE. */
+            QUIC_BUFFER* b = new_send(100);
+            counter_add(&sends_made, 1);
+            if (QUIC_FAILED(api->StreamSend(s, b, 1, QUIC_SEND_FLAG_NONE, b))) {
+                free(b);
+                counter_add(&sends_back, 1);
+            }
+        }
         if (counter_get(&client_done) != 0) sends_after_final++;
         free(ev->SEND_COMPLETE.ClientContext);
         counter_add(&sends_back, 1);
@@ -73,19 +91,12 @@ static QUIC_STATUS QUIC_API listener_cb(HQUIC l, void* ctx, QUIC_LISTENER_EVENT*
     return accept_connection(api, ev, (void*)server_conn_cb, NULL, server_cfg);
 }
 
-static QUIC_BUFFER* new_send(uint32_t size) {
-    QUIC_BUFFER* b = malloc(sizeof(QUIC_BUFFER) + size);
-    b->Length = size;
-    b->Buffer = (uint8_t*)(b + 1);
-    memset(b->Buffer, 0x5A, size);
-    return b;
-}
-
 int main(void) {
     if (!have_test_cert()) return 1;
     counter_init(&peer_fin);
     counter_init(&sends_back);
     counter_init(&client_done);
+    counter_init(&sends_made);
     CHECK(QUIC_SUCCEEDED(MsQuicOpenVersion(2, (const void**)&api)));
     HQUIC reg = NULL;
     QUIC_REGISTRATION_CONFIG rc = {"close_held_sends", QUIC_EXECUTION_PROFILE_LOW_LATENCY};
@@ -106,6 +117,7 @@ int main(void) {
     for (int i = 0; i < SENDS; i++) {
         QUIC_BUFFER* b = new_send(SEND_SIZE);
         QUIC_SEND_FLAGS f = i == 0 ? QUIC_SEND_FLAG_START : QUIC_SEND_FLAG_NONE;
+        counter_add(&sends_made, 1);
         CHECK(QUIC_SUCCEEDED(api->StreamSend(stream, b, 1, f, b)));
     }
     CHECK(counter_wait(&peer_fin, 1, 10000));
@@ -113,7 +125,8 @@ int main(void) {
     /* From this thread: the close runs on the worker outside any event delivery. */
     api->StreamClose(stream);
     CHECK(counter_get(&client_done) == 1);
-    CHECK(counter_get(&sends_back) == SENDS);
+    CHECK(counter_get(&sends_back) == counter_get(&sends_made));
+    CHECK(counter_get(&sends_made) == SENDS + 1);
     CHECK(sends_after_final == 0);
     /* The peer's flow control held some of the data back: those sends were canceled. */
     CHECK(canceled_sends > 0);
@@ -127,5 +140,6 @@ int main(void) {
     counter_destroy(&peer_fin);
     counter_destroy(&sends_back);
     counter_destroy(&client_done);
+    counter_destroy(&sends_made);
     return finish("close_held_sends");
 }
