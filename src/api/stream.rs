@@ -810,7 +810,9 @@ fn send_now(
             let r = match data {
                 // Its SendComplete must come before the stream's end: a stream already gone
                 // from the engine (its StreamClosed still to be delivered) cancels it here.
-                _ if empty && e.send_pending(id).is_none() => Err(CommandError::UnknownStream),
+                _ if empty && (e.is_closed() || e.send_pending(id).is_none()) => {
+                    Err(CommandError::UnknownStream)
+                }
                 _ if empty => Ok(()),
                 Payload::Copied(v) if room => {
                     completes_now = true;
@@ -1007,6 +1009,10 @@ fn cancel_queued(stream: &Handle<Stream>) {
         st.ending = true;
         std::mem::take(&mut st.queued)
     };
+    // Completions the engine holds but has not delivered (an empty send made from one of the
+    // stream's last callbacks, or during the connection's end) would come after
+    // SHUTDOWN_COMPLETE and be dropped: they are reported now.
+    stream_reset::report_pending_sends(stream);
     for q in queued {
         if let Queued::Send { context, .. } = q {
             send_complete(stream, context as u64, true);
