@@ -217,6 +217,7 @@ const C_PROGRAMS: &[&str] = &[
     "handle_lifetime",
     "handshake_timeout",
     "idle_timeout",
+    "immediate_shutdown_send",
     "listener_alpn",
     "listener_alpn_choice",
     "listener_reject",
@@ -376,6 +377,11 @@ fn settings() {
 #[test]
 fn close_async_late() {
     c_program("close_async_late");
+}
+
+#[test]
+fn immediate_shutdown_send() {
+    c_program("immediate_shutdown_send");
 }
 
 #[test]
