@@ -206,6 +206,7 @@ const C_PROGRAMS: &[&str] = &[
     "conn_statistics",
     "connect_statuses",
     "connection_pool",
+    "cross_pool_call",
     "datagrams",
     "event_order",
     "disconnect_timeout",
@@ -382,6 +383,11 @@ fn close_async_late() {
 #[test]
 fn immediate_shutdown_send() {
     c_program("immediate_shutdown_send");
+}
+
+#[test]
+fn cross_pool_call() {
+    c_program("cross_pool_call");
 }
 
 #[test]
