@@ -199,12 +199,14 @@ const C_PROGRAMS: &[&str] = &[
     "cert_events",
     "close_async_late",
     "close_graceful",
+    "close_held_sends",
     "close_in_callbacks",
     "conn_options",
     "conn_params",
     "conn_statistics",
     "connect_statuses",
     "connection_pool",
+    "cross_pool_call",
     "datagrams",
     "event_order",
     "disconnect_timeout",
@@ -216,6 +218,7 @@ const C_PROGRAMS: &[&str] = &[
     "handle_lifetime",
     "handshake_timeout",
     "idle_timeout",
+    "immediate_shutdown_send",
     "listener_alpn",
     "listener_alpn_choice",
     "listener_reject",
@@ -375,6 +378,21 @@ fn settings() {
 #[test]
 fn close_async_late() {
     c_program("close_async_late");
+}
+
+#[test]
+fn immediate_shutdown_send() {
+    c_program("immediate_shutdown_send");
+}
+
+#[test]
+fn cross_pool_call() {
+    c_program("cross_pool_call");
+}
+
+#[test]
+fn close_held_sends() {
+    c_program("close_held_sends");
 }
 
 #[test]

@@ -450,7 +450,7 @@ fn bind_and_register(
     reported: impl Fn(u16) -> QUIC_ADDR,
 ) -> QUIC_STATUS {
     {
-        let mut shared = SHARED.lock();
+        let shared = SHARED.lock();
         if bind.port() != 0 {
             if let Some(entry) = shared.get(&bind) {
                 // Another listener has the address: share its socket if the ALPNs are disjoint.
@@ -474,6 +474,9 @@ fn bind_and_register(
                 return QUIC_STATUS_SUCCESS;
             }
         }
+        // SHARED is not held while the worker binds: that worker may be inside a callback
+        // that stops a listener (ListenerStop takes SHARED), which would never return.
+        drop(shared);
         let worker = match listener.obj.params.partition() {
             Some(p) => listener
                 .obj
@@ -501,7 +504,7 @@ fn bind_and_register(
                     "listener start address={local} alpn={:?}",
                     alpn_names(&alpns)
                 );
-                shared.insert(local, entry);
+                SHARED.lock().insert(local, entry);
                 let mut state = listener.obj.state.lock();
                 state.worker = Some(worker.index());
                 state.last_worker = Some(worker.index());

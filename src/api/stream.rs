@@ -275,12 +275,14 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
             if let Some(id) = id {
                 stream_ids::closed(cx, slot, &s, id);
                 if slot.stream(StreamId(id)).is_some() {
-                    abort_for_close(cx, slot, &s, StreamId(id));
-                    slot.remove_stream(id);
+                    abort_for_close(slot, &s, StreamId(id));
                 }
             }
             let (shutdown, by_app, remotely, code, status) = slot.stream_close_info();
             abandon(&s, shutdown, by_app, remotely, code, status);
+            // The abort goes out once the stream's last events are raised (what the engine
+            // still reports of the stream is ignored: it left the slot).
+            slot.with_engine(cx, |_| ());
         });
         if stream.obj.connection.obj.finished.load(Ordering::Acquire) {
             // The connection was over before this close reached it: the stream (never
@@ -327,17 +329,25 @@ fn abandon(
     emit_final(stream, payload);
 }
 
-/// StreamClose of a started stream: both directions aborted with error 0, and the sends the
-/// engine completes or cancels are reported now, before the stream leaves its slot (a close
-/// made inside a callback runs while the connection's events wait to be delivered).
-fn abort_for_close(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Handle<Stream>, id: StreamId) {
+/// StreamClose of a started stream: both directions aborted with error 0, the stream leaves
+/// its slot, and the sends the engine completes or cancels are reported now (a close made
+/// inside a callback runs while the connection's events wait to be delivered). The engine
+/// makes no progress before the stream has left the slot: its StreamClosed (once the abort is
+/// written), delivered by a progress made here or by an API call from one of these
+/// callbacks, would otherwise raise SHUTDOWN_COMPLETE ahead of the canceled sends. The caller
+/// lets it progress after the stream's last events.
+fn abort_for_close(slot: &Rc<ConnSlot>, stream: &Handle<Stream>, id: StreamId) {
     let sends = slot
-        .with_engine(cx, |e| {
-            let _ = e.reset(id, 0);
-            let _ = e.stop_sending(id, 0);
-            e.take_send_events(id)
+        .conn()
+        .map(|c| {
+            c.with_engine_quiet(|e| {
+                let _ = e.reset(id, 0);
+                let _ = e.stop_sending(id, 0);
+                e.take_send_events(id)
+            })
         })
         .unwrap_or_default();
+    slot.remove_stream(id.0);
     for (token, canceled) in sends {
         send_complete(stream, token, canceled);
     }
@@ -808,6 +818,15 @@ fn complete_blocked_sends(stream: &Handle<Stream>) {
 /// before its data was taken (unless a reliable offset asks for the data to be delivered).
 fn drain_queued(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
     loop {
+        let sending = {
+            let st = stream.obj.state.lock();
+            st.id.is_some() && matches!(st.queued.front(), Some(Queued::Send { .. }))
+        };
+        if sending {
+            // Raised before the send leaves the queue: the stream may end inside the event,
+            // and its end cancels only what is still queued.
+            refresh_ideal_send(slot, stream);
+        }
         let reliable = stream.obj.extra.lock().reliable_offset != 0;
         let (id, next, aborted) = {
             let mut st = stream.obj.state.lock();
@@ -862,7 +881,6 @@ fn send_now(
     };
     let empty = data.is_empty();
     let fin = flags & QUIC_SEND_FLAG_FIN.0 != 0;
-    refresh_ideal_send(slot, stream);
     let token = Some(context as u64);
     // Buffered mode completes a send at once while the stream has room: no earlier send still
     // held and less than the ideal send buffer waiting for the socket (MsQuic copies a request
@@ -879,48 +897,58 @@ fn send_now(
         })
         .unwrap_or(false);
     let mut completes_now = empty;
-    let queued = slot.with_engine(cx, |e| {
-        let r = match data {
-            // Its SendComplete must come before the stream's end: a stream already gone
-            // from the engine (its StreamClosed still to be delivered) cancels it here.
-            _ if empty && e.send_pending(id).is_none() => Err(CommandError::UnknownStream),
-            _ if empty => Ok(()),
-            Payload::Copied(v) if room => {
-                completes_now = true;
-                e.send(id, SendData::Owned(v), None)
+    // Without progress until a refused send is reported: delivering the engine's events
+    // first could end the stream (StreamClosed) and drop the report after SHUTDOWN_COMPLETE.
+    let conn = slot.conn();
+    let queued = conn.as_ref().map(|c| {
+        c.with_engine_quiet(|e| {
+            let r = match data {
+                // Its SendComplete must come before the stream's end: a stream already gone
+                // from the engine (its StreamClosed still to be delivered) cancels it here.
+                _ if empty && (e.is_closed() || e.send_pending(id).is_none()) => {
+                    Err(CommandError::UnknownStream)
+                }
+                _ if empty => Ok(()),
+                Payload::Copied(v) if room => {
+                    completes_now = true;
+                    e.send(id, SendData::Owned(v), None)
+                }
+                Payload::Copied(v) => e.send(id, SendData::Owned(v), token),
+                Payload::Borrowed(bufs) => {
+                    // One chunk per buffer; only the last carries the token, so the one
+                    // SEND_COMPLETE comes once every byte of this send was written. `send`
+                    // fails only on the stream's state, which pushing data does not change:
+                    // either every buffer is queued or the first is refused and none is.
+                    let last = bufs.len() - 1;
+                    bufs.into_iter().enumerate().try_for_each(|(i, b)| {
+                        e.send(
+                            id,
+                            SendData::Shared(Box::new(b)),
+                            token.filter(|_| i == last),
+                        )
+                    })
+                }
+            };
+            if r.is_ok() && completes_now {
+                e.complete_send(id, context as u64);
             }
-            Payload::Copied(v) => e.send(id, SendData::Owned(v), token),
-            Payload::Borrowed(bufs) => {
-                // One chunk per buffer; only the last carries the token, so the one
-                // SEND_COMPLETE comes once every byte of this send was written. `send`
-                // fails only on the stream's state, which pushing data does not change:
-                // either every buffer is queued or the first is refused and none is.
-                let last = bufs.len() - 1;
-                bufs.into_iter().enumerate().try_for_each(|(i, b)| {
-                    e.send(
-                        id,
-                        SendData::Shared(Box::new(b)),
-                        token.filter(|_| i == last),
-                    )
-                })
+            if r.is_ok() && fin {
+                let _ = e.finish(id);
             }
-        };
-        if r.is_ok() && completes_now {
-            e.complete_send(id, context as u64);
-        }
-        if r.is_ok() && fin {
-            let _ = e.finish(id);
-        }
-        r.is_ok()
+            r.is_ok()
+        })
     });
     if queued != Some(true) {
         send_complete(stream, context as u64, true);
     }
+    if let Some(c) = conn {
+        c.with_engine(cx, |_| ());
+    }
 }
 
 /// Raises IDEAL_SEND_BUFFER_SIZE when the figure differs from the one last raised, whether
-/// sends are buffered or not (as MsQuic, whose buffering also follows the figure). The figure is the socket's send capacity (`SO_SNDBUF`, which TCP autotuning may
-/// grow): with two sends of that size outstanding, one is always queued behind the one the
+/// sends are buffered or not (as MsQuic, whose buffering also follows the figure). The figure
+/// is the socket's send capacity (`SO_SNDBUF`, which TCP autotuning may grow): with two sends of that size outstanding, one is always queued behind the one the
 /// socket is draining, so the pipe never runs dry while the application refills.
 pub(crate) fn refresh_ideal_send(slot: &ConnSlot, stream: &Handle<Stream>) {
     let Some(Ok(size)) = slot.conn().map(|c| c.send_buffer_size()) else {
@@ -1066,6 +1094,10 @@ fn cancel_queued(stream: &Handle<Stream>) {
         st.ending = true;
         std::mem::take(&mut st.queued)
     };
+    // Completions the engine holds but has not delivered (an empty send made from one of the
+    // stream's last callbacks, or during the connection's end) would come after
+    // SHUTDOWN_COMPLETE and be dropped: they are reported now.
+    stream_reset::report_pending_sends(stream);
     for q in queued {
         if let Queued::Send { context, .. } = q {
             send_complete(stream, context as u64, true);

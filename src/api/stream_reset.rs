@@ -123,7 +123,7 @@ pub(crate) fn after_shutdown(stream: &Handle<Stream>, flags: u32) {
 /// Raises the stream's send completions the engine holds but has not delivered yet (when the
 /// shutdown runs inside event delivery, they would otherwise come after events that must be
 /// the last).
-fn report_pending_sends(stream: &Handle<Stream>) {
+pub(crate) fn report_pending_sends(stream: &Handle<Stream>) {
     let key = stream.obj.connection.as_hquic() as usize;
     let conn = conn_worker::slot(key).and_then(|s| s.conn());
     if let (Some(conn), Some(id)) = (conn, stream.obj.id()) {

@@ -143,6 +143,9 @@ pub struct WorkerOptions {
 /// A worker thread, seen from other threads.
 pub struct Worker {
     index: usize,
+    /// The worker's thread: indices repeat across pools (the shared workers and a
+    /// registration's own), so only the thread tells whether the caller is this worker.
+    thread_id: std::thread::ThreadId,
     tx: Sender<Op>,
     waker: Arc<Waker>,
     thread: Option<JoinHandle<()>>,
@@ -168,6 +171,7 @@ impl Worker {
             })?;
         Ok(Self {
             index,
+            thread_id: thread.thread().id(),
             tx,
             waker,
             thread: Some(thread),
@@ -181,7 +185,7 @@ impl Worker {
 
     /// Is the calling thread this worker?
     pub fn is_current(&self) -> bool {
-        current_index() == Some(self.index)
+        std::thread::current().id() == self.thread_id
     }
 
     /// Queues `op` to run on the worker and wakes it.
