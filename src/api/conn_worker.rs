@@ -269,7 +269,7 @@ impl ConnSlot {
             return;
         }
         self.close_status
-            .set((QUIC_STATUS_ABORTED, QUIC_ERROR_INTERNAL_ERROR));
+            .set((QUIC_STATUS_ABORTED, STATUS_CLOSE_CODE));
         self.shutdown_locally(cx, true, 0);
     }
 
@@ -322,8 +322,8 @@ impl ConnSlot {
 
     /// Raises SHUTDOWN_INITIATED_BY_TRANSPORT once. An `error_code` of 0 with a failure
     /// `status` is a local close for that status (idle timeout, unreachable, ...): MsQuic
-    /// reports QUIC_ERROR_INTERNAL_ERROR (0x1) as its code then, here and in the streams'
-    /// SHUTDOWN_COMPLETE.
+    /// reports [`STATUS_CLOSE_CODE`] (QUIC_ERROR_INTERNAL_ERROR) as its code then, here and in
+    /// the streams' SHUTDOWN_COMPLETE.
     pub(crate) fn transport_shutdown(&self, status: QUIC_STATUS, error_code: u64) {
         if self.shutdown_started.replace(true) {
             return;
@@ -334,7 +334,7 @@ impl ConnSlot {
             connection::CLOSED_LOCALLY
         });
         let error_code = if error_code == 0 && status != QUIC_STATUS_SUCCESS {
-            QUIC_ERROR_INTERNAL_ERROR
+            STATUS_CLOSE_CODE
         } else {
             error_code
         };
@@ -886,9 +886,6 @@ fn status_of_io(kind: std::io::ErrorKind) -> QUIC_STATUS {
         _ => QUIC_STATUS_ABORTED,
     }
 }
-
-/// QUIC_ERROR_INTERNAL_ERROR, the code MsQuic gives a connection it closes for a status.
-const QUIC_ERROR_INTERNAL_ERROR: u64 = 0x1;
 
 /// MsQuic's status for a QUIC transport error code (its QuicErrorCodeToStatus): only
 /// PROTOCOL_VIOLATION is PROTOCOL_ERROR; flow control, stream limit, stream state, final size,
