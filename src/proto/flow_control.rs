@@ -22,6 +22,8 @@ pub struct RecvWindow {
     /// The peer reported being blocked at this limit (with the cap for growth), not yet
     /// answered by an update.
     blocked_at: Option<(u64, u64)>,
+    /// The limit the peer last reported being blocked at, when it was our limit.
+    blocked_seen: Option<u64>,
 }
 
 impl RecvWindow {
@@ -34,6 +36,7 @@ impl RecvWindow {
             consumed: 0,
             manual: false,
             blocked_at: None,
+            blocked_seen: None,
         }
     }
 
@@ -78,10 +81,18 @@ impl RecvWindow {
     /// The peer says it is blocked at `limit`. When that is our current limit, the next
     /// update checks whether the reader kept up (see [`RecvWindow::update`]); the window may
     /// then grow up to `cap`.
-    pub fn note_blocked(&mut self, limit: u64, cap: u64) {
-        if !self.manual && limit == self.max {
+    ///
+    /// Returns whether the report was news: false for a limit other than our current one
+    /// (stale, or one we never granted) and for a repeated report of the same limit.
+    pub fn note_blocked(&mut self, limit: u64, cap: u64) -> bool {
+        if limit != self.max || self.blocked_seen == Some(limit) {
+            return false;
+        }
+        self.blocked_seen = Some(limit);
+        if !self.manual {
             self.blocked_at = Some((limit, cap));
         }
+        true
     }
 
     /// The current window size.
@@ -193,7 +204,8 @@ mod tests {
         let mut w = RecvWindow::new(100);
         w.on_received(100).unwrap();
         w.consume(90);
-        w.note_blocked(100, 350);
+        assert!(w.note_blocked(100, 350));
+        assert!(!w.note_blocked(100, 350), "a repeated report is no news");
         assert!(w.should_update());
         assert_eq!(w.update(), 90 + 200);
         assert_eq!(w.window(), 200);
@@ -224,7 +236,8 @@ mod tests {
         w.on_received(100).unwrap();
         w.consume(60);
         assert_eq!(w.update(), 160);
-        w.note_blocked(100, 1000);
+        assert!(!w.note_blocked(100, 1000), "a stale report is no news");
+        assert!(!w.note_blocked(500, 1000), "a limit never granted is no news");
         w.consume(40);
         w.update();
         assert_eq!(w.window(), 100);

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use super::{CloseCause, Connection, Event, State, di};
+use super::{CloseCause, Connection, Event, Noise, State, di};
 use crate::proto::coding::Reader;
 use crate::proto::error::{TransportError, TransportErrorCode};
 use crate::proto::frame::{self, Frame, FrameType, ResetStream, StreamFrame};
@@ -146,17 +146,22 @@ impl Connection {
             }
             self.got_first_frame = true;
         }
+        let mut only_padding = true;
         for frame in frame::Iter::new(payload) {
             let frame = frame?;
             if self.state != State::Open {
                 break; // The peer closed in this record; ignore what follows.
             }
             let ty = frame.ty();
+            only_padding &= matches!(frame, Frame::Padding(_));
             self.process_frame(now, frame, source)
                 .map_err(|e| match e.frame_type {
                     Some(_) => e,
                     None => e.with_frame(ty),
                 })?;
+        }
+        if only_padding {
+            self.noise(now, Noise::EmptyRecord, 1)?;
         }
         Ok(())
     }
@@ -178,7 +183,12 @@ impl Connection {
                 let params = TransportParameters::decode(params)?;
                 self.on_peer_params(params)?;
             }
-            Frame::Stream(f) => self.on_stream(f, source)?,
+            Frame::Stream(f) => {
+                if f.data.is_empty() && !f.fin && self.stream_was_open(f.id) {
+                    self.noise(now, Noise::EmptyStreamFrame, 1)?;
+                }
+                self.on_stream(f, source)?
+            }
             Frame::ResetStream(r) => self.on_reset(r, 0)?,
             Frame::ResetStreamAt {
                 reset,
@@ -200,6 +210,8 @@ impl Connection {
                     for id in ids {
                         self.schedule(id);
                     }
+                } else {
+                    self.noise(now, Noise::RedundantCredit, 1)?;
                 }
             }
             Frame::MaxStreamData { id, max } => {
@@ -209,11 +221,20 @@ impl Connection {
                     ));
                 }
                 let clock = self.clock;
-                if let Some(send) = self.send_stream_for_frame(id)? {
-                    if send.credit.raise(max) {
-                        send.blocked.flow_control.end(clock);
-                        self.schedule(id);
+                let raised = match self.send_stream_for_frame(id)? {
+                    Some(send) => {
+                        let raised = send.credit.raise(max);
+                        if raised {
+                            send.blocked.flow_control.end(clock);
+                        }
+                        raised
                     }
+                    None => false,
+                };
+                if raised {
+                    self.schedule(id);
+                } else {
+                    self.noise(now, Noise::RedundantCredit, 1)?;
                 }
             }
             Frame::MaxStreams { dir, count } => {
@@ -221,9 +242,18 @@ impl Connection {
                 if count > self.peer_max_streams[d] {
                     self.peer_max_streams[d] = count;
                     self.streams_available_event();
+                } else {
+                    self.noise(now, Noise::RedundantCredit, 1)?;
                 }
             }
-            Frame::DataBlocked(_) => {}
+            Frame::DataBlocked(limit) => {
+                // Only the first report of our current limit says anything.
+                if limit == self.recv_data.max() && self.data_blocked_seen != Some(limit) {
+                    self.data_blocked_seen = Some(limit);
+                } else {
+                    self.noise(now, Noise::RedundantBlocked, 1)?;
+                }
+            }
             Frame::StreamDataBlocked { id, limit } => {
                 if !id.can_recv(self.side) {
                     return Err(TransportError::STREAM_STATE_ERROR(
@@ -231,10 +261,22 @@ impl Connection {
                     ));
                 }
                 self.open_peer_streams(id)?;
-                self.on_stream_blocked(id, limit);
+                if !self.on_stream_blocked(id, limit) {
+                    self.noise(now, Noise::RedundantBlocked, 1)?;
+                }
             }
-            Frame::StreamsBlocked { dir, .. } => {
-                self.events.push_back(Event::PeerStreamsBlocked { dir });
+            Frame::StreamsBlocked { dir, limit } => {
+                // Raised when the peer is blocked at (or, as MsQuic allows, above) our
+                // current limit, once per limit: a stale report, or a repeated one, changes
+                // nothing.
+                let d = di(dir);
+                let ours = self.max_remote[d];
+                if limit >= ours && self.peer_streams_blocked_raised[d] != Some(ours) {
+                    self.peer_streams_blocked_raised[d] = Some(ours);
+                    self.events.push_back(Event::PeerStreamsBlocked { dir });
+                } else {
+                    self.noise(now, Noise::RedundantBlocked, 1)?;
+                }
             }
             Frame::ConnectionClose {
                 error_code,
@@ -273,6 +315,7 @@ impl Connection {
                     .push_back(Event::DatagramReceived(data.to_vec()));
             }
             Frame::PingRequest(seq) => {
+                self.noise(now, Noise::PingRequest, 1)?;
                 if self.largest_ping_received.is_some_and(|prev| seq <= prev) {
                     return Err(TransportError::PROTOCOL_VIOLATION(
                         "QX_PING request number not increasing",
@@ -341,12 +384,20 @@ impl Connection {
         Ok(())
     }
 
+    /// Queues [`Event::StreamsAvailable`] unless one already waits (its counts are those of
+    /// when it is taken, see `poll_event`).
     fn streams_available_event(&mut self) {
         let bidi = self.streams_available(Dir::Bi);
         let uni = self.streams_available(Dir::Uni);
-        if bidi > 0 || uni > 0 {
+        if (bidi > 0 || uni > 0) && !self.streams_available_queued {
+            self.streams_available_queued = true;
             self.events.push_back(Event::StreamsAvailable { bidi, uni });
         }
+    }
+
+    /// Whether stream `id` was opened before (by us, or by the peer earlier).
+    fn stream_was_open(&self, id: StreamId) -> bool {
+        id.initiator() == self.side || id.index() < self.next_remote[di(id.dir())]
     }
 
     fn on_peer_close(&mut self, now: Instant, cause: CloseCause) {

@@ -1,6 +1,7 @@
 //! One QMux connection as a deterministic state machine.
 
 mod blocked;
+mod flood;
 mod input;
 mod output;
 mod stream_limits;
@@ -21,6 +22,7 @@ use super::transport_params::TransportParameters;
 use super::varint;
 
 pub use blocked::{BlockedTimes, StreamBlocked};
+pub use flood::{NOISE_BURST, NOISE_RATE, Noise};
 
 /// Settings for one connection; they become our transport parameters.
 #[derive(Clone, Debug)]
@@ -329,6 +331,15 @@ pub struct Connection {
     /// Our transport parameters, encoded once.
     tp_bytes: Vec<u8>,
     events: VecDeque<Event>,
+    /// An [`Event::StreamsAvailable`] waits in `events` (its counts are refreshed when taken).
+    streams_available_queued: bool,
+    /// Our limit on the peer's streams, per direction, at which [`Event::PeerStreamsBlocked`]
+    /// was raised: once per limit.
+    peer_streams_blocked_raised: [Option<u64>; 2],
+    /// The connection limit the peer last reported being blocked at (DATA_BLOCKED).
+    data_blocked_seen: Option<u64>,
+    /// Charges input that changes nothing (see `flood`).
+    flood: flood::FloodGuard,
 
     // Closing.
     close_frame: Option<CloseFrame>,
@@ -485,6 +496,10 @@ impl Connection {
             tp_sent: false,
             tp_bytes,
             events: VecDeque::new(),
+            streams_available_queued: false,
+            peer_streams_blocked_raised: [None; 2],
+            data_blocked_seen: None,
+            flood: flood::FloodGuard::default(),
             close_frame: None,
             write_shutdown: false,
             peer_eof: false,
@@ -671,7 +686,39 @@ impl Connection {
 
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        match self.events.pop_front()? {
+            Event::StreamsAvailable { .. } => {
+                // One waits at a time, carrying the counts of when it is taken.
+                self.streams_available_queued = false;
+                Some(Event::StreamsAvailable {
+                    bidi: self.streams_available(Dir::Bi),
+                    uni: self.streams_available(Dir::Uni),
+                })
+            }
+            event => Some(event),
+        }
+    }
+
+    /// Charges `count` units of peer input that changed nothing, found outside the engine
+    /// (the TLS layer's KeyUpdates and empty records), to the flood guard: past its
+    /// allowance the connection closes with PROTOCOL_VIOLATION naming the flood.
+    pub fn note_peer_noise(&mut self, now: Instant, noise: Noise, count: usize) {
+        self.clock = now;
+        if let Err(e) = self.noise(now, noise, count) {
+            self.fail(now, e);
+        }
+    }
+
+    /// Charges the flood guard; the error to close with once it overflows.
+    fn noise(&mut self, now: Instant, noise: Noise, count: usize) -> Result<(), TransportError> {
+        if count == 0 || self.state != State::Open {
+            return Ok(());
+        }
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        if self.flood.charge(now, count) {
+            return Err(TransportError::PROTOCOL_VIOLATION(noise.reason()));
+        }
+        Ok(())
     }
 
     /// When [`Connection::handle_timeout`] should next be called.
@@ -1074,14 +1121,17 @@ impl Connection {
     }
 
     /// The peer is blocked by our limit on stream `id`: the next update may grow the stream's
-    /// window, up to the connection's (see [`RecvWindow::update`]).
+    /// window, up to the connection's (see [`RecvWindow::update`]). Returns whether the
+    /// report was news (see [`RecvWindow::note_blocked`]).
     ///
     /// [`RecvWindow::update`]: crate::proto::flow_control::RecvWindow::update
-    fn on_stream_blocked(&mut self, id: StreamId, limit: u64) {
+    /// [`RecvWindow::note_blocked`]: crate::proto::flow_control::RecvWindow::note_blocked
+    fn on_stream_blocked(&mut self, id: StreamId, limit: u64) -> bool {
         let cap = self.local_params.initial_max_data;
-        if let Some(recv) = self.streams.get_mut(&id).and_then(|s| s.recv.as_mut()) {
-            recv.window.note_blocked(limit, cap);
-        }
+        self.streams
+            .get_mut(&id)
+            .and_then(|s| s.recv.as_mut())
+            .is_some_and(|recv| recv.window.note_blocked(limit, cap))
     }
 
     /// Returns connection credit for `n` bytes the application will never read.
