@@ -237,7 +237,10 @@ mod tests {
         w.consume(60);
         assert_eq!(w.update(), 160);
         assert!(!w.note_blocked(100, 1000), "a stale report is no news");
-        assert!(!w.note_blocked(500, 1000), "a limit never granted is no news");
+        assert!(
+            !w.note_blocked(500, 1000),
+            "a limit never granted is no news"
+        );
         w.consume(40);
         w.update();
         assert_eq!(w.window(), 100);

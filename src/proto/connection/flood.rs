@@ -43,7 +43,9 @@ impl Noise {
         match self {
             Noise::EmptyRecord => "flood of empty or PADDING-only records",
             Noise::EmptyStreamFrame => "flood of empty STREAM frames",
-            Noise::RedundantCredit => "flood of MAX_DATA/MAX_STREAM_DATA/MAX_STREAMS raising nothing",
+            Noise::RedundantCredit => {
+                "flood of MAX_DATA/MAX_STREAM_DATA/MAX_STREAMS raising nothing"
+            }
             Noise::RedundantBlocked => "flood of redundant BLOCKED frames",
             Noise::PingRequest => "flood of QX_PING requests",
             Noise::KeyUpdate => "flood of TLS KeyUpdate messages",

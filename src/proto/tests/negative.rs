@@ -26,7 +26,7 @@ fn tp_record(params: &[u8], more: &[u8]) -> Vec<u8> {
 }
 
 /// The client's start: TPs granting the server plenty, allowing datagrams (not reset_at).
-fn client_start() -> Vec<u8> {
+pub(super) fn client_start() -> Vec<u8> {
     // initial_max_data 1 MiB, all stream windows 64 KiB, 10 streams each way.
     tp_record(
         &hex(
@@ -36,7 +36,7 @@ fn client_start() -> Vec<u8> {
     )
 }
 
-fn server_config() -> Config {
+pub(super) fn server_config() -> Config {
     Config {
         initial_max_stream_data_bidi_remote: 1000,
         initial_max_stream_data_uni: 1000,
