@@ -33,7 +33,8 @@ pub mod transport_params;
 pub mod varint;
 
 pub use connection::{
-    BlockedTimes, CloseCause, CommandError, Config, Connection, Event, Scheduling, Stats,
+    BlockedTimes, CloseCause, CommandError, Config, Connection, Event, NOISE_BURST, NOISE_RATE,
+    Noise, Scheduling, Stats,
 };
 pub use error::{TransportError, TransportErrorCode};
 pub use shared::SharedBytes;

@@ -4,6 +4,7 @@ use std::io::{self, Read, Write};
 use std::time::Instant;
 
 use super::{Inner, Phase, Wire};
+use crate::proto;
 use crate::runtime::counters;
 use crate::runtime::log::qlog;
 use crate::runtime::tls::{MAX_RECORD_PLAINTEXT, Plaintext, SEAL_ROOM, TlsError};
@@ -128,11 +129,15 @@ impl Inner {
         }
         let engine = &mut self.engine;
         let now = Instant::now();
-        match session.process_shared(&mut self.tls_out, &mut |plaintext| match plaintext {
+        let result = session.process_shared(&mut self.tls_out, &mut |plaintext| match plaintext {
             Plaintext::Borrowed(b) => engine.handle_input(now, b),
             Plaintext::Shared(b) => engine.handle_input_shared(now, b),
-        }) {
+        });
+        match result {
             Ok(progress) => {
+                // Records that changed nothing count toward the engine's flood guard.
+                engine.note_peer_noise(now, proto::Noise::KeyUpdate, progress.key_updates);
+                engine.note_peer_noise(now, proto::Noise::EmptyTlsRecord, progress.empty_records);
                 if progress.peer_closed {
                     self.peer_eof(now);
                 }

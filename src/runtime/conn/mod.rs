@@ -349,7 +349,12 @@ impl Conn {
             inner.tls_complete_raised = true;
             return Some(ConnEvent::TlsHandshakeComplete);
         }
-        inner.engine.poll_event().map(ConnEvent::Engine)
+        let event = inner.engine.poll_event()?;
+        if let proto::Event::Closed(proto::CloseCause::LocalError(e)) = &event {
+            // The reason (a flood, a protocol error in the peer's input) goes to the log.
+            crate::runtime::log::qlog!(Info, inner.log_id, "closing the connection: {e}");
+        }
+        Some(ConnEvent::Engine(event))
     }
 
     /// Re-arms the timer, or leaves the worker when done.

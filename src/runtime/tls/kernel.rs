@@ -70,6 +70,11 @@ pub struct Kernel {
     /// Where the application data of the records opened by one `process` call lie
     /// (relative to the receive buffer's data); kept to reuse its allocation.
     ranges: Vec<Range<usize>>,
+    /// The peer asked for a KeyUpdate (update_requested) that we have not sent yet: it goes
+    /// out before our next record (RFC 8446 §4.6.3), one for any number of requests.
+    reply_owed: bool,
+    /// KeyUpdates received during the current `process` call.
+    key_updates: usize,
 }
 
 fn confidentiality_limit(suite: SupportedCipherSuite) -> u64 {
@@ -107,6 +112,8 @@ impl Kernel {
             limit,
             handshake: Vec::new(),
             ranges: Vec::new(),
+            reply_owed: false,
+            key_updates: 0,
         })
     }
 
@@ -126,6 +133,8 @@ impl Kernel {
         let n = self.tx.seal(out, KEY_UPDATE_LEN, content_type::HANDSHAKE)?;
         let (seq, secrets) = self.side.update_tx().map_err(TlsError::from_rustls)?;
         self.tx = RecordKey::new(secrets, seq, self.limit)?;
+        // Any KeyUpdate of ours answers the peer's requests so far: our sending key is new.
+        self.reply_owed = false;
         Ok(n)
     }
 
@@ -136,9 +145,22 @@ impl Kernel {
         Ok(())
     }
 
+    /// Whether a KeyUpdate must precede our next record (the peer's request, or the key
+    /// nearing its confidentiality limit).
+    fn update_due(&self) -> bool {
+        self.reply_owed || self.tx.needs_update()
+    }
+
     /// Asks for new keys both ways: our KeyUpdate (update_requested) goes into `out`.
     pub fn refresh_traffic_keys(&mut self, out: &mut Vec<u8>) -> Result<(), TlsError> {
         self.key_update_into(out, UPDATE_REQUESTED)
+    }
+
+    /// Appends an application data record with no content (for tests).
+    #[cfg(test)]
+    pub(super) fn seal_empty_record(&mut self, out: &mut Vec<u8>) {
+        self.seal_message(out, content_type::APPLICATION_DATA, &[])
+            .expect("seal");
     }
 
     /// Appends a close_notify alert to `out`.
@@ -156,8 +178,9 @@ impl Kernel {
     /// Produces one application data record in `room` (at least [`SEAL_ROOM`] bytes):
     /// `fill` writes up to 2^14 bytes of content straight where the record's content goes
     /// and returns how many; the record is then sealed in place. A KeyUpdate record may
-    /// come first when the key nears its confidentiality limit. Returns the bytes used
-    /// (0 when `fill` wrote nothing).
+    /// come first when the key nears its confidentiality limit or the peer asked for one
+    /// (then it is produced even when `fill` writes nothing). Returns the bytes used (0
+    /// when nothing was produced).
     pub fn seal_with(
         &mut self,
         room: &mut [u8],
@@ -165,7 +188,7 @@ impl Kernel {
     ) -> Result<usize, TlsError> {
         assert!(room.len() >= SEAL_ROOM, "seal_with needs SEAL_ROOM bytes");
         let mut at = 0;
-        if self.tx.needs_update() {
+        if self.update_due() {
             at = self.send_key_update(room, UPDATE_NOT_REQUESTED)?;
         }
         let n = fill(&mut room[at + HEADER_LEN..at + HEADER_LEN + MAX_CONTENT]);
@@ -182,7 +205,7 @@ impl Kernel {
     /// path uses [`Kernel::seal_with`]).
     pub fn encrypt(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), TlsError> {
         for chunk in plaintext.chunks(MAX_CONTENT) {
-            if self.tx.needs_update() {
+            if self.update_due() {
                 self.key_update_into(out, UPDATE_NOT_REQUESTED)?;
             }
             self.seal_message(out, content_type::APPLICATION_DATA, chunk)?;
@@ -204,7 +227,9 @@ impl Kernel {
         let mut progress = Progress::default();
         let mut ranges = std::mem::take(&mut self.ranges);
         ranges.clear();
-        let result = self.open_all(incoming, out, flags, &mut ranges, &mut progress);
+        self.key_updates = 0;
+        let result = self.open_all(incoming, flags, &mut ranges, &mut progress);
+        progress.key_updates = self.key_updates;
         for r in ranges.drain(..) {
             progress.plaintext += r.len();
             deliver(incoming, r);
@@ -223,7 +248,6 @@ impl Kernel {
     fn open_all(
         &mut self,
         incoming: &mut RecvBuffer,
-        out: &mut Vec<u8>,
         flags: &mut Flags,
         ranges: &mut Vec<Range<usize>>,
         progress: &mut Progress,
@@ -244,7 +268,9 @@ impl Kernel {
             progress.consumed = pos;
             match ty {
                 content_type::APPLICATION_DATA => {
-                    if !content_at.is_empty() {
+                    if content_at.is_empty() {
+                        progress.empty_records += 1;
+                    } else {
                         ranges.push(content_at);
                     }
                 }
@@ -258,7 +284,7 @@ impl Kernel {
                             flags.peer_closed_reported = true;
                             progress.peer_closed = true;
                         }
-                        alert::USER_CANCELED => {}
+                        alert::USER_CANCELED => progress.empty_records += 1,
                         _ => {
                             return Err(TlsError::from_rustls(rustls::Error::AlertReceived(
                                 AlertDescription::from(code),
@@ -271,7 +297,7 @@ impl Kernel {
                         return Err(protocol_error(alert_code::UNEXPECTED_MESSAGE));
                     }
                     self.handshake.extend_from_slice(&data[content_at]);
-                    self.handshake_messages(out)?;
+                    self.handshake_messages()?;
                 }
                 _ => return Err(protocol_error(alert_code::UNEXPECTED_MESSAGE)),
             }
@@ -280,7 +306,7 @@ impl Kernel {
     }
 
     /// Handles the whole messages in the handshake buffer.
-    fn handshake_messages(&mut self, out: &mut Vec<u8>) -> Result<(), TlsError> {
+    fn handshake_messages(&mut self) -> Result<(), TlsError> {
         let mut at = 0;
         let result = loop {
             let Some(header) = self.handshake.get(at..at + 4) else {
@@ -324,10 +350,11 @@ impl Kernel {
                         Ok(k) => k,
                         Err(e) => break Err(e),
                     };
+                    self.key_updates += 1;
                     if request == UPDATE_REQUESTED {
-                        if let Err(e) = self.key_update_into(out, UPDATE_NOT_REQUESTED) {
-                            break Err(e);
-                        }
+                        // Answered once, before our next record, however many requests
+                        // arrive meanwhile (RFC 8446 §4.6.3).
+                        self.reply_owed = true;
                     }
                 }
                 _ => break Err(protocol_error(alert_code::UNEXPECTED_MESSAGE)),

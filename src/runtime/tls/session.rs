@@ -67,6 +67,11 @@ pub struct Progress {
     pub handshake_completed: bool,
     /// The peer's close_notify arrived during this call: no more data will come.
     pub peer_closed: bool,
+    /// KeyUpdate messages received during this call.
+    pub key_updates: usize,
+    /// Records with no content (empty application data, user_canceled alerts) received
+    /// during this call.
+    pub empty_records: usize,
 }
 
 /// The negotiated parameters, for MsQuic's QUIC_HANDSHAKE_INFO (IANA code points).
@@ -279,6 +284,8 @@ impl TlsSession {
                     progress.consumed += more.consumed;
                     progress.plaintext += more.plaintext;
                     progress.peer_closed |= more.peer_closed;
+                    progress.key_updates += more.key_updates;
+                    progress.empty_records += more.empty_records;
                 }
                 Err(e) => {
                     self.error = Some(e.clone());
@@ -590,8 +597,9 @@ impl TlsSession {
 
     /// Produces one application data record in `room` (at least [`SEAL_ROOM`] bytes):
     /// `fill` writes up to 16 KiB of plaintext where the record's content goes and returns
-    /// how many bytes; the record is sealed in place around it. Returns the bytes of
-    /// `room` used, 0 if `fill` wrote nothing. Before [`TlsSession::seals_in_place`] it
+    /// how many bytes; the record is sealed in place around it. A KeyUpdate the peer asked
+    /// for (or the key's confidentiality limit needs) goes first, even when `fill` writes
+    /// nothing. Returns the bytes of `room` used, 0 if nothing was produced. Before [`TlsSession::seals_in_place`] it
     /// fails with [`TlsErrorKind::NotReady`].
     pub fn seal_with(
         &mut self,
@@ -609,6 +617,14 @@ impl TlsSession {
             self.error = Some(e.clone());
         }
         result
+    }
+
+    /// Appends an application data record with no content (as a hostile peer might send).
+    #[cfg(test)]
+    pub(crate) fn seal_empty_record(&mut self, out: &mut Vec<u8>) {
+        if let Conn::Kernel(k) = &mut self.conn {
+            k.seal_empty_record(out);
+        }
     }
 
     /// Sends the handshake's secrets to `sink` as they are derived (MsQuic's

@@ -1292,6 +1292,73 @@ fn key_updates_keep_data_flowing_both_ways() {
     }
 }
 
+#[test]
+fn many_key_update_requests_get_one_answer_before_our_next_record() {
+    let p = pki();
+    let (c, s) = configs(&p, &["x"]);
+    let mut pair = Pair::new(&c, s);
+    pair.handshake();
+    // The client asks 50 times (each request also moves its own key on).
+    for _ in 0..50 {
+        let client = pair.client.session.as_mut().unwrap();
+        client
+            .refresh_traffic_keys(&mut pair.client.outbox)
+            .unwrap();
+    }
+    pair.client.send(b"after the requests");
+    let bytes = std::mem::take(&mut pair.client.outbox);
+    pair.server.session().incoming().extend_from_slice(&bytes);
+    let server = pair.server.session.as_mut().unwrap();
+    let mut plain = Vec::new();
+    let progress = server
+        .process(&mut pair.server.outbox, &mut |p| plain.extend_from_slice(p))
+        .unwrap();
+    assert_eq!(progress.key_updates, 50);
+    assert_eq!(plain, b"after the requests");
+    assert!(pair.server.outbox.is_empty(), "no answer before our next record");
+    // The next record carries one KeyUpdate ahead of it, however many were asked for.
+    pair.server.send(b"reply");
+    assert_eq!(pair.server.outbox.len(), 27 + encrypted_len(5));
+    pair.server.send(b"more");
+    assert_eq!(pair.server.outbox.len(), 27 + encrypted_len(5) + encrypted_len(4));
+    pair.drive();
+    assert_eq!(pair.client.plain, b"replymore");
+    assert!(pair.client.error.is_none() && pair.server.error.is_none());
+    // With nothing to send, seal_with produces the answer alone.
+    let client = pair.client.session.as_mut().unwrap();
+    client
+        .refresh_traffic_keys(&mut pair.client.outbox)
+        .unwrap();
+    pair.drive();
+    let server = pair.server.session.as_mut().unwrap();
+    let mut room = vec![0u8; SEAL_ROOM];
+    assert_eq!(server.seal_with(&mut room, &mut |_| 0).unwrap(), 27);
+    assert_eq!(server.seal_with(&mut room, &mut |_| 0).unwrap(), 0);
+}
+
+#[test]
+fn empty_records_are_counted() {
+    let p = pki();
+    let (c, s) = configs(&p, &["x"]);
+    let mut pair = Pair::new(&c, s);
+    pair.handshake();
+    let client = pair.client.session.as_mut().unwrap();
+    let mut room = vec![0u8; SEAL_ROOM];
+    assert_eq!(client.seal_with(&mut room, &mut |_| 0).unwrap(), 0);
+    let mut bytes = Vec::new();
+    client.encrypt(b"", &mut bytes).unwrap();
+    assert!(bytes.is_empty(), "we never send an empty record");
+    for _ in 0..10 {
+        client.seal_empty_record(&mut bytes);
+    }
+    pair.server.session().incoming().extend_from_slice(&bytes);
+    let server = pair.server.session.as_mut().unwrap();
+    let progress = server
+        .process(&mut pair.server.outbox, &mut |_| {})
+        .unwrap();
+    assert_eq!(progress.empty_records, 10);
+}
+
 // ---------------------------------------------------------------- a buffered rustls peer
 
 /// Our server session against rustls' own buffered client: bytes move until neither side
