@@ -29,6 +29,11 @@ pub trait Source {
     fn on_timer(self: Rc<Self>, cx: &WorkerCx, key: SourceKey, now: Instant);
 }
 
+// Sockets are registered edge-triggered: a source that stops reading or writing before the
+// socket would block gets no new readiness for what is left, so it asks to be run again
+// (`WorkerCx::run_again`) and is called with `on_ready(true, true)` once everything else on
+// the worker had its turn.
+
 const WAKER: Token = Token(usize::MAX);
 /// Most events taken from the OS per wake-up.
 const EVENT_CAPACITY: usize = 1024;
@@ -39,6 +44,8 @@ pub struct WorkerCx {
     registry: Registry,
     sources: RefCell<Slab>,
     timers: RefCell<Timers>,
+    /// Sources to run again after the current round (see [`WorkerCx::run_again`]).
+    rerun: RefCell<Vec<SourceKey>>,
     stopping: Cell<bool>,
 }
 
@@ -67,6 +74,16 @@ impl WorkerCx {
     /// The mio token for the socket of source `key`.
     pub fn token(&self, key: SourceKey) -> Token {
         Token(key)
+    }
+
+    /// Runs source `key` again (`on_ready` with both readable and writable) after the other
+    /// sources, the queued operations and the timers have had their turn, without waiting
+    /// for readiness: for a source that stopped with work left, to share the worker fairly.
+    pub fn run_again(&self, key: SourceKey) {
+        let mut rerun = self.rerun.borrow_mut();
+        if !rerun.contains(&key) {
+            rerun.push(key);
+        }
     }
 
     /// Arms, re-arms or (with `None`) cancels the timer of source `key`.
@@ -251,6 +268,7 @@ fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>, busy_
         registry,
         sources: RefCell::new(Slab::default()),
         timers: RefCell::new(Timers::default()),
+        rerun: RefCell::new(Vec::new()),
         stopping: Cell::new(false),
     });
     CURRENT.with(|c| *c.borrow_mut() = Some(cx.clone()));
@@ -258,7 +276,11 @@ fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>, busy_
     let mut last_work = Instant::now();
     while !cx.stopping.get() {
         let now = Instant::now();
-        let timeout = if !busy_poll.is_zero() && now < last_work + busy_poll {
+        // Sources that asked to run again in the last round: they run at the end of this
+        // one, after the others (ones asking during this round wait for the next).
+        let again = std::mem::take(&mut *cx.rerun.borrow_mut());
+        let timeout = if !again.is_empty() || (!busy_poll.is_zero() && now < last_work + busy_poll)
+        {
             Some(Duration::ZERO)
         } else {
             cx.timers
@@ -294,6 +316,13 @@ fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>, busy_
         for key in due {
             if let Some(source) = cx.source(key) {
                 source.on_timer(&cx, key, now);
+            }
+        }
+        // Sources that stopped with work left, now that everything else had a turn.
+        for key in again {
+            if let Some(source) = cx.source(key) {
+                last_work = Instant::now();
+                source.on_ready(&cx, key, true, true);
             }
         }
     }
@@ -424,6 +453,57 @@ mod tests {
         });
         let fired = rx.recv_timeout(TEST_WAIT).unwrap();
         assert!(fired >= deadline);
+    }
+
+    /// Asks to run again until it has run `left` times, reporting each run.
+    struct Again {
+        left: Cell<u32>,
+        runs: crossbeam_channel::Sender<&'static str>,
+    }
+
+    impl Source for Again {
+        fn on_ready(self: Rc<Self>, cx: &WorkerCx, key: SourceKey, _: bool, _: bool) {
+            let _ = self.runs.send("source");
+            let left = self.left.get() - 1;
+            self.left.set(left);
+            if left > 0 {
+                cx.run_again(key);
+            }
+        }
+        fn on_timer(self: Rc<Self>, _: &WorkerCx, _: SourceKey, _: Instant) {}
+    }
+
+    #[test]
+    fn a_source_asking_to_run_again_shares_the_worker() {
+        let pool = Pool::new(1).unwrap();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let src_tx = tx.clone();
+        // From an op: the source runs once, asks again, and runs again without readiness.
+        pool.worker(0).post(Box::new(move |cx| {
+            let source = Rc::new(Again {
+                left: Cell::new(3),
+                runs: src_tx,
+            });
+            let key = cx.insert(source.clone());
+            source.on_ready(cx, key, true, true);
+        }));
+        for _ in 0..2 {
+            // An op queued meanwhile runs before the source's next turn... eventually.
+            let t = tx.clone();
+            pool.worker(0).post(Box::new(move |_| {
+                let _ = t.send("op");
+            }));
+        }
+        let mut seen = Vec::new();
+        while seen.iter().filter(|s| **s == "source").count() < 3 {
+            seen.push(rx.recv_timeout(TEST_WAIT).expect("the source runs again"));
+        }
+        assert!(seen.contains(&"op"));
+        // It stopped asking: no more runs.
+        pool.worker(0).run(|_| ()).unwrap();
+        while let Ok(s) = rx.try_recv() {
+            assert_eq!(s, "op");
+        }
     }
 
     /// Echoes everything it reads.

@@ -74,7 +74,13 @@ impl Source for HelloReader {
         if !readable {
             return;
         }
+        // Reads until the ClientHello is whole (or refused), so a peer cannot make the
+        // buffer grow past one ClientHello; what follows it stays in the socket for the
+        // connection.
         loop {
+            if !matches!(client_hello::parse(self.buf.borrow().data()), Ok(None)) {
+                break;
+            }
             let read = {
                 let mut sock = self.sock.borrow_mut();
                 let Some(sock) = sock.as_mut() else { return };

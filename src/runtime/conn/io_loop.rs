@@ -21,6 +21,12 @@ pub(super) const SEND_BUF_SIZE: usize = (1 << 20) + SEAL_ROOM;
 const PRODUCE_MIN: usize = SEAL_ROOM;
 /// After this much new output, the socket is written before more is produced.
 const WRITE_BATCH: usize = 256 << 10;
+/// Most bytes read from the socket in one turn: past it, the turn's input is processed and
+/// its events delivered, and the connection runs again after the worker's other work (a
+/// peer sending as fast as the socket takes cannot hold the worker, nor pile up events).
+pub(super) const READ_BUDGET: usize = 4 * READ_SIZE;
+/// Most bytes written to the socket in one turn (a fast reader cannot hold the worker).
+pub(super) const WRITE_BUDGET: usize = 4 << 20;
 /// A clean end of input within this fraction of the idle timeout before our idle deadline is
 /// the peer's idle timeout (see `Inner::peer_eof`)...
 const IDLE_EOF_SLACK_DIVISOR: u32 = 4;
@@ -46,7 +52,7 @@ impl Inner {
             }
         }
         if self.phase == Phase::Open && readable {
-            self.read_all();
+            self.read_some();
             // Counted before the events they raise are delivered, so that an application
             // reading the counters from a callback (or after one) sees them.
             self.count_records();
@@ -79,8 +85,16 @@ impl Inner {
         self.records_counted = (stats.records_sent, stats.records_received);
     }
 
-    fn read_all(&mut self) {
+    /// Reads until the socket would block, or up to [`READ_BUDGET`]: then `more_input`
+    /// says the connection must run again (no new readiness comes for bytes already there).
+    fn read_some(&mut self) {
+        self.more_input = false;
+        let mut taken = 0;
         loop {
+            if taken >= READ_BUDGET {
+                self.more_input = true;
+                return;
+            }
             let read = match &mut self.wire {
                 Wire::Plain => self.sock.read(self.rbuf.space(READ_MIN)),
                 Wire::Tls(s) => self.sock.read(s.incoming().space(READ_MIN)),
@@ -91,6 +105,7 @@ impl Inner {
                     return;
                 }
                 Ok(n) => {
+                    taken += n;
                     qlog!(Trace, self.log_id, "read {n} bytes");
                     counters::inc(counters::UDP_RECV_EVENTS);
                     counters::add(counters::UDP_RECV_BYTES, n as i64);
@@ -206,6 +221,8 @@ impl Inner {
         }
         let now = Instant::now();
         let mut engine_idle = false;
+        let start = self.bytes_written;
+        self.more_output = false;
         loop {
             // Produce records straight into the send buffer, a batch at a time.
             let mut produced = 0;
@@ -244,6 +261,11 @@ impl Inner {
             }
             if engine_idle || self.tls_dead {
                 break;
+            }
+            if self.bytes_written - start >= WRITE_BUDGET as u64 {
+                // The socket still takes bytes: the rest waits for the next turn.
+                self.more_output = true;
+                return;
             }
         }
         if self.tls_dead {

@@ -122,6 +122,10 @@ struct Inner {
     records_counted: (u64, u64),
     /// The address logs name this connection by (the API handle's).
     log_id: usize,
+    /// The last read stopped at its budget with the socket still readable.
+    more_input: bool,
+    /// The last flush stopped at its budget with output left and the socket writable.
+    more_output: bool,
 }
 
 impl Conn {
@@ -242,6 +246,8 @@ impl Conn {
                 bytes_written: 0,
                 records_counted: (0, 0),
                 log_id: sink.log_id(),
+                more_input: false,
+                more_output: false,
             }),
             sink,
             progressing: Cell::new(false),
@@ -381,6 +387,10 @@ impl Conn {
                 deadline = Some(deadline.map_or(w, |d| d.min(w)));
             }
             cx.set_timer(key, deadline);
+            if inner.more_input || inner.more_output {
+                // Edge-triggered readiness will not come back for what is left.
+                cx.run_again(key);
+            }
         }
     }
 }

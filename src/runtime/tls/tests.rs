@@ -1315,12 +1315,18 @@ fn many_key_update_requests_get_one_answer_before_our_next_record() {
         .unwrap();
     assert_eq!(progress.key_updates, 50);
     assert_eq!(plain, b"after the requests");
-    assert!(pair.server.outbox.is_empty(), "no answer before our next record");
+    assert!(
+        pair.server.outbox.is_empty(),
+        "no answer before our next record"
+    );
     // The next record carries one KeyUpdate ahead of it, however many were asked for.
     pair.server.send(b"reply");
     assert_eq!(pair.server.outbox.len(), 27 + encrypted_len(5));
     pair.server.send(b"more");
-    assert_eq!(pair.server.outbox.len(), 27 + encrypted_len(5) + encrypted_len(4));
+    assert_eq!(
+        pair.server.outbox.len(),
+        27 + encrypted_len(5) + encrypted_len(4)
+    );
     pair.drive();
     assert_eq!(pair.client.plain, b"replymore");
     assert!(pair.client.error.is_none() && pair.server.error.is_none());
