@@ -71,8 +71,16 @@ impl Connection {
     /// A protocol error closes the connection ([`Event::Closed`] with
     /// [`CloseCause::LocalError`]) and queues CONNECTION_CLOSE; later input is discarded.
     pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
-        self.stats.bytes_received += input.len() as u64;
-        self.process_input(now, input, None);
+        if !self.held_input.is_empty() {
+            self.held_input
+                .push_back(SharedBytes::from_vec(input.to_vec()));
+            return;
+        }
+        let used = self.process_input(now, input, None);
+        if used < input.len() {
+            let rest = SharedBytes::from_vec(input[used..].to_vec());
+            self.held_input.push_back(rest);
+        }
     }
 
     /// Like [`Connection::handle_input`], but takes ownership of the buffer, as a fresh
@@ -90,22 +98,78 @@ impl Connection {
     /// buffers sized for the reads they hold: a large allocation holding a small read uses up
     /// the allowance quickly.
     pub fn handle_input_shared(&mut self, now: Instant, input: SharedBytes) {
-        self.stats.bytes_received += input.len() as u64;
-        self.process_input(now, input.as_slice(), Some(&input));
+        if !self.held_input.is_empty() {
+            self.held_input.push_back(input);
+            return;
+        }
+        let used = self.process_input(now, input.as_slice(), Some(&input));
+        if used < input.len() {
+            self.held_input.push_back(input.slice(used..input.len()));
+        }
     }
 
-    /// Processes `input`, which is `shared` if the caller handed over its buffer.
-    fn process_input(&mut self, now: Instant, input: &[u8], shared: Option<&SharedBytes>) {
+    /// Bounds the records processed from now on until the next call: past `records`, input
+    /// is held (see [`Connection::has_held_input`]) until [`Connection::resume_input`] after
+    /// a new budget. `None` (the default) processes everything at once. A caller serving
+    /// many connections sets a budget per turn, so a peer sending tiny records as fast as
+    /// the transport takes them gets a bounded share of work (and events) per turn.
+    pub fn set_record_budget(&mut self, records: Option<usize>) {
+        self.record_budget = records;
+    }
+
+    /// Whether received input waits for a record budget (see
+    /// [`Connection::set_record_budget`]).
+    pub fn has_held_input(&self) -> bool {
+        !self.held_input.is_empty() && self.state == State::Open
+    }
+
+    /// Processes held input, within the record budget; a held end of input follows it.
+    pub fn resume_input(&mut self, now: Instant) {
+        while let Some(piece) = self.held_input.pop_front() {
+            if self.state != State::Open {
+                self.held_input.clear();
+                break;
+            }
+            if self.record_budget == Some(0) {
+                self.held_input.push_front(piece);
+                return;
+            }
+            let used = self.process_input(now, piece.as_slice(), Some(&piece));
+            if used < piece.len() {
+                self.held_input.push_front(piece.slice(used..piece.len()));
+                return;
+            }
+        }
+        if std::mem::take(&mut self.eof_held) {
+            self.handle_eof(now);
+        }
+    }
+
+    /// Processes `input`, which is `shared` if the caller handed over its buffer, until the
+    /// record budget runs out; returns the bytes used (all of them unless it ran out).
+    fn process_input(&mut self, now: Instant, input: &[u8], shared: Option<&SharedBytes>) -> usize {
         self.clock = now;
         let mut source = Source::new(shared);
         let mut pos = 0;
         while pos < input.len() && self.state == State::Open {
+            if self.record_budget == Some(0) {
+                self.stats.bytes_received += pos as u64;
+                return pos;
+            }
             let (used, found) = match self.deframer.next(&input[pos..]) {
                 Ok(x) => x,
-                Err(e) => return self.fail(now, e),
+                Err(e) => {
+                    self.fail(now, e);
+                    break;
+                }
             };
             let start = pos;
             pos += used;
+            if !matches!(found, Deframed::NeedMore) {
+                if let Some(left) = &mut self.record_budget {
+                    *left -= 1;
+                }
+            }
             let result = match found {
                 Deframed::NeedMore => break,
                 Deframed::Input(range) => self.process_record(
@@ -121,9 +185,13 @@ impl Connection {
                 }
             };
             if let Err(e) = result {
-                return self.fail(now, e);
+                self.fail(now, e);
+                break;
             }
         }
+        // Whatever is left after a close is dropped: all of it counts as taken.
+        self.stats.bytes_received += input.len() as u64;
+        input.len()
     }
 
     fn process_record(

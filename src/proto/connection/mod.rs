@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use super::error::{TransportError, TransportErrorCode};
 use super::flow_control::{RecvWindow, SendCredit};
 use super::record::{DEFAULT_MAX_RECORD_SIZE, RecordReader};
+use super::shared::SharedBytes;
 use super::stream_id::{Dir, Side, StreamId};
 use super::streams::{Chunks, RecvStream, SendData, SendPhase, SendStream, Stream};
 use super::transport_params::TransportParameters;
@@ -340,6 +341,12 @@ pub struct Connection {
     data_blocked_seen: Option<u64>,
     /// Charges input that changes nothing (see `flood`).
     flood: flood::FloodGuard,
+    /// Records that may still be processed before input is held; `None`: no bound.
+    record_budget: Option<usize>,
+    /// Input received while the record budget was spent, in order.
+    held_input: VecDeque<SharedBytes>,
+    /// The peer's end of input arrived behind held input.
+    eof_held: bool,
 
     // Closing.
     close_frame: Option<CloseFrame>,
@@ -500,6 +507,9 @@ impl Connection {
             peer_streams_blocked_raised: [None; 2],
             data_blocked_seen: None,
             flood: flood::FloodGuard::default(),
+            record_budget: None,
+            held_input: VecDeque::new(),
+            eof_held: false,
             close_frame: None,
             write_shutdown: false,
             peer_eof: false,
@@ -772,6 +782,11 @@ impl Connection {
 
     /// The peer ended its sending direction of the transport.
     pub fn handle_eof(&mut self, now: Instant) {
+        if self.has_held_input() {
+            // It ends the input after what is held.
+            self.eof_held = true;
+            return;
+        }
         self.peer_eof = true;
         match self.state {
             State::Open => {

@@ -385,3 +385,52 @@ fn keep_alive_pings_and_small_stream_frames_never_trip_it() {
     s.feed_n(Frame::Padding(1), NOISE_BURST as usize / 2);
     assert_eq!(s.closed(), None);
 }
+
+#[test]
+fn a_record_budget_holds_input_and_its_end_until_resumed() {
+    let mut s = Server::new();
+    let mut input = Vec::new();
+    for i in 0..10u64 {
+        let mut body = Vec::new();
+        Frame::Stream(StreamFrame {
+            id: bidi(0),
+            offset: i,
+            fin: i == 9,
+            has_len: true,
+            data: &[b'a' + i as u8],
+        })
+        .encode(&mut body);
+        record::encode(&body, &mut input);
+    }
+    s.conn.set_record_budget(Some(3));
+    // Split in two inputs, the second arriving while the first is held, then the end.
+    let (a, b) = input.split_at(input.len() / 2 + 1);
+    s.conn
+        .handle_input_shared(s.now, crate::proto::SharedBytes::from_vec(a.to_vec()));
+    s.conn.handle_input(s.now, b);
+    s.conn.handle_eof(s.now);
+    assert!(s.conn.has_held_input());
+    assert!(!s.conn.peer_ended(), "the end waits behind the held input");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 16];
+    let mut turns = 0;
+    loop {
+        let (n, fin) = s.conn.read(bidi(0), &mut buf).unwrap_or((0, false));
+        got.extend_from_slice(&buf[..n]);
+        if !s.conn.has_held_input() {
+            break;
+        }
+        assert_eq!(got.len(), 3 * (turns + 1), "three records a turn");
+        assert!(!fin);
+        turns += 1;
+        s.conn.set_record_budget(Some(3));
+        s.conn.resume_input(s.now);
+    }
+    assert_eq!(turns, 3);
+    assert_eq!(got, b"abcdefghij");
+    assert!(s.conn.peer_ended());
+    assert_eq!(
+        s.conn.stats().bytes_received as usize,
+        client_start().len() + input.len()
+    );
+}

@@ -25,6 +25,9 @@ const WRITE_BATCH: usize = 256 << 10;
 /// its events delivered, and the connection runs again after the worker's other work (a
 /// peer sending as fast as the socket takes cannot hold the worker, nor pile up events).
 pub(super) const READ_BUDGET: usize = 4 * READ_SIZE;
+/// Most QMux records processed in one turn: past it, input is held by the engine until the
+/// next turn (a peer sending tiny records gets a bounded share of the worker per turn).
+pub(super) const RECORD_BUDGET: usize = 4096;
 /// Most bytes written to the socket in one turn (a fast reader cannot hold the worker).
 pub(super) const WRITE_BUDGET: usize = 4 << 20;
 /// A clean end of input within this fraction of the idle timeout before our idle deadline is
@@ -85,13 +88,16 @@ impl Inner {
         self.records_counted = (stats.records_sent, stats.records_received);
     }
 
-    /// Reads until the socket would block, or up to [`READ_BUDGET`]: then `more_input`
-    /// says the connection must run again (no new readiness comes for bytes already there).
+    /// Reads until the socket would block, or up to [`READ_BUDGET`] or [`RECORD_BUDGET`]:
+    /// then `more_input` says the connection must run again (no new readiness comes for
+    /// bytes already there). Input held from the last turn goes first.
     fn read_some(&mut self) {
         self.more_input = false;
+        self.engine.set_record_budget(Some(RECORD_BUDGET));
+        self.engine.resume_input(Instant::now());
         let mut taken = 0;
         loop {
-            if taken >= READ_BUDGET {
+            if taken >= READ_BUDGET || self.engine.has_held_input() {
                 self.more_input = true;
                 return;
             }

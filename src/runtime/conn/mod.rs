@@ -387,7 +387,7 @@ impl Conn {
                 deadline = Some(deadline.map_or(w, |d| d.min(w)));
             }
             cx.set_timer(key, deadline);
-            if inner.more_input || inner.more_output {
+            if inner.more_input || inner.more_output || inner.engine.has_held_input() {
                 // Edge-triggered readiness will not come back for what is left.
                 cx.run_again(key);
             }
