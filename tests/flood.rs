@@ -19,7 +19,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::PathBuf;
 use std::ptr::{null, null_mut};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -474,7 +474,10 @@ impl Good {
 
     fn receive(&mut self) {
         let mut buf = vec![0u8; 1 << 16];
-        let n = self.tls.read(&mut buf).expect("good client read (timed out?)");
+        let n = self
+            .tls
+            .read(&mut buf)
+            .expect("good client read (timed out?)");
         assert!(n > 0, "the server ended the good connection");
         self.conn.handle_input(Instant::now(), &buf[..n]);
         while let Some(e) = self.conn.poll_event() {
@@ -506,16 +509,67 @@ impl Good {
     }
 }
 
-/// Round trips on `good` until `stop`; returns (count, the slowest).
-fn round_trips(mut good: Good, stop: Arc<AtomicBool>) -> (usize, Duration) {
-    let mut count = 0;
-    let mut slowest = Duration::ZERO;
-    while !stop.load(Ordering::Relaxed) {
-        let msg: Vec<u8> = (0..100).map(|i| (i + count) as u8).collect();
-        slowest = slowest.max(good.round_trip(&msg));
-        count += 1;
+/// What the good client's thread reports.
+#[derive(Default)]
+struct Trips {
+    stop: AtomicBool,
+    count: AtomicUsize,
+    slowest_us: AtomicU64,
+}
+
+impl Trips {
+    fn slowest(&self) -> Duration {
+        Duration::from_micros(self.slowest_us.load(Ordering::Relaxed))
     }
-    (count, slowest)
+
+    /// Waits (bounded) until at least one more round trip completed than `seen`.
+    fn wait_past(&self, seen: usize) -> usize {
+        let start = Instant::now();
+        loop {
+            let now = self.count.load(Ordering::Relaxed);
+            if now > seen {
+                return now;
+            }
+            assert!(start.elapsed() < LIMIT, "the good client made no progress");
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// Round trips on `good` until told to stop.
+fn round_trips(mut good: Good, trips: &Trips) {
+    let mut count = 0;
+    while !trips.stop.load(Ordering::Relaxed) {
+        let msg: Vec<u8> = (0..100).map(|i| (i + count) as u8).collect();
+        let took = good.round_trip(&msg);
+        trips
+            .slowest_us
+            .fetch_max(took.as_micros() as u64, Ordering::Relaxed);
+        count += 1;
+        trips.count.store(count, Ordering::Relaxed);
+    }
+}
+
+/// Checks the good client's round trips and the memory after a flood.
+fn check(what: &str, trips: &Trips, base: u64) {
+    // A round trip that started during the flood has finished.
+    trips.wait_past(trips.count.load(Ordering::Relaxed) + 1);
+    let slowest = trips.slowest();
+    let grown = peak_rss().saturating_sub(base);
+    eprintln!(
+        "after {what}: {} round trips, slowest {slowest:?}; peak RSS grew {} KiB",
+        trips.count.load(Ordering::Relaxed),
+        grown >> 10
+    );
+    assert!(
+        slowest < RTT_LIMIT,
+        "a round trip took {slowest:?} during the {what}"
+    );
+    assert!(
+        grown < MEMORY_LIMIT,
+        "peak RSS grew by {} MiB during the {what}",
+        grown >> 20
+    );
 }
 
 /// A raw client that sends its transport parameters, then `flood` (records, in chunks) as
@@ -605,9 +659,10 @@ fn a_flooding_peer_neither_starves_its_worker_nor_grows_memory() {
         good.round_trip(b"warm up");
     }
     let base = peak_rss();
-    let stop_good = Arc::new(AtomicBool::new(false));
-    let stop = stop_good.clone();
-    let good = std::thread::spawn(move || round_trips(good, stop));
+    let trips = Arc::new(Trips::default());
+    let t = trips.clone();
+    let good = std::thread::spawn(move || round_trips(good, &t));
+    trips.wait_past(0);
 
     // 1. STREAMS_BLOCKED at the server's limit, over and over.
     let blocked = records(&[Frame::StreamsBlocked {
@@ -616,6 +671,7 @@ fn a_flooding_peer_neither_starves_its_worker_nor_grows_memory() {
     }]);
     let chunk = blocked.repeat((16 << 10) / blocked.len());
     let (sent, plain) = flood(port, &chunk, &server.ctx.transport_shutdown);
+    check("STREAMS_BLOCKED flood", &trips, base);
     let status = match server.events.recv_timeout(LIMIT) {
         Ok(Ev::TransportShutdown(s)) => s,
         Err(e) => panic!("the flooder was not shut down ({sent} bytes sent): {e}"),
@@ -634,7 +690,12 @@ fn a_flooding_peer_neither_starves_its_worker_nor_grows_memory() {
     let chunk = datagram.repeat((16 << 10) / datagram.len());
     let never = AtomicBool::new(false);
     let (sent, plain) = flood(port, &chunk, &never);
-    assert_eq!(connection_close(&plain), None, "the datagram flooder was not closed");
+    check("DATAGRAM flood", &trips, base);
+    assert_eq!(
+        connection_close(&plain),
+        None,
+        "the datagram flooder was not closed"
+    );
     while let Ok(Ev::TransportShutdown(s)) = server.events.try_recv() {
         // Only its end of input (after the flood) shuts it down.
         assert_ne!(s, QUIC_STATUS_PROTOCOL_ERROR);
@@ -642,20 +703,7 @@ fn a_flooding_peer_neither_starves_its_worker_nor_grows_memory() {
     let delivered = server.ctx.datagrams.load(Ordering::Relaxed);
     assert!(delivered > 0, "datagrams arrived ({sent} bytes sent)");
 
-    stop_good.store(true, Ordering::Relaxed);
-    let (count, slowest) = good.join().expect("the good client");
-    let grown = peak_rss().saturating_sub(base);
-    eprintln!(
-        "round trips {count}, slowest {slowest:?}; peak RSS grew {} KiB; {delivered} datagrams",
-        grown >> 10
-    );
-    assert!(
-        slowest < RTT_LIMIT,
-        "a round trip took {slowest:?} during the floods"
-    );
-    assert!(
-        grown < MEMORY_LIMIT,
-        "peak RSS grew by {} MiB during the floods",
-        grown >> 20
-    );
+    eprintln!("{delivered} datagrams delivered");
+    trips.stop.store(true, Ordering::Relaxed);
+    good.join().expect("the good client");
 }
