@@ -306,7 +306,7 @@ fn empty_stream_frames_on_an_open_stream_close() {
         data: b"",
     });
     // The first opens the stream: that is not noise.
-    s.feed(&[empty.clone()]);
+    s.feed(std::slice::from_ref(&empty));
     assert_eq!(s.take_events(), [Event::StreamOpened { id: bidi(0) }]);
     s.feed_n(empty, FLOOD);
     assert_eq!(s.closed(), Some(Noise::EmptyStreamFrame.reason()));
