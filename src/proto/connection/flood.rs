@@ -29,6 +29,8 @@ pub enum Noise {
     RedundantCredit,
     /// DATA_BLOCKED, STREAM_DATA_BLOCKED or STREAMS_BLOCKED that reported nothing new.
     RedundantBlocked,
+    /// RESET_STREAM, RESET_STREAM_AT or STOP_SENDING repeated, or for a finished stream.
+    Repeated,
     /// A QX_PING request.
     PingRequest,
     /// A TLS KeyUpdate message (reported by the TLS layer).
@@ -47,6 +49,7 @@ impl Noise {
                 "flood of MAX_DATA/MAX_STREAM_DATA/MAX_STREAMS raising nothing"
             }
             Noise::RedundantBlocked => "flood of redundant BLOCKED frames",
+            Noise::Repeated => "flood of repeated RESET_STREAM/STOP_SENDING frames",
             Noise::PingRequest => "flood of QX_PING requests",
             Noise::KeyUpdate => "flood of TLS KeyUpdate messages",
             Noise::EmptyTlsRecord => "flood of empty TLS records",

@@ -257,7 +257,11 @@ impl Connection {
                 }
                 self.on_stream(f, source)?
             }
-            Frame::ResetStream(r) => self.on_reset(r, 0)?,
+            Frame::ResetStream(r) => {
+                if !self.on_reset(r, 0)? {
+                    self.noise(now, Noise::Repeated, 1)?;
+                }
+            }
             Frame::ResetStreamAt {
                 reset,
                 reliable_size,
@@ -267,9 +271,15 @@ impl Connection {
                         "RESET_STREAM_AT not negotiated",
                     ));
                 }
-                self.on_reset(reset, reliable_size)?;
+                if !self.on_reset(reset, reliable_size)? {
+                    self.noise(now, Noise::Repeated, 1)?;
+                }
             }
-            Frame::StopSending { id, error_code } => self.on_stop_sending(id, error_code)?,
+            Frame::StopSending { id, error_code } => {
+                if !self.on_stop_sending(id, error_code)? {
+                    self.noise(now, Noise::Repeated, 1)?;
+                }
+            }
             Frame::MaxData(max) => {
                 if self.send_data.raise(max) {
                     self.conn_blocked.end(self.clock);
@@ -583,17 +593,26 @@ impl Connection {
             .map_err(|_| TransportError::FLOW_CONTROL_ERROR("connection data above limit"))
     }
 
-    fn on_reset(&mut self, r: ResetStream, reliable_size: u64) -> Result<(), TransportError> {
+    /// Handles RESET_STREAM or RESET_STREAM_AT; returns whether it changed anything (a
+    /// repeat, or one for a finished stream, does not).
+    fn on_reset(&mut self, r: ResetStream, reliable_size: u64) -> Result<bool, TransportError> {
         let id = r.id;
         let Some(recv) = self.recv_stream_for_frame(id)? else {
-            return Ok(());
+            return Ok(false);
         };
+        let repeated = recv
+            .reset()
+            .is_some_and(|prev| reliable_size >= prev.reliable_size);
         let info = ResetInfo {
             error_code: r.error_code,
             final_size: r.final_size,
             reliable_size,
         };
         let acc = recv.reset_with(info)?;
+        if repeated {
+            // The same reset again (or a larger reliable size, which is ignored).
+            return Ok(false);
+        }
         let reliable = recv.reset().map_or(0, |r| r.reliable_size);
         let due = recv.reset_due();
         if due.is_some() {
@@ -614,35 +633,38 @@ impl Connection {
             });
         }
         self.maybe_close_stream(id);
-        Ok(())
+        Ok(true)
     }
 
-    fn on_stop_sending(&mut self, id: StreamId, error_code: u64) -> Result<(), TransportError> {
+    /// Handles STOP_SENDING; returns whether it changed anything (a repeat, or one for a
+    /// finished stream, does not).
+    fn on_stop_sending(&mut self, id: StreamId, error_code: u64) -> Result<bool, TransportError> {
         if !id.can_send(self.side) {
             return Err(TransportError::STREAM_STATE_ERROR(
                 "STOP_SENDING for a receive-only stream",
             ));
         }
         let Some(send) = self.send_stream_for_frame(id)? else {
-            return Ok(());
+            return Ok(false);
         };
-        if matches!(send.phase, SendPhase::Open | SendPhase::Finishing) {
-            // Reply with RESET_STREAM (RFC 9000 §3.5) carrying NO_ERROR (0), as MsQuic does.
-            let canceled = send.discard();
-            send.phase = SendPhase::ResetPending {
-                error_code: 0,
-                reliable_size: 0,
-            };
-            self.events.push_back(Event::StopSending { id, error_code });
-            for token in canceled {
-                self.events.push_back(Event::SendCanceled { id, token });
-            }
-            if self.config.hold_stop_replies {
-                self.stop_replies_held.push(id);
-            } else {
-                self.reset_pending.push_back(id);
-            }
+        if !matches!(send.phase, SendPhase::Open | SendPhase::Finishing) {
+            return Ok(false);
         }
-        Ok(())
+        // Reply with RESET_STREAM (RFC 9000 §3.5) carrying NO_ERROR (0), as MsQuic does.
+        let canceled = send.discard();
+        send.phase = SendPhase::ResetPending {
+            error_code: 0,
+            reliable_size: 0,
+        };
+        self.events.push_back(Event::StopSending { id, error_code });
+        for token in canceled {
+            self.events.push_back(Event::SendCanceled { id, token });
+        }
+        if self.config.hold_stop_replies {
+            self.stop_replies_held.push(id);
+        } else {
+            self.reset_pending.push_back(id);
+        }
+        Ok(true)
     }
 }

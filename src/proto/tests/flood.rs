@@ -434,3 +434,32 @@ fn a_record_budget_holds_input_and_its_end_until_resumed() {
         client_start().len() + input.len()
     );
 }
+
+#[test]
+fn repeated_resets_and_stop_sending_raise_nothing_and_a_flood_closes() {
+    let mut s = Server::new();
+    let reset = Frame::ResetStream(crate::proto::frame::ResetStream {
+        id: bidi(0),
+        error_code: 7,
+        final_size: 0,
+    });
+    let stop = Frame::StopSending {
+        id: bidi(0),
+        error_code: 8,
+    };
+    s.feed(&[reset.clone(), stop.clone()]);
+    let first = s.take_events();
+    assert!(first.contains(&Event::StreamReset {
+        id: bidi(0),
+        error_code: 7
+    }));
+    assert!(first.contains(&Event::StopSending {
+        id: bidi(0),
+        error_code: 8
+    }));
+    s.feed(&[reset.clone(), stop.clone(), reset.clone(), stop.clone()]);
+    assert_eq!(s.take_events(), [], "repeats raise nothing");
+    s.feed_n(reset, FLOOD / 2);
+    s.feed_n(stop, FLOOD / 2);
+    assert_eq!(s.closed(), Some(Noise::Repeated.reason()));
+}
