@@ -458,7 +458,14 @@ impl Connection {
         ];
         self.peer_params = Some(params);
         self.events.push_back(Event::Connected);
-        self.streams_available_event();
+        // The limits the parameters give are an event of their own (the layer above may
+        // stand for it with the handshake's events), not merged with later raises.
+        let bidi = self.streams_available(Dir::Bi);
+        let uni = self.streams_available(Dir::Uni);
+        if bidi > 0 || uni > 0 {
+            self.params_streams_available_queued = true;
+            self.events.push_back(Event::StreamsAvailable { bidi, uni });
+        }
         Ok(())
     }
 

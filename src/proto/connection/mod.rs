@@ -334,6 +334,9 @@ pub struct Connection {
     events: VecDeque<Event>,
     /// An [`Event::StreamsAvailable`] waits in `events` (its counts are refreshed when taken).
     streams_available_queued: bool,
+    /// The [`Event::StreamsAvailable`] of the peer's transport parameters waits in `events`
+    /// (ahead of any other).
+    params_streams_available_queued: bool,
     /// Our limit on the peer's streams, per direction, at which [`Event::PeerStreamsBlocked`]
     /// was raised: once per limit.
     peer_streams_blocked_raised: [Option<u64>; 2],
@@ -504,6 +507,7 @@ impl Connection {
             tp_bytes,
             events: VecDeque::new(),
             streams_available_queued: false,
+            params_streams_available_queued: false,
             peer_streams_blocked_raised: [None; 2],
             data_blocked_seen: None,
             flood: flood::FloodGuard::default(),
@@ -698,8 +702,11 @@ impl Connection {
     pub fn poll_event(&mut self) -> Option<Event> {
         match self.events.pop_front()? {
             Event::StreamsAvailable { .. } => {
-                // One waits at a time, carrying the counts of when it is taken.
-                self.streams_available_queued = false;
+                // One waits at a time (besides the transport parameters' own), carrying the
+                // counts of when it is taken.
+                if !std::mem::take(&mut self.params_streams_available_queued) {
+                    self.streams_available_queued = false;
+                }
                 Some(Event::StreamsAvailable {
                     bidi: self.streams_available(Dir::Bi),
                     uni: self.streams_available(Dir::Uni),

@@ -37,13 +37,7 @@ impl Server {
 
     /// Feeds each frame in a record of its own, all in one input.
     fn feed(&mut self, frames: &[Frame<'_>]) {
-        let mut input = Vec::new();
-        for f in frames {
-            let mut body = Vec::new();
-            f.encode(&mut body);
-            record::encode(&body, &mut input);
-        }
-        self.conn.handle_input(self.now, &input);
+        self.conn.handle_input(self.now, &encode_records(frames));
     }
 
     /// Feeds `n` copies of `frame`, each in its own record, in inputs of 1000 records.
@@ -93,6 +87,17 @@ impl Server {
         );
         Some(reason)
     }
+}
+
+/// Each frame in a record of its own.
+fn encode_records(frames: &[Frame<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for f in frames {
+        let mut body = Vec::new();
+        f.encode(&mut body);
+        record::encode(&body, &mut out);
+    }
+    out
 }
 
 const FLOOD: usize = NOISE_BURST as usize * 3;
@@ -187,6 +192,36 @@ fn peer_streams_blocked_is_raised_again_once_our_limit_rose() {
         "once for the new limit, never for the old one"
     );
     assert_eq!(s.closed(), None);
+}
+
+#[test]
+fn streams_available_of_the_parameters_is_not_merged_with_a_raise_behind_it() {
+    let now = Instant::now();
+    let mut conn = Connection::new(Side::Server, server_config(), now);
+    let mut input = client_start();
+    input.extend(encode_records(&[
+        Frame::MaxStreams {
+            dir: Dir::Bi,
+            count: 20,
+        },
+        Frame::MaxStreams {
+            dir: Dir::Bi,
+            count: 30,
+        },
+    ]));
+    conn.handle_input(now, &input);
+    let mut events = Vec::new();
+    while let Some(e) = conn.poll_event() {
+        events.push(e);
+    }
+    assert_eq!(
+        events,
+        [
+            Event::Connected,
+            Event::StreamsAvailable { bidi: 30, uni: 10 },
+            Event::StreamsAvailable { bidi: 30, uni: 10 },
+        ]
+    );
 }
 
 #[test]
