@@ -7,7 +7,9 @@
 //!    server raises PEER_NEEDS_STREAMS once, closes the connection with PROTOCOL_VIOLATION
 //!    (CONNECTION_CLOSE on the wire, SHUTDOWN_INITIATED_BY_TRANSPORT with
 //!    QUIC_STATUS_PROTOCOL_ERROR for the application);
-//! 2. tiny DATAGRAMs as fast as TCP takes them (legal, each one delivered) for a few seconds.
+//! 2. TLS KeyUpdate requests as fast as TCP takes them: answered once at a time, and closed
+//!    the same way;
+//! 3. tiny DATAGRAMs as fast as TCP takes them (legal, each one delivered) for a few seconds.
 //!
 //! Throughout, every round trip of the good client must complete within [`RTT_LIMIT`], and
 //! the process's peak resident memory (VmHWM) must grow by less than [`MEMORY_LIMIT`].
@@ -572,10 +574,14 @@ fn check(what: &str, trips: &Trips, base: u64) {
     );
 }
 
-/// A raw client that sends its transport parameters, then `flood` (records, in chunks) as
-/// fast as TCP takes it until `stop`, an error, or [`FLOOD_TIME`]; then ends its direction.
-/// Returns what it sent and the plaintext it received until the server ended.
-fn flood(port: u16, chunk: &[u8], stop: &AtomicBool) -> (u64, Vec<u8>) {
+/// A raw client that sends its transport parameters, then repeats `step` as fast as TCP
+/// takes it until `stop`, an error, or [`FLOOD_TIME`]; then ends its direction. Returns the
+/// steps made and the plaintext it received until the server ended.
+fn flood(
+    port: u16,
+    stop: &AtomicBool,
+    mut step: impl FnMut(&mut rustls::ClientConnection, &mut TcpStream) -> io::Result<()>,
+) -> (u64, Vec<u8>) {
     let (mut tls, mut sock) = connect(port);
     let raw = Arc::new(Mutex::new(Vec::new()));
     let (done_tx, done_rx) = unbounded();
@@ -592,13 +598,20 @@ fn flood(port: u16, chunk: &[u8], stop: &AtomicBool) -> (u64, Vec<u8>) {
         let _ = done_tx.send(());
     });
     send(&mut tls, &mut sock, &tp_record()).expect("transport parameters");
+    // Past the handshake on both sides: the server's first records (its session ticket, its
+    // transport parameters) have arrived.
+    let start = Instant::now();
+    while raw.lock().unwrap().is_empty() {
+        assert!(start.elapsed() < LIMIT, "nothing from the server");
+        std::thread::yield_now();
+    }
     let start = Instant::now();
     let mut sent = 0u64;
     while !stop.load(Ordering::Relaxed) && start.elapsed() < FLOOD_TIME {
-        if send(&mut tls, &mut sock, chunk).is_err() {
+        if step(&mut tls, &mut sock).is_err() {
             break;
         }
-        sent += chunk.len() as u64;
+        sent += 1;
     }
     let _ = sock.shutdown(Shutdown::Write);
     done_rx
@@ -608,6 +621,8 @@ fn flood(port: u16, chunk: &[u8], stop: &AtomicBool) -> (u64, Vec<u8>) {
     let mut plain = Vec::new();
     let mut rd = &raw[..];
     while !rd.is_empty() {
+        // (rustls gives up after 32 KeyUpdates without data in between: our answers to the
+        // KeyUpdate flood end its reading early.)
         if tls.read_tls(&mut rd).is_err() || tls.process_new_packets().is_err() {
             break;
         }
@@ -670,7 +685,9 @@ fn a_flooding_peer_neither_starves_its_worker_nor_grows_memory() {
         limit: u64::from(PEER_BIDI),
     }]);
     let chunk = blocked.repeat((16 << 10) / blocked.len());
-    let (sent, plain) = flood(port, &chunk, &server.ctx.transport_shutdown);
+    let (sent, plain) = flood(port, &server.ctx.transport_shutdown, |tls, sock| {
+        send(tls, sock, &chunk)
+    });
     check("STREAMS_BLOCKED flood", &trips, base);
     let status = match server.events.recv_timeout(LIMIT) {
         Ok(Ev::TransportShutdown(s)) => s,
@@ -682,14 +699,40 @@ fn a_flooding_peer_neither_starves_its_worker_nor_grows_memory() {
     assert!(reason.contains("BLOCKED"), "{reason}");
     assert_eq!(server.ctx.peer_needs_streams.load(Ordering::Relaxed), 1);
 
-    // 2. Tiny DATAGRAMs: legal, each delivered; the connection stays up.
+    // 2. TLS KeyUpdate requests, over and over.
+    server
+        .ctx
+        .transport_shutdown
+        .store(false, Ordering::Relaxed);
+    let (sent, plain) = flood(port, &server.ctx.transport_shutdown, |tls, sock| {
+        for _ in 0..100 {
+            tls.refresh_traffic_keys().map_err(io::Error::other)?;
+        }
+        while tls.wants_write() {
+            tls.write_tls(sock)?;
+        }
+        Ok(())
+    });
+    check("KeyUpdate flood", &trips, base);
+    let status = match server.events.recv_timeout(LIMIT) {
+        Ok(Ev::TransportShutdown(s)) => s,
+        Err(e) => panic!("the KeyUpdate flooder was not shut down ({sent} steps): {e}"),
+    };
+    assert_eq!(status, QUIC_STATUS_PROTOCOL_ERROR, "{status:#x}");
+    // rustls may have stopped reading before it (see `flood`).
+    if let Some((code, reason)) = connection_close(&plain) {
+        assert_eq!(code, 0x0a, "PROTOCOL_VIOLATION");
+        assert!(reason.contains("KeyUpdate"), "{reason}");
+    }
+
+    // 3. Tiny DATAGRAMs: legal, each delivered; the connection stays up.
     let datagram = records(&[Frame::Datagram {
         data: b"x",
         has_len: false,
     }]);
     let chunk = datagram.repeat((16 << 10) / datagram.len());
     let never = AtomicBool::new(false);
-    let (sent, plain) = flood(port, &chunk, &never);
+    let (sent, plain) = flood(port, &never, |tls, sock| send(tls, sock, &chunk));
     check("DATAGRAM flood", &trips, base);
     assert_eq!(
         connection_close(&plain),

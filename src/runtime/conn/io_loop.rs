@@ -28,6 +28,9 @@ pub(super) const READ_BUDGET: usize = 4 * READ_SIZE;
 /// Most QMux records processed in one turn: past it, input is held by the engine until the
 /// next turn (a peer sending tiny records gets a bounded share of the worker per turn).
 pub(super) const RECORD_BUDGET: usize = 4096;
+/// Most TLS records opened in one turn: past it, records wait in the receive buffer until the
+/// next turn (each may be a KeyUpdate, which costs a key derivation).
+pub(super) const TLS_RECORD_BUDGET: usize = 1024;
 /// Most bytes written to the socket in one turn (a fast reader cannot hold the worker).
 pub(super) const WRITE_BUDGET: usize = 4 << 20;
 /// A clean end of input within this fraction of the idle timeout before our idle deadline is
@@ -95,9 +98,18 @@ impl Inner {
         self.more_input = false;
         self.engine.set_record_budget(Some(RECORD_BUDGET));
         self.engine.resume_input(Instant::now());
+        if let Wire::Tls(s) = &mut self.wire {
+            s.set_record_budget(Some(TLS_RECORD_BUDGET));
+            if self.tls_records_left {
+                self.process_tls();
+                if self.tls_failure.is_some() {
+                    return;
+                }
+            }
+        }
         let mut taken = 0;
         loop {
-            if taken >= READ_BUDGET || self.engine.has_held_input() {
+            if taken >= READ_BUDGET || self.engine.has_held_input() || self.tls_records_left {
                 self.more_input = true;
                 return;
             }
@@ -154,6 +166,7 @@ impl Inner {
             Plaintext::Borrowed(b) => engine.handle_input(now, b),
             Plaintext::Shared(b) => engine.handle_input_shared(now, b),
         });
+        self.tls_records_left = matches!(&result, Ok(p) if p.records_left);
         match result {
             Ok(progress) => {
                 // Records that changed nothing count toward the engine's flood guard.

@@ -126,6 +126,8 @@ struct Inner {
     more_input: bool,
     /// The last flush stopped at its budget with output left and the socket writable.
     more_output: bool,
+    /// The TLS session's record budget ran out with records left in its receive buffer.
+    tls_records_left: bool,
 }
 
 impl Conn {
@@ -248,6 +250,7 @@ impl Conn {
                 log_id: sink.log_id(),
                 more_input: false,
                 more_output: false,
+                tls_records_left: false,
             }),
             sink,
             progressing: Cell::new(false),
@@ -387,7 +390,11 @@ impl Conn {
                 deadline = Some(deadline.map_or(w, |d| d.min(w)));
             }
             cx.set_timer(key, deadline);
-            if inner.more_input || inner.more_output || inner.engine.has_held_input() {
+            if inner.more_input
+                || inner.more_output
+                || inner.tls_records_left
+                || inner.engine.has_held_input()
+            {
                 // Edge-triggered readiness will not come back for what is left.
                 cx.run_again(key);
             }

@@ -217,18 +217,21 @@ impl Kernel {
     /// are handled (replies go into `out`); the application data is handed to `deliver` as
     /// ranges of `incoming.data()`, in order, after all records are opened; then the
     /// records leave the buffer. On a failure the alert owed to the peer is in `out`.
+    /// With a `budget`, at most that many records are opened (it is decremented); the rest
+    /// wait in the buffer ([`Progress::records_left`]).
     pub fn process(
         &mut self,
         incoming: &mut RecvBuffer,
         out: &mut Vec<u8>,
         flags: &mut Flags,
+        budget: &mut Option<usize>,
         deliver: &mut dyn FnMut(&RecvBuffer, Range<usize>),
     ) -> Result<Progress, TlsError> {
         let mut progress = Progress::default();
         let mut ranges = std::mem::take(&mut self.ranges);
         ranges.clear();
         self.key_updates = 0;
-        let result = self.open_all(incoming, flags, &mut ranges, &mut progress);
+        let result = self.open_all(incoming, flags, budget, &mut ranges, &mut progress);
         progress.key_updates = self.key_updates;
         for r in ranges.drain(..) {
             progress.plaintext += r.len();
@@ -249,12 +252,21 @@ impl Kernel {
         &mut self,
         incoming: &mut RecvBuffer,
         flags: &mut Flags,
+        budget: &mut Option<usize>,
         ranges: &mut Vec<Range<usize>>,
         progress: &mut Progress,
     ) -> Result<(), TlsError> {
         let data = incoming.data_mut();
         let mut pos = 0;
         while !flags.peer_closed {
+            match budget {
+                Some(0) => {
+                    progress.records_left = pos < data.len();
+                    break;
+                }
+                Some(left) => *left -= 1,
+                None => {}
+            }
             let Some(len) = parse_header(&data[pos..])? else {
                 break;
             };

@@ -72,6 +72,9 @@ pub struct Progress {
     /// Records with no content (empty application data, user_canceled alerts) received
     /// during this call.
     pub empty_records: usize,
+    /// The record budget ran out with bytes left in the receive buffer: call again (with a
+    /// new budget) before waiting for more input.
+    pub records_left: bool,
 }
 
 /// The negotiated parameters, for MsQuic's QUIC_HANDSHAKE_INFO (IANA code points).
@@ -113,6 +116,9 @@ pub struct TlsSession {
     /// Plaintext rustls decrypted while we were encrypting (records that arrived before
     /// [`TlsSession::process`] was called), handed out by the next `process`.
     stashed: Vec<u8>,
+    /// Records that may still be opened before more wait (see
+    /// [`TlsSession::set_record_budget`]); `None`: no bound.
+    record_budget: Option<usize>,
     /// The handshake's results, once the session went over to [`Kernel`].
     snapshot: Option<Box<Snapshot>>,
     /// The secrets rustls reported: the exporter secret, and the application's sink.
@@ -137,6 +143,7 @@ impl TlsSession {
             error: None,
             incoming: RecvBuffer::default(),
             stashed: Vec::new(),
+            record_budget: None,
             snapshot: None,
             capture: Capture::default(),
             client: true,
@@ -171,6 +178,7 @@ impl TlsSession {
                 error: None,
                 incoming,
                 stashed: Vec::new(),
+                record_budget: None,
                 snapshot: None,
                 capture: Capture::default(),
                 client: false,
@@ -199,6 +207,7 @@ impl TlsSession {
             error: None,
             incoming,
             stashed: Vec::new(),
+            record_budget: None,
             snapshot: None,
             capture: Capture::default(),
             client: false,
@@ -271,6 +280,7 @@ impl TlsSession {
                 &mut self.incoming,
                 outgoing,
                 &mut self.flags,
+                &mut self.record_budget,
                 &mut |buf, range| {
                     if shared {
                         plaintext(Plaintext::Shared(buf.shared(range)));
@@ -285,6 +295,7 @@ impl TlsSession {
                     progress.plaintext += more.plaintext;
                     progress.peer_closed |= more.peer_closed;
                     progress.key_updates += more.key_updates;
+                    progress.records_left = more.records_left;
                     progress.empty_records += more.empty_records;
                 }
                 Err(e) => {
@@ -617,6 +628,14 @@ impl TlsSession {
             self.error = Some(e.clone());
         }
         result
+    }
+
+    /// Bounds the records opened after the handshake from now on until the next call
+    /// (`None`, the default: no bound); past it, records wait in the receive buffer and
+    /// [`Progress::records_left`] says so. A caller serving many connections sets a budget
+    /// per turn.
+    pub fn set_record_budget(&mut self, records: Option<usize>) {
+        self.record_budget = records;
     }
 
     /// Appends an application data record with no content (as a hostile peer might send).

@@ -1343,6 +1343,38 @@ fn many_key_update_requests_get_one_answer_before_our_next_record() {
 }
 
 #[test]
+fn a_record_budget_leaves_records_for_the_next_call() {
+    let p = pki();
+    let (c, s) = configs(&p, &["x"]);
+    let mut pair = Pair::new(&c, s);
+    pair.handshake();
+    let mut bytes = Vec::new();
+    for i in 0..10u8 {
+        pair.client
+            .session()
+            .encrypt(&[b'a' + i], &mut bytes)
+            .unwrap();
+    }
+    pair.server.session().incoming().extend_from_slice(&bytes);
+    let server = pair.server.session.as_mut().unwrap();
+    let mut plain = Vec::new();
+    let mut calls = 0;
+    loop {
+        server.set_record_budget(Some(3));
+        let progress = server
+            .process(&mut pair.server.outbox, &mut |p| plain.extend_from_slice(p))
+            .unwrap();
+        calls += 1;
+        assert_eq!(plain.len(), (3 * calls).min(10));
+        if !progress.records_left {
+            break;
+        }
+    }
+    assert_eq!(calls, 4);
+    assert_eq!(plain, b"abcdefghij");
+}
+
+#[test]
 fn empty_records_are_counted() {
     let p = pki();
     let (c, s) = configs(&p, &["x"]);
