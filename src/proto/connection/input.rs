@@ -64,8 +64,9 @@ impl<'a> Source<'a> {
 
 impl Connection {
     /// Feeds bytes received from the transport. All of `input` is always taken: a partial
-    /// record is buffered (at most our max_record_size), complete ones are processed at once,
-    /// independent of whether the application reads any stream. Stream data is copied; see
+    /// record is buffered (at most our max_record_size), complete ones are processed at once
+    /// (or, past a record budget, held for [`Connection::resume_input`]), independent of
+    /// whether the application reads any stream. Stream data is copied; see
     /// [`Connection::handle_input_shared`] for the way without.
     ///
     /// A protocol error closes the connection ([`Event::Closed`] with

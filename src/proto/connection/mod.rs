@@ -307,6 +307,13 @@ enum State {
 /// 4. Drain [`Connection::poll_event`].
 /// 5. Arm a timer for [`Connection::poll_timeout`].
 ///
+/// A caller serving many connections may bound each turn with
+/// [`Connection::set_record_budget`]: input past the budget is held, and
+/// [`Connection::resume_input`] with a new budget continues it on a later turn while
+/// [`Connection::has_held_input`] says there is some. Input that changes nothing (redundant
+/// frames, PADDING-only records, QX_PING storms; see [`Noise`]) is charged to a flood guard
+/// that closes the connection with PROTOCOL_VIOLATION past its allowance.
+///
 /// Once [`Connection::is_drained`] is true, the transport can be closed and the connection
 /// dropped. Application commands (open, send, read, ...) may be called at any point between.
 #[derive(Debug)]
