@@ -233,6 +233,7 @@ const C_PROGRAMS: &[&str] = &[
     "receive_modes",
     "reliable_reset",
     "registration_close",
+    "registration_threads",
     "send_flags",
     "settings",
     "shutdown_codes",
@@ -538,6 +539,11 @@ fn many_connections() {
 #[test]
 fn registration_close() {
     c_program("registration_close");
+}
+
+#[test]
+fn registration_threads() {
+    c_program("registration_threads");
 }
 
 #[test]
