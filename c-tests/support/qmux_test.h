@@ -504,6 +504,26 @@ static inline uint16_t start_listener(const QUIC_API_TABLE* api, HQUIC listener,
     return QuicAddrGetPort(&local);
 }
 
+/* GetParam's size probe: asked with length 0 and no buffer, parameter `param` of `handle`
+ * (NULL: a global one) must answer BUFFER_TOO_SMALL, CHECKed and reported at the caller's
+ * line; PROBE_PARAM gives the length it answered with (the size the parameter needs). */
+#define PROBE_PARAM(api, handle, param) \
+    qt_probe_param((api), (handle), (param), #param, __FILE__, __LINE__)
+
+static inline uint32_t qt_probe_param(const QUIC_API_TABLE* api, HQUIC handle, uint32_t param,
+                                      const char* name, const char* file, int line) {
+    uint32_t len = 0;
+    QUIC_STATUS st = api->GetParam(handle, param, &len, NULL);
+    if (st != QUIC_STATUS_BUFFER_TOO_SMALL) {
+        char b[16];
+        fprintf(stderr, "%s:%d: CHECK failed: probing %s gave %s, not BUFFER_TOO_SMALL\n", file,
+                line, name, qt_status_name(st, b));
+        qt_log("CHECK", "failed line %d: probing %s", line, name);
+        __atomic_fetch_add(&failures, 1, __ATOMIC_SEQ_CST);
+    }
+    return len;
+}
+
 /* Ends a test program: reports and returns the exit status. */
 static inline int finish(const char* name) {
     if (failures != 0) {
