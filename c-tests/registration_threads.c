@@ -5,7 +5,11 @@
  * - ConnectionClose from the application thread after SHUTDOWN_COMPLETE;
  * - ConnectionClose from inside SHUTDOWN_COMPLETE, on one of the registration's own threads;
  * - ConnectionClose from another application thread while the connection is up;
- * and with RegistrationClose2 (the close completing on a thread of the library's).
+ * and with RegistrationClose2 (the close completing on a thread of the library's), and with
+ * ConnectionClose and RegistrationClose both from inside SHUTDOWN_COMPLETE, on the
+ * registration's own thread (MsQuic forbids RegistrationClose in a callback, and would wait
+ * there forever; here, with nothing left open, the close returns without waiting for the
+ * thread it runs on, which ends once the callback returns).
  * Each registration carries a real connection over loopback TLS that echoes a stream. */
 #include <dirent.h>
 
@@ -22,6 +26,7 @@ typedef struct {
     Counter echoed;    /* bytes back on the stream */
     Counter done;      /* SHUTDOWN_COMPLETE */
     int close_inside;  /* close the connection from inside SHUTDOWN_COMPLETE */
+    HQUIC reg;         /* and then this registration, if set */
     HQUIC conn;
 } Client;
 
@@ -40,7 +45,10 @@ static QUIC_STATUS QUIC_API client_conn_cb(HQUIC conn, void* ctx, QUIC_CONNECTIO
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
         counter_add(&c->connected, 1);
     } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
-        if (c->close_inside && !ev->SHUTDOWN_COMPLETE.AppCloseInProgress) api->ConnectionClose(conn);
+        if (c->close_inside && !ev->SHUTDOWN_COMPLETE.AppCloseInProgress) {
+            api->ConnectionClose(conn);
+            if (c->reg != NULL) api->RegistrationClose(c->reg);
+        }
         counter_add(&c->done, 1);
     }
     return QUIC_STATUS_SUCCESS;
@@ -86,7 +94,7 @@ static void QUIC_API reg_close_handler(void* ctx) {
 }
 
 /* One round: a registration with `profile`, a connection echoing a stream, everything closed
- * as `mode` says (0..3, see the top). */
+ * as `mode` says (0..4, in the order listed at the top). */
 static void round_trip(uint16_t port, QUIC_EXECUTION_PROFILE profile, int mode) {
     QUIC_REGISTRATION_CONFIG rc = {"registration_threads", profile};
     HQUIC reg = NULL;
@@ -98,7 +106,7 @@ static void round_trip(uint16_t port, QUIC_EXECUTION_PROFILE profile, int mode) 
     counter_init(&c.connected);
     counter_init(&c.echoed);
     counter_init(&c.done);
-    c.close_inside = mode == 1;
+    c.close_inside = mode == 1 || mode == 4;
     CHECK(QUIC_SUCCEEDED(api->ConnectionOpen(reg, client_conn_cb, &c, &c.conn)));
     CHECK(QUIC_SUCCEEDED(
         api->ConnectionStart(c.conn, cfg, QUIC_ADDRESS_FAMILY_INET, "127.0.0.1", port)));
@@ -112,7 +120,13 @@ static void round_trip(uint16_t port, QUIC_EXECUTION_PROFILE profile, int mode) 
                                          NULL)));
     CHECK(counter_wait(&c.echoed, (int)sizeof(bytes), WAIT_MS));
 
-    if (mode == 2) {
+    if (mode == 4) {
+        /* Everything else is closed: the registration closes from inside SHUTDOWN_COMPLETE. */
+        api->ConfigurationClose(cfg);
+        c.reg = reg;
+        api->ConnectionShutdown(c.conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+        CHECK(counter_wait(&c.done, 1, WAIT_MS));
+    } else if (mode == 2) {
         /* Closed from another application thread while still connected. */
         pthread_t t;
         CHECK(pthread_create(&t, NULL, close_conn_thread, c.conn) == 0);
@@ -122,12 +136,15 @@ static void round_trip(uint16_t port, QUIC_EXECUTION_PROFILE profile, int mode) 
         CHECK(counter_wait(&c.done, 1, WAIT_MS));
         if (mode != 1) api->ConnectionClose(c.conn);
     }
-    api->ConfigurationClose(cfg);
-    if (mode == 3) {
+    if (mode == 4) {
+        /* Closed already. */
+    } else if (mode == 3) {
+        api->ConfigurationClose(cfg);
         int before = counter_get(&reg_closed);
         api->RegistrationClose2(reg, reg_close_handler, NULL);
         CHECK(counter_wait(&reg_closed, before + 1, WAIT_MS));
     } else {
+        api->ConfigurationClose(cfg);
         api->RegistrationClose(reg);
     }
     counter_destroy(&c.connected);
@@ -155,7 +172,7 @@ int main(void) {
     for (int i = 0; i < ROUNDS; i++) {
         QUIC_EXECUTION_PROFILE profile =
             i % 2 == 0 ? QUIC_EXECUTION_PROFILE_TYPE_SCAVENGER : QUIC_EXECUTION_PROFILE_TYPE_REAL_TIME;
-        int mode = (i / 2) % 4;
+        int mode = (i / 2) % 5;
         round_trip(port, profile, mode);
         int now_threads = 0, now_fds = 0;
         if (!back_to(threads, fds, &now_threads, &now_fds)) {
