@@ -6,7 +6,12 @@
  * 2. no change, configuration ["a1", "b1"]: "a1";
  * 3. no change, configuration ["b1", "a1"]: "b1" (the configuration's first token the client
  *    offered, as MsQuic renegotiates when the match is not the configuration's first);
- * 4. the callback points at "a1" but configures ["b1"] only: "b1". */
+ * 4. the callback points at "a1" but configures ["b1"] only: "b1";
+ * 5, 6. a configuration with no ALPN in common with the client's (from NEW_CONNECTION, then
+ *    from the application's thread after NEW_CONNECTION): PENDING, then ALPN_NEG_FAILURE on
+ *    both sides;
+ * 7, 8. a configuration without credentials, in the same two ways: INVALID_PARAMETER from
+ *    the call itself. */
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
@@ -65,6 +70,7 @@ static QUIC_STATUS set_config_status;
 static int configure_later;
 static HQUIC accepted_conn;
 static Counter accepted;
+static Counter configured; /* NEW_CONNECTION's ConnectionSetConfiguration returned */
 
 static QUIC_STATUS QUIC_API Listener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
     TRACE_LISTENER(ev);
@@ -97,9 +103,10 @@ static QUIC_STATUS QUIC_API Listener(HQUIC listener, void* ctx, QUIC_LISTENER_EV
         counter_add(&accepted, 1);
         return QUIC_STATUS_SUCCESS;
     }
-    set_config_status =
-        accept_connection(api, ev, (void*)ConnCallback, &server_side, server_config);
-    return set_config_status;
+    QUIC_STATUS st = accept_connection(api, ev, (void*)ConnCallback, &server_side, server_config);
+    __atomic_store_n(&set_config_status, st, __ATOMIC_SEQ_CST);
+    counter_add(&configured, 1);
+    return st;
 }
 
 static HQUIC config_with(HQUIC reg, const char* first, const char* second, int server) {
@@ -169,6 +176,7 @@ static void mismatch_case(HQUIC reg, HQUIC client_config, uint16_t port, int lat
             api->ConnectionSetConfiguration(__atomic_load_n(&accepted_conn, __ATOMIC_SEQ_CST),
                                             server_config));
     }
+    if (!later) CHECK(counter_wait(&configured, 1, 10000));
     CHECK(counter_wait(&client_side.done, 1, 10000));
     CHECK(counter_wait(&server_side.initiated, 1, 10000));
     printf("mismatch (later %d): ConnectionSetConfiguration 0x%x, client 0x%x/0x%llx, server "
@@ -188,6 +196,51 @@ static void mismatch_case(HQUIC reg, HQUIC client_config, uint16_t port, int lat
     configure_later = 0;
     counter_destroy(&accepted);
     counter_init(&accepted);
+    counter_destroy(&configured);
+    counter_init(&configured);
+}
+
+/* 7, 8. A configuration without credentials, from NEW_CONNECTION and later: as in MsQuic,
+ * INVALID_PARAMETER from the call itself. */
+static void nocred_case(HQUIC reg, HQUIC client_config, uint16_t port, int later) {
+    side_init(&client_side);
+    side_init(&server_side);
+    point_at = NULL;
+    configure_later = later;
+    set_config_status = QUIC_STATUS_SUCCESS;
+    QUIC_BUFFER alpn = {2, (uint8_t*)"a1"};
+    QUIC_SETTINGS st;
+    memset(&st, 0, sizeof(st));
+    CHECK(api->ConfigurationOpen(reg, &alpn, 1, &st, sizeof(st), NULL, &server_config) ==
+          QUIC_STATUS_SUCCESS);
+    HQUIC conn = NULL;
+    CHECK(api->ConnectionOpen(reg, ConnCallback, &client_side, &conn) == QUIC_STATUS_SUCCESS);
+    CHECK(QUIC_SUCCEEDED(
+        api->ConnectionStart(conn, client_config, QUIC_ADDRESS_FAMILY_INET, "localhost", port)));
+    if (later) {
+        CHECK(counter_wait(&accepted, 1, 10000));
+        HQUIC sc = __atomic_load_n(&accepted_conn, __ATOMIC_SEQ_CST);
+        set_config_status = TRACE_CALL("ConnectionSetConfiguration",
+                                       api->ConnectionSetConfiguration(sc, server_config));
+        api->ConnectionClose(sc);
+    } else {
+        /* The listener's callback failed, so the connection was refused. */
+        CHECK(counter_wait(&configured, 1, 10000));
+        CHECK(counter_wait(&client_side.done, 1, 10000));
+        CHECK(counter_get(&client_side.connected) == 0);
+    }
+    CHECK(set_config_status == QUIC_STATUS_INVALID_PARAMETER);
+    api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT, 0);
+    CHECK(counter_wait(&client_side.done, 1, 10000));
+    api->ConnectionClose(conn);
+    api->ConfigurationClose(server_config);
+    side_destroy(&client_side);
+    side_destroy(&server_side);
+    configure_later = 0;
+    counter_destroy(&accepted);
+    counter_init(&accepted);
+    counter_destroy(&configured);
+    counter_init(&configured);
 }
 
 int main(void) {
@@ -208,18 +261,23 @@ int main(void) {
           QUIC_STATUS_SUCCESS);
     uint16_t port = QuicAddrGetPort(&local);
     HQUIC client_config = config_with(reg, "a1", "b1", 0);
+    counter_init(&accepted);
+    counter_init(&configured);
 
     run_case(reg, client_config, port, "b1", "a1", "b1", "b1");
     run_case(reg, client_config, port, NULL, "a1", "b1", "a1");
     run_case(reg, client_config, port, NULL, "b1", "a1", "b1");
     run_case(reg, client_config, port, "a1", "b1", NULL, "b1");
 
-    /* 5. a configuration with no token the client offered, from NEW_CONNECTION; 6. the same
-     * given later. */
-    counter_init(&accepted);
+    /* 5-8: see the cases. */
+    counter_destroy(&configured);
+    counter_init(&configured);
     mismatch_case(reg, client_config, port, 0);
     mismatch_case(reg, client_config, port, 1);
+    nocred_case(reg, client_config, port, 0);
+    nocred_case(reg, client_config, port, 1);
     counter_destroy(&accepted);
+    counter_destroy(&configured);
 
     api->ListenerClose(listener);
     api->ConfigurationClose(client_config);

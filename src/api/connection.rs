@@ -659,6 +659,10 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
             // A client takes its configuration in ConnectionStart (as MsQuic checks).
             return QUIC_STATUS_INVALID_PARAMETER;
         }
+        if conn.obj.transport != QUIC_TRANSPORT_QMUX_TCP && config.obj.tls.lock().is_none() {
+            // No credentials loaded: refused by the call itself, from any thread, as MsQuic.
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
         conn.obj.params.adopt(&config.obj.params);
         let mut settings = conn.obj.settings.lock().clone();
         settings.adopt(&config.obj.settings.lock(), false);
