@@ -566,6 +566,9 @@ pub(crate) unsafe extern "C" fn start(
                 return;
             };
             let addr = SocketAddr::new(addr.ip(), server_port);
+            // As MsQuic, whose start resolves the name and makes the socket: the remote
+            // address is known from here, the local one once the connect is under way.
+            *slot.handle.obj.remote_address.lock() = Some(sockaddr::unmapped(addr));
             let wire = match &tls {
                 None => Wire::Plain,
                 Some(tls) => {
@@ -594,6 +597,9 @@ pub(crate) unsafe extern "C" fn start(
             };
             match Conn::connect_from(cx, bind, addr, wire, engine, slot.sink()) {
                 Ok(c) => {
+                    // The kernel chose the source address and port in connect().
+                    slot.handle.obj.info.lock().local_address =
+                        c.local_addr().ok().map(sockaddr::unmapped);
                     if let Some(deadline) = handshake_deadline {
                         c.set_handshake_deadline(cx, deadline);
                     }
@@ -651,6 +657,10 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
         };
         if !conn.obj.server {
             // A client takes its configuration in ConnectionStart (as MsQuic checks).
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
+        if conn.obj.transport != QUIC_TRANSPORT_QMUX_TCP && config.obj.tls.lock().is_none() {
+            // No credentials loaded: refused by the call itself, from any thread, as MsQuic.
             return QUIC_STATUS_INVALID_PARAMETER;
         }
         conn.obj.params.adopt(&config.obj.params);

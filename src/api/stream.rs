@@ -105,6 +105,10 @@ struct StreamState {
     /// SHUTDOWN_COMPLETE is being raised: StreamSend fails from here on.
     ending: bool,
     done: bool,
+    /// The code the stream is reset (and its receiving stopped) with if it ended while the
+    /// peer's stream limit held it back: 0 for a close, the application's for an IMMEDIATE
+    /// abort.
+    abandon_code: u64,
     /// The IDEAL_SEND_BUFFER_SIZE last raised.
     ideal_send: Option<u64>,
 }
@@ -414,13 +418,14 @@ pub(crate) fn set_priority(stream: &Arc<Handle<Stream>>, priority: u16) {
 /// parameters arrive); a server's waits for CONNECTED. IMMEDIATE sends an empty STREAM frame so the peer sees
 /// PEER_STREAM_STARTED before any data; PRIORITY_WORK is accepted and has no effect.
 fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
-    let (abandoned, reserved, priority, flags) = {
+    let (abandoned, reserved, priority, flags, abandon_code) = {
         let st = stream.obj.state.lock();
         (
             st.done || stream.is_closed_by_app(),
             st.reserved_id,
             st.priority,
             st.start_flags,
+            st.abandon_code,
         )
     };
     if abandoned && reserved.is_none() {
@@ -448,9 +453,10 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
                     let _ = e.set_priority(id, p);
                 }
                 if abandoned {
-                    // Closed while waiting: the promised ID is used up and abandoned at once.
-                    let _ = e.reset(id, 0);
-                    let _ = e.stop_sending(id, 0);
+                    // Closed (or aborted IMMEDIATE) while waiting: the promised ID is used up
+                    // and abandoned at once.
+                    let _ = e.reset(id, abandon_code);
+                    let _ = e.stop_sending(id, abandon_code);
                 }
             }
             (next, e.side(), r)
@@ -608,6 +614,18 @@ pub(crate) unsafe extern "C" fn shutdown(
         stream_reset::dispatch(&stream, f, move |cx, slot| {
             let direct = {
                 let mut st = s.obj.state.lock();
+                if st.id.is_none()
+                    && st.reserved_id.is_some()
+                    && f & QUIC_STREAM_SHUTDOWN_FLAG_IMMEDIATE.0 != 0
+                    && s.obj.extra.lock().reliable_offset == 0
+                {
+                    // Started but held back by the peer's stream limit: as in MsQuic, IMMEDIATE
+                    // ends it now; the reset goes once the limit admits its ID.
+                    st.abandon_code = error_code;
+                    drop(st);
+                    abort_blocked(&s);
+                    return;
+                }
                 // Behind sends not yet handed to the engine, so a FIN follows their data.
                 if st.id.is_none() || !st.queued.is_empty() {
                     st.queued.push_back(Queued::Shutdown {
@@ -625,6 +643,31 @@ pub(crate) unsafe extern "C" fn shutdown(
             }
         })
     })
+}
+
+/// ABORT | IMMEDIATE on a stream the peer's limit holds back: sends not yet taken complete as
+/// canceled, then SEND_SHUTDOWN_COMPLETE and SHUTDOWN_COMPLETE, as MsQuic raises them. The
+/// stream stays among the blocked starts, so its ID is used (and reset) in turn.
+fn abort_blocked(stream: &Handle<Stream>) {
+    let canceled: Vec<usize> = {
+        let mut st = stream.obj.state.lock();
+        let (sends, rest) = std::mem::take(&mut st.queued)
+            .into_iter()
+            .partition::<VecDeque<_>, _>(|q| matches!(q, Queued::Send { .. }));
+        st.queued = rest;
+        sends
+            .into_iter()
+            .filter_map(|q| match q {
+                Queued::Send { context, .. } => Some(context),
+                _ => None,
+            })
+            .collect()
+    };
+    for context in canceled {
+        send_complete(stream, context as u64, true);
+    }
+    send_shutdown_complete(stream, false);
+    shutdown_complete(stream);
 }
 
 fn shutdown_now(

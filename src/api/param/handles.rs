@@ -76,6 +76,23 @@ fn stream_limits(conn: &Arc<Handle<Connection>>) -> StreamLimits {
     *out.lock()
 }
 
+/// A client's start runs on its worker (the name resolved, the connect made): an address read
+/// after ConnectionStart waits for it, as MsQuic's GetParam is queued behind the start.
+fn settle_start(h: HQUIC, conn: &Handle<Connection>) {
+    let o = &conn.obj;
+    if o.server
+        || !o.is_started()
+        || o.finished.load(std::sync::atomic::Ordering::Acquire)
+        || (o.remote_address.lock().is_some() && o.info.lock().local_address.is_some())
+    {
+        return;
+    }
+    // SAFETY: `h` named a live connection a moment ago (`conn`); `get` validates it again.
+    if let Some(conn) = unsafe { Handle::<Connection>::get(h) } {
+        let _ = conn.obj.worker().run(|_| ());
+    }
+}
+
 fn addr_bytes(addr: &QUIC_ADDR) -> [u8; size_of::<QUIC_ADDR>()] {
     // SAFETY: QUIC_ADDR is plain old data of exactly this size.
     unsafe { core::mem::transmute_copy(addr) }
@@ -121,6 +138,7 @@ pub(crate) unsafe fn get(
         QUIC_PARAM_CONN_REMOTE_ADDRESS => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            settle_start(h, conn);
             let Some(remote) = *conn.obj.remote_address.lock() else {
                 return Some(QUIC_STATUS_INVALID_STATE);
             };
@@ -130,6 +148,7 @@ pub(crate) unsafe fn get(
         QUIC_PARAM_CONN_LOCAL_ADDRESS => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            settle_start(h, conn);
             let local = conn.obj.info.lock().local_address;
             let Some(local) = local.or(*conn.obj.bind_address.lock()) else {
                 return Some(QUIC_STATUS_INVALID_STATE);
