@@ -243,6 +243,7 @@ const C_PROGRAMS: &[&str] = &[
     "tls_secrets",
     "stream_statistics",
     "unbuffered_send",
+    "xdp_map_config",
 ];
 
 #[test]
@@ -689,6 +690,11 @@ fn binary_linked_against_versioned_msquic_loads_ours() {
 #[test]
 fn global_params() {
     c_program("global_params");
+}
+
+#[test]
+fn xdp_map_config() {
+    c_program("xdp_map_config");
 }
 
 #[test]
