@@ -235,6 +235,7 @@ const C_PROGRAMS: &[&str] = &[
     "registration_close",
     "send_flags",
     "settings",
+    "settings_after_start",
     "shutdown_codes",
     "stream_priority",
     "stream_scale",
@@ -690,6 +691,11 @@ fn binary_linked_against_versioned_msquic_loads_ours() {
 #[test]
 fn global_params() {
     c_program("global_params");
+}
+
+#[test]
+fn settings_after_start() {
+    c_program("settings_after_start");
 }
 
 #[test]

@@ -1,0 +1,171 @@
+/* QUIC_PARAM_CONN_SETTINGS on a connected client, as MsQuic takes it:
+ * - MinimumMtu, MaximumMtu and EcnEnabled are INVALID_PARAMETER (nothing changes); other
+ *   fields are SUCCESS and GetParam reports them, IsSet included;
+ * - a new IdleTimeoutMs moves the idle timer at once: with 300 ms set after CONNECTED (both
+ *   sides configured with 30 s), the client ends with CONNECTION_IDLE within seconds;
+ * - a new KeepAliveIntervalMs starts keep-alive: a server configured with a 1 s idle timeout
+ *   (so both sides time out after 1 s of silence) stays connected for 2.5 s while the client
+ *   pings every 200 ms; setting 0 stops the pings, and the connection then idles out. */
+#include "support/qmux_test.h"
+
+static const QUIC_API_TABLE* api;
+static HQUIC server_config;
+
+typedef struct {
+    Counter connected;
+    Counter initiated;
+    Counter complete;
+    QUIC_STATUS status;
+} Side;
+
+static Side client_side;
+
+static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
+    (void)ctx;
+    if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) api->ConnectionClose(conn);
+    return QUIC_STATUS_SUCCESS;
+}
+
+static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
+    (void)listener;
+    (void)ctx;
+    return accept_connection(api, ev, (void*)ServerConnection, NULL, server_config);
+}
+
+static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
+    (void)conn;
+    Side* side = (Side*)ctx;
+    switch (ev->Type) {
+    case QUIC_CONNECTION_EVENT_CONNECTED:
+        counter_add(&side->connected, 1);
+        break;
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT:
+        side->status = ev->SHUTDOWN_INITIATED_BY_TRANSPORT.Status;
+        counter_add(&side->initiated, 1);
+        break;
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER:
+        counter_add(&side->initiated, 1);
+        break;
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
+        counter_add(&side->complete, 1);
+        break;
+    default:
+        break;
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static void side_init(Side* s) {
+    counter_init(&s->connected);
+    counter_init(&s->initiated);
+    counter_init(&s->complete);
+    s->status = 0;
+}
+
+static void side_destroy(Side* s) {
+    counter_destroy(&s->connected);
+    counter_destroy(&s->initiated);
+    counter_destroy(&s->complete);
+}
+
+static HQUIC connect_client(HQUIC reg, HQUIC client_config, uint16_t port) {
+    side_init(&client_side);
+    HQUIC conn = NULL;
+    CHECK(api->ConnectionOpen(reg, ClientConnection, &client_side, &conn) == QUIC_STATUS_SUCCESS);
+    CHECK(QUIC_SUCCEEDED(api->ConnectionStart(conn, client_config, QUIC_ADDRESS_FAMILY_INET,
+                                               "localhost", port)));
+    CHECK(counter_wait(&client_side.connected, 1, 10000));
+    return conn;
+}
+
+static QUIC_STATUS set_conn(HQUIC conn, const QUIC_SETTINGS* s) {
+    return api->SetParam(conn, QUIC_PARAM_CONN_SETTINGS, sizeof(*s), s);
+}
+
+static void get_conn(HQUIC conn, QUIC_SETTINGS* s) {
+    uint32_t len = sizeof(*s);
+    memset(s, 0, sizeof(*s));
+    CHECK(api->GetParam(conn, QUIC_PARAM_CONN_SETTINGS, &len, s) == QUIC_STATUS_SUCCESS);
+    CHECK(len == sizeof(*s));
+}
+
+int main(void) {
+    if (!have_test_cert()) return 1;
+    CHECK(QUIC_SUCCEEDED(MsQuicOpen2(&api)));
+    HQUIC reg = NULL;
+    CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
+    HQUIC client_config = client_configuration(api, reg, "live", 30000);
+    HQUIC listener = NULL;
+    CHECK(api->ListenerOpen(reg, ServerListener, NULL, &listener) == QUIC_STATUS_SUCCESS);
+
+    /* 1. What a started connection accepts, and a shorter idle timeout. */
+    server_config = server_configuration(api, reg, "live", 1, 30000);
+    uint16_t port = start_listener(api, listener, "live");
+    HQUIC conn = connect_client(reg, client_config, port);
+    QUIC_SETTINGS s, got;
+    memset(&s, 0, sizeof(s));
+    s.IsSet.MinimumMtu = TRUE;
+    s.MinimumMtu = 1300;
+    CHECK(set_conn(conn, &s) == QUIC_STATUS_INVALID_PARAMETER);
+    memset(&s, 0, sizeof(s));
+    s.IsSet.EcnEnabled = TRUE;
+    s.EcnEnabled = TRUE;
+    CHECK(set_conn(conn, &s) == QUIC_STATUS_INVALID_PARAMETER);
+    memset(&s, 0, sizeof(s));
+    s.IsSet.StreamRecvWindowDefault = TRUE;
+    s.StreamRecvWindowDefault = 1 << 20;
+    s.IsSet.DisconnectTimeoutMs = TRUE;
+    s.DisconnectTimeoutMs = 5000;
+    CHECK(set_conn(conn, &s) == QUIC_STATUS_SUCCESS);
+    get_conn(conn, &got);
+    CHECK(got.IsSet.StreamRecvWindowDefault && got.StreamRecvWindowDefault == (1u << 20));
+    CHECK(got.IsSet.DisconnectTimeoutMs && got.DisconnectTimeoutMs == 5000);
+    CHECK(!got.IsSet.MinimumMtu && !got.IsSet.EcnEnabled && got.EcnEnabled == 0);
+    CHECK(got.IdleTimeoutMs == 30000);
+
+    long long t0 = now_ms();
+    memset(&s, 0, sizeof(s));
+    s.IsSet.IdleTimeoutMs = TRUE;
+    s.IdleTimeoutMs = 300;
+    CHECK(set_conn(conn, &s) == QUIC_STATUS_SUCCESS);
+    get_conn(conn, &got);
+    CHECK(got.IsSet.IdleTimeoutMs && got.IdleTimeoutMs == 300);
+    CHECK(counter_wait(&client_side.initiated, 1, 5000));
+    CHECK(client_side.status == QUIC_STATUS_CONNECTION_IDLE);
+    printf("idle after %lld ms\n", now_ms() - t0);
+    CHECK(counter_wait(&client_side.complete, 1, 5000));
+    api->ConnectionClose(conn);
+    side_destroy(&client_side);
+    api->ListenerClose(listener);
+    api->ConfigurationClose(server_config);
+
+    /* 2. Keep-alive started after the handshake keeps a 1 s idle timeout from expiring. */
+    server_config = server_configuration(api, reg, "live", 1, 1000);
+    CHECK(api->ListenerOpen(reg, ServerListener, NULL, &listener) == QUIC_STATUS_SUCCESS);
+    port = start_listener(api, listener, "live");
+    conn = connect_client(reg, client_config, port);
+    memset(&s, 0, sizeof(s));
+    s.IsSet.KeepAliveIntervalMs = TRUE;
+    s.KeepAliveIntervalMs = 200;
+    CHECK(set_conn(conn, &s) == QUIC_STATUS_SUCCESS);
+    /* Waiting for a shutdown that must not come. */
+    CHECK(!counter_wait(&client_side.initiated, 1, 2500));
+    s.KeepAliveIntervalMs = 0;
+    t0 = now_ms();
+    CHECK(set_conn(conn, &s) == QUIC_STATUS_SUCCESS);
+    CHECK(counter_wait(&client_side.initiated, 1, 5000));
+    printf("idle %lld ms after keep-alive stopped\n", now_ms() - t0);
+    CHECK(counter_wait(&client_side.complete, 1, 5000));
+    api->ConnectionClose(conn);
+    side_destroy(&client_side);
+
+    api->ListenerClose(listener);
+    api->ConfigurationClose(client_config);
+    api->ConfigurationClose(server_config);
+    api->RegistrationClose(reg);
+    MsQuicClose(api);
+    return finish("settings_after_start");
+}
