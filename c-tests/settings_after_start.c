@@ -27,11 +27,32 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
     return QUIC_STATUS_SUCCESS;
 }
 
+/* Phase 1's server connection, from NEW_CONNECTION: SetParam before and after
+ * ConnectionSetConfiguration, and what GetParam reports after it. */
+static int probe_server;
+static QUIC_STATUS server_mtu_before, server_mtu_after;
+static QUIC_SETTINGS server_got;
+
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
     TRACE_LISTENER(ev);
     (void)listener;
     (void)ctx;
-    return accept_connection(api, ev, (void*)ServerConnection, NULL, server_config);
+    if (!probe_server || ev->Type != QUIC_LISTENER_EVENT_NEW_CONNECTION) {
+        return accept_connection(api, ev, (void*)ServerConnection, NULL, server_config);
+    }
+    HQUIC conn = ev->NEW_CONNECTION.Connection;
+    QUIC_SETTINGS s;
+    memset(&s, 0, sizeof(s));
+    s.IsSet.MinimumMtu = TRUE;
+    s.MinimumMtu = 1300;
+    server_mtu_before = api->SetParam(conn, QUIC_PARAM_CONN_SETTINGS, sizeof(s), &s);
+    QUIC_STATUS st = accept_connection(api, ev, (void*)ServerConnection, NULL, server_config);
+    s.MinimumMtu = 1400;
+    server_mtu_after = api->SetParam(conn, QUIC_PARAM_CONN_SETTINGS, sizeof(s), &s);
+    uint32_t len = sizeof(server_got);
+    CHECK(api->GetParam(conn, QUIC_PARAM_CONN_SETTINGS, &len, &server_got) ==
+          QUIC_STATUS_SUCCESS);
+    return st;
 }
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
@@ -104,8 +125,21 @@ int main(void) {
     /* 1. What a started connection accepts, and a shorter idle timeout. */
     server_config = server_configuration(api, reg, "live", 1, 30000);
     uint16_t port = start_listener(api, listener, "live");
+    probe_server = 1;
     HQUIC conn = connect_client(reg, client_config, port);
+    probe_server = 0;
+    /* A server connection takes MTU changes until its configuration is set; then it
+     * reports the configuration's fields as its own, IsSet included. */
+    CHECK(server_mtu_before == QUIC_STATUS_SUCCESS);
+    CHECK(server_mtu_after == QUIC_STATUS_INVALID_PARAMETER);
+    CHECK(server_got.IsSet.MinimumMtu && server_got.MinimumMtu == 1300);
+    CHECK(server_got.IsSet.PeerBidiStreamCount && server_got.PeerBidiStreamCount == 1);
+    CHECK(server_got.IsSet.IdleTimeoutMs && server_got.IdleTimeoutMs == 30000);
     QUIC_SETTINGS s, got;
+    /* So does a client after ConnectionStart. */
+    get_conn(conn, &got);
+    CHECK(got.IsSet.IdleTimeoutMs && got.IdleTimeoutMs == 30000);
+    CHECK(!got.IsSet.PeerBidiStreamCount);
     memset(&s, 0, sizeof(s));
     s.IsSet.MinimumMtu = TRUE;
     s.MinimumMtu = 1300;

@@ -298,7 +298,11 @@ pub(crate) unsafe fn set(
         QUIC_PARAM_CONN_SETTINGS => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::get(h) }?;
-            if conn.obj.is_started() {
+            if conn
+                .obj
+                .configured
+                .load(core::sync::atomic::Ordering::Acquire)
+            {
                 // SAFETY: as above.
                 return Some(unsafe { started_settings::set(&conn, len, buf) });
             }
