@@ -20,18 +20,31 @@ typedef struct {
 
 static Side client_side;
 
+static int probe_server;
+static Counter server_probed;
+static QUIC_STATUS server_mtu_before, server_mtu_after;
+static QUIC_SETTINGS server_got;
+
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     TRACE_CONN(ev);
     (void)ctx;
+    if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED && probe_server) {
+        QUIC_SETTINGS s;
+        memset(&s, 0, sizeof(s));
+        s.IsSet.MinimumMtu = TRUE;
+        s.MinimumMtu = 1400;
+        server_mtu_after = api->SetParam(conn, QUIC_PARAM_CONN_SETTINGS, sizeof(s), &s);
+        uint32_t len = sizeof(server_got);
+        CHECK(api->GetParam(conn, QUIC_PARAM_CONN_SETTINGS, &len, &server_got) ==
+              QUIC_STATUS_SUCCESS);
+        counter_add(&server_probed, 1);
+    }
     if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) api->ConnectionClose(conn);
     return QUIC_STATUS_SUCCESS;
 }
 
-/* Phase 1's server connection, from NEW_CONNECTION: SetParam before and after
- * ConnectionSetConfiguration, and what GetParam reports after it. */
-static int probe_server;
-static QUIC_STATUS server_mtu_before, server_mtu_after;
-static QUIC_SETTINGS server_got;
+/* Phase 1's server connection: MinimumMtu set in NEW_CONNECTION, before
+ * ConnectionSetConfiguration; at CONNECTED (above), a new one and what GetParam reports. */
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
     TRACE_LISTENER(ev);
@@ -46,13 +59,7 @@ static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTE
     s.IsSet.MinimumMtu = TRUE;
     s.MinimumMtu = 1300;
     server_mtu_before = api->SetParam(conn, QUIC_PARAM_CONN_SETTINGS, sizeof(s), &s);
-    QUIC_STATUS st = accept_connection(api, ev, (void*)ServerConnection, NULL, server_config);
-    s.MinimumMtu = 1400;
-    server_mtu_after = api->SetParam(conn, QUIC_PARAM_CONN_SETTINGS, sizeof(s), &s);
-    uint32_t len = sizeof(server_got);
-    CHECK(api->GetParam(conn, QUIC_PARAM_CONN_SETTINGS, &len, &server_got) ==
-          QUIC_STATUS_SUCCESS);
-    return st;
+    return accept_connection(api, ev, (void*)ServerConnection, NULL, server_config);
 }
 
 static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
@@ -116,6 +123,7 @@ static void get_conn(HQUIC conn, QUIC_SETTINGS* s) {
 int main(void) {
     if (!have_test_cert()) return 1;
     CHECK(QUIC_SUCCEEDED(MsQuicOpen2(&api)));
+    counter_init(&server_probed);
     HQUIC reg = NULL;
     CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
     HQUIC client_config = client_configuration(api, reg, "live", 30000);
@@ -127,6 +135,7 @@ int main(void) {
     uint16_t port = start_listener(api, listener, "live");
     probe_server = 1;
     HQUIC conn = connect_client(reg, client_config, port);
+    CHECK(counter_wait(&server_probed, 1, 5000));
     probe_server = 0;
     /* A server connection takes MTU changes until its configuration is set; then it
      * reports the configuration's fields as its own, IsSet included. */
@@ -201,5 +210,6 @@ int main(void) {
     api->ConfigurationClose(server_config);
     api->RegistrationClose(reg);
     MsQuicClose(api);
+    counter_destroy(&server_probed);
     return finish("settings_after_start");
 }
