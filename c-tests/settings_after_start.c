@@ -5,7 +5,10 @@
  *   sides configured with 30 s), the client ends with CONNECTION_IDLE within seconds;
  * - a new KeepAliveIntervalMs starts keep-alive: a server configured with a 1 s idle timeout
  *   (so both sides time out after 1 s of silence) stays connected for 2.5 s while the client
- *   pings every 200 ms; setting 0 stops the pings, and the connection then idles out. */
+ *   pings every 200 ms; setting 0 stops the pings, and the connection then idles out;
+ * - SendBufferingEnabled = 0 set after CONNECTED makes later sends hold the application's
+ *   buffer: a 128 KiB send to a peer that does not read does not complete (it is canceled
+ *   at the shutdown). */
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
@@ -25,9 +28,37 @@ static Counter server_probed;
 static QUIC_STATUS server_mtu_before, server_mtu_after;
 static QUIC_SETTINGS server_got;
 
+/* Phase 3's server stream: never reads (its RECEIVE stays pending), so the client's stream
+ * window runs out. */
+static QUIC_STATUS QUIC_API HoldStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
+    (void)ctx;
+    if (ev->Type == QUIC_STREAM_EVENT_RECEIVE) return QUIC_STATUS_PENDING;
+    if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) api->StreamClose(stream);
+    return QUIC_STATUS_SUCCESS;
+}
+
+static Counter send_complete;
+static int send_canceled;
+
+static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    TRACE_STREAM(ev);
+    (void)ctx;
+    if (ev->Type == QUIC_STREAM_EVENT_SEND_COMPLETE) {
+        send_canceled = ev->SEND_COMPLETE.Canceled;
+        counter_add(&send_complete, 1);
+    } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
+        api->StreamClose(stream);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     TRACE_CONN(ev);
     (void)ctx;
+    if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
+        api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, (void*)HoldStream, NULL);
+    }
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED && probe_server) {
         QUIC_SETTINGS s;
         memset(&s, 0, sizeof(s));
@@ -204,6 +235,36 @@ int main(void) {
     CHECK(counter_wait(&client_side.complete, 1, 5000));
     api->ConnectionClose(conn);
     side_destroy(&client_side);
+    api->ListenerClose(listener);
+    api->ConfigurationClose(server_config);
+
+    /* 3. SendBufferingEnabled turned off after the handshake: a 128 KiB send to a peer that
+     * does not read (64 KiB stream window) is held, not copied and completed at once. */
+    server_config = server_configuration(api, reg, "live", 1, 30000);
+    CHECK(api->ListenerOpen(reg, ServerListener, NULL, &listener) == QUIC_STATUS_SUCCESS);
+    port = start_listener(api, listener, "live");
+    conn = connect_client(reg, client_config, port);
+    memset(&s, 0, sizeof(s));
+    s.IsSet.SendBufferingEnabled = TRUE;
+    s.SendBufferingEnabled = FALSE;
+    CHECK(set_conn(conn, &s) == QUIC_STATUS_SUCCESS);
+    counter_init(&send_complete);
+    static uint8_t data[128 * 1024];
+    memset(data, 0x5A, sizeof(data));
+    QUIC_BUFFER buf = {sizeof(data), data};
+    HQUIC stream = NULL;
+    CHECK(api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE, ClientStream, NULL, &stream) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(QUIC_SUCCEEDED(api->StreamSend(stream, &buf, 1, QUIC_SEND_FLAG_START, NULL)));
+    /* Waiting for a completion that must not come while the bytes cannot be sent. */
+    CHECK(!counter_wait(&send_complete, 1, 1000));
+    api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+    CHECK(counter_wait(&send_complete, 1, 5000));
+    CHECK(send_canceled);
+    CHECK(counter_wait(&client_side.complete, 1, 5000));
+    api->ConnectionClose(conn);
+    side_destroy(&client_side);
+    counter_destroy(&send_complete);
 
     api->ListenerClose(listener);
     api->ConfigurationClose(client_config);
