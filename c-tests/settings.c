@@ -263,6 +263,26 @@ int main(void) {
     CHECK(fixed.IdleTimeoutMs == 5000 && fixed.KeepAliveIntervalMs == 2500);
     CHECK(!fixed.IsSet.HyStartEnabled); /* its field did not fit */
 
+    /* 120 bytes (an older struct, through DestCidUpdateIdleTimeoutMs): that field is read and
+     * written, the Flags word after it is not. */
+    memset(&other, 0, sizeof(other));
+    other.IsSet.DestCidUpdateIdleTimeoutMs = 1;
+    other.DestCidUpdateIdleTimeoutMs = 4321;
+    other.IsSet.NetStatsEventEnabled = 1;
+    other.NetStatsEventEnabled = 1;
+    CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, 120, &other) == QUIC_STATUS_SUCCESS);
+    memset(raw, 0xAB, sizeof(raw));
+    len = 116;
+    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &len, raw) == QUIC_STATUS_SUCCESS);
+    CHECK(len == 116);
+    memcpy(&fixed, raw, sizeof(fixed));
+    CHECK(fixed.IsSet.DestCidUpdateIdleTimeoutMs && fixed.DestCidUpdateIdleTimeoutMs == 4321);
+    CHECK(!fixed.IsSet.NetStatsEventEnabled);
+    CHECK(raw[116] == 0xAB && raw[120] == 0xAB);
+    get_global(&s);
+    CHECK(s.DestCidUpdateIdleTimeoutMs == 4321);
+    CHECK(!s.IsSet.NetStatsEventEnabled && s.NetStatsEventEnabled == 0);
+
     /* Larger buffers get the whole struct and its size. */
     unsigned char bigger[sizeof(QUIC_SETTINGS) + 16];
     len = sizeof(bigger);
