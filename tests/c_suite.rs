@@ -236,6 +236,7 @@ const C_PROGRAMS: &[&str] = &[
     "registration_threads",
     "send_flags",
     "settings",
+    "settings_after_start",
     "shutdown_codes",
     "stream_priority",
     "stream_scale",
@@ -244,6 +245,7 @@ const C_PROGRAMS: &[&str] = &[
     "tls_secrets",
     "stream_statistics",
     "unbuffered_send",
+    "xdp_map_config",
 ];
 
 #[test]
@@ -695,6 +697,16 @@ fn binary_linked_against_versioned_msquic_loads_ours() {
 #[test]
 fn global_params() {
     c_program("global_params");
+}
+
+#[test]
+fn settings_after_start() {
+    c_program("settings_after_start");
+}
+
+#[test]
+fn xdp_map_config() {
+    c_program("xdp_map_config");
 }
 
 #[test]

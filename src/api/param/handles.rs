@@ -30,7 +30,7 @@ use crate::api::param::stream_stats;
 use crate::api::settings::{get_settings_param, set_settings_param};
 use crate::api::sockaddr;
 use crate::api::stream::{self, Stream};
-use crate::api::{stream_ids, stream_reset};
+use crate::api::{started_settings, stream_reset};
 use crate::proto::{Dir, Side, StreamId};
 
 /// What a connection's engine says about its stream limits, read on its worker.
@@ -317,9 +317,13 @@ pub(crate) unsafe fn set(
         QUIC_PARAM_CONN_SETTINGS => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::get(h) }?;
-            if conn.obj.is_started() {
+            if conn
+                .obj
+                .configured
+                .load(core::sync::atomic::Ordering::Acquire)
+            {
                 // SAFETY: as above.
-                return Some(unsafe { stream_ids::set_started_settings(&conn, len, buf) });
+                return Some(unsafe { started_settings::set(&conn, len, buf) });
             }
             let mut settings = conn.obj.settings.lock();
             // SAFETY: as above.
