@@ -233,6 +233,7 @@ const C_PROGRAMS: &[&str] = &[
     "receive_modes",
     "reliable_reset",
     "registration_close",
+    "send_after_shutdown",
     "send_flags",
     "settings",
     "shutdown_codes",
@@ -368,6 +369,11 @@ fn open_close() {
 #[test]
 fn send_flags() {
     c_program("send_flags");
+}
+
+#[test]
+fn send_after_shutdown() {
+    c_program("send_after_shutdown");
 }
 
 #[test]

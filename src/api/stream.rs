@@ -104,6 +104,12 @@ struct StreamState {
     queued: VecDeque<Queued>,
     /// SHUTDOWN_COMPLETE is being raised: StreamSend fails from here on.
     ending: bool,
+    /// MsQuic's SendEnabled cleared: the worker took a GRACEFUL or ABORT_SEND shutdown, a FIN
+    /// send or the peer's STOP_SENDING, or the stream is the peer's unidirectional one.
+    /// StreamSend refuses from here on (INVALID_STATE; ABORTED after STOP_SENDING).
+    send_shut: bool,
+    /// The peer's STOP_SENDING ended the sending half.
+    stop_sending: bool,
     done: bool,
     /// The IDEAL_SEND_BUFFER_SIZE last raised.
     ideal_send: Option<u64>,
@@ -148,6 +154,14 @@ impl Stream {
     /// The stream's ID once the engine knows the stream (not a promised one).
     pub(crate) fn started_id(&self) -> Option<u64> {
         self.state.lock().id
+    }
+
+    /// The sending half is over for StreamSend (see `StreamState::send_shut`); `by_peer`
+    /// when the peer's STOP_SENDING ended it.
+    pub(crate) fn shut_send(&self, by_peer: bool) {
+        let mut st = self.state.lock();
+        st.send_shut = true;
+        st.stop_sending |= by_peer;
     }
 
     /// Whether the stream's last event was raised.
@@ -608,6 +622,14 @@ pub(crate) unsafe extern "C" fn shutdown(
         stream_reset::dispatch(&stream, f, move |cx, slot| {
             let direct = {
                 let mut st = s.obj.state.lock();
+                // As MsQuic, whose worker clears SendEnabled as it takes the shutdown, started
+                // or not: later StreamSend calls are refused.
+                if f & (QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL.0
+                    | QUIC_STREAM_SHUTDOWN_FLAG_ABORT_SEND.0)
+                    != 0
+                {
+                    st.send_shut = true;
+                }
                 // Behind sends not yet handed to the engine, so a FIN follows their data.
                 if st.id.is_none() || !st.queued.is_empty() {
                     st.queued.push_back(Queued::Shutdown {
@@ -729,10 +751,19 @@ pub(crate) unsafe extern "C" fn send(
             )
         };
         let f = flags.0;
-        stream.obj.extra.count_send(list);
+        // As MsQuic: ABORTED once the peer closed the connection; once the sending half is
+        // over (see `StreamState::send_shut`) or the stream ended, INVALID_STATE, or ABORTED
+        // after the peer's STOP_SENDING. A refused send raises no SEND_COMPLETE.
+        let conn = &stream.obj.connection;
+        if conn.obj.closed.load(Ordering::Acquire) & connection::CLOSED_REMOTELY != 0 {
+            return QUIC_STATUS_ABORTED;
+        }
         let start_now = {
             let mut st = stream.obj.state.lock();
-            if st.done || st.ending {
+            if st.stop_sending {
+                return QUIC_STATUS_ABORTED;
+            }
+            if st.done || st.ending || st.send_shut {
                 return QUIC_STATUS_INVALID_STATE;
             }
             let start = f & QUIC_SEND_FLAG_START.0 != 0 && !st.start_requested;
@@ -750,11 +781,18 @@ pub(crate) unsafe extern "C" fn send(
             });
             start
         };
+        stream.obj.extra.count_send(list);
         let s = stream.clone();
         // From a callback on the worker the call runs inline: what completes at once is
         // raised after that callback, never nested inside StreamSend.
         let nested = stream.obj.connection.obj.worker().is_current();
+        let fin = f & QUIC_SEND_FLAG_FIN.0 != 0;
         on_slot(&stream.obj.connection, false, move |cx, slot| {
+            if fin {
+                // MsQuic's worker clears SendEnabled as it takes a FIN send, started or not
+                // (an earlier call's turn on the worker may have taken it already).
+                s.obj.shut_send(false);
+            }
             if start_now {
                 try_start(cx, slot, &s);
             } else {
@@ -867,6 +905,9 @@ fn send_now(
     flags: u32,
     context: Option<usize>,
 ) {
+    if flags & QUIC_SEND_FLAG_FIN.0 != 0 {
+        stream.obj.shut_send(false);
+    }
     // `None`: the send completed already (see `complete_blocked_sends`); only its bytes go.
     let Some(context) = context else {
         if let Payload::Copied(v) = data {
@@ -999,6 +1040,9 @@ pub(crate) fn peer_started(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &Rc<Conn>, 
     let state = StreamState {
         id: Some(id.0),
         start_requested: true,
+        // The peer's unidirectional stream has no sending half (MsQuic's SendEnabled is
+        // never set on it).
+        send_shut: uni,
         ..Default::default()
     };
     let stream = Handle::new(
