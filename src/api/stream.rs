@@ -15,7 +15,7 @@ use crate::api::callbacks;
 use crate::api::conn_worker::ConnSlot;
 use crate::api::connection::{self, Connection, on_slot, on_slot_else};
 use crate::api::handle::{Handle, Kind, Object};
-use crate::api::stream_extra::StreamExtra;
+use crate::api::stream_extra::{LocalReset, StreamExtra};
 pub(crate) use crate::api::stream_recv::deliver_receive;
 use crate::api::stream_recv::{self, RecvState};
 use crate::api::{stream_ids, stream_reset};
@@ -156,12 +156,18 @@ impl Stream {
         self.state.lock().id
     }
 
-    /// The sending half is over for StreamSend (see `StreamState::send_shut`); `by_peer`
-    /// when the peer's STOP_SENDING ended it.
-    pub(crate) fn shut_send(&self, by_peer: bool) {
+    /// The sending half is over for StreamSend (see `StreamState::send_shut`).
+    pub(crate) fn shut_send(&self) {
+        self.state.lock().send_shut = true;
+    }
+
+    /// The peer's STOP_SENDING was delivered: the sending half is over, and StreamSend gives
+    /// ABORTED unless we had reset it already (MsQuic then ignores the STOP_SENDING).
+    pub(crate) fn shut_send_by_peer(&self) {
+        let reset = self.extra.lock().local_reset != LocalReset::None;
         let mut st = self.state.lock();
         st.send_shut = true;
-        st.stop_sending |= by_peer;
+        st.stop_sending |= !reset;
     }
 
     /// Whether the stream's last event was raised.
@@ -791,7 +797,7 @@ pub(crate) unsafe extern "C" fn send(
             if fin {
                 // MsQuic's worker clears SendEnabled as it takes a FIN send, started or not
                 // (an earlier call's turn on the worker may have taken it already).
-                s.obj.shut_send(false);
+                s.obj.shut_send();
             }
             if start_now {
                 try_start(cx, slot, &s);
@@ -906,7 +912,7 @@ fn send_now(
     context: Option<usize>,
 ) {
     if flags & QUIC_SEND_FLAG_FIN.0 != 0 {
-        stream.obj.shut_send(false);
+        stream.obj.shut_send();
     }
     // `None`: the send completed already (see `complete_blocked_sends`); only its bytes go.
     let Some(context) = context else {
