@@ -13,11 +13,18 @@
  * 6. The peer's unidirectional stream, from PEER_STREAM_STARTED: INVALID_STATE.
  * 7. After the peer closed the connection (ConnectionShutdown), inside the stream's
  *    SHUTDOWN_COMPLETE: ABORTED.
+ * 8. StreamShutdown(GRACEFUL) from a callback without INLINE (queued), then StreamSend in the
+ *    same callback: accepted (PENDING), then SEND_COMPLETE with Canceled before
+ *    SEND_SHUTDOWN_COMPLETE (the worker takes the shutdown first), never sent.
+ * 9. StreamShutdown(GRACEFUL) from the application's thread, then StreamSend at once:
+ *    INVALID_STATE if the worker took the shutdown already, else PENDING and SEND_COMPLETE
+ *    with Canceled; never sent.
  * The server keeps its sending half open, so no stream ends before the checks. */
 #include "support/qmux_test.h"
 
 #define ALPN "sendshut"
 #define REFUSED ((void*)0x5EF)
+#define LATE ((void*)0x1A7E) /* a send made after a shutdown call, before its turn */
 
 static const QUIC_API_TABLE* api;
 static HQUIC server_cfg;
@@ -26,14 +33,26 @@ static Counter connected, server_conn_ready, uni_checked, server_done;
 static QUIC_STATUS uni_status = QUIC_STATUS_SUCCESS;
 static int refused_completions; /* SEND_COMPLETE for a refused send: must stay 0 */
 
-enum { INLINE_GRACEFUL = 1, INLINE_ABORT, APP_GRACEFUL, FIN_SEND, STOPPED, CONN_CLOSED };
+enum {
+    INLINE_GRACEFUL = 1,
+    INLINE_ABORT,
+    APP_GRACEFUL,
+    FIN_SEND,
+    STOPPED,
+    CONN_CLOSED,
+    QUEUED_GRACEFUL,
+    APP_RACE
+};
 
 typedef struct {
     int mode;
-    Counter send_shut, done;
+    Counter started, send_shut, done;
     QUIC_STATUS inline_status;  /* StreamSend right after the INLINE shutdown */
     QUIC_STATUS in_shut_status; /* StreamSend inside SEND_SHUTDOWN_COMPLETE */
     QUIC_STATUS in_done_status; /* StreamSend inside SHUTDOWN_COMPLETE */
+    QUIC_STATUS late_status;    /* the LATE send's status */
+    int late_completions, late_canceled;
+    int late_at_shut; /* late_completions when SEND_SHUTDOWN_COMPLETE came */
 } Strm;
 
 static uint8_t bytes[4] = {'d', 'a', 't', 'a'};
@@ -91,6 +110,7 @@ static QUIC_STATUS QUIC_API client_stream_cb(HQUIC s, void* ctx, QUIC_STREAM_EVE
     TRACE_STREAM(ev);
     switch (ev->Type) {
     case QUIC_STREAM_EVENT_START_COMPLETE:
+        counter_add(&st->started, 1);
         if (st->mode == INLINE_GRACEFUL || st->mode == INLINE_ABORT) {
             QUIC_STREAM_SHUTDOWN_FLAGS f = st->mode == INLINE_GRACEFUL
                                                ? QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL
@@ -98,13 +118,22 @@ static QUIC_STATUS QUIC_API client_stream_cb(HQUIC s, void* ctx, QUIC_STREAM_EVE
             CHECK(api->StreamShutdown(s, f | QUIC_STREAM_SHUTDOWN_FLAG_INLINE, 7) ==
                   QUIC_STATUS_SUCCESS);
             st->inline_status = api->StreamSend(s, &data, 1, QUIC_SEND_FLAG_NONE, REFUSED);
+        } else if (st->mode == QUEUED_GRACEFUL) {
+            CHECK(api->StreamShutdown(s, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0) ==
+                  QUIC_STATUS_PENDING);
+            st->late_status = api->StreamSend(s, &data, 1, QUIC_SEND_FLAG_NONE, LATE);
         }
         break;
     case QUIC_STREAM_EVENT_SEND_COMPLETE:
         if (ev->SEND_COMPLETE.ClientContext == REFUSED) refused_completions++;
+        if (ev->SEND_COMPLETE.ClientContext == LATE) {
+            st->late_completions++;
+            st->late_canceled += ev->SEND_COMPLETE.Canceled;
+        }
         break;
     case QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE:
         st->in_shut_status = api->StreamSend(s, &data, 1, QUIC_SEND_FLAG_NONE, REFUSED);
+        st->late_at_shut = st->late_completions;
         counter_add(&st->send_shut, 1);
         break;
     case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE:
@@ -121,6 +150,7 @@ static HQUIC open_stream(HQUIC conn, Strm* st, int mode, QUIC_STREAM_OPEN_FLAGS 
     memset(st, 0, sizeof(*st));
     st->mode = mode;
     st->inline_status = st->in_shut_status = st->in_done_status = QUIC_STATUS_SUCCESS;
+    counter_init(&st->started);
     counter_init(&st->send_shut);
     counter_init(&st->done);
     HQUIC s = NULL;
@@ -172,8 +202,8 @@ int main(void) {
     CHECK(counter_wait(&connected, 1, 10000));
     CHECK(counter_wait(&server_conn_ready, 1, 10000));
 
-    Strm st[7];
-    HQUIC s[7];
+    Strm st[9];
+    HQUIC s[9];
 
     /* 1, 2: INLINE shutdowns from START_COMPLETE. */
     s[0] = open_stream(conn, &st[0], INLINE_GRACEFUL, QUIC_STREAM_OPEN_FLAG_NONE);
@@ -212,19 +242,41 @@ int main(void) {
     CHECK(counter_wait(&uni_checked, 1, 10000));
     CHECK(uni_status == QUIC_STATUS_INVALID_STATE);
 
+    /* 8: a queued shutdown from a callback, then a send. */
+    s[7] = open_stream(conn, &st[7], QUEUED_GRACEFUL, QUIC_STREAM_OPEN_FLAG_NONE);
+    CHECK(counter_wait(&st[7].send_shut, 1, 10000));
+    CHECK(st[7].late_status == QUIC_STATUS_PENDING);
+    CHECK(st[7].late_completions == 1 && st[7].late_canceled == 1);
+    CHECK(st[7].late_at_shut == 1);
+
+    /* 9: a shutdown from this thread, then a send at once. */
+    s[8] = open_stream(conn, &st[8], APP_RACE, QUIC_STREAM_OPEN_FLAG_NONE);
+    CHECK(QUIC_SUCCEEDED(api->StreamShutdown(s[8], QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0)));
+    st[8].late_status = api->StreamSend(s[8], &data, 1, QUIC_SEND_FLAG_NONE, LATE);
+    CHECK(counter_wait(&st[8].send_shut, 1, 10000));
+    if (st[8].late_status == QUIC_STATUS_PENDING) {
+        CHECK(st[8].late_completions == 1 && st[8].late_canceled == 1);
+        CHECK(st[8].late_at_shut == 1);
+    } else {
+        CHECK(st[8].late_status == QUIC_STATUS_INVALID_STATE);
+        CHECK(st[8].late_completions == 0);
+    }
+
     /* 7: the peer closes the connection; every stream ends. */
     s[6] = open_stream(conn, &st[6], CONN_CLOSED, QUIC_STREAM_OPEN_FLAG_NONE);
     CHECK(QUIC_SUCCEEDED(api->StreamSend(s[6], &data, 1, QUIC_SEND_FLAG_NONE, NULL)));
+    CHECK(counter_wait(&st[6].started, 1, 10000));
     api->ConnectionShutdown(server_conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 3);
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 9; i++) {
         CHECK(counter_wait(&st[i].done, 1, 10000));
         CHECK(st[i].in_done_status == QUIC_STATUS_ABORTED);
     }
     CHECK(counter_wait(&server_done, 1, 10000));
     CHECK(refused_completions == 0);
 
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 9; i++) {
         api->StreamClose(s[i]);
+        counter_destroy(&st[i].started);
         counter_destroy(&st[i].send_shut);
         counter_destroy(&st[i].done);
     }

@@ -110,6 +110,12 @@ struct StreamState {
     send_shut: bool,
     /// The peer's STOP_SENDING ended the sending half.
     stop_sending: bool,
+    /// StreamSend calls queued so far; each queued send carries its number.
+    sends_made: u64,
+    /// A GRACEFUL or ABORT_SEND StreamShutdown was called and the worker has not taken it
+    /// yet: the number of sends made before it. Sends made after it wait behind it, then are
+    /// canceled, as MsQuic's worker takes the shutdown before them.
+    shutdown_barrier: Option<u64>,
     done: bool,
     /// The IDEAL_SEND_BUFFER_SIZE last raised.
     ideal_send: Option<u64>,
@@ -120,6 +126,8 @@ enum Queued {
         data: Payload,
         flags: u32,
         context: usize,
+        /// Its number among the stream's sends (see `StreamState::sends_made`).
+        seq: u64,
     },
     Shutdown {
         flags: u32,
@@ -135,6 +143,13 @@ enum Queued {
 
 impl Object for Stream {
     const KIND: Kind = Kind::Stream;
+}
+
+impl StreamState {
+    /// Whether `q` is a send made after a shutdown call the worker has not taken yet.
+    fn held_back(&self, q: &Queued) -> bool {
+        matches!((q, self.shutdown_barrier), (Queued::Send { seq, .. }, Some(b)) if *seq > b)
+    }
 }
 
 impl Stream {
@@ -624,20 +639,36 @@ pub(crate) unsafe extern "C" fn shutdown(
             // Only bits MsQuic does not define: accepted, nothing to do.
             return QUIC_STATUS_PENDING;
         }
+        let ends_sending = f
+            & (QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL.0 | QUIC_STREAM_SHUTDOWN_FLAG_ABORT_SEND.0)
+            != 0;
+        let before = {
+            let mut st = stream.obj.state.lock();
+            if ends_sending && st.shutdown_barrier.is_none() {
+                st.shutdown_barrier = Some(st.sends_made);
+            }
+            st.sends_made
+        };
         let s = stream.clone();
         stream_reset::dispatch(&stream, f, move |cx, slot| {
-            let direct = {
+            let (direct, late) = {
                 let mut st = s.obj.state.lock();
-                // As MsQuic, whose worker clears SendEnabled as it takes the shutdown, started
-                // or not: later StreamSend calls are refused.
-                if f & (QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL.0
-                    | QUIC_STREAM_SHUTDOWN_FLAG_ABORT_SEND.0)
-                    != 0
-                {
+                let mut late = Vec::new();
+                if ends_sending {
+                    // As MsQuic, whose worker clears SendEnabled as it takes the shutdown,
+                    // started or not: later StreamSend calls are refused, and the sends made
+                    // since this call are canceled before the shutdown goes ahead.
                     st.send_shut = true;
+                    st.shutdown_barrier = None;
+                    for q in std::mem::take(&mut st.queued) {
+                        match q {
+                            Queued::Send { seq, context, .. } if seq > before => late.push(context),
+                            q => st.queued.push_back(q),
+                        }
+                    }
                 }
                 // Behind sends not yet handed to the engine, so a FIN follows their data.
-                if st.id.is_none() || !st.queued.is_empty() {
+                let direct = if st.id.is_none() || !st.queued.is_empty() {
                     st.queued.push_back(Queued::Shutdown {
                         flags: f,
                         error_code,
@@ -645,8 +676,12 @@ pub(crate) unsafe extern "C" fn shutdown(
                     None
                 } else {
                     st.id
-                }
+                };
+                (direct, late)
             };
+            for context in late {
+                send_complete(&s, context as u64, true);
+            }
             match direct {
                 Some(id) => shutdown_now(cx, slot, &s, StreamId(id), f, error_code),
                 None => drain_queued(cx, slot, &s),
@@ -780,10 +815,13 @@ pub(crate) unsafe extern "C" fn send(
             // cancels it), in the caller's order: a send made from a callback on the worker
             // never overtakes one an application thread made earlier and the worker has not
             // taken yet.
+            st.sends_made += 1;
+            let seq = st.sends_made;
             st.queued.push_back(Queued::Send {
                 data,
                 flags: f,
                 context: client_context as usize,
+                seq,
             });
             start
         };
@@ -832,6 +870,7 @@ fn complete_blocked_sends(stream: &Handle<Stream>) {
             return;
         }
         let mut waiting: u64 = 0;
+        let barrier = st.shutdown_barrier;
         for q in st.queued.iter_mut() {
             match q {
                 Queued::Completed { data, .. } => waiting += data.len() as u64,
@@ -839,7 +878,8 @@ fn complete_blocked_sends(stream: &Handle<Stream>) {
                     data: Payload::Copied(data),
                     flags,
                     context,
-                } if waiting < IDEAL_SEND_BUFFER_SIZE => {
+                    seq,
+                } if waiting < IDEAL_SEND_BUFFER_SIZE && barrier.is_none_or(|b| *seq <= b) => {
                     waiting += data.len() as u64;
                     done.push(*context);
                     *q = Queued::Completed {
@@ -864,7 +904,11 @@ fn drain_queued(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>
     loop {
         let sending = {
             let st = stream.obj.state.lock();
-            st.id.is_some() && matches!(st.queued.front(), Some(Queued::Send { .. }))
+            st.id.is_some()
+                && st
+                    .queued
+                    .front()
+                    .is_some_and(|q| matches!(q, Queued::Send { .. }) && !st.held_back(q))
         };
         if sending {
             // Raised before the send leaves the queue: the stream may end inside the event,
@@ -875,6 +919,11 @@ fn drain_queued(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>
         let (id, next, aborted) = {
             let mut st = stream.obj.state.lock();
             let Some(id) = st.id else { return };
+            if st.queued.front().is_some_and(|q| st.held_back(q)) {
+                // Made after a shutdown call the worker has not taken: that call's turn
+                // puts the shutdown ahead of it.
+                return;
+            }
             let Some(next) = st.queued.pop_front() else {
                 return;
             };
@@ -891,6 +940,7 @@ fn drain_queued(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>
                 data,
                 flags,
                 context,
+                ..
             } => send_now(cx, slot, stream, id, data, flags, Some(context)),
             Queued::Completed { data, flags } => {
                 send_now(cx, slot, stream, id, Payload::Copied(data), flags, None)
