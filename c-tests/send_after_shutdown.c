@@ -19,6 +19,8 @@
  * 9. StreamShutdown(GRACEFUL) from the application's thread, then StreamSend at once:
  *    INVALID_STATE if the worker took the shutdown already, else PENDING and SEND_COMPLETE
  *    with Canceled; never sent.
+ * 10. As 8 on a connection without send buffering: MsQuic takes the send inline at once,
+ *    ahead of the queued shutdown, so it is sent (SEND_COMPLETE not canceled).
  * The server keeps its sending half open, so no stream ends before the checks. */
 #include "support/qmux_test.h"
 
@@ -41,7 +43,8 @@ enum {
     STOPPED,
     CONN_CLOSED,
     QUEUED_GRACEFUL,
-    APP_RACE
+    APP_RACE,
+    QUEUED_UNBUFFERED
 };
 
 typedef struct {
@@ -118,7 +121,7 @@ static QUIC_STATUS QUIC_API client_stream_cb(HQUIC s, void* ctx, QUIC_STREAM_EVE
             CHECK(api->StreamShutdown(s, f | QUIC_STREAM_SHUTDOWN_FLAG_INLINE, 7) ==
                   QUIC_STATUS_SUCCESS);
             st->inline_status = api->StreamSend(s, &data, 1, QUIC_SEND_FLAG_NONE, REFUSED);
-        } else if (st->mode == QUEUED_GRACEFUL) {
+        } else if (st->mode == QUEUED_GRACEFUL || st->mode == QUEUED_UNBUFFERED) {
             CHECK(api->StreamShutdown(s, QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL, 0) ==
                   QUIC_STATUS_PENDING);
             st->late_status = api->StreamSend(s, &data, 1, QUIC_SEND_FLAG_NONE, LATE);
@@ -273,6 +276,34 @@ int main(void) {
     }
     CHECK(counter_wait(&server_done, 1, 10000));
     CHECK(refused_completions == 0);
+
+    /* 10: a queued shutdown from a callback, then an unbuffered send. */
+    HQUIC conn2 = NULL;
+    CHECK(QUIC_SUCCEEDED(api->ConnectionOpen(reg, client_conn_cb, NULL, &conn2)));
+    {
+        QUIC_SETTINGS unbuffered;
+        memset(&unbuffered, 0, sizeof(unbuffered));
+        unbuffered.IsSet.SendBufferingEnabled = TRUE;
+        unbuffered.SendBufferingEnabled = FALSE;
+        CHECK(api->SetParam(conn2, QUIC_PARAM_CONN_SETTINGS, sizeof(unbuffered), &unbuffered) ==
+              QUIC_STATUS_SUCCESS);
+    }
+    CHECK(QUIC_SUCCEEDED(
+        api->ConnectionStart(conn2, client_cfg, QUIC_ADDRESS_FAMILY_INET, "localhost", port)));
+    CHECK(counter_wait(&connected, 2, 10000));
+    Strm st10;
+    HQUIC s10 = open_stream(conn2, &st10, QUEUED_UNBUFFERED, QUIC_STREAM_OPEN_FLAG_NONE);
+    CHECK(counter_wait(&st10.send_shut, 1, 10000));
+    CHECK(st10.late_status == QUIC_STATUS_PENDING);
+    api->ConnectionShutdown(conn2, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+    CHECK(counter_wait(&st10.done, 1, 10000));
+    CHECK(st10.late_completions == 1 && st10.late_canceled == 0);
+    CHECK(counter_wait(&server_done, 2, 10000));
+    api->StreamClose(s10);
+    api->ConnectionClose(conn2);
+    counter_destroy(&st10.started);
+    counter_destroy(&st10.send_shut);
+    counter_destroy(&st10.done);
 
     for (int i = 0; i < 9; i++) {
         api->StreamClose(s[i]);

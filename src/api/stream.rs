@@ -126,7 +126,8 @@ enum Queued {
         data: Payload,
         flags: u32,
         context: usize,
-        /// Its number among the stream's sends (see `StreamState::sends_made`).
+        /// Its number among the stream's sends (see `StreamState::sends_made`); 0 for one
+        /// that no shutdown call holds back.
         seq: u64,
     },
     Shutdown {
@@ -799,6 +800,12 @@ pub(crate) unsafe extern "C" fn send(
         if conn.obj.closed.load(Ordering::Acquire) & connection::CLOSED_REMOTELY != 0 {
             return QUIC_STATUS_ABORTED;
         }
+        // From a callback on the worker the call runs inline: what completes at once is
+        // raised after that callback, never nested inside StreamSend.
+        let nested = stream.obj.connection.obj.worker().is_current();
+        // MsQuic takes an unbuffered send made on the worker at once (its inline flush), even
+        // ahead of a shutdown call still queued; any other send waits for its turn.
+        let inline_flush = nested && matches!(data, Payload::Borrowed(_));
         let start_now = {
             let mut st = stream.obj.state.lock();
             if st.stop_sending {
@@ -816,7 +823,7 @@ pub(crate) unsafe extern "C" fn send(
             // never overtakes one an application thread made earlier and the worker has not
             // taken yet.
             st.sends_made += 1;
-            let seq = st.sends_made;
+            let seq = if inline_flush { 0 } else { st.sends_made };
             st.queued.push_back(Queued::Send {
                 data,
                 flags: f,
@@ -827,9 +834,6 @@ pub(crate) unsafe extern "C" fn send(
         };
         stream.obj.extra.count_send(list);
         let s = stream.clone();
-        // From a callback on the worker the call runs inline: what completes at once is
-        // raised after that callback, never nested inside StreamSend.
-        let nested = stream.obj.connection.obj.worker().is_current();
         let fin = f & QUIC_SEND_FLAG_FIN.0 != 0;
         on_slot(&stream.obj.connection, false, move |cx, slot| {
             if fin {
