@@ -234,6 +234,7 @@ const C_PROGRAMS: &[&str] = &[
     "reliable_reset",
     "registration_close",
     "registration_threads",
+    "send_after_shutdown",
     "send_flags",
     "settings",
     "settings_after_start",
@@ -371,6 +372,11 @@ fn open_close() {
 #[test]
 fn send_flags() {
     c_program("send_flags");
+}
+
+#[test]
+fn send_after_shutdown() {
+    c_program("send_after_shutdown");
 }
 
 #[test]
