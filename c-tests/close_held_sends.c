@@ -83,14 +83,6 @@ static QUIC_STATUS QUIC_API client_conn_cb(HQUIC c, void* ctx, QUIC_CONNECTION_E
     return QUIC_STATUS_SUCCESS;
 }
 
-static HQUIC server_cfg;
-
-static QUIC_STATUS QUIC_API listener_cb(HQUIC l, void* ctx, QUIC_LISTENER_EVENT* ev) {
-    (void)l;
-    (void)ctx;
-    return accept_connection(api, ev, (void*)server_conn_cb, NULL, server_cfg);
-}
-
 int main(void) {
     if (!have_test_cert()) return 1;
     counter_init(&peer_fin);
@@ -101,10 +93,10 @@ int main(void) {
     HQUIC reg = NULL;
     QUIC_REGISTRATION_CONFIG rc = {"close_held_sends", QUIC_EXECUTION_PROFILE_LOW_LATENCY};
     CHECK(QUIC_SUCCEEDED(api->RegistrationOpen(&rc, &reg)));
-    server_cfg = server_configuration(api, reg, "held", 4, 0);
+    TestServer server = {api, server_configuration(api, reg, "held", 4, 0), server_conn_cb};
     HQUIC client_cfg = client_configuration(api, reg, "held", 0);
     HQUIC listener = NULL;
-    CHECK(QUIC_SUCCEEDED(api->ListenerOpen(reg, listener_cb, NULL, &listener)));
+    CHECK(QUIC_SUCCEEDED(api->ListenerOpen(reg, test_server_listener, &server, &listener)));
     uint16_t port = start_listener(api, listener, "held");
 
     HQUIC conn = NULL;
@@ -134,7 +126,7 @@ int main(void) {
     api->ConnectionClose(conn);
     api->ListenerClose(listener);
     api->ConfigurationClose(client_cfg);
-    api->ConfigurationClose(server_cfg);
+    api->ConfigurationClose(server.config);
     api->RegistrationClose(reg);
     MsQuicClose(api);
     counter_destroy(&peer_fin);

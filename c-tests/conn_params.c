@@ -3,8 +3,14 @@
  * TLS_NEGOTIATED_ALPN (with the BUFFER_TOO_SMALL probe), CONN_LOCAL_ADDRESS and
  * CONN_REMOTE_ADDRESS on both sides. Before start the addresses are not available. A second
  * client sets CONN_LOCAL_ADDRESS to 127.0.0.2 (port 0) before start: its socket is bound
- * there and the server sees it as the peer; after start the address cannot be set. */
+ * there and the server sees it as the peer; after start the address cannot be set. A third
+ * client reads both addresses right after ConnectionStart, while its connect still waits (a
+ * TCP listener whose accept queue is full takes no SYN): as in MsQuic, the remote address is
+ * the one resolved and the local address the one the connect was given. */
 #include "support/qmux_test.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 static const QUIC_API_TABLE* api;
 static HQUIC server_config;
@@ -170,6 +176,42 @@ int main(void) {
     CHECK(counter_wait(&server_done, 2, 10000));
     api->ConnectionClose(conn);
     api->ConnectionClose(server_conn);
+
+    /* Addresses while the connect waits: a plain TCP listener (backlog 0) whose one queued
+     * connection fills its accept queue drops the next SYN. */
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(lfd >= 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(0x7f000001);
+    CHECK(bind(lfd, (struct sockaddr*)&sin, sizeof(sin)) == 0);
+    CHECK(listen(lfd, 0) == 0);
+    socklen_t slen = sizeof(sin);
+    CHECK(getsockname(lfd, (struct sockaddr*)&sin, &slen) == 0);
+    uint16_t full_port = ntohs(sin.sin_port);
+    int filler = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(filler >= 0 && connect(filler, (struct sockaddr*)&sin, sizeof(sin)) == 0);
+    CHECK(api->ConnectionOpen(reg, ClientConnection, NULL, &conn) == QUIC_STATUS_SUCCESS);
+    CHECK(QUIC_SUCCEEDED(api->ConnectionStart(conn, client_config, QUIC_ADDRESS_FAMILY_INET,
+                                               "localhost", full_port)));
+    len = sizeof(addr);
+    CHECK(api->GetParam(conn, QUIC_PARAM_CONN_REMOTE_ADDRESS, &len, &addr) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(QuicAddrGetFamily(&addr) == QUIC_ADDRESS_FAMILY_INET);
+    CHECK(addr.Ipv4.sin_addr.s_addr == htonl(0x7f000001));
+    CHECK(QuicAddrGetPort(&addr) == full_port);
+    len = sizeof(addr);
+    CHECK(api->GetParam(conn, QUIC_PARAM_CONN_LOCAL_ADDRESS, &len, &addr) == QUIC_STATUS_SUCCESS);
+    CHECK(QuicAddrGetFamily(&addr) == QUIC_ADDRESS_FAMILY_INET);
+    CHECK(addr.Ipv4.sin_addr.s_addr == htonl(0x7f000001));
+    CHECK(QuicAddrGetPort(&addr) != 0);
+    CHECK(counter_get(&client_connected) == 2);
+    api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT, 0);
+    CHECK(counter_wait(&client_done, 3, 10000));
+    api->ConnectionClose(conn);
+    close(filler);
+    close(lfd);
 
     api->ListenerClose(listener);
     api->ConfigurationClose(client_config);

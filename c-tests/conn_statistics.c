@@ -29,12 +29,8 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
     if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
         server_conn = conn;
         counter_add(&server_started, 1);
-    } else if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
-        api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, (void*)ServerStream, NULL);
-    } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
-        api->ConnectionClose(conn);
     }
-    return QUIC_STATUS_SUCCESS;
+    return echo_connection_event(api, conn, ev, (void*)ServerStream, NULL);
 }
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {

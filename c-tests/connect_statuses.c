@@ -17,7 +17,9 @@
  *   INVALID_STATE (even with a name over QUIC_MAX_SNI_LENGTH); CONN_REMOTE_ADDRESS refuses
  *   the wildcard with INVALID_PARAMETER and, once started, anything with INVALID_STATE;
  * - ConfigurationLoadCredential with a missing certificate file, a missing key file, a file
- *   that is not PEM, or a missing CA file: TLS_ERROR (MsQuic's OpenSSL build); with
+ *   that is not PEM, a valid key that is not the certificate's (MsQuic checks the pair with
+ *   SSL_CTX_check_private_key at load), or a missing CA file: TLS_ERROR (MsQuic's OpenSSL
+ *   build), synchronously and with LOAD_ASYNCHRONOUS alike; with
  *   LOAD_ASYNCHRONOUS a failure is returned from the call and the handler is not called, and
  *   a success reaches the handler before the call returns PENDING;
  * - ConnectionPoolCreate with CIBIR ids but length 0, a length without ids, an unknown
@@ -250,6 +252,14 @@ static QUIC_STATUS load_files(HQUIC reg, const char* cert, const char* key, int 
     return status;
 }
 
+/* A P-256 key of no certificate the tests use. */
+static const char OTHER_KEY[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgtXGK/eTr1CXloFWR\n"
+    "5yt8rvVVmtqTNisa/mPKgu20pv2hRANCAATOvZtQWmGq4Boy/nBVeROQ5LFUKa67\n"
+    "xWhfz8ElM5AshEhOcAXiumypx5Qai7lBl4j/81GTtBaAnfxcanvUU0uP\n"
+    "-----END PRIVATE KEY-----\n";
+
 static void credential_statuses(HQUIC reg) {
     const char* missing = "/nonexistent/qmux-test/missing.pem";
     char garbage[] = "/tmp/qmux-statuses-XXXXXX";
@@ -264,11 +274,21 @@ static void credential_statuses(HQUIC reg) {
     CHECK(load_files(reg, garbage, garbage, 0) == QUIC_STATUS_TLS_ERROR);
     CHECK(load_files(reg, test_cert(), garbage, 0) == QUIC_STATUS_TLS_ERROR);
 
+    /* A valid key that is not the certificate's: refused at load. */
+    char other_key[] = "/tmp/qmux-statuses-key-XXXXXX";
+    fd = mkstemp(other_key);
+    CHECK(fd >= 0);
+    CHECK(write(fd, OTHER_KEY, sizeof(OTHER_KEY) - 1) == (ssize_t)(sizeof(OTHER_KEY) - 1));
+    close(fd);
+    CHECK(load_files(reg, test_cert(), other_key, 0) == QUIC_STATUS_TLS_ERROR);
+
     /* LOAD_ASYNCHRONOUS: failures come back from the call, successes through the handler
      * before the call returns. */
     counter_init(&loaded);
     CHECK(load_files(reg, missing, test_key(), 1) == QUIC_STATUS_TLS_ERROR);
+    CHECK(load_files(reg, test_cert(), other_key, 1) == QUIC_STATUS_TLS_ERROR);
     CHECK(counter_get(&loaded) == 0);
+    unlink(other_key);
     loaded_status = QUIC_STATUS_PENDING;
     CHECK(load_files(reg, test_cert(), test_key(), 1) == QUIC_STATUS_PENDING);
     CHECK(counter_get(&loaded) == 1);

@@ -9,34 +9,13 @@
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
-static HQUIC server_cfg;
+static TestServer server;
 static HQUIC stream_b;
 static Counter b_connected;
 static Counter b_started;
 static Counter b_sent;
 static int b_canceled = -1;
 static QUIC_STATUS send_status = QUIC_STATUS_SUCCESS;
-
-static QUIC_STATUS QUIC_API server_stream_cb(HQUIC s, void* ctx, QUIC_STREAM_EVENT* ev) {
-    (void)ctx;
-    return echo_stream_event(api, s, ev);
-}
-
-static QUIC_STATUS QUIC_API server_conn_cb(HQUIC c, void* ctx, QUIC_CONNECTION_EVENT* ev) {
-    (void)ctx;
-    if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
-        api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, (void*)server_stream_cb, NULL);
-    } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
-        api->ConnectionClose(c);
-    }
-    return QUIC_STATUS_SUCCESS;
-}
-
-static QUIC_STATUS QUIC_API listener_cb(HQUIC l, void* ctx, QUIC_LISTENER_EVENT* ev) {
-    (void)l;
-    (void)ctx;
-    return accept_connection(api, ev, (void*)server_conn_cb, NULL, server_cfg);
-}
 
 /* Connection B (SCAVENGER registration). */
 static QUIC_STATUS QUIC_API b_conn_cb(HQUIC c, void* ctx, QUIC_CONNECTION_EVENT* ev) {
@@ -99,11 +78,12 @@ int main(void) {
     QUIC_REGISTRATION_CONFIG rb = {"cross_pool_b", QUIC_EXECUTION_PROFILE_TYPE_SCAVENGER};
     CHECK(QUIC_SUCCEEDED(api->RegistrationOpen(&ra, &reg_a)));
     CHECK(QUIC_SUCCEEDED(api->RegistrationOpen(&rb, &reg_b)));
-    server_cfg = server_configuration(api, reg_a, "xp", 4, 0);
+    server.api = api;
+    server.config = server_configuration(api, reg_a, "xp", 4, 0);
     HQUIC cfg_a = client_configuration(api, reg_a, "xp", 0);
     HQUIC cfg_b = client_configuration(api, reg_b, "xp", 0);
     HQUIC listener = NULL;
-    CHECK(QUIC_SUCCEEDED(api->ListenerOpen(reg_a, listener_cb, NULL, &listener)));
+    CHECK(QUIC_SUCCEEDED(api->ListenerOpen(reg_a, test_server_listener, &server, &listener)));
     uint16_t port = start_listener(api, listener, "xp");
 
     HQUIC conn_b = NULL;
@@ -130,7 +110,7 @@ int main(void) {
     api->ListenerClose(listener);
     api->ConfigurationClose(cfg_a);
     api->ConfigurationClose(cfg_b);
-    api->ConfigurationClose(server_cfg);
+    api->ConfigurationClose(server.config);
     api->RegistrationClose(reg_a);
     api->RegistrationClose(reg_b);
     MsQuicClose(api);

@@ -23,12 +23,7 @@ static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     TRACE_CONN(ev);
     (void)ctx;
-    if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
-        api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, (void*)ServerStream, NULL);
-    } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
-        api->ConnectionClose(conn);
-    }
-    return QUIC_STATUS_SUCCESS;
+    return echo_connection_event(api, conn, ev, (void*)ServerStream, NULL);
 }
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {

@@ -142,6 +142,11 @@ int main(void) {
     CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_EXECUTION_CONFIG, &len, got) ==
           QUIC_STATUS_SUCCESS);
     CHECK(len == 0);
+    /* Also with no buffer at all, as MsQuic answers an unset config. */
+    len = 0;
+    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_EXECUTION_CONFIG, &len, NULL) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(len == 0);
 
     /* The last processor this process may run on, so that "pinned there" means something. */
     cpu_set_t allowed;

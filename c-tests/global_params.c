@@ -92,8 +92,7 @@ static int gauges_settle(uint64_t active) {
 }
 
 static void check_u16(uint32_t param, uint16_t want) {
-    uint32_t len = 0;
-    CHECK(api->GetParam(NULL, param, &len, NULL) == QUIC_STATUS_BUFFER_TOO_SMALL);
+    uint32_t len = PROBE_PARAM(api, NULL, param);
     CHECK(len == 2);
     CHECK(api->GetParam(NULL, param, &len, NULL) == QUIC_STATUS_INVALID_PARAMETER);
     uint16_t v = 0xFFFF;
@@ -109,9 +108,7 @@ static void before_registration(void) {
     CHECK(api->SetParam(NULL, PRIVATE_DATAPATH_DSCP_RECV_ENABLED, sizeof(on), &on) ==
           QUIC_STATUS_SUCCESS);
     BOOLEAN got = 0;
-    uint32_t len = 0;
-    CHECK(api->GetParam(NULL, PRIVATE_DATAPATH_DSCP_RECV_ENABLED, &len, NULL) ==
-          QUIC_STATUS_BUFFER_TOO_SMALL);
+    uint32_t len = PROBE_PARAM(api, NULL, PRIVATE_DATAPATH_DSCP_RECV_ENABLED);
     CHECK(len == 1);
     CHECK(api->GetParam(NULL, PRIVATE_DATAPATH_DSCP_RECV_ENABLED, &len, &got) ==
           QUIC_STATUS_SUCCESS);
@@ -154,9 +151,7 @@ static void retry_and_load_balancing(void) {
 
 static void global_settings(void) {
     QUIC_GLOBAL_SETTINGS g;
-    uint32_t len = 0;
-    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_GLOBAL_SETTINGS, &len, NULL) ==
-          QUIC_STATUS_BUFFER_TOO_SMALL);
+    uint32_t len = PROBE_PARAM(api, NULL, QUIC_PARAM_GLOBAL_GLOBAL_SETTINGS);
     CHECK(len == sizeof(g));
     len = 8;
     CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_GLOBAL_SETTINGS, &len, &g) ==
@@ -207,9 +202,7 @@ static void global_settings(void) {
 static void version_settings(void) {
     uint8_t out[sizeof(QUIC_VERSION_SETTINGS) + 3 * 4 * sizeof(uint32_t)];
     QUIC_VERSION_SETTINGS* o = (QUIC_VERSION_SETTINGS*)out;
-    uint32_t len = 0;
-    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_VERSION_SETTINGS, &len, NULL) ==
-          QUIC_STATUS_BUFFER_TOO_SMALL);
+    uint32_t len = PROBE_PARAM(api, NULL, QUIC_PARAM_GLOBAL_VERSION_SETTINGS);
     CHECK(len == sizeof(QUIC_VERSION_SETTINGS));
     memset(out, 0xEE, sizeof(out));
     CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_VERSION_SETTINGS, &len, out) ==
@@ -232,9 +225,7 @@ static void version_settings(void) {
           QUIC_STATUS_INVALID_PARAMETER);
     CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_VERSION_SETTINGS, sizeof(v), &v) ==
           QUIC_STATUS_SUCCESS);
-    len = 0;
-    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_VERSION_SETTINGS, &len, NULL) ==
-          QUIC_STATUS_BUFFER_TOO_SMALL);
+    len = PROBE_PARAM(api, NULL, QUIC_PARAM_GLOBAL_VERSION_SETTINGS);
     CHECK(len == sizeof(out));
     memset(out, 0, sizeof(out));
     CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_VERSION_SETTINGS, &len, out) ==
@@ -265,9 +256,7 @@ static void version_settings(void) {
     QUIC_VERSION_SETTINGS none = {NULL, NULL, NULL, 0, 0, 0};
     CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_VERSION_SETTINGS, sizeof(none), &none) ==
           QUIC_STATUS_SUCCESS);
-    len = 0;
-    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_VERSION_SETTINGS, &len, NULL) ==
-          QUIC_STATUS_BUFFER_TOO_SMALL);
+    len = PROBE_PARAM(api, NULL, QUIC_PARAM_GLOBAL_VERSION_SETTINGS);
     CHECK(len == sizeof(QUIC_VERSION_SETTINGS));
 }
 
@@ -301,9 +290,7 @@ static void retry_config(void) {
 }
 
 static void perf_counter_probing(void) {
-    uint32_t len = 0;
-    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_PERF_COUNTERS, &len, NULL) ==
-          QUIC_STATUS_BUFFER_TOO_SMALL);
+    uint32_t len = PROBE_PARAM(api, NULL, QUIC_PARAM_GLOBAL_PERF_COUNTERS);
     CHECK(len == sizeof(uint64_t) * QUIC_PERF_COUNTER_MAX);
     len = 7;
     CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_PERF_COUNTERS, &len, counters_now) ==
@@ -438,9 +425,7 @@ int main(void) {
     CHECK(api->SetParam(NULL, PRIVATE_DATAPATH_DSCP_RECV_ENABLED, 1, &on) ==
           QUIC_STATUS_INVALID_STATE);
     uint32_t features = 7;
-    uint32_t len = 0;
-    CHECK(api->GetParam(NULL, PRIVATE_DATAPATH_FEATURES, &len, NULL) ==
-          QUIC_STATUS_BUFFER_TOO_SMALL);
+    uint32_t len = PROBE_PARAM(api, NULL, PRIVATE_DATAPATH_FEATURES);
     CHECK(len == 4);
     CHECK(api->GetParam(NULL, PRIVATE_DATAPATH_FEATURES, &len, &features) == QUIC_STATUS_SUCCESS);
     CHECK(features == 0);

@@ -1,8 +1,9 @@
 /* Handles stay usable until their final event has returned, over QMux/TLS. As in MsQuic, after
  * ConnectionClose, StreamClose or ListenerClose (from another thread, or from inside a
- * callback) GetContext, SetContext, SetCallbackHandler and GetParam still work inside the final
- * SHUTDOWN_COMPLETE (or STOP_COMPLETE) with AppCloseInProgress; other calls are refused with a
- * status; once the event has returned the handle is gone.
+ * callback) GetContext, SetContext, SetCallbackHandler, GetParam and SetParam still work inside
+ * the final SHUTDOWN_COMPLETE (or STOP_COMPLETE) with AppCloseInProgress (SetParam answering as
+ * for the handle's state: a connection parameter for before the start gives INVALID_STATE);
+ * other calls are refused with a status; once the event has returned the handle is gone.
  * 1. connection: ConnectionClose from the main thread; ConnectionClose inside CONNECTED (the
  *    final event comes inside it); ConnectionClose inside SHUTDOWN_COMPLETE itself;
  * 2. stream: StreamClose from the main thread on a started stream (SEND_SHUTDOWN_COMPLETE and
@@ -29,6 +30,7 @@ typedef struct {
     int context_ok;        /* GetContext answered the context, SetContext took a new one */
     int handler_ok;        /* SetCallbackHandler took a context */
     int param_ok;          /* GetParam answered */
+    int set_ok;            /* SetParam applied (or refused) as on a live handle */
     int open_refused;      /* StreamOpen/ListenerStart on the closing handle was refused */
     int close_inside;      /* close the handle inside the final event */
     int after_close_ok;    /* GetContext still answered after that close */
@@ -132,6 +134,18 @@ static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECT
         f->param_ok = api->GetParam(conn, QUIC_PARAM_CONN_QUIC_VERSION, &len, &version) ==
                           QUIC_STATUS_SUCCESS &&
                       version == 1;
+        /* SetParam as on the live connection: applied, or INVALID_STATE for a parameter of a
+         * connection not started yet. */
+        QUIC_STREAM_SCHEDULING_SCHEME fifo = QUIC_STREAM_SCHEDULING_SCHEME_FIFO;
+        uint8_t one = 1;
+        f->set_ok = api->SetParam(conn, QUIC_PARAM_CONN_STREAM_SCHEDULING_SCHEME, sizeof(fifo),
+                                  &fifo) == QUIC_STATUS_SUCCESS &&
+                    api->SetParam(conn, QUIC_PARAM_CONN_CLOSE_REASON_PHRASE, 4, "bye") ==
+                        QUIC_STATUS_SUCCESS &&
+                    api->SetParam(conn, QUIC_PARAM_CONN_SHARE_UDP_BINDING, sizeof(one), &one) ==
+                        QUIC_STATUS_INVALID_STATE &&
+                    api->SetParam(conn, QUIC_PARAM_CONN_DATAGRAM_RECEIVE_ENABLED, sizeof(one),
+                                  &one) == QUIC_STATUS_INVALID_STATE;
         HQUIC stream = NULL;
         QUIC_STATUS open = api->StreamOpen(conn, QUIC_STREAM_OPEN_FLAG_NONE,
                                            (QUIC_STREAM_CALLBACK_HANDLER)ServerStream, NULL,
@@ -171,15 +185,16 @@ static void connection_case(HQUIC reg, HQUIC client_config, uint16_t port, int h
         CHECK(api->GetContext(conn) == NULL);
     }
     CHECK(counter_wait(&c->f.done, 1, 10000));
-    printf("1.%d: final %d app close %d context %d handler %d param %d open refused %d after "
-           "close %d\n",
+    printf("1.%d: final %d app close %d context %d handler %d param %d set %d open refused %d "
+           "after close %d\n",
            how, c->f.final_events, c->f.app_close, c->f.context_ok, c->f.handler_ok,
-           c->f.param_ok, c->f.open_refused, c->f.after_close_ok);
+           c->f.param_ok, c->f.set_ok, c->f.open_refused, c->f.after_close_ok);
     CHECK(c->f.final_events == 1);
     CHECK(c->f.app_close == (how != CLOSE_IN_SHUTDOWN_COMPLETE));
     CHECK(c->f.context_ok);
     CHECK(c->f.handler_ok);
     CHECK(c->f.param_ok);
+    CHECK(c->f.set_ok);
     CHECK(c->f.open_refused);
     CHECK(c->f.after_close_ok);
 }
@@ -227,6 +242,9 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
         QUIC_STATUS st = api->GetParam(stream, QUIC_PARAM_STREAM_ID, &len, &id);
         f->param_ok = c->how == SCLOSE_UNSTARTED ? st == QUIC_STATUS_INVALID_STATE
                                                  : st == QUIC_STATUS_SUCCESS && id == c->id;
+        uint16_t priority = 3;
+        f->set_ok = api->SetParam(stream, QUIC_PARAM_STREAM_PRIORITY, sizeof(priority),
+                                  &priority) == QUIC_STATUS_SUCCESS;
         /* A stream-only call on the closing stream is refused, not run. */
         f->open_refused =
             !f->app_close || api->StreamStart(stream, QUIC_STREAM_START_FLAG_NONE) ==
@@ -281,10 +299,10 @@ static void stream_case(HQUIC conn, int how) {
         CHECK(api->GetContext(stream) == NULL);
     }
     CHECK(counter_wait(&c->f.done, 1, 10000));
-    printf("2.%d: final %d app close %d send shutdown %d context %d handler %d param %d refused "
-           "%d after close %d\n",
+    printf("2.%d: final %d app close %d send shutdown %d context %d handler %d param %d set %d "
+           "refused %d after close %d\n",
            how, c->f.final_events, c->f.app_close, c->send_shutdown, c->f.context_ok,
-           c->f.handler_ok, c->f.param_ok, c->f.open_refused, c->f.after_close_ok);
+           c->f.handler_ok, c->f.param_ok, c->f.set_ok, c->f.open_refused, c->f.after_close_ok);
     CHECK(c->f.final_events == 1);
     CHECK(c->f.app_close == (how != SCLOSE_IN_SHUTDOWN_COMPLETE));
     CHECK(c->send_shutdown == 1);
@@ -292,6 +310,7 @@ static void stream_case(HQUIC conn, int how) {
     CHECK(c->f.context_ok);
     CHECK(c->f.handler_ok);
     CHECK(c->f.param_ok);
+    CHECK(c->f.set_ok);
     CHECK(c->f.open_refused);
     CHECK(c->f.after_close_ok);
 }
@@ -317,6 +336,11 @@ static QUIC_STATUS QUIC_API TestListener(HQUIC listener, void* ctx, QUIC_LISTENE
     uint32_t len = sizeof(stats);
     f->param_ok = api->GetParam(listener, QUIC_PARAM_LISTENER_STATS, &len, &stats) ==
                   QUIC_STATUS_SUCCESS;
+    uint8_t dos = 0;
+    f->set_ok = api->SetParam(listener, QUIC_PARAM_DOS_MODE_EVENTS, sizeof(dos), &dos) ==
+                    QUIC_STATUS_SUCCESS &&
+                api->SetParam(listener, QUIC_PARAM_LISTENER_CIBIR_ID, 0, NULL) ==
+                    QUIC_STATUS_SUCCESS;
     QUIC_BUFFER alpn = {2, (uint8_t*)"hl"};
     f->open_refused = !c->close_in_stop ||
                       api->ListenerStart(listener, &alpn, 1, NULL) == QUIC_STATUS_INVALID_PARAMETER;
@@ -341,14 +365,15 @@ static void listener_case(HQUIC reg, int close_in_stop) {
         CHECK(api->GetContext(listener) == NULL);
     }
     CHECK(counter_wait(&c->f.done, 1, 10000));
-    printf("3.%d: final %d app close %d context %d handler %d param %d refused %d\n",
+    printf("3.%d: final %d app close %d context %d handler %d param %d set %d refused %d\n",
            close_in_stop, c->f.final_events, c->f.app_close, c->f.context_ok, c->f.handler_ok,
-           c->f.param_ok, c->f.open_refused);
+           c->f.param_ok, c->f.set_ok, c->f.open_refused);
     CHECK(c->f.final_events == 1);
     CHECK(c->f.app_close == !close_in_stop);
     CHECK(c->f.context_ok);
     CHECK(c->f.handler_ok);
     CHECK(c->f.param_ok);
+    CHECK(c->f.set_ok);
     CHECK(c->f.open_refused);
 }
 

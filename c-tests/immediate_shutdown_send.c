@@ -5,7 +5,7 @@
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
-static HQUIC server_cfg;
+static TestServer server;
 static Counter connected;
 static Counter b_start_complete;  /* stream B: START_COMPLETE */
 static Counter b_done;            /* stream B: SHUTDOWN_COMPLETE */
@@ -13,27 +13,6 @@ static int b_sends_made;          /* StreamSend calls that took a buffer */
 static int b_sends_back;          /* SEND_COMPLETE, or the call refused */
 static int b_sends_back_at_final; /* b_sends_back when SHUTDOWN_COMPLETE came */
 static int b_peer_accepted = -1;
-
-static QUIC_STATUS QUIC_API server_stream_cb(HQUIC s, void* ctx, QUIC_STREAM_EVENT* ev) {
-    (void)ctx;
-    return echo_stream_event(api, s, ev);
-}
-
-static QUIC_STATUS QUIC_API server_conn_cb(HQUIC c, void* ctx, QUIC_CONNECTION_EVENT* ev) {
-    (void)ctx;
-    if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
-        api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, (void*)server_stream_cb, NULL);
-    } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
-        api->ConnectionClose(c);
-    }
-    return QUIC_STATUS_SUCCESS;
-}
-
-static QUIC_STATUS QUIC_API listener_cb(HQUIC l, void* ctx, QUIC_LISTENER_EVENT* ev) {
-    (void)l;
-    (void)ctx;
-    return accept_connection(api, ev, (void*)server_conn_cb, NULL, server_cfg);
-}
 
 static QUIC_STATUS QUIC_API client_conn_cb(HQUIC c, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     (void)c;
@@ -86,10 +65,11 @@ int main(void) {
     HQUIC reg = NULL;
     QUIC_REGISTRATION_CONFIG rc = {"immediate_shutdown_send", QUIC_EXECUTION_PROFILE_LOW_LATENCY};
     CHECK(QUIC_SUCCEEDED(api->RegistrationOpen(&rc, &reg)));
-    server_cfg = server_configuration(api, reg, "imm", 1, 0); /* one stream at a time */
+    server.api = api;
+    server.config = server_configuration(api, reg, "imm", 1, 0); /* one stream at a time */
     HQUIC client_cfg = client_configuration(api, reg, "imm", 0);
     HQUIC listener = NULL;
-    CHECK(QUIC_SUCCEEDED(api->ListenerOpen(reg, listener_cb, NULL, &listener)));
+    CHECK(QUIC_SUCCEEDED(api->ListenerOpen(reg, test_server_listener, &server, &listener)));
     uint16_t port = start_listener(api, listener, "imm");
 
     HQUIC conn = NULL;
@@ -120,7 +100,7 @@ int main(void) {
     api->ConnectionClose(conn);
     api->ListenerClose(listener);
     api->ConfigurationClose(client_cfg);
-    api->ConfigurationClose(server_cfg);
+    api->ConfigurationClose(server.config);
     api->RegistrationClose(reg);
     MsQuicClose(api);
     CHECK(b_sends_back == b_sends_made);

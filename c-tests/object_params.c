@@ -128,8 +128,7 @@ static const uint32_t valid[] = {0x00000001, 0xabcd0000, 0xff00001d, 0x0a0a0a0a}
 static void versions(HQUIC h, uint32_t param, int fresh) {
     uint8_t out[sizeof(QUIC_VERSION_SETTINGS) + 3 * sizeof(valid)];
     QUIC_VERSION_SETTINGS* o = (QUIC_VERSION_SETTINGS*)out;
-    uint32_t len = 0;
-    CHECK(api->GetParam(h, param, &len, NULL) == QUIC_STATUS_BUFFER_TOO_SMALL);
+    uint32_t len = PROBE_PARAM(api, h, param);
     CHECK(len == (fresh ? sizeof(QUIC_VERSION_SETTINGS) : sizeof(out)));
     const uint32_t invalid[] = {0x00000001, 0x00000002};
     QUIC_VERSION_SETTINGS bad = {invalid, invalid, invalid, 2, 2, 2};
@@ -137,8 +136,7 @@ static void versions(HQUIC h, uint32_t param, int fresh) {
     QUIC_VERSION_SETTINGS v = {valid, valid, valid, 4, 4, 4};
     CHECK(api->SetParam(h, param, sizeof(v) - 8, &v) == QUIC_STATUS_INVALID_PARAMETER);
     CHECK(api->SetParam(h, param, sizeof(v), &v) == QUIC_STATUS_SUCCESS);
-    len = 0;
-    CHECK(api->GetParam(h, param, &len, NULL) == QUIC_STATUS_BUFFER_TOO_SMALL);
+    len = PROBE_PARAM(api, h, param);
     CHECK(len == sizeof(out));
     CHECK(api->GetParam(h, param, &len, NULL) == QUIC_STATUS_INVALID_PARAMETER);
     memset(out, 0, sizeof(out));
@@ -162,9 +160,7 @@ static void listener_params(HQUIC reg) {
     CHECK(api->SetParam(l, QUIC_PARAM_LISTENER_CIBIR_ID, 2, offset1) ==
           QUIC_STATUS_NOT_SUPPORTED);
     CHECK(api->SetParam(l, QUIC_PARAM_LISTENER_CIBIR_ID, 4, cibir) == QUIC_STATUS_SUCCESS);
-    len = 0;
-    CHECK(api->GetParam(l, QUIC_PARAM_LISTENER_CIBIR_ID, &len, NULL) ==
-          QUIC_STATUS_BUFFER_TOO_SMALL);
+    len = PROBE_PARAM(api, l, QUIC_PARAM_LISTENER_CIBIR_ID);
     CHECK(len == 4);
     uint8_t got[8] = {0xEE, 0xEE, 0xEE, 0xEE};
     CHECK(api->GetParam(l, QUIC_PARAM_LISTENER_CIBIR_ID, &len, got) == QUIC_STATUS_SUCCESS);
@@ -175,8 +171,7 @@ static void listener_params(HQUIC reg) {
     CHECK(len == 0);
 
     BOOLEAN dos = 7;
-    len = 0;
-    CHECK(api->GetParam(l, QUIC_PARAM_DOS_MODE_EVENTS, &len, NULL) == QUIC_STATUS_BUFFER_TOO_SMALL);
+    len = PROBE_PARAM(api, l, QUIC_PARAM_DOS_MODE_EVENTS);
     CHECK(len == 1);
     CHECK(api->GetParam(l, QUIC_PARAM_DOS_MODE_EVENTS, &len, &dos) == QUIC_STATUS_SUCCESS);
     CHECK(dos == FALSE);
@@ -189,9 +184,7 @@ static void listener_params(HQUIC reg) {
     CHECK(dos == TRUE);
 
     uint16_t part = 0xEEEE;
-    len = 0;
-    CHECK(api->GetParam(l, QUIC_PARAM_LISTENER_PARTITION_INDEX, &len, NULL) ==
-          QUIC_STATUS_BUFFER_TOO_SMALL);
+    len = PROBE_PARAM(api, l, QUIC_PARAM_LISTENER_PARTITION_INDEX);
     CHECK(len == 2);
     CHECK(api->GetParam(l, QUIC_PARAM_LISTENER_PARTITION_INDEX, &len, NULL) ==
           QUIC_STATUS_INVALID_PARAMETER);
@@ -224,9 +217,7 @@ static void listener_params(HQUIC reg) {
 /* The pre-start connection options on a client that is not started. */
 static void client_before_start(HQUIC conn) {
     BOOLEAN b = 7;
-    uint32_t len = 0;
-    CHECK(api->GetParam(conn, QUIC_PARAM_CONN_SHARE_UDP_BINDING, &len, NULL) ==
-          QUIC_STATUS_BUFFER_TOO_SMALL);
+    uint32_t len = PROBE_PARAM(api, conn, QUIC_PARAM_CONN_SHARE_UDP_BINDING);
     CHECK(len == 1);
     CHECK(api->GetParam(conn, QUIC_PARAM_CONN_SHARE_UDP_BINDING, &len, &b) == QUIC_STATUS_SUCCESS);
     CHECK(b == FALSE);
@@ -250,9 +241,7 @@ static void client_before_start(HQUIC conn) {
     CHECK(api->GetParam(conn, QUIC_PARAM_CONN_CIBIR_ID, &len, cibir) ==
           QUIC_STATUS_INVALID_PARAMETER);
 
-    len = 0;
-    CHECK(api->GetParam(conn, QUIC_PARAM_CONN_DISABLE_1RTT_ENCRYPTION, &len, NULL) ==
-          QUIC_STATUS_BUFFER_TOO_SMALL);
+    len = PROBE_PARAM(api, conn, QUIC_PARAM_CONN_DISABLE_1RTT_ENCRYPTION);
     CHECK(len == 1);
     b = 7;
     CHECK(api->GetParam(conn, QUIC_PARAM_CONN_DISABLE_1RTT_ENCRYPTION, &len, &b) ==
@@ -295,9 +284,7 @@ static void client_before_start(HQUIC conn) {
           QUIC_STATUS_INVALID_STATE);
 
     QUIC_NETWORK_STATISTICS ns;
-    len = 0;
-    CHECK(api->GetParam(conn, QUIC_PARAM_CONN_NETWORK_STATISTICS, &len, NULL) ==
-          QUIC_STATUS_BUFFER_TOO_SMALL);
+    len = PROBE_PARAM(api, conn, QUIC_PARAM_CONN_NETWORK_STATISTICS);
     CHECK(len == sizeof(ns));
     CHECK(api->GetParam(conn, QUIC_PARAM_CONN_NETWORK_STATISTICS, &len, NULL) ==
           QUIC_STATUS_INVALID_PARAMETER);

@@ -9,9 +9,10 @@
  *   blocked client stream proceed at once (PEER_ACCEPTED) and the client may open more; a
  *   PeerUnidiStreamCount does the same for a blocked unidirectional stream; GetParam shows
  *   the new values; MTU changes after start are INVALID_PARAMETER;
- * - a blocked stream with a buffered send and an ABORT | IMMEDIATE shutdown queued: the
- *   send completes at once (not canceled) while the stream still waits, as in MsQuic, and
- *   the stream ends once the limit admits it. */
+ * - a blocked stream with a buffered send and an ABORT | IMMEDIATE shutdown: the send
+ *   completes at once (not canceled), then SEND_SHUTDOWN_COMPLETE (not graceful) and
+ *   SHUTDOWN_COMPLETE while the stream still waits, as in MsQuic; its reset goes once the
+ *   limit admits its ID; a blocked stream with a plain ABORT ends only once admitted. */
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
@@ -73,6 +74,9 @@ typedef struct {
     Counter completed; /* SEND_COMPLETE not canceled */
     int completed_seq;
     int done_seq;
+    int send_shutdown;          /* SEND_SHUTDOWN_COMPLETE seen */
+    int send_shutdown_graceful;
+    int send_shutdown_seq;
 } S;
 
 static void s_init(S* s) {
@@ -111,6 +115,11 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
             s->completed_seq = ++s->seq;
             counter_add(&s->completed, 1);
         }
+        break;
+    case QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE:
+        s->send_shutdown++;
+        s->send_shutdown_graceful = ev->SEND_SHUTDOWN_COMPLETE.Graceful;
+        s->send_shutdown_seq = ++s->seq;
         break;
     case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE:
         s->done_seq = ++s->seq;
@@ -194,7 +203,7 @@ int main(void) {
     HQUIC sconn = __atomic_load_n(&server_conn, __ATOMIC_SEQ_CST);
 
     /* 1: topped up as streams finish. */
-    S s1, s2, s3, s4, s5, s6, s7;
+    S s1, s2, s3, s4, s5, s6, s7, s8;
     s_init(&s1);
     s_init(&s2);
     s_init(&s3);
@@ -202,6 +211,7 @@ int main(void) {
     s_init(&s5);
     s_init(&s6);
     s_init(&s7);
+    s_init(&s8);
     HQUIC h1 = start_stream(conn, &s1, QUIC_STREAM_OPEN_FLAG_NONE);
     CHECK(s1.accepted_at_start == 1);
     round_trip(h1, &s1);
@@ -262,13 +272,25 @@ int main(void) {
     CHECK(QUIC_SUCCEEDED(api->StreamShutdown(
         h7, QUIC_STREAM_SHUTDOWN_FLAG_ABORT | QUIC_STREAM_SHUTDOWN_FLAG_IMMEDIATE, 4)));
     /* As in MsQuic, the buffered send completes at once although the stream waits: the
-     * abort queued behind it cancels nothing. */
+     * abort queued behind it cancels nothing; and IMMEDIATE ends the stream at once, still
+     * blocked (SEND_SHUTDOWN_COMPLETE, not graceful, then SHUTDOWN_COMPLETE). */
     CHECK(counter_wait(&s7.completed, 1, 5000));
-    CHECK(s7.accepted_at_start == 0 && counter_get(&s7.accepted) == 0);
-    round_trip(h3, &s3); /* frees a slot: s7 opens, sends, aborts at once */
     CHECK(counter_wait(&s7.done, 1, 5000));
+    CHECK(s7.send_shutdown == 1 && s7.send_shutdown_graceful == 0);
+    CHECK(s7.accepted_at_start == 0 && counter_get(&s7.accepted) == 0);
     CHECK(s7.canceled_sends == 0);
-    CHECK(s7.completed_seq != 0 && s7.completed_seq < s7.done_seq);
+    CHECK(s7.completed_seq != 0 && s7.completed_seq < s7.send_shutdown_seq &&
+          s7.send_shutdown_seq < s7.done_seq);
+    /* s8 waits behind it with a plain ABORT queued: it ends only once admitted. */
+    HQUIC h8 = start_stream(conn, &s8, QUIC_STREAM_OPEN_FLAG_NONE);
+    CHECK(s8.accepted_at_start == 0);
+    CHECK(QUIC_SUCCEEDED(api->StreamShutdown(h8, QUIC_STREAM_SHUTDOWN_FLAG_ABORT, 5)));
+    CHECK(!counter_wait(&s8.done, 1, 300));
+    round_trip(h3, &s3); /* frees a slot: s7's ID is used and its abort sent, then s8's */
+    /* s7's reset reached the server and freed its slot in turn: s8 is admitted and ends. */
+    CHECK(counter_wait(&s8.done, 1, 5000));
+    CHECK(counter_get(&s8.accepted) == 1);
+    CHECK(s8.send_shutdown == 1 && s8.send_shutdown_graceful == 0);
 
     api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
     CHECK(counter_wait(&client_done, 1, 5000));
@@ -279,6 +301,7 @@ int main(void) {
     api->StreamClose(h5);
     api->StreamClose(h6);
     api->StreamClose(h7);
+    api->StreamClose(h8);
     api->ConnectionClose(conn);
     api->ListenerClose(listener);
     api->ConfigurationClose(client_config);

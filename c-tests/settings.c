@@ -79,6 +79,59 @@ static void check_defaults(const QUIC_SETTINGS* s, int skip_idle_and_bidi) {
     CHECK(s->QTIPEnabled == 0);
 }
 
+/* SetParam of one QUIC_SETTINGS on `check_cfg`, filled in by `stmt` (through `s`), answers
+ * `status`. */
+static HQUIC check_cfg;
+#define EXPECT_SET(status, stmt)                                                          \
+    do {                                                                                  \
+        QUIC_SETTINGS one_;                                                               \
+        memset(&one_, 0, sizeof(one_));                                                   \
+        QUIC_SETTINGS* s = &one_;                                                         \
+        stmt;                                                                             \
+        CHECK(api->SetParam(check_cfg, QUIC_PARAM_CONFIGURATION_SETTINGS, sizeof(one_), \
+                            &one_) == (status));                                          \
+    } while (0)
+
+/* MsQuic's range checks, one field at a time, on a configuration of its own. */
+static void check_values(void) {
+    const QUIC_STATUS bad = QUIC_STATUS_INVALID_PARAMETER, ok = QUIC_STATUS_SUCCESS;
+    EXPECT_SET(bad, (s->IsSet.IdleTimeoutMs = 1, s->IdleTimeoutMs = 1ull << 62));
+    EXPECT_SET(ok, (s->IsSet.IdleTimeoutMs = 1, s->IdleTimeoutMs = (1ull << 62) - 1));
+    EXPECT_SET(ok, (s->IsSet.IdleTimeoutMs = 1, s->IdleTimeoutMs = 0));
+    EXPECT_SET(bad, (s->IsSet.HandshakeIdleTimeoutMs = 1, s->HandshakeIdleTimeoutMs = 1ull << 62));
+    EXPECT_SET(bad, (s->IsSet.MaxBytesPerKey = 1, s->MaxBytesPerKey = 274877906945ull));
+    EXPECT_SET(ok, (s->IsSet.MaxBytesPerKey = 1, s->MaxBytesPerKey = 274877906944ull));
+    EXPECT_SET(bad, (s->IsSet.MaxAckDelayMs = 1, s->MaxAckDelayMs = 16384));
+    EXPECT_SET(ok, (s->IsSet.MaxAckDelayMs = 1, s->MaxAckDelayMs = 16383));
+    EXPECT_SET(bad, (s->IsSet.DisconnectTimeoutMs = 1, s->DisconnectTimeoutMs = 0));
+    EXPECT_SET(bad, (s->IsSet.DisconnectTimeoutMs = 1, s->DisconnectTimeoutMs = 600001));
+    EXPECT_SET(ok, (s->IsSet.DisconnectTimeoutMs = 1, s->DisconnectTimeoutMs = 600000));
+    EXPECT_SET(bad, (s->IsSet.InitialRttMs = 1, s->InitialRttMs = 0));
+    EXPECT_SET(bad, (s->IsSet.StreamRecvBufferDefault = 1, s->StreamRecvBufferDefault = 4095));
+    EXPECT_SET(bad, (s->IsSet.StreamRecvWindowDefault = 1, s->StreamRecvWindowDefault = 0));
+    EXPECT_SET(bad, (s->IsSet.StreamRecvWindowBidiLocalDefault = 1,
+                     s->StreamRecvWindowBidiLocalDefault = 3));
+    EXPECT_SET(bad, (s->IsSet.StreamRecvWindowBidiRemoteDefault = 1,
+                     s->StreamRecvWindowBidiRemoteDefault = 0));
+    EXPECT_SET(bad, (s->IsSet.StreamRecvWindowUnidiDefault = 1,
+                     s->StreamRecvWindowUnidiDefault = 65537));
+    EXPECT_SET(bad, (s->IsSet.MaxOperationsPerDrain = 1, s->MaxOperationsPerDrain = 0));
+    EXPECT_SET(bad, (s->IsSet.ServerResumptionLevel = 1, s->ServerResumptionLevel = 3));
+    EXPECT_SET(bad, (s->IsSet.MinimumMtu = 1, s->MinimumMtu = 1400, s->IsSet.MaximumMtu = 1,
+                     s->MaximumMtu = 1300));
+    /* Out-of-range MTUs are brought into 1248..1500, not refused. */
+    EXPECT_SET(ok, (s->IsSet.MinimumMtu = 1, s->MinimumMtu = 100, s->IsSet.MaximumMtu = 1,
+                    s->MaximumMtu = 9000));
+    QUIC_SETTINGS got;
+    uint32_t len = sizeof(got);
+    CHECK(api->GetParam(check_cfg, QUIC_PARAM_CONFIGURATION_SETTINGS, &len, &got) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(got.MinimumMtu == 1248 && got.MaximumMtu == 1500);
+    CHECK(got.IdleTimeoutMs == 0 && got.MaxAckDelayMs == 16383);
+    CHECK(got.DisconnectTimeoutMs == 600000 && got.InitialRttMs == 333);
+    CHECK(got.StreamRecvWindowDefault == 65536 && got.StreamRecvBufferDefault == 4096);
+}
+
 static QUIC_STATUS QUIC_API ConnCb(HQUIC h, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     (void)h;
     (void)ctx;
@@ -210,6 +263,26 @@ int main(void) {
     CHECK(fixed.IdleTimeoutMs == 5000 && fixed.KeepAliveIntervalMs == 2500);
     CHECK(!fixed.IsSet.HyStartEnabled); /* its field did not fit */
 
+    /* 120 bytes (an older struct, through DestCidUpdateIdleTimeoutMs): that field is read and
+     * written, the Flags word after it is not. */
+    memset(&other, 0, sizeof(other));
+    other.IsSet.DestCidUpdateIdleTimeoutMs = 1;
+    other.DestCidUpdateIdleTimeoutMs = 4321;
+    other.IsSet.NetStatsEventEnabled = 1;
+    other.NetStatsEventEnabled = 1;
+    CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, 120, &other) == QUIC_STATUS_SUCCESS);
+    memset(raw, 0xAB, sizeof(raw));
+    len = 116;
+    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &len, raw) == QUIC_STATUS_SUCCESS);
+    CHECK(len == 116);
+    memcpy(&fixed, raw, sizeof(fixed));
+    CHECK(fixed.IsSet.DestCidUpdateIdleTimeoutMs && fixed.DestCidUpdateIdleTimeoutMs == 4321);
+    CHECK(!fixed.IsSet.NetStatsEventEnabled);
+    CHECK(raw[116] == 0xAB && raw[120] == 0xAB);
+    get_global(&s);
+    CHECK(s.DestCidUpdateIdleTimeoutMs == 4321);
+    CHECK(!s.IsSet.NetStatsEventEnabled && s.NetStatsEventEnabled == 0);
+
     /* Larger buffers get the whole struct and its size. */
     unsigned char bigger[sizeof(QUIC_SETTINGS) + 16];
     len = sizeof(bigger);
@@ -247,6 +320,24 @@ int main(void) {
     CHECK(got.PeerUnidiStreamCount == 3 && got.PeerBidiStreamCount == 7);
     CHECK(api->SetParam(cfg, QUIC_PARAM_CONFIGURATION_SETTINGS, 100, &mine) ==
           QUIC_STATUS_INVALID_PARAMETER);
+    /* A change of the library-wide settings reaches the configuration's unset fields (MsQuic
+     * refreshes its configurations), never the ones it set. */
+    memset(&other, 0, sizeof(other));
+    other.IsSet.IdleTimeoutMs = 1;
+    other.IdleTimeoutMs = 7000;
+    other.IsSet.PeerBidiStreamCount = 1;
+    other.PeerBidiStreamCount = 9;
+    CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, sizeof(other), &other) ==
+          QUIC_STATUS_SUCCESS);
+    len = sizeof(got);
+    CHECK(api->GetParam(cfg, QUIC_PARAM_CONFIGURATION_SETTINGS, &len, &got) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(got.IdleTimeoutMs == 7000 && !got.IsSet.IdleTimeoutMs);
+    CHECK(got.PeerBidiStreamCount == 7 && got.IsSet.PeerBidiStreamCount);
+    CHECK(api->ConfigurationOpen(reg, &alpn, 1, NULL, 0, NULL, &check_cfg) ==
+          QUIC_STATUS_SUCCESS);
+    check_values();
+    api->ConfigurationClose(check_cfg);
     /* A connection's own settings, before it starts. */
     HQUIC conn = NULL;
     CHECK(api->ConnectionOpen(reg, ConnCb, NULL, &conn) == QUIC_STATUS_SUCCESS);

@@ -233,8 +233,11 @@ const C_PROGRAMS: &[&str] = &[
     "receive_modes",
     "reliable_reset",
     "registration_close",
+    "registration_threads",
+    "send_after_shutdown",
     "send_flags",
     "settings",
+    "settings_after_start",
     "shutdown_codes",
     "stream_priority",
     "stream_scale",
@@ -243,6 +246,7 @@ const C_PROGRAMS: &[&str] = &[
     "tls_secrets",
     "stream_statistics",
     "unbuffered_send",
+    "xdp_map_config",
 ];
 
 #[test]
@@ -368,6 +372,11 @@ fn open_close() {
 #[test]
 fn send_flags() {
     c_program("send_flags");
+}
+
+#[test]
+fn send_after_shutdown() {
+    c_program("send_after_shutdown");
 }
 
 #[test]
@@ -541,6 +550,11 @@ fn registration_close() {
 }
 
 #[test]
+fn registration_threads() {
+    c_program("registration_threads");
+}
+
+#[test]
 fn shutdown_codes() {
     c_program("shutdown_codes");
 }
@@ -689,6 +703,16 @@ fn binary_linked_against_versioned_msquic_loads_ours() {
 #[test]
 fn global_params() {
     c_program("global_params");
+}
+
+#[test]
+fn settings_after_start() {
+    c_program("settings_after_start");
+}
+
+#[test]
+fn xdp_map_config() {
+    c_program("xdp_map_config");
 }
 
 #[test]

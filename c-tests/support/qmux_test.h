@@ -384,6 +384,44 @@ static inline QUIC_STATUS echo_stream_event(const QUIC_API_TABLE* api, HQUIC str
     return QUIC_STATUS_SUCCESS;
 }
 
+/* An echo server's connection event: each peer stream gets `stream_handler` with `stream_ctx`
+ * (e.g. a callback around echo_stream_event), and the connection is closed from inside its
+ * SHUTDOWN_COMPLETE. */
+static inline QUIC_STATUS echo_connection_event(const QUIC_API_TABLE* api, HQUIC conn,
+                                                QUIC_CONNECTION_EVENT* ev, void* stream_handler,
+                                                void* stream_ctx) {
+    if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
+        api->SetCallbackHandler(ev->PEER_STREAM_STARTED.Stream, stream_handler, stream_ctx);
+    } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        api->ConnectionClose(conn);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+/* A server made of the callbacks below: give a TestServer as the listener's context
+ * (ListenerOpen(reg, test_server_listener, &server, &listener)). Each accepted connection
+ * gets `connection` (NULL: echo_server_connection) with the TestServer as its context and is
+ * configured with `config`. */
+typedef struct {
+    const QUIC_API_TABLE* api;
+    HQUIC config;
+    QUIC_CONNECTION_CALLBACK_HANDLER connection;
+} TestServer;
+
+/* An echo server's stream callback (context: the TestServer). */
+static inline QUIC_STATUS QUIC_API echo_server_stream(HQUIC stream, void* ctx,
+                                                      QUIC_STREAM_EVENT* ev) {
+    return echo_stream_event(((const TestServer*)ctx)->api, stream, ev);
+}
+
+/* An echo server's connection callback (context: the TestServer): echo_connection_event
+ * with echo_server_stream on every peer stream. */
+static inline QUIC_STATUS QUIC_API echo_server_connection(HQUIC conn, void* ctx,
+                                                          QUIC_CONNECTION_EVENT* ev) {
+    return echo_connection_event(((const TestServer*)ctx)->api, conn, ev,
+                                 (void*)echo_server_stream, ctx);
+}
+
 /* A server configuration for ALPN `alpn` with the harness's certificate. `idle_ms` 0 leaves
  * the idle timeout at its default. */
 static inline HQUIC server_configuration(const QUIC_API_TABLE* api, HQUIC reg, const char* alpn,
@@ -440,6 +478,17 @@ static inline QUIC_STATUS accept_connection(const QUIC_API_TABLE* api, QUIC_LIST
                       api->ConnectionSetConfiguration(ev->NEW_CONNECTION.Connection, config));
 }
 
+/* A TestServer's listener callback (context: the TestServer): accept_connection with its
+ * connection callback and configuration. */
+static inline QUIC_STATUS QUIC_API test_server_listener(HQUIC listener, void* ctx,
+                                                        QUIC_LISTENER_EVENT* ev) {
+    (void)listener;
+    TestServer* server = ctx;
+    void* handler = server->connection != NULL ? (void*)server->connection
+                                               : (void*)echo_server_connection;
+    return accept_connection(server->api, ev, handler, server, server->config);
+}
+
 /* Starts `listener` on 127.0.0.1 with an ephemeral port for `alpn`; returns the port. */
 static inline uint16_t start_listener(const QUIC_API_TABLE* api, HQUIC listener, const char* alpn) {
     QUIC_BUFFER a = {(uint32_t)strlen(alpn), (uint8_t*)alpn};
@@ -453,6 +502,26 @@ static inline uint16_t start_listener(const QUIC_API_TABLE* api, HQUIC listener,
     CHECK(api->GetParam(listener, QUIC_PARAM_LISTENER_LOCAL_ADDRESS, &len, &local) ==
           QUIC_STATUS_SUCCESS);
     return QuicAddrGetPort(&local);
+}
+
+/* GetParam's size probe: asked with length 0 and no buffer, parameter `param` of `handle`
+ * (NULL: a global one) must answer BUFFER_TOO_SMALL, CHECKed and reported at the caller's
+ * line; PROBE_PARAM gives the length it answered with (the size the parameter needs). */
+#define PROBE_PARAM(api, handle, param) \
+    qt_probe_param((api), (handle), (param), #param, __FILE__, __LINE__)
+
+static inline uint32_t qt_probe_param(const QUIC_API_TABLE* api, HQUIC handle, uint32_t param,
+                                      const char* name, const char* file, int line) {
+    uint32_t len = 0;
+    QUIC_STATUS st = api->GetParam(handle, param, &len, NULL);
+    if (st != QUIC_STATUS_BUFFER_TOO_SMALL) {
+        char b[16];
+        fprintf(stderr, "%s:%d: CHECK failed: probing %s gave %s, not BUFFER_TOO_SMALL\n", file,
+                line, name, qt_status_name(st, b));
+        qt_log("CHECK", "failed line %d: probing %s", line, name);
+        __atomic_fetch_add(&failures, 1, __ATOMIC_SEQ_CST);
+    }
+    return len;
 }
 
 /* Ends a test program: reports and returns the exit status. */

@@ -706,6 +706,9 @@ impl ConnSlot {
                 let s = self.stream(id);
                 if let Some(s) = &s {
                     stream::peer_receive_aborted(s, error_code);
+                    // As MsQuic: StreamSend gives ABORTED from here on (a send made inside
+                    // the event is taken, then canceled by the reply).
+                    s.obj.shut_send_by_peer();
                 }
                 conn.with_engine(cx, |e| stream_reset::answer_stop(e, s.as_deref(), id));
             }

@@ -71,6 +71,9 @@ pub(crate) struct Connection {
     /// What the worker learned about the connection, readable from any thread.
     pub(crate) info: Mutex<ConnInfo>,
     started: Mutex<bool>,
+    /// A configuration was applied (ConnectionStart, or ConnectionSetConfiguration on a
+    /// server): MsQuic's Started, after which settings may no longer change MTU or ECN.
+    pub(crate) configured: AtomicBool,
     /// Accepted by a listener (MsQuic's QuicConnIsServer).
     pub(crate) server: bool,
     /// SHUTDOWN_COMPLETE was delivered: the worker holds nothing for this connection.
@@ -267,6 +270,7 @@ pub(crate) fn new_server_connection(
             ..ConnInfo::default()
         }),
         started: Mutex::new(true),
+        configured: AtomicBool::new(false),
         server: true,
         finished: AtomicBool::new(false),
         closed: AtomicU8::new(0),
@@ -355,6 +359,7 @@ fn open_in(
         bind_address: Mutex::new(None),
         info: Mutex::new(ConnInfo::default()),
         started: Mutex::new(false),
+        configured: AtomicBool::new(false),
         server: false,
         finished: AtomicBool::new(false),
         closed: AtomicU8::new(0),
@@ -523,14 +528,7 @@ pub(crate) unsafe extern "C" fn start(
         }
         conn.obj.counted.started();
         conn.obj.params.adopt(&config.obj.params);
-        let mut settings = conn.obj.settings.lock().clone();
-        settings.adopt(&config.obj.settings.lock(), false);
-        conn.obj
-            .send_buffering
-            .store(settings.send_buffering_enabled, Ordering::Relaxed);
-        conn.obj
-            .multi_receive
-            .store(settings.stream_multi_receive_enabled, Ordering::Relaxed);
+        let settings = adopt_settings(&conn, &config);
         let alpn = config.obj.alpns.first().cloned().unwrap_or_default();
         let mut engine = settings.engine_config(false);
         engine.scheduling = conn.obj.options.scheduling();
@@ -566,6 +564,9 @@ pub(crate) unsafe extern "C" fn start(
                 return;
             };
             let addr = SocketAddr::new(addr.ip(), server_port);
+            // As MsQuic, whose start resolves the name and makes the socket: the remote
+            // address is known from here, the local one once the connect is under way.
+            *slot.handle.obj.remote_address.lock() = Some(sockaddr::unmapped(addr));
             let wire = match &tls {
                 None => Wire::Plain,
                 Some(tls) => {
@@ -594,6 +595,9 @@ pub(crate) unsafe extern "C" fn start(
             };
             match Conn::connect_from(cx, bind, addr, wire, engine, slot.sink()) {
                 Ok(c) => {
+                    // The kernel chose the source address and port in connect().
+                    slot.handle.obj.info.lock().local_address =
+                        c.local_addr().ok().map(sockaddr::unmapped);
                     if let Some(deadline) = handshake_deadline {
                         c.set_handshake_deadline(cx, deadline);
                     }
@@ -640,6 +644,25 @@ fn conn_worker_status(kind: std::io::ErrorKind) -> QUIC_STATUS {
     }
 }
 
+/// The connection's settings with the configuration's explicitly set fields adopted where
+/// the connection set none of its own, as ConnectionStart and ConnectionSetConfiguration
+/// take them. The first time, they become the connection's settings (GetParam then reports
+/// them, IsSet included, as MsQuic does) and MTU and ECN are fixed from then on.
+fn adopt_settings(conn: &Handle<Connection>, config: &Handle<Configuration>) -> Settings {
+    let mut settings = conn.obj.settings.lock().clone();
+    settings.adopt(&config.obj.settings.lock(), false);
+    if !conn.obj.configured.swap(true, Ordering::AcqRel) {
+        *conn.obj.settings.lock() = settings.clone();
+    }
+    conn.obj
+        .send_buffering
+        .store(settings.send_buffering_enabled, Ordering::Relaxed);
+    conn.obj
+        .multi_receive
+        .store(settings.stream_multi_receive_enabled, Ordering::Relaxed);
+    settings
+}
+
 /// `ConnectionSetConfiguration`: on a server connection accepted by a listener, starts QMux
 /// with the configuration's settings.
 pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC) -> QUIC_STATUS {
@@ -653,15 +676,12 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
             // A client takes its configuration in ConnectionStart (as MsQuic checks).
             return QUIC_STATUS_INVALID_PARAMETER;
         }
+        if conn.obj.transport != QUIC_TRANSPORT_QMUX_TCP && config.obj.tls.lock().is_none() {
+            // No credentials loaded: refused by the call itself, from any thread, as MsQuic.
+            return QUIC_STATUS_INVALID_PARAMETER;
+        }
         conn.obj.params.adopt(&config.obj.params);
-        let mut settings = conn.obj.settings.lock().clone();
-        settings.adopt(&config.obj.settings.lock(), false);
-        conn.obj
-            .send_buffering
-            .store(settings.send_buffering_enabled, Ordering::Relaxed);
-        conn.obj
-            .multi_receive
-            .store(settings.stream_multi_receive_enabled, Ordering::Relaxed);
+        let settings = adopt_settings(&conn, &config);
         let mut engine = settings.engine_config(true);
         engine.scheduling = conn.obj.options.scheduling();
         let handshake_timeout = settings.handshake_idle_timeout();

@@ -6,7 +6,8 @@
 //! - closing: the application called ConnectionClose, StreamClose or ListenerClose and the
 //!   handle's final event (SHUTDOWN_COMPLETE, or STOP_COMPLETE with AppCloseInProgress) has not
 //!   returned yet. As in MsQuic, which frees the object only after that event, the
-//!   kind-independent calls (GetContext, SetContext, SetCallbackHandler, GetParam) still work;
+//!   kind-independent calls (GetContext, SetContext, SetCallbackHandler, GetParam, SetParam)
+//!   still work;
 //!   they run inside [`closing_accepted`]. Every other call refuses it as a closed handle;
 //! - closed: the magic is overwritten and the memory kept in a bounded quarantine for a while,
 //!   so a call on a recently closed handle is answered with `QUIC_STATUS_INVALID_PARAMETER`

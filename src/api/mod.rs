@@ -25,6 +25,7 @@ mod registration;
 pub mod settings;
 mod slots;
 mod sockaddr;
+mod started_settings;
 mod stream;
 mod stream_extra;
 mod stream_ids;

@@ -33,8 +33,12 @@ pub(crate) struct Registration {
     pub(crate) execution_profile: u32,
     /// The transport (`QUIC_PARAM_REGISTRATION_TRANSPORT`).
     pub(crate) transport: Mutex<u32>,
-    /// The library's workers, which run this registration's connections.
+    /// The workers that run this registration's connections: the library's shared ones, or
+    /// (SCAVENGER, REAL_TIME) threads of its own.
     pub(crate) pool: Arc<Pool>,
+    /// `pool` is the registration's own: its threads end when the registration's close
+    /// completes.
+    own_pool: bool,
     /// Open child objects (configurations, listeners, connections).
     children: Mutex<usize>,
     children_gone: Condvar,
@@ -109,6 +113,16 @@ impl Registration {
             self.children_gone.wait(&mut children);
         }
     }
+
+    /// The close completes (every child is closed): the registration's own worker threads
+    /// end now rather than when the closed handle leaves the quarantine. Its closed children
+    /// may still hold the pool, but a stopped pool has no thread or descriptor left.
+    fn close_completed(&self) {
+        self.wait_for_children();
+        if self.own_pool {
+            self.pool.stop();
+        }
+    }
 }
 
 /// Held by each child object while its handle is open; dropping it lets
@@ -170,10 +184,11 @@ pub(crate) unsafe extern "C" fn open(
         let Some(shared) = library::pool() else {
             return QUIC_STATUS_INVALID_STATE;
         };
-        let Ok(pool) = workers::for_profile(execution_profile, shared) else {
+        let Ok(pool) = workers::for_profile(execution_profile, shared.clone()) else {
             return QUIC_STATUS_OUT_OF_MEMORY;
         };
         let reg = Registration {
+            own_pool: !Arc::ptr_eq(&pool, &shared),
             pool,
             app_name,
             execution_profile,
@@ -193,12 +208,13 @@ pub(crate) unsafe extern "C" fn open(
     })
 }
 
-/// `RegistrationClose`: waits until every child is closed, then frees the registration.
+/// `RegistrationClose`: waits until every child is closed, then ends the registration's own
+/// worker threads (joined, unless the call comes from one of them) and frees the registration.
 pub(crate) unsafe extern "C" fn close(h: HQUIC) {
     boundary::unit(|| {
         // SAFETY: `h` is an application handle; `close` validates it.
         if let Some(reg) = unsafe { Handle::<Registration>::close(h) } {
-            reg.obj.wait_for_children();
+            reg.obj.close_completed();
         }
     });
 }
@@ -254,7 +270,7 @@ pub(crate) unsafe extern "C" fn close2(
         let context = SendPtr(context);
         std::thread::spawn(move || {
             let context = context;
-            reg.obj.wait_for_children();
+            reg.obj.close_completed();
             drop(reg);
             // SAFETY: the application gave us this callback and context for this purpose.
             unsafe { handler(context.0) };

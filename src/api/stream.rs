@@ -15,7 +15,7 @@ use crate::api::callbacks;
 use crate::api::conn_worker::ConnSlot;
 use crate::api::connection::{self, Connection, on_slot, on_slot_else};
 use crate::api::handle::{Handle, Kind, Object};
-use crate::api::stream_extra::StreamExtra;
+use crate::api::stream_extra::{LocalReset, StreamExtra};
 pub(crate) use crate::api::stream_recv::deliver_receive;
 use crate::api::stream_recv::{self, RecvState};
 use crate::api::{stream_ids, stream_reset};
@@ -104,7 +104,23 @@ struct StreamState {
     queued: VecDeque<Queued>,
     /// SHUTDOWN_COMPLETE is being raised: StreamSend fails from here on.
     ending: bool,
+    /// MsQuic's SendEnabled cleared: the worker took a GRACEFUL or ABORT_SEND shutdown, a FIN
+    /// send or the peer's STOP_SENDING, or the stream is the peer's unidirectional one.
+    /// StreamSend refuses from here on (INVALID_STATE; ABORTED after STOP_SENDING).
+    send_shut: bool,
+    /// The peer's STOP_SENDING ended the sending half.
+    stop_sending: bool,
+    /// StreamSend calls queued so far; each queued send carries its number.
+    sends_made: u64,
+    /// A GRACEFUL or ABORT_SEND StreamShutdown was called and the worker has not taken it
+    /// yet: the number of sends made before it. Sends made after it wait behind it, then are
+    /// canceled, as MsQuic's worker takes the shutdown before them.
+    shutdown_barrier: Option<u64>,
     done: bool,
+    /// The code the stream is reset (and its receiving stopped) with if it ended while the
+    /// peer's stream limit held it back: 0 for a close, the application's for an IMMEDIATE
+    /// abort.
+    abandon_code: u64,
     /// The IDEAL_SEND_BUFFER_SIZE last raised.
     ideal_send: Option<u64>,
 }
@@ -114,6 +130,9 @@ enum Queued {
         data: Payload,
         flags: u32,
         context: usize,
+        /// Its number among the stream's sends (see `StreamState::sends_made`); 0 for one
+        /// that no shutdown call holds back.
+        seq: u64,
     },
     Shutdown {
         flags: u32,
@@ -129,6 +148,13 @@ enum Queued {
 
 impl Object for Stream {
     const KIND: Kind = Kind::Stream;
+}
+
+impl StreamState {
+    /// Whether `q` is a send made after a shutdown call the worker has not taken yet.
+    fn held_back(&self, q: &Queued) -> bool {
+        matches!((q, self.shutdown_barrier), (Queued::Send { seq, .. }, Some(b)) if *seq > b)
+    }
 }
 
 impl Stream {
@@ -148,6 +174,20 @@ impl Stream {
     /// The stream's ID once the engine knows the stream (not a promised one).
     pub(crate) fn started_id(&self) -> Option<u64> {
         self.state.lock().id
+    }
+
+    /// The sending half is over for StreamSend (see `StreamState::send_shut`).
+    pub(crate) fn shut_send(&self) {
+        self.state.lock().send_shut = true;
+    }
+
+    /// The peer's STOP_SENDING was delivered: the sending half is over, and StreamSend gives
+    /// ABORTED unless we had reset it already (MsQuic then ignores the STOP_SENDING).
+    pub(crate) fn shut_send_by_peer(&self) {
+        let reset = self.extra.lock().local_reset != LocalReset::None;
+        let mut st = self.state.lock();
+        st.send_shut = true;
+        st.stop_sending |= !reset;
     }
 
     /// Whether the stream's last event was raised.
@@ -414,13 +454,14 @@ pub(crate) fn set_priority(stream: &Arc<Handle<Stream>>, priority: u16) {
 /// parameters arrive); a server's waits for CONNECTED. IMMEDIATE sends an empty STREAM frame so the peer sees
 /// PEER_STREAM_STARTED before any data; PRIORITY_WORK is accepted and has no effect.
 fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
-    let (abandoned, reserved, priority, flags) = {
+    let (abandoned, reserved, priority, flags, abandon_code) = {
         let st = stream.obj.state.lock();
         (
             st.done || stream.is_closed_by_app(),
             st.reserved_id,
             st.priority,
             st.start_flags,
+            st.abandon_code,
         )
     };
     if abandoned && reserved.is_none() {
@@ -448,9 +489,10 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
                     let _ = e.set_priority(id, p);
                 }
                 if abandoned {
-                    // Closed while waiting: the promised ID is used up and abandoned at once.
-                    let _ = e.reset(id, 0);
-                    let _ = e.stop_sending(id, 0);
+                    // Closed (or aborted IMMEDIATE) while waiting: the promised ID is used up
+                    // and abandoned at once.
+                    let _ = e.reset(id, abandon_code);
+                    let _ = e.stop_sending(id, abandon_code);
                 }
             }
             (next, e.side(), r)
@@ -604,12 +646,48 @@ pub(crate) unsafe extern "C" fn shutdown(
             // Only bits MsQuic does not define: accepted, nothing to do.
             return QUIC_STATUS_PENDING;
         }
+        let ends_sending = f
+            & (QUIC_STREAM_SHUTDOWN_FLAG_GRACEFUL.0 | QUIC_STREAM_SHUTDOWN_FLAG_ABORT_SEND.0)
+            != 0;
+        let before = {
+            let mut st = stream.obj.state.lock();
+            if ends_sending && st.shutdown_barrier.is_none() {
+                st.shutdown_barrier = Some(st.sends_made);
+            }
+            st.sends_made
+        };
         let s = stream.clone();
         stream_reset::dispatch(&stream, f, move |cx, slot| {
-            let direct = {
+            let (direct, late) = {
                 let mut st = s.obj.state.lock();
+                let mut late = Vec::new();
+                if ends_sending {
+                    // As MsQuic, whose worker clears SendEnabled as it takes the shutdown,
+                    // started or not: later StreamSend calls are refused, and the sends made
+                    // since this call are canceled before the shutdown goes ahead.
+                    st.send_shut = true;
+                    st.shutdown_barrier = None;
+                    for q in std::mem::take(&mut st.queued) {
+                        match q {
+                            Queued::Send { seq, context, .. } if seq > before => late.push(context),
+                            q => st.queued.push_back(q),
+                        }
+                    }
+                }
+                if st.id.is_none()
+                    && st.reserved_id.is_some()
+                    && f & QUIC_STREAM_SHUTDOWN_FLAG_IMMEDIATE.0 != 0
+                    && s.obj.extra.lock().reliable_offset == 0
+                {
+                    // Started but held back by the peer's stream limit: as in MsQuic, IMMEDIATE
+                    // ends it now; the reset goes once the limit admits its ID.
+                    st.abandon_code = error_code;
+                    drop(st);
+                    abort_blocked(&s, late);
+                    return;
+                }
                 // Behind sends not yet handed to the engine, so a FIN follows their data.
-                if st.id.is_none() || !st.queued.is_empty() {
+                let direct = if st.id.is_none() || !st.queued.is_empty() {
                     st.queued.push_back(Queued::Shutdown {
                         flags: f,
                         error_code,
@@ -617,14 +695,44 @@ pub(crate) unsafe extern "C" fn shutdown(
                     None
                 } else {
                     st.id
-                }
+                };
+                (direct, late)
             };
+            for context in late {
+                send_complete(&s, context as u64, true);
+            }
             match direct {
                 Some(id) => shutdown_now(cx, slot, &s, StreamId(id), f, error_code),
                 None => drain_queued(cx, slot, &s),
             }
         })
     })
+}
+
+/// ABORT | IMMEDIATE on a stream the peer's limit holds back: sends not yet taken complete as
+/// canceled, then SEND_SHUTDOWN_COMPLETE and SHUTDOWN_COMPLETE, as MsQuic raises them. The
+/// stream stays among the blocked starts, so its ID is used (and reset) in turn. `late` are
+/// sends made after the shutdown call, canceled after the earlier ones.
+fn abort_blocked(stream: &Handle<Stream>, late: Vec<usize>) {
+    let canceled: Vec<usize> = {
+        let mut st = stream.obj.state.lock();
+        let (sends, rest) = std::mem::take(&mut st.queued)
+            .into_iter()
+            .partition::<VecDeque<_>, _>(|q| matches!(q, Queued::Send { .. }));
+        st.queued = rest;
+        sends
+            .into_iter()
+            .filter_map(|q| match q {
+                Queued::Send { context, .. } => Some(context),
+                _ => None,
+            })
+            .collect()
+    };
+    for context in canceled.into_iter().chain(late) {
+        send_complete(stream, context as u64, true);
+    }
+    send_shutdown_complete(stream, false);
+    shutdown_complete(stream);
 }
 
 fn shutdown_now(
@@ -729,10 +837,25 @@ pub(crate) unsafe extern "C" fn send(
             )
         };
         let f = flags.0;
-        stream.obj.extra.count_send(list);
+        // As MsQuic: ABORTED once the peer closed the connection; once the sending half is
+        // over (see `StreamState::send_shut`) or the stream ended, INVALID_STATE, or ABORTED
+        // after the peer's STOP_SENDING. A refused send raises no SEND_COMPLETE.
+        let conn = &stream.obj.connection;
+        if conn.obj.closed.load(Ordering::Acquire) & connection::CLOSED_REMOTELY != 0 {
+            return QUIC_STATUS_ABORTED;
+        }
+        // From a callback on the worker the call runs inline: what completes at once is
+        // raised after that callback, never nested inside StreamSend.
+        let nested = stream.obj.connection.obj.worker().is_current();
+        // MsQuic takes an unbuffered send made on the worker at once (its inline flush), even
+        // ahead of a shutdown call still queued; any other send waits for its turn.
+        let inline_flush = nested && matches!(data, Payload::Borrowed(_));
         let start_now = {
             let mut st = stream.obj.state.lock();
-            if st.done || st.ending {
+            if st.stop_sending {
+                return QUIC_STATUS_ABORTED;
+            }
+            if st.done || st.ending || st.send_shut {
                 return QUIC_STATUS_INVALID_STATE;
             }
             let start = f & QUIC_SEND_FLAG_START.0 != 0 && !st.start_requested;
@@ -743,18 +866,25 @@ pub(crate) unsafe extern "C" fn send(
             // cancels it), in the caller's order: a send made from a callback on the worker
             // never overtakes one an application thread made earlier and the worker has not
             // taken yet.
+            st.sends_made += 1;
+            let seq = if inline_flush { 0 } else { st.sends_made };
             st.queued.push_back(Queued::Send {
                 data,
                 flags: f,
                 context: client_context as usize,
+                seq,
             });
             start
         };
+        stream.obj.extra.count_send(list);
         let s = stream.clone();
-        // From a callback on the worker the call runs inline: what completes at once is
-        // raised after that callback, never nested inside StreamSend.
-        let nested = stream.obj.connection.obj.worker().is_current();
+        let fin = f & QUIC_SEND_FLAG_FIN.0 != 0;
         on_slot(&stream.obj.connection, false, move |cx, slot| {
+            if fin {
+                // MsQuic's worker clears SendEnabled as it takes a FIN send, started or not
+                // (an earlier call's turn on the worker may have taken it already).
+                s.obj.shut_send();
+            }
             if start_now {
                 try_start(cx, slot, &s);
             } else {
@@ -788,6 +918,7 @@ fn complete_blocked_sends(stream: &Handle<Stream>) {
             return;
         }
         let mut waiting: u64 = 0;
+        let barrier = st.shutdown_barrier;
         for q in st.queued.iter_mut() {
             match q {
                 Queued::Completed { data, .. } => waiting += data.len() as u64,
@@ -795,7 +926,8 @@ fn complete_blocked_sends(stream: &Handle<Stream>) {
                     data: Payload::Copied(data),
                     flags,
                     context,
-                } if waiting < IDEAL_SEND_BUFFER_SIZE => {
+                    seq,
+                } if waiting < IDEAL_SEND_BUFFER_SIZE && barrier.is_none_or(|b| *seq <= b) => {
                     waiting += data.len() as u64;
                     done.push(*context);
                     *q = Queued::Completed {
@@ -820,7 +952,11 @@ fn drain_queued(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>
     loop {
         let sending = {
             let st = stream.obj.state.lock();
-            st.id.is_some() && matches!(st.queued.front(), Some(Queued::Send { .. }))
+            st.id.is_some()
+                && st
+                    .queued
+                    .front()
+                    .is_some_and(|q| matches!(q, Queued::Send { .. }) && !st.held_back(q))
         };
         if sending {
             // Raised before the send leaves the queue: the stream may end inside the event,
@@ -831,6 +967,11 @@ fn drain_queued(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>
         let (id, next, aborted) = {
             let mut st = stream.obj.state.lock();
             let Some(id) = st.id else { return };
+            if st.queued.front().is_some_and(|q| st.held_back(q)) {
+                // Made after a shutdown call the worker has not taken: that call's turn
+                // puts the shutdown ahead of it.
+                return;
+            }
             let Some(next) = st.queued.pop_front() else {
                 return;
             };
@@ -847,6 +988,7 @@ fn drain_queued(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>
                 data,
                 flags,
                 context,
+                ..
             } => send_now(cx, slot, stream, id, data, flags, Some(context)),
             Queued::Completed { data, flags } => {
                 send_now(cx, slot, stream, id, Payload::Copied(data), flags, None)
@@ -867,6 +1009,9 @@ fn send_now(
     flags: u32,
     context: Option<usize>,
 ) {
+    if flags & QUIC_SEND_FLAG_FIN.0 != 0 {
+        stream.obj.shut_send();
+    }
     // `None`: the send completed already (see `complete_blocked_sends`); only its bytes go.
     let Some(context) = context else {
         if let Payload::Copied(v) = data {
@@ -999,6 +1144,9 @@ pub(crate) fn peer_started(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &Rc<Conn>, 
     let state = StreamState {
         id: Some(id.0),
         start_requested: true,
+        // The peer's unidirectional stream has no sending half (MsQuic's SendEnabled is
+        // never set on it).
+        send_shut: uni,
         ..Default::default()
     };
     let stream = Handle::new(

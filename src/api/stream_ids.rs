@@ -2,24 +2,18 @@
 //! - `QUIC_PARAM_CONN_SETTINGS` on a started connection: a new `PeerBidiStreamCount` or
 //!   `PeerUnidiStreamCount` changes how many streams the peer may have open at once; a raise
 //!   goes out at once as MAX_STREAMS (so the peer's blocked starts proceed), a cut applies as
-//!   streams finish. The other fields are stored (GetParam shows them) but, as over TCP they
-//!   steer nothing the engine does after start, have no further effect; MTU and ECN fields
-//!   are refused, as MsQuic refuses them once started.
+//!   streams finish (see `started_settings`).
 //! - `QUIC_STREAM_OPEN_FLAG_DELAY_ID_FC_UPDATES` (StreamOpen, or OR-ed into
 //!   PEER_STREAM_STARTED's Flags by the application): a peer stream's slot in the limit goes
 //!   back only when the application closes the handle, not when the stream finishes.
 
-use core::ffi::c_void;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use crate::api::abi::*;
 use crate::api::conn_worker::ConnSlot;
-use crate::api::connection::{Connection, on_slot};
 use crate::api::handle::Handle;
-use crate::api::settings::{Apply, Settings};
 use crate::api::stream::Stream;
-use crate::proto::{Dir, StreamId};
+use crate::proto::StreamId;
 use crate::runtime::worker::WorkerCx;
 
 /// `QUIC_STREAM_OPEN_FLAG_DELAY_ID_FC_UPDATES`.
@@ -57,44 +51,4 @@ pub(crate) fn closed(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Handle<Stream>
         }
         e.forget_blocked_times(StreamId(id));
     });
-}
-
-/// SetParam of `QUIC_PARAM_CONN_SETTINGS` on a started connection.
-///
-/// # Safety
-/// `buf` is NULL or readable for `len` bytes.
-pub(crate) unsafe fn set_started_settings(
-    conn: &Arc<Handle<Connection>>,
-    len: u32,
-    buf: *const c_void,
-) -> QUIC_STATUS {
-    if buf.is_null() {
-        return QUIC_STATUS_INVALID_PARAMETER;
-    }
-    // SAFETY: `buf` is non-NULL and readable for `len` bytes by the caller's contract.
-    let update = match unsafe { Settings::read_from(buf.cast(), len) } {
-        Ok(u) => u,
-        Err(invalid) => return invalid.status(),
-    };
-    if let Err(invalid) = conn.obj.settings.lock().apply_with(&update, Apply::STARTED) {
-        return invalid.status();
-    }
-    let v = update.values();
-    let mut counts = Vec::new();
-    if v.is_set(QUIC_SETTINGS::IS_SET_PEER_BIDI_STREAM_COUNT) {
-        counts.push((Dir::Bi, u64::from(v.peer_bidi_stream_count)));
-    }
-    if v.is_set(QUIC_SETTINGS::IS_SET_PEER_UNIDI_STREAM_COUNT) {
-        counts.push((Dir::Uni, u64::from(v.peer_unidi_stream_count)));
-    }
-    if !counts.is_empty() {
-        on_slot(conn, true, move |cx, slot| {
-            slot.with_engine(cx, |e| {
-                for (dir, count) in counts {
-                    e.set_peer_stream_allowance(dir, count);
-                }
-            });
-        });
-    }
-    QUIC_STATUS_SUCCESS
 }

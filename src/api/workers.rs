@@ -124,6 +124,12 @@ pub(crate) unsafe fn get_param(len: *mut u32, buf: *mut c_void) -> QUIC_STATUS {
         .as_ref()
         .map(ExecutionConfig::to_bytes)
         .unwrap_or_default();
+    if bytes.is_empty() {
+        // Nothing set: MsQuic answers length 0 whatever the buffer.
+        // SAFETY: `len` is valid for writes by the caller's contract.
+        unsafe { len.write(0) };
+        return QUIC_STATUS_SUCCESS;
+    }
     // SAFETY: the caller's contract is `answer`'s.
     unsafe { answer(len, buf, &bytes) }
 }

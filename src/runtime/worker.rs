@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use mio::{Events, Poll, Registry, Token, Waker};
+use parking_lot::{Mutex, RwLock};
 
 use crate::runtime::counters;
 use crate::runtime::log::qlog;
@@ -163,9 +164,16 @@ pub struct Worker {
     /// The worker's thread: indices repeat across pools (the shared workers and a
     /// registration's own), so only the thread tells whether the caller is this worker.
     thread_id: std::thread::ThreadId,
+    /// The way to the thread, until [`Worker::stop`]: afterwards nothing is queued.
+    link: RwLock<Option<Link>>,
+    /// The thread, until it is joined (or left to end by itself, when it stops itself).
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What other threads use to reach a running worker.
+struct Link {
     tx: Sender<Op>,
     waker: Arc<Waker>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl Worker {
@@ -180,18 +188,21 @@ impl Worker {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let registry = poll.registry().try_clone()?;
         let (tx, rx) = crossbeam_channel::unbounded();
+        // The thread keeps its own reference to the waker: the eventfd stays open (and a wake
+        // already written stays pending) until the thread has left its loop.
+        let own_waker = waker.clone();
         let thread = std::thread::Builder::new()
             .name(format!("msquic-qmux-{index}"))
             .spawn(move || {
                 apply(index, &options);
-                run(index, poll, registry, rx, options.busy_poll)
+                run(index, poll, registry, rx, options.busy_poll);
+                drop(own_waker);
             })?;
         Ok(Self {
             index,
             thread_id: thread.thread().id(),
-            tx,
-            waker,
-            thread: Some(thread),
+            link: RwLock::new(Some(Link { tx, waker })),
+            thread: Mutex::new(Some(thread)),
         })
     }
 
@@ -205,15 +216,29 @@ impl Worker {
         std::thread::current().id() == self.thread_id
     }
 
-    /// Queues `op` to run on the worker and wakes it.
+    /// Queues `op` to run on the worker and wakes it. Once the worker is stopped the op is
+    /// dropped on the calling thread instead.
     pub fn post(&self, op: Op) {
-        if self.tx.send(op).is_ok() {
-            counters::inc(counters::WORK_OPER_QUEUED);
-            counters::inc(counters::WORK_OPER_QUEUE_DEPTH);
-            // A failed wake leaves the op queued until the next readiness event; the waker
-            // only fails if the poll instance is gone, and then the worker is stopping.
-            let _ = self.waker.wake();
-        }
+        let refused = {
+            let link = self.link.read();
+            match link.as_ref() {
+                None => Some(op),
+                Some(link) => match link.tx.send(op) {
+                    Ok(()) => {
+                        counters::inc(counters::WORK_OPER_QUEUED);
+                        counters::inc(counters::WORK_OPER_QUEUE_DEPTH);
+                        // A failed wake leaves the op queued until the next readiness event;
+                        // the waker only fails if the poll instance is gone, and then the
+                        // worker is stopping.
+                        let _ = link.waker.wake();
+                        None
+                    }
+                    Err(e) => Some(e.into_inner()),
+                },
+            }
+        };
+        // Dropped outside the lock: what the op holds may stop workers as it goes.
+        drop(refused);
     }
 
     /// Runs `f` on the worker and returns its result: inline if called on the worker, else
@@ -231,16 +256,44 @@ impl Worker {
         }));
         done_rx.recv().ok()
     }
+
+    /// Tells the thread to leave its loop once the work in hand is done, and closes the way
+    /// to it. Idempotent; does not wait (see [`Worker::join`]).
+    pub fn signal_stop(&self) {
+        if self.is_current() {
+            // From the worker itself (a callback): the loop ends when this returns.
+            with_current(|cx| cx.stopping.set(true));
+        }
+        let Some(link) = self.link.write().take() else {
+            return;
+        };
+        // Queued behind the work already queued, which runs first.
+        if link.tx.send(Box::new(|cx| cx.stopping.set(true))).is_ok() {
+            let _ = link.waker.wake();
+        }
+    }
+
+    /// Waits for the thread to end after [`Worker::signal_stop`]; from the worker itself it
+    /// does not wait (the thread ends by itself when its current work returns).
+    pub fn join(&self) {
+        let Some(thread) = self.thread.lock().take() else {
+            return;
+        };
+        if !self.is_current() {
+            let _ = thread.join();
+        }
+    }
+
+    /// Stops the thread and waits for it to end (unless called from it).
+    pub fn stop(&self) {
+        self.signal_stop();
+        self.join();
+    }
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        self.post(Box::new(|cx| cx.stopping.set(true)));
-        if let Some(thread) = self.thread.take() {
-            if !self.is_current() {
-                let _ = thread.join();
-            }
-        }
+        self.stop();
     }
 }
 
@@ -385,6 +438,19 @@ impl Pool {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.worker(n)
     }
+
+    /// Stops every worker and waits for their threads to end (all signalled first, so they
+    /// wind down together). A worker that is the calling thread is not waited for: it ends
+    /// when its current work returns. Afterwards the pool runs nothing: `post` drops its op
+    /// and `run` returns `None`.
+    pub fn stop(&self) {
+        for w in &self.workers {
+            w.signal_stop();
+        }
+        for w in &self.workers {
+            w.join();
+        }
+    }
 }
 
 /// The number of processors on the machine: processor numbers given to
@@ -408,6 +474,8 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
     use std::time::Duration;
 
+    use crossbeam_channel::RecvTimeoutError;
+
     use super::*;
 
     #[test]
@@ -427,6 +495,67 @@ mod tests {
         assert_eq!(rx.recv_timeout(TEST_WAIT).unwrap(), (Some(0), Some(0)));
         assert_eq!(pool.worker(1).run(|cx| cx.index()), Some(1));
         assert_eq!(pool.pick().index() + pool.pick().index(), 1);
+    }
+
+    /// Tells its owner, by being dropped, that the worker holding it left its loop.
+    struct Sentinel(crossbeam_channel::Sender<()>);
+
+    impl Source for Sentinel {
+        fn on_ready(self: Rc<Self>, _: &WorkerCx, _: SourceKey, _: bool, _: bool) {}
+        fn on_timer(self: Rc<Self>, _: &WorkerCx, _: SourceKey, _: Instant) {}
+    }
+
+    impl Drop for Sentinel {
+        fn drop(&mut self) {
+            let _ = self.0.send(());
+        }
+    }
+
+    /// Puts a [`Sentinel`] on `worker`; the receiver hears when the worker's loop ends.
+    fn watch(worker: &Worker) -> crossbeam_channel::Receiver<()> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        worker.run(move |cx| {
+            cx.insert(Rc::new(Sentinel(tx)));
+        });
+        rx
+    }
+
+    #[test]
+    fn stop_ends_every_thread_and_later_work_is_refused() {
+        let pool = Pool::new(2).unwrap();
+        let ended: Vec<_> = (0..2).map(|i| watch(pool.worker(i))).collect();
+        pool.stop();
+        for rx in &ended {
+            // Joined inside `stop`: the loop has ended already.
+            assert_eq!(rx.try_recv(), Ok(()));
+        }
+        assert_eq!(pool.worker(0).run(|cx| cx.index()), None);
+        let (tx, rx) = crossbeam_channel::bounded::<()>(1);
+        pool.worker(1).post(Box::new(move |_| drop(tx)));
+        // The op was dropped unrun (its sender with it).
+        assert_eq!(
+            rx.recv_timeout(TEST_WAIT),
+            Err(RecvTimeoutError::Disconnected)
+        );
+        pool.stop();
+    }
+
+    #[test]
+    fn stop_from_a_worker_of_the_pool_does_not_wait_for_itself() {
+        let pool = Arc::new(Pool::new(2).unwrap());
+        let ended: Vec<_> = (0..2).map(|i| watch(pool.worker(i))).collect();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let p = pool.clone();
+        pool.worker(0).post(Box::new(move |_| {
+            p.stop();
+            // Worker 1 was joined; this thread ends once this op returns.
+            let _ = tx.send(p.worker(0).run(|_| ()).is_some());
+        }));
+        assert_eq!(rx.recv_timeout(TEST_WAIT), Ok(true));
+        for rx in &ended {
+            assert_eq!(rx.recv_timeout(TEST_WAIT), Ok(()));
+        }
+        assert_eq!(pool.worker(0).run(|_| ()), None);
     }
 
     struct Tick {

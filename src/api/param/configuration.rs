@@ -5,9 +5,11 @@ use core::ffi::c_void;
 use crate::api::abi::{HQUIC, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER};
 use crate::api::configuration::Configuration;
 use crate::api::handle::Handle;
-use crate::api::settings::{get_settings_param, set_settings_param};
+use crate::api::settings::{get_settings_param, global, set_settings_param};
 
-/// Reads the configuration's settings.
+/// Reads the configuration's settings. Fields it did not set follow the library-wide
+/// settings as they are now: MsQuic refreshes every configuration's unset fields when
+/// `QUIC_PARAM_GLOBAL_SETTINGS` changes.
 ///
 /// # Safety
 /// `h` is an application handle; `len` is valid; `buf` is NULL or writable for `*len` bytes.
@@ -16,7 +18,9 @@ pub(crate) unsafe fn get(h: HQUIC, len: *mut u32, buf: *mut c_void) -> QUIC_STAT
     let Some(config) = (unsafe { Handle::<Configuration>::borrow(h) }) else {
         return QUIC_STATUS_INVALID_PARAMETER;
     };
-    let settings = config.obj.settings.lock();
+    let library = global();
+    let mut settings = config.obj.settings.lock();
+    settings.inherit(&library);
     // SAFETY: as above.
     unsafe { get_settings_param(&settings, len, buf) }
 }

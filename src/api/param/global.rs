@@ -9,9 +9,10 @@ use crate::api::abi::{
     QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT, QUIC_PARAM_GLOBAL_SETTINGS,
     QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY, QUIC_PARAM_GLOBAL_STATELESS_RETRY_CONFIG,
     QUIC_PARAM_GLOBAL_STATISTICS_V2_SIZES, QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS,
-    QUIC_PARAM_GLOBAL_TLS_PROVIDER, QUIC_PARAM_GLOBAL_VERSION_SETTINGS, QUIC_STATUS,
-    QUIC_STATUS_BUFFER_TOO_SMALL, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE,
-    QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS, QUIC_TLS_PROVIDER_OPENSSL,
+    QUIC_PARAM_GLOBAL_TLS_PROVIDER, QUIC_PARAM_GLOBAL_VERSION_SETTINGS,
+    QUIC_PARAM_GLOBAL_XDP_MAP_CONFIG, QUIC_STATUS, QUIC_STATUS_BUFFER_TOO_SMALL,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED,
+    QUIC_STATUS_SUCCESS, QUIC_TLS_PROVIDER_OPENSSL,
 };
 use crate::api::counted;
 use crate::api::param::buffer::answer;
@@ -109,6 +110,8 @@ pub(crate) unsafe fn get(param: u32, len: *mut u32, buf: *mut c_void) -> QUIC_ST
         }
         // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_VERSION_SETTINGS => return unsafe { lib_params::get_versions(len, buf) },
+        // SAFETY: the handle and buffers are as this function's contract says.
+        QUIC_PARAM_GLOBAL_XDP_MAP_CONFIG => return unsafe { lib_params::get_xdp_maps(len, buf) },
         PRIVATE_VERSION_NEGOTIATION_ENABLED => {
             // SAFETY: the handle and buffers are as this function's contract says.
             return unsafe { lib_params::get_flag(Flag::VersionNegotiation, len, buf) };
@@ -159,6 +162,10 @@ pub(crate) unsafe fn set(param: u32, len: u32, buf: *const c_void) -> QUIC_STATU
         QUIC_PARAM_GLOBAL_GLOBAL_SETTINGS => unsafe { lib_params::set_global_settings(len, buf) },
         // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_VERSION_SETTINGS => unsafe { lib_params::set_versions(len, buf) },
+        // SAFETY: the handle and buffers are as this function's contract says.
+        QUIC_PARAM_GLOBAL_XDP_MAP_CONFIG => unsafe {
+            lib_params::set_xdp_maps(len, buf, library::pool_started())
+        },
         // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY => unsafe {
             lib_params::set_reset_key(len, buf, library::pool_started())

@@ -30,7 +30,7 @@ use crate::api::param::stream_stats;
 use crate::api::settings::{get_settings_param, set_settings_param};
 use crate::api::sockaddr;
 use crate::api::stream::{self, Stream};
-use crate::api::{stream_ids, stream_reset};
+use crate::api::{started_settings, stream_reset};
 use crate::proto::{Dir, Side, StreamId};
 
 /// What a connection's engine says about its stream limits, read on its worker.
@@ -74,6 +74,23 @@ fn stream_limits(conn: &Arc<Handle<Connection>>) -> StreamLimits {
         }
     });
     *out.lock()
+}
+
+/// A client's start runs on its worker (the name resolved, the connect made): an address read
+/// after ConnectionStart waits for it, as MsQuic's GetParam is queued behind the start.
+fn settle_start(h: HQUIC, conn: &Handle<Connection>) {
+    let o = &conn.obj;
+    if o.server
+        || !o.is_started()
+        || o.finished.load(std::sync::atomic::Ordering::Acquire)
+        || (o.remote_address.lock().is_some() && o.info.lock().local_address.is_some())
+    {
+        return;
+    }
+    // SAFETY: `h` named a live connection a moment ago (`conn`); `get` validates it again.
+    if let Some(conn) = unsafe { Handle::<Connection>::get(h) } {
+        let _ = conn.obj.worker().run(|_| ());
+    }
 }
 
 fn addr_bytes(addr: &QUIC_ADDR) -> [u8; size_of::<QUIC_ADDR>()] {
@@ -121,6 +138,7 @@ pub(crate) unsafe fn get(
         QUIC_PARAM_CONN_REMOTE_ADDRESS => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            settle_start(h, conn);
             let Some(remote) = *conn.obj.remote_address.lock() else {
                 return Some(QUIC_STATUS_INVALID_STATE);
             };
@@ -130,6 +148,7 @@ pub(crate) unsafe fn get(
         QUIC_PARAM_CONN_LOCAL_ADDRESS => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            settle_start(h, conn);
             let local = conn.obj.info.lock().local_address;
             let Some(local) = local.or(*conn.obj.bind_address.lock()) else {
                 return Some(QUIC_STATUS_INVALID_STATE);
@@ -298,9 +317,13 @@ pub(crate) unsafe fn set(
         QUIC_PARAM_CONN_SETTINGS => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::get(h) }?;
-            if conn.obj.is_started() {
+            if conn
+                .obj
+                .configured
+                .load(core::sync::atomic::Ordering::Acquire)
+            {
                 // SAFETY: as above.
-                return Some(unsafe { stream_ids::set_started_settings(&conn, len, buf) });
+                return Some(unsafe { started_settings::set(&conn, len, buf) });
             }
             let mut settings = conn.obj.settings.lock();
             // SAFETY: as above.

@@ -13,6 +13,7 @@ use crate::api::abi::{
     QUIC_LOAD_BALANCING_COUNT, QUIC_LOAD_BALANCING_SERVER_ID_IP, QUIC_STATELESS_RESET_KEY_LENGTH,
     QUIC_STATELESS_RETRY_CONFIG, QUIC_STATUS, QUIC_STATUS_BUFFER_TOO_SMALL,
     QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
+    QUIC_XDP_MAP_CONFIG,
 };
 use crate::api::param::buffer::{answer, read_exact};
 use crate::api::param::versions::{self, VersionLists};
@@ -33,6 +34,8 @@ struct State {
     dscp_recv: bool,
     reset_key: Option<[u8; QUIC_STATELESS_RESET_KEY_LENGTH as usize]>,
     retry_config: Option<(u32, u32, Vec<u8>)>,
+    /// `GLOBAL_XDP_MAP_CONFIG`: the `QUIC_XDP_MAP_CONFIG` array as the application gave it.
+    xdp_maps: Vec<u8>,
 }
 
 const DEFAULT: State = State {
@@ -45,6 +48,7 @@ const DEFAULT: State = State {
     dscp_recv: false,
     reset_key: None,
     retry_config: None,
+    xdp_maps: Vec::new(),
 };
 
 static STATE: Mutex<State> = Mutex::new(DEFAULT);
@@ -332,4 +336,46 @@ pub(crate) unsafe fn get_flag(flag: Flag, len: *mut u32, buf: *mut c_void) -> QU
     drop(s);
     // SAFETY: as above.
     unsafe { answer(len, buf, &[u8::from(v)]) }
+}
+
+/// `GLOBAL_XDP_MAP_CONFIG` set (preview): an array of `QUIC_XDP_MAP_CONFIG`, taken any number
+/// of times (each replacing the last) until the library's lazy initialization (the first
+/// RegistrationOpen), INVALID_STATE after; a length of 0 clears it. A length that is not a
+/// whole number of entries, or a NULL buffer with a length, is INVALID_PARAMETER. Over TCP
+/// there is no XDP datapath: the maps are kept and returned, never used.
+///
+/// # Safety
+/// `buf` is NULL or readable for `len` bytes.
+pub(crate) unsafe fn set_xdp_maps(len: u32, buf: *const c_void, initialized: bool) -> QUIC_STATUS {
+    let len = len as usize;
+    if len % size_of::<QUIC_XDP_MAP_CONFIG>() != 0 || (len != 0 && buf.is_null()) {
+        return QUIC_STATUS_INVALID_PARAMETER;
+    }
+    if initialized {
+        return QUIC_STATUS_INVALID_STATE;
+    }
+    let maps = if len == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: `buf` is non-NULL and readable for `len` bytes by the caller's contract.
+        unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), len) }.to_vec()
+    };
+    STATE.lock().xdp_maps = maps;
+    QUIC_STATUS_SUCCESS
+}
+
+/// `GLOBAL_XDP_MAP_CONFIG` get: the array last set; when none is set, a length of 0 and
+/// SUCCESS whatever the buffer (as MsQuic answers for an unset execution config).
+///
+/// # Safety
+/// `len` is valid; `buf` is NULL or writable for `*len` bytes.
+pub(crate) unsafe fn get_xdp_maps(len: *mut u32, buf: *mut c_void) -> QUIC_STATUS {
+    let maps = STATE.lock().xdp_maps.clone();
+    if maps.is_empty() {
+        // SAFETY: `len` is valid.
+        unsafe { len.write(0) };
+        return QUIC_STATUS_SUCCESS;
+    }
+    // SAFETY: as above.
+    unsafe { answer(len, buf, &maps) }
 }

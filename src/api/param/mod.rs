@@ -100,6 +100,10 @@ pub(crate) unsafe extern "C" fn set_param(
     buffer: *const c_void,
 ) -> QUIC_STATUS {
     boundary::status(|| {
+        // A closing handle still takes parameters until its final event has returned, as in
+        // MsQuic (which checks no close there): each answers as for its state then (a
+        // parameter for an unstarted connection gives INVALID_STATE, as it does once started).
+        let _closing = handle::ClosingAccepted::enter();
         let param = param & !QUIC_PARAM_HIGH_PRIORITY;
         if h.is_null() {
             // SAFETY: the buffer is as the API contract says.

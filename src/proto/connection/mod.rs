@@ -3,6 +3,7 @@
 mod blocked;
 mod flood;
 mod input;
+mod live_config;
 mod output;
 mod stream_limits;
 
@@ -634,7 +635,7 @@ impl Connection {
 
     /// The idle timeout in force: the smaller of the two non-zero max_idle_timeout values.
     pub fn idle_timeout(&self) -> Option<Duration> {
-        let local = self.local_params.max_idle_timeout;
+        let local = u64::try_from(self.config.max_idle_timeout.as_millis()).unwrap_or(u64::MAX);
         let peer = self.peer_params.as_ref().map_or(0, |p| p.max_idle_timeout);
         let ms = match (local, peer) {
             (0, 0) => return None,

@@ -591,6 +591,30 @@ fn activity_and_keep_alive_defer_the_idle_timeout() {
 }
 
 #[test]
+fn idle_timeout_and_keep_alive_change_after_the_handshake() {
+    // A shorter idle timeout ends the connection sooner.
+    let mut p = Pair::connected(Config::default(), Config::default(), Chunking::Whole);
+    p.client.conn.set_idle_timeout(Duration::from_secs(2));
+    p.advance_by(Duration::from_secs(3));
+    assert!(p.client.conn.is_closed());
+
+    // Keep-alive turned on after the handshake keeps a short idle timeout from expiring.
+    let short = Config {
+        max_idle_timeout: Duration::from_secs(5),
+        ..Config::default()
+    };
+    let mut p = Pair::connected(short, Config::default(), Chunking::Whole);
+    p.client
+        .conn
+        .set_keep_alive_interval(Some(Duration::from_secs(2)));
+    p.advance_by(Duration::from_secs(60));
+    assert!(!p.client.conn.is_closed() && !p.server.conn.is_closed());
+    p.client.conn.set_keep_alive_interval(None);
+    p.advance_by(Duration::from_secs(6));
+    assert!(p.client.conn.is_closed());
+}
+
+#[test]
 fn close_from_either_side() {
     for client_closes in [true, false] {
         for chunking in all_chunkings() {
