@@ -72,7 +72,10 @@ impl Connection {
     /// A protocol error closes the connection ([`Event::Closed`] with
     /// [`CloseCause::LocalError`]) and queues CONNECTION_CLOSE; later input is discarded.
     pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
-        if !self.held_input.is_empty() {
+        if self.state != State::Open {
+            self.held_input.clear();
+        }
+        if self.has_held_input() {
             self.held_input
                 .push_back(SharedBytes::from_vec(input.to_vec()));
             return;
@@ -99,7 +102,10 @@ impl Connection {
     /// buffers sized for the reads they hold: a large allocation holding a small read uses up
     /// the allowance quickly.
     pub fn handle_input_shared(&mut self, now: Instant, input: SharedBytes) {
-        if !self.held_input.is_empty() {
+        if self.state != State::Open {
+            self.held_input.clear();
+        }
+        if self.has_held_input() {
             self.held_input.push_back(input);
             return;
         }
@@ -119,9 +125,16 @@ impl Connection {
     }
 
     /// Whether received input waits for a record budget (see
-    /// [`Connection::set_record_budget`]).
+    /// [`Connection::set_record_budget`]). Once the connection is closing, held input is
+    /// dropped unprocessed, as later input is.
     pub fn has_held_input(&self) -> bool {
         !self.held_input.is_empty() && self.state == State::Open
+    }
+
+    /// How many pieces of input are held (for tests).
+    #[cfg(test)]
+    pub(crate) fn held_pieces(&self) -> usize {
+        self.held_input.len()
     }
 
     /// Processes held input, within the record budget; a held end of input follows it.

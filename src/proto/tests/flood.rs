@@ -498,3 +498,19 @@ fn repeated_resets_and_stop_sending_raise_nothing_and_a_flood_closes() {
     s.feed_n(stop, FLOOD / 2);
     assert_eq!(s.closed(), Some(Noise::Repeated.reason()));
 }
+
+#[test]
+fn input_after_a_close_is_not_held() {
+    let mut s = Server::new();
+    s.conn.set_record_budget(Some(1));
+    let padding = encode_records(&[Frame::Padding(1), Frame::Padding(1), Frame::Padding(1)]);
+    s.conn.handle_input(s.now, &padding);
+    assert!(s.conn.has_held_input());
+    s.conn.close(s.now, 0, b"");
+    assert!(!s.conn.has_held_input());
+    for _ in 0..1000 {
+        s.conn.handle_input(s.now, &padding);
+    }
+    assert!(!s.conn.has_held_input());
+    assert_eq!(s.conn.held_pieces(), 0, "nothing piles up");
+}
