@@ -212,6 +212,7 @@ const C_PROGRAMS: &[&str] = &[
     "disconnect_timeout",
     "dlopen_host",
     "dual_stack_addresses",
+    "end_releases",
     "execution_config",
     "global_params",
     "handle_kinds",
@@ -402,6 +403,11 @@ fn cross_pool_call() {
 #[test]
 fn close_held_sends() {
     c_program("close_held_sends");
+}
+
+#[test]
+fn end_releases() {
+    c_program("end_releases");
 }
 
 #[test]
