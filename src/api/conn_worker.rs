@@ -395,12 +395,15 @@ impl ConnSlot {
         self.flush_engine_completions();
         let mut streams: Vec<_> = self.streams.borrow_mut().drain().map(|(_, s)| s).collect();
         // Streams started while blocked by the peer's limit (their START_COMPLETE reported
-        // an ID) end with the connection too.
-        streams.extend(
-            self.take_blocked_starts()
-                .into_iter()
-                .filter(|s| s.obj.id().is_some()),
-        );
+        // an ID) end with the connection too; starts still waiting for the handshake fail.
+        let (promised, unstarted): (Vec<_>, Vec<_>) = self
+            .take_blocked_starts()
+            .into_iter()
+            .partition(|s| s.obj.id().is_some());
+        streams.extend(promised);
+        for s in &unstarted {
+            stream::start_refused(self, s);
+        }
         self.publish_closed(connection::CLOSED_LOCALLY);
         let (status, code) = self.close_status.get();
         qlog!(
