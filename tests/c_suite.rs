@@ -200,6 +200,7 @@ const C_PROGRAMS: &[&str] = &[
     "close_async_late",
     "close_graceful",
     "close_held_sends",
+    "close_reliable_buffers",
     "close_in_callbacks",
     "conn_options",
     "conn_params",
@@ -403,6 +404,11 @@ fn cross_pool_call() {
 #[test]
 fn close_held_sends() {
     c_program("close_held_sends");
+}
+
+#[test]
+fn close_reliable_buffers() {
+    c_program("close_reliable_buffers");
 }
 
 #[test]
