@@ -1,24 +1,27 @@
-/* Every way a connection or stream can end lets go of the application's memory. A client
- * (the side under test) opens a stream through a TCP proxy to a server of this library that
- * reads nothing (small stream window), and makes four sends (one of two buffers, the last with
- * FIN) that mostly wait for flow-control credit, the first partly written; the server sends a
- * few bytes back, which the client holds (RECEIVE returns PENDING, or, with app-owned buffers,
- * land in the application's memory). Then the connection or stream ends:
- *   RST        the proxy resets the client's TCP connection (SO_LINGER 0)
- *   EOF        the proxy ends the client's TCP stream (FIN) without CONNECTION_CLOSE
- *   CORRUPT    the proxy injects a corrupted TLS record after the handshake
- *   HANDSHAKE  the proxy never answers: handshake timeout (sends queued on a stream started
- *              before CONNECTED)
- *   IDLE       the proxy stops forwarding: idle timeout
- *   SHUTDOWN   ConnectionShutdown
- *   ABORT      StreamShutdown(ABORT)
+/* Every way a connection or stream can end lets go of the application's memory. The side
+ * under test (a client, then a server) talks through a TCP proxy to a peer of this library
+ * that reads nothing (small stream window). It opens a stream and makes four sends (one of two
+ * buffers, the last with FIN) that mostly wait for flow-control credit, the first partly
+ * written; the peer sends a few bytes back, which the tested side holds (RECEIVE returns
+ * PENDING, or, with app-owned buffers, they land in the application's memory). Then:
+ *   RST          the proxy resets the tested side's TCP connection (SO_LINGER 0)
+ *   EOF          the proxy ends the tested side's TCP stream (FIN) without CONNECTION_CLOSE
+ *   CORRUPT      the proxy injects a corrupted TLS record after the handshake (over QMux/TCP:
+ *                a record with a frame of an unknown type)
+ *   HANDSHAKE    the handshake never completes: handshake timeout (a client's stream started
+ *                before CONNECTED; a server's StreamStart, waiting for CONNECTED here, fails
+ *                with INVALID_STATE and the application closes the stream)
+ *   IDLE         the proxy stops forwarding: idle timeout
+ *   SHUTDOWN     ConnectionShutdown
+ *   ABORT        StreamShutdown(ABORT)
  *   REGISTRATION RegistrationShutdown
- *   CLOSE      ConnectionClose without a shutdown (everything inside the call)
- * each with send buffering on (RECEIVE held with PENDING) and off (app-owned receive buffers).
- * Every send gets exactly one SEND_COMPLETE, before the stream's SHUTDOWN_COMPLETE, Canceled
- * for the last (never written); the application frees each buffer on its SEND_COMPLETE and its
- * receive buffers after SHUTDOWN_COMPLETE, so ASan reports any buffer the library keeps (a
- * leak) or touches late (use after free). */
+ *   CLOSE        ConnectionClose without a shutdown (everything inside the call)
+ * each with send buffering on (RECEIVE held with PENDING, completed inside SHUTDOWN_COMPLETE)
+ * and off (app-owned receive buffers), the first three over QMux/TLS and QMux/TCP. Every send
+ * gets exactly one SEND_COMPLETE, before the stream's SHUTDOWN_COMPLETE, Canceled for the last
+ * (never written); the application frees each buffer on its SEND_COMPLETE and its receive
+ * buffers at SHUTDOWN_COMPLETE, so ASan reports any buffer the library keeps (a leak) or
+ * touches late (use after free). `end_releases CASE` runs one case. */
 #define _GNU_SOURCE /* POLLRDHUP */
 #include "support/qmux_test.h"
 
@@ -58,6 +61,7 @@ typedef struct {
     int connect_server;
     int victim_is_server;
     int cmd;
+    int plain_tcp;
 } Proxy;
 
 static int write_all(int fd, const uint8_t* p, size_t n) {
@@ -100,8 +104,12 @@ static void* proxy_main(void* arg) {
                 break;
             }
             if (cmd == P_EOF) shutdown(victim, SHUT_WR);
-            if (cmd == P_CORRUPT) {
-                /* An application_data record whose tag cannot verify. */
+            if (cmd == P_CORRUPT && p->plain_tcp) {
+                /* A QMux record holding a frame of an unknown type (0x40). */
+                static const uint8_t bad[] = {0x02, 0x40, 0x40};
+                if (write_all(victim, bad, sizeof(bad)) != 0) break;
+            } else if (cmd == P_CORRUPT) {
+                /* A TLS application_data record whose tag cannot verify. */
                 uint8_t bad[5 + 64];
                 memset(bad, 0xA5, sizeof(bad));
                 bad[0] = 0x17;
@@ -175,6 +183,7 @@ typedef struct {
 static SendRec sends[SENDS];
 static Counter connected, conn_done, stream_done, received;
 static int stream_final; /* SHUTDOWN_COMPLETE raised */
+static uint64_t held_len; /* bytes of the RECEIVE held (PENDING) */
 static uint8_t* app_recv;  /* app-owned receive buffer */
 static int app_owned;
 static HQUIC tested_conn;
@@ -199,10 +208,13 @@ static QUIC_STATUS QUIC_API TestStream(HQUIC s, void* ctx, QUIC_STREAM_EVENT* ev
         break;
     case QUIC_STREAM_EVENT_RECEIVE:
         counter_add(&received, 1);
-        /* Held: never completed. */
+        held_len += ev->RECEIVE.TotalBufferLength;
+        /* Held: completed only once the stream is over. */
         return QUIC_STATUS_PENDING;
     case QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE:
         __atomic_store_n(&stream_final, 1, __ATOMIC_SEQ_CST);
+        /* A completion that raced with the end (made by another thread, say) is harmless. */
+        if (held_len != 0) api->StreamReceiveComplete(s, held_len);
         /* The application's receive memory is its own again. */
         free(app_recv);
         app_recv = NULL;
@@ -319,17 +331,18 @@ static HQUIC configuration(HQUIC reg, int server, int tested, int which, int buf
     return cfg;
 }
 
-static void run_case(int which, int buffering, int server) {
-    fprintf(stderr, "end_releases: case %s buffering=%d tested=%s\n", case_names[which],
-            buffering, server ? "server" : "client");
-    qt_log("case", "%s buffering=%d tested=%s", case_names[which], buffering,
-           server ? "server" : "client");
+static void run_case(int which, int buffering, int server, int plain_tcp) {
+    fprintf(stderr, "end_releases: case %s buffering=%d tested=%s%s\n", case_names[which],
+            buffering, server ? "server" : "client", plain_tcp ? " tcp" : "");
+    qt_log("case", "%s buffering=%d tested=%s%s", case_names[which], buffering,
+           server ? "server" : "client", plain_tcp ? " tcp" : "");
     counter_init(&connected);
     counter_init(&conn_done);
     counter_init(&stream_done);
     counter_init(&received);
     counter_init(&peer_done);
     stream_final = 0;
+    held_len = 0;
     app_owned = !buffering;
     server_tested = server;
     tested_conn = NULL;
@@ -337,6 +350,13 @@ static void run_case(int which, int buffering, int server) {
     HQUIC sreg = NULL, creg = NULL;
     CHECK(api->RegistrationOpen(NULL, &sreg) == QUIC_STATUS_SUCCESS);
     CHECK(api->RegistrationOpen(NULL, &creg) == QUIC_STATUS_SUCCESS);
+    if (plain_tcp) {
+        uint32_t transport = QUIC_TRANSPORT_QMUX_TCP;
+        CHECK(api->SetParam(sreg, QUIC_PARAM_REGISTRATION_TRANSPORT, sizeof(transport),
+                            &transport) == QUIC_STATUS_SUCCESS);
+        CHECK(api->SetParam(creg, QUIC_PARAM_REGISTRATION_TRANSPORT, sizeof(transport),
+                            &transport) == QUIC_STATUS_SUCCESS);
+    }
     server_cfg = configuration(sreg, 1, server, which, buffering);
     HQUIC ccfg = configuration(creg, 0, !server, which, buffering);
     HQUIC listener = NULL;
@@ -345,7 +365,7 @@ static void run_case(int which, int buffering, int server) {
 
     current_case = which;
     Proxy proxy = {socket(AF_INET, SOCK_STREAM, 0), server_port, which != C_HANDSHAKE || server,
-                   server, which == C_HANDSHAKE ? P_ONEWAY : P_FORWARD};
+                   server, which == C_HANDSHAKE ? P_ONEWAY : P_FORWARD, plain_tcp};
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
@@ -447,7 +467,12 @@ int main(int argc, char** argv) {
     for (int which = 0; which < CASES; which++) {
         if (argc > 1 && strcmp(argv[1], case_names[which]) != 0) continue;
         for (int server = 0; server <= 1; server++) {
-            for (int buffering = 1; buffering >= 0; buffering--) run_case(which, buffering, server);
+            for (int buffering = 1; buffering >= 0; buffering--) {
+                run_case(which, buffering, server, 0);
+                /* The hostile peer's cases over QMux/TCP too (a corrupted record is then a
+                 * QMux protocol error, answered with CONNECTION_CLOSE). */
+                if (which <= C_CORRUPT) run_case(which, buffering, server, 1);
+            }
         }
     }
     MsQuicClose(api);
