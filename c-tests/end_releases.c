@@ -16,6 +16,8 @@
  *   ABORT        StreamShutdown(ABORT)
  *   REGISTRATION RegistrationShutdown
  *   CLOSE        ConnectionClose without a shutdown (everything inside the call)
+ *   CLOSE_INLINE the proxy resets the connection and the application closes the stream and
+ *                the connection inside SHUTDOWN_INITIATED_BY_TRANSPORT
  * each with send buffering on (RECEIVE held with PENDING, completed inside SHUTDOWN_COMPLETE)
  * and off (app-owned receive buffers), the first three over QMux/TLS and QMux/TCP. Every send
  * gets exactly one SEND_COMPLETE, before the stream's SHUTDOWN_COMPLETE, Canceled for the last
@@ -42,10 +44,11 @@ enum {
     C_ABORT,
     C_REGISTRATION,
     C_CLOSE,
+    C_CLOSE_INLINE,
     CASES
 };
 static const char* case_names[CASES] = {"RST",  "EOF",   "CORRUPT",      "HANDSHAKE", "IDLE",
-                                        "SHUTDOWN", "ABORT", "REGISTRATION", "CLOSE"};
+                                        "SHUTDOWN", "ABORT", "REGISTRATION", "CLOSE", "CLOSE_INLINE"};
 
 #define SENDS 4
 /* Sends the application makes from inside SEND_COMPLETE (whatever its outcome), a pump such
@@ -192,7 +195,9 @@ static int stream_final; /* SHUTDOWN_COMPLETE raised */
 static uint64_t held_len; /* bytes of the RECEIVE held (PENDING) */
 static uint8_t* app_recv;  /* app-owned receive buffer */
 static int app_owned;
-static HQUIC tested_conn;
+static HQUIC tested_conn, tested_stream;
+static int current_case;
+static Counter closed_inline; /* the tested connection was closed from its callback */
 
 static QUIC_STATUS QUIC_API TestStream(HQUIC s, void* ctx, QUIC_STREAM_EVENT* ev) {
     (void)ctx;
@@ -251,12 +256,20 @@ static QUIC_STATUS QUIC_API TestConn(HQUIC c, void* ctx, QUIC_CONNECTION_EVENT* 
         tested_conn = c;
         counter_add(&connected, 1);
     }
+    if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT &&
+        current_case == C_CLOSE_INLINE) {
+        /* Both handles closed from inside the callback: every last event inside the calls. */
+        api->StreamClose(tested_stream);
+        CHECK(counter_get(&stream_done) == 1);
+        api->ConnectionClose(c);
+        CHECK(counter_get(&conn_done) == 1);
+        counter_add(&closed_inline, 1);
+    }
     if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) counter_add(&conn_done, 1);
     return QUIC_STATUS_SUCCESS;
 }
 
 static HQUIC server_cfg;
-static int current_case;
 static HQUIC open_stream_and_send(HQUIC conn);
 
 static QUIC_STATUS QUIC_API ServerListener(HQUIC l, void* ctx, QUIC_LISTENER_EVENT* ev) {
@@ -361,6 +374,7 @@ static void run_case(int which, int buffering, int server, int plain_tcp) {
     counter_init(&received);
     counter_init(&peer_done);
     stream_final = 0;
+    counter_init(&closed_inline);
     held_len = 0;
     app_owned = !buffering;
     server_tested = server;
@@ -408,6 +422,7 @@ static void run_case(int which, int buffering, int server, int plain_tcp) {
     } else if (which != C_HANDSHAKE) {
         CHECK(counter_wait(&connected, 1, 10000));
         stream = open_stream_and_send(tested_conn);
+        tested_stream = stream;
         /* The peer's bytes came back: the data reached it and its window is (nearly) used
          * up. */
         CHECK(counter_wait(&received, 1, 10000));
@@ -418,6 +433,12 @@ static void run_case(int which, int buffering, int server, int plain_tcp) {
     switch (which) {
     case C_RST:
         __atomic_store_n(&proxy.cmd, P_RST, __ATOMIC_SEQ_CST);
+        break;
+    case C_CLOSE_INLINE:
+        __atomic_store_n(&proxy.cmd, P_RST, __ATOMIC_SEQ_CST);
+        /* The callback that closed both handles has returned. */
+        CHECK(counter_wait(&closed_inline, 1, 15000));
+        closed = 1;
         break;
     case C_EOF:
         __atomic_store_n(&proxy.cmd, P_EOF, __ATOMIC_SEQ_CST);
@@ -479,6 +500,7 @@ static void run_case(int which, int buffering, int server, int plain_tcp) {
     counter_destroy(&stream_done);
     counter_destroy(&received);
     counter_destroy(&peer_done);
+    counter_destroy(&closed_inline);
 }
 
 int main(int argc, char** argv) {
