@@ -14,6 +14,7 @@
  *   IDLE         the proxy stops forwarding: idle timeout
  *   SHUTDOWN     ConnectionShutdown
  *   ABORT        StreamShutdown(ABORT)
+ *   PEER_ABORT   the peer's StreamShutdown(ABORT): STOP_SENDING and RESET_STREAM
  *   REGISTRATION RegistrationShutdown
  *   CLOSE        ConnectionClose without a shutdown (everything inside the call)
  *   CLOSE_INLINE the proxy resets the connection and the application closes the stream and
@@ -45,10 +46,11 @@ enum {
     C_REGISTRATION,
     C_CLOSE,
     C_CLOSE_INLINE,
+    C_PEER_ABORT,
     CASES
 };
 static const char* case_names[CASES] = {"RST",  "EOF",   "CORRUPT",      "HANDSHAKE", "IDLE",
-                                        "SHUTDOWN", "ABORT", "REGISTRATION", "CLOSE", "CLOSE_INLINE"};
+                                        "SHUTDOWN", "ABORT", "REGISTRATION", "CLOSE", "CLOSE_INLINE", "PEER_ABORT"};
 
 #define SENDS 4
 /* Sends the application makes from inside SEND_COMPLETE (whatever its outcome), a pump such
@@ -156,6 +158,7 @@ out:
 /* ---- the peer: reads nothing, sends a few bytes on each stream ---- */
 static uint8_t peer_bytes[1000];
 static Counter peer_done;
+static HQUIC peer_stream;
 static int server_tested;
 
 static QUIC_STATUS QUIC_API PeerStream(HQUIC s, void* ctx, QUIC_STREAM_EVENT* ev) {
@@ -168,6 +171,7 @@ static QUIC_STATUS QUIC_API PeerConn(HQUIC c, void* ctx, QUIC_CONNECTION_EVENT* 
     (void)ctx;
     if (ev->Type == QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED) {
         HQUIC s = ev->PEER_STREAM_STARTED.Stream;
+        peer_stream = s;
         api->SetCallbackHandler(s, (void*)PeerStream, NULL);
         api->StreamReceiveSetEnabled(s, FALSE);
         static QUIC_BUFFER b = {sizeof(peer_bytes), peer_bytes};
@@ -457,6 +461,13 @@ static void run_case(int which, int buffering, int server, int plain_tcp) {
         break;
     case C_ABORT:
         CHECK(QUIC_SUCCEEDED(api->StreamShutdown(stream, QUIC_STREAM_SHUTDOWN_FLAG_ABORT, 0x33)));
+        CHECK(counter_wait(&stream_done, 1, 10000));
+        api->ConnectionShutdown(tested_conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+        break;
+    case C_PEER_ABORT:
+        /* The peer aborts both directions (RESET_STREAM and STOP_SENDING). */
+        CHECK(QUIC_SUCCEEDED(
+            api->StreamShutdown(peer_stream, QUIC_STREAM_SHUTDOWN_FLAG_ABORT, 0x66)));
         CHECK(counter_wait(&stream_done, 1, 10000));
         api->ConnectionShutdown(tested_conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
         break;
