@@ -9,6 +9,7 @@ mod cert_events;
 mod configuration;
 mod conn_options;
 mod conn_pool;
+mod conn_start;
 mod conn_worker;
 mod connection;
 mod context;

@@ -8,6 +8,7 @@
 
 mod hello;
 mod io_loop;
+pub mod race;
 mod send_buf;
 mod socket;
 
@@ -150,6 +151,20 @@ impl Conn {
             None => TcpStream::connect(addr)?,
             Some(local) => TcpStream::from_std(crate::runtime::sys::bound_connect(local, addr)?),
         };
+        let engine = proto::Connection::new(proto::Side::Client, config, Instant::now());
+        Self::install(cx, sock, Phase::Connecting, wire, engine, sink)
+    }
+
+    /// Starts a client connection on the calling worker over `sock`, a socket whose connect
+    /// was started elsewhere (a [`race::Race`] winner): its outcome is taken as for
+    /// [`Conn::connect`].
+    pub fn connecting(
+        cx: &WorkerCx,
+        sock: TcpStream,
+        wire: Wire,
+        config: proto::Config,
+        sink: Box<dyn ConnSink>,
+    ) -> io::Result<Rc<Self>> {
         let engine = proto::Connection::new(proto::Side::Client, config, Instant::now());
         Self::install(cx, sock, Phase::Connecting, wire, engine, sink)
     }
