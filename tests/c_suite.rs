@@ -216,6 +216,7 @@ const C_PROGRAMS: &[&str] = &[
     "global_params",
     "handle_kinds",
     "handle_lifetime",
+    "happy_eyeballs",
     "handshake_timeout",
     "idle_timeout",
     "immediate_shutdown_send",
@@ -454,6 +455,11 @@ fn conn_statistics() {
 #[test]
 fn connect_statuses() {
     c_program("connect_statuses");
+}
+
+#[test]
+fn happy_eyeballs() {
+    c_program("happy_eyeballs");
 }
 
 #[test]
