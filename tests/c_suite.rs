@@ -245,6 +245,7 @@ const C_PROGRAMS: &[&str] = &[
     "tls_secrets",
     "stream_statistics",
     "unbuffered_send",
+    "worker_panic",
 ];
 
 #[test]
@@ -460,6 +461,11 @@ fn connect_statuses() {
 #[test]
 fn happy_eyeballs() {
     c_program("happy_eyeballs");
+}
+
+#[test]
+fn worker_panic() {
+    c_program("worker_panic");
 }
 
 #[test]

@@ -926,6 +926,13 @@ impl ConnSink for SlotSink {
     fn log_id(&self) -> usize {
         self.1
     }
+
+    fn on_panic(&self, cx: &WorkerCx, conn: &Rc<Conn>) {
+        match self.0.upgrade() {
+            Some(slot) => crate::api::conn_panic::end(cx, &slot),
+            None => conn.close_internal_error(),
+        }
+    }
 }
 
 /// Who closed a connection first, for SHUTDOWN_COMPLETE's PeerAcknowledgedShutdown.

@@ -217,7 +217,8 @@ pub(crate) fn on_slot_else(
                 slot
             }
         };
-        f(cx, &slot);
+        // A panic ends this connection only.
+        crate::api::conn_panic::contain(&handle, || f(cx, &slot));
     };
     let worker = conn.obj.worker();
     if worker.is_current() {

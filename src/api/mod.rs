@@ -8,6 +8,7 @@ mod callbacks;
 mod cert_events;
 mod configuration;
 mod conn_options;
+mod conn_panic;
 mod conn_pool;
 mod conn_start;
 mod conn_worker;

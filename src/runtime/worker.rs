@@ -5,6 +5,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -28,6 +29,12 @@ pub trait Source {
     fn on_ready(self: Rc<Self>, cx: &WorkerCx, key: SourceKey, readable: bool, writable: bool);
     /// Its timer expired.
     fn on_timer(self: Rc<Self>, cx: &WorkerCx, key: SourceKey, now: Instant);
+    /// Its `on_ready` or `on_timer` panicked (a bug in this library): the source ends what
+    /// it was doing as well as it can. The default removes it from the worker. A panic here
+    /// removes it too.
+    fn on_panic(self: Rc<Self>, cx: &WorkerCx, key: SourceKey) {
+        cx.remove(key);
+    }
 }
 
 const WAKER: Token = Token(usize::MAX);
@@ -333,12 +340,15 @@ fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>, busy_
             }
             let key = event.token().0;
             if let Some(source) = cx.source(key) {
-                source.on_ready(&cx, key, event.is_readable(), event.is_writable());
+                let (r, w) = (event.is_readable(), event.is_writable());
+                contain(&cx, key, source, |s| s.on_ready(&cx, key, r, w));
             }
         }
         while let Ok(op) = rx.try_recv() {
             counters::dec(counters::WORK_OPER_QUEUE_DEPTH);
-            op(&cx);
+            if catch_unwind(AssertUnwindSafe(|| op(&cx))).is_err() {
+                qlog!(Info, index, "worker {index}: an operation panicked");
+            }
             counters::inc(counters::WORK_OPER_COMPLETED);
             last_work = Instant::now();
         }
@@ -346,7 +356,7 @@ fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>, busy_
         let due = cx.timers.borrow_mut().expired(now);
         for key in due {
             if let Some(source) = cx.source(key) {
-                source.on_timer(&cx, key, now);
+                contain(&cx, key, source, |s| s.on_timer(&cx, key, now));
             }
         }
     }
@@ -354,6 +364,27 @@ fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>, busy_
     let sources = std::mem::take(&mut *cx.sources.borrow_mut());
     drop(sources);
     CURRENT.with(|c| c.borrow_mut().take());
+}
+
+/// The panic boundary around a source's work: a panic (a bug in this library) ends only
+/// that source's work ([`Source::on_panic`]), and the worker and its other sources go on.
+fn contain(cx: &WorkerCx, key: SourceKey, source: Rc<dyn Source>, f: impl FnOnce(Rc<dyn Source>)) {
+    let again = source.clone();
+    if catch_unwind(AssertUnwindSafe(|| f(source))).is_ok() {
+        return;
+    }
+    qlog!(
+        Info,
+        key,
+        "worker {}: a source panicked; ending it",
+        cx.index
+    );
+    let same = |s: &Rc<dyn Source>| std::ptr::addr_eq(Rc::as_ptr(s), Rc::as_ptr(&again));
+    if catch_unwind(AssertUnwindSafe(|| again.clone().on_panic(cx, key))).is_err()
+        && cx.source(key).is_some_and(|s| same(&s))
+    {
+        let _ = catch_unwind(AssertUnwindSafe(|| cx.remove(key)));
+    }
 }
 
 /// A fixed set of workers; connections are spread over them.

@@ -341,6 +341,11 @@ impl Source for Racer {
         self.step(cx, Instant::now(), true);
     }
 
+    fn on_panic(self: Rc<Self>, cx: &WorkerCx, _key: SourceKey) {
+        // A bug in this library: the race ends as if every attempt had failed.
+        self.finish(cx, Outcome::Lost(RaceFailure::Failed(io::ErrorKind::Other)));
+    }
+
     fn on_timer(self: Rc<Self>, cx: &WorkerCx, _key: SourceKey, now: Instant) {
         // A loss found inside `resolved` waits for this timer.
         let lost = self.inner.borrow_mut().lost.take();
