@@ -194,6 +194,7 @@ const C_PROGRAMS: &[&str] = &[
     "api_usage",
     "app_owned_buffers",
     "bad_args",
+    "blocking_in_callback",
     "buffered_send",
     "cert_accept",
     "cert_events",
@@ -456,6 +457,19 @@ fn conn_statistics() {
 #[test]
 fn connect_statuses() {
     c_program("connect_statuses");
+}
+
+/// Debug builds say on stderr that RegistrationClose was called inside a callback while the
+/// registration had open objects (MsQuic forbids it: a deadlock).
+#[test]
+fn blocking_in_callback() {
+    let exe = compile_c("blocking_in_callback", lib_dir());
+    let out = run_c(&exe);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("msquic-qmux: RegistrationClose called on a worker thread"),
+        "no warning:\n{err}"
+    );
 }
 
 #[test]
