@@ -101,11 +101,15 @@ pub(crate) fn begin(cx: &WorkerCx, slot: &Rc<ConnSlot>, plan: StartPlan) {
     if let Some(addrs) = resolver::literal(&name, port) {
         return resolved(cx, slot, &race, Ok(addrs), port, Some(family));
     }
-    let handle = slot.handle.clone();
+    // Weak: a lookup under way keeps no closed connection (nor its workers) alive.
+    let handle = Arc::downgrade(&slot.handle);
     resolver::lookup(
         name,
         port,
         Box::new(move |result| {
+            let Some(handle) = handle.upgrade() else {
+                return;
+            };
             let pool = handle.obj.pool.clone();
             pool.worker(handle.obj.worker).post(Box::new(move |cx| {
                 // The connection may have ended, and its handle been closed, meanwhile.

@@ -99,7 +99,9 @@ pub fn lookup(name: String, port: u16, done: Done) {
     }
 }
 
-/// Ends every resolver thread once the lookups queued are done, and waits for them.
+/// Ends every resolver thread once the lookups queued are done, and waits for them, unless
+/// called on a worker thread: a lookup's completion may hold the last reference to that
+/// worker's pool, whose drop waits for the worker; the threads then end by themselves.
 pub fn shutdown() {
     let handles = {
         let mut state = STATE.lock();
@@ -107,6 +109,9 @@ pub fn shutdown() {
         WORK.notify_all();
         std::mem::take(&mut state.handles)
     };
+    if crate::runtime::worker::current_index().is_some() {
+        return;
+    }
     for h in handles {
         let _ = h.join();
     }

@@ -634,7 +634,8 @@ mod tests {
         assert!(fired.recv_timeout(TEST_WAIT).is_ok());
         assert_eq!(pool.worker(0).run(|_| -> u8 { panic!("injected") }), None);
         assert_eq!(pool.worker(0).run(|cx| cx.index()), Some(0));
-        pool.worker(0).run(|cx| assert!(cx.sources.borrow().entries.iter().all(Option::is_none)));
+        pool.worker(0)
+            .run(|cx| assert!(cx.sources.borrow().entries.iter().all(Option::is_none)));
     }
 
     #[test]
