@@ -11,7 +11,9 @@
  *   connects; CONN_REMOTE_ADDRESS is then [::1]:port. INET tries 127.0.0.1 only (UNREACHABLE,
  *   ErrorCode 1); INET6 connects to ::1;
  * - 127.0.0.1 on the listener's port blackholed (a TCP listener whose accept queue is full
- *   drops SYNs): UNSPEC connects to ::1 after the attempt delay;
+ *   drops SYNs): UNSPEC connects to ::1 after the attempt delay (CONN_REMOTE_ADDRESS is
+ *   127.0.0.1 before, [::1]:port once connected); INET, with only that address, ends with
+ *   CONNECTION_IDLE (ErrorCode 1) at HandshakeIdleTimeoutMs;
  * - two connections on the same worker (ConnectionOpenInPartition 0): one to `slow.test`, one
  *   to 127.0.0.1 started after it; the second connects long before the first, which connects
  *   too; a third to `slow.test`, shut down while resolving, gets SHUTDOWN_COMPLETE at once and
@@ -133,7 +135,7 @@ static void refused_first(HQUIC reg, HQUIC cfg, uint16_t port6) {
     client_end(&c, conn);
 }
 
-static void blackholed_first(HQUIC reg, HQUIC cfg, uint16_t port6) {
+static void blackholed_first(HQUIC reg, HQUIC cfg, HQUIC short_cfg, uint16_t port6) {
     /* 127.0.0.1:port6 listens with a full accept queue: later SYNs get no answer. */
     int hole = socket(AF_INET, SOCK_STREAM, 0);
     CHECK(hole >= 0);
@@ -153,12 +155,42 @@ static void blackholed_first(HQUIC reg, HQUIC cfg, uint16_t port6) {
     client_init(&c);
     long long t0 = now_ms();
     HQUIC conn = start_client(reg, cfg, &c, QUIC_ADDRESS_FAMILY_UNSPEC, "localhost", port6);
+    /* Until the IPv6 attempt may start (250 ms), CONN_REMOTE_ADDRESS, once the name is
+     * resolved, is the first address tried. */
+    int seen_first = 0;
+    while (!seen_first) {
+        QUIC_ADDR remote;
+        uint32_t len = sizeof(remote);
+        QUIC_STATUS st = api->GetParam(conn, QUIC_PARAM_CONN_REMOTE_ADDRESS, &len, &remote);
+        if (now_ms() - t0 >= 200) break;
+        if (st == QUIC_STATUS_SUCCESS) {
+            CHECK(is_addr(&remote, "127.0.0.1", port6));
+            seen_first = 1;
+        } else {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    CHECK(seen_first);
     CHECK(counter_wait(&c.connected, 1, 5000));
     printf("blackholed first: connected after %lld ms\n", c.connected_at - t0);
     /* The IPv6 attempt waited for the attempt delay. */
     CHECK(c.connected_at - t0 >= 200);
     CHECK(is_addr(&c.remote, "::1", port6));
     client_end(&c, conn);
+
+    /* Only the blackholed address (INET): CONNECTION_IDLE at the handshake timeout. */
+    client_init(&c);
+    t0 = now_ms();
+    conn = start_client(reg, short_cfg, &c, QUIC_ADDRESS_FAMILY_INET, "localhost", port6);
+    CHECK(counter_wait(&c.done, 1, 5000));
+    CHECK(now_ms() - t0 >= 400);
+    CHECK(counter_get(&c.connected) == 0);
+    CHECK(c.status == QUIC_STATUS_CONNECTION_IDLE);
+    CHECK(c.error_code == 1);
+    api->ConnectionClose(conn);
+    counter_destroy(&c.connected);
+    counter_destroy(&c.done);
     close(filler);
     close(hole);
 }
@@ -204,6 +236,24 @@ static void slow_lookup(HQUIC reg, HQUIC cfg, uint16_t port4) {
     counter_destroy(&gone.done);
 }
 
+/* A client configuration with HandshakeIdleTimeoutMs `handshake_ms` (no certificate
+ * validation: `slow.test` is not in the test certificate). */
+static HQUIC client_config(HQUIC reg, uint64_t handshake_ms) {
+    QUIC_BUFFER alpn = {(uint32_t)strlen(ALPN), (uint8_t*)ALPN};
+    QUIC_SETTINGS s;
+    memset(&s, 0, sizeof(s));
+    s.IsSet.HandshakeIdleTimeoutMs = TRUE;
+    s.HandshakeIdleTimeoutMs = handshake_ms;
+    HQUIC cfg = NULL;
+    CHECK(api->ConfigurationOpen(reg, &alpn, 1, &s, sizeof(s), NULL, &cfg) == QUIC_STATUS_SUCCESS);
+    QUIC_CREDENTIAL_CONFIG cred;
+    memset(&cred, 0, sizeof(cred));
+    cred.Type = QUIC_CREDENTIAL_TYPE_NONE;
+    cred.Flags = QUIC_CREDENTIAL_FLAG_CLIENT | QUIC_CREDENTIAL_FLAG_NO_CERTIFICATE_VALIDATION;
+    CHECK(api->ConfigurationLoadCredential(cfg, &cred) == QUIC_STATUS_SUCCESS);
+    return cfg;
+}
+
 int main(void) {
     if (!have_test_cert()) return 1;
     /* Read by the library's resolver at each lookup (debug builds only). */
@@ -213,25 +263,16 @@ int main(void) {
     CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
     TestServer server = {api, server_configuration(api, reg, ALPN, 1, 0), NULL};
 
-    QUIC_BUFFER alpn = {(uint32_t)strlen(ALPN), (uint8_t*)ALPN};
-    QUIC_SETTINGS s;
-    memset(&s, 0, sizeof(s));
-    s.IsSet.HandshakeIdleTimeoutMs = TRUE;
-    s.HandshakeIdleTimeoutMs = 5000;
-    HQUIC cfg = NULL;
-    CHECK(api->ConfigurationOpen(reg, &alpn, 1, &s, sizeof(s), NULL, &cfg) == QUIC_STATUS_SUCCESS);
-    QUIC_CREDENTIAL_CONFIG cred;
-    memset(&cred, 0, sizeof(cred));
-    cred.Type = QUIC_CREDENTIAL_TYPE_NONE;
-    cred.Flags = QUIC_CREDENTIAL_FLAG_CLIENT | QUIC_CREDENTIAL_FLAG_NO_CERTIFICATE_VALIDATION;
-    CHECK(api->ConfigurationLoadCredential(cfg, &cred) == QUIC_STATUS_SUCCESS);
+    HQUIC cfg = client_config(reg, 5000);
 
     HQUIC listener6 = NULL, listener4 = NULL;
     CHECK(api->ListenerOpen(reg, test_server_listener, &server, &listener6) ==
           QUIC_STATUS_SUCCESS);
     uint16_t port6 = listen_on(listener6, "::1");
     refused_first(reg, cfg, port6);
-    blackholed_first(reg, cfg, port6);
+    HQUIC short_cfg = client_config(reg, 500);
+    blackholed_first(reg, cfg, short_cfg, port6);
+    api->ConfigurationClose(short_cfg);
 
     CHECK(api->ListenerOpen(reg, test_server_listener, &server, &listener4) ==
           QUIC_STATUS_SUCCESS);

@@ -173,7 +173,7 @@ int main(void) {
     static QUIC_BUFFER please = {6, (uint8_t*)"please"};
     CHECK(QUIC_SUCCEEDED(api->StreamSend(held, &please, 1, QUIC_SEND_FLAG_NONE, NULL)));
 
-    CHECK(counter_wait(&victim.done, 1, 5000));
+    CHECK(counter_wait(&victim.done, 1, 30000));
     CHECK(victim.transport_events == 1);
     CHECK(victim.status == QUIC_STATUS_INTERNAL_ERROR);
     CHECK(victim.error_code == 1);
