@@ -453,6 +453,52 @@ mod tests {
         assert_eq!(s.poll(deadline), Step::Lost(RaceFailure::TimedOut));
     }
 
+    /// A port on 127.0.0.1 nothing listens on.
+    fn closed_port() -> SocketAddr {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    }
+
+    /// Runs a race on a worker over `candidates`; what it ended with: the address connected
+    /// to, or the failure.
+    fn race_on_worker(
+        candidates: Vec<SocketAddr>,
+        deadline: Option<Instant>,
+    ) -> Result<SocketAddr, RaceFailure> {
+        let pool = crate::runtime::worker::Pool::new(1).unwrap();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        pool.worker(0).run(move |cx| {
+            let done: OnOutcome = Box::new(move |_, outcome| {
+                let _ = tx.send(match outcome {
+                    Outcome::Connected(_, addr) => Ok(addr),
+                    Outcome::Lost(f) => Err(f),
+                });
+            });
+            Race::start(cx, None, deadline, done).resolved(cx, candidates);
+        });
+        rx.recv_timeout(Duration::from_secs(10)).unwrap()
+    }
+
+    #[test]
+    fn a_refused_address_gives_way_to_the_next_on_a_worker() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = listener.local_addr().unwrap();
+        let refused = closed_port();
+        let t0 = Instant::now();
+        assert_eq!(race_on_worker(vec![refused, open], None), Ok(open));
+        // The refusal started the next attempt without the attempt delay.
+        assert!(t0.elapsed() < ATTEMPT_DELAY);
+        assert_eq!(
+            race_on_worker(vec![closed_port()], None),
+            Err(RaceFailure::Failed(io::ErrorKind::ConnectionRefused))
+        );
+        let deadline = Some(Instant::now());
+        assert_eq!(
+            race_on_worker(vec![open], deadline),
+            Err(RaceFailure::TimedOut)
+        );
+    }
+
     #[test]
     fn no_address_loses_at_once() {
         let mut s = Schedule::new(ATTEMPT_DELAY, None);
