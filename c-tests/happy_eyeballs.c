@@ -17,7 +17,8 @@
  * - two connections on the same worker (ConnectionOpenInPartition 0): one to `slow.test`, one
  *   to 127.0.0.1 started after it; the second connects long before the first, which connects
  *   too; a third to `slow.test`, shut down while resolving, gets SHUTDOWN_COMPLETE at once and
- *   no event afterwards. */
+ *   no event afterwards; one with a HandshakeIdleTimeoutMs shorter than the lookup ends with
+ *   CONNECTION_IDLE at that timeout. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -195,7 +196,7 @@ static void blackholed_first(HQUIC reg, HQUIC cfg, HQUIC short_cfg, uint16_t por
     close(hole);
 }
 
-static void slow_lookup(HQUIC reg, HQUIC cfg, uint16_t port4) {
+static void slow_lookup(HQUIC reg, HQUIC cfg, HQUIC short_cfg, uint16_t port4) {
     Client slow, quick, gone;
     client_init(&slow);
     client_init(&quick);
@@ -225,6 +226,21 @@ static void slow_lookup(HQUIC reg, HQUIC cfg, uint16_t port4) {
     counter_destroy(&gone.done);
     client_end(&slow, slow_conn);
     client_end(&quick, quick_conn);
+
+    /* The handshake timeout counts the lookup: CONNECTION_IDLE before the name resolves. */
+    Client late;
+    client_init(&late);
+    t0 = now_ms();
+    HQUIC late_conn = start_client(reg, short_cfg, &late, QUIC_ADDRESS_FAMILY_UNSPEC,
+                                   "slow.test", port4);
+    CHECK(counter_wait(&late.done, 1, SLOW_MS + 5000));
+    CHECK(now_ms() - t0 < SLOW_MS - 300);
+    CHECK(counter_get(&late.connected) == 0);
+    CHECK(late.status == QUIC_STATUS_CONNECTION_IDLE);
+    CHECK(late.error_code == 1);
+    api->ConnectionClose(late_conn);
+    counter_destroy(&late.connected);
+    counter_destroy(&late.done);
 
     /* Closed while resolving: SHUTDOWN_COMPLETE inside ConnectionClose, the late answer is
      * dropped. */
@@ -272,12 +288,12 @@ int main(void) {
     refused_first(reg, cfg, port6);
     HQUIC short_cfg = client_config(reg, 500);
     blackholed_first(reg, cfg, short_cfg, port6);
-    api->ConfigurationClose(short_cfg);
 
     CHECK(api->ListenerOpen(reg, test_server_listener, &server, &listener4) ==
           QUIC_STATUS_SUCCESS);
     uint16_t port4 = listen_on(listener4, "127.0.0.1");
-    slow_lookup(reg, cfg, port4);
+    slow_lookup(reg, cfg, short_cfg, port4);
+    api->ConfigurationClose(short_cfg);
 
     api->ListenerClose(listener6);
     api->ListenerClose(listener4);
