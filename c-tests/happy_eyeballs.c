@@ -86,6 +86,19 @@ static int is_addr(const QUIC_ADDR* a, const char* text, uint16_t port) {
     return QuicAddrCompare(a, &want);
 }
 
+/* Whether a socket can be bound to ::1. */
+static int have_ipv6_loopback(void) {
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    if (fd < 0) return 0;
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof(a));
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    int ok = bind(fd, (struct sockaddr*)&a, sizeof(a)) == 0;
+    close(fd);
+    return ok;
+}
+
 /* A listener on `ip` with an ephemeral port; returns the port. */
 static uint16_t listen_on(HQUIC listener, const char* ip) {
     QUIC_BUFFER a = {(uint32_t)strlen(ALPN), (uint8_t*)ALPN};
@@ -284,10 +297,14 @@ int main(void) {
     HQUIC listener6 = NULL, listener4 = NULL;
     CHECK(api->ListenerOpen(reg, test_server_listener, &server, &listener6) ==
           QUIC_STATUS_SUCCESS);
-    uint16_t port6 = listen_on(listener6, "::1");
-    refused_first(reg, cfg, port6);
     HQUIC short_cfg = client_config(reg, 500);
-    blackholed_first(reg, cfg, short_cfg, port6);
+    if (have_ipv6_loopback()) {
+        uint16_t port6 = listen_on(listener6, "::1");
+        refused_first(reg, cfg, port6);
+        blackholed_first(reg, cfg, short_cfg, port6);
+    } else {
+        printf("no IPv6 loopback: the two-family cases are skipped\n");
+    }
 
     CHECK(api->ListenerOpen(reg, test_server_listener, &server, &listener4) ==
           QUIC_STATUS_SUCCESS);
