@@ -194,6 +194,7 @@ const C_PROGRAMS: &[&str] = &[
     "api_usage",
     "app_owned_buffers",
     "bad_args",
+    "blocking_in_callback",
     "buffered_send",
     "cert_accept",
     "cert_events",
@@ -218,6 +219,7 @@ const C_PROGRAMS: &[&str] = &[
     "global_params",
     "handle_kinds",
     "handle_lifetime",
+    "happy_eyeballs",
     "handshake_timeout",
     "idle_timeout",
     "immediate_shutdown_send",
@@ -249,6 +251,7 @@ const C_PROGRAMS: &[&str] = &[
     "stream_statistics",
     "unbuffered_send",
     "xdp_map_config",
+    "worker_panic",
 ];
 
 #[test]
@@ -474,6 +477,38 @@ fn conn_statistics() {
 #[test]
 fn connect_statuses() {
     c_program("connect_statuses");
+}
+
+/// Debug builds say on stderr that RegistrationClose was called inside a callback while the
+/// registration had open objects (MsQuic forbids it: a deadlock).
+#[test]
+fn blocking_in_callback() {
+    if !cfg!(debug_assertions) {
+        return; // The warning is a debug build's.
+    }
+    let exe = compile_c("blocking_in_callback", lib_dir());
+    let out = run_c(&exe);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("msquic-qmux: RegistrationClose called on a worker thread"),
+        "no warning:\n{err}"
+    );
+}
+
+/// Needs the library's debug-build resolver hook.
+#[test]
+fn happy_eyeballs() {
+    if cfg!(debug_assertions) {
+        c_program("happy_eyeballs");
+    }
+}
+
+/// Needs the library's debug-build fault-injection hook.
+#[test]
+fn worker_panic() {
+    if cfg!(debug_assertions) {
+        c_program("worker_panic");
+    }
 }
 
 #[test]
