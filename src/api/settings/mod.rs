@@ -41,7 +41,8 @@ use core::fmt;
 pub use engine::MAX_DATAGRAM_FRAME_SIZE;
 pub(crate) use params::{get_global_param, set_global_param};
 pub use params::{
-    get_settings_param, global, reset_global, set_settings_param, set_settings_param_with,
+    get_settings_param, global, global_changed_elsewhere, refresh_configuration, reset_global,
+    set_settings_param, set_settings_param_with,
 };
 pub use values::{ALL_FIELDS, Settings, defaults, limits};
 
@@ -178,87 +179,13 @@ macro_rules! per_type_windows {
     };
 }
 
+/// The IsSet bits of the MTU pair.
 const MTU_BITS: u64 = C::IS_SET_MINIMUM_MTU | C::IS_SET_MAXIMUM_MTU;
 
+// After the macros, which it uses.
+mod apply;
+
 impl Settings {
-    /// Applies `update` over these settings, overwriting fields already set (MsQuic's
-    /// SetParam and ConfigurationOpen): each field it sets takes its value and becomes
-    /// explicitly set. Setting `StreamRecvWindowDefault` also sets the value of the per-type
-    /// windows (without marking them set); a per-type window in the same update wins.
-    /// Nothing changes if it fails (an MTU pair with the minimum above the maximum).
-    pub fn apply(&mut self, update: &SettingsUpdate) -> Result<(), Invalid> {
-        self.apply_with(update, Apply::OVERWRITE)
-    }
-
-    /// [`apply`](Self::apply) with a choice of overwriting and of accepting MTU and ECN.
-    pub fn apply_with(&mut self, update: &SettingsUpdate, how: Apply) -> Result<(), Invalid> {
-        let src = &update.values;
-        if !how.allow_mtu_and_ecn && src.is_set & (MTU_BITS | C::IS_SET_ECN_ENABLED) != 0 {
-            return Err(Invalid("MTU or ECN changed after the connection started"));
-        }
-        let take = if how.overwrite {
-            src.is_set
-        } else {
-            src.is_set & !self.is_set
-        };
-        let t = |bit: u64| take & bit != 0;
-
-        // The one check that depends on both sides; everything else was validated on read.
-        let mtu = if take & MTU_BITS != 0 {
-            let min = match (t(C::IS_SET_MINIMUM_MTU), self.is_set(C::IS_SET_MINIMUM_MTU)) {
-                (true, _) => src.minimum_mtu,
-                (false, true) => self.minimum_mtu,
-                (false, false) => limits::MIN_MTU,
-            };
-            let max = match (t(C::IS_SET_MAXIMUM_MTU), self.is_set(C::IS_SET_MAXIMUM_MTU)) {
-                (true, _) => src.maximum_mtu,
-                (false, true) => self.maximum_mtu,
-                (false, false) => limits::MAX_MTU,
-            };
-            if min > max {
-                return Err(Invalid("MinimumMtu above MaximumMtu"));
-            }
-            Some((min, max))
-        } else {
-            None
-        };
-
-        let dst = self;
-        macro_rules! take_plain {
-            ($($bit:ident => $field:ident),* $(,)?) => {
-                $( if t(C::$bit) { dst.$field = src.$field; } )*
-            };
-        }
-        plain_fields!(take_plain);
-
-        if t(C::IS_SET_STREAM_RECV_WINDOW_DEFAULT) {
-            let w = src.stream_recv_window_default;
-            dst.stream_recv_window_default = w;
-            macro_rules! spread_window {
-                ($($bit:ident => $field:ident),* $(,)?) => {
-                    $( if how.overwrite || !dst.is_set(C::$bit) { dst.$field = w; } )*
-                };
-            }
-            per_type_windows!(spread_window);
-        }
-        per_type_windows!(take_plain);
-
-        if let Some((min, max)) = mtu {
-            if t(C::IS_SET_MINIMUM_MTU) {
-                dst.minimum_mtu = min;
-            } else if !dst.is_set(C::IS_SET_MINIMUM_MTU) && dst.minimum_mtu > max {
-                dst.minimum_mtu = limits::MIN_MTU;
-            }
-            if t(C::IS_SET_MAXIMUM_MTU) {
-                dst.maximum_mtu = max;
-            } else if !dst.is_set(C::IS_SET_MAXIMUM_MTU) && dst.maximum_mtu < min {
-                dst.maximum_mtu = limits::MAX_MTU;
-            }
-        }
-        dst.is_set |= take;
-        Ok(())
-    }
-
     /// Takes every field not explicitly set here from `parent` (the level above), leaving
     /// what is set alone (MsQuic's `QuicSettingsCopy`). A per-type stream window not set
     /// here follows this level's `StreamRecvWindowDefault` if that is set, else the parent's
@@ -308,23 +235,24 @@ impl Settings {
     }
 
     /// Applies `upper`'s explicitly set fields where this level has not set its own (a
-    /// connection adopting its configuration's settings on start or `SetConfiguration`).
-    /// Like MsQuic, which ignores the outcome there, it cannot fail: once `started`, MTU and
-    /// ECN fields are not adopted, and MTUs that would end up out of order are skipped.
+    /// connection adopting its configuration's settings on start or `SetConfiguration`), as
+    /// MsQuic does there: in [`apply_with`](Self::apply_with)'s order without overwriting,
+    /// MTU and ECN only if not `started`, the MTU pair recomputed. Like MsQuic, which
+    /// ignores the outcome, it cannot fail: a refusal (MTUs that would end up out of order,
+    /// or MTU or ECN once started) only leaves the fields after it unadopted.
     pub fn adopt(&mut self, upper: &Settings, started: bool) {
-        let mut update = upper.explicit();
-        if started {
-            update.values.is_set &= !(MTU_BITS | C::IS_SET_ECN_ENABLED);
-        }
         let how = Apply {
             overwrite: false,
-            allow_mtu_and_ecn: true,
+            allow_mtu_and_ecn: !started,
         };
-        if self.apply_with(&update, how).is_err() {
-            update.values.is_set &= !MTU_BITS;
-            let retried = self.apply_with(&update, how);
-            debug_assert!(retried.is_ok(), "only MTUs can conflict");
-        }
+        let _ = self.apply_with(&upper.explicit(), how);
+    }
+
+    /// MsQuic's MTU step on its own, as any update that may change MTUs runs it: an unset
+    /// `MinimumMtu` becomes 1248 and an unset `MaximumMtu` 1500 (for parameters MsQuic
+    /// applies through its settings code, such as the version settings).
+    pub fn recompute_mtus(&mut self) {
+        let _ = self.apply(&SettingsUpdate::empty());
     }
 
     /// This level's explicitly set fields as an update.
@@ -336,13 +264,16 @@ impl Settings {
 
     /// A configuration's settings: `app` (what `ConfigurationOpen` was given, if anything)
     /// over MsQuic's defaults, then every field it leaves unset taken from the library's
-    /// current settings ([`global`]).
+    /// current settings ([`global`]), which [`refresh_configuration`] refreshes after
+    /// the library's next successful change.
     pub fn for_configuration(app: Option<&SettingsUpdate>) -> Result<Self, Invalid> {
         let mut s = Self::DEFAULT;
         if let Some(update) = app {
             s.apply(update)?;
         }
-        s.inherit(&global());
+        let library = params::global_for_configuration();
+        s.inherit(&library);
+        s.library_generation = library.library_generation;
         Ok(s)
     }
 
