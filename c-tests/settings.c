@@ -265,6 +265,33 @@ static void check_levels(HQUIC reg, const QUIC_BUFFER* alpn) {
     CHECK(got.MinimumMtu == 1248 && !got.IsSet.MinimumMtu && got.MaximumMtu == 1300);
     CHECK(!got.IsSet.GreaseQuicBitEnabled && got.GreaseQuicBitEnabled == 0);
     api->ConnectionClose(conn);
+
+    /* A configuration that sets only StreamRecvWindowDefault: its own updates spread it to
+     * the per-type windows it did not set, but those follow the library's per-type windows
+     * at open and after each library change. */
+    HQUIC wcfg = NULL;
+    memset(&in, 0, sizeof(in));
+    in.IsSet.StreamRecvWindowDefault = 1;
+    in.StreamRecvWindowDefault = 1u << 20;
+    CHECK(api->ConfigurationOpen(reg, alpn, 1, &in, sizeof(in), NULL, &wcfg) ==
+          QUIC_STATUS_SUCCESS);
+    got = get_on(wcfg, QUIC_PARAM_CONFIGURATION_SETTINGS);
+    CHECK(got.StreamRecvWindowDefault == (1u << 20));
+    CHECK(got.StreamRecvWindowBidiLocalDefault == 65536);
+    CHECK(got.StreamRecvWindowUnidiDefault == 65536);
+    in.StreamRecvWindowDefault = 1u << 18;
+    CHECK(set_on(wcfg, QUIC_PARAM_CONFIGURATION_SETTINGS, &in) == QUIC_STATUS_SUCCESS);
+    got = get_on(wcfg, QUIC_PARAM_CONFIGURATION_SETTINGS);
+    CHECK(got.StreamRecvWindowBidiRemoteDefault == (1u << 18));
+    CHECK(!got.IsSet.StreamRecvWindowBidiRemoteDefault);
+    memset(&in, 0, sizeof(in));
+    in.IsSet.SendIdleTimeoutMs = 1;
+    in.SendIdleTimeoutMs = 901;
+    CHECK(set_on(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &in) == QUIC_STATUS_SUCCESS);
+    got = get_on(wcfg, QUIC_PARAM_CONFIGURATION_SETTINGS);
+    CHECK(got.StreamRecvWindowDefault == (1u << 18));
+    CHECK(got.StreamRecvWindowBidiRemoteDefault == 65536);
+    api->ConfigurationClose(wcfg);
     api->ConfigurationClose(cfg);
 }
 

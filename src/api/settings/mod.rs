@@ -10,8 +10,8 @@
 //!   [`inherit`](Settings::inherit)s every field it did not set from [`global`]
 //!   ([`Settings::for_configuration`] does both). `QUIC_PARAM_CONFIGURATION_SETTINGS` applies
 //!   over it ([`set_settings_param`]). MsQuic refreshes a configuration's unset fields when
-//!   the library settings change; calling `inherit` again with [`global`] does that here (it
-//!   is the caller's job).
+//!   the library settings change successfully; [`refresh_configuration`] does that here
+//!   before a configuration's settings are read or changed (it is the caller's job).
 //! - **Connection**: opened with the library's values and nothing set
 //!   ([`Settings::for_connection`]); `QUIC_PARAM_CONN_SETTINGS` applies over it (MTU and ECN
 //!   only before start: [`Apply::STARTED`]); on start (client) or `SetConfiguration`
@@ -20,13 +20,19 @@
 //!
 //! A lower level's explicitly set field always wins over a higher level's.
 //!
-//! Deliberate differences from MsQuic 2.5's code, where it looks unintended: an update is
-//! validated whole before anything is changed (MsQuic may apply part of a rejected update);
-//! `TlsServerMaxSendBuffer` is applied (MsQuic applies the client field twice); applying an
-//! update that sets no MTU leaves the MTUs alone; a configuration that sets only
-//! `StreamRecvWindowDefault` reports that value for the per-type windows too. One check is
+//! Updates are applied as MsQuic's `QuicSettingApply` applies them ([`Settings::apply_with`]):
+//! field by field in MsQuic's order, a refused value stopping the update with the fields
+//! before it applied, and the MTU pair recomputed on every update that may change MTUs (an
+//! unset `MinimumMtu` becomes 1248). Configurations keep what their own updates did to their
+//! unset fields until the library settings next change successfully
+//! ([`refresh_configuration`]).
+//!
+//! Differences from MsQuic 2.5's code, where MsQuic 2.7 or its documentation differ:
+//! `TlsServerMaxSendBuffer` is applied and defaults to 8192 (MsQuic 2.5 applies the client
+//! field twice) and `HyStartEnabled` is applied (MsQuic 2.5 drops it). One check is
 //! stricter: `CongestionControlAlgorithm` must be below `QUIC_CONGESTION_CONTROL_ALGORITHM_MAX`
-//! (MsQuic only asserts it in debug builds and falls back to CUBIC).
+//! (MsQuic only asserts it in debug builds and falls back to CUBIC); it is checked at the
+//! field's place in MsQuic's order.
 
 mod engine;
 mod params;
@@ -188,9 +194,9 @@ mod apply;
 impl Settings {
     /// Takes every field not explicitly set here from `parent` (the level above), leaving
     /// what is set alone (MsQuic's `QuicSettingsCopy`). A per-type stream window not set
-    /// here follows this level's `StreamRecvWindowDefault` if that is set, else the parent's
-    /// window. An MTU set on one side only keeps the pair ordered. Calling it again after
-    /// `parent` changed refreshes the inherited values.
+    /// here takes the parent's, even if this level set `StreamRecvWindowDefault` (which only
+    /// spreads to the per-type windows when applied). An MTU set on one side only keeps the
+    /// pair ordered. Calling it again after `parent` changed refreshes the inherited values.
     pub fn inherit(&mut self, parent: &Settings) {
         let own = self.is_set;
         let unset = |bit: u64| own & bit == 0;
@@ -202,22 +208,12 @@ impl Settings {
         }
         plain_fields!(copy_unset);
 
-        let own_default = !unset(C::IS_SET_STREAM_RECV_WINDOW_DEFAULT);
-        if !own_default {
+        // The per-type windows are copied like any field: a window this level spread from
+        // its own StreamRecvWindowDefault without setting the type's own is replaced too.
+        if unset(C::IS_SET_STREAM_RECV_WINDOW_DEFAULT) {
             dst.stream_recv_window_default = parent.stream_recv_window_default;
         }
-        macro_rules! inherit_window {
-            ($($bit:ident => $field:ident),* $(,)?) => {
-                $( if unset(C::$bit) {
-                    dst.$field = if own_default {
-                        dst.stream_recv_window_default
-                    } else {
-                        parent.$field
-                    };
-                } )*
-            };
-        }
-        per_type_windows!(inherit_window);
+        per_type_windows!(copy_unset);
 
         match (unset(C::IS_SET_MINIMUM_MTU), unset(C::IS_SET_MAXIMUM_MTU)) {
             (true, true) => {

@@ -765,7 +765,8 @@ fn per_type_windows_fall_back_to_the_stream_window() {
     assert_eq!(s.stream_recv_window_bidi_remote_default, 1 << 18);
     assert_eq!(s.stream_recv_window_unidi_default, 1 << 18);
     assert!(!s.is_set(C::IS_SET_STREAM_RECV_WINDOW_UNIDI_DEFAULT));
-    // ... and keeps following it through inheritance, whatever the parent's windows.
+    // ... until it inherits (MsQuic's QuicSettingsCopy): unset per-type windows are the
+    // parent's then, whatever this level's own general window.
     let mut parent = Settings::default();
     parent
         .apply(&update(&c_with(|c| {
@@ -774,7 +775,9 @@ fn per_type_windows_fall_back_to_the_stream_window() {
         })))
         .unwrap();
     s.inherit(&parent);
-    assert_eq!(s.stream_recv_window_bidi_local_default, 1 << 18);
+    assert_eq!(s.stream_recv_window_default, 1 << 18);
+    assert_eq!(s.stream_recv_window_bidi_local_default, 1 << 24);
+    assert_eq!(s.stream_recv_window_unidi_default, 65_536);
     // A specific window in the same update wins over the general one.
     let mut s = Settings::default();
     s.apply(&update(&c_with(|c| {
