@@ -292,6 +292,25 @@ static void check_levels(HQUIC reg, const QUIC_BUFFER* alpn) {
     CHECK(got.StreamRecvWindowDefault == (1u << 18));
     CHECK(got.StreamRecvWindowBidiRemoteDefault == 65536);
     api->ConfigurationClose(wcfg);
+
+    /* The version settings go through the same settings code: on a configuration, and on a
+     * connection not yet started, they recompute unset MTUs too (the library's MinimumMtu is
+     * 1300 here). */
+    const uint32_t v1[] = {0x00000001};
+    QUIC_VERSION_SETTINGS vs = {v1, v1, v1, 1, 1, 1};
+    HQUIC vcfg = NULL;
+    CHECK(api->ConfigurationOpen(reg, alpn, 1, NULL, 0, NULL, &vcfg) == QUIC_STATUS_SUCCESS);
+    CHECK(get_on(vcfg, QUIC_PARAM_CONFIGURATION_SETTINGS).MinimumMtu == 1300);
+    CHECK(api->SetParam(vcfg, QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS, sizeof(vs), &vs) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(get_on(vcfg, QUIC_PARAM_CONFIGURATION_SETTINGS).MinimumMtu == 1248);
+    api->ConfigurationClose(vcfg);
+    CHECK(api->ConnectionOpen(reg, ConnCb, NULL, &conn) == QUIC_STATUS_SUCCESS);
+    CHECK(get_on(conn, QUIC_PARAM_CONN_SETTINGS).MinimumMtu == 1300);
+    CHECK(api->SetParam(conn, QUIC_PARAM_CONN_VERSION_SETTINGS, sizeof(vs), &vs) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(get_on(conn, QUIC_PARAM_CONN_SETTINGS).MinimumMtu == 1248);
+    api->ConnectionClose(conn);
     api->ConfigurationClose(cfg);
 }
 
