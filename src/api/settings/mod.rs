@@ -73,9 +73,9 @@ impl fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
-/// Validated values for some fields, to apply over [`Settings`]: what an application's
-/// `QUIC_SETTINGS` asked for ([`Settings::read_from`]), or a level's explicitly set fields
-/// ([`Settings::explicit`]).
+/// Values for some fields, to apply over [`Settings`] (which checks them, field by field):
+/// what an application's `QUIC_SETTINGS` asked for ([`Settings::read_from`]), or a level's
+/// explicitly set fields ([`Settings::explicit`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SettingsUpdate {
     /// The values; only the fields in `values.is_set` belong to the update.

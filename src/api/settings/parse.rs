@@ -379,8 +379,8 @@ impl Settings {
 
     /// Reads the update an application passed as `QUIC_SETTINGS` of `size` bytes (see
     /// [`SettingsUpdate::from_c`]): below 109 bytes is invalid, fields that do not lie wholly
-    /// within `size` are not read, only fields whose IsSet bit is set are taken, and each is
-    /// validated as MsQuic does.
+    /// within `size` are not read, and only fields whose IsSet bit is set are taken. The
+    /// values are checked when the update is applied.
     ///
     /// # Safety
     /// `ptr` must be non-NULL and readable for `size` bytes; it need not be aligned.
