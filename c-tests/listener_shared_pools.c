@@ -11,7 +11,9 @@
  *   second listener still accepts new connections, and a connection it accepted before that
  *   close still lives (it shuts down cleanly afterwards);
  * - ListenerStop on the second listener gives STOP_COMPLETE and frees the port: a new
- *   listener binds it alone, accepts, and its ListenerClose gives STOP_COMPLETE. */
+ *   listener binds it alone, accepts, and its ListenerClose gives STOP_COMPLETE.
+ * The thread checks follow this library's worker model (README, RegistrationOpen); MsQuic
+ * 2.5.1 places its threads otherwise and fails only them. */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <sys/resource.h>
