@@ -1,10 +1,12 @@
 /* Listeners of registrations with different worker pools sharing one port: a SCAVENGER
  * registration (a worker of its own), a default one (the library's shared workers) and a
  * REAL_TIME one (workers of its own), two at a time, each with a listener on the same port for
- * its own ALPN, in both start orders. For each pair:
+ * its own ALPN, in both start orders; and two default ones. The first listener has
+ * LISTENER_PARTITION_INDEX 0, the second 1 (0 on a single processor). For each pair:
  * - clients of both ALPNs are accepted, each by its own listener, and every callback of an
  *   accepted connection runs on a thread of its listener's registration (nice 19 for
- *   SCAVENGER, a single-CPU thread for REAL_TIME, the process's nice for the shared workers);
+ *   SCAVENGER, a single-CPU thread for REAL_TIME, the process's nice for the shared workers),
+ *   the one of its listener's partition (IDEAL_PROCESSOR_CHANGED; SCAVENGER has one worker);
  * - the first listener is stopped from its own NEW_CONNECTION callback: STOP_COMPLETE comes,
  *   its ALPN is then refused and the second listener still accepts;
  * - the first listener and then its whole registration are closed (RegistrationClose): the
@@ -39,6 +41,8 @@ typedef struct {
     Counter server_done; /* SHUTDOWN_COMPLETE of its accepted connections */
     int stop_inside;     /* ListenerStop from inside the next NEW_CONNECTION */
     int wrong_thread;    /* callbacks of its connections seen on another pool's thread */
+    uint16_t want_ideal; /* the worker its connections should report */
+    int wrong_ideal;     /* IDEAL_PROCESSOR_CHANGED naming another worker */
 } Side;
 
 /* Whether the calling thread is one of `profile`'s workers. */
@@ -68,6 +72,10 @@ static QUIC_STATUS QUIC_API server_conn_cb(HQUIC conn, void* ctx, QUIC_CONNECTIO
     TRACE_CONN(ev);
     Side* s = ctx;
     note_thread(s);
+    if (ev->Type == QUIC_CONNECTION_EVENT_IDEAL_PROCESSOR_CHANGED &&
+        ev->IDEAL_PROCESSOR_CHANGED.IdealProcessor != s->want_ideal) {
+        __atomic_fetch_add(&s->wrong_ideal, 1, __ATOMIC_SEQ_CST);
+    }
     if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
         api->ConnectionClose(conn);
         counter_add(&s->server_done, 1);
@@ -177,7 +185,20 @@ static QUIC_STATUS start_on(HQUIC listener, const char* alpn, uint16_t port) {
     return TRACE_CALL("ListenerStart", api->ListenerStart(listener, &a, 1, &addr));
 }
 
-static void side_open(Side* s, const char* alpn, QUIC_EXECUTION_PROFILE profile) {
+/* Sets the listener's partition: `partition`, or 0 if the machine has too few processors. */
+static void set_partition(Side* s, HQUIC listener, uint16_t partition) {
+    if (api->SetParam(listener, QUIC_PARAM_LISTENER_PARTITION_INDEX, 2, &partition) !=
+        QUIC_STATUS_SUCCESS) {
+        partition = 0;
+        CHECK(api->SetParam(listener, QUIC_PARAM_LISTENER_PARTITION_INDEX, 2, &partition) ==
+              QUIC_STATUS_SUCCESS);
+    }
+    /* SCAVENGER has a single worker. */
+    s->want_ideal = s->profile == QUIC_EXECUTION_PROFILE_TYPE_SCAVENGER ? 0 : partition;
+}
+
+static void side_open(Side* s, const char* alpn, QUIC_EXECUTION_PROFILE profile,
+                      uint16_t partition) {
     memset(s, 0, sizeof(*s));
     s->alpn = alpn;
     s->profile = profile;
@@ -188,6 +209,7 @@ static void side_open(Side* s, const char* alpn, QUIC_EXECUTION_PROFILE profile)
     CHECK(api->RegistrationOpen(&rc, &s->reg) == QUIC_STATUS_SUCCESS);
     s->config = server_configuration(api, s->reg, alpn, 1, 0);
     CHECK(api->ListenerOpen(s->reg, listener_cb, s, &s->listener) == QUIC_STATUS_SUCCESS);
+    set_partition(s, s->listener, partition);
 }
 
 /* Closes what is left of the side (its listener is closed already) and its registration. */
@@ -198,6 +220,11 @@ static void side_close(Side* s) {
         fprintf(stderr, "%s: %d callbacks on another pool's thread\n", s->alpn, s->wrong_thread);
     }
     CHECK(s->wrong_thread == 0);
+    if (s->wrong_ideal != 0) {
+        fprintf(stderr, "%s: %d connections not on worker %u\n", s->alpn, s->wrong_ideal,
+                s->want_ideal);
+    }
+    CHECK(s->wrong_ideal == 0);
     counter_destroy(&s->accepted);
     counter_destroy(&s->stopped);
     counter_destroy(&s->server_done);
@@ -207,8 +234,8 @@ static void run_case(QUIC_EXECUTION_PROFILE first_profile, QUIC_EXECUTION_PROFIL
     printf("case: first profile %d, second profile %d\n", (int)first_profile,
            (int)second_profile);
     Side first, second;
-    side_open(&first, "first", first_profile);
-    side_open(&second, "second", second_profile);
+    side_open(&first, "first", first_profile, 0);
+    side_open(&second, "second", second_profile, 1);
     CHECK(start_on(first.listener, first.alpn, 0) == QUIC_STATUS_SUCCESS);
     QUIC_ADDR local;
     uint32_t len = sizeof(local);
@@ -255,6 +282,7 @@ static void run_case(QUIC_EXECUTION_PROFILE first_profile, QUIC_EXECUTION_PROFIL
     HQUIC again = NULL;
     int again_before = counter_get(&second.accepted);
     CHECK(api->ListenerOpen(second.reg, listener_cb, &second, &again) == QUIC_STATUS_SUCCESS);
+    set_partition(&second, again, 1);
     CHECK(start_on(again, second.alpn, port) == QUIC_STATUS_SUCCESS);
     CHECK(connect_with(second.alpn, port, &status));
     CHECK(counter_get(&second.accepted) == again_before + 1);
@@ -279,6 +307,7 @@ int main(void) {
     run_case(DEFAULT_PROFILE, QUIC_EXECUTION_PROFILE_TYPE_SCAVENGER);
     run_case(QUIC_EXECUTION_PROFILE_TYPE_SCAVENGER, QUIC_EXECUTION_PROFILE_TYPE_REAL_TIME);
     run_case(QUIC_EXECUTION_PROFILE_TYPE_REAL_TIME, QUIC_EXECUTION_PROFILE_TYPE_SCAVENGER);
+    run_case(DEFAULT_PROFILE, QUIC_EXECUTION_PROFILE_TYPE_MAX_THROUGHPUT);
 
     api->RegistrationClose(client_reg);
     MsQuicClose(api);
