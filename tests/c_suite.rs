@@ -226,6 +226,7 @@ const C_PROGRAMS: &[&str] = &[
     "listener_alpn",
     "listener_alpn_choice",
     "listener_reject",
+    "listener_shared_pools",
     "loopback_tcp",
     "loopback_tls",
     "many_connections",
@@ -584,6 +585,11 @@ fn listener_alpn_choice() {
 #[test]
 fn listener_reject() {
     c_program("listener_reject");
+}
+
+#[test]
+fn listener_shared_pools() {
+    c_program("listener_shared_pools");
 }
 
 #[test]
