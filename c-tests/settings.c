@@ -1,5 +1,8 @@
 /* QUIC_PARAM_GLOBAL_SETTINGS: the GetParam size probe, MsQuic's defaults, IsSet semantics,
- * the 109-byte minimum, fields beyond the given size, and refused values. */
+ * the 109-byte minimum, fields beyond the given size, and refused values. Also, at every
+ * level (library, configuration, connection), as MsQuic: a refused value keeps the fields
+ * before it (in MsQuic's order) applied, every update recomputes unset MTUs (MinimumMtu
+ * becomes 1248), and configurations follow the library only after its successful changes. */
 #include "msquic.h"
 
 #include <stdio.h>
@@ -56,7 +59,7 @@ static void check_defaults(const QUIC_SETTINGS* s, int skip_idle_and_bidi) {
     CHECK(s->PeerUnidiStreamCount == 0);
     CHECK(s->MaxBindingStatelessOperations == 100);
     CHECK(s->StatelessOperationExpirationMs == 100);
-    CHECK(s->MinimumMtu == 1288);
+    /* MinimumMtu: 1288 until the first update, which recomputes it (see main). */
     CHECK(s->MaximumMtu == 1500);
     CHECK(s->SendBufferingEnabled == 1);
     CHECK(s->PacingEnabled == 1);
@@ -139,6 +142,178 @@ static QUIC_STATUS QUIC_API ConnCb(HQUIC h, void* ctx, QUIC_CONNECTION_EVENT* ev
     return QUIC_STATUS_SUCCESS;
 }
 
+/* GetParam of a whole QUIC_SETTINGS (`param` on `h`). */
+static QUIC_SETTINGS get_on(HQUIC h, uint32_t param) {
+    QUIC_SETTINGS out;
+    memset(&out, 0xEE, sizeof(out));
+    uint32_t len = sizeof(out);
+    CHECK(api->GetParam(h, param, &len, &out) == QUIC_STATUS_SUCCESS);
+    return out;
+}
+
+/* SetParam of `in` (`param` on `h`). */
+static QUIC_STATUS set_on(HQUIC h, uint32_t param, const QUIC_SETTINGS* in) {
+    return api->SetParam(h, param, sizeof(*in), in);
+}
+
+/* Partial updates and MTU recomputation on a configuration and a connection, and when a
+ * configuration sees library changes. Sets the library's MinimumMtu to 1300. */
+static void check_levels(HQUIC reg, const QUIC_BUFFER* alpn) {
+    QUIC_SETTINGS in, got;
+    memset(&in, 0, sizeof(in));
+    in.IsSet.MinimumMtu = 1;
+    in.MinimumMtu = 1300;
+    CHECK(set_on(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &in) == QUIC_STATUS_SUCCESS);
+
+    HQUIC cfg = NULL;
+    CHECK(api->ConfigurationOpen(reg, alpn, 1, NULL, 0, NULL, &cfg) == QUIC_STATUS_SUCCESS);
+    got = get_on(cfg, QUIC_PARAM_CONFIGURATION_SETTINGS);
+    CHECK(got.MinimumMtu == 1300 && !got.IsSet.MinimumMtu); /* the library's */
+    /* Its own update, without MTUs, recomputes them: the floor, not the library's value. */
+    memset(&in, 0, sizeof(in));
+    in.IsSet.PeerUnidiStreamCount = 1;
+    in.PeerUnidiStreamCount = 1;
+    CHECK(set_on(cfg, QUIC_PARAM_CONFIGURATION_SETTINGS, &in) == QUIC_STATUS_SUCCESS);
+    got = get_on(cfg, QUIC_PARAM_CONFIGURATION_SETTINGS);
+    CHECK(got.MinimumMtu == 1248 && !got.IsSet.MinimumMtu && got.MaximumMtu == 1500);
+    /* A refused value: the fields before it stay (PeerBidi), those after it do not. */
+    memset(&in, 0, sizeof(in));
+    in.IsSet.PeerBidiStreamCount = 1;
+    in.PeerBidiStreamCount = 5;
+    in.IsSet.StreamRecvBufferDefault = 1;
+    in.StreamRecvBufferDefault = 100;
+    in.IsSet.DestCidUpdateIdleTimeoutMs = 1;
+    in.DestCidUpdateIdleTimeoutMs = 777;
+    CHECK(set_on(cfg, QUIC_PARAM_CONFIGURATION_SETTINGS, &in) == QUIC_STATUS_INVALID_PARAMETER);
+    got = get_on(cfg, QUIC_PARAM_CONFIGURATION_SETTINGS);
+    CHECK(got.IsSet.PeerBidiStreamCount && got.PeerBidiStreamCount == 5);
+    CHECK(!got.IsSet.StreamRecvBufferDefault && got.StreamRecvBufferDefault == 4096);
+    CHECK(!got.IsSet.DestCidUpdateIdleTimeoutMs && got.DestCidUpdateIdleTimeoutMs == 4321);
+
+    /* A refused library update keeps its first field in the library, but configurations
+     * only follow the library after a change that succeeds. */
+    memset(&in, 0, sizeof(in));
+    in.IsSet.KeepAliveIntervalMs = 1;
+    in.KeepAliveIntervalMs = 3000;
+    in.IsSet.MaxAckDelayMs = 1;
+    in.MaxAckDelayMs = 20000; /* refused, and taken before KeepAliveIntervalMs */
+    CHECK(set_on(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &in) == QUIC_STATUS_INVALID_PARAMETER);
+    CHECK(get_on(NULL, QUIC_PARAM_GLOBAL_SETTINGS).KeepAliveIntervalMs == 2500);
+    memset(&in, 0, sizeof(in));
+    in.IsSet.HandshakeIdleTimeoutMs = 1;
+    in.HandshakeIdleTimeoutMs = 9000;
+    in.IsSet.MaxBytesPerKey = 1;
+    in.MaxBytesPerKey = ~0ull; /* refused, after HandshakeIdleTimeoutMs */
+    CHECK(set_on(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &in) == QUIC_STATUS_INVALID_PARAMETER);
+    got = get_on(NULL, QUIC_PARAM_GLOBAL_SETTINGS);
+    CHECK(got.HandshakeIdleTimeoutMs == 9000 && got.IsSet.HandshakeIdleTimeoutMs);
+    got = get_on(cfg, QUIC_PARAM_CONFIGURATION_SETTINGS);
+    CHECK(got.HandshakeIdleTimeoutMs == 10000 && got.MinimumMtu == 1248);
+    HQUIC fresh = NULL;
+    CHECK(api->ConfigurationOpen(reg, alpn, 1, NULL, 0, NULL, &fresh) == QUIC_STATUS_SUCCESS);
+    CHECK(get_on(fresh, QUIC_PARAM_CONFIGURATION_SETTINGS).HandshakeIdleTimeoutMs == 9000);
+    api->ConfigurationClose(fresh);
+    memset(&in, 0, sizeof(in));
+    in.IsSet.SendIdleTimeoutMs = 1;
+    in.SendIdleTimeoutMs = 900;
+    CHECK(set_on(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &in) == QUIC_STATUS_SUCCESS);
+    got = get_on(cfg, QUIC_PARAM_CONFIGURATION_SETTINGS);
+    CHECK(got.HandshakeIdleTimeoutMs == 9000 && got.SendIdleTimeoutMs == 900);
+    CHECK(got.MinimumMtu == 1300 && !got.IsSet.MinimumMtu); /* refreshed from the library */
+    CHECK(got.PeerBidiStreamCount == 5 && got.PeerUnidiStreamCount == 1);
+
+    /* A connection not yet started: opened with the library's values, recomputed by its own
+     * update, partly applied when a value is refused. */
+    HQUIC conn = NULL;
+    CHECK(api->ConnectionOpen(reg, ConnCb, NULL, &conn) == QUIC_STATUS_SUCCESS);
+    got = get_on(conn, QUIC_PARAM_CONN_SETTINGS);
+    CHECK(got.MinimumMtu == 1300 && got.IsSetFlags == 0);
+    memset(&in, 0, sizeof(in));
+    in.IsSet.SendBufferingEnabled = 1;
+    in.SendBufferingEnabled = 0;
+    in.IsSet.DisconnectTimeoutMs = 1;
+    in.DisconnectTimeoutMs = 0; /* refused */
+    in.IsSet.IdleTimeoutMs = 1;
+    in.IdleTimeoutMs = 1234; /* after the refusal */
+    CHECK(set_on(conn, QUIC_PARAM_CONN_SETTINGS, &in) == QUIC_STATUS_INVALID_PARAMETER);
+    got = get_on(conn, QUIC_PARAM_CONN_SETTINGS);
+    CHECK(got.IsSet.SendBufferingEnabled && got.SendBufferingEnabled == 0);
+    CHECK(!got.IsSet.IdleTimeoutMs && got.IdleTimeoutMs == 7000); /* the library's */
+    CHECK(got.MinimumMtu == 1300); /* refused before the MTU step */
+    memset(&in, 0, sizeof(in));
+    in.IsSet.IdleTimeoutMs = 1;
+    in.IdleTimeoutMs = 1234;
+    CHECK(set_on(conn, QUIC_PARAM_CONN_SETTINGS, &in) == QUIC_STATUS_SUCCESS);
+    got = get_on(conn, QUIC_PARAM_CONN_SETTINGS);
+    CHECK(got.IdleTimeoutMs == 1234 && got.MinimumMtu == 1248 && !got.IsSet.MinimumMtu);
+    /* MTUs out of order against the connection's own maximum: what comes before the MTU
+     * step stays, the MTUs and what comes after do not. */
+    memset(&in, 0, sizeof(in));
+    in.IsSet.MaximumMtu = 1;
+    in.MaximumMtu = 1300;
+    CHECK(set_on(conn, QUIC_PARAM_CONN_SETTINGS, &in) == QUIC_STATUS_SUCCESS);
+    memset(&in, 0, sizeof(in));
+    in.IsSet.PeerBidiStreamCount = 1;
+    in.PeerBidiStreamCount = 3;
+    in.IsSet.MinimumMtu = 1;
+    in.MinimumMtu = 1400;
+    in.IsSet.GreaseQuicBitEnabled = 1;
+    in.GreaseQuicBitEnabled = 1;
+    CHECK(set_on(conn, QUIC_PARAM_CONN_SETTINGS, &in) == QUIC_STATUS_INVALID_PARAMETER);
+    got = get_on(conn, QUIC_PARAM_CONN_SETTINGS);
+    CHECK(got.IsSet.PeerBidiStreamCount && got.PeerBidiStreamCount == 3);
+    CHECK(got.MinimumMtu == 1248 && !got.IsSet.MinimumMtu && got.MaximumMtu == 1300);
+    CHECK(!got.IsSet.GreaseQuicBitEnabled && got.GreaseQuicBitEnabled == 0);
+    api->ConnectionClose(conn);
+
+    /* A configuration that sets only StreamRecvWindowDefault: its own updates spread it to
+     * the per-type windows it did not set, but those follow the library's per-type windows
+     * at open and after each library change. */
+    HQUIC wcfg = NULL;
+    memset(&in, 0, sizeof(in));
+    in.IsSet.StreamRecvWindowDefault = 1;
+    in.StreamRecvWindowDefault = 1u << 20;
+    CHECK(api->ConfigurationOpen(reg, alpn, 1, &in, sizeof(in), NULL, &wcfg) ==
+          QUIC_STATUS_SUCCESS);
+    got = get_on(wcfg, QUIC_PARAM_CONFIGURATION_SETTINGS);
+    CHECK(got.StreamRecvWindowDefault == (1u << 20));
+    CHECK(got.StreamRecvWindowBidiLocalDefault == 65536);
+    CHECK(got.StreamRecvWindowUnidiDefault == 65536);
+    in.StreamRecvWindowDefault = 1u << 18;
+    CHECK(set_on(wcfg, QUIC_PARAM_CONFIGURATION_SETTINGS, &in) == QUIC_STATUS_SUCCESS);
+    got = get_on(wcfg, QUIC_PARAM_CONFIGURATION_SETTINGS);
+    CHECK(got.StreamRecvWindowBidiRemoteDefault == (1u << 18));
+    CHECK(!got.IsSet.StreamRecvWindowBidiRemoteDefault);
+    memset(&in, 0, sizeof(in));
+    in.IsSet.SendIdleTimeoutMs = 1;
+    in.SendIdleTimeoutMs = 901;
+    CHECK(set_on(NULL, QUIC_PARAM_GLOBAL_SETTINGS, &in) == QUIC_STATUS_SUCCESS);
+    got = get_on(wcfg, QUIC_PARAM_CONFIGURATION_SETTINGS);
+    CHECK(got.StreamRecvWindowDefault == (1u << 18));
+    CHECK(got.StreamRecvWindowBidiRemoteDefault == 65536);
+    api->ConfigurationClose(wcfg);
+
+    /* The version settings go through the same settings code: on a configuration, and on a
+     * connection not yet started, they recompute unset MTUs too (the library's MinimumMtu is
+     * 1300 here). */
+    const uint32_t v1[] = {0x00000001};
+    QUIC_VERSION_SETTINGS vs = {v1, v1, v1, 1, 1, 1};
+    HQUIC vcfg = NULL;
+    CHECK(api->ConfigurationOpen(reg, alpn, 1, NULL, 0, NULL, &vcfg) == QUIC_STATUS_SUCCESS);
+    CHECK(get_on(vcfg, QUIC_PARAM_CONFIGURATION_SETTINGS).MinimumMtu == 1300);
+    CHECK(api->SetParam(vcfg, QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS, sizeof(vs), &vs) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(get_on(vcfg, QUIC_PARAM_CONFIGURATION_SETTINGS).MinimumMtu == 1248);
+    api->ConfigurationClose(vcfg);
+    CHECK(api->ConnectionOpen(reg, ConnCb, NULL, &conn) == QUIC_STATUS_SUCCESS);
+    CHECK(get_on(conn, QUIC_PARAM_CONN_SETTINGS).MinimumMtu == 1300);
+    CHECK(api->SetParam(conn, QUIC_PARAM_CONN_VERSION_SETTINGS, sizeof(vs), &vs) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(get_on(conn, QUIC_PARAM_CONN_SETTINGS).MinimumMtu == 1248);
+    api->ConnectionClose(conn);
+    api->ConfigurationClose(cfg);
+}
+
 int main(void) {
     if (QUIC_FAILED(MsQuicOpen2(&api))) {
         fprintf(stderr, "MsQuicOpen2 failed\n");
@@ -166,6 +341,7 @@ int main(void) {
     CHECK(s.DatagramReceiveEnabled == 0);
     CHECK(s.HyStartEnabled == 0);
     check_defaults(&s, 0);
+    CHECK(s.MinimumMtu == 1288);
 
     /* Set a few fields, including a bitfield and a Flags bit. */
     QUIC_SETTINGS set;
@@ -204,8 +380,11 @@ int main(void) {
     CHECK(s.DatagramReceiveEnabled == 1);
     CHECK(s.HyStartEnabled == 1);
     check_defaults(&s, 1);
+    /* Every update recomputes the MTU pair: an unset MinimumMtu becomes the floor. */
+    CHECK(s.MinimumMtu == 1248 && !s.IsSet.MinimumMtu && !s.IsSet.MaximumMtu);
 
-    /* Too small a SetParam is invalid and changes nothing; so are NULL and bad values. */
+    /* Too small a SetParam is invalid and changes nothing; so is NULL. A refused value stops
+     * the update there: the fields before it in MsQuic's order stay applied. */
     QUIC_SETTINGS other;
     memset(&other, 0, sizeof(other));
     other.IsSet.IdleTimeoutMs = 1;
@@ -217,17 +396,22 @@ int main(void) {
     CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, sizeof(other), NULL) ==
           QUIC_STATUS_INVALID_PARAMETER);
     other.IsSet.InitialRttMs = 1;
-    other.InitialRttMs = 0; /* MsQuic refuses a zero initial RTT */
-    CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, sizeof(other), &other) ==
-          QUIC_STATUS_INVALID_PARAMETER);
-    other.IsSet.InitialRttMs = 0;
-    other.IsSet.StreamRecvWindowDefault = 1;
-    other.StreamRecvWindowDefault = 100000; /* not a power of two */
+    other.InitialRttMs = 0; /* MsQuic refuses a zero initial RTT, and takes it before idle */
     CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, sizeof(other), &other) ==
           QUIC_STATUS_INVALID_PARAMETER);
     get_global(&s);
-    CHECK(s.IdleTimeoutMs == 5000);
-    CHECK(s.StreamRecvWindowDefault == 65536);
+    CHECK(s.IdleTimeoutMs == 5000 && s.InitialRttMs == 333);
+    other.IsSet.InitialRttMs = 0;
+    other.IsSet.StreamRecvWindowDefault = 1;
+    other.StreamRecvWindowDefault = 100000; /* not a power of two; taken after idle */
+    other.IsSet.StreamRecvBufferDefault = 1;
+    other.StreamRecvBufferDefault = 8192; /* valid, but after the refused window */
+    CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_SETTINGS, sizeof(other), &other) ==
+          QUIC_STATUS_INVALID_PARAMETER);
+    get_global(&s);
+    CHECK(s.IdleTimeoutMs == 6000);
+    CHECK(s.StreamRecvWindowDefault == 65536 && !s.IsSet.StreamRecvWindowDefault);
+    CHECK(s.StreamRecvBufferDefault == 4096 && !s.IsSet.StreamRecvBufferDefault);
     CHECK(s.IsSetFlags == expected);
 
     /* 109 bytes: fields past MtuDiscoveryMissingProbeCount are not read. */
@@ -260,7 +444,7 @@ int main(void) {
     }
     QUIC_SETTINGS fixed;
     memcpy(&fixed, raw, sizeof(fixed));
-    CHECK(fixed.IdleTimeoutMs == 5000 && fixed.KeepAliveIntervalMs == 2500);
+    CHECK(fixed.IdleTimeoutMs == 6000 && fixed.KeepAliveIntervalMs == 2500);
     CHECK(!fixed.IsSet.HyStartEnabled); /* its field did not fit */
 
     /* 120 bytes (an older struct, through DestCidUpdateIdleTimeoutMs): that field is read and
@@ -308,7 +492,7 @@ int main(void) {
     CHECK(api->GetParam(cfg, QUIC_PARAM_CONFIGURATION_SETTINGS, &len, &got) ==
           QUIC_STATUS_SUCCESS);
     CHECK(got.IsSet.PeerBidiStreamCount && got.PeerBidiStreamCount == 7);
-    CHECK(got.IdleTimeoutMs == 5000); /* inherited from the library-wide settings above */
+    CHECK(got.IdleTimeoutMs == 6000); /* inherited from the library-wide settings above */
     memset(&mine, 0, sizeof(mine));
     mine.IsSet.PeerUnidiStreamCount = TRUE;
     mine.PeerUnidiStreamCount = 3;
@@ -351,9 +535,39 @@ int main(void) {
     CHECK(got.IsSet.KeepAliveIntervalMs && got.KeepAliveIntervalMs == 1234);
     api->ConnectionClose(conn);
 
+    check_levels(reg, &alpn);
+
     api->ConfigurationClose(cfg);
     api->RegistrationClose(reg);
 
+    MsQuicClose(api);
+
+    /* QUIC_PARAM_GLOBAL_GLOBAL_SETTINGS goes through the same settings code: the library
+     * settings start over (the last MsQuicClose), and a change recomputes the MTU pair; a
+     * refused LoadBalancingMode keeps the RetryMemoryLimit before it. */
+    if (QUIC_FAILED(MsQuicOpen2(&api))) {
+        fprintf(stderr, "MsQuicOpen2 failed\n");
+        return 1;
+    }
+    CHECK(get_on(NULL, QUIC_PARAM_GLOBAL_SETTINGS).MinimumMtu == 1288);
+    QUIC_GLOBAL_SETTINGS g;
+    memset(&g, 0, sizeof(g));
+    g.IsSet.RetryMemoryLimit = 1;
+    g.RetryMemoryLimit = 100;
+    CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_GLOBAL_SETTINGS, sizeof(g), &g) ==
+          QUIC_STATUS_SUCCESS);
+    s = get_on(NULL, QUIC_PARAM_GLOBAL_SETTINGS);
+    CHECK(s.MinimumMtu == 1248 && s.IsSetFlags == 0);
+    g.RetryMemoryLimit = 101;
+    g.IsSet.LoadBalancingMode = 1;
+    g.LoadBalancingMode = 7;
+    CHECK(api->SetParam(NULL, QUIC_PARAM_GLOBAL_GLOBAL_SETTINGS, sizeof(g), &g) ==
+          QUIC_STATUS_INVALID_PARAMETER);
+    memset(&g, 0, sizeof(g));
+    len = sizeof(g);
+    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_GLOBAL_SETTINGS, &len, &g) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(g.RetryMemoryLimit == 101 && g.LoadBalancingMode == QUIC_LOAD_BALANCING_DISABLED);
     MsQuicClose(api);
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);

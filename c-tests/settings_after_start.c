@@ -1,6 +1,7 @@
 /* QUIC_PARAM_CONN_SETTINGS on a connected client, as MsQuic takes it:
- * - MinimumMtu, MaximumMtu and EcnEnabled are INVALID_PARAMETER (nothing changes); other
- *   fields are SUCCESS and GetParam reports them, IsSet included;
+ * - MinimumMtu, MaximumMtu and EcnEnabled are INVALID_PARAMETER (the fields before them in
+ *   MsQuic's order are stored all the same, those after them not); other fields are SUCCESS
+ *   and GetParam reports them, IsSet included; the start recomputed the unset MTUs;
  * - a new IdleTimeoutMs moves the idle timer at once: with 300 ms set after CONNECTED (both
  *   sides configured with 30 s), the client ends with CONNECTION_IDLE within seconds;
  * - a new KeepAliveIntervalMs starts keep-alive: a server configured with a 1 s idle timeout
@@ -8,7 +9,7 @@
  *   pings every 200 ms; setting 0 stops the pings, and the connection then idles out;
  * - SendBufferingEnabled = 0 set after CONNECTED makes later sends hold the application's
  *   buffer: a 128 KiB send to a peer that does not read does not complete (it is canceled
- *   at the shutdown). */
+ *   at the shutdown); so it does when the same update is refused for a later field. */
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
@@ -180,6 +181,33 @@ int main(void) {
     get_conn(conn, &got);
     CHECK(got.IsSet.IdleTimeoutMs && got.IdleTimeoutMs == 30000);
     CHECK(!got.IsSet.PeerBidiStreamCount);
+    /* Adopting the configuration at the start recomputed the unset MTUs (MsQuic's floor). */
+    CHECK(got.MinimumMtu == 1248 && !got.IsSet.MinimumMtu && got.MaximumMtu == 1500);
+    /* A refused MTU or ECN stops the update at its place in MsQuic's order: the fields
+     * before it are stored all the same, those after it are not. */
+    memset(&s, 0, sizeof(s));
+    s.IsSet.PeerUnidiStreamCount = TRUE;
+    s.PeerUnidiStreamCount = 2;
+    s.IsSet.MaximumMtu = TRUE;
+    s.MaximumMtu = 1400;
+    s.IsSet.DestCidUpdateIdleTimeoutMs = TRUE;
+    s.DestCidUpdateIdleTimeoutMs = 999;
+    CHECK(set_conn(conn, &s) == QUIC_STATUS_INVALID_PARAMETER);
+    get_conn(conn, &got);
+    CHECK(got.IsSet.PeerUnidiStreamCount && got.PeerUnidiStreamCount == 2);
+    CHECK(!got.IsSet.MaximumMtu && got.MaximumMtu == 1500);
+    CHECK(!got.IsSet.DestCidUpdateIdleTimeoutMs && got.DestCidUpdateIdleTimeoutMs == 20000);
+    memset(&s, 0, sizeof(s));
+    s.IsSet.DestCidUpdateIdleTimeoutMs = TRUE;
+    s.DestCidUpdateIdleTimeoutMs = 999;
+    s.IsSet.EcnEnabled = TRUE;
+    s.EcnEnabled = TRUE;
+    s.IsSet.ReliableResetEnabled = TRUE;
+    s.ReliableResetEnabled = TRUE;
+    CHECK(set_conn(conn, &s) == QUIC_STATUS_INVALID_PARAMETER);
+    get_conn(conn, &got);
+    CHECK(got.IsSet.DestCidUpdateIdleTimeoutMs && got.DestCidUpdateIdleTimeoutMs == 999);
+    CHECK(!got.IsSet.EcnEnabled && !got.IsSet.ReliableResetEnabled);
     memset(&s, 0, sizeof(s));
     s.IsSet.MinimumMtu = TRUE;
     s.MinimumMtu = 1300;
@@ -247,7 +275,11 @@ int main(void) {
     memset(&s, 0, sizeof(s));
     s.IsSet.SendBufferingEnabled = TRUE;
     s.SendBufferingEnabled = FALSE;
-    CHECK(set_conn(conn, &s) == QUIC_STATUS_SUCCESS);
+    /* Refused, but after SendBufferingEnabled in MsQuic's order: that one is taken (and
+     * acts) all the same. */
+    s.IsSet.MaximumMtu = TRUE;
+    s.MaximumMtu = 1400;
+    CHECK(set_conn(conn, &s) == QUIC_STATUS_INVALID_PARAMETER);
     counter_init(&send_complete);
     static uint8_t data[128 * 1024];
     memset(data, 0x5A, sizeof(data));

@@ -98,6 +98,7 @@ declare -A EXCLUDED=(
     [disconnect_timeout]="its peer is a raw TCP server speaking QMux records"
     [handshake_timeout]="its peers are raw TCP sockets (a TLS listener fed no ClientHello)"
     [memory_scale]="heap accounting of this library's caches"
+    [end_releases]="its peers talk through a TCP proxy (and some over QMux/TCP)"
 )
 
 # ---------------------------------------------------------------------------------------------

@@ -194,12 +194,14 @@ const C_PROGRAMS: &[&str] = &[
     "api_usage",
     "app_owned_buffers",
     "bad_args",
+    "blocking_in_callback",
     "buffered_send",
     "cert_accept",
     "cert_events",
     "close_async_late",
     "close_graceful",
     "close_held_sends",
+    "close_reliable_buffers",
     "close_in_callbacks",
     "conn_options",
     "conn_params",
@@ -212,16 +214,19 @@ const C_PROGRAMS: &[&str] = &[
     "disconnect_timeout",
     "dlopen_host",
     "dual_stack_addresses",
+    "end_releases",
     "execution_config",
     "global_params",
     "handle_kinds",
     "handle_lifetime",
+    "happy_eyeballs",
     "handshake_timeout",
     "idle_timeout",
     "immediate_shutdown_send",
     "listener_alpn",
     "listener_alpn_choice",
     "listener_reject",
+    "listener_shared_pools",
     "loopback_tcp",
     "loopback_tls",
     "many_connections",
@@ -247,6 +252,7 @@ const C_PROGRAMS: &[&str] = &[
     "stream_statistics",
     "unbuffered_send",
     "xdp_map_config",
+    "worker_panic",
 ];
 
 #[test]
@@ -405,6 +411,16 @@ fn close_held_sends() {
 }
 
 #[test]
+fn close_reliable_buffers() {
+    c_program("close_reliable_buffers");
+}
+
+#[test]
+fn end_releases() {
+    c_program("end_releases");
+}
+
+#[test]
 fn close_graceful() {
     c_program("close_graceful");
 }
@@ -462,6 +478,38 @@ fn conn_statistics() {
 #[test]
 fn connect_statuses() {
     c_program("connect_statuses");
+}
+
+/// Debug builds say on stderr that RegistrationClose was called inside a callback while the
+/// registration had open objects (MsQuic forbids it: a deadlock).
+#[test]
+fn blocking_in_callback() {
+    if !cfg!(debug_assertions) {
+        return; // The warning is a debug build's.
+    }
+    let exe = compile_c("blocking_in_callback", lib_dir());
+    let out = run_c(&exe);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("msquic-qmux: RegistrationClose called on a worker thread"),
+        "no warning:\n{err}"
+    );
+}
+
+/// Needs the library's debug-build resolver hook.
+#[test]
+fn happy_eyeballs() {
+    if cfg!(debug_assertions) {
+        c_program("happy_eyeballs");
+    }
+}
+
+/// Needs the library's debug-build fault-injection hook.
+#[test]
+fn worker_panic() {
+    if cfg!(debug_assertions) {
+        c_program("worker_panic");
+    }
 }
 
 #[test]
@@ -537,6 +585,11 @@ fn listener_alpn_choice() {
 #[test]
 fn listener_reject() {
     c_program("listener_reject");
+}
+
+#[test]
+fn listener_shared_pools() {
+    c_program("listener_shared_pools");
 }
 
 #[test]

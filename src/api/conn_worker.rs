@@ -62,6 +62,8 @@ pub(crate) struct ConnSlot {
     pub(crate) conn: RefCell<Option<Rc<Conn>>>,
     /// An accepted socket waiting for ConnectionSetConfiguration.
     pub(crate) pending: RefCell<Option<PendingAccept>>,
+    /// A client's connect under way (name resolution, then attempts), until `conn` is set.
+    pub(crate) race: RefCell<Option<crate::runtime::conn::race::Race>>,
     /// Streams waiting for an ID (handshake or the peer's stream limit).
     blocked_starts: RefCell<Vec<Arc<Handle<Stream>>>>,
     /// The next stream index to promise a blocked start, by direction (`[bidi, uni]`).
@@ -112,6 +114,7 @@ impl ConnSlot {
             handle,
             conn: RefCell::new(None),
             pending: RefCell::new(None),
+            race: RefCell::new(None),
             blocked_starts: RefCell::new(Vec::new()),
             reserved_next: [Cell::new(0), Cell::new(0)],
             streams: RefCell::new(HashMap::new()),
@@ -391,16 +394,23 @@ impl ConnSlot {
         if self.completed.replace(true) {
             return;
         }
-        let _ = cx;
+        // A connect still under way ends here: its sockets close, no outcome follows.
+        let race = self.race.borrow_mut().take();
+        if let Some(race) = race {
+            race.cancel(cx);
+        }
         self.flush_engine_completions();
         let mut streams: Vec<_> = self.streams.borrow_mut().drain().map(|(_, s)| s).collect();
         // Streams started while blocked by the peer's limit (their START_COMPLETE reported
-        // an ID) end with the connection too.
-        streams.extend(
-            self.take_blocked_starts()
-                .into_iter()
-                .filter(|s| s.obj.id().is_some()),
-        );
+        // an ID) end with the connection too; starts still waiting for the handshake fail.
+        let (promised, unstarted): (Vec<_>, Vec<_>) = self
+            .take_blocked_starts()
+            .into_iter()
+            .partition(|s| s.obj.id().is_some());
+        streams.extend(promised);
+        for s in &unstarted {
+            stream::start_refused(self, s);
+        }
         self.publish_closed(connection::CLOSED_LOCALLY);
         let (status, code) = self.close_status.get();
         qlog!(
@@ -921,6 +931,13 @@ impl ConnSink for SlotSink {
 
     fn log_id(&self) -> usize {
         self.1
+    }
+
+    fn on_panic(&self, cx: &WorkerCx, conn: &Rc<Conn>) {
+        match self.0.upgrade() {
+            Some(slot) => crate::api::conn_panic::end(cx, &slot),
+            None => conn.close_internal_error(),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! certificate validation completion and keying-material export.
 
 use core::ffi::{CStr, c_char, c_void};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -10,18 +10,18 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use parking_lot::Mutex;
 
 use crate::api::abi::{
-    BOOLEAN, HQUIC, QUIC_ADDRESS_FAMILY, QUIC_ADDRESS_FAMILY_INET, QUIC_ADDRESS_FAMILY_INET6,
-    QUIC_CONNECTION_CALLBACK_HANDLER, QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT,
-    QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_HANDSHAKE_INFO, QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS,
-    QUIC_STATUS_ADDRESS_NOT_AVAILABLE, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE,
-    QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_STATUS_UNREACHABLE,
+    BOOLEAN, HQUIC, QUIC_ADDRESS_FAMILY, QUIC_CONNECTION_CALLBACK_HANDLER,
+    QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT, QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_HANDSHAKE_INFO,
+    QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
+    QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS,
     QUIC_TRANSPORT_QMUX_TCP, QUIC_UINT62, QUIC_UINT62_MAX,
 };
 use crate::api::boundary;
 use crate::api::cert_events::CertCheck;
 use crate::api::configuration::Configuration;
 use crate::api::conn_options::ConnOptions;
-use crate::api::conn_worker::{self, ConnSlot, STATUS_CLOSE_CODE};
+use crate::api::conn_start::StartPlan;
+use crate::api::conn_worker::{self, ConnSlot};
 use crate::api::counted::ConnCount;
 use crate::api::credentials::LoadedTls;
 use crate::api::datagram::SendLimits;
@@ -29,13 +29,10 @@ use crate::api::handle::{Handle, Kind, Object};
 use crate::api::param::objects::ConnParams;
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
-use crate::api::sockaddr;
 use crate::api::stream::Stream;
-use crate::api::tls_secrets::{self, TlsSecretsParam};
-use crate::runtime::conn::{Conn, Wire};
+use crate::api::tls_secrets::TlsSecretsParam;
 use crate::runtime::counters;
 use crate::runtime::log::qlog;
-use crate::runtime::tls::TlsSession;
 use crate::runtime::worker::{Pool, Worker, WorkerCx};
 
 /// `AF_UNSPEC`, `AF_INET`, `AF_INET6` on Linux.
@@ -223,7 +220,8 @@ pub(crate) fn on_slot_else(
                 slot
             }
         };
-        f(cx, &slot);
+        // A panic ends this connection only.
+        crate::api::conn_panic::contain(&handle, || f(cx, &slot));
     };
     let worker = conn.obj.worker();
     if worker.is_current() {
@@ -451,8 +449,9 @@ pub(crate) unsafe extern "C" fn shutdown(
     });
 }
 
-/// `ConnectionStart`: resolves the server name on the connection's worker, connects over
-/// TCP and runs QMux; CONNECTED or SHUTDOWN_* events report the outcome.
+/// `ConnectionStart`: resolves the server name off the connection's worker, connects over
+/// TCP to its addresses (Happy Eyeballs, `conn_start`) and runs QMux; CONNECTED or
+/// SHUTDOWN_* events report the outcome.
 pub(crate) unsafe extern "C" fn start(
     h: HQUIC,
     configuration: HQUIC,
@@ -542,6 +541,17 @@ pub(crate) unsafe extern "C" fn start(
             "connection start server={name:?} port={server_port} family={family}"
         );
         let reg_down = conn.obj.registration_shutting_down();
+        let plan = StartPlan {
+            name,
+            port: server_port,
+            family,
+            remote,
+            bind,
+            tls,
+            engine,
+            handshake_deadline,
+            disconnect_timeout,
+        };
         on_slot(&conn, false, move |cx, slot| {
             if reg_down {
                 // As MsQuic: a start after RegistrationShutdown shuts the connection down
@@ -550,98 +560,10 @@ pub(crate) unsafe extern "C" fn start(
                 return;
             }
             *slot.alpn.borrow_mut() = alpn;
-            let addr = match remote {
-                Some(addr) => Some(addr),
-                None => resolve(&name, server_port, family),
-            };
-            // MsQuic on Linux: a name that does not resolve (in the family asked for) leaves
-            // the wildcard address, which the start refuses with INVALID_PARAMETER, reported
-            // as a transport shutdown; so does a name that resolves to the wildcard.
-            let Some(addr) = addr.filter(|a| !a.ip().is_unspecified()) else {
-                slot.transport_shutdown(QUIC_STATUS_INVALID_PARAMETER, STATUS_CLOSE_CODE);
-                // A failed start is a silent close in MsQuic: PeerAcknowledgedShutdown.
-                slot.complete(cx, true);
-                return;
-            };
-            let addr = SocketAddr::new(addr.ip(), server_port);
-            // As MsQuic, whose start resolves the name and makes the socket: the remote
-            // address is known from here, the local one once the connect is under way.
-            *slot.handle.obj.remote_address.lock() = Some(sockaddr::unmapped(addr));
-            let wire = match &tls {
-                None => Wire::Plain,
-                Some(tls) => {
-                    let sni = if name.is_empty() {
-                        addr.ip().to_string()
-                    } else {
-                        name.clone()
-                    };
-                    match TlsSession::client(tls, &sni) {
-                        Ok(mut session) => {
-                            if let Some(sink) = tls_secrets::take_sink(&slot.handle) {
-                                session.set_secret_sink(sink);
-                            }
-                            Wire::Tls(Box::new(session))
-                        }
-                        Err(_) => {
-                            slot.transport_shutdown(
-                                QUIC_STATUS_INVALID_PARAMETER,
-                                STATUS_CLOSE_CODE,
-                            );
-                            slot.complete(cx, true);
-                            return;
-                        }
-                    }
-                }
-            };
-            match Conn::connect_from(cx, bind, addr, wire, engine, slot.sink()) {
-                Ok(c) => {
-                    // The kernel chose the source address and port in connect().
-                    slot.handle.obj.info.lock().local_address =
-                        c.local_addr().ok().map(sockaddr::unmapped);
-                    if let Some(deadline) = handshake_deadline {
-                        c.set_handshake_deadline(cx, deadline);
-                    }
-                    c.set_disconnect_timeout(cx, disconnect_timeout);
-                    *slot.conn.borrow_mut() = Some(c);
-                }
-                Err(e) => {
-                    slot.transport_shutdown(conn_worker_status(e.kind()), STATUS_CLOSE_CODE);
-                    slot.complete(cx, true);
-                }
-            }
+            crate::api::conn_start::begin(cx, slot, plan);
         });
         QUIC_STATUS_PENDING
     })
-}
-
-/// The first address of `name` in `family` (UNSPEC takes any, and an IPv4-mapped IPv6
-/// address as the IPv4 address, as MsQuic's resolver does).
-fn resolve(name: &str, port: u16, family: QUIC_ADDRESS_FAMILY) -> Option<SocketAddr> {
-    let addrs = (name, port).to_socket_addrs().ok()?;
-    let addrs = addrs.map(|a| match family {
-        QUIC_ADDRESS_FAMILY_INET6 => a,
-        _ => sockaddr::unmapped(a),
-    });
-    let mut addrs: Vec<SocketAddr> = addrs
-        .filter(|a| match family {
-            QUIC_ADDRESS_FAMILY_INET => a.is_ipv4(),
-            QUIC_ADDRESS_FAMILY_INET6 => a.is_ipv6(),
-            _ => true,
-        })
-        .collect();
-    // Prefer IPv4 for UNSPEC, as loopback names resolve to both and servers commonly bind
-    // the IPv4 wildcard.
-    addrs.sort_by_key(|a| a.is_ipv6());
-    addrs.into_iter().next()
-}
-
-/// The status of a TCP connect that failed at once: nothing listening (ECONNREFUSED) is
-/// UNREACHABLE, as MsQuic reports the ICMP port unreachable its datagram draws.
-fn conn_worker_status(kind: std::io::ErrorKind) -> QUIC_STATUS {
-    match kind {
-        std::io::ErrorKind::AddrNotAvailable => QUIC_STATUS_ADDRESS_NOT_AVAILABLE,
-        _ => QUIC_STATUS_UNREACHABLE,
-    }
 }
 
 /// The connection's settings with the configuration's explicitly set fields adopted where

@@ -97,4 +97,6 @@ pub(crate) fn close(api: *const c_void) {
     // Stops and joins the workers (unless this is one of them), outside the lock: a worker
     // finishing its last callbacks may itself call into the library.
     drop(pool);
+    // No resolver thread outlives the library (lookups under way finish first).
+    crate::runtime::resolver::shutdown();
 }

@@ -1,5 +1,13 @@
 //! Listeners: `ListenerOpen`, `ListenerClose`, `ListenerStart`, `ListenerStop`, and the
 //! NEW_CONNECTION path of accepted connections.
+//!
+//! Listening sockets live on the library's shared workers, whatever the execution profile of
+//! the registrations whose listeners use them: listeners of several registrations may share one
+//! socket (same address, disjoint ALPNs), and a SCAVENGER or REAL_TIME registration's own
+//! workers end when that registration closes, which must not take the socket from the others.
+//! The ClientHello is read on a shared worker too; once it has picked the listener, the
+//! connection moves to a worker of that listener's registration (its partition's, if set),
+//! where NEW_CONNECTION is raised and the connection lives.
 
 use core::ffi::c_void;
 use std::cell::{Cell, RefCell};
@@ -31,7 +39,7 @@ use crate::runtime::counters;
 use crate::runtime::listener::Listener as TcpListener;
 use crate::runtime::log::qlog;
 use crate::runtime::tls::{ClientHello, RecvBuffer, TlsSession, alpn};
-use crate::runtime::worker::{Pool, WorkerCx};
+use crate::runtime::worker::{Pool, Worker, WorkerCx};
 
 /// A listener.
 pub(crate) struct Listener {
@@ -57,9 +65,9 @@ struct ListenerState {
     /// STOP_COMPLETE, so that it is the listener's last event.
     stop_report_pending: bool,
     /// The worker the socket is on, while started.
-    worker: Option<usize>,
+    worker: Option<PoolWorker>,
     /// The worker of the most recent start, whose queue a stop may still be in.
-    last_worker: Option<usize>,
+    last_worker: Option<PoolWorker>,
     alpns: Vec<Vec<u8>>,
     local: Option<SocketAddr>,
     /// Stopped, with STOP_COMPLETE not yet delivered: a start is INVALID_STATE until then.
@@ -119,7 +127,7 @@ impl<'a> CallbackGuard<'a> {
     /// a stop has taken the listener's worker, no callback starts.
     fn enter(listener: &'a Handle<Listener>) -> Option<Self> {
         let mut state = listener.obj.state.lock();
-        state.worker?;
+        state.worker.as_ref()?;
         state.in_flight += 1;
         Some(Self(listener))
     }
@@ -181,12 +189,35 @@ thread_local! {
     static SOCKETS: RefCell<HashMap<SocketAddr, Rc<TcpListener>>> = RefCell::new(HashMap::new());
 }
 
+/// A worker named by its pool and index: indices repeat across pools (the shared workers and a
+/// registration's own), so an index alone does not name a thread.
+#[derive(Clone)]
+struct PoolWorker {
+    pool: Arc<Pool>,
+    index: usize,
+}
+
+impl PoolWorker {
+    fn worker(&self) -> &Worker {
+        self.pool.worker(self.index)
+    }
+}
+
+/// The worker of `pool` for a new connection of `listener` (or for its socket): its
+/// partition's if LISTENER_PARTITION_INDEX is set, else the next in round-robin order.
+fn worker_for<'a>(listener: &Listener, pool: &'a Pool) -> &'a Worker {
+    match listener.params.partition() {
+        Some(p) => pool.worker(usize::from(p) % pool.len()),
+        None => pool.pick(),
+    }
+}
+
 /// One listening TCP socket and the started listeners sharing it. Listeners on one address
 /// must have disjoint ALPN lists (MsQuic's model); an accepted connection goes to the one
 /// whose list holds the client's first acceptable token.
 struct SharedSocket {
-    /// The worker the socket is on.
-    worker: usize,
+    /// The worker the socket is on: one of the library's shared workers.
+    worker: PoolWorker,
     /// The listeners, in start order, with their application-form ALPN lists.
     listeners: Mutex<Vec<Member>>,
 }
@@ -316,7 +347,7 @@ fn stop_and_report(listener: &Arc<Handle<Listener>>, wait: bool) {
         }
         report_stop(&l);
     };
-    let w = listener.obj.pool.worker(worker);
+    let w = worker.worker();
     if wait || w.is_current() {
         let _ = w.run(op);
     } else {
@@ -353,7 +384,7 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
     boundary::unit(|| {
         // SAFETY: `h` is an application handle; `begin_close` validates it.
         if let Some(listener) = unsafe { Handle::<Listener>::begin_close(h) } {
-            let last = listener.obj.state.lock().last_worker;
+            let last = listener.obj.state.lock().last_worker.clone();
             stop_and_report(&listener, true);
             // Stopped earlier (ListenerStop): a callback that began before that stop may
             // still be running on another worker. None runs once ListenerClose returns.
@@ -363,7 +394,7 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
             // A ListenerStop queued before this close must have finished (and delivered
             // STOP_COMPLETE) before the close returns: the worker's queue is in order.
             if let Some(w) = last {
-                let _ = listener.obj.pool.worker(w).run(|_| ());
+                let _ = w.worker().run(|_| ());
             }
             listener.obj.guard.lock().take();
             // From inside STOP_COMPLETE, the close completes when it returns.
@@ -466,8 +497,8 @@ fn bind_and_register(
                     alpn_names(&alpns)
                 );
                 let mut state = listener.obj.state.lock();
-                state.worker = Some(entry.worker);
-                state.last_worker = Some(entry.worker);
+                state.worker = Some(entry.worker.clone());
+                state.last_worker = Some(entry.worker.clone());
                 state.alpns = alpns;
                 state.local = Some(bind);
                 state.reported = Some(reported(bind.port()));
@@ -477,19 +508,19 @@ fn bind_and_register(
         // SHARED is not held while the worker binds: that worker may be inside a callback
         // that stops a listener (ListenerStop takes SHARED), which would never return.
         drop(shared);
-        let worker = match listener.obj.params.partition() {
-            Some(p) => listener
-                .obj
-                .pool
-                .worker(usize::from(p) % listener.obj.pool.len()),
-            None => listener.obj.pool.pick(),
+        // On the library's shared workers, which outlive every registration's own (see the
+        // module's comment); they exist while any registration does.
+        let host = crate::api::library::pool().unwrap_or_else(|| listener.obj.pool.clone());
+        let worker = PoolWorker {
+            index: worker_for(&listener.obj, &host).index(),
+            pool: host,
         };
         let entry = Arc::new(SharedSocket {
-            worker: worker.index(),
+            worker: worker.clone(),
             listeners: Mutex::new(vec![(listener.clone(), alpns.clone())]),
         });
         let e = entry.clone();
-        let bound = worker.run(move |cx| {
+        let bound = worker.worker().run(move |cx| {
             let on_accept = accept_handler(e);
             let sock = TcpListener::bind(cx, bind, v6_only, on_accept)?;
             let local = sock.local_addr()?;
@@ -506,8 +537,8 @@ fn bind_and_register(
                 );
                 SHARED.lock().insert(local, entry);
                 let mut state = listener.obj.state.lock();
-                state.worker = Some(worker.index());
-                state.last_worker = Some(worker.index());
+                state.worker = Some(worker.clone());
+                state.last_worker = Some(worker);
                 state.alpns = alpns;
                 state.local = Some(local);
                 state.reported = Some(reported(local.port()));
@@ -540,27 +571,55 @@ pub(crate) unsafe extern "C" fn stop(h: HQUIC) {
     });
 }
 
-/// What the listener's socket does with each accepted connection: hand it to a worker.
+/// What the listener's socket does with each accepted connection: hand it to a shared worker,
+/// the one the first listener's connection would go to if that listener's registration runs
+/// on the shared workers (most often the only listener, and then no second move is needed).
 fn accept_handler(shared: Arc<SharedSocket>) -> crate::runtime::listener::OnAccept {
     Box::new(move |_cx, sock, peer| {
         let Some(first) = shared.first() else {
             return;
         };
-        // A partitioned listener keeps its connections on its partition's worker.
-        let pool = &first.obj.pool;
-        let target = match first.obj.params.partition() {
-            Some(p) => pool.worker(usize::from(p) % pool.len()),
-            None => pool.pick(),
+        let host = &shared.worker.pool;
+        let target = if Arc::ptr_eq(&first.obj.pool, host) {
+            worker_for(&first.obj, host)
+        } else {
+            host.pick()
         };
         let shared = shared.clone();
         target.post(Box::new(move |cx| accept_on_worker(cx, shared, sock, peer)));
     })
 }
 
+/// Raises NEW_CONNECTION on the worker `listener`'s connection belongs to: this one (a shared
+/// worker) if it is one of the listener's registration's and no partition asks for another,
+/// else one of that registration's, where the socket moves first.
+fn deliver(
+    cx: &WorkerCx,
+    host: &Arc<Pool>,
+    listener: Arc<Handle<Listener>>,
+    sock: std::net::TcpStream,
+    peer: SocketAddr,
+    hello: Option<(RecvBuffer, ClientHello)>,
+) {
+    let pool = listener.obj.pool.clone();
+    let target = match listener.obj.params.partition() {
+        Some(_) => Some(worker_for(&listener.obj, &pool)).filter(|w| !w.is_current()),
+        None if Arc::ptr_eq(&pool, host) => None,
+        None => Some(pool.pick()),
+    };
+    match target {
+        None => raise_new_connection(cx, &listener, sock, peer, hello),
+        Some(w) => w.post(Box::new(move |cx| {
+            raise_new_connection(cx, &listener, sock, peer, hello);
+        })),
+    }
+}
+
 /// TLS alert record `no_application_protocol` (fatal), sent before any handshake keys.
 const NO_APPLICATION_PROTOCOL: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 120];
 
-/// On the connection's worker: for TLS, reads the ClientHello first; then NEW_CONNECTION.
+/// On a shared worker: for TLS, reads the ClientHello first, which picks the listener; then
+/// NEW_CONNECTION on that listener's worker.
 fn accept_on_worker(
     cx: &WorkerCx,
     shared: Arc<SharedSocket>,
@@ -572,7 +631,7 @@ fn accept_on_worker(
     };
     let transport = *first.obj.registration.obj.transport.lock();
     if transport == QUIC_TRANSPORT_QMUX_TCP {
-        raise_new_connection(cx, &first, sock, peer, None);
+        deliver(cx, &shared.worker.pool, first, sock, peer, None);
         return;
     }
     // Before the application picks a configuration, a server connection runs on the
@@ -583,7 +642,16 @@ fn accept_on_worker(
         .map(|t| Instant::now() + t);
     let on_hello: OnHello = Box::new(move |cx, mut sock, buf, hello| {
         match shared.route(&hello.alpn) {
-            Some(listener) => raise_new_connection(cx, &listener, sock, peer, Some((buf, hello))),
+            Some(listener) => {
+                deliver(
+                    cx,
+                    &shared.worker.pool,
+                    listener,
+                    sock,
+                    peer,
+                    Some((buf, hello)),
+                );
+            }
             None => {
                 // No listener on this address takes any of the client's protocols.
                 let _ = std::io::Write::write_all(&mut sock, &NO_APPLICATION_PROTOCOL);

@@ -107,6 +107,23 @@ impl Registration {
         )
     }
 
+    /// Debug builds: MsQuic forbids RegistrationClose inside a callback, where it deadlocks;
+    /// here it hangs whenever closing the children still open needs this worker thread. Says
+    /// so on stderr (before the handle is closed, so that a test can wait for the handle).
+    fn warn_if_close_may_deadlock(&self) {
+        if !cfg!(debug_assertions) || crate::runtime::worker::current_index().is_none() {
+            return;
+        }
+        let children = *self.children.lock();
+        if children > 0 {
+            eprintln!(
+                "msquic-qmux: RegistrationClose called on a worker thread (inside a callback) \
+                 while {children} object(s) of the registration are open: MsQuic forbids \
+                 this, and it deadlocks if closing them needs this worker"
+            );
+        }
+    }
+
     fn wait_for_children(&self) {
         let mut children = self.children.lock();
         while *children > 0 {
@@ -212,6 +229,10 @@ pub(crate) unsafe extern "C" fn open(
 /// worker threads (joined, unless the call comes from one of them) and frees the registration.
 pub(crate) unsafe extern "C" fn close(h: HQUIC) {
     boundary::unit(|| {
+        // SAFETY: `h` is an application handle; `borrow` validates it.
+        if let Some(reg) = unsafe { Handle::<Registration>::borrow(h) } {
+            reg.obj.warn_if_close_may_deadlock();
+        }
         // SAFETY: `h` is an application handle; `close` validates it.
         if let Some(reg) = unsafe { Handle::<Registration>::close(h) } {
             reg.obj.close_completed();

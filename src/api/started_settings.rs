@@ -1,5 +1,6 @@
 //! `QUIC_PARAM_CONN_SETTINGS` on a started connection, as MsQuic takes it: MTU and ECN
-//! fields are INVALID_PARAMETER; every other valid field is stored (GetParam shows it), and
+//! fields are INVALID_PARAMETER; every other valid field is stored (GetParam shows it; a
+//! refused value stops the update there, the fields before it in MsQuic's order stored), and
 //! the ones MsQuic reads while the connection runs take effect at once:
 //! - `PeerBidiStreamCount`, `PeerUnidiStreamCount`: the peer's stream limit (a raise goes
 //!   out as MAX_STREAMS, a cut applies as streams finish);
@@ -42,10 +43,24 @@ pub(crate) unsafe fn set(
         Ok(u) => u,
         Err(invalid) => return invalid.status(),
     };
-    if let Err(invalid) = conn.obj.settings.lock().apply_with(&update, Apply::STARTED) {
-        return invalid.status();
-    }
-    let v = update.values().clone();
+    let (result, v) = {
+        let mut settings = conn.obj.settings.lock();
+        let before = settings.clone();
+        let result = settings.apply_with(&update, Apply::STARTED);
+        let mut v = settings.clone();
+        v.is_set = match result {
+            Ok(()) => update.mask(),
+            // Refused part-way (MsQuic's order): the fields before the refused one are
+            // stored, and those MsQuic reads as the connection runs act all the same; the
+            // peer's stream limits only move on success.
+            Err(_) => changed_live_fields(&before, &v),
+        };
+        (result, v)
+    };
+    let status = match result {
+        Ok(()) => QUIC_STATUS_SUCCESS,
+        Err(invalid) => invalid.status(),
+    };
     let set = |bit: u64| v.is_set(bit);
     if set(C::IS_SET_SEND_BUFFERING_ENABLED) {
         conn.obj
@@ -58,7 +73,7 @@ pub(crate) unsafe fn set(
         | C::IS_SET_KEEP_ALIVE_INTERVAL_MS
         | C::IS_SET_DISCONNECT_TIMEOUT_MS;
     if v.is_set & live == 0 {
-        return QUIC_STATUS_SUCCESS;
+        return status;
     }
     on_slot(conn, true, move |cx, slot| {
         let set = |bit: u64| v.is_set(bit);
@@ -82,5 +97,31 @@ pub(crate) unsafe fn set(
             }
         });
     });
-    QUIC_STATUS_SUCCESS
+    status
+}
+
+/// The fields MsQuic reads while a connection runs (send buffering, idle, keep-alive and
+/// disconnect timeouts) whose values differ between `before` and `after`, as IsSet bits.
+fn changed_live_fields(before: &Settings, after: &Settings) -> u64 {
+    [
+        (
+            C::IS_SET_SEND_BUFFERING_ENABLED,
+            before.send_buffering_enabled != after.send_buffering_enabled,
+        ),
+        (
+            C::IS_SET_IDLE_TIMEOUT_MS,
+            before.idle_timeout_ms != after.idle_timeout_ms,
+        ),
+        (
+            C::IS_SET_KEEP_ALIVE_INTERVAL_MS,
+            before.keep_alive_interval_ms != after.keep_alive_interval_ms,
+        ),
+        (
+            C::IS_SET_DISCONNECT_TIMEOUT_MS,
+            before.disconnect_timeout_ms != after.disconnect_timeout_ms,
+        ),
+    ]
+    .into_iter()
+    .filter(|&(_, changed)| changed)
+    .fold(0, |mask, (bit, _)| mask | bit)
 }

@@ -608,6 +608,19 @@ fn start_failed(stream: &Arc<Handle<Stream>>, status: QUIC_STATUS) {
     }
 }
 
+/// The connection ended while the stream's start waited for the handshake (a server's
+/// StreamStart before CONNECTED): the start fails as one reaching a closed connection does
+/// (ABORTED once the peer closed it, INVALID_STATE otherwise), so the application learns of
+/// it and closes the stream, which cancels its queued sends (at once with SHUTDOWN_ON_FAIL).
+pub(crate) fn start_refused(slot: &ConnSlot, stream: &Arc<Handle<Stream>>) {
+    let status = if slot.is_closed_remotely() {
+        QUIC_STATUS_ABORTED
+    } else {
+        QUIC_STATUS_INVALID_STATE
+    };
+    start_failed(stream, status);
+}
+
 /// Starts the streams that were waiting for the peer's stream limit or the handshake.
 pub(crate) fn retry_blocked_starts(slot: &Rc<ConnSlot>, cx: &WorkerCx) {
     let mut blocked = slot.take_blocked_starts();

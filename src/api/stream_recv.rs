@@ -364,6 +364,7 @@ fn raise_receive(
             },
         },
     );
+    crate::api::conn_panic::on_receive(bufs);
     stream.obj.recv.lock().in_event = true;
     let status = emit(stream, &mut ev);
     stream.obj.recv.lock().in_event = false;

@@ -6,6 +6,7 @@ pub mod conn;
 pub mod counters;
 pub mod listener;
 pub mod log;
+pub mod resolver;
 #[allow(unsafe_code)]
 mod sys;
 pub mod timers;

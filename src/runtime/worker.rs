@@ -5,6 +5,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -28,6 +29,12 @@ pub trait Source {
     fn on_ready(self: Rc<Self>, cx: &WorkerCx, key: SourceKey, readable: bool, writable: bool);
     /// Its timer expired.
     fn on_timer(self: Rc<Self>, cx: &WorkerCx, key: SourceKey, now: Instant);
+    /// Its `on_ready` or `on_timer` panicked (a bug in this library): the source ends what
+    /// it was doing as well as it can. The default removes it from the worker. A panic here
+    /// removes it too.
+    fn on_panic(self: Rc<Self>, cx: &WorkerCx, key: SourceKey) {
+        cx.remove(key);
+    }
 }
 
 // Sockets are registered edge-triggered: a source that stops reading or writing before the
@@ -36,6 +43,9 @@ pub trait Source {
 // the worker had its turn.
 
 const WAKER: Token = Token(usize::MAX);
+/// Debug builds: how long a worker thread waits for another worker before saying on stderr
+/// that it may be deadlocked (see [`Worker::run`]).
+const STALL_WARNING: Duration = Duration::from_secs(5);
 /// Most events taken from the OS per wake-up.
 const EVENT_CAPACITY: usize = 1024;
 
@@ -254,7 +264,30 @@ impl Worker {
         self.post(Box::new(move |cx| {
             let _ = done_tx.send(f(cx));
         }));
-        done_rx.recv().ok()
+        self.wait_reply(&done_rx)
+    }
+
+    /// Waits for the result of an operation queued by [`Worker::run`]. Debug builds: a
+    /// worker thread waiting for another worker deadlocks if that worker waits for it in turn
+    /// (a blocking Close from one worker's callback on another's object, while the other does
+    /// the same): after [`STALL_WARNING`] without an answer this says so on stderr, then waits
+    /// on.
+    fn wait_reply<R>(&self, rx: &Receiver<R>) -> Option<R> {
+        if cfg!(debug_assertions) {
+            if let Some(waiter) = current_index() {
+                match rx.recv_timeout(STALL_WARNING) {
+                    Ok(r) => return Some(r),
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return None,
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => eprintln!(
+                        "msquic-qmux: worker thread {waiter} has waited {STALL_WARNING:?} for \
+                         worker {} to run a blocking call made from a callback: a deadlock if \
+                         that worker is waiting for this one",
+                        self.index
+                    ),
+                }
+            }
+        }
+        rx.recv().ok()
     }
 
     /// Tells the thread to leave its loop once the work in hand is done, and closes the way
@@ -355,12 +388,15 @@ fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>, busy_
             }
             let key = event.token().0;
             if let Some(source) = cx.source(key) {
-                source.on_ready(&cx, key, event.is_readable(), event.is_writable());
+                let (r, w) = (event.is_readable(), event.is_writable());
+                contain(&cx, key, source, |s| s.on_ready(&cx, key, r, w));
             }
         }
         while let Ok(op) = rx.try_recv() {
             counters::dec(counters::WORK_OPER_QUEUE_DEPTH);
-            op(&cx);
+            if catch_unwind(AssertUnwindSafe(|| op(&cx))).is_err() {
+                qlog!(Info, index, "worker {index}: an operation panicked");
+            }
             counters::inc(counters::WORK_OPER_COMPLETED);
             last_work = Instant::now();
         }
@@ -368,14 +404,14 @@ fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>, busy_
         let due = cx.timers.borrow_mut().expired(now);
         for key in due {
             if let Some(source) = cx.source(key) {
-                source.on_timer(&cx, key, now);
+                contain(&cx, key, source, |s| s.on_timer(&cx, key, now));
             }
         }
         // Sources that stopped with work left, now that everything else had a turn.
         for key in again {
             if let Some(source) = cx.source(key) {
                 last_work = Instant::now();
-                source.on_ready(&cx, key, true, true);
+                contain(&cx, key, source, |s| s.on_ready(&cx, key, true, true));
             }
         }
     }
@@ -383,6 +419,27 @@ fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>, busy_
     let sources = std::mem::take(&mut *cx.sources.borrow_mut());
     drop(sources);
     CURRENT.with(|c| c.borrow_mut().take());
+}
+
+/// The panic boundary around a source's work: a panic (a bug in this library) ends only
+/// that source's work ([`Source::on_panic`]), and the worker and its other sources go on.
+fn contain(cx: &WorkerCx, key: SourceKey, source: Rc<dyn Source>, f: impl FnOnce(Rc<dyn Source>)) {
+    let again = source.clone();
+    if catch_unwind(AssertUnwindSafe(|| f(source))).is_ok() {
+        return;
+    }
+    qlog!(
+        Info,
+        key,
+        "worker {}: a source panicked; ending it",
+        cx.index
+    );
+    let same = |s: &Rc<dyn Source>| std::ptr::addr_eq(Rc::as_ptr(s), Rc::as_ptr(&again));
+    if catch_unwind(AssertUnwindSafe(|| again.clone().on_panic(cx, key))).is_err()
+        && cx.source(key).is_some_and(|s| same(&s))
+    {
+        let _ = catch_unwind(AssertUnwindSafe(|| cx.remove(key)));
+    }
 }
 
 /// A fixed set of workers; connections are spread over them.
@@ -568,6 +625,46 @@ mod tests {
             let _ = self.fired.send(now);
             cx.remove(key);
         }
+    }
+
+    /// Panics in `on_timer`; says whether `on_panic` ran.
+    struct Faulty {
+        contained: crossbeam_channel::Sender<()>,
+    }
+
+    impl Source for Faulty {
+        fn on_ready(self: Rc<Self>, _: &WorkerCx, _: SourceKey, _: bool, _: bool) {}
+        fn on_timer(self: Rc<Self>, _: &WorkerCx, _: SourceKey, _: Instant) {
+            panic!("injected");
+        }
+        fn on_panic(self: Rc<Self>, cx: &WorkerCx, key: SourceKey) {
+            let _ = self.contained.send(());
+            cx.remove(key);
+        }
+    }
+
+    #[test]
+    fn a_panic_ends_only_the_source_or_operation_that_raised_it() {
+        let pool = Pool::new(1).unwrap();
+        let (contained_tx, contained) = crossbeam_channel::bounded(1);
+        let (tx, fired) = crossbeam_channel::bounded(1);
+        let now = Instant::now();
+        pool.worker(0).run(move |cx| {
+            let faulty = cx.insert(Rc::new(Faulty {
+                contained: contained_tx,
+            }));
+            cx.set_timer(faulty, Some(now));
+            let tick = cx.insert(Rc::new(Tick { fired: tx }));
+            cx.set_timer(tick, Some(now + Duration::from_millis(20)));
+        });
+        assert_eq!(contained.recv_timeout(TEST_WAIT), Ok(()));
+        // The other source's timer still fires, and the worker still runs operations, even
+        // after one of them panicked (its caller hears `None`).
+        assert!(fired.recv_timeout(TEST_WAIT).is_ok());
+        assert_eq!(pool.worker(0).run(|_| -> u8 { panic!("injected") }), None);
+        assert_eq!(pool.worker(0).run(|cx| cx.index()), Some(0));
+        pool.worker(0)
+            .run(|cx| assert!(cx.sources.borrow().entries.iter().all(Option::is_none)));
     }
 
     #[test]

@@ -5,11 +5,10 @@ use core::ffi::c_void;
 use crate::api::abi::{HQUIC, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER};
 use crate::api::configuration::Configuration;
 use crate::api::handle::Handle;
-use crate::api::settings::{get_settings_param, global, set_settings_param};
+use crate::api::settings::{get_settings_param, refresh_configuration, set_settings_param};
 
 /// Reads the configuration's settings. Fields it did not set follow the library-wide
-/// settings as they are now: MsQuic refreshes every configuration's unset fields when
-/// `QUIC_PARAM_GLOBAL_SETTINGS` changes.
+/// settings: MsQuic refreshes every configuration's unset fields when they change.
 ///
 /// # Safety
 /// `h` is an application handle; `len` is valid; `buf` is NULL or writable for `*len` bytes.
@@ -18,9 +17,8 @@ pub(crate) unsafe fn get(h: HQUIC, len: *mut u32, buf: *mut c_void) -> QUIC_STAT
     let Some(config) = (unsafe { Handle::<Configuration>::borrow(h) }) else {
         return QUIC_STATUS_INVALID_PARAMETER;
     };
-    let library = global();
     let mut settings = config.obj.settings.lock();
-    settings.inherit(&library);
+    refresh_configuration(&mut settings);
     // SAFETY: as above.
     unsafe { get_settings_param(&settings, len, buf) }
 }
@@ -35,6 +33,7 @@ pub(crate) unsafe fn set(h: HQUIC, len: u32, buf: *const c_void) -> QUIC_STATUS 
         return QUIC_STATUS_INVALID_PARAMETER;
     };
     let mut settings = config.obj.settings.lock();
+    refresh_configuration(&mut settings);
     // SAFETY: as above.
     unsafe { set_settings_param(&mut settings, len, buf) }
 }

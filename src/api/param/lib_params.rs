@@ -120,7 +120,8 @@ const GLOBAL_MIN: usize = 12; // through LoadBalancingMode
 
 /// `GLOBAL_GLOBAL_SETTINGS` set: at least through `LoadBalancingMode`; `FixedServerID` when
 /// the size covers it; only fields whose IsSet bit is set; a mode past SERVER_ID_FIXED is
-/// refused.
+/// refused. Success also counts as a change of the library settings
+/// ([`global_changed_elsewhere`](crate::api::settings::global_changed_elsewhere)).
 ///
 /// # Safety
 /// `buf` is NULL or readable for `len` bytes.
@@ -141,14 +142,17 @@ pub(crate) unsafe fn set_global_settings(len: u32, buf: *const c_void) -> QUIC_S
     if n < size_of::<QUIC_GLOBAL_SETTINGS>() {
         g.set_is_set(QUIC_GLOBAL_SETTINGS::IS_SET_FIXED_SERVER_ID, false);
     }
+    let mut s = STATE.lock();
+    if g.is_set(QUIC_GLOBAL_SETTINGS::IS_SET_RETRY_MEMORY_LIMIT) {
+        s.retry_memory_limit = g.RetryMemoryLimit;
+        s.is_set |= QUIC_GLOBAL_SETTINGS::IS_SET_RETRY_MEMORY_LIMIT;
+    }
+    // Checked after RetryMemoryLimit is stored, as MsQuic's settings code does (a refused
+    // mode leaves that field applied).
     if g.is_set(QUIC_GLOBAL_SETTINGS::IS_SET_LOAD_BALANCING_MODE)
         && u32::from(g.LoadBalancingMode) >= QUIC_LOAD_BALANCING_COUNT.0
     {
         return QUIC_STATUS_INVALID_PARAMETER;
-    }
-    let mut s = STATE.lock();
-    if g.is_set(QUIC_GLOBAL_SETTINGS::IS_SET_RETRY_MEMORY_LIMIT) {
-        s.retry_memory_limit = g.RetryMemoryLimit;
     }
     if g.is_set(QUIC_GLOBAL_SETTINGS::IS_SET_LOAD_BALANCING_MODE) {
         s.load_balancing_mode = g.LoadBalancingMode;
@@ -160,6 +164,8 @@ pub(crate) unsafe fn set_global_settings(len: u32, buf: *const c_void) -> QUIC_S
         & (QUIC_GLOBAL_SETTINGS::IS_SET_RETRY_MEMORY_LIMIT
             | QUIC_GLOBAL_SETTINGS::IS_SET_LOAD_BALANCING_MODE
             | QUIC_GLOBAL_SETTINGS::IS_SET_FIXED_SERVER_ID);
+    drop(s);
+    crate::api::settings::global_changed_elsewhere();
     QUIC_STATUS_SUCCESS
 }
 
@@ -219,6 +225,8 @@ pub(crate) unsafe fn set_versions(len: u32, buf: *const c_void) -> QUIC_STATUS {
             let mut s = STATE.lock();
             s.versions = v;
             s.version_negotiation = true;
+            drop(s);
+            crate::api::settings::global_changed_elsewhere();
             QUIC_STATUS_SUCCESS
         }
         Err(status) => status,

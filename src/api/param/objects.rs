@@ -264,6 +264,11 @@ pub(crate) unsafe fn set(
             match unsafe { versions::parse(len, buf) } {
                 Ok(v) => {
                     *config.obj.params.versions.lock() = v;
+                    // MsQuic applies these through its settings code too: the MTU pair is
+                    // recomputed.
+                    let mut settings = config.obj.settings.lock();
+                    crate::api::settings::refresh_configuration(&mut settings);
+                    settings.recompute_mtus();
                     QUIC_STATUS_SUCCESS
                 }
                 Err(status) => status,
@@ -377,6 +382,15 @@ pub(crate) unsafe fn set(
             match unsafe { versions::parse(len, buf) } {
                 Ok(v) => {
                     conn.obj.params.state.lock().versions = v;
+                    // As MsQuic, which applies these through its settings code: before the
+                    // start, the MTU pair is recomputed.
+                    if !conn
+                        .obj
+                        .configured
+                        .load(std::sync::atomic::Ordering::Acquire)
+                    {
+                        conn.obj.settings.lock().recompute_mtus();
+                    }
                     QUIC_STATUS_SUCCESS
                 }
                 Err(status) => status,

@@ -10,8 +10,8 @@
 //!   [`inherit`](Settings::inherit)s every field it did not set from [`global`]
 //!   ([`Settings::for_configuration`] does both). `QUIC_PARAM_CONFIGURATION_SETTINGS` applies
 //!   over it ([`set_settings_param`]). MsQuic refreshes a configuration's unset fields when
-//!   the library settings change; calling `inherit` again with [`global`] does that here (it
-//!   is the caller's job).
+//!   the library settings change successfully; [`refresh_configuration`] does that here
+//!   before a configuration's settings are read or changed (it is the caller's job).
 //! - **Connection**: opened with the library's values and nothing set
 //!   ([`Settings::for_connection`]); `QUIC_PARAM_CONN_SETTINGS` applies over it (MTU and ECN
 //!   only before start: [`Apply::STARTED`]); on start (client) or `SetConfiguration`
@@ -20,13 +20,19 @@
 //!
 //! A lower level's explicitly set field always wins over a higher level's.
 //!
-//! Deliberate differences from MsQuic 2.5's code, where it looks unintended: an update is
-//! validated whole before anything is changed (MsQuic may apply part of a rejected update);
-//! `TlsServerMaxSendBuffer` is applied (MsQuic applies the client field twice); applying an
-//! update that sets no MTU leaves the MTUs alone; a configuration that sets only
-//! `StreamRecvWindowDefault` reports that value for the per-type windows too. One check is
+//! Updates are applied as MsQuic's `QuicSettingApply` applies them ([`Settings::apply_with`]):
+//! field by field in MsQuic's order, a refused value stopping the update with the fields
+//! before it applied, and the MTU pair recomputed on every update that may change MTUs (an
+//! unset `MinimumMtu` becomes 1248). Configurations keep what their own updates did to their
+//! unset fields until the library settings next change successfully
+//! ([`refresh_configuration`]).
+//!
+//! Differences from MsQuic 2.5's code, where MsQuic 2.7 or its documentation differ:
+//! `TlsServerMaxSendBuffer` is applied and defaults to 8192 (MsQuic 2.5 applies the client
+//! field twice) and `HyStartEnabled` is applied (MsQuic 2.5 drops it). One check is
 //! stricter: `CongestionControlAlgorithm` must be below `QUIC_CONGESTION_CONTROL_ALGORITHM_MAX`
-//! (MsQuic only asserts it in debug builds and falls back to CUBIC).
+//! (MsQuic only asserts it in debug builds and falls back to CUBIC); it is checked at the
+//! field's place in MsQuic's order.
 
 mod engine;
 mod params;
@@ -41,7 +47,8 @@ use core::fmt;
 pub use engine::MAX_DATAGRAM_FRAME_SIZE;
 pub(crate) use params::{get_global_param, set_global_param};
 pub use params::{
-    get_settings_param, global, reset_global, set_settings_param, set_settings_param_with,
+    get_settings_param, global, global_changed_elsewhere, refresh_configuration, reset_global,
+    set_settings_param, set_settings_param_with,
 };
 pub use values::{ALL_FIELDS, Settings, defaults, limits};
 
@@ -66,9 +73,9 @@ impl fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
-/// Validated values for some fields, to apply over [`Settings`]: what an application's
-/// `QUIC_SETTINGS` asked for ([`Settings::read_from`]), or a level's explicitly set fields
-/// ([`Settings::explicit`]).
+/// Values for some fields, to apply over [`Settings`] (which checks them, field by field):
+/// what an application's `QUIC_SETTINGS` asked for ([`Settings::read_from`]), or a level's
+/// explicitly set fields ([`Settings::explicit`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SettingsUpdate {
     /// The values; only the fields in `values.is_set` belong to the update.
@@ -178,92 +185,18 @@ macro_rules! per_type_windows {
     };
 }
 
+/// The IsSet bits of the MTU pair.
 const MTU_BITS: u64 = C::IS_SET_MINIMUM_MTU | C::IS_SET_MAXIMUM_MTU;
 
+// After the macros, which it uses.
+mod apply;
+
 impl Settings {
-    /// Applies `update` over these settings, overwriting fields already set (MsQuic's
-    /// SetParam and ConfigurationOpen): each field it sets takes its value and becomes
-    /// explicitly set. Setting `StreamRecvWindowDefault` also sets the value of the per-type
-    /// windows (without marking them set); a per-type window in the same update wins.
-    /// Nothing changes if it fails (an MTU pair with the minimum above the maximum).
-    pub fn apply(&mut self, update: &SettingsUpdate) -> Result<(), Invalid> {
-        self.apply_with(update, Apply::OVERWRITE)
-    }
-
-    /// [`apply`](Self::apply) with a choice of overwriting and of accepting MTU and ECN.
-    pub fn apply_with(&mut self, update: &SettingsUpdate, how: Apply) -> Result<(), Invalid> {
-        let src = &update.values;
-        if !how.allow_mtu_and_ecn && src.is_set & (MTU_BITS | C::IS_SET_ECN_ENABLED) != 0 {
-            return Err(Invalid("MTU or ECN changed after the connection started"));
-        }
-        let take = if how.overwrite {
-            src.is_set
-        } else {
-            src.is_set & !self.is_set
-        };
-        let t = |bit: u64| take & bit != 0;
-
-        // The one check that depends on both sides; everything else was validated on read.
-        let mtu = if take & MTU_BITS != 0 {
-            let min = match (t(C::IS_SET_MINIMUM_MTU), self.is_set(C::IS_SET_MINIMUM_MTU)) {
-                (true, _) => src.minimum_mtu,
-                (false, true) => self.minimum_mtu,
-                (false, false) => limits::MIN_MTU,
-            };
-            let max = match (t(C::IS_SET_MAXIMUM_MTU), self.is_set(C::IS_SET_MAXIMUM_MTU)) {
-                (true, _) => src.maximum_mtu,
-                (false, true) => self.maximum_mtu,
-                (false, false) => limits::MAX_MTU,
-            };
-            if min > max {
-                return Err(Invalid("MinimumMtu above MaximumMtu"));
-            }
-            Some((min, max))
-        } else {
-            None
-        };
-
-        let dst = self;
-        macro_rules! take_plain {
-            ($($bit:ident => $field:ident),* $(,)?) => {
-                $( if t(C::$bit) { dst.$field = src.$field; } )*
-            };
-        }
-        plain_fields!(take_plain);
-
-        if t(C::IS_SET_STREAM_RECV_WINDOW_DEFAULT) {
-            let w = src.stream_recv_window_default;
-            dst.stream_recv_window_default = w;
-            macro_rules! spread_window {
-                ($($bit:ident => $field:ident),* $(,)?) => {
-                    $( if how.overwrite || !dst.is_set(C::$bit) { dst.$field = w; } )*
-                };
-            }
-            per_type_windows!(spread_window);
-        }
-        per_type_windows!(take_plain);
-
-        if let Some((min, max)) = mtu {
-            if t(C::IS_SET_MINIMUM_MTU) {
-                dst.minimum_mtu = min;
-            } else if !dst.is_set(C::IS_SET_MINIMUM_MTU) && dst.minimum_mtu > max {
-                dst.minimum_mtu = limits::MIN_MTU;
-            }
-            if t(C::IS_SET_MAXIMUM_MTU) {
-                dst.maximum_mtu = max;
-            } else if !dst.is_set(C::IS_SET_MAXIMUM_MTU) && dst.maximum_mtu < min {
-                dst.maximum_mtu = limits::MAX_MTU;
-            }
-        }
-        dst.is_set |= take;
-        Ok(())
-    }
-
     /// Takes every field not explicitly set here from `parent` (the level above), leaving
     /// what is set alone (MsQuic's `QuicSettingsCopy`). A per-type stream window not set
-    /// here follows this level's `StreamRecvWindowDefault` if that is set, else the parent's
-    /// window. An MTU set on one side only keeps the pair ordered. Calling it again after
-    /// `parent` changed refreshes the inherited values.
+    /// here takes the parent's, even if this level set `StreamRecvWindowDefault` (which only
+    /// spreads to the per-type windows when applied). An MTU set on one side only keeps the
+    /// pair ordered. Calling it again after `parent` changed refreshes the inherited values.
     pub fn inherit(&mut self, parent: &Settings) {
         let own = self.is_set;
         let unset = |bit: u64| own & bit == 0;
@@ -275,22 +208,12 @@ impl Settings {
         }
         plain_fields!(copy_unset);
 
-        let own_default = !unset(C::IS_SET_STREAM_RECV_WINDOW_DEFAULT);
-        if !own_default {
+        // The per-type windows are copied like any field: a window this level spread from
+        // its own StreamRecvWindowDefault without setting the type's own is replaced too.
+        if unset(C::IS_SET_STREAM_RECV_WINDOW_DEFAULT) {
             dst.stream_recv_window_default = parent.stream_recv_window_default;
         }
-        macro_rules! inherit_window {
-            ($($bit:ident => $field:ident),* $(,)?) => {
-                $( if unset(C::$bit) {
-                    dst.$field = if own_default {
-                        dst.stream_recv_window_default
-                    } else {
-                        parent.$field
-                    };
-                } )*
-            };
-        }
-        per_type_windows!(inherit_window);
+        per_type_windows!(copy_unset);
 
         match (unset(C::IS_SET_MINIMUM_MTU), unset(C::IS_SET_MAXIMUM_MTU)) {
             (true, true) => {
@@ -308,23 +231,24 @@ impl Settings {
     }
 
     /// Applies `upper`'s explicitly set fields where this level has not set its own (a
-    /// connection adopting its configuration's settings on start or `SetConfiguration`).
-    /// Like MsQuic, which ignores the outcome there, it cannot fail: once `started`, MTU and
-    /// ECN fields are not adopted, and MTUs that would end up out of order are skipped.
+    /// connection adopting its configuration's settings on start or `SetConfiguration`), as
+    /// MsQuic does there: in [`apply_with`](Self::apply_with)'s order without overwriting,
+    /// MTU and ECN only if not `started`, the MTU pair recomputed. Like MsQuic, which
+    /// ignores the outcome, it cannot fail: a refusal (MTUs that would end up out of order,
+    /// or MTU or ECN once started) only leaves the fields after it unadopted.
     pub fn adopt(&mut self, upper: &Settings, started: bool) {
-        let mut update = upper.explicit();
-        if started {
-            update.values.is_set &= !(MTU_BITS | C::IS_SET_ECN_ENABLED);
-        }
         let how = Apply {
             overwrite: false,
-            allow_mtu_and_ecn: true,
+            allow_mtu_and_ecn: !started,
         };
-        if self.apply_with(&update, how).is_err() {
-            update.values.is_set &= !MTU_BITS;
-            let retried = self.apply_with(&update, how);
-            debug_assert!(retried.is_ok(), "only MTUs can conflict");
-        }
+        let _ = self.apply_with(&upper.explicit(), how);
+    }
+
+    /// MsQuic's MTU step on its own, as any update that may change MTUs runs it: an unset
+    /// `MinimumMtu` becomes 1248 and an unset `MaximumMtu` 1500 (for parameters MsQuic
+    /// applies through its settings code, such as the version settings).
+    pub fn recompute_mtus(&mut self) {
+        let _ = self.apply(&SettingsUpdate::empty());
     }
 
     /// This level's explicitly set fields as an update.
@@ -336,13 +260,16 @@ impl Settings {
 
     /// A configuration's settings: `app` (what `ConfigurationOpen` was given, if anything)
     /// over MsQuic's defaults, then every field it leaves unset taken from the library's
-    /// current settings ([`global`]).
+    /// current settings ([`global`]), which [`refresh_configuration`] refreshes after
+    /// the library's next successful change.
     pub fn for_configuration(app: Option<&SettingsUpdate>) -> Result<Self, Invalid> {
         let mut s = Self::DEFAULT;
         if let Some(update) = app {
             s.apply(update)?;
         }
-        s.inherit(&global());
+        let library = params::global_for_configuration();
+        s.inherit(&library);
+        s.library_generation = library.library_generation;
         Ok(s)
     }
 

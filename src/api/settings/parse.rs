@@ -1,7 +1,7 @@
 //! Converting between the C `QUIC_SETTINGS` and [`Settings`]: the size rules, the IsSet bits
 //! and MsQuic's validation of each value.
 
-use super::values::{ALL_FIELDS, fields_within, limits};
+use super::values::{ALL_FIELDS, fields_within};
 use super::{Invalid, Settings, SettingsUpdate};
 use crate::api::abi::QUIC_SETTINGS as C;
 
@@ -22,8 +22,10 @@ fn take<T: Copy>(mask: u64, bit: u64, dst: &mut T, src: T) {
 
 impl SettingsUpdate {
     /// The update a C struct of `size` bytes describes: the fields that lie wholly within
-    /// `size` and whose IsSet bit is set, each validated as MsQuic validates it. Sizes below
-    /// `QUIC_SETTINGS::MIN_SIZE` (109) are invalid; bytes beyond `size` are ignored.
+    /// `size` and whose IsSet bit is set, as given. Sizes below `QUIC_SETTINGS::MIN_SIZE`
+    /// (109) are invalid (MsQuic's only check before it applies anything); bytes beyond
+    /// `size` are ignored. The values are checked when the update is applied, one field at a
+    /// time ([`Settings::apply_with`]).
     pub fn from_c(c: &C, size: u32) -> Result<Self, Invalid> {
         if size < C::MIN_SIZE {
             return Err(Invalid("QUIC_SETTINGS size below 109 bytes"));
@@ -300,99 +302,8 @@ impl SettingsUpdate {
             &mut v.reserved_rio_enabled,
             c.flag(C::FLAG_RESERVED_RIO_ENABLED),
         );
-        validate(&mut v)?;
         Ok(Self { values: v })
     }
-}
-
-/// Checks each set field of an update as MsQuic's `QuicSettingApply` does, and brings set
-/// MTUs into MsQuic's range (it clamps them rather than refusing them).
-fn validate(v: &mut Settings) -> Result<(), Invalid> {
-    let mask = v.is_set;
-    let set = |bit: u64| mask & bit != 0;
-    let power_of_two = |w: u32| w.is_power_of_two();
-    let checks: [(u64, bool, &'static str); 14] = [
-        (
-            C::IS_SET_IDLE_TIMEOUT_MS,
-            v.idle_timeout_ms <= limits::MAX_TIMEOUT_MS,
-            "IdleTimeoutMs above 2^62-1",
-        ),
-        (
-            C::IS_SET_HANDSHAKE_IDLE_TIMEOUT_MS,
-            v.handshake_idle_timeout_ms <= limits::MAX_TIMEOUT_MS,
-            "HandshakeIdleTimeoutMs above 2^62-1",
-        ),
-        (
-            C::IS_SET_MAX_BYTES_PER_KEY,
-            v.max_bytes_per_key <= limits::MAX_BYTES_PER_KEY,
-            "MaxBytesPerKey above 2^38",
-        ),
-        (
-            C::IS_SET_STREAM_RECV_WINDOW_DEFAULT,
-            power_of_two(v.stream_recv_window_default),
-            "StreamRecvWindowDefault not a power of two",
-        ),
-        (
-            C::IS_SET_STREAM_RECV_WINDOW_BIDI_LOCAL_DEFAULT,
-            power_of_two(v.stream_recv_window_bidi_local_default),
-            "StreamRecvWindowBidiLocalDefault not a power of two",
-        ),
-        (
-            C::IS_SET_STREAM_RECV_WINDOW_BIDI_REMOTE_DEFAULT,
-            power_of_two(v.stream_recv_window_bidi_remote_default),
-            "StreamRecvWindowBidiRemoteDefault not a power of two",
-        ),
-        (
-            C::IS_SET_STREAM_RECV_WINDOW_UNIDI_DEFAULT,
-            power_of_two(v.stream_recv_window_unidi_default),
-            "StreamRecvWindowUnidiDefault not a power of two",
-        ),
-        (
-            C::IS_SET_STREAM_RECV_BUFFER_DEFAULT,
-            v.stream_recv_buffer_default >= limits::MIN_STREAM_RECV_BUFFER,
-            "StreamRecvBufferDefault below 4096",
-        ),
-        (
-            C::IS_SET_INITIAL_RTT_MS,
-            v.initial_rtt_ms != 0,
-            "InitialRttMs is 0",
-        ),
-        (
-            C::IS_SET_MAX_ACK_DELAY_MS,
-            v.max_ack_delay_ms <= limits::MAX_ACK_DELAY_MS,
-            "MaxAckDelayMs above 16383",
-        ),
-        (
-            C::IS_SET_DISCONNECT_TIMEOUT_MS,
-            (1..=limits::MAX_DISCONNECT_TIMEOUT_MS).contains(&v.disconnect_timeout_ms),
-            "DisconnectTimeoutMs not in 1..=600000",
-        ),
-        (
-            C::IS_SET_MAX_OPERATIONS_PER_DRAIN,
-            v.max_operations_per_drain != 0,
-            "MaxOperationsPerDrain is 0",
-        ),
-        (
-            C::IS_SET_SERVER_RESUMPTION_LEVEL,
-            v.server_resumption_level <= limits::MAX_SERVER_RESUMPTION_LEVEL,
-            "ServerResumptionLevel above RESUME_AND_ZERORTT",
-        ),
-        (
-            C::IS_SET_CONGESTION_CONTROL_ALGORITHM,
-            v.congestion_control_algorithm < limits::CONGESTION_CONTROL_ALGORITHM_MAX,
-            "CongestionControlAlgorithm not below QUIC_CONGESTION_CONTROL_ALGORITHM_MAX",
-        ),
-    ];
-    if let Some(&(_, _, reason)) = checks.iter().find(|&&(bit, ok, _)| set(bit) && !ok) {
-        return Err(Invalid(reason));
-    }
-    let clamp = |mtu: u16| mtu.clamp(limits::MIN_MTU, limits::MAX_MTU);
-    v.minimum_mtu = clamp(v.minimum_mtu);
-    v.maximum_mtu = clamp(v.maximum_mtu);
-    if set(C::IS_SET_MINIMUM_MTU) && set(C::IS_SET_MAXIMUM_MTU) && v.minimum_mtu > v.maximum_mtu {
-        return Err(Invalid("MinimumMtu above MaximumMtu"));
-    }
-    Ok(())
 }
 
 impl Settings {
@@ -468,8 +379,8 @@ impl Settings {
 
     /// Reads the update an application passed as `QUIC_SETTINGS` of `size` bytes (see
     /// [`SettingsUpdate::from_c`]): below 109 bytes is invalid, fields that do not lie wholly
-    /// within `size` are not read, only fields whose IsSet bit is set are taken, and each is
-    /// validated as MsQuic does.
+    /// within `size` are not read, and only fields whose IsSet bit is set are taken. The
+    /// values are checked when the update is applied.
     ///
     /// # Safety
     /// `ptr` must be non-NULL and readable for `size` bytes; it need not be aligned.

@@ -298,15 +298,26 @@ fn read_optional_skips_null_and_empty() {
     assert_eq!(u.mask(), c.IsSetFlags);
 }
 
-/// `f` applied to a struct with `bit` set must be refused.
+/// `f` applied to a struct with `bit` set must be read, then refused when applied, with
+/// nothing changed.
 fn refused(bit: u64, f: impl FnOnce(&mut C)) {
     let c = c_with(|c| {
         c.IsSetFlags = bit;
         f(c);
     });
+    let mut s = Settings::default();
     assert!(
-        SettingsUpdate::from_c(&c, 144).is_err(),
+        s.apply(&SettingsUpdate::from_c(&c, 144).expect("read"))
+            .is_err(),
         "bit {bit:#x} accepted"
+    );
+    // Refusals after the MTU step (CongestionControlAlgorithm) come after the MTU pair was
+    // recomputed; nothing else may change.
+    let mut recomputed = Settings::default();
+    recomputed.recompute_mtus();
+    assert!(
+        s == Settings::default() || s == recomputed,
+        "bit {bit:#x}: a refused field changed something"
     );
 }
 
@@ -411,20 +422,219 @@ fn mtus_are_clamped_and_ordered() {
         c.MinimumMtu = 1400;
         c.MaximumMtu = 1300;
     });
-    // Against what is already set: a minimum above the set maximum is refused, and the
-    // settings are left as they were.
+    // Against what is already set: a minimum above the set maximum is refused, the MTUs
+    // are left as they were, and the field before them in MsQuic's order stays applied.
     let mut s = accepted(C::IS_SET_MAXIMUM_MTU, |c| c.MaximumMtu = 1300);
-    let before = s.clone();
+    assert_eq!((s.minimum_mtu, s.maximum_mtu), (1248, 1300));
     let raise = c_with(|c| {
         c.IsSetFlags = C::IS_SET_MINIMUM_MTU | C::IS_SET_IDLE_TIMEOUT_MS;
         c.MinimumMtu = 1400;
         c.IdleTimeoutMs = 1;
     });
     assert!(s.apply(&update(&raise)).is_err());
-    assert_eq!(s, before, "a refused update changed something");
+    assert_eq!((s.minimum_mtu, s.maximum_mtu), (1248, 1300));
+    assert!(!s.is_set(C::IS_SET_MINIMUM_MTU));
+    assert_eq!(s.idle_timeout_ms, 1);
     // A maximum below the default (unset) minimum lowers it, as MsQuic does.
     let s = accepted(C::IS_SET_MAXIMUM_MTU, |c| c.MaximumMtu = 1260);
     assert_eq!((s.minimum_mtu, s.maximum_mtu), (1248, 1260));
+}
+
+#[test]
+fn every_update_recomputes_unset_mtus() {
+    let idle = update(&c_with(|c| {
+        c.IsSetFlags = C::IS_SET_IDLE_TIMEOUT_MS;
+        c.IdleTimeoutMs = 5;
+    }));
+    // Neither MTU set: the pair becomes MsQuic's floor and ceiling, still unset.
+    let mut s = Settings::default();
+    assert_eq!(s.minimum_mtu, 1288);
+    s.apply(&idle).unwrap();
+    assert_eq!((s.minimum_mtu, s.maximum_mtu), (1248, 1500));
+    assert_eq!(s.is_set, C::IS_SET_IDLE_TIMEOUT_MS);
+    // An empty update does it too.
+    let mut s = Settings::default();
+    s.apply(&SettingsUpdate::empty()).unwrap();
+    assert_eq!((s.minimum_mtu, s.is_set), (1248, 0));
+    let mut s = Settings::default();
+    s.recompute_mtus();
+    assert_eq!(s.minimum_mtu, 1248);
+    // One MTU set: it stays, the other is recomputed.
+    let mut s = accepted(C::IS_SET_MINIMUM_MTU, |c| c.MinimumMtu = 1300);
+    s.maximum_mtu = 1400; // as inherited from a level above
+    s.apply(&idle).unwrap();
+    assert_eq!((s.minimum_mtu, s.maximum_mtu), (1300, 1500));
+    // Once started (no MTU changes), nothing is recomputed.
+    let mut s = Settings::default();
+    s.apply_with(&idle, Apply::STARTED).unwrap();
+    assert_eq!(s.minimum_mtu, 1288);
+    // A refusal before the MTU step leaves the MTUs alone.
+    let mut s = Settings::default();
+    let bad = update(&c_with(|c| {
+        c.IsSetFlags = C::IS_SET_INITIAL_RTT_MS;
+        c.InitialRttMs = 0;
+    }));
+    assert!(s.apply(&bad).is_err());
+    assert_eq!(s.minimum_mtu, 1288);
+}
+
+#[test]
+fn a_refused_value_keeps_the_fields_before_it_in_msquics_order() {
+    // Fields before a refused stream window are applied (and marked set), those after it
+    // are not, whatever their place in the struct.
+    let mut s = Settings::default();
+    let u = update(&c_with(|c| {
+        c.IsSetFlags = C::IS_SET_SEND_BUFFERING_ENABLED
+            | C::IS_SET_IDLE_TIMEOUT_MS
+            | C::IS_SET_PEER_UNIDI_STREAM_COUNT
+            | C::IS_SET_STREAM_RECV_WINDOW_DEFAULT
+            | C::IS_SET_STREAM_RECV_BUFFER_DEFAULT
+            | C::IS_SET_MAX_BYTES_PER_KEY
+            | C::IS_SET_DEST_CID_UPDATE_IDLE_TIMEOUT_MS;
+        c.set_send_buffering_enabled(false);
+        c.IdleTimeoutMs = 6000;
+        c.PeerUnidiStreamCount = 4;
+        c.StreamRecvWindowDefault = 100_000;
+        c.StreamRecvBufferDefault = 8192;
+        c.MaxBytesPerKey = 1;
+        c.DestCidUpdateIdleTimeoutMs = 7;
+    }));
+    assert_eq!(
+        s.apply(&u),
+        Err(Invalid("StreamRecvWindowDefault not a power of two"))
+    );
+    assert!(!s.send_buffering_enabled);
+    assert_eq!(s.idle_timeout_ms, 6000);
+    assert_eq!(s.peer_unidi_stream_count, 4);
+    assert_eq!(
+        s.is_set,
+        C::IS_SET_SEND_BUFFERING_ENABLED
+            | C::IS_SET_IDLE_TIMEOUT_MS
+            | C::IS_SET_PEER_UNIDI_STREAM_COUNT
+    );
+    assert_eq!(s.stream_recv_window_default, 65_536);
+    assert_eq!(s.stream_recv_buffer_default, 4096);
+    assert_eq!(s.max_bytes_per_key, 0x40_0000_0000);
+    assert_eq!(s.dest_cid_update_idle_timeout_ms, 20_000);
+    assert_eq!(s.minimum_mtu, 1288, "the MTU step comes after the refusal");
+
+    // InitialRttMs comes before IdleTimeoutMs: a zero RTT stops the update before it.
+    let mut s = Settings::default();
+    let u = update(&c_with(|c| {
+        c.IsSetFlags =
+            C::IS_SET_IDLE_TIMEOUT_MS | C::IS_SET_INITIAL_RTT_MS | C::IS_SET_PACING_ENABLED;
+        c.IdleTimeoutMs = 6000;
+        c.InitialRttMs = 0;
+        c.set_pacing_enabled(false);
+    }));
+    assert!(s.apply(&u).is_err());
+    assert_eq!(s.idle_timeout_ms, 30_000);
+    assert!(!s.pacing_enabled, "Pacing comes first");
+    assert_eq!(s.is_set, C::IS_SET_PACING_ENABLED);
+
+    // The general window spreads to the per-type windows before a refused per-type one.
+    let mut s = Settings::default();
+    let u = update(&c_with(|c| {
+        c.IsSetFlags = C::IS_SET_STREAM_RECV_WINDOW_DEFAULT
+            | C::IS_SET_STREAM_RECV_WINDOW_BIDI_LOCAL_DEFAULT
+            | C::IS_SET_STREAM_RECV_WINDOW_UNIDI_DEFAULT;
+        c.StreamRecvWindowDefault = 1 << 20;
+        c.StreamRecvWindowBidiLocalDefault = 1 << 10;
+        c.StreamRecvWindowUnidiDefault = 3;
+    }));
+    assert!(s.apply(&u).is_err());
+    assert_eq!(s.stream_recv_window_bidi_local_default, 1 << 10);
+    assert_eq!(s.stream_recv_window_bidi_remote_default, 1 << 20);
+    assert_eq!(s.stream_recv_window_unidi_default, 1 << 20);
+    assert!(!s.is_set(C::IS_SET_STREAM_RECV_WINDOW_UNIDI_DEFAULT));
+
+    // MTUs out of order: everything before the MTU step stays, nothing after it is applied.
+    let mut s = Settings::default();
+    let u = update(&c_with(|c| {
+        c.IsSetFlags = ALL_FIELDS;
+        c.MaxBytesPerKey = 1;
+        c.IdleTimeoutMs = 8;
+        c.StreamRecvWindowDefault = 1 << 12;
+        c.StreamRecvBufferDefault = 1 << 13;
+        c.StreamRecvWindowBidiLocalDefault = 1 << 12;
+        c.StreamRecvWindowBidiRemoteDefault = 1 << 12;
+        c.StreamRecvWindowUnidiDefault = 1 << 12;
+        c.InitialRttMs = 9;
+        c.DisconnectTimeoutMs = 10;
+        c.MaxOperationsPerDrain = 11;
+        c.MinimumMtu = 1400;
+        c.MaximumMtu = 1300;
+        c.MtuDiscoveryMissingProbeCount = 12;
+        c.MaxBindingStatelessOperations = 13;
+        c.DestCidUpdateIdleTimeoutMs = 14;
+        c.set_grease_quic_bit_enabled(true);
+        c.set_ecn_enabled(true);
+        c.set_flag(C::FLAG_RELIABLE_RESET_ENABLED, true);
+        c.set_flag(C::FLAG_HY_START_ENABLED, true);
+    }));
+    assert_eq!(s.apply(&u), Err(Invalid("MinimumMtu above MaximumMtu")));
+    assert_eq!((s.idle_timeout_ms, s.max_bytes_per_key), (8, 1));
+    assert_eq!(
+        (s.initial_rtt_ms, s.stream_recv_buffer_default),
+        (9, 1 << 13)
+    );
+    let before_mtu = ALL_FIELDS
+        & !(C::IS_SET_MINIMUM_MTU
+            | C::IS_SET_MAXIMUM_MTU
+            | C::IS_SET_MTU_DISCOVERY_SEARCH_COMPLETE_TIMEOUT_US
+            | C::IS_SET_MTU_DISCOVERY_MISSING_PROBE_COUNT
+            | C::IS_SET_MAX_BINDING_STATELESS_OPERATIONS
+            | C::IS_SET_STATELESS_OPERATION_EXPIRATION_MS
+            | C::IS_SET_CONGESTION_CONTROL_ALGORITHM
+            | C::IS_SET_DEST_CID_UPDATE_IDLE_TIMEOUT_MS
+            | C::IS_SET_GREASE_QUIC_BIT_ENABLED
+            | C::IS_SET_ECN_ENABLED
+            | C::IS_SET_HY_START_ENABLED
+            | C::IS_SET_ENCRYPTION_OFFLOAD_ALLOWED
+            | C::IS_SET_RELIABLE_RESET_ENABLED
+            | C::IS_SET_ONE_WAY_DELAY_ENABLED
+            | C::IS_SET_NET_STATS_EVENT_ENABLED
+            | C::IS_SET_STREAM_MULTI_RECEIVE_ENABLED
+            | C::IS_SET_XDP_ENABLED
+            | C::IS_SET_QTIP_ENABLED
+            | C::IS_SET_RESERVED_RIO_ENABLED);
+    assert_eq!(s.is_set, before_mtu);
+    assert_eq!((s.minimum_mtu, s.maximum_mtu), (1288, 1500));
+    assert_eq!(s.mtu_discovery_missing_probe_count, 3);
+    assert_eq!(s.max_binding_stateless_operations, 100);
+    assert_eq!(s.dest_cid_update_idle_timeout_ms, 20_000);
+    assert!(!s.grease_quic_bit_enabled && !s.ecn_enabled);
+    assert!(!s.reliable_reset_enabled && !s.hy_start_enabled);
+
+    // A started connection: MTU refused at its step, ECN at its own (after DestCid).
+    let mut s = Settings::default();
+    let u = update(&c_with(|c| {
+        c.IsSetFlags = C::IS_SET_KEEP_ALIVE_INTERVAL_MS
+            | C::IS_SET_DEST_CID_UPDATE_IDLE_TIMEOUT_MS
+            | C::IS_SET_ECN_ENABLED
+            | C::IS_SET_RELIABLE_RESET_ENABLED;
+        c.KeepAliveIntervalMs = 15;
+        c.DestCidUpdateIdleTimeoutMs = 16;
+        c.set_ecn_enabled(true);
+        c.set_flag(C::FLAG_RELIABLE_RESET_ENABLED, true);
+    }));
+    assert!(s.apply_with(&u, Apply::STARTED).is_err());
+    assert_eq!(s.keep_alive_interval_ms, 15);
+    assert_eq!(s.dest_cid_update_idle_timeout_ms, 16);
+    assert!(!s.ecn_enabled && !s.reliable_reset_enabled);
+    let mut s = Settings::default();
+    let u = update(&c_with(|c| {
+        c.IsSetFlags = C::IS_SET_KEEP_ALIVE_INTERVAL_MS
+            | C::IS_SET_MAXIMUM_MTU
+            | C::IS_SET_DEST_CID_UPDATE_IDLE_TIMEOUT_MS;
+        c.KeepAliveIntervalMs = 15;
+        c.MaximumMtu = 1400;
+        c.DestCidUpdateIdleTimeoutMs = 16;
+    }));
+    assert!(s.apply_with(&u, Apply::STARTED).is_err());
+    assert_eq!(s.keep_alive_interval_ms, 15);
+    assert_eq!(s.dest_cid_update_idle_timeout_ms, 20_000);
+    assert_eq!(s.maximum_mtu, 1500);
 }
 
 #[test]
@@ -555,7 +765,8 @@ fn per_type_windows_fall_back_to_the_stream_window() {
     assert_eq!(s.stream_recv_window_bidi_remote_default, 1 << 18);
     assert_eq!(s.stream_recv_window_unidi_default, 1 << 18);
     assert!(!s.is_set(C::IS_SET_STREAM_RECV_WINDOW_UNIDI_DEFAULT));
-    // ... and keeps following it through inheritance, whatever the parent's windows.
+    // ... until it inherits (MsQuic's QuicSettingsCopy): unset per-type windows are the
+    // parent's then, whatever this level's own general window.
     let mut parent = Settings::default();
     parent
         .apply(&update(&c_with(|c| {
@@ -564,7 +775,9 @@ fn per_type_windows_fall_back_to_the_stream_window() {
         })))
         .unwrap();
     s.inherit(&parent);
-    assert_eq!(s.stream_recv_window_bidi_local_default, 1 << 18);
+    assert_eq!(s.stream_recv_window_default, 1 << 18);
+    assert_eq!(s.stream_recv_window_bidi_local_default, 1 << 24);
+    assert_eq!(s.stream_recv_window_unidi_default, 65_536);
     // A specific window in the same update wins over the general one.
     let mut s = Settings::default();
     s.apply(&update(&c_with(|c| {
@@ -593,7 +806,7 @@ fn per_type_windows_fall_back_to_the_stream_window() {
 }
 
 #[test]
-fn adopting_after_start_skips_mtu_and_ecn() {
+fn adopting_stops_at_a_refused_step() {
     let mut cfg = Settings::default();
     cfg.apply(&update(&c_with(|c| {
         c.IsSetFlags = C::IS_SET_ECN_ENABLED | C::IS_SET_MINIMUM_MTU | C::IS_SET_INITIAL_RTT_MS;
@@ -602,22 +815,30 @@ fn adopting_after_start_skips_mtu_and_ecn() {
         c.InitialRttMs = 50;
     })))
     .unwrap();
+    // Once started, MTU is refused at its step: InitialRtt (before it) is adopted, ECN not.
     let mut conn = Settings::default();
     conn.adopt(&cfg, true);
     assert!(!conn.ecn_enabled);
     assert_eq!(conn.minimum_mtu, 1288);
     assert_eq!(conn.initial_rtt_ms, 50);
-    // Conflicting MTUs are skipped, the rest adopted.
+    // MTUs out of order (the connection's maximum below the configuration's minimum).
     let mut conn = Settings::default();
     conn.apply(&update(&c_with(|c| {
         c.IsSetFlags = C::IS_SET_MAXIMUM_MTU;
         c.MaximumMtu = 1300;
     })))
     .unwrap();
+    assert_eq!((conn.minimum_mtu, conn.maximum_mtu), (1248, 1300));
     conn.adopt(&cfg, false);
-    assert_eq!((conn.minimum_mtu, conn.maximum_mtu), (1288, 1300));
-    assert!(conn.ecn_enabled);
+    // As MsQuic, which ignores the refusal there: what comes before the MTU step is
+    // adopted, the MTUs and what comes after them (ECN) are not.
+    assert_eq!((conn.minimum_mtu, conn.maximum_mtu), (1248, 1300));
+    assert!(!conn.ecn_enabled);
     assert_eq!(conn.initial_rtt_ms, 50);
+    // Without a conflict, adopting recomputes the connection's unset MTUs.
+    let mut conn = Settings::default();
+    conn.adopt(&Settings::default(), false);
+    assert_eq!((conn.minimum_mtu, conn.maximum_mtu), (1248, 1500));
 }
 
 /// Settings with every field explicitly set to a value other than its default.
@@ -691,7 +912,9 @@ fn write_to_round_trips() {
         assert_eq!(u.mask(), s.is_set);
         let mut back = Settings::default();
         back.apply(&u).unwrap();
-        assert_eq!(back, s);
+        let mut want = s.clone();
+        want.recompute_mtus(); // as every update does
+        assert_eq!(back, want);
         // Padding is left as it was.
         assert!(buf[1 + 109..1 + 112].iter().all(|&b| b == 0xAA));
         assert!(buf[1 + 116..1 + 120].iter().all(|&b| b == 0xAA));
@@ -828,6 +1051,64 @@ fn global_settings_are_stored_and_inherited() {
     assert_eq!(conn.is_set, 0);
     reset_global();
     assert_eq!(global(), Settings::default());
+}
+
+/// SetParam(GLOBAL_SETTINGS) of `c` (144 bytes).
+fn set_global(c: &C) -> u32 {
+    // SAFETY: `c` is a 144-byte struct.
+    unsafe { set_global_param(144, (c as *const C).cast()) }
+}
+
+#[test]
+fn configurations_refresh_only_when_the_library_changes_successfully() {
+    let _serial = GLOBAL_TESTS.lock();
+    reset_global();
+    let mut cfg = Settings::for_configuration(None).unwrap();
+    assert_eq!(cfg.minimum_mtu, 1288);
+    // Its own update recomputes its unset MTUs, and that stays until the library changes.
+    cfg.apply(&update(&c_with(|c| {
+        c.IsSetFlags = C::IS_SET_PEER_BIDI_STREAM_COUNT;
+        c.PeerBidiStreamCount = 1;
+    })))
+    .unwrap();
+    refresh_configuration(&mut cfg);
+    assert_eq!(cfg.minimum_mtu, 1248);
+    // A refused library update keeps its first fields in the library (new configurations
+    // and connections see them) but existing configurations are not refreshed.
+    let partial = c_with(|c| {
+        c.IsSetFlags = C::IS_SET_IDLE_TIMEOUT_MS | C::IS_SET_STREAM_RECV_WINDOW_DEFAULT;
+        c.IdleTimeoutMs = 6000;
+        c.StreamRecvWindowDefault = 3;
+    });
+    assert_eq!(set_global(&partial), QUIC_STATUS_INVALID_PARAMETER);
+    assert_eq!(global().idle_timeout_ms, 6000);
+    assert_eq!(global().minimum_mtu, 1288, "refused before the MTU step");
+    refresh_configuration(&mut cfg);
+    assert_eq!((cfg.idle_timeout_ms, cfg.minimum_mtu), (30_000, 1248));
+    assert_eq!(
+        Settings::for_configuration(None).unwrap().idle_timeout_ms,
+        6000
+    );
+    assert_eq!(Settings::for_connection().idle_timeout_ms, 6000);
+    // A successful change refreshes every unset field from the library (whose MTUs it
+    // recomputed too).
+    let mtu = c_with(|c| {
+        c.IsSetFlags = C::IS_SET_MAXIMUM_MTU;
+        c.MaximumMtu = 1400;
+    });
+    assert_eq!(set_global(&mtu), QUIC_STATUS_SUCCESS);
+    assert_eq!((global().minimum_mtu, global().maximum_mtu), (1248, 1400));
+    refresh_configuration(&mut cfg);
+    assert_eq!((cfg.idle_timeout_ms, cfg.maximum_mtu), (6000, 1400));
+    assert_eq!(cfg.peer_bidi_stream_count, 1);
+    // Another parameter's successful change does the same.
+    reset_global();
+    global_changed_elsewhere();
+    assert_eq!(global().minimum_mtu, 1248);
+    assert_eq!(global().is_set, 0);
+    refresh_configuration(&mut cfg);
+    assert_eq!((cfg.idle_timeout_ms, cfg.maximum_mtu), (30_000, 1500));
+    reset_global();
 }
 
 #[test]

@@ -108,6 +108,9 @@ pub struct Settings {
     pub qtip_enabled: bool,
     /// RIO datapath (preview, reserved; unused).
     pub reserved_rio_enabled: bool,
+    /// For a configuration: the library generation its unset fields were last refreshed
+    /// from ([`refresh_configuration`](super::refresh_configuration)); 0 elsewhere.
+    pub(super) library_generation: u64,
 }
 
 /// MsQuic's defaults (docs/Settings.md; quicdef.h for the fields the page leaves out).
@@ -246,6 +249,7 @@ impl Settings {
             xdp_enabled: false,
             qtip_enabled: false,
             reserved_rio_enabled: false,
+            library_generation: 0,
         }
     };
 

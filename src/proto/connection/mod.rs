@@ -940,7 +940,9 @@ impl Connection {
     }
 
     /// Abandons the sending half with RESET_STREAM_AT once the first `reliable_size` bytes
-    /// are written (0 means a plain RESET_STREAM).
+    /// are written (0 means a plain RESET_STREAM). A plain reset also overrides a
+    /// RESET_STREAM_AT not written yet (as MsQuic's reset trumps its reliable reset): the
+    /// data still owed below the reliable size is dropped and its sends canceled.
     pub fn reset_at(
         &mut self,
         id: StreamId,
@@ -964,6 +966,9 @@ impl Connection {
                 };
                 return Ok(());
             }
+            SendPhase::ResetPending {
+                reliable_size: r, ..
+            } if r > 0 && reliable_size == 0 => {}
             _ => return Err(CommandError::SendClosed),
         }
         let reliable_size = reliable_size.min(send.offset() + send.pending());

@@ -438,6 +438,45 @@ fn reset_stream_at_delivers_reliable_prefix() {
 }
 
 #[test]
+fn plain_reset_overrides_a_pending_reset_stream_at() {
+    let cfg = Config {
+        reset_stream_at: true,
+        ..Config::default()
+    };
+    let mut p = Pair::connected(cfg.clone(), cfg, Chunking::Whole);
+    let s = p.client.conn.open(Dir::Uni).unwrap();
+    // More than the stream's initial credit: the reliable part cannot all go at once.
+    let data = vec![7u8; 1 << 20];
+    p.client.conn.send(s, data.into(), Some(1)).unwrap();
+    p.drive();
+    p.client.take_events();
+    // The reliable part waits for credit the server does not give (it reads nothing).
+    p.client.conn.reset_at(s, 5, 1 << 20).unwrap();
+    p.drive();
+    assert!(p.client.take_events().is_empty());
+    assert!(!frame_types(&p.client.sent).contains(&FrameType::RESET_STREAM_AT));
+    p.client.conn.reset(s, 0).unwrap();
+    p.drive();
+    let ce = p.client.take_events();
+    assert!(
+        ce.contains(&Event::SendCanceled { id: s, token: 1 }),
+        "{ce:?}"
+    );
+    assert!(frame_types(&p.client.sent).contains(&FrameType::RESET_STREAM));
+    assert!(!frame_types(&p.client.sent).contains(&FrameType::RESET_STREAM_AT));
+    let se = p.server.take_events();
+    assert!(
+        se.contains(&Event::StreamReset {
+            id: s,
+            error_code: 0
+        }),
+        "{se:?}"
+    );
+    // Once written, the reset is final.
+    assert!(p.client.conn.reset(s, 1).is_err());
+}
+
+#[test]
 fn announce_opens_the_stream_on_the_peer_without_data() {
     for chunking in all_chunkings() {
         let mut p = Pair::connected(Config::default(), Config::default(), chunking);

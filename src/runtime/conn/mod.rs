@@ -8,6 +8,7 @@
 
 mod hello;
 mod io_loop;
+pub mod race;
 mod send_buf;
 mod socket;
 
@@ -63,6 +64,14 @@ pub trait ConnSink {
     /// The address logs name the connection by (the API handle's); 0 if none.
     fn log_id(&self) -> usize {
         0
+    }
+
+    /// The connection's work panicked (a bug in this library): the sink ends the connection.
+    /// The default closes it with INTERNAL_ERROR (CONNECTION_CLOSE 0x1c, if it can still be
+    /// written).
+    fn on_panic(&self, cx: &WorkerCx, conn: &Rc<Conn>) {
+        let _ = cx;
+        conn.close_internal_error();
     }
 }
 
@@ -156,6 +165,20 @@ impl Conn {
             None => TcpStream::connect(addr)?,
             Some(local) => TcpStream::from_std(crate::runtime::sys::bound_connect(local, addr)?),
         };
+        let engine = proto::Connection::new(proto::Side::Client, config, Instant::now());
+        Self::install(cx, sock, Phase::Connecting, wire, engine, sink)
+    }
+
+    /// Starts a client connection on the calling worker over `sock`, a socket whose connect
+    /// was started elsewhere (a [`race::Race`] winner): its outcome is taken as for
+    /// [`Conn::connect`].
+    pub fn connecting(
+        cx: &WorkerCx,
+        sock: TcpStream,
+        wire: Wire,
+        config: proto::Config,
+        sink: Box<dyn ConnSink>,
+    ) -> io::Result<Rc<Self>> {
         let engine = proto::Connection::new(proto::Side::Client, config, Instant::now());
         Self::install(cx, sock, Phase::Connecting, wire, engine, sink)
     }
@@ -325,6 +348,9 @@ impl Conn {
             self.again.set(true);
             return;
         }
+        // Cleared however the loop ends: a panic in a sink (caught at the worker's boundary)
+        // leaves the connection able to make progress as it ends.
+        let guard = ClearOnDrop(&self.progressing);
         loop {
             self.again.set(false);
             self.inner.borrow_mut().flush();
@@ -335,8 +361,17 @@ impl Conn {
                 break;
             }
         }
-        self.progressing.set(false);
+        drop(guard);
         self.settle(cx);
+    }
+
+    /// Closes the engine with the transport error INTERNAL_ERROR (its CONNECTION_CLOSE is
+    /// written as the connection makes progress), unless it is closed already.
+    pub fn close_internal_error(&self) {
+        let now = Instant::now();
+        self.with_engine_quiet(|e| {
+            e.close_with_error(now, proto::TransportError::INTERNAL_ERROR("internal error"))
+        });
     }
 
     fn next_event(&self) -> Option<ConnEvent> {
@@ -402,7 +437,23 @@ impl Conn {
     }
 }
 
+/// Sets a flag to false when dropped.
+struct ClearOnDrop<'a>(&'a Cell<bool>);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
 impl Source for Conn {
+    fn on_panic(self: Rc<Self>, cx: &WorkerCx, _key: SourceKey) {
+        self.again.set(false);
+        self.sink.on_panic(cx, &self);
+        // Writes the CONNECTION_CLOSE, and leaves the worker once the engine is done.
+        self.progress(cx);
+    }
+
     fn on_ready(self: Rc<Self>, cx: &WorkerCx, _key: SourceKey, readable: bool, writable: bool) {
         self.inner.borrow_mut().on_ready(readable, writable);
         self.progress(cx);
