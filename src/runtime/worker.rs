@@ -700,36 +700,30 @@ mod tests {
     }
 
     #[test]
-    fn a_source_asking_to_run_again_shares_the_worker() {
-        let pool = Pool::new(1).unwrap();
+    fn a_source_asking_to_run_again_runs_after_queued_operations() {
+        let pool = Arc::new(Pool::new(1).unwrap());
         let (tx, rx) = crossbeam_channel::unbounded();
-        let src_tx = tx.clone();
-        // From an op: the source runs once, asks again, and runs again without readiness.
+        let p = pool.clone();
         pool.worker(0).post(Box::new(move |cx| {
             let source = Rc::new(Again {
                 left: Cell::new(3),
-                runs: src_tx,
+                runs: tx.clone(),
             });
             let key = cx.insert(source.clone());
+            // It runs, asks to run again, and an operation is queued meanwhile: the
+            // operation goes first, then the source runs again without any readiness.
             source.on_ready(cx, key, true, true);
-        }));
-        for _ in 0..2 {
-            // An op queued meanwhile runs before the source's next turn... eventually.
-            let t = tx.clone();
-            pool.worker(0).post(Box::new(move |_| {
-                let _ = t.send("op");
+            p.worker(0).post(Box::new(move |_| {
+                let _ = tx.send("op");
             }));
-        }
-        let mut seen = Vec::new();
-        while seen.iter().filter(|s| **s == "source").count() < 3 {
-            seen.push(rx.recv_timeout(TEST_WAIT).expect("the source runs again"));
-        }
-        assert!(seen.contains(&"op"));
-        // It stopped asking: no more runs.
+        }));
+        let seen: Vec<_> = (0..4)
+            .map(|_| rx.recv_timeout(TEST_WAIT).expect("the source runs again"))
+            .collect();
+        assert_eq!(seen, ["source", "op", "source", "source"]);
+        // It stopped asking: nothing more runs.
         pool.worker(0).run(|_| ()).unwrap();
-        while let Ok(s) = rx.try_recv() {
-            assert_eq!(s, "op");
-        }
+        assert!(rx.try_recv().is_err());
     }
 
     /// Echoes everything it reads.
