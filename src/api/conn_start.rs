@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use crate::api::abi::{
     QUIC_ADDRESS_FAMILY, QUIC_ADDRESS_FAMILY_INET, QUIC_ADDRESS_FAMILY_INET6, QUIC_STATUS,
-    QUIC_STATUS_ADDRESS_NOT_AVAILABLE, QUIC_STATUS_CONNECTION_IDLE, QUIC_STATUS_INVALID_PARAMETER,
-    QUIC_STATUS_UNREACHABLE,
+    QUIC_STATUS_ADDRESS_NOT_AVAILABLE, QUIC_STATUS_CONNECTION_IDLE, QUIC_STATUS_CONNECTION_REFUSED,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_UNREACHABLE,
 };
 use crate::api::conn_worker::{self, ConnSlot, STATUS_CLOSE_CODE};
 use crate::api::connection::Connection;
@@ -212,12 +212,12 @@ fn raced(cx: &WorkerCx, handle: &Arc<Handle<Connection>>, outcome: Outcome, conn
                     c.set_disconnect_timeout(cx, connect.disconnect_timeout);
                     *slot.conn.borrow_mut() = Some(c);
                 }
-                Err(e) => fail(cx, &slot, connect_status(e.kind())),
+                Err(e) => fail_connect(cx, &slot, e.kind()),
             }
         }
         // MsQuic reports handshake idle expiry as CONNECTION_IDLE.
         Outcome::Lost(RaceFailure::TimedOut) => fail(cx, &slot, QUIC_STATUS_CONNECTION_IDLE),
-        Outcome::Lost(RaceFailure::Failed(kind)) => fail(cx, &slot, connect_status(kind)),
+        Outcome::Lost(RaceFailure::Failed(kind)) => fail_connect(cx, &slot, kind),
     }
 }
 
@@ -229,12 +229,24 @@ fn fail(cx: &WorkerCx, slot: &Rc<ConnSlot>, status: QUIC_STATUS) {
     slot.complete(cx, true);
 }
 
-/// The status of a TCP connect that failed: nothing listening (ECONNREFUSED) is UNREACHABLE,
-/// as MsQuic reports the ICMP port unreachable its datagram draws.
-fn connect_status(kind: io::ErrorKind) -> QUIC_STATUS {
+/// The connection ends because its connect failed with `kind`, as [`fail`] does.
+fn fail_connect(cx: &WorkerCx, slot: &Rc<ConnSlot>, kind: io::ErrorKind) {
+    let (status, code) = connect_status(kind);
+    slot.transport_shutdown(status, code);
+    slot.complete(cx, true);
+}
+
+/// The status and error code of a TCP connect that failed: nothing listening (ECONNREFUSED)
+/// is UNREACHABLE, as MsQuic reports the ICMP port unreachable its datagram draws. A reset
+/// seen as the connect completes means the server accepted and then refused the connection
+/// (see the listener): CONNECTION_REFUSED with the code 0x2, as once connected.
+fn connect_status(kind: io::ErrorKind) -> (QUIC_STATUS, u64) {
     match kind {
-        io::ErrorKind::AddrNotAvailable => QUIC_STATUS_ADDRESS_NOT_AVAILABLE,
-        _ => QUIC_STATUS_UNREACHABLE,
+        io::ErrorKind::AddrNotAvailable => (QUIC_STATUS_ADDRESS_NOT_AVAILABLE, STATUS_CLOSE_CODE),
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => (QUIC_STATUS_CONNECTION_REFUSED, 0x2),
+        _ => (QUIC_STATUS_UNREACHABLE, STATUS_CLOSE_CODE),
     }
 }
 
@@ -260,6 +272,62 @@ mod tests {
         assert_eq!(
             in_family(addrs, 0),
             vec![a("10.0.0.1:1"), a("[::1]:1"), a("10.0.0.2:1")]
+        );
+    }
+
+    #[test]
+    fn a_reset_connect_is_a_refusal_and_nothing_listening_unreachable() {
+        assert_eq!(
+            connect_status(io::ErrorKind::ConnectionReset),
+            (QUIC_STATUS_CONNECTION_REFUSED, 0x2)
+        );
+        assert_eq!(
+            connect_status(io::ErrorKind::ConnectionRefused),
+            (QUIC_STATUS_UNREACHABLE, STATUS_CLOSE_CODE)
+        );
+    }
+
+    #[test]
+    fn a_connect_reset_before_the_race_checks_it_fails_with_that_kind() {
+        use std::os::fd::AsRawFd;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let pool = crate::runtime::worker::Pool::new(1).unwrap();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let (go_tx, go_rx) = crossbeam_channel::bounded::<()>(1);
+        pool.worker(0).post(Box::new(move |cx| {
+            let done: race::OnOutcome = Box::new(move |_, outcome| {
+                let _ = tx.send(match outcome {
+                    Outcome::Connected(_, addr) => Ok(addr),
+                    Outcome::Lost(f) => Err(f),
+                });
+            });
+            Race::start(cx, None, None, done).resolved(cx, vec![addr]);
+            // The worker looks at the attempt only after the server accepted and reset it.
+            let _ = go_rx.recv_timeout(Duration::from_secs(10));
+        }));
+        let (sock, _) = listener.accept().unwrap();
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: `sock` is an open socket and `linger` lives across the call, which reads
+        // exactly its size.
+        let rc = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0);
+        drop(sock); // RST
+        go_tx.send(()).unwrap();
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(10)).unwrap(),
+            Err(RaceFailure::Failed(io::ErrorKind::ConnectionReset))
         );
     }
 }
