@@ -225,6 +225,7 @@ const C_PROGRAMS: &[&str] = &[
     "loopback_tcp",
     "loopback_tls",
     "many_connections",
+    "memory_held_sends",
     "memory_scale",
     "multi_receive",
     "object_params",
@@ -347,6 +348,11 @@ fn unbuffered_send() {
 #[test]
 fn receive_modes() {
     c_program("receive_modes");
+}
+
+#[test]
+fn memory_held_sends() {
+    c_program("memory_held_sends");
 }
 
 #[test]
