@@ -226,6 +226,7 @@ const C_PROGRAMS: &[&str] = &[
     "loopback_tls",
     "many_connections",
     "memory_held_sends",
+    "memory_load",
     "memory_scale",
     "multi_receive",
     "object_params",
@@ -353,6 +354,11 @@ fn receive_modes() {
 #[test]
 fn memory_held_sends() {
     c_program("memory_held_sends");
+}
+
+#[test]
+fn memory_load() {
+    c_program("memory_load");
 }
 
 #[test]
