@@ -198,6 +198,7 @@ int main(void) {
     CHECK(!bad_echo);
     CHECK(!failed_conn);
     long after_rss = settled_rss();
+    long long after_heap = live_bytes();
     long peak_rss = vm_kb("VmHWM");
 
     printf("memory_load: %d TLS connections connected in %lld ms, %d streams of %d bytes "
@@ -209,6 +210,9 @@ int main(void) {
     printf("memory_load: idle per connection (client and server side): %ld bytes resident, "
            "%lld bytes of heap\n",
            (idle_rss - base_rss) * 1024 / connections, (idle_heap - base_heap) / connections);
+    printf("memory_load: after the echoes per connection: %ld bytes resident, %lld bytes of "
+           "heap\n",
+           (after_rss - base_rss) * 1024 / connections, (after_heap - base_heap) / connections);
     printf("memory_load: peak per connection: %ld bytes resident\n",
            (peak_rss - base_rss) * 1024 / connections);
     CHECK((idle_rss - base_rss) * 1024 / connections < IDLE_LIMIT);

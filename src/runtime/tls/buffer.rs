@@ -16,7 +16,7 @@ use crate::proto::shared::SharedBytes;
 const SPARES: usize = 8;
 /// Bytes of idle storage a thread keeps for the next buffer that needs some (see
 /// [`RecvBuffer::release_idle`]).
-const POOL_BYTES: usize = 2 << 20;
+const POOL_BYTES: usize = 1 << 20;
 
 thread_local! {
     /// Storage given back by idle buffers on this thread, unreferenced, for reuse.
