@@ -234,6 +234,7 @@ const C_PROGRAMS: &[&str] = &[
     "peer_stream_count",
     "receive_modes",
     "reliable_reset",
+    "reliable_reset_held",
     "registration_close",
     "registration_threads",
     "send_after_shutdown",
@@ -359,6 +360,11 @@ fn memory_held_sends() {
 #[test]
 fn memory_load() {
     c_program("memory_load");
+}
+
+#[test]
+fn reliable_reset_held() {
+    c_program("reliable_reset_held");
 }
 
 #[test]
