@@ -230,6 +230,8 @@ const C_PROGRAMS: &[&str] = &[
     "loopback_tcp",
     "loopback_tls",
     "many_connections",
+    "memory_held_sends",
+    "memory_load",
     "memory_scale",
     "multi_receive",
     "object_params",
@@ -237,6 +239,7 @@ const C_PROGRAMS: &[&str] = &[
     "peer_stream_count",
     "receive_modes",
     "reliable_reset",
+    "reliable_reset_held",
     "registration_close",
     "registration_threads",
     "send_after_shutdown",
@@ -353,6 +356,21 @@ fn unbuffered_send() {
 #[test]
 fn receive_modes() {
     c_program("receive_modes");
+}
+
+#[test]
+fn memory_held_sends() {
+    c_program("memory_held_sends");
+}
+
+#[test]
+fn memory_load() {
+    c_program("memory_load");
+}
+
+#[test]
+fn reliable_reset_held() {
+    c_program("reliable_reset_held");
 }
 
 #[test]

@@ -34,8 +34,10 @@ pub(crate) const IDEAL_SEND_BUFFER_SIZE: u64 = 128 * 1024;
 /// The smallest IDEAL_SEND_BUFFER_SIZE raised.
 const MIN_IDEAL_SEND_BUFFER_SIZE: u64 = 64 * 1024;
 
-/// One application buffer that StreamSend holds by pointer in unbuffered mode
-/// (`SendBufferingEnabled` off), handed to the engine as [`SendData::Shared`].
+/// One application buffer that StreamSend holds by pointer: in unbuffered mode
+/// (`SendBufferingEnabled` off), and in buffered mode until the send is copied (while the
+/// stream has room) or, for a send held for lack of room, until it is written. Handed to the
+/// engine as [`SendData::Shared`].
 struct AppBuffer {
     ptr: *const u8,
     len: usize,
@@ -43,8 +45,9 @@ struct AppBuffer {
 
 // SAFETY: the bytes belong to the application, which by the MsQuic contract keeps them
 // valid and unmodified from StreamSend until the matching SEND_COMPLETE (success or
-// Canceled). The engine only reads them, from whichever worker thread owns the connection,
-// and drops every chunk (after copying the bytes it sends into its output) before the
+// Canceled). A buffered send is copied before the SEND_COMPLETE that releases it is raised.
+// The engine only reads them, from whichever worker thread owns the connection, and drops
+// every chunk (after copying the bytes it sends into its output) before the
 // SEND_COMPLETE that releases them is raised: the token sits on the last buffer of each
 // send, and the engine writes a stream's chunks in order. Nothing here is shared mutably.
 unsafe impl Send for AppBuffer {}
@@ -59,8 +62,14 @@ impl AsRef<[u8]> for AppBuffer {
 
 /// The data of one StreamSend.
 enum Payload {
-    /// Buffered mode: the bytes, copied.
+    /// Bytes copied already: a buffered send that completed while its stream waited for the
+    /// peer's stream limit.
     Copied(Vec<u8>),
+    /// Buffered mode: the application's non-empty buffers, by pointer until the worker takes
+    /// the send. As MsQuic, it is copied (and completes) then if the stream has room; a send
+    /// held for lack of room stays by pointer and completes once written, so a slow reader
+    /// costs no second copy of what the application keeps until SEND_COMPLETE anyway.
+    Buffered(Vec<AppBuffer>),
     /// Unbuffered mode: the application's non-empty buffers, by pointer.
     Borrowed(Vec<AppBuffer>),
 }
@@ -69,9 +78,18 @@ impl Payload {
     fn is_empty(&self) -> bool {
         match self {
             Self::Copied(v) => v.is_empty(),
-            Self::Borrowed(v) => v.is_empty(),
+            Self::Buffered(v) | Self::Borrowed(v) => v.is_empty(),
         }
     }
+}
+
+/// The bytes of `bufs`, copied.
+fn copy_out(bufs: &[AppBuffer]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(bufs.iter().map(|b| b.len).sum());
+    for b in bufs {
+        v.extend_from_slice(b.as_ref());
+    }
+    v
 }
 
 /// A stream.
@@ -793,8 +811,10 @@ fn shutdown_now(
     stream_reset::after_shutdown(stream, flags);
 }
 
-/// `StreamSend`: in buffered mode (the default) the buffers are copied; with
-/// `SendBufferingEnabled` off they are held by pointer until written. Either way one
+/// `StreamSend`: in buffered mode (the default) the buffers are copied when the worker takes
+/// the send if the stream has room, else held by pointer until written (see
+/// [`Payload::Buffered`]); with `SendBufferingEnabled` off they are held by pointer until
+/// written. Either way one
 /// SEND_COMPLETE follows once all the data is written to the socket (QMux's implicit
 /// acknowledgement), or with Canceled if the stream ends first.
 pub(crate) unsafe extern "C" fn send(
@@ -821,6 +841,14 @@ pub(crate) unsafe extern "C" fn send(
         if list.iter().any(|b| b.Length > 0 && b.Buffer.is_null()) {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
+        let bufs = list
+            .iter()
+            .filter(|b| b.Length > 0)
+            .map(|b| AppBuffer {
+                ptr: b.Buffer,
+                len: b.Length as usize,
+            })
+            .collect();
         let data = if stream
             .obj
             .connection
@@ -828,26 +856,9 @@ pub(crate) unsafe extern "C" fn send(
             .send_buffering
             .load(Ordering::Relaxed)
         {
-            let total: usize = list.iter().map(|b| b.Length as usize).sum();
-            let mut data = Vec::with_capacity(total);
-            for b in list.iter().filter(|b| b.Length > 0) {
-                // SAFETY: non-NULL (checked above) with `Length` readable bytes by the API
-                // contract.
-                data.extend_from_slice(unsafe {
-                    core::slice::from_raw_parts(b.Buffer, b.Length as usize)
-                });
-            }
-            Payload::Copied(data)
+            Payload::Buffered(bufs)
         } else {
-            Payload::Borrowed(
-                list.iter()
-                    .filter(|b| b.Length > 0)
-                    .map(|b| AppBuffer {
-                        ptr: b.Buffer,
-                        len: b.Length as usize,
-                    })
-                    .collect(),
-            )
+            Payload::Borrowed(bufs)
         };
         let f = flags.0;
         // As MsQuic: ABORTED once the peer closed the connection; once the sending half is
@@ -936,15 +947,16 @@ fn complete_blocked_sends(stream: &Handle<Stream>) {
             match q {
                 Queued::Completed { data, .. } => waiting += data.len() as u64,
                 Queued::Send {
-                    data: Payload::Copied(data),
+                    data: Payload::Buffered(bufs),
                     flags,
                     context,
                     seq,
                 } if waiting < IDEAL_SEND_BUFFER_SIZE && barrier.is_none_or(|b| *seq <= b) => {
+                    let data = copy_out(bufs);
                     waiting += data.len() as u64;
                     done.push(*context);
                     *q = Queued::Completed {
-                        data: std::mem::take(data),
+                        data,
                         flags: *flags,
                     };
                 }
@@ -1067,12 +1079,14 @@ fn send_now(
                     Err(CommandError::UnknownStream)
                 }
                 _ if empty => Ok(()),
-                Payload::Copied(v) if room => {
+                Payload::Buffered(bufs) if room => {
                     completes_now = true;
-                    e.send(id, SendData::Owned(v), None)
+                    e.send(id, SendData::Owned(copy_out(&bufs)), None)
                 }
                 Payload::Copied(v) => e.send(id, SendData::Owned(v), token),
-                Payload::Borrowed(bufs) => {
+                // A buffered send held for lack of room keeps the application's buffers, as
+                // an unbuffered one: it completes once written.
+                Payload::Buffered(bufs) | Payload::Borrowed(bufs) => {
                     // One chunk per buffer; only the last carries the token, so the one
                     // SEND_COMPLETE comes once every byte of this send was written. `send`
                     // fails only on the stream's state, which pushing data does not change:

@@ -1211,6 +1211,11 @@ impl Connection {
         if let Some(send) = self.streams.remove(&id).and_then(|s| s.send) {
             self.keep_blocked_times(id, &send.blocked);
         }
+        if self.streams.is_empty() {
+            // The table grown for a burst of streams (hundreds of bytes a slot) is not kept
+            // by a connection that has none left.
+            self.streams.shrink_to_fit();
+        }
         self.events.push_back(Event::StreamClosed { id });
         if id.initiator() != self.side {
             // Keep the peer's allowance at the configured number of open streams.

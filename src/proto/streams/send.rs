@@ -258,6 +258,18 @@ impl SendStream {
                 }
             }
         }
+        // Kept chunks after the last kept token belong to a send whose token was just
+        // returned: the caller releases that send's memory on the token, so shared bytes it
+        // still has to write are copied first.
+        for c in kept.iter_mut().rev() {
+            if c.token.is_some() {
+                break;
+            }
+            if let SendData::Shared(b) = &c.data {
+                c.data = SendData::Owned((**b).as_ref()[c.pos..].to_vec());
+                c.pos = 0;
+            }
+        }
         self.queue = kept;
         self.pending = seen;
         tokens
@@ -296,6 +308,30 @@ mod tests {
         assert_eq!((s.offset(), s.pending(), s.credit.available()), (5, 2, 95));
         s.write_data(&mut out, 2, |t| done.push(t));
         assert_eq!(done, [1, 2, 3]);
+    }
+
+    #[test]
+    fn truncate_copies_shared_bytes_of_a_send_whose_token_is_returned() {
+        struct Shared(Vec<u8>);
+        impl AsRef<[u8]> for Shared {
+            fn as_ref(&self) -> &[u8] {
+                &self.0
+            }
+        }
+        let mut s = SendStream::new(100);
+        s.push(SendData::Shared(Box::new(Shared(b"ab".to_vec()))), Some(1));
+        s.push(SendData::Shared(Box::new(Shared(b"cd".to_vec()))), None);
+        s.push(SendData::Shared(Box::new(Shared(b"ef".to_vec()))), Some(2));
+        assert_eq!(s.truncate_to(5), vec![2]);
+        let kinds: Vec<bool> = s
+            .queue
+            .iter()
+            .map(|c| matches!(c.data, SendData::Owned(_)))
+            .collect();
+        assert_eq!(kinds, [false, true, true]);
+        let mut out = Vec::new();
+        s.write_data(&mut out, 5, |_| {});
+        assert_eq!(out, b"abcde");
     }
 
     #[test]

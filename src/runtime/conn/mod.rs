@@ -415,6 +415,7 @@ impl Conn {
             self.key.set(None);
             cx.remove(key);
         } else {
+            inner.release_idle_buffers();
             let mut deadline = inner.engine.poll_timeout();
             if let Some(h) = inner.handshake_deadline {
                 if !inner.engine.is_connected() {
@@ -443,6 +444,24 @@ struct ClearOnDrop<'a>(&'a Cell<bool>);
 impl Drop for ClearOnDrop<'_> {
     fn drop(&mut self) {
         self.0.set(false);
+    }
+}
+
+impl Inner {
+    /// Gives back the buffers nothing waits in, once the connection has made its progress:
+    /// the send buffer when the socket took everything, the receive buffer when no partial
+    /// record is left, and the handshake's output buffer. The next read or output takes
+    /// storage again (from the worker thread's pool when one was given back), so an idle
+    /// connection holds none of them and busy ones share a few.
+    fn release_idle_buffers(&mut self) {
+        self.pending.release_idle();
+        match &mut self.wire {
+            Wire::Plain => self.rbuf.release_idle(),
+            Wire::Tls(s) => s.incoming().release_idle(),
+        }
+        if self.tls_out.is_empty() && self.tls_out.capacity() > 0 {
+            self.tls_out = Vec::new();
+        }
     }
 }
 

@@ -1,26 +1,68 @@
 //! The bytes waiting for the socket: one allocation, filled at its end (records are
 //! produced straight into it) and written from a cursor at its front. A partial write only
 //! moves the cursor; the buffer starts over at offset 0 once everything is written, so no
-//! byte is ever moved.
+//! byte is ever moved. The storage is taken when output is produced and given back once
+//! everything is written (see [`SendBuf::release_idle`]), so an idle connection keeps none.
+
+use std::cell::RefCell;
+
+/// Idle storages a thread keeps for the next connection with output.
+const POOL: usize = 2;
+
+thread_local! {
+    /// Storage given back by drained buffers on this thread.
+    static SPARE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Output waiting for the socket.
 #[derive(Debug)]
 pub(super) struct SendBuf {
-    /// Storage, initialised once; `buf.len()` is the capacity.
+    /// Storage, initialised once; `buf.len()` is the capacity. Empty while released.
     buf: Vec<u8>,
     /// Start of the unwritten bytes.
     start: usize,
     /// End of the unwritten bytes; records are produced after it.
     end: usize,
+    /// The size of the storage taken when output is produced.
+    capacity: usize,
 }
 
 impl SendBuf {
-    /// An empty buffer with room for `capacity` bytes.
+    /// An empty buffer that gets room for `capacity` bytes when output is produced.
     pub(super) fn with_capacity(capacity: usize) -> Self {
         Self {
-            buf: vec![0; capacity],
+            buf: Vec::new(),
             start: 0,
             end: 0,
+            capacity,
+        }
+    }
+
+    /// Takes storage if released: a pooled one of this thread, else a new one.
+    fn ensure(&mut self) {
+        if self.buf.is_empty() && self.capacity > 0 {
+            let cap = self.capacity;
+            let pooled = SPARE.with_borrow_mut(|pool| {
+                let i = pool.iter().position(|b| b.len() == cap)?;
+                Some(pool.swap_remove(i))
+            });
+            self.buf = pooled.unwrap_or_else(|| vec![0; cap]);
+        }
+    }
+
+    /// Gives the storage back once everything is written: to the thread's pool (for the next
+    /// connection with output) if it has room, else to the allocator.
+    pub(super) fn release_idle(&mut self) {
+        if !self.is_empty() || self.buf.is_empty() {
+            return;
+        }
+        let buf = std::mem::take(&mut self.buf);
+        if buf.len() == self.capacity {
+            SPARE.with_borrow_mut(|pool| {
+                if pool.len() < POOL {
+                    pool.push(buf);
+                }
+            });
         }
     }
 
@@ -37,6 +79,7 @@ impl SendBuf {
     /// The free room after the waiting bytes, to produce records into; follow with
     /// [`SendBuf::commit`].
     pub(super) fn room(&mut self) -> &mut [u8] {
+        self.ensure();
         &mut self.buf[self.end..]
     }
 
@@ -59,6 +102,7 @@ impl SendBuf {
     /// Appends `bytes` (TLS handshake messages and alerts: small and rare), growing the
     /// buffer if its room is short.
     pub(super) fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.ensure();
         if self.buf.len() - self.end < bytes.len() {
             let want = self.end + bytes.len();
             self.buf.resize(want.max(self.buf.len()), 0);
@@ -85,5 +129,19 @@ mod tests {
         b.advance(7);
         assert!(b.is_empty());
         assert_eq!(b.room().len(), 9);
+    }
+
+    #[test]
+    fn storage_is_taken_on_demand_and_given_back_when_drained() {
+        let mut b = SendBuf::with_capacity(16);
+        assert!(b.buf.is_empty());
+        b.room()[..3].copy_from_slice(b"abc");
+        b.commit(3);
+        b.release_idle();
+        assert_eq!(b.unsent(), b"abc", "kept while bytes wait");
+        b.advance(3);
+        b.release_idle();
+        assert!(b.buf.is_empty());
+        assert_eq!(b.room().len(), 16);
     }
 }

@@ -7,17 +7,51 @@
 //! read goes to another allocation (one given back earlier if there is one), and only the
 //! unprocessed tail, at most one partial record, is copied over.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::proto::shared::SharedBytes;
 
 /// Allocations kept for reuse once the engine has let go of them.
 const SPARES: usize = 8;
+/// Bytes of idle storage a thread keeps for the next buffer that needs some (see
+/// [`RecvBuffer::release_idle`]).
+const POOL_BYTES: usize = 1 << 20;
+
+thread_local! {
+    /// Storage given back by idle buffers on this thread, unreferenced, for reuse.
+    static POOL: RefCell<Vec<Arc<Vec<u8>>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Storage of at least `size` bytes: a pooled allocation if one is large enough, else a new
+/// one.
+fn take_storage(size: usize) -> Arc<Vec<u8>> {
+    let pooled = POOL.with_borrow_mut(|pool| {
+        let i = pool.iter().position(|b| b.len() >= size)?;
+        Some(pool.swap_remove(i))
+    });
+    pooled.unwrap_or_else(|| Arc::new(vec![0; size]))
+}
+
+/// Keeps `buf` for reuse on this thread if no one else refers to it and the pool has room;
+/// drops it otherwise.
+fn give_storage(buf: Arc<Vec<u8>>) {
+    if buf.is_empty() || Arc::strong_count(&buf) != 1 {
+        return;
+    }
+    POOL.with_borrow_mut(|pool| {
+        let held: usize = pool.iter().map(|b| b.len()).sum();
+        if held + buf.len() <= POOL_BYTES {
+            pool.push(buf);
+        }
+    });
+}
 
 /// Bytes received from the peer and not yet processed.
 #[derive(Debug, Default)]
 pub struct RecvBuffer {
-    /// Storage; `buf.len()` is the capacity in use (initialised once, reused).
+    /// Storage; `buf.len()` is the capacity in use (initialised once, reused). Empty until
+    /// the first read, and again once released while idle.
     buf: Arc<Vec<u8>>,
     /// Start of the unprocessed bytes.
     start: usize,
@@ -25,15 +59,33 @@ pub struct RecvBuffer {
     end: usize,
     /// Earlier allocations, possibly still referenced by the engine.
     spares: Vec<Arc<Vec<u8>>>,
+    /// The room storage is made with when a read needs some (at least what it asks for).
+    capacity: usize,
 }
 
 impl RecvBuffer {
-    /// An empty buffer with `capacity` bytes of room.
+    /// An empty buffer that gets `capacity` bytes of room when first read into.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            buf: Arc::new(vec![0; capacity]),
+            capacity,
             ..Self::default()
         }
+    }
+
+    /// Gives the storage back while nothing waits in it: unreferenced allocations (this one
+    /// and the spares) go to the thread's pool for the next buffer that needs room, the
+    /// others are dropped here and freed once the engine lets go of them. An idle
+    /// connection so keeps no receive buffer.
+    pub fn release_idle(&mut self) {
+        if !self.is_empty() || (self.buf.is_empty() && self.spares.is_empty()) {
+            return;
+        }
+        give_storage(std::mem::take(&mut self.buf));
+        for spare in self.spares.drain(..) {
+            give_storage(spare);
+        }
+        self.start = 0;
+        self.end = 0;
     }
 
     /// The unprocessed bytes.
@@ -98,6 +150,11 @@ impl RecvBuffer {
     /// Free room of at least `min` bytes after the unprocessed ones, to read into; follow
     /// with [`RecvBuffer::commit`].
     pub fn space(&mut self, min: usize) -> &mut [u8] {
+        if self.buf.is_empty() {
+            self.buf = take_storage(min.max(self.capacity));
+            self.start = 0;
+            self.end = 0;
+        }
         self.storage();
         let (mut start, mut end) = (self.start, self.end);
         let buf = Arc::get_mut(&mut self.buf).expect("made unique above");
