@@ -103,6 +103,7 @@ pub(crate) fn begin(cx: &WorkerCx, slot: &Rc<ConnSlot>, plan: StartPlan) {
     }
     // Weak: a lookup under way keeps no closed connection (nor its workers) alive.
     let handle = Arc::downgrade(&slot.handle);
+    slot.handle.obj.lookup.begin();
     resolver::lookup(
         name,
         port,
@@ -113,16 +114,50 @@ pub(crate) fn begin(cx: &WorkerCx, slot: &Rc<ConnSlot>, plan: StartPlan) {
             let pool = handle.obj.pool.clone();
             pool.worker(handle.obj.worker).post(Box::new(move |cx| {
                 // The connection may have ended, and its handle been closed, meanwhile.
-                let Some(slot) = own_slot(&handle) else {
-                    return;
-                };
-                let race = slot.race.borrow().clone();
-                if let Some(race) = race {
-                    resolved(cx, &slot, &race, result, port, Some(family));
+                if let Some(slot) = own_slot(&handle) {
+                    let race = slot.race.borrow().clone();
+                    if let Some(race) = race {
+                        resolved(cx, &slot, &race, result, port, Some(family));
+                    }
                 }
+                handle.obj.lookup.end();
             }));
         }),
     );
+}
+
+/// Whether a client's name lookup is under way. MsQuic resolves the name inside its start
+/// operation, so a GetParam of an address made after ConnectionStart returns once the name is
+/// resolved; [`LookupGate::wait`] gives the same to reads from other threads.
+#[derive(Default)]
+pub(crate) struct LookupGate {
+    pending: parking_lot::Mutex<bool>,
+    done: parking_lot::Condvar,
+}
+
+impl LookupGate {
+    /// A lookup starts.
+    fn begin(&self) {
+        *self.pending.lock() = true;
+    }
+
+    /// The lookup's outcome has been applied (or the connection is gone).
+    fn end(&self) {
+        *self.pending.lock() = false;
+        self.done.notify_all();
+    }
+
+    /// Waits, at most `limit`, for a lookup under way to end. Not to be called on the
+    /// connection's worker, which applies the outcome.
+    pub(crate) fn wait(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        let mut pending = self.pending.lock();
+        while *pending {
+            if self.done.wait_until(&mut pending, deadline).timed_out() {
+                return;
+            }
+        }
+    }
 }
 
 /// `handle`'s slot on this worker, if the connection is still there.

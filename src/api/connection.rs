@@ -63,6 +63,8 @@ pub(crate) struct Connection {
     pub(crate) multi_receive: AtomicBool,
     /// The peer address set with CONN_REMOTE_ADDRESS before start.
     pub(crate) remote_address: Mutex<Option<SocketAddr>>,
+    /// A client's name lookup under way: address reads from other threads wait for it.
+    pub(crate) lookup: crate::api::conn_start::LookupGate,
     /// The local address set with CONN_LOCAL_ADDRESS before start (the client socket binds it).
     pub(crate) bind_address: Mutex<Option<SocketAddr>>,
     /// What the worker learned about the connection, readable from any thread.
@@ -260,6 +262,7 @@ pub(crate) fn new_server_connection(
         send_buffering: AtomicBool::new(true),
         multi_receive: AtomicBool::new(false),
         remote_address: Mutex::new(None),
+        lookup: Default::default(),
         bind_address: Mutex::new(None),
         // An accepted socket is connected already.
         info: Mutex::new(ConnInfo {
@@ -354,6 +357,7 @@ fn open_in(
         send_buffering: AtomicBool::new(true),
         multi_receive: AtomicBool::new(false),
         remote_address: Mutex::new(None),
+        lookup: Default::default(),
         bind_address: Mutex::new(None),
         info: Mutex::new(ConnInfo::default()),
         started: Mutex::new(false),

@@ -89,9 +89,18 @@ fn settle_start(h: HQUIC, conn: &Handle<Connection>) {
     }
     // SAFETY: `h` named a live connection a moment ago (`conn`); `get` validates it again.
     if let Some(conn) = unsafe { Handle::<Connection>::get(h) } {
-        let _ = conn.obj.worker().run(|_| ());
+        let worker = conn.obj.worker();
+        let _ = worker.run(|_| ());
+        if !worker.is_current() {
+            // The start's name lookup runs off the worker; its outcome lands on the worker.
+            conn.obj.lookup.wait(LOOKUP_WAIT_LIMIT);
+        }
     }
 }
+
+/// The longest an address read waits for a client's name lookup (a lookup that takes longer
+/// ends the connection at its handshake timeout anyway; the read then answers what is known).
+const LOOKUP_WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn addr_bytes(addr: &QUIC_ADDR) -> [u8; size_of::<QUIC_ADDR>()] {
     // SAFETY: QUIC_ADDR is plain old data of exactly this size.
