@@ -1041,8 +1041,7 @@ fn send_now(
     let Some(context) = context else {
         if let Payload::Copied(v) = data {
             slot.with_engine(cx, |e| {
-                if e.send(id, SendData::Owned(v), None).is_ok() && flags & QUIC_SEND_FLAG_FIN.0 != 0
-                {
+                if e.send_copied(id, v).is_ok() && flags & QUIC_SEND_FLAG_FIN.0 != 0 {
                     let _ = e.finish(id);
                 }
             });
@@ -1052,21 +1051,16 @@ fn send_now(
     let empty = data.is_empty();
     let fin = flags & QUIC_SEND_FLAG_FIN.0 != 0;
     let token = Some(context as u64);
-    // Buffered mode completes a send at once while the stream has room: no earlier send still
-    // held and less than the ideal send buffer waiting for the socket (MsQuic copies a request
-    // while its buffered bytes are below the ideal). Otherwise the send is held, and completes
-    // once its bytes are written. "At once" is an engine event, delivered in order with the
-    // others and never as a callback nested inside the application's StreamSend.
-    // The room is the fixed MsQuic default, not the figure raised in IDEAL_SEND_BUFFER_SIZE:
+    // Buffered mode: the engine copies the send and completes it at once while the
+    // connection has buffer room (less than the ideal send buffer copied and not yet
+    // written, as MsQuic's per-connection send buffer); otherwise the send is held by pointer
+    // and completes once written, or once written bytes free room, whichever comes first
+    // (then its unwritten bytes are copied). "At once" is an engine event, delivered in order
+    // with the others and never as a callback nested inside the application's StreamSend.
+    // The ideal is the fixed MsQuic default, not the figure raised in IDEAL_SEND_BUFFER_SIZE:
     // the socket's buffer can grow to megabytes, and copying that much ahead of the peer's
     // flow control is not what MsQuic does (its figure grows only with the congestion window).
-    let ideal = IDEAL_SEND_BUFFER_SIZE;
-    let room = slot
-        .inspect(|e| {
-            !e.send_waiting(id) && e.send_pending(id).is_some_and(|pending| pending < ideal)
-        })
-        .unwrap_or(false);
-    let mut completes_now = empty;
+    let completes_now = empty;
     // Without progress until a refused send is reported: delivering the engine's events
     // first could end the stream (StreamClosed) and drop the report after SHUTDOWN_COMPLETE.
     let conn = slot.conn();
@@ -1079,14 +1073,16 @@ fn send_now(
                     Err(CommandError::UnknownStream)
                 }
                 _ if empty => Ok(()),
-                Payload::Buffered(bufs) if room => {
-                    completes_now = true;
-                    e.send(id, SendData::Owned(copy_out(&bufs)), None)
+                Payload::Buffered(bufs) => {
+                    let parts = bufs
+                        .into_iter()
+                        .map(|b| SendData::Shared(Box::new(b)))
+                        .collect();
+                    e.send_buffered(id, parts, context as u64, IDEAL_SEND_BUFFER_SIZE)
+                        .map(|_| ())
                 }
                 Payload::Copied(v) => e.send(id, SendData::Owned(v), token),
-                // A buffered send held for lack of room keeps the application's buffers, as
-                // an unbuffered one: it completes once written.
-                Payload::Buffered(bufs) | Payload::Borrowed(bufs) => {
+                Payload::Borrowed(bufs) => {
                     // One chunk per buffer; only the last carries the token, so the one
                     // SEND_COMPLETE comes once every byte of this send was written. `send`
                     // fails only on the stream's state, which pushing data does not change:
