@@ -1,21 +1,24 @@
 /* A buffered send held for lack of room completes as soon as written bytes free room, before
  * its own bytes are written (MsQuic copies it into its send buffer once earlier buffered
- * bytes are acknowledged; over QMux, written counts as acknowledged). The client sends three
- * ideal-size (128 KiB) chunks A, B, C (C with FIN) on one stream; the server consumes only up
+ * bytes are acknowledged; over QMux, written counts as acknowledged). The client sends A (twice
+ * the ideal send buffer, 256 KiB), B (2 MiB) and C (128 KiB, with FIN) on one stream, B and C
+ * taken while more than the ideal of A waits unwritten; the server consumes only up
  * to a budget the main thread raises (a partial consume pauses its RECEIVE events until
  * StreamReceiveSetEnabled), so its stream window keeps the client from writing far ahead:
  * - A is copied and completes at once; B and C are held (the buffer is full with A);
  * - the server is let consume A's bytes: A is written, which frees the buffer, so B is
  *   copied and completes although the server has not received B's bytes (and cannot: it
- *   consumes nothing past A, and its window is smaller than B); C stays held, as B's copy
- *   fills the buffer again;
+ *   consumes nothing past A, and its stream window, even grown, is far smaller than B); C
+ *   stays held, as B's copy fills the buffer again;
  * - the server is let consume everything: C completes, every byte arrives in order, and the
  *   completions came in send order. */
 #include "support/qmux_test.h"
 
 #define ALPN "heldearly"
 #define CHUNK (128 * 1024)
-#define TOTAL (3 * CHUNK)
+#define A_LEN (2 * CHUNK)
+#define B_LEN (16 * CHUNK)
+#define TOTAL (A_LEN + B_LEN + CHUNK)
 
 static const QUIC_API_TABLE* api;
 static HQUIC server_config;
@@ -27,6 +30,7 @@ static uint64_t budget, consumed, consumed_at_b;
 static int mismatch, c_done_at_b, order_ok = 1, last_done, canceled;
 static Counter server_seen, done_a, done_b, done_c, server_fin;
 static QUIC_BUFFER bufs[3];
+static const size_t lens[3] = {A_LEN, B_LEN, CHUNK};
 
 static QUIC_STATUS QUIC_API ServerStream(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
     TRACE_STREAM(ev);
@@ -139,8 +143,10 @@ int main(void) {
           QUIC_STATUS_SUCCESS);
     CHECK(QUIC_SUCCEEDED(api->StreamStart(stream, QUIC_STREAM_START_FLAG_NONE)));
 
+    size_t at = 0;
     for (int i = 0; i < 3; i++) {
-        bufs[i] = (QUIC_BUFFER){CHUNK, data + (size_t)i * CHUNK};
+        bufs[i] = (QUIC_BUFFER){(uint32_t)lens[i], data + at};
+        at += lens[i];
         CHECK(QUIC_SUCCEEDED(api->StreamSend(stream, &bufs[i], 1,
                                              i == 2 ? QUIC_SEND_FLAG_FIN : QUIC_SEND_FLAG_NONE,
                                              (void*)(intptr_t)(i + 1))));
@@ -151,10 +157,10 @@ int main(void) {
     CHECK(counter_get(&done_b) == 0);
 
     /* The server takes A's bytes: B completes before its bytes reach the server. */
-    allow(CHUNK);
+    allow(A_LEN);
     CHECK(counter_wait(&done_b, 1, 10000));
     pthread_mutex_lock(&lock);
-    CHECK(consumed_at_b <= CHUNK);
+    CHECK(consumed_at_b <= A_LEN);
     pthread_mutex_unlock(&lock);
     CHECK(!c_done_at_b);
     CHECK(counter_get(&done_c) == 0);

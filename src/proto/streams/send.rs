@@ -389,6 +389,28 @@ mod tests {
     }
 
     #[test]
+    fn held_sends_are_copied_whole_and_truncation_unholds_a_cut_send() {
+        let mut s = SendStream::new(100);
+        s.push_held(vec![b"ab"[..].into(), b"cd"[..].into()], 1);
+        s.push_held(vec![b"ef"[..].into(), b"gh"[..].into()], 2);
+        let mut out = Vec::new();
+        let mut done = Vec::new();
+        s.write_data(&mut out, 1, |t| done.push(t));
+        // Send 2 is cut by a reliable size inside it: its token goes, its head is no longer
+        // held (nothing may complete it again).
+        assert_eq!(s.truncate_to(6), vec![2]);
+        assert!(s.has_held(1) && !s.has_held(2));
+        assert!(!s.copy_held(2, SendData::Owned));
+        // Send 1's unwritten bytes become one copy; its token is dropped.
+        assert!(s.copy_held(1, SendData::Owned));
+        assert!(!s.has_held(1) && !s.has_waiting_token());
+        assert_eq!(s.queue.len(), 2);
+        s.write_data(&mut out, 5, |t| done.push(t));
+        assert_eq!(out, b"abcdef");
+        assert!(done.is_empty());
+    }
+
+    #[test]
     fn truncate_keeps_reliable_prefix() {
         let mut s = SendStream::new(100);
         s.push(b"abc"[..].into(), Some(1));
