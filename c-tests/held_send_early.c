@@ -28,7 +28,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static HQUIC server_stream;
 static uint64_t budget, consumed, consumed_at_b;
 static int mismatch, c_done_at_b, order_ok = 1, last_done, canceled;
-static Counter server_seen, done_a, done_b, done_c, server_fin;
+static Counter server_seen, done_a, done_b, done_c, server_fin, client_done;
 static QUIC_BUFFER bufs[3];
 static const size_t lens[3] = {A_LEN, B_LEN, CHUNK};
 
@@ -94,6 +94,7 @@ static QUIC_STATUS QUIC_API ClientStream(HQUIC stream, void* ctx, QUIC_STREAM_EV
         if (which == 3) counter_add(&done_c, 1);
     } else if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) {
         api->StreamClose(stream);
+        counter_add(&client_done, 1);
     }
     return QUIC_STATUS_SUCCESS;
 }
@@ -123,6 +124,7 @@ int main(void) {
     counter_init(&done_b);
     counter_init(&done_c);
     counter_init(&server_fin);
+    counter_init(&client_done);
     data = malloc(TOTAL);
     for (size_t i = 0; i < TOTAL; i++) data[i] = (uint8_t)(i * 7 + (i >> 12));
 
@@ -169,6 +171,8 @@ int main(void) {
     allow(TOTAL);
     CHECK(counter_wait(&done_c, 1, 10000));
     CHECK(counter_wait(&server_fin, 1, 10000));
+    /* The server's FIN back ends the client's stream. */
+    CHECK(counter_wait(&client_done, 1, 10000));
     pthread_mutex_lock(&lock);
     CHECK(consumed == TOTAL);
     CHECK(!mismatch);
