@@ -35,9 +35,9 @@ pub(crate) const IDEAL_SEND_BUFFER_SIZE: u64 = 128 * 1024;
 const MIN_IDEAL_SEND_BUFFER_SIZE: u64 = 64 * 1024;
 
 /// One application buffer that StreamSend holds by pointer: in unbuffered mode
-/// (`SendBufferingEnabled` off), and in buffered mode until the send is copied (while the
-/// stream has room) or, for a send held for lack of room, until it is written. Handed to the
-/// engine as [`SendData::Shared`].
+/// (`SendBufferingEnabled` off) until written, and in buffered mode until the engine copies
+/// the send (at once while the connection has buffer room, or once written bytes free room)
+/// or writes it. Handed to the engine as [`SendData::Shared`].
 struct AppBuffer {
     ptr: *const u8,
     len: usize,
@@ -45,7 +45,8 @@ struct AppBuffer {
 
 // SAFETY: the bytes belong to the application, which by the MsQuic contract keeps them
 // valid and unmodified from StreamSend until the matching SEND_COMPLETE (success or
-// Canceled). A buffered send is copied before the SEND_COMPLETE that releases it is raised.
+// Canceled). A buffered send is copied, and the engine drops these buffers, before the
+// SEND_COMPLETE that releases it is raised.
 // The engine only reads them, from whichever worker thread owns the connection, and drops
 // every chunk (after copying the bytes it sends into its output) before the
 // SEND_COMPLETE that releases them is raised: the token sits on the last buffer of each
@@ -66,9 +67,11 @@ enum Payload {
     /// peer's stream limit.
     Copied(Vec<u8>),
     /// Buffered mode: the application's non-empty buffers, by pointer until the worker takes
-    /// the send. As MsQuic, it is copied (and completes) then if the stream has room; a send
-    /// held for lack of room stays by pointer and completes once written, so a slow reader
-    /// costs no second copy of what the application keeps until SEND_COMPLETE anyway.
+    /// the send. As MsQuic, the engine copies it (and completes it) then if the connection
+    /// has buffer room; a send held for lack of room stays by pointer until written bytes
+    /// free room (then its unwritten bytes are copied and it completes) or it is written, so
+    /// a slow reader costs no second copy of what the application keeps until SEND_COMPLETE
+    /// anyway.
     Buffered(Vec<AppBuffer>),
     /// Unbuffered mode: the application's non-empty buffers, by pointer.
     Borrowed(Vec<AppBuffer>),
@@ -811,12 +814,12 @@ fn shutdown_now(
     stream_reset::after_shutdown(stream, flags);
 }
 
-/// `StreamSend`: in buffered mode (the default) the buffers are copied when the worker takes
-/// the send if the stream has room, else held by pointer until written (see
-/// [`Payload::Buffered`]); with `SendBufferingEnabled` off they are held by pointer until
-/// written. Either way one
-/// SEND_COMPLETE follows once all the data is written to the socket (QMux's implicit
-/// acknowledgement), or with Canceled if the stream ends first.
+/// `StreamSend`: in buffered mode (the default) the buffers are copied, and SEND_COMPLETE
+/// follows at once, when the worker takes the send if the connection has buffer room, else
+/// once room frees or the data is written (see [`Payload::Buffered`]); with
+/// `SendBufferingEnabled` off they are held by pointer and SEND_COMPLETE follows once all
+/// the data is written to the socket (QMux's implicit acknowledgement). Either way it comes
+/// with Canceled if the stream ends first.
 pub(crate) unsafe extern "C" fn send(
     h: HQUIC,
     buffers: *const QUIC_BUFFER,
