@@ -9,6 +9,7 @@
 //! room remains; one send may take the buffer past the ideal (MsQuic buffers "at least" the
 //! ideal), so at most the ideal plus one send is copied.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,33 @@ use crate::proto::streams::SendData;
 /// Held sends beyond which the queue is cleared of those completed otherwise (written or
 /// canceled), at least.
 const COMPACT_MIN: usize = 16;
+
+/// Copy buffers a thread keeps for the next copies (each connection's engine runs on one
+/// thread at a time, and copies are made and dropped there), so that a steady stream of
+/// copies reuses memory rather than allocating (and faulting in) each one anew.
+const SPARE_MAX: usize = 2;
+/// The largest copy buffer kept.
+const SPARE_CAP_MAX: usize = 4 << 20;
+
+thread_local! {
+    static SPARE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An empty buffer with room for `len` bytes: a spare one of about that size if the thread
+/// has one, else a new one.
+fn copy_buffer(len: usize) -> Vec<u8> {
+    SPARE
+        .try_with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let i = pool
+                .iter()
+                .position(|b| b.capacity() >= len && b.capacity() / 2 <= len)?;
+            Some(pool.swap_remove(i))
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Vec::with_capacity(len))
+}
 
 /// A connection's send buffering state.
 #[derive(Debug, Default)]
@@ -69,6 +97,17 @@ impl AsRef<[u8]> for Copied {
 impl Drop for Copied {
     fn drop(&mut self) {
         self.total.fetch_sub(self.charged, Ordering::Relaxed);
+        let mut bytes = std::mem::take(&mut self.bytes);
+        if bytes.capacity() > 0 && bytes.capacity() <= SPARE_CAP_MAX {
+            bytes.clear();
+            // Not during the thread's teardown.
+            let _ = SPARE.try_with(|pool| {
+                let mut pool = pool.borrow_mut();
+                if pool.len() < SPARE_MAX {
+                    pool.push(bytes);
+                }
+            });
+        }
     }
 }
 
@@ -94,7 +133,7 @@ impl Connection {
         self.fill_held();
         let room = self.buffering.has_room();
         if room {
-            let mut v = Vec::with_capacity(parts.iter().map(|p| p.as_slice().len()).sum());
+            let mut v = copy_buffer(parts.iter().map(|p| p.as_slice().len()).sum());
             for p in &parts {
                 v.extend_from_slice(p.as_slice());
             }
@@ -139,7 +178,9 @@ impl Connection {
                     break;
                 }
                 let send = self.streams.get_mut(&id).and_then(|s| s.send.as_mut());
-                if send.is_some_and(|send| send.copy_held(token, |b| buffering.charge(b, len))) {
+                if send.is_some_and(|send| {
+                    send.copy_held(token, copy_buffer, |b| buffering.charge(b, len))
+                }) {
                     self.events.push_back(Event::SendComplete { id, token });
                 }
             }

@@ -176,10 +176,16 @@ impl SendStream {
         self.queue.iter().any(|c| c.held == Some(token))
     }
 
-    /// Copies the unwritten bytes of the held send `token` into one buffer, queued through
+    /// Copies the unwritten bytes of the held send `token` into one buffer (from `buffer`,
+    /// given their length), queued through
     /// `own` in place of the caller's, and drops its token: the caller reports it complete.
     /// Returns whether anything of that send was still queued.
-    pub fn copy_held(&mut self, token: u64, own: impl FnOnce(Vec<u8>) -> SendData) -> bool {
+    pub fn copy_held(
+        &mut self,
+        token: u64,
+        buffer: impl FnOnce(usize) -> Vec<u8>,
+        own: impl FnOnce(Vec<u8>) -> SendData,
+    ) -> bool {
         let Some(first) = self.queue.iter().position(|c| c.held == Some(token)) else {
             return false;
         };
@@ -190,7 +196,12 @@ impl SendStream {
                 .range(first..)
                 .take_while(|c| c.held == Some(token))
                 .count();
-        let mut bytes = Vec::new();
+        let len = self
+            .queue
+            .range(first..end)
+            .map(|c| c.data.as_slice().len() - c.pos)
+            .sum();
+        let mut bytes = buffer(len);
         for c in self.queue.range(first..end) {
             bytes.extend_from_slice(&c.data.as_slice()[c.pos..]);
         }
@@ -400,9 +411,9 @@ mod tests {
         // held (nothing may complete it again).
         assert_eq!(s.truncate_to(6), vec![2]);
         assert!(s.has_held(1) && !s.has_held(2));
-        assert!(!s.copy_held(2, SendData::Owned));
+        assert!(!s.copy_held(2, Vec::with_capacity, SendData::Owned));
         // Send 1's unwritten bytes become one copy; its token is dropped.
-        assert!(s.copy_held(1, SendData::Owned));
+        assert!(s.copy_held(1, Vec::with_capacity, SendData::Owned));
         assert!(!s.has_held(1) && !s.has_waiting_token());
         assert_eq!(s.queue.len(), 2);
         s.write_data(&mut out, 5, |t| done.push(t));
