@@ -219,6 +219,7 @@ const C_PROGRAMS: &[&str] = &[
     "global_params",
     "handle_kinds",
     "handle_lifetime",
+    "held_send_early",
     "happy_eyeballs",
     "handshake_timeout",
     "idle_timeout",
@@ -356,6 +357,11 @@ fn unbuffered_send() {
 #[test]
 fn receive_modes() {
     c_program("receive_modes");
+}
+
+#[test]
+fn held_send_early() {
+    c_program("held_send_early");
 }
 
 #[test]

@@ -35,9 +35,9 @@ pub(crate) const IDEAL_SEND_BUFFER_SIZE: u64 = 128 * 1024;
 const MIN_IDEAL_SEND_BUFFER_SIZE: u64 = 64 * 1024;
 
 /// One application buffer that StreamSend holds by pointer: in unbuffered mode
-/// (`SendBufferingEnabled` off), and in buffered mode until the send is copied (while the
-/// stream has room) or, for a send held for lack of room, until it is written. Handed to the
-/// engine as [`SendData::Shared`].
+/// (`SendBufferingEnabled` off) until written, and in buffered mode until the engine copies
+/// the send (at once while the connection has buffer room, or once written bytes free room)
+/// or writes it. Handed to the engine as [`SendData::Shared`].
 struct AppBuffer {
     ptr: *const u8,
     len: usize,
@@ -45,7 +45,8 @@ struct AppBuffer {
 
 // SAFETY: the bytes belong to the application, which by the MsQuic contract keeps them
 // valid and unmodified from StreamSend until the matching SEND_COMPLETE (success or
-// Canceled). A buffered send is copied before the SEND_COMPLETE that releases it is raised.
+// Canceled). A buffered send is copied, and the engine drops these buffers, before the
+// SEND_COMPLETE that releases it is raised.
 // The engine only reads them, from whichever worker thread owns the connection, and drops
 // every chunk (after copying the bytes it sends into its output) before the
 // SEND_COMPLETE that releases them is raised: the token sits on the last buffer of each
@@ -66,9 +67,11 @@ enum Payload {
     /// peer's stream limit.
     Copied(Vec<u8>),
     /// Buffered mode: the application's non-empty buffers, by pointer until the worker takes
-    /// the send. As MsQuic, it is copied (and completes) then if the stream has room; a send
-    /// held for lack of room stays by pointer and completes once written, so a slow reader
-    /// costs no second copy of what the application keeps until SEND_COMPLETE anyway.
+    /// the send. As MsQuic, the engine copies it (and completes it) then if the connection
+    /// has buffer room; a send held for lack of room stays by pointer until written bytes
+    /// free room (then its unwritten bytes are copied and it completes) or it is written, so
+    /// a slow reader costs no second copy of what the application keeps until SEND_COMPLETE
+    /// anyway.
     Buffered(Vec<AppBuffer>),
     /// Unbuffered mode: the application's non-empty buffers, by pointer.
     Borrowed(Vec<AppBuffer>),
@@ -811,12 +814,12 @@ fn shutdown_now(
     stream_reset::after_shutdown(stream, flags);
 }
 
-/// `StreamSend`: in buffered mode (the default) the buffers are copied when the worker takes
-/// the send if the stream has room, else held by pointer until written (see
-/// [`Payload::Buffered`]); with `SendBufferingEnabled` off they are held by pointer until
-/// written. Either way one
-/// SEND_COMPLETE follows once all the data is written to the socket (QMux's implicit
-/// acknowledgement), or with Canceled if the stream ends first.
+/// `StreamSend`: in buffered mode (the default) the buffers are copied, and SEND_COMPLETE
+/// follows at once, when the worker takes the send if the connection has buffer room, else
+/// once room frees or the data is written (see [`Payload::Buffered`]); with
+/// `SendBufferingEnabled` off they are held by pointer and SEND_COMPLETE follows once all
+/// the data is written to the socket (QMux's implicit acknowledgement). Either way it comes
+/// with Canceled if the stream ends first.
 pub(crate) unsafe extern "C" fn send(
     h: HQUIC,
     buffers: *const QUIC_BUFFER,
@@ -1041,8 +1044,7 @@ fn send_now(
     let Some(context) = context else {
         if let Payload::Copied(v) = data {
             slot.with_engine(cx, |e| {
-                if e.send(id, SendData::Owned(v), None).is_ok() && flags & QUIC_SEND_FLAG_FIN.0 != 0
-                {
+                if e.send_copied(id, v).is_ok() && flags & QUIC_SEND_FLAG_FIN.0 != 0 {
                     let _ = e.finish(id);
                 }
             });
@@ -1052,21 +1054,16 @@ fn send_now(
     let empty = data.is_empty();
     let fin = flags & QUIC_SEND_FLAG_FIN.0 != 0;
     let token = Some(context as u64);
-    // Buffered mode completes a send at once while the stream has room: no earlier send still
-    // held and less than the ideal send buffer waiting for the socket (MsQuic copies a request
-    // while its buffered bytes are below the ideal). Otherwise the send is held, and completes
-    // once its bytes are written. "At once" is an engine event, delivered in order with the
-    // others and never as a callback nested inside the application's StreamSend.
-    // The room is the fixed MsQuic default, not the figure raised in IDEAL_SEND_BUFFER_SIZE:
+    // Buffered mode: the engine copies the send and completes it at once while the
+    // connection has buffer room (less than the ideal send buffer copied and not yet
+    // written, as MsQuic's per-connection send buffer); otherwise the send is held by pointer
+    // and completes once written, or once written bytes free room, whichever comes first
+    // (then its unwritten bytes are copied). "At once" is an engine event, delivered in order
+    // with the others and never as a callback nested inside the application's StreamSend.
+    // The ideal is the fixed MsQuic default, not the figure raised in IDEAL_SEND_BUFFER_SIZE:
     // the socket's buffer can grow to megabytes, and copying that much ahead of the peer's
     // flow control is not what MsQuic does (its figure grows only with the congestion window).
-    let ideal = IDEAL_SEND_BUFFER_SIZE;
-    let room = slot
-        .inspect(|e| {
-            !e.send_waiting(id) && e.send_pending(id).is_some_and(|pending| pending < ideal)
-        })
-        .unwrap_or(false);
-    let mut completes_now = empty;
+    let completes_now = empty;
     // Without progress until a refused send is reported: delivering the engine's events
     // first could end the stream (StreamClosed) and drop the report after SHUTDOWN_COMPLETE.
     let conn = slot.conn();
@@ -1079,14 +1076,16 @@ fn send_now(
                     Err(CommandError::UnknownStream)
                 }
                 _ if empty => Ok(()),
-                Payload::Buffered(bufs) if room => {
-                    completes_now = true;
-                    e.send(id, SendData::Owned(copy_out(&bufs)), None)
+                Payload::Buffered(bufs) => {
+                    let parts = bufs
+                        .into_iter()
+                        .map(|b| SendData::Shared(Box::new(b)))
+                        .collect();
+                    e.send_buffered(id, parts, context as u64, IDEAL_SEND_BUFFER_SIZE)
+                        .map(|_| ())
                 }
                 Payload::Copied(v) => e.send(id, SendData::Owned(v), token),
-                // A buffered send held for lack of room keeps the application's buffers, as
-                // an unbuffered one: it completes once written.
-                Payload::Buffered(bufs) | Payload::Borrowed(bufs) => {
+                Payload::Borrowed(bufs) => {
                     // One chunk per buffer; only the last carries the token, so the one
                     // SEND_COMPLETE comes once every byte of this send was written. `send`
                     // fails only on the stream's state, which pushing data does not change:

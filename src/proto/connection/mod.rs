@@ -1,6 +1,7 @@
 //! One QMux connection as a deterministic state machine.
 
 mod blocked;
+mod buffering;
 mod flood;
 mod input;
 mod live_config;
@@ -418,6 +419,8 @@ pub struct Connection {
     reset_pending: VecDeque<StreamId>,
     /// Streams whose reply to STOP_SENDING is held (see [`Config::hold_stop_replies`]).
     stop_replies_held: Vec<StreamId>,
+    /// Buffered sends' copies and held sends (see `buffering`).
+    buffering: buffering::SendBuffering,
 
     // Datagrams.
     datagrams: VecDeque<(Vec<u8>, u64)>,
@@ -548,6 +551,7 @@ impl Connection {
             stop_sending_pending: VecDeque::new(),
             reset_pending: VecDeque::new(),
             stop_replies_held: Vec::new(),
+            buffering: Default::default(),
             datagrams: VecDeque::new(),
             stats: Stats::default(),
         }

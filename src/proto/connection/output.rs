@@ -58,6 +58,8 @@ impl Connection {
             self.last_activity = now;
         }
         self.stats.bytes_sent += written as u64;
+        // Written bytes may have freed buffer room for held sends.
+        self.fill_held();
         written
     }
 

@@ -69,6 +69,9 @@ struct Chunk {
     data: SendData,
     pos: usize,
     token: Option<u64>,
+    /// The token of the held send this chunk belongs to (see [`SendStream::push_held`]),
+    /// until its bytes are copied.
+    held: Option<u64>,
 }
 
 /// The sending half of a stream.
@@ -148,7 +151,67 @@ impl SendStream {
             data,
             pos: 0,
             token,
+            held: None,
         });
+    }
+
+    /// Queues the parts of one held send: the caller's bytes, kept until they are written
+    /// (`token` is reported then, on the last part) or copied by [`SendStream::copy_held`].
+    pub fn push_held(&mut self, parts: Vec<SendData>, token: u64) {
+        let last = parts.len().saturating_sub(1);
+        for (i, data) in parts.into_iter().enumerate() {
+            self.pending += data.as_slice().len() as u64;
+            self.queue.push_back(Chunk {
+                data,
+                pos: 0,
+                token: (i == last).then_some(token),
+                held: Some(token),
+            });
+        }
+    }
+
+    /// Whether the held send `token` still has bytes queued that were neither written nor
+    /// copied.
+    pub fn has_held(&self, token: u64) -> bool {
+        self.queue.iter().any(|c| c.held == Some(token))
+    }
+
+    /// Copies the unwritten bytes of the held send `token` into one buffer (from `buffer`,
+    /// given their length), queued through
+    /// `own` in place of the caller's, and drops its token: the caller reports it complete.
+    /// Returns whether anything of that send was still queued.
+    pub fn copy_held(
+        &mut self,
+        token: u64,
+        buffer: impl FnOnce(usize) -> Vec<u8>,
+        own: impl FnOnce(Vec<u8>) -> SendData,
+    ) -> bool {
+        let Some(first) = self.queue.iter().position(|c| c.held == Some(token)) else {
+            return false;
+        };
+        // A held send's parts are queued together.
+        let end = first
+            + self
+                .queue
+                .range(first..)
+                .take_while(|c| c.held == Some(token))
+                .count();
+        let len = self
+            .queue
+            .range(first..end)
+            .map(|c| c.data.as_slice().len() - c.pos)
+            .sum();
+        let mut bytes = buffer(len);
+        for c in self.queue.range(first..end) {
+            bytes.extend_from_slice(&c.data.as_slice()[c.pos..]);
+        }
+        self.queue.drain(first + 1..end);
+        let c = &mut self.queue[first];
+        c.data = own(bytes);
+        c.pos = 0;
+        c.held = None;
+        c.token = None;
+        true
     }
 
     /// Whether a STREAM frame is due: data to send, or a FIN with nothing before it.
@@ -253,6 +316,7 @@ impl SendStream {
                         data: SendData::Owned(bytes),
                         pos: 0,
                         token: None,
+                        held: None,
                     });
                     seen = keep;
                 }
@@ -260,11 +324,12 @@ impl SendStream {
         }
         // Kept chunks after the last kept token belong to a send whose token was just
         // returned: the caller releases that send's memory on the token, so shared bytes it
-        // still has to write are copied first.
+        // still has to write are copied first (and, of a held send, are no longer held).
         for c in kept.iter_mut().rev() {
             if c.token.is_some() {
                 break;
             }
+            c.held = None;
             if let SendData::Shared(b) = &c.data {
                 c.data = SendData::Owned((**b).as_ref()[c.pos..].to_vec());
                 c.pos = 0;
@@ -332,6 +397,28 @@ mod tests {
         let mut out = Vec::new();
         s.write_data(&mut out, 5, |_| {});
         assert_eq!(out, b"abcde");
+    }
+
+    #[test]
+    fn held_sends_are_copied_whole_and_truncation_unholds_a_cut_send() {
+        let mut s = SendStream::new(100);
+        s.push_held(vec![b"ab"[..].into(), b"cd"[..].into()], 1);
+        s.push_held(vec![b"ef"[..].into(), b"gh"[..].into()], 2);
+        let mut out = Vec::new();
+        let mut done = Vec::new();
+        s.write_data(&mut out, 1, |t| done.push(t));
+        // Send 2 is cut by a reliable size inside it: its token goes, its head is no longer
+        // held (nothing may complete it again).
+        assert_eq!(s.truncate_to(6), vec![2]);
+        assert!(s.has_held(1) && !s.has_held(2));
+        assert!(!s.copy_held(2, Vec::with_capacity, SendData::Owned));
+        // Send 1's unwritten bytes become one copy; its token is dropped.
+        assert!(s.copy_held(1, Vec::with_capacity, SendData::Owned));
+        assert!(!s.has_held(1) && !s.has_waiting_token());
+        assert_eq!(s.queue.len(), 2);
+        s.write_data(&mut out, 5, |t| done.push(t));
+        assert_eq!(out, b"abcdef");
+        assert!(done.is_empty());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Engine tests: a deterministic pair harness and scenario scripts.
 
+mod buffering;
 mod flood;
 mod negative;
 mod scenarios;
