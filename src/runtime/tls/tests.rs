@@ -1566,4 +1566,5 @@ fn close_notify_and_fatal_alerts_from_a_rustls_peer() {
     assert!(peer.server.error.is_none());
 }
 
+mod pkcs12;
 mod secrets;
