@@ -2,6 +2,8 @@
 # Short, coverage-guided runs of the targets (no cargo-fuzz needed).
 # Usage: fuzz/run-short.sh [seconds per target, default 60] [target ...]   (default: all)
 # FUZZ_ASAN=1 builds with the nightly toolchain and AddressSanitizer, as cargo-fuzz does.
+# FUZZ_ARGS adds libFuzzer options (e.g. -len_control=0 for the slow targets, whose inputs are
+# operation lists that need some length from the start).
 # New inputs go to corpus/<target>; seeds/<target> is read too.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -29,5 +31,5 @@ cargo "${toolchain[@]}" build --release --target "$target" --bins
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t"
     "$CARGO_TARGET_DIR/$target/release/$t" -max_total_time="$secs" -max_len=4096 -timeout=60 \
-        -print_final_stats=1 "corpus/$t" "seeds/$t"
+        -print_final_stats=1 ${FUZZ_ARGS:-} "corpus/$t" "seeds/$t"
 done
