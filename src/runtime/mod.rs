@@ -1,5 +1,6 @@
 //! Worker threads, sockets, TLS, timers, the operation queue and callback delivery. Knows
-//! nothing of C types. Only `sys` may use `unsafe` (a few libc socket calls).
+//! nothing of C types. Only `sys` (a few libc socket calls) and `tls::pkcs12` (AWS-LC's
+//! PKCS#12 reader) may use `unsafe`.
 #![deny(unsafe_code)]
 
 pub mod conn;

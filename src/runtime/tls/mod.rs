@@ -11,6 +11,8 @@ mod credentials;
 mod error;
 mod kernel;
 mod keys;
+#[allow(unsafe_code)]
+mod pkcs12;
 mod protection;
 mod records;
 mod secrets;
