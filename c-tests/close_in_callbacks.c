@@ -9,7 +9,10 @@
  *    callback runs after it; every client connection ends;
  * 3. the same with ListenerStop: STOP_COMPLETE (exactly one) comes after the running
  *    callback has returned, and no NEW_CONNECTION follows it;
- * 4. after all that, MsQuicClose leaves no library thread behind. */
+ * 4. RegistrationClose waits for a SHUTDOWN_COMPLETE callback that closed its connection to
+ *    return, as MsQuic frees a connection (and lets go of its registration) only once its
+ *    worker is done with it: a connection closed there is never left over after MsQuicClose;
+ * 5. after all that, MsQuicClose leaves no library thread behind. */
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
@@ -248,6 +251,63 @@ static void close_listener_while_connecting(HQUIC reg, HQUIC client_config, int 
     CHECK(counter_get(&r->accepted) == n);
 }
 
+/* ---- 4. RegistrationClose after a close inside SHUTDOWN_COMPLETE ---- */
+
+static Counter client4_complete, server4_complete, reg_closed;
+/* The client's SHUTDOWN_COMPLETE callback has returned. */
+static int callback4_returned = 0;
+
+static QUIC_STATUS QUIC_API Server4Connection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
+    (void)ctx;
+    if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        api->ConnectionClose(conn);
+        counter_add(&server4_complete, 1);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+static QUIC_STATUS QUIC_API Server4Listener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
+    (void)listener;
+    (void)ctx;
+    return accept_connection(api, ev, (void*)Server4Connection, NULL, server_config);
+}
+
+static QUIC_STATUS QUIC_API Client4Connection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
+    TRACE_CONN(ev);
+    (void)ctx;
+    if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
+        api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+    } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        api->ConnectionClose(conn);
+        counter_add(&client4_complete, 1);
+        /* The main thread closes the registration now; it must wait for this callback to
+         * return, so the wait times out. */
+        counter_wait(&reg_closed, 1, 300);
+        __atomic_store_n(&callback4_returned, 1, __ATOMIC_SEQ_CST);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+/* One connection, both ends closed inside SHUTDOWN_COMPLETE; the client's callback is still
+ * running when this returns. */
+static void close_inside_shutdown_complete(HQUIC reg, HQUIC client_config) {
+    counter_init(&client4_complete);
+    counter_init(&server4_complete);
+    counter_init(&reg_closed);
+    HQUIC listener = NULL;
+    CHECK(api->ListenerOpen(reg, Server4Listener, NULL, &listener) == QUIC_STATUS_SUCCESS);
+    uint16_t port = start_listener(api, listener, "cb");
+    HQUIC conn = NULL;
+    CHECK(api->ConnectionOpen(reg, Client4Connection, NULL, &conn) == QUIC_STATUS_SUCCESS);
+    CHECK(QUIC_SUCCEEDED(api->ConnectionStart(conn, client_config, QUIC_ADDRESS_FAMILY_INET,
+                                               "localhost", port)));
+    CHECK(counter_wait(&client4_complete, 1, 10000));
+    CHECK(counter_wait(&server4_complete, 1, 10000));
+    api->ListenerClose(listener);
+}
+
 int main(void) {
     if (!have_test_cert()) return 1;
     counter_init(&closed_in_receive);
@@ -261,10 +321,17 @@ int main(void) {
     close_inside_receive(reg, client_config);
     close_listener_while_connecting(reg, client_config, 0);
     close_listener_while_connecting(reg, client_config, 1);
+    close_inside_shutdown_complete(reg, client_config);
 
     api->ConfigurationClose(client_config);
     api->ConfigurationClose(server_config);
     api->RegistrationClose(reg);
+    /* 4: the connection closed inside its SHUTDOWN_COMPLETE was still the registration's
+     * until that callback returned. */
+    int returned = __atomic_load_n(&callback4_returned, __ATOMIC_SEQ_CST);
+    counter_add(&reg_closed, 1);
+    printf("4: SHUTDOWN_COMPLETE returned before RegistrationClose did: %d\n", returned);
+    CHECK(returned);
     MsQuicClose(api);
     /* Every connection has let go of the library: its worker threads end with the last
      * MsQuicClose, leaving the main thread alone. */
@@ -273,6 +340,9 @@ int main(void) {
     CHECK(threads_ended);
     counter_destroy(&closed_in_receive);
     counter_destroy(&client1_complete);
+    counter_destroy(&client4_complete);
+    counter_destroy(&server4_complete);
+    counter_destroy(&reg_closed);
     for (int i = 0; i < 2; i++) {
         counter_destroy(&runs[i].accepted);
         counter_destroy(&runs[i].server_complete);

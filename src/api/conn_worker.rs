@@ -206,7 +206,9 @@ impl ConnSlot {
         self.handle.obj.finished.store(true, Ordering::Release);
         self.conn.borrow_mut().take();
         remove(self.key());
-        self.handle.final_event_returned();
+        if self.handle.final_event_returned() {
+            connection::release(&self.handle);
+        }
     }
 
     /// The started stream with ID `id`.
@@ -451,8 +453,11 @@ impl ConnSlot {
         self.ended.set(true);
         self.conn.borrow_mut().take();
         remove(self.key());
-        // A ConnectionClose made before or during the event completes now.
-        self.handle.final_event_returned();
+        // A ConnectionClose made before or during the event completes now, and the
+        // connection leaves its registration.
+        if self.handle.final_event_returned() {
+            connection::release(&self.handle);
+        }
     }
 
     /// The connection ends before its engine did (a transport failure, a handshake timeout,

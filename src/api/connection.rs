@@ -291,16 +291,12 @@ pub(crate) fn new_server_connection(
     Some(handle)
 }
 
-/// Calls [`release`] when dropped.
-struct ReleaseOnDrop(Arc<Handle<Connection>>);
-
-impl Drop for ReleaseOnDrop {
-    fn drop(&mut self) {
-        release(&self.0);
-    }
-}
-
-/// Releases what an application-closed connection held (its place in its registration).
+/// Releases what an application-closed connection held (its place in its registration and
+/// in the performance counters), once its close has completed: the application's reference is
+/// in the quarantine by then, so the connection is freed with it at the last MsQuicClose,
+/// which a RegistrationClose waiting for this place comes before. A connection closed inside
+/// its SHUTDOWN_COMPLETE callback is released when the callback returns, as MsQuic frees a
+/// connection (and lets go of its registration) once its worker is done with it.
 pub(crate) fn release(conn: &Handle<Connection>) {
     conn.obj.counted.release();
     if let Some(guard) = conn.obj.guard.lock().take() {
@@ -417,18 +413,12 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
         };
         // CONN_CLOSE_ASYNC: the cleanup goes on the worker's queue and the caller moves on.
         let wait = !conn.obj.options.close_async.load(Ordering::Relaxed);
-        // Without waiting, the registration place is given back once the close ran on the
-        // worker, or when the worker drops it unrun (the connection had completed already).
-        let release_later = (!wait).then(|| ReleaseOnDrop(conn.clone()));
-        on_slot(&conn, wait, move |cx, slot| {
-            slot.close_handle(cx);
-            drop(release_later);
-        });
-        if wait {
+        on_slot(&conn, wait, move |cx, slot| slot.close_handle(cx));
+        // Completes the close if SHUTDOWN_COMPLETE has returned; otherwise its return does
+        // (and releases the connection then, see `ConnSlot::complete`).
+        if conn.end_close() {
             release(&conn);
         }
-        // Completes the close if SHUTDOWN_COMPLETE has returned; otherwise its return does.
-        conn.end_close();
     });
 }
 

@@ -266,24 +266,23 @@ impl<T: Object> Handle<T> {
         self.header.final_done.store(false, Ordering::SeqCst);
     }
 
-    /// The final event has returned: a close in progress completes now.
-    pub(crate) fn final_event_returned(&self) {
+    /// The final event has returned: a close in progress completes now. True if this call
+    /// completed the close (exactly one of it and [`Handle::end_close`] does).
+    pub(crate) fn final_event_returned(&self) -> bool {
         self.header.final_done.store(true, Ordering::SeqCst);
-        if self.header.magic.load(Ordering::SeqCst) == MAGIC_CLOSING {
-            self.finish_close();
-        }
+        self.header.magic.load(Ordering::SeqCst) == MAGIC_CLOSING && self.finish_close()
     }
 
     /// The close call's own work is done: the close completes now unless the final event has
-    /// yet to return (then [`Handle::final_event_returned`] completes it).
-    pub(crate) fn end_close(&self) {
-        if self.header.final_done.load(Ordering::SeqCst) {
-            self.finish_close();
-        }
+    /// yet to return (then [`Handle::final_event_returned`] completes it). True if this call
+    /// completed the close.
+    pub(crate) fn end_close(&self) -> bool {
+        self.header.final_done.load(Ordering::SeqCst) && self.finish_close()
     }
 
     /// Closing to closed, once: takes back the application's reference and quarantines it.
-    fn finish_close(&self) {
+    /// True if this call did it.
+    fn finish_close(&self) -> bool {
         if self
             .header
             .magic
@@ -295,12 +294,13 @@ impl<T: Object> Handle<T> {
             )
             .is_err()
         {
-            return;
+            return false;
         }
         // SAFETY: `self` is the handle `into_hquic` leaked one strong reference of to the
         // application; the magic swap above makes sure it is taken back only once.
         let app_ref = unsafe { Arc::from_raw(self as *const Self) };
         quarantine(app_ref);
+        true
     }
 }
 
