@@ -12,7 +12,8 @@
  * 4. RegistrationClose waits for a SHUTDOWN_COMPLETE callback that closed its connection to
  *    return, as MsQuic frees a connection (and lets go of its registration) only once its
  *    worker is done with it: a connection closed there is never left over after MsQuicClose;
- * 5. after all that, MsQuicClose leaves no library thread behind. */
+ * 5. the same for a listener closed inside its STOP_COMPLETE;
+ * 6. after all that, MsQuicClose leaves no library thread behind. */
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
@@ -308,6 +309,45 @@ static void close_inside_shutdown_complete(HQUIC reg, HQUIC client_config) {
     api->ListenerClose(listener);
 }
 
+/* ---- 5. RegistrationClose after ListenerClose inside STOP_COMPLETE ---- */
+
+static Counter stop5_complete, reg5_closed;
+/* The STOP_COMPLETE callback has returned. */
+static int callback5_returned = 0;
+
+static QUIC_STATUS QUIC_API Listener5(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
+    TRACE_LISTENER(ev);
+    (void)ctx;
+    if (ev->Type == QUIC_LISTENER_EVENT_STOP_COMPLETE) {
+        api->ListenerClose(listener);
+        counter_add(&stop5_complete, 1);
+        /* The main thread closes the registration now; it must wait for this callback to
+         * return, so the wait times out. */
+        counter_wait(&reg5_closed, 1, 300);
+        __atomic_store_n(&callback5_returned, 1, __ATOMIC_SEQ_CST);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+/* A registration of its own with one listener, stopped from here and closed inside its
+ * STOP_COMPLETE, then the registration closed while that callback runs. */
+static void close_listener_inside_stop_complete(void) {
+    counter_init(&stop5_complete);
+    counter_init(&reg5_closed);
+    HQUIC reg = NULL;
+    CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
+    HQUIC listener = NULL;
+    CHECK(api->ListenerOpen(reg, Listener5, NULL, &listener) == QUIC_STATUS_SUCCESS);
+    start_listener(api, listener, "cb");
+    api->ListenerStop(listener);
+    CHECK(counter_wait(&stop5_complete, 1, 10000));
+    api->RegistrationClose(reg);
+    int returned = __atomic_load_n(&callback5_returned, __ATOMIC_SEQ_CST);
+    counter_add(&reg5_closed, 1);
+    printf("5: STOP_COMPLETE returned before RegistrationClose did: %d\n", returned);
+    CHECK(returned);
+}
+
 int main(void) {
     if (!have_test_cert()) return 1;
     counter_init(&closed_in_receive);
@@ -321,6 +361,7 @@ int main(void) {
     close_inside_receive(reg, client_config);
     close_listener_while_connecting(reg, client_config, 0);
     close_listener_while_connecting(reg, client_config, 1);
+    close_listener_inside_stop_complete();
     close_inside_shutdown_complete(reg, client_config);
 
     api->ConfigurationClose(client_config);
@@ -343,6 +384,8 @@ int main(void) {
     counter_destroy(&client4_complete);
     counter_destroy(&server4_complete);
     counter_destroy(&reg_closed);
+    counter_destroy(&stop5_complete);
+    counter_destroy(&reg5_closed);
     for (int i = 0; i < 2; i++) {
         counter_destroy(&runs[i].accepted);
         counter_destroy(&runs[i].server_complete);

@@ -16,6 +16,7 @@ use crate::api::callbacks;
 use crate::api::connection::{self, Connection};
 use crate::api::counted;
 use crate::api::handle::Handle;
+use crate::api::registration::FinalEventScope;
 use crate::api::sockaddr;
 use crate::api::stream::{self, Stream};
 use crate::api::stream_reset;
@@ -449,7 +450,9 @@ impl ConnSlot {
             self.publish_closed(connection::CLOSED_REMOTELY);
         }
         self.handle.obj.finished.store(true, Ordering::Release);
+        let scope = FinalEventScope::enter(self.handle.clone());
         self.emit(&mut event);
+        drop(scope);
         self.ended.set(true);
         self.conn.borrow_mut().take();
         remove(self.key());

@@ -151,6 +151,18 @@ impl Handle<Connection> {
     }
 }
 
+impl crate::api::registration::InFinalEvent for Handle<Connection> {
+    fn closed_holding_place_in(&self, registration: &Registration) -> bool {
+        self.is_closed_by_app()
+            && self
+                .obj
+                .guard
+                .lock()
+                .as_ref()
+                .is_some_and(|g| core::ptr::eq(&g.registration().obj, registration))
+    }
+}
+
 impl Connection {
     /// Whether ConnectionStart was called (or the connection was accepted).
     pub(crate) fn is_started(&self) -> bool {

@@ -88,7 +88,6 @@ pub(crate) fn close(api: *const c_void) {
             return;
         }
         *guard = None;
-        handle::drain_quarantine();
         settings::reset_global();
         param::reset_global();
         workers::reset();
@@ -103,6 +102,9 @@ pub(crate) fn close(api: *const c_void) {
         pool.stop();
     }
     drop(pool);
+    // Closed handles are freed once the workers are done: a close completing in a callback
+    // that was still returning on a worker has put its handle in the quarantine by now.
+    handle::drain_quarantine();
     // No resolver thread outlives the library (lookups under way finish first).
     crate::runtime::resolver::shutdown();
 }

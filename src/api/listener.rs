@@ -30,7 +30,7 @@ use crate::api::connection::{self, Connection};
 use crate::api::credentials::LoadedTls;
 use crate::api::handle::{Handle, Kind, Object};
 use crate::api::param::objects::ListenerParams;
-use crate::api::registration::{ChildGuard, Registration};
+use crate::api::registration::{ChildGuard, FinalEventScope, Registration};
 use crate::api::settings::Settings;
 use crate::api::sockaddr;
 use crate::proto;
@@ -83,6 +83,18 @@ struct ListenerState {
 impl Object for Listener {
     const KIND: Kind = Kind::Listener;
     const FINAL_DONE_AT_OPEN: bool = true;
+}
+
+impl crate::api::registration::InFinalEvent for Handle<Listener> {
+    fn closed_holding_place_in(&self, registration: &Registration) -> bool {
+        self.is_closed_by_app()
+            && self
+                .obj
+                .guard
+                .lock()
+                .as_ref()
+                .is_some_and(|g| core::ptr::eq(&g.registration().obj, registration))
+    }
 }
 
 impl Listener {
@@ -171,8 +183,14 @@ fn report_stop(listener: &Handle<Listener>) {
     let outer = IN_STOP_COMPLETE.with(|c| c.replace(key));
     let outer_cb = IN_CALLBACK.with(|c| c.replace(key));
     listener.final_event_started();
+    let scope = FinalEventScope::enter(listener.arc());
     callbacks::listener(listener, &mut event);
-    listener.final_event_returned();
+    drop(scope);
+    // A ListenerClose made inside the event completes now, and the listener leaves its
+    // registration (whose RegistrationClose waits for that, as in MsQuic).
+    if listener.final_event_returned() {
+        listener.obj.guard.lock().take();
+    }
     IN_CALLBACK.with(|c| c.set(outer_cb));
     IN_STOP_COMPLETE.with(|c| c.set(outer));
 }
@@ -396,9 +414,11 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
             if let Some(w) = last {
                 let _ = w.worker().run(|_| ());
             }
-            listener.obj.guard.lock().take();
-            // From inside STOP_COMPLETE, the close completes when it returns.
-            listener.end_close();
+            // From inside STOP_COMPLETE, the close completes when it returns, and the
+            // listener leaves its registration then.
+            if listener.end_close() {
+                listener.obj.guard.lock().take();
+            }
         }
     });
 }

@@ -2,6 +2,7 @@
 //! `RegistrationClose2`, plus the child count that makes `RegistrationClose` wait.
 
 use core::ffi::{CStr, c_void};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
@@ -115,7 +116,7 @@ impl Registration {
             return;
         }
         let children = *self.children.lock();
-        if children > 0 {
+        if children > closed_in_final_events(self) {
             eprintln!(
                 "msquic-qmux: RegistrationClose called on a worker thread (inside a callback) \
                  while {children} object(s) of the registration are open: MsQuic forbids \
@@ -125,8 +126,12 @@ impl Registration {
     }
 
     fn wait_for_children(&self) {
+        // Children closed inside the final event this thread is delivering give their place
+        // back once it returns: MsQuic forbids RegistrationClose there (it would wait
+        // forever); here it does not wait for them.
+        let own = closed_in_final_events(self);
         let mut children = self.children.lock();
-        while *children > 0 {
+        while *children > own {
             self.children_gone.wait(&mut children);
         }
     }
@@ -140,6 +145,48 @@ impl Registration {
             self.pool.stop();
         }
     }
+}
+
+/// A child (connection, listener) whose final event (SHUTDOWN_COMPLETE, STOP_COMPLETE) a
+/// thread is delivering. Its close, if made inside the event, completes (and gives back its
+/// place in the registration) only once the event returns, as MsQuic frees it only then.
+pub(crate) trait InFinalEvent {
+    /// Whether the application closed the child and it still holds a place in `registration`.
+    fn closed_holding_place_in(&self, registration: &Registration) -> bool;
+}
+
+thread_local! {
+    /// The children whose final event this thread is delivering, innermost last.
+    static FINAL_EVENTS: RefCell<Vec<Arc<dyn InFinalEvent>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// While alive, the calling thread is delivering the final event of a child.
+pub(crate) struct FinalEventScope(());
+
+impl FinalEventScope {
+    /// `child`'s final event is being delivered on this thread until the scope is dropped.
+    pub(crate) fn enter(child: Arc<dyn InFinalEvent>) -> Self {
+        FINAL_EVENTS.with(|f| f.borrow_mut().push(child));
+        Self(())
+    }
+}
+
+impl Drop for FinalEventScope {
+    fn drop(&mut self) {
+        let child = FINAL_EVENTS.with(|f| f.borrow_mut().pop());
+        drop(child);
+    }
+}
+
+/// How many children of `registration` the application closed inside the final events this
+/// thread is delivering.
+fn closed_in_final_events(registration: &Registration) -> usize {
+    FINAL_EVENTS.with(|f| {
+        f.borrow()
+            .iter()
+            .filter(|c| c.closed_holding_place_in(registration))
+            .count()
+    })
 }
 
 /// Held by each child object while its handle is open; dropping it lets
