@@ -197,6 +197,7 @@ const C_PROGRAMS: &[&str] = &[
     "blocking_in_callback",
     "buffered_send",
     "cert_accept",
+    "cert_client_auth",
     "cert_events",
     "close_async_late",
     "close_graceful",
@@ -326,6 +327,11 @@ fn cert_accept() {
         .map(|(k, v)| (k.as_str(), v.to_str().expect("utf-8 path")))
         .collect();
     run_c_with_env(&exe, &vars);
+}
+
+#[test]
+fn cert_client_auth() {
+    c_program("cert_client_auth");
 }
 
 #[test]
