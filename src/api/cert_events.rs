@@ -31,7 +31,7 @@ use crate::api::conn_worker::ConnSlot;
 use crate::api::connection::{self, on_slot};
 use crate::proto::{TransportError, TransportErrorCode};
 use crate::runtime::conn::Conn;
-use crate::runtime::tls::{TlsClientConfig, TlsServerConfig};
+use crate::runtime::tls::{CertStatus, TlsClientConfig, TlsServerConfig};
 use crate::runtime::worker::WorkerCx;
 
 const INDICATE: u32 = QUIC_CREDENTIAL_FLAG_INDICATE_CERTIFICATE_RECEIVED.0;
@@ -79,15 +79,15 @@ impl CertCheck {
     }
 }
 
-/// MsQuic's status for a certificate that failed validation.
-fn status_of(e: &crate::runtime::tls::TlsError) -> QUIC_STATUS {
-    use crate::runtime::tls::CertStatus as C;
-    match e.cert_status() {
-        Some(C::Expired) => QUIC_STATUS_CERT_EXPIRED,
-        Some(C::UntrustedRoot) => QUIC_STATUS_CERT_UNTRUSTED_ROOT,
-        Some(C::NoCert) => QUIC_STATUS_CERT_NO_CERT,
-        Some(C::Revoked) => QUIC_STATUS_TLS_ALERT(44),
-        Some(C::BadCertificate) | None => QUIC_STATUS_BAD_CERTIFICATE,
+/// MsQuic's DeferredStatus for a certificate that failed validation.
+fn status_of(class: CertStatus) -> QUIC_STATUS {
+    match class {
+        CertStatus::Expired => QUIC_STATUS_CERT_EXPIRED,
+        CertStatus::UntrustedRoot => QUIC_STATUS_CERT_UNTRUSTED_ROOT,
+        CertStatus::NoCert => QUIC_STATUS_CERT_NO_CERT,
+        CertStatus::Revoked => QUIC_STATUS_TLS_ALERT(44),
+        CertStatus::BadCertificate => QUIC_STATUS_BAD_CERTIFICATE,
+        _ => QUIC_STATUS_TLS_ERROR,
     }
 }
 
@@ -103,7 +103,7 @@ pub(crate) fn on_handshake_complete(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &R
     let deferred = match &check.peer {
         Peer::Server(client, name) if check.flags & DEFER != 0 => client
             .deferred_check(&chain, name)
-            .map_or(QUIC_STATUS_SUCCESS, |e| status_of(&e)),
+            .map_or(QUIC_STATUS_SUCCESS, status_of),
         Peer::Client(_) if chain.is_empty() => {
             if validates && check.flags & (REQUIRE_CLIENT | DEFER) != 0 {
                 QUIC_STATUS_CERT_NO_CERT
@@ -113,7 +113,7 @@ pub(crate) fn on_handshake_complete(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &R
         }
         Peer::Client(server) => server
             .deferred_check(&chain)
-            .map_or(QUIC_STATUS_SUCCESS, |e| status_of(&e)),
+            .map_or(QUIC_STATUS_SUCCESS, status_of),
         Peer::Server(..) => QUIC_STATUS_SUCCESS,
     };
     let portable = check.flags & PORTABLE != 0 && !chain.is_empty();

@@ -152,6 +152,11 @@ pub(super) fn built_chain(
     out
 }
 
+/// Whether `cert` names itself as its issuer (a self-signed certificate, for OpenSSL).
+pub(super) fn is_self_issued(cert: &[u8]) -> bool {
+    parse(cert).is_ok_and(|c| self_issued(&c))
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }

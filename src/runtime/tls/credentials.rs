@@ -14,9 +14,9 @@ use rustls::{CipherSuite, ClientConfig, InconsistentKeys, ServerConfig, Supporte
 
 use super::alpn;
 use super::compat;
-use super::error::{CredentialError, TlsError, TlsErrorKind};
+use super::error::{CertStatus, CredentialError};
 use super::keys::{self, CertifiedKeyDer};
-use super::pkcs7;
+use super::peer_chain;
 use super::secrets::SessionKeyLog;
 use super::verify::{
     self, AcceptAnyClientCert, AcceptAnyServerCert, ClientVerifier, ServerVerifier,
@@ -171,53 +171,34 @@ impl TlsClientConfig {
 
     /// With deferred validation, validates the server's chain (leaf first) for `server_name`
     /// now, as the handshake would have: `None` when it passes (or nothing was deferred),
-    /// else the failure, with the same status classes as a failed handshake.
+    /// else the class of the failure as MsQuic reports it in DeferredStatus.
     pub fn deferred_check(
         &self,
         chain: &[CertificateDer<'static>],
         server_name: &str,
-    ) -> Option<TlsError> {
+    ) -> Option<CertStatus> {
         let verifier = self.deferred.as_ref()?;
         let Some((leaf, intermediates)) = chain.split_first() else {
-            return Some(TlsError::from_rustls(
-                rustls::Error::NoCertificatesPresented,
-            ));
+            return Some(CertStatus::NoCert);
         };
-        let name = match ServerName::try_from(server_name.to_owned()) {
-            Ok(name) => name,
-            Err(_) => return Some(TlsError::new(TlsErrorKind::InvalidServerName)),
+        let Ok(name) = ServerName::try_from(server_name.to_owned()) else {
+            return Some(CertStatus::Other);
         };
-        verifier
+        let error = verifier
             .verify_server_cert(leaf, intermediates, &name, &[], UnixTime::now())
-            .err()
-            .map(TlsError::from_rustls)
+            .err()?;
+        Some(peer_chain::deferred_status(
+            self.anchors.as_ref(),
+            chain,
+            &error,
+        ))
     }
 
     /// The server's chain (as presented, leaf first) as the PKCS#7 blob of a portable
     /// PEER_CERTIFICATE_RECEIVED; `None` without a certificate.
     pub fn portable_chain(&self, presented: &[CertificateDer<'static>]) -> Option<Vec<u8>> {
-        portable_chain(self.anchors.as_ref(), presented)
+        peer_chain::portable_chain(self.anchors.as_ref(), presented)
     }
-}
-
-/// The chain OpenSSL builds for the presented certificates, up to `anchors` (`None`: the
-/// system's), as a PKCS#7 SignedData.
-fn portable_chain(
-    anchors: Option<&Arc<[CertificateDer<'static>]>>,
-    presented: &[CertificateDer<'static>],
-) -> Option<Vec<u8>> {
-    let (leaf, intermediates) = presented.split_first()?;
-    let system;
-    let anchors = match anchors {
-        Some(a) => a,
-        None => {
-            system = verify::system_ders();
-            &system
-        }
-    };
-    let chain = compat::built_chain(anchors, leaf, intermediates);
-    let certs: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
-    Some(pkcs7::certificates_only(&certs))
 }
 
 /// A server configuration: the rustls one (ALPN in wire form) and the application tokens.
@@ -255,24 +236,26 @@ impl TlsServerConfig {
 
     /// With deferred validation, validates the client's chain (leaf first) now, as the
     /// handshake would have: `None` when it passes (or nothing was deferred), else the
-    /// failure, with the same status classes as a failed handshake.
-    pub fn deferred_check(&self, chain: &[CertificateDer<'static>]) -> Option<TlsError> {
+    /// class of the failure as MsQuic reports it in DeferredStatus.
+    pub fn deferred_check(&self, chain: &[CertificateDer<'static>]) -> Option<CertStatus> {
         let verifier = self.deferred.as_ref()?;
         let Some((leaf, intermediates)) = chain.split_first() else {
-            return Some(TlsError::from_rustls(
-                rustls::Error::NoCertificatesPresented,
-            ));
+            return Some(CertStatus::NoCert);
         };
-        verifier
+        let error = verifier
             .verify_client_cert(leaf, intermediates, UnixTime::now())
-            .err()
-            .map(TlsError::from_rustls)
+            .err()?;
+        Some(peer_chain::deferred_status(
+            self.anchors.as_ref(),
+            chain,
+            &error,
+        ))
     }
 
     /// The client's chain (as presented, leaf first) as the PKCS#7 blob of a portable
     /// PEER_CERTIFICATE_RECEIVED; `None` without a certificate.
     pub fn portable_chain(&self, presented: &[CertificateDer<'static>]) -> Option<Vec<u8>> {
-        portable_chain(self.anchors.as_ref(), presented)
+        peer_chain::portable_chain(self.anchors.as_ref(), presented)
     }
 }
 

@@ -11,6 +11,7 @@ mod credentials;
 mod error;
 mod kernel;
 mod keys;
+mod peer_chain;
 mod pkcs7;
 mod protection;
 mod records;
