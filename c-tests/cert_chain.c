@@ -7,7 +7,9 @@
  * 2. A client trusting something else, DEFER: leaf, intermediate; the validation failure
  *    (the issuer is not found: TLS_ERROR, as MsQuic maps X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY).
  * 3. A server requiring client authentication, trusting the root: leaf, intermediate, root.
- * 4. A server deferring validation, trusting nothing of it: leaf, intermediate; TLS_ERROR. */
+ * 4. A server deferring validation, trusting nothing of it: leaf, intermediate; TLS_ERROR.
+ * 5. An expired leaf (QMUX_CHAIN_EXPIRED_CERT, QMUX_CHAIN_EXPIRED_KEY), the client deferring
+ *    and trusting the root: CERT_EXPIRED, and the whole chain. */
 #include "support/qmux_test.h"
 
 #define ALPN "cert-chain"
@@ -146,13 +148,19 @@ static QUIC_STATUS QUIC_API Listener(HQUIC listener, void* ctx, QUIC_LISTENER_EV
     return accept_connection(api, ev, (void*)ServerConnection, &server_side, server_config);
 }
 
-/* A configuration presenting the chain, with `flags`, trusting the CA file `ca` (NULL: the
+/* A configuration presenting the chain `name` (QMUX_CHAIN_<name>_CERT and _KEY, or with no
+ * name QMUX_CHAIN_CERT and _KEY), with `flags`, trusting the CA file `ca` (NULL: the
  * system's roots only). */
-static HQUIC config_with(HQUIC reg, QUIC_CREDENTIAL_FLAGS flags, const char* ca) {
+static HQUIC config_named(HQUIC reg, const char* name, QUIC_CREDENTIAL_FLAGS flags,
+                          const char* ca) {
     QUIC_BUFFER a = {(uint32_t)strlen(ALPN), (uint8_t*)ALPN};
     HQUIC cfg = NULL;
     CHECK(api->ConfigurationOpen(reg, &a, 1, NULL, 0, NULL, &cfg) == QUIC_STATUS_SUCCESS);
-    QUIC_CERTIFICATE_FILE files = {getenv("QMUX_CHAIN_KEY"), getenv("QMUX_CHAIN_CERT")};
+    char key[64], cert[64];
+    snprintf(key, sizeof(key), "QMUX_CHAIN_%s%sKEY", name, *name ? "_" : "");
+    snprintf(cert, sizeof(cert), "QMUX_CHAIN_%s%sCERT", name, *name ? "_" : "");
+    QUIC_CERTIFICATE_FILE files = {getenv(key), getenv(cert)};
+    CHECK(files.PrivateKeyFile != NULL && files.CertificateFile != NULL);
     QUIC_CREDENTIAL_CONFIG cred;
     memset(&cred, 0, sizeof(cred));
     cred.Type = QUIC_CREDENTIAL_TYPE_CERTIFICATE_FILE;
@@ -164,6 +172,10 @@ static HQUIC config_with(HQUIC reg, QUIC_CREDENTIAL_FLAGS flags, const char* ca)
     }
     CHECK(api->ConfigurationLoadCredential(cfg, &cred) == QUIC_STATUS_SUCCESS);
     return cfg;
+}
+
+static HQUIC config_with(HQUIC reg, QUIC_CREDENTIAL_FLAGS flags, const char* ca) {
+    return config_named(reg, "", flags, ca);
 }
 
 static void reset_side(Side* s) {
@@ -246,6 +258,15 @@ int main(void) {
     CHECK(server_side.deferred == QUIC_STATUS_TLS_ERROR);
     check_chain(&server_side, mid, root, 0, __LINE__);
     api->ConfigurationClose(server_config);
+
+    /* 5. An expired leaf under a trusted root. */
+    server_config = config_named(reg, "EXPIRED", QUIC_CREDENTIAL_FLAG_NONE, NULL);
+    HQUIC deferring_trusting = config_with(reg, client | portable | defer, root_file);
+    run(reg, deferring_trusting, port);
+    CHECK(client_side.deferred == QUIC_STATUS_CERT_EXPIRED);
+    check_chain(&client_side, mid, root, 1, __LINE__);
+    api->ConfigurationClose(server_config);
+    api->ConfigurationClose(deferring_trusting);
 
     reset_side(&server_side);
     reset_side(&client_side);

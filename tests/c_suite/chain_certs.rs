@@ -1,5 +1,5 @@
 //! A certificate chain for `c-tests/cert_chain.c`: a root CA, an intermediate CA under it and
-//! a leaf for `localhost` and 127.0.0.1 under the intermediate.
+//! a leaf for `localhost` and 127.0.0.1 under the intermediate, and an expired one.
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +15,8 @@ fn ca_params(name: &str) -> CertificateParams {
 /// Writes the chain into `dir`; returns the environment the C program reads: the leaf and
 /// intermediate in one PEM file (`QMUX_CHAIN_CERT`) with the leaf's key (`QMUX_CHAIN_KEY`),
 /// the root in PEM (`QMUX_CHAIN_ROOT`, a CA file), and the root and intermediate in DER
-/// (`QMUX_CHAIN_ROOT_DER`, `QMUX_CHAIN_MID_DER`).
+/// (`QMUX_CHAIN_ROOT_DER`, `QMUX_CHAIN_MID_DER`); an expired leaf with the intermediate
+/// (`QMUX_CHAIN_EXPIRED_CERT`, `QMUX_CHAIN_EXPIRED_KEY`).
 pub fn make(dir: &Path) -> Vec<(String, PathBuf)> {
     std::fs::create_dir_all(dir).expect("cert dir");
     let root =
@@ -32,6 +33,11 @@ pub fn make(dir: &Path) -> Vec<(String, PathBuf)> {
         .expect("params")
         .signed_by(&leaf_key, &mid)
         .expect("leaf");
+    let expired_key = KeyPair::generate().expect("key");
+    let mut expired = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    expired.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    expired.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let expired = expired.signed_by(&expired_key, &mid).expect("expired leaf");
     let write = |name: &str, bytes: &[u8]| {
         let path = dir.join(name);
         std::fs::write(&path, bytes).expect("write a test certificate");
@@ -60,6 +66,17 @@ pub fn make(dir: &Path) -> Vec<(String, PathBuf)> {
         (
             "QMUX_CHAIN_MID_DER".to_string(),
             write("mid.der", mid.der()),
+        ),
+        (
+            "QMUX_CHAIN_EXPIRED_CERT".to_string(),
+            write(
+                "expired.pem",
+                format!("{}{}", expired.pem(), mid.pem()).as_bytes(),
+            ),
+        ),
+        (
+            "QMUX_CHAIN_EXPIRED_KEY".to_string(),
+            write("expired.key", expired_key.serialize_pem().as_bytes()),
         ),
     ]
 }
