@@ -100,6 +100,10 @@ declare -A EXCLUDED=(
     [memory_scale]="heap accounting of this library's caches"
     [end_releases]="its peers talk through a TCP proxy (and some over QMux/TCP)"
 )
+# cert_chain reads the certificate chain tests/c_suite.rs writes (target/tmp/cert-chain):
+# export its QMUX_CHAIN_* variables to include it.
+[ -n "${QMUX_CHAIN_CERT:-}" ] ||
+    EXCLUDED[cert_chain]="needs the QMUX_CHAIN_* certificates tests/c_suite.rs writes"
 
 # ---------------------------------------------------------------------------------------------
 # Test certificate (as tests/c_suite.rs makes one: self-signed, localhost and 127.0.0.1, P-256,

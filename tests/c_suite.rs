@@ -6,6 +6,8 @@
 //! library with `dlopen` and are linked with `-ldl` only), and must exit 0. Every
 //! `c-tests/*.cpp` must compile as C++17.
 
+#[path = "c_suite/chain_certs.rs"]
+mod chain_certs;
 mod common;
 #[path = "c_suite/odd_certs.rs"]
 mod odd_certs;
@@ -197,6 +199,8 @@ const C_PROGRAMS: &[&str] = &[
     "blocking_in_callback",
     "buffered_send",
     "cert_accept",
+    "cert_chain",
+    "cert_client_auth",
     "cert_events",
     "close_async_late",
     "close_graceful",
@@ -327,6 +331,23 @@ fn cert_accept() {
         .map(|(k, v)| (k.as_str(), v.to_str().expect("utf-8 path")))
         .collect();
     run_c_with_env(&exe, &vars);
+}
+
+#[test]
+fn cert_chain() {
+    let exe = compile_c("cert_chain", lib_dir());
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cert-chain");
+    let env = chain_certs::make(&dir);
+    let vars: Vec<(&str, &str)> = env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.to_str().expect("utf-8 path")))
+        .collect();
+    run_c_with_env(&exe, &vars);
+}
+
+#[test]
+fn cert_client_auth() {
+    c_program("cert_client_auth");
 }
 
 #[test]

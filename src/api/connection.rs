@@ -523,9 +523,9 @@ pub(crate) unsafe extern "C" fn start(
                 (false, _) | (true, None) => name.clone(),
                 (true, Some(addr)) => addr.ip().to_string(),
             };
-            *conn.obj.cert_check.lock() = CertCheck::new(
+            *conn.obj.cert_check.lock() = CertCheck::client(
                 config.obj.cert_flags.load(Ordering::Relaxed),
-                Some(client.clone()),
+                client.clone(),
                 check_name,
             );
         }
@@ -614,12 +614,14 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
         let disconnect_timeout = settings.disconnect_timeout();
         let alpns = config.obj.alpns.clone();
         let tls = config.obj.tls.lock().clone();
-        // A server hears of the client's certificate; its validation is the handshake's.
-        *conn.obj.cert_check.lock() = CertCheck::new(
-            config.obj.cert_flags.load(Ordering::Relaxed),
-            None,
-            String::new(),
-        );
+        // A server hears of the client's certificate (or of its absence).
+        *conn.obj.cert_check.lock() = match &tls {
+            Some(LoadedTls::Server(server)) => CertCheck::server(
+                config.obj.cert_flags.load(Ordering::Relaxed),
+                server.clone(),
+            ),
+            _ => None,
+        };
         conn.obj.tls_secrets.close();
         let (tx, rx) = crossbeam_channel::bounded(1);
         on_slot(&conn, false, move |cx, slot| {

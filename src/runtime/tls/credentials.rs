@@ -8,13 +8,15 @@ use std::sync::{Arc, OnceLock};
 use rustls::client::danger::ServerCertVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::danger::ClientCertVerifier;
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{CipherSuite, ClientConfig, InconsistentKeys, ServerConfig, SupportedCipherSuite};
 
 use super::alpn;
 use super::compat;
-use super::error::{CredentialError, TlsError, TlsErrorKind};
+use super::error::{CertStatus, CredentialError};
 use super::keys::{self, CertifiedKeyDer};
+use super::peer_chain;
 use super::secrets::SessionKeyLog;
 use super::verify::{
     self, AcceptAnyClientCert, AcceptAnyServerCert, ClientVerifier, ServerVerifier,
@@ -137,10 +139,11 @@ pub struct Credentials {
     pub require_client_auth: bool,
     /// The allowed cipher suites (SET_ALLOWED_CIPHER_SUITES).
     pub cipher_suites: CipherSuites,
-    /// Client only: the handshake accepts the server's certificate whatever it is, and the
-    /// validation against `verification`'s anchors is left for later
-    /// ([`TlsClientConfig::deferred_check`]), for the application to decide
-    /// (DEFER_CERTIFICATE_VALIDATION).
+    /// The handshake accepts the peer's certificate whatever it is, and the validation
+    /// against `verification`'s anchors is left for later ([`TlsClientConfig::deferred_check`],
+    /// [`TlsServerConfig::deferred_check`]), for the application to decide
+    /// (DEFER_CERTIFICATE_VALIDATION). A server then also accepts a client without a
+    /// certificate, as MsQuic does.
     pub defer_validation: bool,
 }
 
@@ -150,6 +153,8 @@ pub struct TlsClientConfig {
     pub(crate) rustls: Arc<ClientConfig>,
     /// With deferred validation: the verifier the handshake did not use.
     pub(crate) deferred: Option<Arc<ServerVerifier>>,
+    /// The trusted certificates the peer's chain is built up to (`None`: the system's).
+    pub(crate) anchors: Option<Arc<[CertificateDer<'static>]>>,
     pub(crate) alpn: Arc<[Vec<u8>]>,
 }
 
@@ -166,26 +171,33 @@ impl TlsClientConfig {
 
     /// With deferred validation, validates the server's chain (leaf first) for `server_name`
     /// now, as the handshake would have: `None` when it passes (or nothing was deferred),
-    /// else the failure, with the same status classes as a failed handshake.
+    /// else the class of the failure as MsQuic reports it in DeferredStatus.
     pub fn deferred_check(
         &self,
         chain: &[CertificateDer<'static>],
         server_name: &str,
-    ) -> Option<TlsError> {
+    ) -> Option<CertStatus> {
         let verifier = self.deferred.as_ref()?;
         let Some((leaf, intermediates)) = chain.split_first() else {
-            return Some(TlsError::from_rustls(
-                rustls::Error::NoCertificatesPresented,
-            ));
+            return Some(CertStatus::NoCert);
         };
-        let name = match ServerName::try_from(server_name.to_owned()) {
-            Ok(name) => name,
-            Err(_) => return Some(TlsError::new(TlsErrorKind::InvalidServerName)),
+        let Ok(name) = ServerName::try_from(server_name.to_owned()) else {
+            return Some(CertStatus::Other);
         };
-        verifier
+        let error = verifier
             .verify_server_cert(leaf, intermediates, &name, &[], UnixTime::now())
-            .err()
-            .map(TlsError::from_rustls)
+            .err()?;
+        Some(peer_chain::deferred_status(
+            self.anchors.as_ref(),
+            chain,
+            &error,
+        ))
+    }
+
+    /// The server's chain (as presented, leaf first) as the PKCS#7 blob of a portable
+    /// PEER_CERTIFICATE_RECEIVED; `None` without a certificate.
+    pub fn portable_chain(&self, presented: &[CertificateDer<'static>]) -> Option<Vec<u8>> {
+        peer_chain::portable_chain(self.anchors.as_ref(), presented)
     }
 }
 
@@ -193,6 +205,10 @@ impl TlsClientConfig {
 #[derive(Clone, Debug)]
 pub struct TlsServerConfig {
     pub(crate) rustls: Arc<ServerConfig>,
+    /// With deferred validation: the verifier the handshake did not use.
+    pub(crate) deferred: Option<Arc<ClientVerifier>>,
+    /// The trusted certificates the peer's chain is built up to (`None`: the system's).
+    pub(crate) anchors: Option<Arc<[CertificateDer<'static>]>>,
     pub(crate) alpn: Arc<[Vec<u8>]>,
 }
 
@@ -214,8 +230,32 @@ impl TlsServerConfig {
         config.send_tls13_tickets = count;
         Self {
             rustls: Arc::new(config),
-            alpn: self.alpn.clone(),
+            ..self.clone()
         }
+    }
+
+    /// With deferred validation, validates the client's chain (leaf first) now, as the
+    /// handshake would have: `None` when it passes (or nothing was deferred), else the
+    /// class of the failure as MsQuic reports it in DeferredStatus.
+    pub fn deferred_check(&self, chain: &[CertificateDer<'static>]) -> Option<CertStatus> {
+        let verifier = self.deferred.as_ref()?;
+        let Some((leaf, intermediates)) = chain.split_first() else {
+            return Some(CertStatus::NoCert);
+        };
+        let error = verifier
+            .verify_client_cert(leaf, intermediates, UnixTime::now())
+            .err()?;
+        Some(peer_chain::deferred_status(
+            self.anchors.as_ref(),
+            chain,
+            &error,
+        ))
+    }
+
+    /// The client's chain (as presented, leaf first) as the PKCS#7 blob of a portable
+    /// PEER_CERTIFICATE_RECEIVED; `None` without a certificate.
+    pub fn portable_chain(&self, presented: &[CertificateDer<'static>]) -> Option<Vec<u8>> {
+        peer_chain::portable_chain(self.anchors.as_ref(), presented)
     }
 }
 
@@ -296,12 +336,14 @@ impl Credentials {
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(CredentialError::Rustls)?;
         let mut deferred = None;
+        let mut anchors = None;
         let builder = match &self.verification {
             PeerVerification::None => builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider))),
             PeerVerification::Roots { system, ca_file } => {
                 let trust = verify::roots(*system, ca_file.as_deref())?;
+                anchors = Some(trust.ders.clone());
                 let verifier = Arc::new(ServerVerifier::new(&trust, provider.clone())?);
                 if self.defer_validation {
                     deferred = Some(verifier);
@@ -329,6 +371,7 @@ impl Credentials {
         Ok(TlsClientConfig {
             rustls: Arc::new(config),
             deferred,
+            anchors,
             alpn: alpn.into(),
         })
     }
@@ -342,6 +385,8 @@ impl Credentials {
         let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(CredentialError::Rustls)?;
+        let mut deferred = None;
+        let mut anchors = None;
         let builder = match (&self.verification, self.require_client_auth) {
             (_, false) => builder.with_no_client_auth(),
             (PeerVerification::None, true) => {
@@ -349,7 +394,16 @@ impl Credentials {
             }
             (PeerVerification::Roots { system, ca_file }, true) => {
                 let trust = verify::roots(*system, ca_file.as_deref())?;
-                builder.with_client_cert_verifier(Arc::new(ClientVerifier::new(&trust, provider)?))
+                anchors = Some(trust.ders.clone());
+                let verifier = Arc::new(ClientVerifier::new(&trust, provider.clone())?);
+                if self.defer_validation {
+                    // Any certificate, or none: the application decides (MsQuic's OpenSSL
+                    // build drops SSL_VERIFY_FAIL_IF_NO_PEER_CERT with DEFER).
+                    deferred = Some(verifier);
+                    builder.with_client_cert_verifier(Arc::new(AcceptAnyClientCert(provider)))
+                } else {
+                    builder.with_client_cert_verifier(verifier)
+                }
             }
         };
         let own = own_certificate(builder.crypto_provider(), certs, key)?;
@@ -364,6 +418,8 @@ impl Credentials {
         config.enable_secret_extraction = true;
         Ok(TlsServerConfig {
             rustls: Arc::new(config),
+            deferred,
+            anchors,
             alpn: alpn.into(),
         })
     }

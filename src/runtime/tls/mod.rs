@@ -11,6 +11,8 @@ mod credentials;
 mod error;
 mod kernel;
 mod keys;
+mod peer_chain;
+mod pkcs7;
 mod protection;
 mod records;
 mod secrets;

@@ -407,6 +407,7 @@ fn client_accepts_a_server_choosing_the_plain_form() {
     let s = TlsServerConfig {
         rustls: Arc::new(raw),
         alpn: tokens(&["h3"]).into(),
+        ..s
     };
     let mut pair = Pair::new(&c, s.clone());
     // Start the server as a plain-form-only peer would: told only of `h3`.
