@@ -216,6 +216,7 @@ const C_PROGRAMS: &[&str] = &[
     "dual_stack_addresses",
     "end_releases",
     "execution_config",
+    "execution_poll",
     "global_params",
     "handle_kinds",
     "handle_lifetime",
@@ -573,6 +574,11 @@ fn dlopen_host() {
 #[test]
 fn execution_config() {
     c_program("execution_config");
+}
+
+#[test]
+fn execution_poll() {
+    c_program("execution_poll");
 }
 
 #[test]
