@@ -935,6 +935,68 @@ mod tests {
         assert!(rx.try_recv().is_err());
     }
 
+    /// Whether `fd` (an epoll instance) has something ready, without waiting.
+    fn readable(fd: std::os::fd::RawFd) -> bool {
+        let mut poll = Poll::new().unwrap();
+        let mut events = Events::with_capacity(1);
+        let mut source = mio::unix::SourceFd(&fd);
+        poll.registry()
+            .register(&mut source, Token(0), mio::Interest::READABLE)
+            .unwrap();
+        poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+        !events.is_empty()
+    }
+
+    #[test]
+    fn an_external_worker_runs_only_in_the_turns_of_its_caller() {
+        let pool = Arc::new(Pool::external(1).unwrap());
+        let w = pool.worker(0);
+        assert!(pool.is_external() && w.is_external());
+        let fd = w.external_fd().unwrap();
+        // Nothing armed: no timer to wait for.
+        assert_eq!(w.poll_external(), Some(None));
+        assert!(!readable(fd));
+        // A posted operation makes the descriptor readable and runs in the next turn, on
+        // this thread, with the worker current.
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let p = pool.clone();
+        w.post(Box::new(move |cx| {
+            let _ = tx.send((
+                cx.index(),
+                p.worker(0).is_current(),
+                std::thread::current().id(),
+            ));
+        }));
+        assert!(readable(fd));
+        assert!(rx.try_recv().is_err());
+        assert_eq!(w.poll_external(), Some(None));
+        assert_eq!(rx.try_recv(), Ok((0, true, std::thread::current().id())));
+        assert!(!w.is_current());
+        // A timer: the turn says how long to wait, and a later turn fires it.
+        let (fired_tx, fired) = crossbeam_channel::bounded(1);
+        let deadline = Instant::now() + Duration::from_millis(30);
+        // `run` from outside a turn runs inline.
+        w.run(move |cx| {
+            let key = cx.insert(Rc::new(Tick { fired: fired_tx }));
+            cx.set_timer(key, Some(deadline));
+        })
+        .unwrap();
+        let wait = w.poll_external().unwrap().unwrap();
+        assert!(wait > Duration::ZERO && wait <= Duration::from_millis(30));
+        // The application's wait (epoll_wait with that timeout, nothing else being ready).
+        std::thread::sleep(wait);
+        let give_up = Instant::now() + TEST_WAIT;
+        while fired.try_recv().is_err() {
+            assert!(Instant::now() < give_up, "the timer never fired");
+            let _ = w.poll_external();
+        }
+        assert!(Instant::now() >= deadline);
+        // Stopped: nothing runs any more.
+        pool.stop();
+        assert_eq!(w.poll_external(), None);
+        assert_eq!(w.run(|cx| cx.index()), None);
+    }
+
     /// Echoes everything it reads.
     struct Echo {
         sock: RefCell<mio::net::TcpStream>,
