@@ -7,10 +7,10 @@
  *   on it, and runs a client and a server (loopback TLS, IdleTimeoutMs 300) by its own loop of
  *   ExecutionPoll, epoll_wait for the time ExecutionPoll returned, and the completion of each
  *   entry (its own eventfd entry shares the queue, in the same QUIC_SQE format).
- * - Every callback runs on the application's thread, the library makes no worker thread, an
- *   echo completes, and the idle timeout fires through the loop (ExecutionPoll returned a
- *   finite wait meanwhile): both sides see SHUTDOWN_INITIATED_BY_TRANSPORT with
- *   CONNECTION_IDLE.
+ * - Every callback runs on the application's thread polling, the library makes no worker
+ *   thread, an echo completes, and the idle timeout fires through the loop (ExecutionPoll
+ *   returned a finite wait meanwhile), polled by another thread of the application from then
+ *   on: both sides see SHUTDOWN_INITIATED_BY_TRANSPORT with CONNECTION_IDLE.
  * - After everything is closed, ExecutionDelete takes the library's entry out of the queue. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -162,6 +162,23 @@ static int run_until(const int* done, int ms) {
     return 1;
 }
 
+/* The idle phase, on another thread of the application. */
+static HQUIC client_conn;
+
+static void* idle_loop(void* arg) {
+    (void)arg;
+    app_tid = gettid();
+    /* A call that needs the connection's state on its execution, from this thread. */
+    QUIC_STATISTICS_V2 stats;
+    uint32_t len = sizeof(stats);
+    CHECK(api->GetParam(client_conn, QUIC_PARAM_CONN_STATISTICS_V2, &len, &stats) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(stats.SendTotalStreamBytes == sizeof(MSG) - 1);
+    CHECK(run_until(&client_side.complete, 5000));
+    CHECK(run_until(&server_side.complete, 5000));
+    return NULL;
+}
+
 /* Whether a thread of the library (named msquic-qmux-*) exists. */
 static int library_threads(void) {
     int found = 0;
@@ -246,6 +263,7 @@ int main(void) {
 
     HQUIC conn = NULL;
     CHECK(api->ConnectionOpen(reg, ClientConnection, NULL, &conn) == QUIC_STATUS_SUCCESS);
+    client_conn = conn;
     CHECK(QUIC_SUCCEEDED(api->ConnectionStart(conn, client_config, QUIC_ADDRESS_FAMILY_INET,
                                               "127.0.0.1", port)));
 
@@ -258,11 +276,15 @@ int main(void) {
     CHECK(echoed_len == sizeof(MSG) - 1 && memcmp(echoed, MSG, sizeof(MSG) - 1) == 0);
     CHECK(app_events == 1);
 
-    /* Idle: only the idle timers are left, and they fire through the loop. */
+    /* Idle: only the idle timers are left, and they fire through the loop, which another
+     * thread of the application runs now (an execution may be polled from any thread, one at
+     * a time). */
     int before = finite_waits;
     long long idle_from = now_ms();
-    CHECK(run_until(&client_side.complete, 5000));
-    CHECK(run_until(&server_side.complete, 5000));
+    pthread_t other;
+    CHECK(pthread_create(&other, NULL, idle_loop, NULL) == 0);
+    pthread_join(other, NULL);
+    app_tid = gettid();
     CHECK(now_ms() - idle_from >= IDLE_MS / 2);
     CHECK(client_side.idle && server_side.idle);
     CHECK(finite_waits > before);

@@ -217,6 +217,7 @@ const C_PROGRAMS: &[&str] = &[
     "end_releases",
     "execution_config",
     "execution_poll",
+    "execution_threads",
     "global_params",
     "handle_kinds",
     "handle_lifetime",
@@ -579,6 +580,11 @@ fn execution_config() {
 #[test]
 fn execution_poll() {
     c_program("execution_poll");
+}
+
+#[test]
+fn execution_threads() {
+    c_program("execution_threads");
 }
 
 #[test]
