@@ -55,16 +55,33 @@ impl Executions {
 }
 
 impl Drop for Executions {
-    /// Takes the workers out of the application's epoll instances and stops them.
+    /// Takes the workers out of the application's epoll instances and stops them. The
+    /// entries are kept: an event the application has already taken from its queue may still
+    /// point at one, and calling its completion must stay harmless.
     fn drop(&mut self) {
-        for (i, e) in self.list.iter().enumerate() {
+        let mut retired = RETIRED.lock();
+        for (i, e) in self.list.iter_mut().enumerate() {
             if e.attached {
                 let _ = self.pool.worker(i).detach_external(e.epfd);
             }
+            let sqe = std::mem::replace(
+                &mut e.sqe,
+                Box::new(QUIC_SQE {
+                    fd: -1,
+                    Completion: None,
+                }),
+            );
+            retired.push(sqe);
         }
+        drop(retired);
         self.pool.stop();
     }
 }
+
+/// The entries of deleted executions (16 bytes each, one per execution ever created), boxed
+/// so that their addresses stay put.
+#[allow(clippy::vec_box)]
+static RETIRED: Mutex<Vec<Box<QUIC_SQE>>> = Mutex::new(Vec::new());
 
 /// The live executions (MsQuic keeps one set: a new `ExecutionCreate` replaces it).
 static LIVE: Mutex<Option<Executions>> = Mutex::new(None);
