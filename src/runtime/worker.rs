@@ -2,6 +2,8 @@
 //! operation queue. Everything registered on a worker is driven only by that thread, so a source
 //! never runs concurrently with itself, and code on the worker may call back into it (the
 //! re-entrancy MsQuic's inline API calls need): nothing here is borrowed while a source runs.
+//! An external worker (`external.rs`) has no thread: the application runs the same loop, one
+//! turn at a time, on threads of its own.
 
 use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
@@ -52,10 +54,12 @@ const STALL_WARNING: Duration = Duration::from_secs(5);
 /// Most events taken from the OS per wake-up.
 pub(crate) const EVENT_CAPACITY: usize = 1024;
 
-/// The state of a worker, reachable only on its own thread.
+/// The state of a worker, reachable only on its own thread (an external worker's: on the
+/// thread running its turn or an inline call, see `external.rs`).
 pub struct WorkerCx {
     index: usize,
-    /// Unique among all workers: names the worker an external turn runs (see [`Worker::is_current`]).
+    /// Unique among all workers: names the worker an external turn runs (see
+    /// [`Worker::is_current`]).
     id: usize,
     registry: Registry,
     sources: RefCell<Slab>,
