@@ -220,6 +220,8 @@ const C_PROGRAMS: &[&str] = &[
     "dual_stack_addresses",
     "end_releases",
     "execution_config",
+    "execution_poll",
+    "execution_threads",
     "global_params",
     "handle_kinds",
     "handle_lifetime",
@@ -600,6 +602,16 @@ fn dlopen_host() {
 #[test]
 fn execution_config() {
     c_program("execution_config");
+}
+
+#[test]
+fn execution_poll() {
+    c_program("execution_poll");
+}
+
+#[test]
+fn execution_threads() {
+    c_program("execution_threads");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The worker-side half of a connection: its runtime connection, its streams by ID, and the
 //! translation of engine events into MsQuic connection and stream events.
 //!
-//! A `ConnSlot` lives only on its connection's worker (in a thread-local map keyed by the
+//! A `ConnSlot` lives only on its connection's worker (in a map of the worker's, keyed by the
 //! handle's address), so nothing here needs a lock; every application callback is made with
 //! no borrow held, so the application may call back into the API inline.
 
@@ -26,23 +26,31 @@ use crate::runtime::log::qlog;
 use crate::runtime::tls::{ClientHello, HandshakeInfo, RecvBuffer, TlsError, TlsStatus};
 use crate::runtime::worker::WorkerCx;
 
-thread_local! {
-    static SLOTS: RefCell<HashMap<usize, Rc<ConnSlot>>> = RefCell::new(HashMap::new());
+/// The connection slots of a worker, by handle address (a worker local: an external worker's
+/// turns may run on different threads).
+#[derive(Default)]
+struct Slots(RefCell<HashMap<usize, Rc<ConnSlot>>>);
+
+/// The slots of the worker the calling thread runs, if any.
+fn slots() -> Option<Rc<Slots>> {
+    crate::runtime::worker::with_current(|cx| cx.local::<Slots>())
 }
 
 /// The slot of connection handle `key` on this worker.
 pub(crate) fn slot(key: usize) -> Option<Rc<ConnSlot>> {
-    SLOTS.with(|s| s.borrow().get(&key).cloned())
+    slots()?.0.borrow().get(&key).cloned()
 }
 
 /// Puts a slot on this worker.
 pub(crate) fn insert(slot: Rc<ConnSlot>) {
     let key = slot.key();
-    SLOTS.with(|s| s.borrow_mut().insert(key, slot));
+    if let Some(slots) = slots() {
+        slots.0.borrow_mut().insert(key, slot);
+    }
 }
 
 fn remove(key: usize) -> Option<Rc<ConnSlot>> {
-    SLOTS.with(|s| s.borrow_mut().remove(&key))
+    slots()?.0.borrow_mut().remove(&key)
 }
 
 /// An accepted socket before ConnectionSetConfiguration: for TLS, with the bytes read so far

@@ -184,10 +184,9 @@ thread_local! {
     static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
 }
 
-thread_local! {
-    /// The listening sockets on this worker, by bound address.
-    static SOCKETS: RefCell<HashMap<SocketAddr, Rc<TcpListener>>> = RefCell::new(HashMap::new());
-}
+/// The listening sockets of a worker, by bound address (a worker local).
+#[derive(Default)]
+struct Sockets(RefCell<HashMap<SocketAddr, Rc<TcpListener>>>);
 
 /// A worker named by its pool and index: indices repeat across pools (the shared workers and a
 /// registration's own), so an index alone does not name a thread.
@@ -331,7 +330,7 @@ fn stop_and_report(listener: &Arc<Handle<Listener>>, wait: bool) {
     }
     let l = listener.clone();
     let op = move |cx: &WorkerCx| {
-        if let Some(sock) = last.and_then(|a| SOCKETS.with(|s| s.borrow_mut().remove(&a))) {
+        if let Some(sock) = last.and_then(|a| cx.local::<Sockets>().0.borrow_mut().remove(&a)) {
             sock.stop(cx);
         }
         {
@@ -524,7 +523,7 @@ fn bind_and_register(
             let on_accept = accept_handler(e);
             let sock = TcpListener::bind(cx, bind, v6_only, on_accept)?;
             let local = sock.local_addr()?;
-            SOCKETS.with(|s| s.borrow_mut().insert(local, sock));
+            cx.local::<Sockets>().0.borrow_mut().insert(local, sock);
             Ok::<_, std::io::Error>(local)
         });
         match bound {

@@ -1,9 +1,12 @@
 //! Worker threads, sockets, TLS, timers, the operation queue and callback delivery. Knows
-//! nothing of C types. Only `sys` may use `unsafe` (a few libc socket calls).
+//! nothing of C types. Only `sys` (a few libc calls) and `external` (one `Send` promise for
+//! the state of a worker the application drives) may use `unsafe`.
 #![deny(unsafe_code)]
 
 pub mod conn;
 pub mod counters;
+#[allow(unsafe_code)]
+mod external;
 pub mod listener;
 pub mod log;
 pub mod resolver;
