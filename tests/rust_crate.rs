@@ -1,23 +1,26 @@
-//! Runs `examples/rust-msquic`, an echo server and client written with the safe API of the
-//! crates.io `msquic` crate (2.5.1-beta), over this library.
+//! Runs `examples/rust-msquic`, written with the safe API of the crates.io `msquic` crate
+//! (2.5.1-beta), over this library: `rust-msquic-echo` (an echo server and client in one
+//! process, checking the bytes echoed and the events both sides saw, in order) and
+//! `echo_client` (README's minimal example, kept identical to it) against the C echo server of
+//! `examples/echo_server.c`.
 //!
 //! The library beside this test (the debug build) is installed with `scripts/install.sh` into a
 //! scratch prefix (`--libdir lib`). The example is built as README's "Use from Rust" section
 //! says: the crate without default features (so it does not build MsQuic from source), linked
 //! with `-L native=<prefix>/lib` and run through an rpath to that directory. Its build has a
-//! target directory of its own (`target/rust-msquic`), so later runs only relink it. The program
-//! checks the bytes echoed and the events both sides saw; this test checks that it exits 0,
-//! says `echo ok`, and that the library reported no panic.
+//! target directory of its own (`target/rust-msquic`), so later runs only relink it. The
+//! programs must exit 0 and the library must report no panic.
 //!
 //! The example has its own `Cargo.lock` and is built with `--locked`: its dependencies do not
 //! enter this crate's dependency graph.
 
 mod common;
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -127,64 +130,212 @@ fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
     (cert, key)
 }
 
+/// The library installed in a scratch prefix, the example built against it, and a certificate.
+struct Example {
+    /// The directory holding `libmsquic.so.2` (and `libmsquic.so`).
+    libdir: PathBuf,
+    /// `<prefix>/include`, with `msquic.h`.
+    includedir: PathBuf,
+    /// Where the example's binaries are.
+    bin: PathBuf,
+    /// A certificate for `localhost` and 127.0.0.1 and its key.
+    cert: PathBuf,
+    key: PathBuf,
+    /// A scratch directory.
+    work: PathBuf,
+}
+
+/// Installs the library and builds the example, once per run.
+fn example() -> &'static Example {
+    static EXAMPLE: OnceLock<Example> = OnceLock::new();
+    EXAMPLE.get_or_init(|| {
+        let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rust-crate");
+        let prefix = work.join("prefix");
+        let libdir = prefix.join("lib");
+        run(
+            Command::new("sh")
+                .arg(repo().join("scripts/install.sh"))
+                .arg("--lib-file")
+                .arg(common::built_library())
+                .arg("--prefix")
+                .arg(&prefix)
+                .args(["--libdir", "lib", "--no-ldconfig"]),
+            INSTALL_TIMEOUT,
+        );
+
+        // As README says: no default features, `-L native=<libdir>`, an rpath to find it at run
+        // time. The encoded form keeps a path with spaces in one argument, and takes precedence
+        // over any RUSTFLAGS of the environment.
+        let libdir_str = libdir.to_str().expect("a UTF-8 path");
+        let rustflags = [
+            "-L".to_string(),
+            format!("native={libdir_str}"),
+            "-C".to_string(),
+            format!("link-arg=-Wl,-rpath,{libdir_str}"),
+        ]
+        .join("\x1f");
+        let target_dir = repo().join("target/rust-msquic");
+        let started = Instant::now();
+        run(
+            Command::new(env!("CARGO"))
+                .args(["build", "--locked", "--manifest-path"])
+                .arg(repo().join("examples/rust-msquic/Cargo.toml"))
+                .env("CARGO_TARGET_DIR", &target_dir)
+                .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
+                .env_remove("RUSTFLAGS"),
+            BUILD_TIMEOUT,
+        );
+        println!("built the example in {:?}", started.elapsed());
+
+        let (cert, key) = certificate(&work.join("cert"));
+        Example {
+            libdir,
+            includedir: prefix.join("include"),
+            bin: target_dir.join("debug"),
+            cert,
+            key,
+            work,
+        }
+    })
+}
+
+/// Fails the test if `output` reports a panic.
+fn assert_no_panic(output: &Output) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("panicked"),
+        "a panic was reported:\n--- stdout ---\n{}\n--- stderr ---\n{stderr}",
+        String::from_utf8_lossy(&output.stdout),
+    );
+}
+
+/// The example's server and client in one process: the echo is whole and every event expected
+/// came, in order (the program checks both).
 #[test]
-fn msquic_crate_echo() {
-    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rust-crate");
-    let prefix = work.join("prefix");
-    let libdir = prefix.join("lib");
-    run(
-        Command::new("sh")
-            .arg(repo().join("scripts/install.sh"))
-            .arg("--lib-file")
-            .arg(common::built_library())
-            .arg("--prefix")
-            .arg(&prefix)
-            .args(["--libdir", "lib", "--no-ldconfig"]),
-        INSTALL_TIMEOUT,
-    );
-
-    // As README says: no default features, `-L native=<libdir>`, an rpath to find it at run
-    // time. The encoded form keeps a path with spaces in one argument, and takes precedence
-    // over any RUSTFLAGS of the environment.
-    let libdir_str = libdir.to_str().expect("a UTF-8 path");
-    let rustflags = [
-        "-L".to_string(),
-        format!("native={libdir_str}"),
-        "-C".to_string(),
-        format!("link-arg=-Wl,-rpath,{libdir_str}"),
-    ]
-    .join("\x1f");
-    let target_dir = repo().join("target/rust-msquic");
-    let manifest = repo().join("examples/rust-msquic/Cargo.toml");
-    let started = Instant::now();
-    run(
-        Command::new(env!("CARGO"))
-            .args(["build", "--locked", "--manifest-path"])
-            .arg(&manifest)
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
-            .env_remove("RUSTFLAGS"),
-        BUILD_TIMEOUT,
-    );
-    println!("built the example in {:?}", started.elapsed());
-
-    let (cert, key) = certificate(&work.join("cert"));
+fn echo_in_one_process() {
+    let ex = example();
     let output = run(
-        Command::new(target_dir.join("debug/rust-msquic-echo"))
-            .arg(&cert)
-            .arg(&key)
-            .env_remove("LD_LIBRARY_PATH")
-            .env("RUST_BACKTRACE", "1"),
+        Command::new(ex.bin.join("rust-msquic-echo"))
+            .arg(&ex.cert)
+            .arg(&ex.key)
+            .env_remove("LD_LIBRARY_PATH"),
         RUN_TIMEOUT,
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stdout.contains("echo ok: 100000 bytes"),
-        "no `echo ok` line:\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+        "no `echo ok` line:\n{stdout}"
+    );
+    assert_no_panic(&output);
+}
+
+/// README's minimal client (`src/bin/echo_client.rs`, shown there verbatim) against the C echo
+/// server of `examples/echo_server.c`, both over the installed library.
+#[test]
+fn readme_client_against_the_c_echo_server() {
+    let ex = example();
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
+    let client_src =
+        std::fs::read_to_string(repo().join("examples/rust-msquic/src/bin/echo_client.rs"))
+            .expect("echo_client.rs");
+    assert!(
+        readme.contains(&client_src),
+        "README's Rust example differs from examples/rust-msquic/src/bin/echo_client.rs"
+    );
+
+    let server = ex.work.join("echo_server");
+    run(
+        Command::new("cc")
+            .arg(repo().join("examples/echo_server.c"))
+            .arg("-o")
+            .arg(&server)
+            .arg(format!("-I{}", ex.includedir.display()))
+            .arg(format!("-L{}", ex.libdir.display()))
+            .arg("-lmsquic")
+            .arg(format!("-Wl,-rpath,{}", ex.libdir.display())),
+        BUILD_TIMEOUT,
+    );
+    // A port free a moment ago; the server takes one connection, then exits.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+        .to_string();
+    let mut child = Command::new(&server)
+        .args(["-port", &port, "-count", "1", "-cert"])
+        .arg(&ex.cert)
+        .arg("-key")
+        .arg(&ex.key)
+        .env_remove("LD_LIBRARY_PATH")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("start echo_server");
+    // The server's output, line by line; "listening" says it is ready.
+    let (line_tx, line_rx) = mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout is piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = line_tx.send(line);
+        }
+    });
+    let mut server_lines = Vec::new();
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    while !server_lines
+        .iter()
+        .any(|l: &String| l.contains("listening"))
+    {
+        match line_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => server_lines.push(line),
+            Err(_) => {
+                kill_group(&mut child);
+                panic!("echo_server did not start listening: {server_lines:?}");
+            }
+        }
+    }
+
+    let message = "Hello from the msquic crate, carried over QMux/TLS/TCP";
+    let output = run(
+        Command::new(ex.bin.join("echo_client"))
+            .args(["localhost", &port])
+            .arg(&ex.cert)
+            .arg(message)
+            .env_remove("LD_LIBRARY_PATH"),
+        RUN_TIMEOUT,
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!("echoed: {message}")),
+        "no echo:\n{stdout}"
+    );
+    assert_no_panic(&output);
+
+    // The server ends after its one connection.
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for echo_server") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            kill_group(&mut child);
+            panic!("echo_server did not exit: {server_lines:?}");
+        }
+        // Not a blind sleep: the child is polled every few milliseconds until the deadline.
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // The rest of its output, up to the end of the pipe.
+    while let Ok(line) = line_rx.recv_timeout(Duration::from_secs(5)) {
+        server_lines.push(line);
+    }
+    assert!(
+        status.success(),
+        "echo_server failed ({status}): {server_lines:?}"
     );
     assert!(
-        !stderr.contains("panicked"),
-        "a panic was reported:\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+        server_lines
+            .iter()
+            .any(|l| l.contains(&format!("stream received {} bytes", message.len()))),
+        "the server did not see the message: {server_lines:?}"
     );
 }

@@ -348,6 +348,15 @@ fn main() {
     let stats = client.get_stats_v2().expect("connection statistics");
     assert!(stats.RecvTotalStreamBytes >= MESSAGE_LEN as u64);
 
+    // Library-wide parameters through the crate's helpers (its table of 32 counters is a
+    // prefix of the library's).
+    let perf = msquic::Api::get_perf().expect("performance counters");
+    assert!(perf.conn_created >= 2, "connections created: {perf:?}");
+    assert_eq!(
+        msquic::Api::get_tls_provider().expect("TLS provider"),
+        msquic::TlsProvider::Openssl
+    );
+
     // Close the connection from the client; the server sees the peer's shutdown.
     client.shutdown(ConnectionShutdownFlags::NONE, 0);
     reports.wait_for("client conn", "ShutdownComplete");
