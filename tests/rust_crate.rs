@@ -8,7 +8,7 @@
 //! scratch prefix (`--libdir lib`). The example is built as README's "Use from Rust" section
 //! says: the crate without default features (so it does not build MsQuic from source), linked
 //! with `-L native=<prefix>/lib` and run through an rpath to that directory. Its build has a
-//! target directory of its own (`target/rust-msquic`), so later runs only relink it. The
+//! target directory of its own (under `target/tmp/rust-crate`), so later runs only relink it. The
 //! programs must exit 0 and the library must report no panic.
 //!
 //! The example has its own `Cargo.lock` and is built with `--locked`: its dependencies do not
@@ -174,7 +174,7 @@ fn example() -> &'static Example {
             format!("link-arg=-Wl,-rpath,{libdir_str}"),
         ]
         .join("\x1f");
-        let target_dir = repo().join("target/rust-msquic");
+        let target_dir = work.join("target");
         let started = Instant::now();
         run(
             Command::new(env!("CARGO"))
