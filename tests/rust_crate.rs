@@ -2,7 +2,8 @@
 //! (2.5.1-beta), over this library: `rust-msquic-echo` (an echo server and client in one
 //! process, checking the bytes echoed and the events both sides saw, in order) and
 //! `echo_client` (README's minimal example, kept identical to it) against the C echo server of
-//! `examples/echo_server.c`.
+//! `examples/echo_server.c`. A third test compares the layouts the crate's bindings declare with
+//! `include/msquic.h`.
 //!
 //! The library beside this test (the debug build) is installed with `scripts/install.sh` into a
 //! scratch prefix (`--libdir lib`). The example is built as README's "Use from Rust" section
@@ -338,4 +339,129 @@ fn readme_client_against_the_c_echo_server() {
             .any(|l| l.contains(&format!("stream received {} bytes", message.len()))),
         "the server did not see the message: {server_lines:?}"
     );
+}
+
+/// The layouts the crate's Linux bindings declare (bindgen's size and field-offset assertions),
+/// checked against `msquic.h` with preview features, as README's "Use from Rust" says: all the
+/// same except the two that grew after MsQuic 2.5 at their end.
+#[test]
+fn crate_layouts_match_the_header() {
+    let ex = example();
+    // Where cargo unpacked the crate: from the example's metadata.
+    let metadata = run(
+        Command::new(env!("CARGO"))
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--locked",
+                "--manifest-path",
+            ])
+            .arg(repo().join("examples/rust-msquic/Cargo.toml")),
+        BUILD_TIMEOUT,
+    );
+    let metadata = String::from_utf8_lossy(&metadata.stdout);
+    let manifest = metadata
+        .split("\"manifest_path\":\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|path| path.ends_with("/msquic-2.5.1-beta/Cargo.toml"))
+        .expect("the msquic crate's manifest in cargo metadata");
+    let bindings_path = Path::new(manifest)
+        .parent()
+        .expect("the crate's directory")
+        .join("src/rs/ffi/linux_bindings.rs");
+    let bindings = std::fs::read_to_string(&bindings_path).expect("the crate's bindings");
+    let header =
+        std::fs::read_to_string(repo().join("include/msquic.h")).expect("include/msquic.h");
+
+    // One C check per assertion whose type the header declares.
+    let mut checks = Vec::new();
+    let (mut sizes, mut offsets) = (0, 0);
+    for (expr, expected) in bindgen_assertions(&bindings, "size_of::<", ">()") {
+        if declares(&header, &expr) {
+            sizes += 1;
+            checks.push(format!(
+                "    if (sizeof({expr}) != {expected}) printf(\"sizeof({expr}) %zu, crate {expected}\\n\", sizeof({expr}));"
+            ));
+        }
+    }
+    for (expr, expected) in bindgen_assertions(&bindings, "offset_of!(", ")") {
+        let Some((ty, field)) = expr.split_once(',') else {
+            continue;
+        };
+        let (ty, field) = (ty.trim(), field.trim());
+        if declares(&header, ty) {
+            offsets += 1;
+            checks.push(format!(
+                "    if (offsetof({ty}, {field}) != {expected}) printf(\"offsetof({ty}, {field}) %zu, crate {expected}\\n\", offsetof({ty}, {field}));"
+            ));
+        }
+    }
+    assert!(
+        sizes >= 25 && offsets >= 200,
+        "too few of the crate's layout assertions found ({sizes} sizes, {offsets} offsets) in {}",
+        bindings_path.display()
+    );
+    let source = format!(
+        "#define QUIC_API_ENABLE_PREVIEW_FEATURES 1\n#include \"msquic.h\"\n#include <stddef.h>\n#include <stdio.h>\nint main(void) {{\n{}\n    return 0;\n}}\n",
+        checks.join("\n")
+    );
+    let src = ex.work.join("crate_layouts.c");
+    let exe = ex.work.join("crate_layouts");
+    std::fs::write(&src, source).expect("write crate_layouts.c");
+    run(
+        Command::new("cc")
+            .arg("-w")
+            .arg(format!("-I{}", repo().join("include").display()))
+            .arg(&src)
+            .arg("-o")
+            .arg(&exe),
+        BUILD_TIMEOUT,
+    );
+    let output = run(&mut Command::new(&exe), RUN_TIMEOUT);
+    let differences = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        differences.lines().collect::<Vec<_>>(),
+        [
+            "sizeof(QUIC_STATISTICS_V2) 232, crate 208",
+            "sizeof(QUIC_API_TABLE) 312, crate 296",
+        ],
+        "layouts that differ from the crate's ({sizes} sizes, {offsets} offsets compared)"
+    );
+}
+
+/// bindgen's layout assertions in `bindings`: `(expression, expected)` for each
+/// `<open>expression<close> - <expected>usize`, leaving out bindgen's own anonymous types.
+fn bindgen_assertions(bindings: &str, open: &str, close: &str) -> Vec<(String, u64)> {
+    let mut found = Vec::new();
+    for rest in bindings.split(open).skip(1) {
+        let Some((expr, after)) = rest.split_once(close) else {
+            continue;
+        };
+        let Some(after) = after.trim_start().strip_prefix('-') else {
+            continue;
+        };
+        let Some((number, _)) = after.trim_start().split_once("usize") else {
+            continue;
+        };
+        let expr: String = expr.split_whitespace().collect::<Vec<_>>().join(" ");
+        if expr.contains("bindgen") {
+            continue;
+        }
+        if let Ok(expected) = number.trim().parse() {
+            found.push((expr, expected));
+        }
+    }
+    found
+}
+
+/// Whether `header` names the identifier `name` (as a whole word).
+fn declares(header: &str, name: &str) -> bool {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    header.match_indices(name).any(|(at, _)| {
+        let before = header[..at].chars().next_back();
+        let after = header[at + name.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
 }
