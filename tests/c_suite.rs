@@ -203,6 +203,7 @@ const C_PROGRAMS: &[&str] = &[
     "cert_client_auth",
     "cert_events",
     "close_async_late",
+    "close_at_exit",
     "close_graceful",
     "close_held_sends",
     "close_reliable_buffers",
@@ -525,6 +526,26 @@ fn conn_statistics() {
 #[test]
 fn connect_statuses() {
     c_program("connect_statuses");
+}
+
+/// MsQuicClose from an exit handler, after glibc destroyed the thread's thread-locals: the close
+/// completes and nothing panics.
+#[test]
+fn close_at_exit() {
+    let exe = compile_c("close_at_exit", lib_dir());
+    let out = run_c(&exe);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stdout.contains("closed at exit"),
+        "the exit handler did not finish:\n{stdout}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "a panic was reported:\n{stderr}"
+    );
 }
 
 /// Debug builds say on stderr that RegistrationClose was called inside a callback while the

@@ -217,8 +217,12 @@ pub(crate) fn set_current(cx: Option<Rc<WorkerCx>>) -> Option<Rc<WorkerCx>> {
 }
 
 /// Runs `f` with the worker context of the calling thread, if it is a worker.
+///
+/// A thread whose thread-locals are already destroyed is no worker: the application's thread
+/// calling MsQuicClose from an exit handler (glibc runs the main thread's thread-local
+/// destructors before the `atexit` handlers and library destructors).
 pub fn with_current<R>(f: impl FnOnce(&WorkerCx) -> R) -> Option<R> {
-    let cx = CURRENT.with(|c| c.borrow().clone())?;
+    let cx = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()?;
     Some(f(&cx))
 }
 
