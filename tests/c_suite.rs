@@ -252,6 +252,7 @@ const C_PROGRAMS: &[&str] = &[
     "stream_shutdown_flags",
     "stream_start",
     "tls_secrets",
+    "resumption",
     "stream_statistics",
     "unbuffered_send",
     "xdp_map_config",
@@ -336,6 +337,11 @@ fn cert_events() {
 #[test]
 fn tls_secrets() {
     c_program("tls_secrets");
+}
+
+#[test]
+fn resumption() {
+    c_program("resumption");
 }
 
 #[test]

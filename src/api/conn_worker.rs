@@ -62,6 +62,10 @@ pub(crate) struct ConnSlot {
     pub(crate) conn: RefCell<Option<Rc<Conn>>>,
     /// An accepted socket waiting for ConnectionSetConfiguration.
     pub(crate) pending: RefCell<Option<PendingAccept>>,
+    /// Server: the accept waiting for the application's answer to RESUMED.
+    pub(crate) resume_finish: RefCell<Option<crate::api::resumption::FinishAccept>>,
+    /// The TLS handshake resumed a session (CONNECTED's SessionResumed).
+    resumed: Cell<bool>,
     /// A client's connect under way (name resolution, then attempts), until `conn` is set.
     pub(crate) race: RefCell<Option<crate::runtime::conn::race::Race>>,
     /// Streams waiting for an ID (handshake or the peer's stream limit).
@@ -114,6 +118,8 @@ impl ConnSlot {
             handle,
             conn: RefCell::new(None),
             pending: RefCell::new(None),
+            resume_finish: RefCell::new(None),
+            resumed: Cell::new(false),
             race: RefCell::new(None),
             blocked_starts: RefCell::new(Vec::new()),
             reserved_next: [Cell::new(0), Cell::new(0)],
@@ -523,6 +529,7 @@ impl ConnSlot {
                     *self.alpn.borrow_mut() = alpn;
                 }
                 let handshake = conn.tls(|s| s.and_then(|s| s.handshake_info()));
+                self.resumed.set(handshake.is_some_and(|h| h.resumed));
                 self.handle.obj.info.lock().handshake = handshake.map(handshake_info);
                 // PEER_CERTIFICATE_RECEIVED follows the peer's transport parameters' events.
                 self.cert_event_due
@@ -567,6 +574,7 @@ impl ConnSlot {
                 // MsQuic's silent ends: unreachable, refused before CONNECTED, the peer gone.
                 self.complete(cx, true);
             }
+            ConnEvent::ResumptionTicket(id) => crate::api::resumption::ticket_received(self, id),
             ConnEvent::Engine(event) => self.on_engine_event(cx, conn, event),
         }
     }
@@ -637,7 +645,7 @@ impl ConnSlot {
             Type: QUIC_CONNECTION_EVENT_CONNECTED,
             payload: QUIC_CONNECTION_EVENT_PAYLOAD {
                 CONNECTED: QUIC_CONNECTION_EVENT_CONNECTED_PAYLOAD {
-                    SessionResumed: 0,
+                    SessionResumed: u8::from(self.resumed.get()),
                     NegotiatedAlpnLength: alpn.len().min(255) as u8,
                     NegotiatedAlpn: alpn.as_ptr(),
                 },

@@ -1,0 +1,255 @@
+//! TLS resumption as MsQuic offers it: a server with ServerResumptionLevel above NO_RESUME
+//! sends tickets carrying application data when the application asks
+//! (ConnectionSendResumptionTicket); the client hands each to the application as an opaque
+//! blob (RESUMPTION_TICKET_RECEIVED), which a later connection takes back
+//! (QUIC_PARAM_CONN_RESUMPTION_TICKET) to resume; the server then raises RESUMED with the
+//! data before the handshake goes on, and the application accepts (SUCCESS), refuses
+//! (a full handshake follows) or decides later (PENDING, then
+//! ConnectionResumptionTicketValidationComplete). Servers share ticket keys through
+//! QUIC_PARAM_CONFIGURATION_TICKET_KEYS.
+//!
+//! The blob names the TLS session in this process's table of tickets (rustls cannot
+//! export a client session): a blob used in another process, or more times than the table
+//! keeps copies, gives a full handshake.
+
+use core::ffi::c_void;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::api::abi::{
+    BOOLEAN, QUIC_CONNECTION_EVENT, QUIC_CONNECTION_EVENT_PAYLOAD, QUIC_CONNECTION_EVENT_RESUMED,
+    QUIC_CONNECTION_EVENT_RESUMED_PAYLOAD, QUIC_CONNECTION_EVENT_RESUMPTION_TICKET_RECEIVED,
+    QUIC_CONNECTION_EVENT_RESUMPTION_TICKET_RECEIVED_PAYLOAD, QUIC_SEND_RESUMPTION_FLAGS,
+    QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE,
+    QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_TICKET_KEY_CONFIG,
+};
+use crate::api::configuration::Configuration;
+use crate::api::conn_worker::{self, ConnSlot};
+use crate::api::connection::{Connection, on_slot};
+use crate::api::credentials::LoadedTls;
+use crate::api::handle::Handle;
+use crate::runtime::tls::Resumption;
+use crate::runtime::worker::WorkerCx;
+
+/// `QUIC_SEND_RESUMPTION_FLAG_FINAL`, the only defined flag.
+const FLAG_FINAL: u32 = 0x1;
+/// The blob's first bytes, and its length (magic, then the ticket's number).
+const BLOB_MAGIC: &[u8; 5] = b"QMXT\x01";
+const BLOB_LEN: usize = BLOB_MAGIC.len() + 8;
+
+/// A connection's resumption state readable from any thread.
+#[derive(Default)]
+pub(crate) struct ConnResumption {
+    /// Client: the ticket set with QUIC_PARAM_CONN_RESUMPTION_TICKET.
+    ticket: Mutex<Option<u64>>,
+    /// Server: tickets may be sent (ServerResumptionLevel above NO_RESUME, no FINAL yet).
+    enabled: AtomicBool,
+}
+
+impl ConnResumption {
+    /// Client: the ticket to resume with, if the application set one.
+    pub(crate) fn ticket(&self) -> Option<u64> {
+        *self.ticket.lock()
+    }
+
+    /// Server: the configuration's ServerResumptionLevel applies.
+    pub(crate) fn set_level(&self, level: u8) {
+        self.enabled.store(level > 0, Ordering::Release);
+    }
+
+    /// Server: whether tickets are opened and sent.
+    pub(crate) fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Acquire)
+    }
+}
+
+/// What finishes a server's accept once the application decided on the ticket offered.
+pub(crate) type FinishAccept = Box<dyn FnOnce(&WorkerCx, &Rc<ConnSlot>, Resumption) -> QUIC_STATUS>;
+
+/// The blob handed to the application for the ticket numbered `id`.
+fn encode(id: u64) -> Vec<u8> {
+    let mut blob = BLOB_MAGIC.to_vec();
+    blob.extend_from_slice(&id.to_be_bytes());
+    blob
+}
+
+/// The ticket number in a blob, if it is one of ours.
+fn decode(blob: &[u8]) -> Option<u64> {
+    let rest = blob.strip_prefix(BLOB_MAGIC)?;
+    (blob.len() == BLOB_LEN).then(|| u64::from_be_bytes(rest.try_into().unwrap_or_default()))
+}
+
+/// `QUIC_PARAM_CONN_RESUMPTION_TICKET` (set): a client, before ConnectionStart.
+///
+/// # Safety
+/// `buf` is NULL or readable for `len` bytes.
+pub(crate) unsafe fn set_ticket(
+    conn: &Handle<Connection>,
+    len: u32,
+    buf: *const c_void,
+) -> QUIC_STATUS {
+    if len == 0 || buf.is_null() {
+        return QUIC_STATUS_INVALID_PARAMETER;
+    }
+    if conn.obj.server || conn.obj.is_started() {
+        return QUIC_STATUS_INVALID_STATE;
+    }
+    // SAFETY: as the caller promises.
+    let blob = unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len as usize) };
+    match decode(blob) {
+        Some(id) => {
+            *conn.obj.resumption.ticket.lock() = Some(id);
+            QUIC_STATUS_SUCCESS
+        }
+        None => QUIC_STATUS_INVALID_PARAMETER,
+    }
+}
+
+/// `QUIC_PARAM_CONFIGURATION_TICKET_KEYS` (set): the first key seals and opens tickets (as
+/// MsQuic, which uses only the first).
+///
+/// # Safety
+/// `buf` is NULL or readable for `len` bytes.
+pub(crate) unsafe fn set_ticket_keys(
+    config: &Handle<Configuration>,
+    len: u32,
+    buf: *const c_void,
+) -> QUIC_STATUS {
+    if buf.is_null() || (len as usize) < size_of::<QUIC_TICKET_KEY_CONFIG>() {
+        return QUIC_STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: at least one key is readable; it may be unaligned.
+    let key = unsafe { buf.cast::<QUIC_TICKET_KEY_CONFIG>().read_unaligned() };
+    match &*config.obj.tls.lock() {
+        None => QUIC_STATUS_INVALID_STATE,
+        Some(LoadedTls::Client(_)) => QUIC_STATUS_NOT_SUPPORTED,
+        Some(LoadedTls::Server(server)) => {
+            let n = usize::from(key.MaterialLength).min(key.Material.len());
+            server.set_ticket_key(key.Id, &key.Material[..n]);
+            QUIC_STATUS_SUCCESS
+        }
+    }
+}
+
+/// `ConnectionSendResumptionTicket` once the handle is known to be a server's and the
+/// arguments are valid: INVALID_STATE unless resumption is on and the connection is
+/// connected; the ticket goes out from the worker.
+pub(crate) fn send_ticket(
+    conn: &Arc<Handle<Connection>>,
+    flags: QUIC_SEND_RESUMPTION_FLAGS,
+    data: Vec<u8>,
+) -> QUIC_STATUS {
+    if !conn.obj.resumption.enabled() || conn.obj.info.lock().connected_us == 0 {
+        return QUIC_STATUS_INVALID_STATE;
+    }
+    if flags.0 & FLAG_FINAL != 0 {
+        conn.obj.resumption.enabled.store(false, Ordering::Release);
+    }
+    on_slot(conn, false, move |cx, slot| {
+        let c = slot.conn.borrow().clone();
+        if let Some(c) = c {
+            let _ = c.send_resumption_ticket(cx, &data);
+        }
+    });
+    QUIC_STATUS_SUCCESS
+}
+
+/// `ConnectionResumptionTicketValidationComplete` for a server: INVALID_STATE once
+/// connected; else the decision goes to the worker (PENDING, as MsQuic answers).
+pub(crate) fn validation_complete(conn: &Arc<Handle<Connection>>, result: BOOLEAN) -> QUIC_STATUS {
+    if conn.obj.info.lock().connected_us != 0 {
+        return QUIC_STATUS_INVALID_STATE;
+    }
+    on_slot(conn, false, move |cx, slot| {
+        let finish = slot.resume_finish.borrow_mut().take();
+        if let Some(finish) = finish {
+            let r = if result != 0 {
+                Resumption::On
+            } else {
+                Resumption::Refused
+            };
+            let _ = finish(cx, slot, r);
+        }
+    });
+    QUIC_STATUS_PENDING
+}
+
+/// Server: the ClientHello offers a ticket of ours with `data`: RESUMED is raised from the
+/// worker's queue (after NEW_CONNECTION returned), then `finish` runs with the
+/// application's answer (or waits for ConnectionResumptionTicketValidationComplete).
+pub(crate) fn defer_accept(slot: &Rc<ConnSlot>, data: Vec<u8>, finish: FinishAccept) {
+    *slot.resume_finish.borrow_mut() = Some(finish);
+    let key = slot.key();
+    slot.handle
+        .obj
+        .worker()
+        .post(Box::new(move |cx: &WorkerCx| {
+            let Some(slot) = conn_worker::slot(key) else {
+                return;
+            };
+            let handle = slot.handle.clone();
+            crate::api::conn_panic::contain(&handle, || raise_resumed(cx, &slot, &data));
+        }));
+}
+
+fn raise_resumed(cx: &WorkerCx, slot: &Rc<ConnSlot>, data: &[u8]) {
+    if slot.resume_finish.borrow().is_none() {
+        return;
+    }
+    let mut event = QUIC_CONNECTION_EVENT {
+        Type: QUIC_CONNECTION_EVENT_RESUMED,
+        payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+            RESUMED: QUIC_CONNECTION_EVENT_RESUMED_PAYLOAD {
+                ResumptionStateLength: data.len() as u16,
+                ResumptionState: if data.is_empty() {
+                    std::ptr::null()
+                } else {
+                    data.as_ptr()
+                },
+            },
+        },
+    };
+    let status = slot.emit(&mut event);
+    if status == QUIC_STATUS_PENDING {
+        return;
+    }
+    let finish = slot.resume_finish.borrow_mut().take();
+    if let Some(finish) = finish {
+        let r = if status == QUIC_STATUS_SUCCESS {
+            Resumption::On
+        } else {
+            Resumption::Refused
+        };
+        let _ = finish(cx, slot, r);
+    }
+}
+
+/// Client: RESUMPTION_TICKET_RECEIVED for the ticket numbered `id`.
+pub(crate) fn ticket_received(slot: &ConnSlot, id: u64) {
+    let blob = encode(id);
+    let mut event = QUIC_CONNECTION_EVENT {
+        Type: QUIC_CONNECTION_EVENT_RESUMPTION_TICKET_RECEIVED,
+        payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+            RESUMPTION_TICKET_RECEIVED: QUIC_CONNECTION_EVENT_RESUMPTION_TICKET_RECEIVED_PAYLOAD {
+                ResumptionTicketLength: blob.len() as u32,
+                ResumptionTicket: blob.as_ptr(),
+            },
+        },
+    };
+    slot.emit(&mut event);
+}
+
+/// The data of a resumption ticket, copied from the application (None: NULL with a length).
+///
+/// # Safety
+/// `data` is NULL or readable for `len` bytes.
+pub(crate) unsafe fn copy_data(len: u16, data: *const u8) -> Vec<u8> {
+    if len == 0 || data.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: as the caller promises.
+    unsafe { std::slice::from_raw_parts(data, usize::from(len)) }.to_vec()
+}
