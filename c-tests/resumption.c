@@ -2,8 +2,9 @@
  * 1. A server configuration with ServerResumptionLevel RESUME_ONLY sends a ticket when the
  *    application calls ConnectionSendResumptionTicket after CONNECTED (none before: the
  *    client raises RESUMPTION_TICKET_RECEIVED only for those); before CONNECTED it is
- *    INVALID_STATE, with NO_RESUME (the default) always INVALID_STATE, and after a FINAL
- *    ticket INVALID_STATE; bad arguments and a client handle are INVALID_PARAMETER.
+ *    INVALID_STATE, with NO_RESUME (the default) always INVALID_STATE, and once a FINAL
+ *    ticket's (queued) call has run INVALID_STATE; bad arguments and a client handle are
+ *    INVALID_PARAMETER.
  * 2. A client given the blob (QUIC_PARAM_CONN_RESUMPTION_TICKET before ConnectionStart)
  *    resumes: the server raises RESUMED with the ticket's data before CONNECTED, and both
  *    CONNECTED events say SessionResumed.
@@ -40,7 +41,7 @@ typedef struct {
 
 typedef struct {
     int session_resumed;
-    uint8_t tickets[4][256];
+    uint8_t tickets[4][4096];
     uint32_t ticket_len[4];
     Counter connected, tickets_received, done;
 } ClientSide;
@@ -118,7 +119,7 @@ static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECT
         break;
     case QUIC_CONNECTION_EVENT_RESUMPTION_TICKET_RECEIVED: {
         int n = counter_get(&client.tickets_received);
-        if (n < 4 && ev->RESUMPTION_TICKET_RECEIVED.ResumptionTicketLength <= 256) {
+        if (n < 4 && ev->RESUMPTION_TICKET_RECEIVED.ResumptionTicketLength <= 4096) {
             memcpy(client.tickets[n], ev->RESUMPTION_TICKET_RECEIVED.ResumptionTicket,
                    ev->RESUMPTION_TICKET_RECEIVED.ResumptionTicketLength);
             client.ticket_len[n] = ev->RESUMPTION_TICKET_RECEIVED.ResumptionTicketLength;
@@ -177,7 +178,9 @@ static void connect_to(HQUIC reg, HQUIC client_config, uint16_t port, int m,
     CHECK(counter_wait(&server.connected, 1, 10000));
 }
 
-static void disconnect(void) {
+/* Waits for the server's three tickets (sent in its CONNECTED), then shuts down. */
+static void disconnect(int tickets) {
+    CHECK(counter_wait(&client.tickets_received, tickets, 10000));
     api->ConnectionShutdown(client_conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
     CHECK(counter_wait(&client.done, 1, 10000));
     CHECK(counter_wait(&server.done, 1, 10000));
@@ -273,18 +276,22 @@ int main(void) {
     CHECK(server.client_handle_send == QUIC_STATUS_INVALID_PARAMETER);
     CHECK(server.sends[0] == QUIC_STATUS_SUCCESS);
     CHECK(server.sends[1] == QUIC_STATUS_SUCCESS);
-    CHECK(server.sends[2] == QUIC_STATUS_INVALID_STATE);
+    /* FINAL takes effect when the queued call runs: the call after it in the same callback
+     * still sends, later ones are refused. */
+    CHECK(server.sends[2] == QUIC_STATUS_SUCCESS);
     CHECK(server.late_complete == QUIC_STATUS_INVALID_STATE);
     CHECK(server.resumed_events == 0);
     CHECK(!server.session_resumed && !client.session_resumed);
-    CHECK(counter_wait(&client.tickets_received, 2, 10000));
-    uint8_t ticket[256], empty_ticket[256];
+    CHECK(counter_wait(&client.tickets_received, 3, 10000));
+    CHECK(api->ConnectionSendResumptionTicket(server.conn, QUIC_SEND_RESUMPTION_FLAG_NONE, 0,
+                                              NULL) == QUIC_STATUS_INVALID_STATE);
+    static uint8_t ticket[4096], empty_ticket[4096];
     uint32_t ticket_len = client.ticket_len[0], empty_len = client.ticket_len[1];
     CHECK(ticket_len > 0 && empty_len > 0);
     memcpy(ticket, client.tickets[0], ticket_len);
     memcpy(empty_ticket, client.tickets[1], empty_len);
-    disconnect();
-    CHECK(counter_get(&client.tickets_received) == 2);
+    disconnect(3);
+    CHECK(counter_get(&client.tickets_received) == 3);
 
     /* 2. Resumed, with the data. */
     connect_to(reg, client_config, port, SHARED_A, ticket, ticket_len);
@@ -292,38 +299,38 @@ int main(void) {
     CHECK(server.state_len == strlen(APP_DATA) &&
           memcmp(server.state, APP_DATA, server.state_len) == 0);
     CHECK(server.session_resumed && client.session_resumed);
-    disconnect();
+    disconnect(3);
 
     /* 3. Another configuration with the same key; then one with its own. */
     connect_to(reg, client_config, port, SHARED_B, empty_ticket, empty_len);
     CHECK(server.resumed_events == 1 && server.state_len == 0);
     CHECK(server.session_resumed && client.session_resumed);
-    disconnect();
+    disconnect(3);
     connect_to(reg, client_config, port, OWN_KEY, ticket, ticket_len);
     CHECK(server.resumed_events == 0);
     CHECK(!server.session_resumed && !client.session_resumed);
-    disconnect();
+    disconnect(3);
 
     /* 1. NO_RESUME: no tickets. */
     connect_to(reg, client_config, port, NO_RESUME, NULL, 0);
     CHECK(server.sends[0] == QUIC_STATUS_INVALID_STATE);
     CHECK(server.sends[1] == QUIC_STATUS_INVALID_STATE);
-    disconnect();
+    disconnect(0);
     CHECK(counter_get(&client.tickets_received) == 0);
 
     /* 4. Refused, then decided later. */
     connect_to(reg, client_config, port, REFUSE, ticket, ticket_len);
     CHECK(server.resumed_events == 1);
     CHECK(!server.session_resumed && !client.session_resumed);
-    disconnect();
+    disconnect(3);
     connect_to(reg, client_config, port, PENDING_YES, ticket, ticket_len);
     CHECK(server.resumed_events == 1);
     CHECK(server.session_resumed && client.session_resumed);
-    disconnect();
+    disconnect(3);
     connect_to(reg, client_config, port, PENDING_NO, ticket, ticket_len);
     CHECK(server.resumed_events == 1);
     CHECK(!server.session_resumed && !client.session_resumed);
-    disconnect();
+    disconnect(3);
 
     api->ListenerClose(listener);
     for (int i = 0; i <= NO_RESUME; i++) api->ConfigurationClose(configs[i]);

@@ -66,6 +66,8 @@ pub(crate) struct ConnSlot {
     pub(crate) resume_finish: RefCell<Option<crate::api::resumption::FinishAccept>>,
     /// The TLS handshake resumed a session (CONNECTED's SessionResumed).
     resumed: Cell<bool>,
+    /// Client: session tickets that arrived before CONNECTED, reported after it.
+    pub(crate) held_tickets: RefCell<Vec<u64>>,
     /// A client's connect under way (name resolution, then attempts), until `conn` is set.
     pub(crate) race: RefCell<Option<crate::runtime::conn::race::Race>>,
     /// Streams waiting for an ID (handshake or the peer's stream limit).
@@ -78,7 +80,7 @@ pub(crate) struct ConnSlot {
     pub(crate) alpn: RefCell<Vec<u8>>,
     /// Server: the ALPN choice of NEW_CONNECTION.
     pub(crate) alpn_choice: crate::api::alpn_choice::AlpnChoice,
-    connected: Cell<bool>,
+    pub(crate) connected: Cell<bool>,
     /// A SHUTDOWN_INITIATED_* event was raised or the application shut down.
     shutdown_started: Cell<bool>,
     /// The status and wire error code streams see in their final SHUTDOWN_COMPLETE.
@@ -120,6 +122,7 @@ impl ConnSlot {
             pending: RefCell::new(None),
             resume_finish: RefCell::new(None),
             resumed: Cell::new(false),
+            held_tickets: RefCell::new(Vec::new()),
             race: RefCell::new(None),
             blocked_starts: RefCell::new(Vec::new()),
             reserved_next: [Cell::new(0), Cell::new(0)],
@@ -652,6 +655,7 @@ impl ConnSlot {
             },
         };
         self.emit(&mut event);
+        crate::api::resumption::release_held(self);
         stream::retry_blocked_starts(self, cx);
     }
 

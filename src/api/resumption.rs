@@ -28,7 +28,7 @@ use crate::api::abi::{
 };
 use crate::api::configuration::Configuration;
 use crate::api::conn_worker::{self, ConnSlot};
-use crate::api::connection::{Connection, on_slot};
+use crate::api::connection::Connection;
 use crate::api::credentials::LoadedTls;
 use crate::api::handle::Handle;
 use crate::runtime::tls::Resumption;
@@ -145,13 +145,19 @@ pub(crate) fn send_ticket(
     if !conn.obj.resumption.enabled() || conn.obj.info.lock().connected_us == 0 {
         return QUIC_STATUS_INVALID_STATE;
     }
-    if flags.0 & FLAG_FINAL != 0 {
-        conn.obj.resumption.enabled.store(false, Ordering::Release);
-    }
-    on_slot(conn, false, move |cx, slot| {
+    queue(conn, move |cx, slot| {
         let c = slot.conn.borrow().clone();
         if let Some(c) = c {
             let _ = c.send_resumption_ticket(cx, &data);
+        }
+        // As MsQuic: FINAL takes effect when the queued call runs, so calls made before
+        // then (in the same callback) still send.
+        if flags.0 & FLAG_FINAL != 0 {
+            slot.handle
+                .obj
+                .resumption
+                .enabled
+                .store(false, Ordering::Release);
         }
     });
     QUIC_STATUS_SUCCESS
@@ -163,7 +169,7 @@ pub(crate) fn validation_complete(conn: &Arc<Handle<Connection>>, result: BOOLEA
     if conn.obj.info.lock().connected_us != 0 {
         return QUIC_STATUS_INVALID_STATE;
     }
-    on_slot(conn, false, move |cx, slot| {
+    queue(conn, move |cx, slot| {
         let finish = slot.resume_finish.borrow_mut().take();
         if let Some(finish) = finish {
             let r = if result != 0 {
@@ -175,6 +181,22 @@ pub(crate) fn validation_complete(conn: &Arc<Handle<Connection>>, result: BOOLEA
         }
     });
     QUIC_STATUS_PENDING
+}
+
+/// Runs `f` with the connection's slot from its worker's queue, even when called on the
+/// worker (MsQuic queues these calls, also from callbacks).
+fn queue(
+    conn: &Arc<Handle<Connection>>,
+    f: impl FnOnce(&WorkerCx, &Rc<ConnSlot>) + Send + 'static,
+) {
+    let key = conn.as_hquic() as usize;
+    conn.obj.worker().post(Box::new(move |cx: &WorkerCx| {
+        let Some(slot) = conn_worker::slot(key) else {
+            return;
+        };
+        let handle = slot.handle.clone();
+        crate::api::conn_panic::contain(&handle, || f(cx, &slot));
+    }));
 }
 
 /// Server: the ClientHello offers a ticket of ours with `data`: RESUMED is raised from the
@@ -227,8 +249,32 @@ fn raise_resumed(cx: &WorkerCx, slot: &Rc<ConnSlot>, data: &[u8]) {
     }
 }
 
-/// Client: RESUMPTION_TICKET_RECEIVED for the ticket numbered `id`.
+/// Client: RESUMPTION_TICKET_RECEIVED for the ticket numbered `id`, held until CONNECTED
+/// was raised, and dropped once the connection is shutting down (as MsQuic, which stops
+/// reading then).
 pub(crate) fn ticket_received(slot: &ConnSlot, id: u64) {
+    if slot.is_shutting_down() {
+        return;
+    }
+    if !slot.connected.get() {
+        slot.held_tickets.borrow_mut().push(id);
+        return;
+    }
+    raise_ticket(slot, id);
+}
+
+/// Client: the tickets held until CONNECTED.
+pub(crate) fn release_held(slot: &ConnSlot) {
+    let held = std::mem::take(&mut *slot.held_tickets.borrow_mut());
+    for id in held {
+        if slot.is_shutting_down() {
+            return;
+        }
+        raise_ticket(slot, id);
+    }
+}
+
+fn raise_ticket(slot: &ConnSlot, id: u64) {
     let blob = encode(id);
     let mut event = QUIC_CONNECTION_EVENT {
         Type: QUIC_CONNECTION_EVENT_RESUMPTION_TICKET_RECEIVED,
