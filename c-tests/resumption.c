@@ -6,7 +6,7 @@
  *    ticket's (queued) call has run INVALID_STATE; bad arguments and a client handle are
  *    INVALID_PARAMETER.
  * 2. A client given the blob (QUIC_PARAM_CONN_RESUMPTION_TICKET before ConnectionStart)
- *    resumes: the server raises RESUMED with the ticket's data before CONNECTED, and both
+ *    gets STREAMS_AVAILABLE for the server's remembered limits inside SetParam, and resumes: the server raises RESUMED with the ticket's data before CONNECTED, and both
  *    CONNECTED events say SessionResumed.
  * 3. Another configuration with the same QUIC_PARAM_CONFIGURATION_TICKET_KEYS resumes the
  *    ticket; one with its own key does not (a full handshake, no RESUMED).
@@ -43,6 +43,7 @@ typedef struct {
     int session_resumed;
     uint8_t tickets[4][4096];
     uint32_t ticket_len[4];
+    int streams_available; /* STREAMS_AVAILABLE raised */
     Counter connected, tickets_received, done;
 } ClientSide;
 
@@ -117,6 +118,9 @@ static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECT
             conn, QUIC_SEND_RESUMPTION_FLAG_NONE, 0, NULL);
         counter_add(&client.connected, 1);
         break;
+    case QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE:
+        client.streams_available++;
+        break;
     case QUIC_CONNECTION_EVENT_RESUMPTION_TICKET_RECEIVED: {
         int n = counter_get(&client.tickets_received);
         if (n < 4 && ev->RESUMPTION_TICKET_RECEIVED.ResumptionTicketLength <= 4096) {
@@ -159,9 +163,12 @@ static void connect_to(HQUIC reg, HQUIC client_config, uint16_t port, int m,
                        const uint8_t* ticket, uint32_t ticket_len) {
     reset(m);
     CHECK(api->ConnectionOpen(reg, ClientConnection, NULL, &client_conn) == QUIC_STATUS_SUCCESS);
-    if (ticket != NULL)
+    if (ticket != NULL) {
         CHECK(api->SetParam(client_conn, QUIC_PARAM_CONN_RESUMPTION_TICKET, ticket_len,
                             ticket) == QUIC_STATUS_SUCCESS);
+        /* The ticket's remembered limits are reported at once, as MsQuic does. */
+        CHECK(client.streams_available == 1);
+    }
     CHECK(QUIC_SUCCEEDED(api->ConnectionStart(client_conn, client_config,
                                               QUIC_ADDRESS_FAMILY_INET, "localhost", port)));
     if (ticket != NULL)

@@ -10,7 +10,9 @@
 //!
 //! The blob names the TLS session in this process's table of tickets (rustls cannot
 //! export a client session): a blob used in another process, or more times than the table
-//! keeps copies, gives a full handshake.
+//! keeps copies, gives a full handshake. It also carries the server's transport parameters,
+//! which a client given the ticket reports at once (STREAMS_AVAILABLE and
+//! DATAGRAM_STATE_CHANGED, as MsQuic does when it takes a ticket's parameters).
 
 use core::ffi::c_void;
 use std::rc::Rc;
@@ -22,29 +24,34 @@ use parking_lot::Mutex;
 use crate::api::abi::{
     BOOLEAN, QUIC_CONNECTION_EVENT, QUIC_CONNECTION_EVENT_PAYLOAD, QUIC_CONNECTION_EVENT_RESUMED,
     QUIC_CONNECTION_EVENT_RESUMED_PAYLOAD, QUIC_CONNECTION_EVENT_RESUMPTION_TICKET_RECEIVED,
-    QUIC_CONNECTION_EVENT_RESUMPTION_TICKET_RECEIVED_PAYLOAD, QUIC_SEND_RESUMPTION_FLAGS,
-    QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE,
-    QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_TICKET_KEY_CONFIG,
+    QUIC_CONNECTION_EVENT_RESUMPTION_TICKET_RECEIVED_PAYLOAD,
+    QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE, QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE_PAYLOAD,
+    QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
+    QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS,
+    QUIC_TICKET_KEY_CONFIG,
 };
 use crate::api::configuration::Configuration;
 use crate::api::conn_worker::{self, ConnSlot};
-use crate::api::connection::Connection;
+use crate::api::connection::{Connection, on_slot};
 use crate::api::credentials::LoadedTls;
 use crate::api::handle::Handle;
+use crate::proto::transport_params::TransportParameters;
 use crate::runtime::tls::Resumption;
 use crate::runtime::worker::WorkerCx;
 
 /// `QUIC_SEND_RESUMPTION_FLAG_FINAL`, the only defined flag.
 const FLAG_FINAL: u32 = 0x1;
-/// The blob's first bytes, and its length (magic, then the ticket's number).
+/// The blob's first bytes (then the ticket's number, 8 bytes, and the server's transport
+/// parameters).
 const BLOB_MAGIC: &[u8; 5] = b"QMXT\x01";
-const BLOB_LEN: usize = BLOB_MAGIC.len() + 8;
 
 /// A connection's resumption state readable from any thread.
 #[derive(Default)]
 pub(crate) struct ConnResumption {
     /// Client: the ticket set with QUIC_PARAM_CONN_RESUMPTION_TICKET.
     ticket: Mutex<Option<u64>>,
+    /// Client: the server's transport parameters the ticket remembers.
+    remembered: Mutex<Option<TransportParameters>>,
     /// Server: tickets may be sent (ServerResumptionLevel above NO_RESUME, no FINAL yet).
     enabled: AtomicBool,
 }
@@ -69,17 +76,21 @@ impl ConnResumption {
 /// What finishes a server's accept once the application decided on the ticket offered.
 pub(crate) type FinishAccept = Box<dyn FnOnce(&WorkerCx, &Rc<ConnSlot>, Resumption) -> QUIC_STATUS>;
 
-/// The blob handed to the application for the ticket numbered `id`.
-fn encode(id: u64) -> Vec<u8> {
+/// The blob handed to the application for the ticket numbered `id`, with the server's
+/// transport parameters.
+fn encode(id: u64, params: &TransportParameters) -> Vec<u8> {
     let mut blob = BLOB_MAGIC.to_vec();
     blob.extend_from_slice(&id.to_be_bytes());
+    params.encode(&mut blob);
     blob
 }
 
-/// The ticket number in a blob, if it is one of ours.
-fn decode(blob: &[u8]) -> Option<u64> {
+/// The ticket number and transport parameters in a blob, if it is one of ours.
+fn decode(blob: &[u8]) -> Option<(u64, TransportParameters)> {
     let rest = blob.strip_prefix(BLOB_MAGIC)?;
-    (blob.len() == BLOB_LEN).then(|| u64::from_be_bytes(rest.try_into().unwrap_or_default()))
+    let (id, params) = rest.split_first_chunk::<8>()?;
+    let params = TransportParameters::decode(params).ok()?;
+    Some((u64::from_be_bytes(*id), params))
 }
 
 /// `QUIC_PARAM_CONN_RESUMPTION_TICKET` (set): a client, before ConnectionStart.
@@ -87,7 +98,7 @@ fn decode(blob: &[u8]) -> Option<u64> {
 /// # Safety
 /// `buf` is NULL or readable for `len` bytes.
 pub(crate) unsafe fn set_ticket(
-    conn: &Handle<Connection>,
+    conn: &Arc<Handle<Connection>>,
     len: u32,
     buf: *const c_void,
 ) -> QUIC_STATUS {
@@ -99,13 +110,28 @@ pub(crate) unsafe fn set_ticket(
     }
     // SAFETY: as the caller promises.
     let blob = unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len as usize) };
-    match decode(blob) {
-        Some(id) => {
-            *conn.obj.resumption.ticket.lock() = Some(id);
-            QUIC_STATUS_SUCCESS
-        }
-        None => QUIC_STATUS_INVALID_PARAMETER,
-    }
+    let Some((id, params)) = decode(blob) else {
+        return QUIC_STATUS_INVALID_PARAMETER;
+    };
+    *conn.obj.resumption.ticket.lock() = Some(id);
+    *conn.obj.resumption.remembered.lock() = Some(params.clone());
+    // The remembered limits are reported from the worker before SetParam returns.
+    on_slot(conn, true, move |_cx, slot| {
+        let mut event = QUIC_CONNECTION_EVENT {
+            Type: QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE,
+            payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+                STREAMS_AVAILABLE: QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE_PAYLOAD {
+                    BidirectionalCount: params.initial_max_streams_bidi.min(u64::from(u16::MAX))
+                        as u16,
+                    UnidirectionalCount: params.initial_max_streams_uni.min(u64::from(u16::MAX))
+                        as u16,
+                },
+            },
+        };
+        slot.emit(&mut event);
+        crate::api::datagram::on_remembered(slot, params.max_datagram_payload());
+    });
+    QUIC_STATUS_SUCCESS
 }
 
 /// `QUIC_PARAM_CONFIGURATION_TICKET_KEYS` (set): the first key seals and opens tickets (as
@@ -275,7 +301,11 @@ pub(crate) fn release_held(slot: &ConnSlot) {
 }
 
 fn raise_ticket(slot: &ConnSlot, id: u64) {
-    let blob = encode(id);
+    let params = slot
+        .inspect(|e| e.peer_params().cloned())
+        .flatten()
+        .unwrap_or_default();
+    let blob = encode(id, &params);
     let mut event = QUIC_CONNECTION_EVENT {
         Type: QUIC_CONNECTION_EVENT_RESUMPTION_TICKET_RECEIVED,
         payload: QUIC_CONNECTION_EVENT_PAYLOAD {

@@ -366,9 +366,9 @@ pub(crate) unsafe fn set(
         }
         crate::api::abi::QUIC_PARAM_CONN_RESUMPTION_TICKET => {
             // SAFETY: as above.
-            let conn = unsafe { Handle::<Connection>::borrow(h) }?;
+            let conn = unsafe { Handle::<Connection>::get(h) }?;
             // SAFETY: as above.
-            Some(unsafe { crate::api::resumption::set_ticket(conn, len, buf) })
+            Some(unsafe { crate::api::resumption::set_ticket(&conn, len, buf) })
         }
         QUIC_PARAM_STREAM_PRIORITY => {
             // SAFETY: as above.
