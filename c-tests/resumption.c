@@ -50,6 +50,7 @@ typedef struct {
 static ServerSide server;
 static ClientSide client;
 static HQUIC client_conn;
+static int stats_resumed; /* the client's ResumptionSucceeded statistic at its end */
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     (void)ctx;
@@ -191,6 +192,11 @@ static void disconnect(int tickets) {
     api->ConnectionShutdown(client_conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
     CHECK(counter_wait(&client.done, 1, 10000));
     CHECK(counter_wait(&server.done, 1, 10000));
+    QUIC_STATISTICS_V2 stats;
+    uint32_t stats_len = sizeof(stats);
+    CHECK(api->GetParam(client_conn, QUIC_PARAM_CONN_STATISTICS_V2, &stats_len, &stats) ==
+          QUIC_STATUS_SUCCESS);
+    stats_resumed = stats.ResumptionSucceeded;
     api->ConnectionClose(client_conn);
 }
 
@@ -300,13 +306,22 @@ int main(void) {
     disconnect(3);
     CHECK(counter_get(&client.tickets_received) == 3);
 
-    /* 2. Resumed, with the data. */
+    /* 2. Resumed, with the data; counted, and in the statistics after CONNECTED. */
+    uint64_t counters[QUIC_PERF_COUNTER_MAX];
+    uint32_t counters_len = sizeof(counters);
+    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_PERF_COUNTERS, &counters_len, counters) ==
+          QUIC_STATUS_SUCCESS);
+    uint64_t resumed_before = counters[QUIC_PERF_COUNTER_CONN_RESUMED];
     connect_to(reg, client_config, port, SHARED_A, ticket, ticket_len);
     CHECK(server.resumed_events == 1 && server.resumed_before_connected);
     CHECK(server.state_len == strlen(APP_DATA) &&
           memcmp(server.state, APP_DATA, server.state_len) == 0);
     CHECK(server.session_resumed && client.session_resumed);
     disconnect(3);
+    CHECK(stats_resumed == 1);
+    CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_PERF_COUNTERS, &counters_len, counters) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(counters[QUIC_PERF_COUNTER_CONN_RESUMED] == resumed_before + 2);
 
     /* 3. Another configuration with the same key; then one with its own. */
     connect_to(reg, client_config, port, SHARED_B, empty_ticket, empty_len);
@@ -317,6 +332,7 @@ int main(void) {
     CHECK(server.resumed_events == 0);
     CHECK(!server.session_resumed && !client.session_resumed);
     disconnect(3);
+    CHECK(stats_resumed == 0);
 
     /* 1. NO_RESUME: no tickets. */
     connect_to(reg, client_config, port, NO_RESUME, NULL, 0);

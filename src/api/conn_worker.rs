@@ -655,6 +655,10 @@ impl ConnSlot {
             },
         };
         self.emit(&mut event);
+        if self.resumed.get() {
+            crate::runtime::counters::inc(crate::runtime::counters::CONN_RESUMED);
+            self.handle.obj.info.lock().resumed = true;
+        }
         crate::api::resumption::release_held(self);
         stream::retry_blocked_starts(self, cx);
     }

@@ -123,6 +123,8 @@ pub(crate) struct ConnInfo {
     pub(crate) max_rtt_us: u32,
     /// Both ends enabled reliable reset (RESET_STREAM_AT).
     pub(crate) reliable_reset_negotiated: bool,
+    /// The TLS handshake resumed a session (set after CONNECTED, as MsQuic's statistics).
+    pub(crate) resumed: bool,
 }
 
 /// The monotonic clock in microseconds (MsQuic's `CxPlatTimeUs64` on Linux).
