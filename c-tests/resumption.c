@@ -9,7 +9,8 @@
  *    gets STREAMS_AVAILABLE for the server's remembered limits inside SetParam, and resumes: the server raises RESUMED with the ticket's data before CONNECTED, and both
  *    CONNECTED events say SessionResumed.
  * 3. Another configuration with the same QUIC_PARAM_CONFIGURATION_TICKET_KEYS resumes the
- *    ticket; one with its own key does not (a full handshake, no RESUMED).
+ *    ticket, also in another process (a forked server); one with its own key does not (a
+ *    full handshake, no RESUMED).
  * 4. RESUMED answered with a failure refuses the ticket (full handshake); answered PENDING,
  *    ConnectionResumptionTicketValidationComplete (PENDING) decides: TRUE resumes, FALSE
  *    does not; after CONNECTED it is INVALID_STATE, on a client INVALID_PARAMETER.
@@ -18,6 +19,9 @@
  *    short or NULL is INVALID_PARAMETER, on a client configuration NOT_SUPPORTED, before
  *    credentials INVALID_STATE. */
 #include "support/qmux_test.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define ALPN "resume"
 #define APP_DATA "app resumption state"
@@ -232,16 +236,64 @@ static HQUIC resuming_config(HQUIC reg, int level, const QUIC_TICKET_KEY_CONFIG*
     return cfg;
 }
 
-int main(void) {
-    if (!have_test_cert()) return 1;
+static void shared_key(QUIC_TICKET_KEY_CONFIG* key) {
+    memset(key, 0, sizeof(*key));
+    for (int i = 0; i < 16; i++) key->Id[i] = (uint8_t)(0x40 + i);
+    for (int i = 0; i < 64; i++) key->Material[i] = (uint8_t)(i * 7 + 1);
+    key->MaterialLength = 64;
+}
+
+/* The forked server: the shared key, one connection; its port goes up the pipe, and it exits
+ * 0 if that connection was resumed with the data of the parent's ticket. */
+static int run_other_process(int to_parent, int from_parent) {
     CHECK(MsQuicOpen2(&api) == QUIC_STATUS_SUCCESS);
     HQUIC reg = NULL;
     CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
     QUIC_TICKET_KEY_CONFIG key;
-    memset(&key, 0, sizeof(key));
-    for (int i = 0; i < 16; i++) key.Id[i] = (uint8_t)(0x40 + i);
-    for (int i = 0; i < 64; i++) key.Material[i] = (uint8_t)(i * 7 + 1);
-    key.MaterialLength = 64;
+    shared_key(&key);
+    configs[SHARED_A] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key);
+    reset(SHARED_A);
+    HQUIC listener = NULL;
+    CHECK(api->ListenerOpen(reg, ServerListener, NULL, &listener) == QUIC_STATUS_SUCCESS);
+    uint16_t port = start_listener(api, listener, ALPN);
+    CHECK(write(to_parent, &port, sizeof(port)) == (ssize_t)sizeof(port));
+    CHECK(counter_wait(&server.done, 1, 20000));
+    CHECK(server.resumed_events == 1 && server.session_resumed);
+    CHECK(server.state_len == strlen(APP_DATA) &&
+          memcmp(server.state, APP_DATA, server.state_len) == 0);
+    char end;
+    (void)read(from_parent, &end, 1);
+    api->ListenerClose(listener);
+    api->ConfigurationClose(configs[SHARED_A]);
+    api->RegistrationClose(reg);
+    MsQuicClose(api);
+    return failures == 0 ? 0 : 1;
+}
+
+int main(void) {
+    if (!have_test_cert()) return 1;
+    /* The other process is forked before this one has any thread. */
+    int up[2], down[2];
+    CHECK(pipe(up) == 0 && pipe(down) == 0);
+    pid_t child = fork();
+    if (child == 0) {
+        close(up[0]);
+        close(down[1]);
+        counter_init(&server.connected);
+        counter_init(&server.resumed);
+        counter_init(&server.done);
+        counter_init(&client.connected);
+        counter_init(&client.tickets_received);
+        counter_init(&client.done);
+        return run_other_process(up[1], down[0]);
+    }
+    close(up[1]);
+    close(down[0]);
+    CHECK(MsQuicOpen2(&api) == QUIC_STATUS_SUCCESS);
+    HQUIC reg = NULL;
+    CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
+    QUIC_TICKET_KEY_CONFIG key;
+    shared_key(&key);
     configs[SHARED_A] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key);
     configs[SHARED_B] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key);
     configs[OWN_KEY] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, NULL);
@@ -328,6 +380,25 @@ int main(void) {
     CHECK(server.resumed_events == 1 && server.state_len == 0);
     CHECK(server.session_resumed && client.session_resumed);
     disconnect(3);
+    uint16_t other_port = 0;
+    CHECK(read(up[0], &other_port, sizeof(other_port)) == (ssize_t)sizeof(other_port));
+    reset(SHARED_A);
+    CHECK(api->ConnectionOpen(reg, ClientConnection, NULL, &client_conn) == QUIC_STATUS_SUCCESS);
+    CHECK(api->SetParam(client_conn, QUIC_PARAM_CONN_RESUMPTION_TICKET, ticket_len, ticket) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(QUIC_SUCCEEDED(api->ConnectionStart(client_conn, client_config,
+                                              QUIC_ADDRESS_FAMILY_INET, "localhost", other_port)));
+    CHECK(counter_wait(&client.connected, 1, 10000));
+    CHECK(client.session_resumed);
+    CHECK(counter_wait(&client.tickets_received, 3, 10000));
+    api->ConnectionShutdown(client_conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+    CHECK(counter_wait(&client.done, 1, 10000));
+    api->ConnectionClose(client_conn);
+    close(down[1]);
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
     connect_to(reg, client_config, port, OWN_KEY, ticket, ticket_len);
     CHECK(server.resumed_events == 0);
     CHECK(!server.session_resumed && !client.session_resumed);
