@@ -10,7 +10,8 @@
  *    CONNECTED events say SessionResumed.
  * 3. Another configuration with the same QUIC_PARAM_CONFIGURATION_TICKET_KEYS resumes the
  *    ticket, also in another process (a forked server); one with its own key does not (a
- *    full handshake, no RESUMED).
+ *    full handshake, no RESUMED), nor one whose limits are now below those the ticket
+ *    remembers (MsQuic refuses such a ticket: full handshake, no RESUMED).
  * 4. RESUMED answered with a failure refuses the ticket (full handshake); answered PENDING,
  *    ConnectionResumptionTicketValidationComplete (PENDING) decides: TRUE resumes, FALSE
  *    does not; after CONNECTED it is INVALID_STATE, on a client INVALID_PARAMETER.
@@ -28,8 +29,8 @@
 
 static const QUIC_API_TABLE* api;
 
-enum Mode { SHARED_A, SHARED_B, OWN_KEY, NO_RESUME, REFUSE, PENDING_YES, PENDING_NO };
-static HQUIC configs[NO_RESUME + 1];
+enum Mode { SHARED_A, SHARED_B, OWN_KEY, NO_RESUME, LOWER, REFUSE, PENDING_YES, PENDING_NO };
+static HQUIC configs[LOWER + 1];
 
 typedef struct {
     int mode;
@@ -103,6 +104,7 @@ static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTE
     HQUIC config = configs[m == SHARED_B ? SHARED_B
                            : m == OWN_KEY ? OWN_KEY
                            : m == NO_RESUME ? NO_RESUME
+                           : m == LOWER     ? LOWER
                                             : SHARED_A];
     uint8_t blob[4] = {1, 2, 3, 4};
     CHECK(api->SetParam(conn, QUIC_PARAM_CONN_RESUMPTION_TICKET, sizeof(blob), blob) ==
@@ -204,12 +206,13 @@ static void disconnect(int tickets) {
     api->ConnectionClose(client_conn);
 }
 
-static HQUIC resuming_config(HQUIC reg, int level, const QUIC_TICKET_KEY_CONFIG* key) {
+static HQUIC resuming_config(HQUIC reg, int level, const QUIC_TICKET_KEY_CONFIG* key,
+                             uint16_t bidi) {
     QUIC_BUFFER a = {(uint32_t)strlen(ALPN), (uint8_t*)ALPN};
     QUIC_SETTINGS s;
     memset(&s, 0, sizeof(s));
     s.IsSet.PeerBidiStreamCount = TRUE;
-    s.PeerBidiStreamCount = 1;
+    s.PeerBidiStreamCount = bidi;
     if (level != 0) {
         s.IsSet.ServerResumptionLevel = TRUE;
         s.ServerResumptionLevel = (uint8_t)level;
@@ -251,7 +254,7 @@ static int run_other_process(int to_parent, int from_parent) {
     CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
     QUIC_TICKET_KEY_CONFIG key;
     shared_key(&key);
-    configs[SHARED_A] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key);
+    configs[SHARED_A] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key, 1);
     reset(SHARED_A);
     HQUIC listener = NULL;
     CHECK(api->ListenerOpen(reg, ServerListener, NULL, &listener) == QUIC_STATUS_SUCCESS);
@@ -294,10 +297,11 @@ int main(void) {
     CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
     QUIC_TICKET_KEY_CONFIG key;
     shared_key(&key);
-    configs[SHARED_A] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key);
-    configs[SHARED_B] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key);
-    configs[OWN_KEY] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, NULL);
-    configs[NO_RESUME] = resuming_config(reg, 0, NULL);
+    configs[SHARED_A] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key, 1);
+    configs[SHARED_B] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key, 1);
+    configs[OWN_KEY] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, NULL, 1);
+    configs[NO_RESUME] = resuming_config(reg, 0, NULL, 1);
+    configs[LOWER] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key, 0);
     HQUIC client_config = client_configuration(api, reg, ALPN, 0);
     CHECK(api->SetParam(client_config, QUIC_PARAM_CONFIGURATION_TICKET_KEYS, sizeof(key),
                         &key) == QUIC_STATUS_NOT_SUPPORTED);
@@ -405,6 +409,13 @@ int main(void) {
     disconnect(3);
     CHECK(stats_resumed == 0);
 
+    /* 3. The same key, but a server that now allows fewer streams than the ticket
+     * remembers: refused without RESUMED, as MsQuic. */
+    connect_to(reg, client_config, port, LOWER, ticket, ticket_len);
+    CHECK(server.resumed_events == 0);
+    CHECK(!server.session_resumed && !client.session_resumed);
+    disconnect(3);
+
     /* 1. NO_RESUME: no tickets. */
     connect_to(reg, client_config, port, NO_RESUME, NULL, 0);
     CHECK(server.sends[0] == QUIC_STATUS_INVALID_STATE);
@@ -427,7 +438,7 @@ int main(void) {
     disconnect(3);
 
     api->ListenerClose(listener);
-    for (int i = 0; i <= NO_RESUME; i++) api->ConfigurationClose(configs[i]);
+    for (int i = 0; i <= LOWER; i++) api->ConfigurationClose(configs[i]);
     api->ConfigurationClose(client_config);
     api->RegistrationClose(reg);
     MsQuicClose(api);

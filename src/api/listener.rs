@@ -850,7 +850,10 @@ pub(crate) fn configure_accepted(
             let wire = chosen.map(|(w, _)| w);
             let offered = (resumption_level > 0)
                 .then(|| TlsSession::offered_ticket_data(&server, &hello))
-                .flatten();
+                .flatten()
+                .map(|state| {
+                    crate::api::resumption::check_offered(&state, &engine.transport_parameters())
+                });
             let sock = pending.sock;
             let finish = move |cx: &WorkerCx, slot: &Rc<ConnSlot>, resumption: Resumption| {
                 let session =
@@ -881,10 +884,12 @@ pub(crate) fn configure_accepted(
             };
             return match offered {
                 // RESUMED first; the handshake goes on with the application's answer.
-                Some(data) => {
+                Some(Some(data)) => {
                     crate::api::resumption::defer_accept(slot, data, Box::new(finish));
                     QUIC_STATUS_PENDING
                 }
+                // A ticket remembering higher limits than this server's now: refused.
+                Some(None) => finish(cx, slot, Resumption::Refused),
                 None => finish(cx, slot, on),
             };
         }

@@ -174,7 +174,9 @@ pub(crate) fn send_ticket(
     queue(conn, move |cx, slot| {
         let c = slot.conn.borrow().clone();
         if let Some(c) = c {
-            let _ = c.send_resumption_ticket(cx, &data);
+            // The ticket remembers the transport parameters this server sent, as MsQuic's.
+            let ours = c.inspect(|e| e.local_params().clone());
+            let _ = c.send_resumption_ticket(cx, &server_state(&ours, &data));
         }
         // As MsQuic: FINAL takes effect when the queued call runs, so calls made before
         // then (in the same callback) still send.
@@ -207,6 +209,35 @@ pub(crate) fn validation_complete(conn: &Arc<Handle<Connection>>, result: BOOLEA
         }
     });
     QUIC_STATUS_PENDING
+}
+
+/// What a server's ticket carries for it: its transport parameters, then the application's
+/// data.
+fn server_state(params: &TransportParameters, data: &[u8]) -> Vec<u8> {
+    let mut encoded = Vec::new();
+    params.encode(&mut encoded);
+    let mut out = Vec::with_capacity(2 + encoded.len() + data.len());
+    out.extend_from_slice(&(encoded.len() as u16).to_be_bytes());
+    out.extend_from_slice(&encoded);
+    out.extend_from_slice(data);
+    out
+}
+
+/// A server's check of the ticket a client offers (its state from [`server_state`]): the
+/// application's data when the transport parameters it remembers do not exceed `current`
+/// (the limits this connection will advertise); `None` (the ticket is refused, without
+/// RESUMED) when the server lowered one since, as MsQuic does.
+pub(crate) fn check_offered(state: &[u8], current: &TransportParameters) -> Option<Vec<u8>> {
+    let (len, rest) = state.split_first_chunk::<2>()?;
+    let (params, data) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
+    let old = TransportParameters::decode(params).ok()?;
+    let within = old.initial_max_data <= current.initial_max_data
+        && old.initial_max_stream_data_bidi_local <= current.initial_max_stream_data_bidi_local
+        && old.initial_max_stream_data_bidi_remote <= current.initial_max_stream_data_bidi_remote
+        && old.initial_max_stream_data_uni <= current.initial_max_stream_data_uni
+        && old.initial_max_streams_bidi <= current.initial_max_streams_bidi
+        && old.initial_max_streams_uni <= current.initial_max_streams_uni;
+    within.then(|| data.to_vec())
 }
 
 /// Runs `f` with the connection's slot from its worker's queue, even when called on the
