@@ -199,7 +199,8 @@ pub(crate) fn validation_complete(conn: &Arc<Handle<Connection>>, result: BOOLEA
     }
     queue(conn, move |cx, slot| {
         let finish = slot.resume_finish.borrow_mut().take();
-        if let Some(finish) = finish {
+        // A connection shut down meanwhile drops the accept (its socket closes).
+        if let Some(finish) = finish.filter(|_| !slot.is_shutting_down()) {
             let r = if result != 0 {
                 Resumption::On
             } else {
@@ -275,6 +276,11 @@ pub(crate) fn defer_accept(slot: &Rc<ConnSlot>, data: Vec<u8>, finish: FinishAcc
 }
 
 fn raise_resumed(cx: &WorkerCx, slot: &Rc<ConnSlot>, data: &[u8]) {
+    if slot.is_shutting_down() {
+        // Shut down since NEW_CONNECTION: the accept is dropped (its socket closes).
+        slot.resume_finish.borrow_mut().take();
+        return;
+    }
     if slot.resume_finish.borrow().is_none() {
         return;
     }
@@ -296,7 +302,7 @@ fn raise_resumed(cx: &WorkerCx, slot: &Rc<ConnSlot>, data: &[u8]) {
         return;
     }
     let finish = slot.resume_finish.borrow_mut().take();
-    if let Some(finish) = finish {
+    if let Some(finish) = finish.filter(|_| !slot.is_shutting_down()) {
         let r = if status == QUIC_STATUS_SUCCESS {
             Resumption::On
         } else {

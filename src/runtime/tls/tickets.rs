@@ -44,7 +44,7 @@ pub const KEY_ID_LEN: usize = 16;
 /// Ticket lifetime announced to clients (seconds): MsQuic's OpenSSL default, two hours.
 pub const LIFETIME_SECS: u32 = 7200;
 /// Client tickets kept by the process (the oldest are forgotten first).
-const MAX_REMEMBERED: usize = 4096;
+const MAX_REMEMBERED: usize = 512;
 
 /// One ticket key: its identifier and the AEAD key derived from its material.
 struct TicketKey {
