@@ -366,3 +366,50 @@ pub(crate) unsafe fn copy_data(len: u16, data: *const u8) -> Vec<u8> {
     // SAFETY: as the caller promises.
     unsafe { std::slice::from_raw_parts(data, usize::from(len)) }.to_vec()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_round_trip_and_foreign_ones_are_refused() {
+        let params = TransportParameters {
+            initial_max_streams_bidi: 3,
+            max_datagram_frame_size: Some(1200),
+            ..TransportParameters::default()
+        };
+        let blob = encode(42, &params);
+        let (id, back) = decode(&blob).unwrap();
+        assert_eq!(id, 42);
+        assert_eq!(back, params);
+        assert!(decode(&blob[..BLOB_MAGIC.len() + 7]).is_none());
+        assert!(decode(b"QMXT\x02\0\0\0\0\0\0\0\x01").is_none());
+        assert!(decode(&[0; 16]).is_none());
+    }
+
+    #[test]
+    fn a_ticket_remembering_higher_limits_is_refused() {
+        let old = TransportParameters {
+            initial_max_data: 1000,
+            initial_max_streams_bidi: 2,
+            ..TransportParameters::default()
+        };
+        let state = server_state(&old, b"data");
+        let same = old.clone();
+        assert_eq!(check_offered(&state, &same).as_deref(), Some(&b"data"[..]));
+        let higher = TransportParameters {
+            initial_max_streams_bidi: 5,
+            ..old.clone()
+        };
+        assert_eq!(
+            check_offered(&state, &higher).as_deref(),
+            Some(&b"data"[..])
+        );
+        let lower = TransportParameters {
+            initial_max_streams_bidi: 1,
+            ..old.clone()
+        };
+        assert_eq!(check_offered(&state, &lower), None);
+        assert_eq!(check_offered(&state[..1], &same), None);
+    }
+}
