@@ -14,7 +14,8 @@
  *    remembers (MsQuic refuses such a ticket: full handshake, no RESUMED).
  * 4. RESUMED answered with a failure refuses the ticket (full handshake); answered PENDING,
  *    ConnectionResumptionTicketValidationComplete (PENDING) decides: TRUE resumes, FALSE
- *    does not; after CONNECTED it is INVALID_STATE, on a client INVALID_PARAMETER.
+ *    does not; after CONNECTED it is INVALID_STATE, on a client INVALID_PARAMETER; left
+ *    unanswered, the server's handshake idle timeout ends the connection (CONNECTION_IDLE).
  * 5. Parameter checks: CONN_RESUMPTION_TICKET empty, NULL or not a ticket is
  *    INVALID_PARAMETER, after start or on a server INVALID_STATE; CONFIGURATION_TICKET_KEYS
  *    short or NULL is INVALID_PARAMETER, on a client configuration NOT_SUPPORTED, before
@@ -29,8 +30,10 @@
 
 static const QUIC_API_TABLE* api;
 
-enum Mode { SHARED_A, SHARED_B, OWN_KEY, NO_RESUME, LOWER, REFUSE, PENDING_YES, PENDING_NO };
-static HQUIC configs[LOWER + 1];
+enum Mode {
+    SHARED_A, SHARED_B, OWN_KEY, NO_RESUME, LOWER, SLOW, REFUSE, PENDING_YES, PENDING_NO
+};
+static HQUIC configs[SLOW + 1];
 
 typedef struct {
     int mode;
@@ -39,7 +42,7 @@ typedef struct {
     uint8_t state[64];
     uint16_t state_len;
     int session_resumed;
-    QUIC_STATUS early_send, sends[4], client_handle_send, late_complete;
+    QUIC_STATUS early_send, sends[4], client_handle_send, late_complete, transport_status;
     HQUIC conn;
     Counter connected, resumed, done;
 } ServerSide;
@@ -69,7 +72,8 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
             memcpy(server.state, ev->RESUMED.ResumptionState, server.state_len);
         counter_add(&server.resumed, 1);
         if (server.mode == REFUSE) return QUIC_STATUS_ABORTED;
-        if (server.mode == PENDING_YES || server.mode == PENDING_NO) return QUIC_STATUS_PENDING;
+        if (server.mode == PENDING_YES || server.mode == PENDING_NO || server.mode == SLOW)
+            return QUIC_STATUS_PENDING;
         return QUIC_STATUS_SUCCESS;
     case QUIC_CONNECTION_EVENT_CONNECTED:
         server.session_resumed = ev->CONNECTED.SessionResumed;
@@ -82,6 +86,9 @@ static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECT
             conn, QUIC_SEND_RESUMPTION_FLAG_NONE, 0, NULL);
         server.late_complete = api->ConnectionResumptionTicketValidationComplete(conn, TRUE);
         counter_add(&server.connected, 1);
+        break;
+    case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT:
+        server.transport_status = ev->SHUTDOWN_INITIATED_BY_TRANSPORT.Status;
         break;
     case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
         counter_add(&server.done, 1);
@@ -105,6 +112,7 @@ static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTE
                            : m == OWN_KEY ? OWN_KEY
                            : m == NO_RESUME ? NO_RESUME
                            : m == LOWER     ? LOWER
+                           : m == SLOW      ? SLOW
                                             : SHARED_A];
     uint8_t blob[4] = {1, 2, 3, 4};
     CHECK(api->SetParam(conn, QUIC_PARAM_CONN_RESUMPTION_TICKET, sizeof(blob), blob) ==
@@ -207,12 +215,16 @@ static void disconnect(int tickets) {
 }
 
 static HQUIC resuming_config(HQUIC reg, int level, const QUIC_TICKET_KEY_CONFIG* key,
-                             uint16_t bidi) {
+                             uint16_t bidi, uint64_t handshake_ms) {
     QUIC_BUFFER a = {(uint32_t)strlen(ALPN), (uint8_t*)ALPN};
     QUIC_SETTINGS s;
     memset(&s, 0, sizeof(s));
     s.IsSet.PeerBidiStreamCount = TRUE;
     s.PeerBidiStreamCount = bidi;
+    if (handshake_ms != 0) {
+        s.IsSet.HandshakeIdleTimeoutMs = TRUE;
+        s.HandshakeIdleTimeoutMs = handshake_ms;
+    }
     if (level != 0) {
         s.IsSet.ServerResumptionLevel = TRUE;
         s.ServerResumptionLevel = (uint8_t)level;
@@ -254,7 +266,7 @@ static int run_other_process(int to_parent, int from_parent) {
     CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
     QUIC_TICKET_KEY_CONFIG key;
     shared_key(&key);
-    configs[SHARED_A] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key, 1);
+    configs[SHARED_A] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key, 1, 0);
     reset(SHARED_A);
     HQUIC listener = NULL;
     CHECK(api->ListenerOpen(reg, ServerListener, NULL, &listener) == QUIC_STATUS_SUCCESS);
@@ -297,11 +309,12 @@ int main(void) {
     CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
     QUIC_TICKET_KEY_CONFIG key;
     shared_key(&key);
-    configs[SHARED_A] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key, 1);
-    configs[SHARED_B] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key, 1);
-    configs[OWN_KEY] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, NULL, 1);
-    configs[NO_RESUME] = resuming_config(reg, 0, NULL, 1);
-    configs[LOWER] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key, 0);
+    configs[SHARED_A] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key, 1, 0);
+    configs[SHARED_B] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key, 1, 0);
+    configs[OWN_KEY] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, NULL, 1, 0);
+    configs[NO_RESUME] = resuming_config(reg, 0, NULL, 1, 0);
+    configs[LOWER] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key, 0, 0);
+    configs[SLOW] = resuming_config(reg, QUIC_SERVER_RESUME_ONLY, &key, 1, 500);
     HQUIC client_config = client_configuration(api, reg, ALPN, 0);
     CHECK(api->SetParam(client_config, QUIC_PARAM_CONFIGURATION_TICKET_KEYS, sizeof(key),
                         &key) == QUIC_STATUS_NOT_SUPPORTED);
@@ -437,8 +450,28 @@ int main(void) {
     CHECK(!server.session_resumed && !client.session_resumed);
     disconnect(3);
 
+    /* 4. PENDING never answered: the server's handshake idle timeout ends it. */
+    reset(SLOW);
+    CHECK(api->ConnectionOpen(reg, ClientConnection, NULL, &client_conn) == QUIC_STATUS_SUCCESS);
+    QUIC_SETTINGS quick;
+    memset(&quick, 0, sizeof(quick));
+    quick.IsSet.HandshakeIdleTimeoutMs = TRUE;
+    quick.HandshakeIdleTimeoutMs = 1000;
+    CHECK(api->SetParam(client_conn, QUIC_PARAM_CONN_SETTINGS, sizeof(quick), &quick) ==
+          QUIC_STATUS_SUCCESS);
+    CHECK(api->SetParam(client_conn, QUIC_PARAM_CONN_RESUMPTION_TICKET, empty_len,
+                        empty_ticket) == QUIC_STATUS_SUCCESS);
+    CHECK(QUIC_SUCCEEDED(api->ConnectionStart(client_conn, client_config,
+                                              QUIC_ADDRESS_FAMILY_INET, "localhost", port)));
+    CHECK(counter_wait(&server.resumed, 1, 10000));
+    CHECK(counter_wait(&server.done, 1, 10000));
+    CHECK(server.transport_status == QUIC_STATUS_CONNECTION_IDLE);
+    CHECK(counter_wait(&client.done, 1, 10000));
+    CHECK(counter_get(&server.connected) == 0 && counter_get(&client.connected) == 0);
+    api->ConnectionClose(client_conn);
+
     api->ListenerClose(listener);
-    for (int i = 0; i <= LOWER; i++) api->ConfigurationClose(configs[i]);
+    for (int i = 0; i <= SLOW; i++) api->ConfigurationClose(configs[i]);
     api->ConfigurationClose(client_config);
     api->RegistrationClose(reg);
     MsQuicClose(api);

@@ -855,7 +855,12 @@ pub(crate) fn configure_accepted(
                     crate::api::resumption::check_offered(&state, &engine.transport_parameters())
                 });
             let sock = pending.sock;
+            let started = Instant::now();
+            let deadline = handshake_timeout.map(|t| started + t);
             let finish = move |cx: &WorkerCx, slot: &Rc<ConnSlot>, resumption: Resumption| {
+                // The handshake's time runs from ConnectionSetConfiguration.
+                let handshake_timeout =
+                    handshake_timeout.map(|t| t.saturating_sub(started.elapsed()));
                 let session =
                     TlsSession::server_resuming(&server, &hello, buf, wire.as_deref(), resumption);
                 match session {
@@ -885,7 +890,13 @@ pub(crate) fn configure_accepted(
             return match offered {
                 // RESUMED first; the handshake goes on with the application's answer.
                 Some(Some(data)) => {
-                    crate::api::resumption::defer_accept(slot, data, Box::new(finish));
+                    crate::api::resumption::defer_accept(
+                        cx,
+                        slot,
+                        data,
+                        Box::new(finish),
+                        deadline,
+                    );
                     QUIC_STATUS_PENDING
                 }
                 // A ticket remembering higher limits than this server's now: refused.

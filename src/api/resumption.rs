@@ -18,6 +18,7 @@ use core::ffi::c_void;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use parking_lot::Mutex;
 
@@ -26,9 +27,9 @@ use crate::api::abi::{
     QUIC_CONNECTION_EVENT_RESUMED_PAYLOAD, QUIC_CONNECTION_EVENT_RESUMPTION_TICKET_RECEIVED,
     QUIC_CONNECTION_EVENT_RESUMPTION_TICKET_RECEIVED_PAYLOAD,
     QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE, QUIC_CONNECTION_EVENT_STREAMS_AVAILABLE_PAYLOAD,
-    QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
-    QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS,
-    QUIC_TICKET_KEY_CONFIG,
+    QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS, QUIC_STATUS_CONNECTION_IDLE,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED,
+    QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_TICKET_KEY_CONFIG,
 };
 use crate::api::configuration::Configuration;
 use crate::api::conn_worker::{self, ConnSlot};
@@ -36,8 +37,9 @@ use crate::api::connection::{Connection, on_slot};
 use crate::api::credentials::LoadedTls;
 use crate::api::handle::Handle;
 use crate::proto::transport_params::TransportParameters;
+use crate::runtime::timers::SourceKey;
 use crate::runtime::tls::Resumption;
-use crate::runtime::worker::WorkerCx;
+use crate::runtime::worker::{Source, WorkerCx};
 
 /// `QUIC_SEND_RESUMPTION_FLAG_FINAL`, the only defined flag.
 const FLAG_FINAL: u32 = 0x1;
@@ -259,10 +261,22 @@ fn queue(
 
 /// Server: the ClientHello offers a ticket of ours with `data`: RESUMED is raised from the
 /// worker's queue (after NEW_CONNECTION returned), then `finish` runs with the
-/// application's answer (or waits for ConnectionResumptionTicketValidationComplete).
-pub(crate) fn defer_accept(slot: &Rc<ConnSlot>, data: Vec<u8>, finish: FinishAccept) {
+/// application's answer (or waits for ConnectionResumptionTicketValidationComplete, until
+/// `deadline`, the handshake's: then the connection ends with CONNECTION_IDLE, as MsQuic's
+/// handshake idle timer ends it).
+pub(crate) fn defer_accept(
+    cx: &WorkerCx,
+    slot: &Rc<ConnSlot>,
+    data: Vec<u8>,
+    finish: FinishAccept,
+    deadline: Option<Instant>,
+) {
     *slot.resume_finish.borrow_mut() = Some(finish);
     let key = slot.key();
+    if let Some(deadline) = deadline {
+        let timer = cx.insert(Rc::new(DecisionTimeout { slot: key }));
+        cx.set_timer(timer, Some(deadline));
+    }
     slot.handle
         .obj
         .worker()
@@ -273,6 +287,30 @@ pub(crate) fn defer_accept(slot: &Rc<ConnSlot>, data: Vec<u8>, finish: FinishAcc
             let handle = slot.handle.clone();
             crate::api::conn_panic::contain(&handle, || raise_resumed(cx, &slot, &data));
         }));
+}
+
+/// Ends a server connection whose RESUMED is still unanswered at the handshake's deadline.
+struct DecisionTimeout {
+    slot: usize,
+}
+
+impl Source for DecisionTimeout {
+    fn on_ready(self: Rc<Self>, _: &WorkerCx, _: SourceKey, _: bool, _: bool) {}
+
+    fn on_timer(self: Rc<Self>, cx: &WorkerCx, key: SourceKey, _: Instant) {
+        cx.remove(key);
+        let Some(slot) = conn_worker::slot(self.slot) else {
+            return;
+        };
+        let handle = slot.handle.clone();
+        crate::api::conn_panic::contain(&handle, || {
+            // Dropping the accept closes its socket.
+            if slot.resume_finish.borrow_mut().take().is_some() && !slot.is_shutting_down() {
+                slot.transport_shutdown(QUIC_STATUS_CONNECTION_IDLE, 0);
+                slot.complete(cx, true);
+            }
+        });
+    }
 }
 
 fn raise_resumed(cx: &WorkerCx, slot: &Rc<ConnSlot>, data: &[u8]) {
