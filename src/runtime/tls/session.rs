@@ -437,15 +437,9 @@ impl TlsSession {
                 self.capture.client_hello_written(&out.written()[before..]);
                 result
             }
-            Conn::Server(c) => {
-                let result = secrets::scope(&mut self.capture, || {
-                    drive(c, flags, incoming, out, plaintext)
-                });
-                if let Some(seed) = tickets::take_seed() {
-                    self.seed = Some(seed);
-                }
-                result
-            }
+            Conn::Server(c) => secrets::scope(&mut self.capture, || {
+                drive(c, flags, incoming, out, plaintext)
+            }),
             Conn::Kernel(_) => Ok(Progress::default()),
             Conn::Rejected { alert_pending } => {
                 if std::mem::take(alert_pending) {
@@ -465,6 +459,7 @@ impl TlsSession {
                     .with_alert_sent(alert::NO_APPLICATION_PROTOCOL))
             }
         };
+        self.keep_seed();
         let result = result.and_then(|p| {
             if p.handshake_completed && self.negotiated_alpn_wire().is_none() {
                 // A server outside decisions.md §2 that chose no ALPN.
@@ -557,12 +552,25 @@ impl TlsSession {
             }),
             Conn::Rejected { .. } => Err(TlsError::new(TlsErrorKind::Closed)),
         };
+        // rustls may have taken the client's Finished meanwhile, issuing the seed ticket.
+        self.keep_seed();
         if let Err(e) = &result {
             if !e.is_transient() {
                 self.error = Some(e.clone());
             }
         }
         result
+    }
+
+    /// Keeps the seed ticket (see `tickets`) if the last call into rustls on this thread,
+    /// for this server session, issued one.
+    fn keep_seed(&mut self) {
+        if self.client {
+            return;
+        }
+        if let Some(seed) = tickets::take_seed() {
+            self.seed = Some(seed);
+        }
     }
 
     /// Appends a close_notify alert to `outgoing`; no data can be sent after it. Returns
@@ -605,6 +613,7 @@ impl TlsSession {
             }),
             Conn::Rejected { .. } | Conn::Kernel(_) => return Ok(false),
         };
+        self.keep_seed();
         result?;
         self.flags.close_notify_sent = true;
         Ok(true)
@@ -642,6 +651,7 @@ impl TlsSession {
             }),
             Conn::Rejected { .. } => Err(TlsError::new(TlsErrorKind::Closed)),
         };
+        self.keep_seed();
         if let Err(e) = &result {
             if !e.is_transient() {
                 self.error = Some(e.clone());

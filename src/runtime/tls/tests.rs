@@ -1044,6 +1044,31 @@ fn resumption_tickets_sent_on_demand_resume() {
     assert!(fifth.client.session().handshake_info().unwrap().resumed);
 }
 
+/// The client's Finished taken in by rustls while the server sends (0.5-RTT data) issues
+/// the seed ticket there: the session keeps it, and another session driven on the thread
+/// meanwhile does not take it.
+#[test]
+fn a_seed_issued_while_sending_stays_with_its_session() {
+    let p = pki();
+    let (c, s) = configs(&p, &["x"]);
+    let mut pair = Pair::new(&c, s.clone());
+    pair.resumption = Resumption::On;
+    while pair.client.completed == 0 {
+        assert!(pair.step());
+    }
+    // The client's Finished waits in the server's receive buffer.
+    pair.server.send(b"early");
+    let mut other = Pair::new(&c, s);
+    other.handshake();
+    pair.drive();
+    let server = pair.server.session.as_mut().unwrap();
+    server
+        .send_resumption_ticket(b"", &mut pair.server.outbox)
+        .unwrap();
+    pair.drive();
+    assert_eq!(pair.client.session().take_tickets().len(), 1);
+}
+
 #[test]
 fn garbage_instead_of_a_client_hello_is_refused() {
     let err = client_hello::parse(b"\x16\x03\x01\x00\x05\x02\x00\x00\x01\x00").unwrap_err();
