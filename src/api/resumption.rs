@@ -208,7 +208,7 @@ pub(crate) fn validation_complete(conn: &Arc<Handle<Connection>>, result: BOOLEA
             } else {
                 Resumption::Refused
             };
-            let _ = finish(cx, slot, r);
+            run_finish(cx, slot, finish, r);
         }
     });
     QUIC_STATUS_PENDING
@@ -289,6 +289,16 @@ pub(crate) fn defer_accept(
         }));
 }
 
+/// Finishes a deferred accept; if the connection cannot start (the socket or the TLS
+/// session failed), it ends with that status.
+fn run_finish(cx: &WorkerCx, slot: &Rc<ConnSlot>, finish: FinishAccept, r: Resumption) {
+    let status = finish(cx, slot, r);
+    if status != QUIC_STATUS_PENDING && status != QUIC_STATUS_SUCCESS {
+        slot.transport_shutdown(status, 0);
+        slot.complete(cx, true);
+    }
+}
+
 /// Ends a server connection whose RESUMED is still unanswered at the handshake's deadline.
 struct DecisionTimeout {
     slot: usize,
@@ -346,7 +356,7 @@ fn raise_resumed(cx: &WorkerCx, slot: &Rc<ConnSlot>, data: &[u8]) {
         } else {
             Resumption::Refused
         };
-        let _ = finish(cx, slot, r);
+        run_finish(cx, slot, finish, r);
     }
 }
 
