@@ -6,7 +6,8 @@
  *    ticket's (queued) call has run INVALID_STATE; bad arguments and a client handle are
  *    INVALID_PARAMETER.
  * 2. A client given the blob (QUIC_PARAM_CONN_RESUMPTION_TICKET before ConnectionStart)
- *    gets STREAMS_AVAILABLE for the server's remembered limits inside SetParam, and resumes: the server raises RESUMED with the ticket's data before CONNECTED, and both
+ *    gets STREAMS_AVAILABLE for the server's remembered limits inside SetParam (a stream
+ *    started before the handshake within them is PeerAccepted at START_COMPLETE), and resumes: the server raises RESUMED with the ticket's data before CONNECTED, and both
  *    CONNECTED events say SessionResumed.
  * 3. Another configuration with the same QUIC_PARAM_CONFIGURATION_TICKET_KEYS resumes the
  *    ticket, also in another process (a forked server); one with its own key does not (a
@@ -59,6 +60,23 @@ static ServerSide server;
 static ClientSide client;
 static HQUIC client_conn;
 static int stats_resumed; /* the client's ResumptionSucceeded statistic at its end */
+
+/* Streams started before ConnectionStart (see connect_to): START_COMPLETE's PeerAccepted
+ * (-1: not raised) and PEER_ACCEPTED events, by stream. */
+static int streams_before_start;
+typedef struct {
+    int accepted_at_start, peer_accepted_events;
+} EarlyStream;
+static EarlyStream early[2];
+
+static QUIC_STATUS QUIC_API EarlyStreamEvent(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
+    EarlyStream* s = ctx;
+    if (ev->Type == QUIC_STREAM_EVENT_START_COMPLETE)
+        s->accepted_at_start = ev->START_COMPLETE.PeerAccepted;
+    if (ev->Type == QUIC_STREAM_EVENT_PEER_ACCEPTED) s->peer_accepted_events++;
+    if (ev->Type == QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE) api->StreamClose(stream);
+    return QUIC_STATUS_SUCCESS;
+}
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     (void)ctx;
@@ -183,6 +201,14 @@ static void connect_to(HQUIC reg, HQUIC client_config, uint16_t port, int m,
                             ticket) == QUIC_STATUS_SUCCESS);
         /* The ticket's remembered limits are reported at once, as MsQuic does. */
         CHECK(client.streams_available == 1);
+    }
+    for (int i = 0; i < streams_before_start; i++) {
+        early[i].accepted_at_start = -1;
+        early[i].peer_accepted_events = 0;
+        HQUIC s = NULL;
+        CHECK(api->StreamOpen(client_conn, QUIC_STREAM_OPEN_FLAG_NONE, EarlyStreamEvent,
+                              &early[i], &s) == QUIC_STATUS_SUCCESS);
+        CHECK(QUIC_SUCCEEDED(api->StreamStart(s, QUIC_STREAM_START_FLAG_INDICATE_PEER_ACCEPT)));
     }
     CHECK(QUIC_SUCCEEDED(api->ConnectionStart(client_conn, client_config,
                                               QUIC_ADDRESS_FAMILY_INET, "localhost", port)));
@@ -381,8 +407,15 @@ int main(void) {
     CHECK(api->GetParam(NULL, QUIC_PARAM_GLOBAL_PERF_COUNTERS, &counters_len, counters) ==
           QUIC_STATUS_SUCCESS);
     uint64_t resumed_before = counters[QUIC_PERF_COUNTER_CONN_RESUMED];
+    streams_before_start = 2;
     connect_to(reg, client_config, port, SHARED_A, ticket, ticket_len);
+    streams_before_start = 0;
     CHECK(server.resumed_events == 1 && server.resumed_before_connected);
+    /* Streams started before the handshake: MsQuic's limits are the ticket's (one
+     * bidirectional stream), so the first is accepted at START_COMPLETE (no PEER_ACCEPTED
+     * later) and the second is blocked (the server still allows one). */
+    CHECK(early[0].accepted_at_start == 1 && early[0].peer_accepted_events == 0);
+    CHECK(early[1].accepted_at_start == 0 && early[1].peer_accepted_events == 0);
     CHECK(server.state_len == strlen(APP_DATA) &&
           memcmp(server.state, APP_DATA, server.state_len) == 0);
     CHECK(server.session_resumed && client.session_resumed);

@@ -136,6 +136,27 @@ pub(crate) unsafe fn set_ticket(
     QUIC_STATUS_SUCCESS
 }
 
+/// Client: whether the transport parameters of the resumption ticket set on `conn` allow
+/// the stream of `dir` numbered `index` (MsQuic's limits before the handshake).
+pub(crate) fn remembered_allows(
+    conn: &Handle<Connection>,
+    dir: crate::proto::Dir,
+    index: u64,
+) -> bool {
+    conn.obj
+        .resumption
+        .remembered
+        .lock()
+        .as_ref()
+        .is_some_and(|p| {
+            let limit = match dir {
+                crate::proto::Dir::Bi => p.initial_max_streams_bidi,
+                crate::proto::Dir::Uni => p.initial_max_streams_uni,
+            };
+            index < limit
+        })
+}
+
 /// `QUIC_PARAM_CONFIGURATION_TICKET_KEYS` (set): the first key seals and opens tickets (as
 /// MsQuic, which uses only the first).
 ///
