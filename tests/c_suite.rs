@@ -253,6 +253,7 @@ const C_PROGRAMS: &[&str] = &[
     "stream_start",
     "tls_secrets",
     "resumption",
+    "resumption_limits",
     "stream_statistics",
     "unbuffered_send",
     "xdp_map_config",
@@ -342,6 +343,11 @@ fn tls_secrets() {
 #[test]
 fn resumption() {
     c_program("resumption");
+}
+
+#[test]
+fn resumption_limits() {
+    c_program("resumption_limits");
 }
 
 #[test]
