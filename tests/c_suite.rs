@@ -260,6 +260,8 @@ const C_PROGRAMS: &[&str] = &[
     "stream_shutdown_flags",
     "stream_start",
     "tls_secrets",
+    "resumption",
+    "resumption_limits",
     "stream_statistics",
     "unbuffered_send",
     "xdp_map_config",
@@ -361,6 +363,16 @@ fn cert_events() {
 #[test]
 fn tls_secrets() {
     c_program("tls_secrets");
+}
+
+#[test]
+fn resumption() {
+    c_program("resumption");
+}
+
+#[test]
+fn resumption_limits() {
+    c_program("resumption_limits");
 }
 
 #[test]

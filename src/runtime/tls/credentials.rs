@@ -18,6 +18,7 @@ use super::error::{CertStatus, CredentialError};
 use super::keys::{self, CertifiedKeyDer};
 use super::peer_chain;
 use super::secrets::SessionKeyLog;
+use super::tickets::{ClientTickets, Recorder, Ticketer};
 use super::verify::{
     self, AcceptAnyClientCert, AcceptAnyServerCert, ClientVerifier, ServerVerifier,
 };
@@ -210,6 +211,10 @@ pub struct TlsServerConfig {
     /// The trusted certificates the peer's chain is built up to (`None`: the system's).
     pub(crate) anchors: Option<Arc<[CertificateDer<'static>]>>,
     pub(crate) alpn: Arc<[Vec<u8>]>,
+    /// The same configuration issuing the seed ticket of resumption (see `tickets`).
+    pub(crate) resumable: Arc<ServerConfig>,
+    /// The configuration's ticket keys.
+    pub(crate) ticketer: Arc<Ticketer>,
 }
 
 impl TlsServerConfig {
@@ -223,15 +228,11 @@ impl TlsServerConfig {
         &self.alpn
     }
 
-    /// The same configuration issuing `count` TLS 1.3 session tickets per handshake
-    /// (0, the default, disables resumption, like MsQuic's NO_RESUME).
-    pub fn with_session_tickets(&self, count: usize) -> Self {
-        let mut config = (*self.rustls).clone();
-        config.send_tls13_tickets = count;
-        Self {
-            rustls: Arc::new(config),
-            ..self.clone()
-        }
+    /// Seals resumption tickets with the key `id`/`material` from now on (MsQuic's
+    /// QUIC_PARAM_CONFIGURATION_TICKET_KEYS); servers with the same key accept each
+    /// other's tickets. Without it, a random key of this configuration's own.
+    pub fn set_ticket_key(&self, id: [u8; 16], material: &[u8]) {
+        self.ticketer.set_key(id, material);
     }
 
     /// With deferred validation, validates the client's chain (leaf first) now, as the
@@ -269,6 +270,15 @@ fn base_provider() -> &'static Arc<CryptoProvider> {
             .retain(|s| matches!(s, SupportedCipherSuite::Tls13(_)));
         Arc::new(provider)
     })
+}
+
+/// `provider` drawing its randomness through [`Recorder`] (a server's seed tickets).
+fn recording(provider: Arc<CryptoProvider>) -> Arc<CryptoProvider> {
+    static RECORDER: OnceLock<Recorder> = OnceLock::new();
+    let recorder = RECORDER.get_or_init(|| Recorder(base_provider().secure_random));
+    let mut p = (*provider).clone();
+    p.secure_random = recorder;
+    Arc::new(p)
 }
 
 fn provider(suites: CipherSuites) -> Result<Arc<CryptoProvider>, CredentialError> {
@@ -365,6 +375,8 @@ impl Credentials {
             }
         };
         config.alpn_protocols = alpn::client_wire_list(alpn);
+        // Tickets are kept only as the application asks (see `tickets`).
+        config.resumption = rustls::client::Resumption::store(Arc::new(ClientTickets));
         config.key_log = Arc::new(SessionKeyLog::new());
         // After the handshake, records are protected by `kernel` with the traffic secrets.
         config.enable_secret_extraction = true;
@@ -378,7 +390,7 @@ impl Credentials {
 
     /// Builds a server configuration accepting the application tokens `alpn` in both forms.
     pub fn server_config(&self, alpn: &[Vec<u8>]) -> Result<TlsServerConfig, CredentialError> {
-        let provider = provider(self.cipher_suites)?;
+        let provider = recording(provider(self.cipher_suites)?);
         let Some((certs, key)) = self.certified_key()? else {
             return Err(CredentialError::ServerNeedsCertificate);
         };
@@ -416,11 +428,17 @@ impl Credentials {
         config.key_log = Arc::new(SessionKeyLog::new());
         // After the handshake, records are protected by `kernel` with the traffic secrets.
         config.enable_secret_extraction = true;
+        let ticketer = Ticketer::new();
+        let mut resumable = config.clone();
+        resumable.ticketer = ticketer.clone();
+        resumable.send_tls13_tickets = 1;
         Ok(TlsServerConfig {
             rustls: Arc::new(config),
             deferred,
             anchors,
             alpn: alpn.into(),
+            resumable: Arc::new(resumable),
+            ticketer,
         })
     }
 }
