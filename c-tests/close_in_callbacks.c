@@ -8,7 +8,8 @@
  *    a NEW_CONNECTION callback runs: it returns once that callback has, and no NEW_CONNECTION
  *    callback runs after it; every client connection ends;
  * 3. the same with ListenerStop: STOP_COMPLETE (exactly one) comes after the running
- *    callback has returned, and no NEW_CONNECTION follows it. */
+ *    callback has returned, and no NEW_CONNECTION follows it;
+ * 4. after all that, MsQuicClose leaves no library thread behind. */
 #include "support/qmux_test.h"
 
 static const QUIC_API_TABLE* api;
@@ -265,6 +266,11 @@ int main(void) {
     api->ConfigurationClose(server_config);
     api->RegistrationClose(reg);
     MsQuicClose(api);
+    /* Every connection has let go of the library: its worker threads end with the last
+     * MsQuicClose, leaving the main thread alone. */
+    int threads_ended = threads_back_to(1, 10000);
+    if (!threads_ended) printf("threads left after MsQuicClose: %d\n", thread_count());
+    CHECK(threads_ended);
     counter_destroy(&closed_in_receive);
     counter_destroy(&client1_complete);
     for (int i = 0; i < 2; i++) {

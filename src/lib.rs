@@ -8,5 +8,8 @@
 //! - [`proto`]: the QMux protocol as a sans-IO state machine.
 
 pub mod api;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod proto;
 pub mod runtime;

@@ -6,6 +6,7 @@
 
 #include "msquic.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -82,6 +83,31 @@ static inline long long now_ms(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Threads of this process (entries of /proc/self/task). */
+static inline int thread_count(void) {
+    DIR* d = opendir("/proc/self/task");
+    if (d == NULL) return -1;
+    int n = 0;
+    struct dirent* e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.') n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Waits up to `wait_ms` for the process to have at most `threads` threads (a thread just
+ * joined may linger in /proc for a moment); whether it got there. */
+static inline int threads_back_to(int threads, long long wait_ms) {
+    long long deadline = now_ms() + wait_ms;
+    while (thread_count() > threads) {
+        if (now_ms() > deadline) return 0;
+        struct timespec t = {0, 1000000};
+        nanosleep(&t, NULL);
+    }
+    return 1;
 }
 
 static inline const char* test_cert(void) { return getenv("MSQUIC_TEST_CERT"); }

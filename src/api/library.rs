@@ -104,7 +104,13 @@ pub(crate) fn close(api: *const c_void) {
         (POOL.lock().take(), execution::take_all())
     };
     // Stops and joins the workers (unless this is one of them), outside the lock: a worker
-    // finishing its last callbacks may itself call into the library.
+    // finishing its last callbacks may itself call into the library. Stopped explicitly, not
+    // only by dropping: whatever still holds the pool (an object the application never
+    // closed, or one still referenced after its close) must not keep threads alive past the
+    // last MsQuicClose.
+    if let Some(pool) = &pool {
+        pool.stop();
+    }
     drop(pool);
     // The executions the application did not delete.
     drop(executions);

@@ -155,6 +155,29 @@ impl Kernel {
         self.reply_owed || self.tx.needs_update()
     }
 
+    /// Seals `content` (at most 2^14 bytes) as one record of inner type `ty` with the
+    /// current key, whatever it holds: the fuzz targets' way to send any record.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn seal_raw(
+        &mut self,
+        ty: u8,
+        content: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), TlsError> {
+        self.seal_message(out, ty, &content[..content.len().min(MAX_CONTENT)])
+    }
+
+    /// Sends a KeyUpdate with any `request` byte and switches to the next key, as
+    /// [`Kernel::refresh_traffic_keys`] does with a valid one (fuzz targets only).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn key_update_raw(
+        &mut self,
+        request: u8,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TlsError> {
+        self.key_update_into(out, request)
+    }
+
     /// Asks for new keys both ways: our KeyUpdate (update_requested) goes into `out`.
     pub fn refresh_traffic_keys(&mut self, out: &mut Vec<u8>) -> Result<(), TlsError> {
         self.key_update_into(out, UPDATE_REQUESTED)

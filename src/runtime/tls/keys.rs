@@ -4,7 +4,6 @@
 use std::fs;
 use std::path::Path;
 
-use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
 use pkcs8::EncryptedPrivateKeyInfoRef;
 use pkcs8::der::pem::PemLabel;
 use rustls::pki_types::pem::{PemObject, SectionKind};
@@ -114,24 +113,16 @@ pub fn from_pem_files(
 }
 
 /// The chain and key of a PKCS#12 blob (MsQuic's CERTIFICATE_PKCS12); no password means
-/// the empty one.
+/// the empty one (both of its encodings are tried, as OpenSSL does).
 pub fn from_pkcs12(
     blob: &[u8],
     password: Option<&str>,
 ) -> Result<CertifiedKeyDer, CredentialError> {
-    let store = KeyStore::from_pkcs12(blob, password.unwrap_or(""), Pkcs12ImportPolicy::Strict)
-        .map_err(|e| CredentialError::BadPkcs12(e.to_string()))?;
-    let Some((_alias, chain)) = store.private_key_chain() else {
-        return Err(CredentialError::Pkcs12WithoutKey);
-    };
-    if chain.certs().is_empty() {
-        return Err(CredentialError::Pkcs12WithoutKey);
-    }
-    let certs = chain
-        .certs()
-        .iter()
-        .map(|c| CertificateDer::from(c.as_der().to_vec()))
+    let contents = super::pkcs12::parse(blob, password)?;
+    let certs = contents
+        .certs
+        .into_iter()
+        .map(CertificateDer::from)
         .collect();
-    let key = PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec()).into();
-    Ok((certs, key))
+    Ok((certs, PrivatePkcs8KeyDer::from(contents.key).into()))
 }

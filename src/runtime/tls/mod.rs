@@ -12,6 +12,8 @@ mod error;
 mod kernel;
 mod keys;
 mod peer_chain;
+#[allow(unsafe_code)]
+mod pkcs12;
 mod pkcs7;
 mod protection;
 mod records;

@@ -235,8 +235,13 @@ pub(super) fn fail<C: Records>(
     err: rustls::Error,
 ) -> TlsError {
     let error = TlsError::from_rustls(err);
-    // rustls keeps the alert queued; more turns hand it out (bounded, in case).
+    // rustls keeps the alert queued; more turns hand it out (bounded, in case). Only while
+    // something is queued: once it is out, another turn would read the offending bytes
+    // again (a deframing error leaves them in place) and fail a second time.
     for _ in 0..4 {
+        if !conn.common().wants_write() {
+            break;
+        }
         let UnbufferedStatus { discard, state } = conn.records(incoming.data_mut());
         let done = match state {
             Ok(ConnectionState::EncodeTlsData(mut encode)) => {

@@ -764,6 +764,35 @@ impl TlsSession {
         }
     }
 
+    /// Seals any record with the current sending key (fuzz targets only): false before
+    /// [`Kernel`] protects records.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn seal_raw(
+        &mut self,
+        ty: u8,
+        content: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<bool, TlsError> {
+        match &mut self.conn {
+            Conn::Kernel(k) => k.seal_raw(ty, content, out).map(|()| true),
+            _ => Ok(false),
+        }
+    }
+
+    /// Sends a KeyUpdate with any request byte (fuzz targets only): false before
+    /// [`Kernel`] protects records.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn key_update_raw(
+        &mut self,
+        request: u8,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, TlsError> {
+        match &mut self.conn {
+            Conn::Kernel(k) => k.key_update_raw(request, out).map(|()| true),
+            _ => Ok(false),
+        }
+    }
+
     /// Sends the handshake's secrets to `sink` as they are derived (MsQuic's
     /// QUIC_PARAM_CONN_TLS_SECRETS). Set it before the handshake starts.
     pub fn set_secret_sink(&mut self, sink: SecretSink) {
