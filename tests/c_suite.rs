@@ -6,6 +6,8 @@
 //! library with `dlopen` and are linked with `-ldl` only), and must exit 0. Every
 //! `c-tests/*.cpp` must compile as C++17.
 
+#[path = "c_suite/chain_certs.rs"]
+mod chain_certs;
 mod common;
 #[path = "c_suite/odd_certs.rs"]
 mod odd_certs;
@@ -197,8 +199,11 @@ const C_PROGRAMS: &[&str] = &[
     "blocking_in_callback",
     "buffered_send",
     "cert_accept",
+    "cert_chain",
+    "cert_client_auth",
     "cert_events",
     "close_async_late",
+    "close_at_exit",
     "close_graceful",
     "close_held_sends",
     "close_reliable_buffers",
@@ -216,6 +221,8 @@ const C_PROGRAMS: &[&str] = &[
     "dual_stack_addresses",
     "end_releases",
     "execution_config",
+    "execution_poll",
+    "execution_threads",
     "global_params",
     "handle_kinds",
     "handle_lifetime",
@@ -253,6 +260,8 @@ const C_PROGRAMS: &[&str] = &[
     "stream_shutdown_flags",
     "stream_start",
     "tls_secrets",
+    "resumption",
+    "resumption_limits",
     "stream_statistics",
     "unbuffered_send",
     "xdp_map_config",
@@ -330,6 +339,23 @@ fn cert_accept() {
 }
 
 #[test]
+fn cert_chain() {
+    let exe = compile_c("cert_chain", lib_dir());
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cert-chain");
+    let env = chain_certs::make(&dir);
+    let vars: Vec<(&str, &str)> = env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.to_str().expect("utf-8 path")))
+        .collect();
+    run_c_with_env(&exe, &vars);
+}
+
+#[test]
+fn cert_client_auth() {
+    c_program("cert_client_auth");
+}
+
+#[test]
 fn cert_events() {
     c_program("cert_events");
 }
@@ -337,6 +363,16 @@ fn cert_events() {
 #[test]
 fn tls_secrets() {
     c_program("tls_secrets");
+}
+
+#[test]
+fn resumption() {
+    c_program("resumption");
+}
+
+#[test]
+fn resumption_limits() {
+    c_program("resumption_limits");
 }
 
 #[test]
@@ -504,6 +540,26 @@ fn connect_statuses() {
     c_program("connect_statuses");
 }
 
+/// MsQuicClose from an exit handler, after glibc destroyed the thread's thread-locals: the close
+/// completes and nothing panics.
+#[test]
+fn close_at_exit() {
+    let exe = compile_c("close_at_exit", lib_dir());
+    let out = run_c(&exe);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stdout.contains("closed at exit"),
+        "the exit handler did not finish:\n{stdout}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "a panic was reported:\n{stderr}"
+    );
+}
+
 /// Debug builds say on stderr that RegistrationClose was called inside a callback while the
 /// registration had open objects (MsQuic forbids it: a deadlock).
 #[test]
@@ -579,6 +635,16 @@ fn dlopen_host() {
 #[test]
 fn execution_config() {
     c_program("execution_config");
+}
+
+#[test]
+fn execution_poll() {
+    c_program("execution_poll");
+}
+
+#[test]
+fn execution_threads() {
+    c_program("execution_threads");
 }
 
 #[test]

@@ -145,7 +145,11 @@ fn structured(data: &[u8], step: usize) -> Option<(Vec<u8>, ClientHello)> {
     }
     let msg = encode_hello(server_name.as_deref(), &alpn, rest);
     let bytes = records(&msg, usize::from(fragment) * 8 + 1);
-    let expect = ClientHello { server_name, alpn };
+    let expect = ClientHello {
+        server_name,
+        alpn,
+        ticket: None,
+    };
     match incremental(&bytes, step) {
         Ok(Some(got)) => assert_eq!(got, expect),
         other => panic!("a well-formed ClientHello gave {other:?}"),

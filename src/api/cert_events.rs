@@ -1,21 +1,26 @@
 //! The application's say over the peer's certificate: PEER_CERTIFICATE_RECEIVED and
 //! ConnectionCertificateValidationComplete.
 //!
-//! With INDICATE_CERTIFICATE_RECEIVED or DEFER_CERTIFICATE_VALIDATION in the credential,
+//! With INDICATE_CERTIFICATE_RECEIVED (DEFER_CERTIFICATE_VALIDATION needs it),
 //! PEER_CERTIFICATE_RECEIVED is raised once the TLS handshake is done, before CONNECTED: on a
-//! client for the server's certificate, on a server for a client certificate (when the client
-//! sent one, as REQUIRE_CLIENT_AUTHENTICATION asks):
-//! - DeferredStatus is the outcome of validating the chain. A client with DEFER accepted the
-//!   certificate in the handshake and validates it now; otherwise the handshake already
-//!   validated it, so the status is SUCCESS (a server validates client certificates in the
-//!   handshake even with DEFER). DeferredErrorFlags is 0, as MsQuic's OpenSSL build reports.
+//! client for the server's certificate, on a server for the client's certificate or its
+//! absence (as MsQuic's OpenSSL build: a server that did not ask, or was not sent one, is
+//! told with no certificate):
+//! - DeferredStatus is the outcome of validating the chain. With DEFER the handshake
+//!   accepted any certificate (a server also none) and the chain is validated now;
+//!   otherwise the handshake already validated it (or NO_CERTIFICATE_VALIDATION skips it),
+//!   so the status is SUCCESS. A server told of no certificate gets CERT_NO_CERT when it
+//!   validates client certificates (REQUIRE_CLIENT_AUTHENTICATION or DEFER, without
+//!   NO_CERTIFICATE_VALIDATION), else SUCCESS. DeferredErrorFlags is 0, as MsQuic's OpenSSL
+//!   build reports.
 //! - With USE_PORTABLE_CERTIFICATES, Certificate points to a QUIC_BUFFER holding the leaf in
-//!   DER. Chain is NULL: we do not build the PKCS#7 blob MsQuic hands out. Without the flag
-//!   both are NULL (there are no OpenSSL `X509` objects to give).
+//!   DER and Chain to one holding the chain OpenSSL builds (leaf first, up to the trust
+//!   anchor when found) as a PKCS#7 SignedData. Without the flag, or without a certificate,
+//!   both are NULL (there are no OpenSSL objects to give).
 //! - The application accepts by returning a success status, or rejects with a failure: the
-//!   connection then closes with the bad_certificate alert (QUIC_STATUS_BAD_CERTIFICATE). It
-//!   may return PENDING and decide later with ConnectionCertificateValidationComplete;
-//!   CONNECTED waits until then.
+//!   connection then closes with the bad_certificate alert (QUIC_STATUS_BAD_CERTIFICATE), or
+//!   certificate_required when no certificate came. It may return PENDING and decide later
+//!   with ConnectionCertificateValidationComplete; CONNECTED waits until then.
 
 use std::rc::Rc;
 use std::time::Instant;
@@ -26,50 +31,63 @@ use crate::api::conn_worker::ConnSlot;
 use crate::api::connection::{self, on_slot};
 use crate::proto::{TransportError, TransportErrorCode};
 use crate::runtime::conn::Conn;
-use crate::runtime::tls::TlsClientConfig;
+use crate::runtime::tls::{CertStatus, TlsClientConfig, TlsServerConfig};
 use crate::runtime::worker::WorkerCx;
 
 const INDICATE: u32 = QUIC_CREDENTIAL_FLAG_INDICATE_CERTIFICATE_RECEIVED.0;
 const DEFER: u32 = QUIC_CREDENTIAL_FLAG_DEFER_CERTIFICATE_VALIDATION.0;
 const PORTABLE: u32 = QUIC_CREDENTIAL_FLAG_USE_PORTABLE_CERTIFICATES.0;
+const NO_VALIDATION: u32 = QUIC_CREDENTIAL_FLAG_NO_CERTIFICATE_VALIDATION.0;
+const REQUIRE_CLIENT: u32 = QUIC_CREDENTIAL_FLAG_REQUIRE_CLIENT_AUTHENTICATION.0;
 /// The credential flags a configuration keeps for this module.
-pub(crate) const CREDENTIAL_FLAGS: u32 = INDICATE | DEFER | PORTABLE;
+pub(crate) const CREDENTIAL_FLAGS: u32 =
+    INDICATE | DEFER | PORTABLE | NO_VALIDATION | REQUIRE_CLIENT;
 /// TLS alert `bad_certificate`.
 const BAD_CERTIFICATE: u8 = 42;
+/// TLS alert `certificate_required`.
+const CERTIFICATE_REQUIRED: u8 = 116;
+
+/// Whose certificate is checked, with the TLS configuration that checks it.
+enum Peer {
+    /// A client checks the server's certificate for this name.
+    Server(TlsClientConfig, String),
+    /// A server checks the client's certificate.
+    Client(TlsServerConfig),
+}
 
 /// What a connection needs to raise the event.
 pub(crate) struct CertCheck {
     flags: u32,
-    /// A client's TLS configuration (for deferred validation); `None` on a server.
-    client: Option<TlsClientConfig>,
-    server_name: String,
+    peer: Peer,
 }
 
 impl CertCheck {
-    /// The check for a connection started with `flags` (the configuration's), or `None`
-    /// when the application asked for no event.
-    pub(crate) fn new(
-        flags: u32,
-        client: Option<TlsClientConfig>,
-        server_name: String,
-    ) -> Option<Self> {
-        (flags & (INDICATE | DEFER) != 0).then_some(Self {
-            flags,
-            client,
-            server_name,
-        })
+    /// A client's check, for a connection started with `flags` (the configuration's) to
+    /// `server_name`, or `None` when the application asked for no event.
+    pub(crate) fn client(flags: u32, tls: TlsClientConfig, server_name: String) -> Option<Self> {
+        Self::new(flags, Peer::Server(tls, server_name))
+    }
+
+    /// A server's check, for a connection accepted with `flags` (the configuration's), or
+    /// `None` when the application asked for no event.
+    pub(crate) fn server(flags: u32, tls: TlsServerConfig) -> Option<Self> {
+        Self::new(flags, Peer::Client(tls))
+    }
+
+    fn new(flags: u32, peer: Peer) -> Option<Self> {
+        (flags & (INDICATE | DEFER) != 0).then_some(Self { flags, peer })
     }
 }
 
-/// MsQuic's status for a certificate that failed validation.
-fn status_of(e: &crate::runtime::tls::TlsError) -> QUIC_STATUS {
-    use crate::runtime::tls::CertStatus as C;
-    match e.cert_status() {
-        Some(C::Expired) => QUIC_STATUS_CERT_EXPIRED,
-        Some(C::UntrustedRoot) => QUIC_STATUS_CERT_UNTRUSTED_ROOT,
-        Some(C::NoCert) => QUIC_STATUS_CERT_NO_CERT,
-        Some(C::Revoked) => QUIC_STATUS_TLS_ALERT(44),
-        Some(C::BadCertificate) | None => QUIC_STATUS_BAD_CERTIFICATE,
+/// MsQuic's DeferredStatus for a certificate that failed validation.
+fn status_of(class: CertStatus) -> QUIC_STATUS {
+    match class {
+        CertStatus::Expired => QUIC_STATUS_CERT_EXPIRED,
+        CertStatus::UntrustedRoot => QUIC_STATUS_CERT_UNTRUSTED_ROOT,
+        CertStatus::NoCert => QUIC_STATUS_CERT_NO_CERT,
+        CertStatus::Revoked => QUIC_STATUS_TLS_ALERT(44),
+        CertStatus::BadCertificate => QUIC_STATUS_BAD_CERTIFICATE,
+        _ => QUIC_STATUS_TLS_ERROR,
     }
 }
 
@@ -81,36 +99,61 @@ pub(crate) fn on_handshake_complete(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &R
     let chain = conn
         .tls(|s| s.and_then(|s| s.peer_certificates()).map(<[_]>::to_vec))
         .unwrap_or_default();
-    if chain.is_empty() && check.client.is_none() {
-        return; // A client that sent no certificate: nothing to tell.
-    }
-    let deferred = match &check.client {
-        Some(client) if check.flags & DEFER != 0 => client
-            .deferred_check(&chain, &check.server_name)
-            .map_or(QUIC_STATUS_SUCCESS, |e| status_of(&e)),
-        _ => QUIC_STATUS_SUCCESS,
+    let validates = check.flags & NO_VALIDATION == 0;
+    let deferred = match &check.peer {
+        Peer::Server(client, name) if check.flags & DEFER != 0 => client
+            .deferred_check(&chain, name)
+            .map_or(QUIC_STATUS_SUCCESS, status_of),
+        Peer::Client(_) if chain.is_empty() => {
+            if validates && check.flags & (REQUIRE_CLIENT | DEFER) != 0 {
+                QUIC_STATUS_CERT_NO_CERT
+            } else {
+                QUIC_STATUS_SUCCESS
+            }
+        }
+        Peer::Client(server) => server
+            .deferred_check(&chain)
+            .map_or(QUIC_STATUS_SUCCESS, status_of),
+        Peer::Server(..) => QUIC_STATUS_SUCCESS,
     };
+    let portable = check.flags & PORTABLE != 0 && !chain.is_empty();
     let leaf = chain
         .first()
         .map(|c| c.as_ref().to_vec())
         .unwrap_or_default();
+    let pkcs7 = if portable {
+        match &check.peer {
+            Peer::Server(client, _) => client.portable_chain(&chain),
+            Peer::Client(server) => server.portable_chain(&chain),
+        }
+        .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let leaf_buffer = QUIC_BUFFER {
         Length: leaf.len() as u32,
         Buffer: leaf.as_ptr().cast_mut(),
     };
-    let portable = check.flags & PORTABLE != 0 && !leaf.is_empty();
+    let chain_buffer = QUIC_BUFFER {
+        Length: pkcs7.len() as u32,
+        Buffer: pkcs7.as_ptr().cast_mut(),
+    };
+    let (certificate, chain_ptr) = if portable {
+        (
+            (&leaf_buffer as *const QUIC_BUFFER).cast_mut().cast(),
+            (&chain_buffer as *const QUIC_BUFFER).cast_mut().cast(),
+        )
+    } else {
+        (core::ptr::null_mut(), core::ptr::null_mut())
+    };
     let mut event = QUIC_CONNECTION_EVENT {
         Type: QUIC_CONNECTION_EVENT_PEER_CERTIFICATE_RECEIVED,
         payload: QUIC_CONNECTION_EVENT_PAYLOAD {
             PEER_CERTIFICATE_RECEIVED: QUIC_CONNECTION_EVENT_PEER_CERTIFICATE_RECEIVED_PAYLOAD {
-                Certificate: if portable {
-                    (&leaf_buffer as *const QUIC_BUFFER).cast_mut().cast()
-                } else {
-                    core::ptr::null_mut()
-                },
+                Certificate: certificate,
                 DeferredErrorFlags: 0,
                 DeferredStatus: deferred,
-                Chain: core::ptr::null_mut(),
+                Chain: chain_ptr,
             },
         },
     };
@@ -121,7 +164,12 @@ pub(crate) fn on_handshake_complete(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &R
         return;
     }
     if QUIC_FAILED(status) {
-        reject(slot, cx, BAD_CERTIFICATE);
+        let alert = if chain.is_empty() {
+            CERTIFICATE_REQUIRED
+        } else {
+            BAD_CERTIFICATE
+        };
+        reject(slot, cx, alert);
     } else {
         slot.cert_pending.set(false);
         slot.resume_connected(cx);

@@ -72,7 +72,8 @@ pub(crate) fn begin(cx: &WorkerCx, slot: &Rc<ConnSlot>, plan: StartPlan) {
                 Some(addr) if name.is_empty() => addr.ip().to_string(),
                 _ => name.clone(),
             };
-            match TlsSession::client(tls, &sni) {
+            let ticket = slot.handle.obj.resumption.ticket();
+            match TlsSession::client_resuming(tls, &sni, ticket) {
                 Ok(mut session) => {
                     if let Some(sink) = tls_secrets::take_sink(&slot.handle) {
                         session.set_secret_sink(sink);

@@ -1,7 +1,7 @@
 //! The worker-side half of a connection: its runtime connection, its streams by ID, and the
 //! translation of engine events into MsQuic connection and stream events.
 //!
-//! A `ConnSlot` lives only on its connection's worker (in a thread-local map keyed by the
+//! A `ConnSlot` lives only on its connection's worker (in a map of the worker's, keyed by the
 //! handle's address), so nothing here needs a lock; every application callback is made with
 //! no borrow held, so the application may call back into the API inline.
 
@@ -27,23 +27,31 @@ use crate::runtime::log::qlog;
 use crate::runtime::tls::{ClientHello, HandshakeInfo, RecvBuffer, TlsError, TlsStatus};
 use crate::runtime::worker::WorkerCx;
 
-thread_local! {
-    static SLOTS: RefCell<HashMap<usize, Rc<ConnSlot>>> = RefCell::new(HashMap::new());
+/// The connection slots of a worker, by handle address (a worker local: an external worker's
+/// turns may run on different threads).
+#[derive(Default)]
+struct Slots(RefCell<HashMap<usize, Rc<ConnSlot>>>);
+
+/// The slots of the worker the calling thread runs, if any.
+fn slots() -> Option<Rc<Slots>> {
+    crate::runtime::worker::with_current(|cx| cx.local::<Slots>())
 }
 
 /// The slot of connection handle `key` on this worker.
 pub(crate) fn slot(key: usize) -> Option<Rc<ConnSlot>> {
-    SLOTS.with(|s| s.borrow().get(&key).cloned())
+    slots()?.0.borrow().get(&key).cloned()
 }
 
 /// Puts a slot on this worker.
 pub(crate) fn insert(slot: Rc<ConnSlot>) {
     let key = slot.key();
-    SLOTS.with(|s| s.borrow_mut().insert(key, slot));
+    if let Some(slots) = slots() {
+        slots.0.borrow_mut().insert(key, slot);
+    }
 }
 
 fn remove(key: usize) -> Option<Rc<ConnSlot>> {
-    SLOTS.with(|s| s.borrow_mut().remove(&key))
+    slots()?.0.borrow_mut().remove(&key)
 }
 
 /// An accepted socket before ConnectionSetConfiguration: for TLS, with the bytes read so far
@@ -63,6 +71,12 @@ pub(crate) struct ConnSlot {
     pub(crate) conn: RefCell<Option<Rc<Conn>>>,
     /// An accepted socket waiting for ConnectionSetConfiguration.
     pub(crate) pending: RefCell<Option<PendingAccept>>,
+    /// Server: the accept waiting for the application's answer to RESUMED.
+    pub(crate) resume_finish: RefCell<Option<crate::api::resumption::FinishAccept>>,
+    /// The TLS handshake resumed a session (CONNECTED's SessionResumed).
+    resumed: Cell<bool>,
+    /// Client: session tickets that arrived before CONNECTED, reported after it.
+    pub(crate) held_tickets: RefCell<Vec<u64>>,
     /// A client's connect under way (name resolution, then attempts), until `conn` is set.
     pub(crate) race: RefCell<Option<crate::runtime::conn::race::Race>>,
     /// Streams waiting for an ID (handshake or the peer's stream limit).
@@ -75,7 +89,7 @@ pub(crate) struct ConnSlot {
     pub(crate) alpn: RefCell<Vec<u8>>,
     /// Server: the ALPN choice of NEW_CONNECTION.
     pub(crate) alpn_choice: crate::api::alpn_choice::AlpnChoice,
-    connected: Cell<bool>,
+    pub(crate) connected: Cell<bool>,
     /// A SHUTDOWN_INITIATED_* event was raised or the application shut down.
     shutdown_started: Cell<bool>,
     /// The status and wire error code streams see in their final SHUTDOWN_COMPLETE.
@@ -115,6 +129,9 @@ impl ConnSlot {
             handle,
             conn: RefCell::new(None),
             pending: RefCell::new(None),
+            resume_finish: RefCell::new(None),
+            resumed: Cell::new(false),
+            held_tickets: RefCell::new(Vec::new()),
             race: RefCell::new(None),
             blocked_starts: RefCell::new(Vec::new()),
             reserved_next: [Cell::new(0), Cell::new(0)],
@@ -531,6 +548,7 @@ impl ConnSlot {
                     *self.alpn.borrow_mut() = alpn;
                 }
                 let handshake = conn.tls(|s| s.and_then(|s| s.handshake_info()));
+                self.resumed.set(handshake.is_some_and(|h| h.resumed));
                 self.handle.obj.info.lock().handshake = handshake.map(handshake_info);
                 // PEER_CERTIFICATE_RECEIVED follows the peer's transport parameters' events.
                 self.cert_event_due
@@ -575,6 +593,7 @@ impl ConnSlot {
                 // MsQuic's silent ends: unreachable, refused before CONNECTED, the peer gone.
                 self.complete(cx, true);
             }
+            ConnEvent::ResumptionTicket(id) => crate::api::resumption::ticket_received(self, id),
             ConnEvent::Engine(event) => self.on_engine_event(cx, conn, event),
         }
     }
@@ -645,13 +664,18 @@ impl ConnSlot {
             Type: QUIC_CONNECTION_EVENT_CONNECTED,
             payload: QUIC_CONNECTION_EVENT_PAYLOAD {
                 CONNECTED: QUIC_CONNECTION_EVENT_CONNECTED_PAYLOAD {
-                    SessionResumed: 0,
+                    SessionResumed: u8::from(self.resumed.get()),
                     NegotiatedAlpnLength: alpn.len().min(255) as u8,
                     NegotiatedAlpn: alpn.as_ptr(),
                 },
             },
         };
         self.emit(&mut event);
+        if self.resumed.get() {
+            crate::runtime::counters::inc(crate::runtime::counters::CONN_RESUMED);
+            self.handle.obj.info.lock().resumed = true;
+        }
+        crate::api::resumption::release_held(self);
         stream::retry_blocked_starts(self, cx);
     }
 

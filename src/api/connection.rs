@@ -13,8 +13,8 @@ use crate::api::abi::{
     BOOLEAN, HQUIC, QUIC_ADDRESS_FAMILY, QUIC_CONNECTION_CALLBACK_HANDLER,
     QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT, QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_HANDSHAKE_INFO,
     QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
-    QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS,
-    QUIC_TRANSPORT_QMUX_TCP, QUIC_UINT62, QUIC_UINT62_MAX,
+    QUIC_STATUS_INVALID_STATE, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_TRANSPORT_QMUX_TCP,
+    QUIC_UINT62, QUIC_UINT62_MAX,
 };
 use crate::api::boundary;
 use crate::api::cert_events::CertCheck;
@@ -94,6 +94,8 @@ pub(crate) struct Connection {
     pub(crate) params: ConnParams,
     /// The application's QUIC_TLS_SECRETS, if it set one.
     pub(crate) tls_secrets: TlsSecretsParam,
+    /// Resumption: the client's ticket, whether a server sends tickets.
+    pub(crate) resumption: crate::api::resumption::ConnResumption,
 }
 
 /// [`Connection::closed`]: the connection was closed from this side (by the application or the
@@ -123,6 +125,8 @@ pub(crate) struct ConnInfo {
     pub(crate) max_rtt_us: u32,
     /// Both ends enabled reliable reset (RESET_STREAM_AT).
     pub(crate) reliable_reset_negotiated: bool,
+    /// The TLS handshake resumed a session (set after CONNECTED, as MsQuic's statistics).
+    pub(crate) resumed: bool,
 }
 
 /// The monotonic clock in microseconds (MsQuic's `CxPlatTimeUs64` on Linux).
@@ -294,6 +298,7 @@ pub(crate) fn new_server_connection(
         counted: ConnCount::new(true),
         params: ConnParams::new(true),
         tls_secrets: TlsSecretsParam::default(),
+        resumption: Default::default(),
     };
     let handle = Handle::new(conn, core::ptr::null_mut(), core::ptr::null_mut());
     if !handle.track() {
@@ -380,6 +385,7 @@ fn open_in(
         counted: ConnCount::new(false),
         params: ConnParams::new(false),
         tls_secrets: TlsSecretsParam::default(),
+        resumption: Default::default(),
     };
     let handle = Handle::new(conn, context, handler as *mut c_void);
     if !handle.track() {
@@ -525,9 +531,9 @@ pub(crate) unsafe extern "C" fn start(
                 (false, _) | (true, None) => name.clone(),
                 (true, Some(addr)) => addr.ip().to_string(),
             };
-            *conn.obj.cert_check.lock() = CertCheck::new(
+            *conn.obj.cert_check.lock() = CertCheck::client(
                 config.obj.cert_flags.load(Ordering::Relaxed),
-                Some(client.clone()),
+                client.clone(),
                 check_name,
             );
         }
@@ -610,18 +616,22 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
         }
         conn.obj.params.adopt(&config.obj.params);
         let settings = adopt_settings(&conn, &config);
+        let resumption_level = settings.server_resumption_level;
+        conn.obj.resumption.set_level(resumption_level);
         let mut engine = settings.engine_config(true);
         engine.scheduling = conn.obj.options.scheduling();
         let handshake_timeout = settings.handshake_idle_timeout();
         let disconnect_timeout = settings.disconnect_timeout();
         let alpns = config.obj.alpns.clone();
         let tls = config.obj.tls.lock().clone();
-        // A server hears of the client's certificate; its validation is the handshake's.
-        *conn.obj.cert_check.lock() = CertCheck::new(
-            config.obj.cert_flags.load(Ordering::Relaxed),
-            None,
-            String::new(),
-        );
+        // A server hears of the client's certificate (or of its absence).
+        *conn.obj.cert_check.lock() = match &tls {
+            Some(LoadedTls::Server(server)) => CertCheck::server(
+                config.obj.cert_flags.load(Ordering::Relaxed),
+                server.clone(),
+            ),
+            _ => None,
+        };
         conn.obj.tls_secrets.close();
         let (tx, rx) = crossbeam_channel::bounded(1);
         on_slot(&conn, false, move |cx, slot| {
@@ -631,8 +641,11 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
                 engine,
                 handshake_timeout,
                 disconnect_timeout,
-                alpns,
-                tls,
+                crate::api::listener::AcceptConfig {
+                    alpns,
+                    tls,
+                    resumption_level,
+                },
             );
             let _ = tx.send(status);
         });
@@ -642,7 +655,7 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
 }
 
 /// `ConnectionSendResumptionTicket`: arguments are validated (a client gets INVALID_PARAMETER,
-/// as in MsQuic); resumption arrives with TLS.
+/// as in MsQuic), then a server sends a ticket carrying the data (see `resumption`).
 pub(crate) unsafe extern "C" fn send_resumption_ticket(
     h: HQUIC,
     flags: QUIC_SEND_RESUMPTION_FLAGS,
@@ -653,28 +666,33 @@ pub(crate) unsafe extern "C" fn send_resumption_ticket(
         // SAFETY: `h` is an application handle; `of_handle` validates it.
         let conn = unsafe { of_handle(h) };
         // A client sends no tickets (MsQuic checks it after the arguments).
-        if conn.is_none_or(|c| !c.obj.server)
+        if conn.as_ref().is_none_or(|c| !c.obj.server)
             || flags.0 & !SEND_RESUMPTION_FLAGS_ALL != 0
             || data_length > MAX_RESUMPTION_APP_DATA_LENGTH
             || (data_length > 0 && data.is_null())
         {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
-        QUIC_STATUS_NOT_SUPPORTED
+        let Some(conn) = conn else {
+            return QUIC_STATUS_INVALID_PARAMETER;
+        };
+        // SAFETY: `data` is readable for `data_length` bytes (API contract).
+        let data = unsafe { crate::api::resumption::copy_data(data_length, data) };
+        crate::api::resumption::send_ticket(&conn, flags, data)
     })
 }
 
-/// `ConnectionResumptionTicketValidationComplete`: a server's call (a client gets
-/// INVALID_PARAMETER, as in MsQuic).
+/// `ConnectionResumptionTicketValidationComplete`: a server's answer to RESUMED (a client
+/// gets INVALID_PARAMETER, as in MsQuic).
 pub(crate) unsafe extern "C" fn resumption_ticket_validation_complete(
     h: HQUIC,
-    _result: BOOLEAN,
+    result: BOOLEAN,
 ) -> QUIC_STATUS {
     boundary::status(|| {
         // SAFETY: `h` is an application handle; `of_handle` validates it.
-        if unsafe { of_handle(h) }.is_none_or(|c| !c.obj.server) {
-            return QUIC_STATUS_INVALID_PARAMETER;
+        match unsafe { of_handle(h) } {
+            Some(c) if c.obj.server => crate::api::resumption::validation_complete(&c, result),
+            _ => QUIC_STATUS_INVALID_PARAMETER,
         }
-        QUIC_STATUS_NOT_SUPPORTED
     })
 }

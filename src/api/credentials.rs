@@ -173,8 +173,7 @@ pub(crate) unsafe fn read(
         certificate,
         verification,
         require_client_auth: flags & QUIC_CREDENTIAL_FLAG_REQUIRE_CLIENT_AUTHENTICATION.0 != 0,
-        defer_validation: client
-            && flags & QUIC_CREDENTIAL_FLAG_DEFER_CERTIFICATE_VALIDATION.0 != 0,
+        defer_validation: flags & QUIC_CREDENTIAL_FLAG_DEFER_CERTIFICATE_VALIDATION.0 != 0,
         cipher_suites,
     };
     Ok((client, credentials))

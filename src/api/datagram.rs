@@ -156,26 +156,16 @@ fn send_on_worker(cx: &WorkerCx, slot: &Rc<ConnSlot>, data: Vec<u8>, token: u64)
 /// The peer's transport parameters are known (before CONNECTED): the real limits, then the
 /// datagrams that waited for them. With `indicate` (a client: a MsQuic server learns the
 /// limits before the application has the connection), DATAGRAM_STATE_CHANGED reports them
-/// when they differ from the starting ones, as MsQuic's does.
+/// when they differ from those before (the starting ones, or a resumption ticket's), as
+/// MsQuic's does.
 pub(crate) fn on_connected(slot: &Rc<ConnSlot>, cx: &WorkerCx, indicate: bool) {
     let max = slot.inspect(|e| e.max_datagram_size()).flatten();
     let limits = SendLimits {
         enabled: max.is_some(),
         max_length: max.map_or(0, |m| m.min(usize::from(u16::MAX)) as u16),
     };
-    *slot.handle.obj.datagram_limits.lock() = limits;
-    if indicate && limits != SendLimits::default() {
-        let mut event = QUIC_CONNECTION_EVENT {
-            Type: QUIC_CONNECTION_EVENT_DATAGRAM_STATE_CHANGED,
-            payload: QUIC_CONNECTION_EVENT_PAYLOAD {
-                DATAGRAM_STATE_CHANGED: QUIC_CONNECTION_EVENT_DATAGRAM_STATE_CHANGED_PAYLOAD {
-                    SendEnabled: u8::from(limits.enabled),
-                    MaxSendLength: limits.max_length,
-                },
-            },
-        };
-        slot.emit(&mut event);
-    }
+    let before = std::mem::replace(&mut *slot.handle.obj.datagram_limits.lock(), limits);
+    indicate_limits(slot, before, limits, indicate);
     // One at a time: if the connection ends while one is sent, the rest are still where its
     // end cancels them (before SHUTDOWN_COMPLETE).
     loop {
@@ -187,6 +177,33 @@ pub(crate) fn on_connected(slot: &Rc<ConnSlot>, cx: &WorkerCx, indicate: bool) {
         } else {
             send_state(slot, token, QUIC_DATAGRAM_SEND_CANCELED);
         }
+    }
+}
+
+/// A client given a resumption ticket: the limits of the server's remembered transport
+/// parameters (`max_payload`), reported as MsQuic does when the ticket is set.
+pub(crate) fn on_remembered(slot: &ConnSlot, max_payload: Option<usize>) {
+    let limits = SendLimits {
+        enabled: max_payload.is_some(),
+        max_length: max_payload.map_or(0, |m| m.min(usize::from(u16::MAX)) as u16),
+    };
+    let before = std::mem::replace(&mut *slot.handle.obj.datagram_limits.lock(), limits);
+    indicate_limits(slot, before, limits, true);
+}
+
+/// DATAGRAM_STATE_CHANGED when `limits` differ from `before` (and `indicate`).
+fn indicate_limits(slot: &ConnSlot, before: SendLimits, limits: SendLimits, indicate: bool) {
+    if indicate && limits != before {
+        let mut event = QUIC_CONNECTION_EVENT {
+            Type: QUIC_CONNECTION_EVENT_DATAGRAM_STATE_CHANGED,
+            payload: QUIC_CONNECTION_EVENT_PAYLOAD {
+                DATAGRAM_STATE_CHANGED: QUIC_CONNECTION_EVENT_DATAGRAM_STATE_CHANGED_PAYLOAD {
+                    SendEnabled: u8::from(limits.enabled),
+                    MaxSendLength: limits.max_length,
+                },
+            },
+        };
+        slot.emit(&mut event);
     }
 }
 

@@ -11,7 +11,7 @@ use crate::api::abi::{
     QUIC_API_TABLE, QUIC_API_VERSION_2, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
     QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS,
 };
-use crate::api::{handle, param, settings, slots, workers};
+use crate::api::{execution, handle, param, settings, slots, workers};
 use crate::runtime::worker::Pool;
 
 /// Tables handed out and not yet closed, by address. Its length is the library's reference
@@ -29,9 +29,18 @@ pub(crate) fn pool() -> Option<Arc<Pool>> {
     tables.as_ref()?;
     let mut pool = POOL.lock();
     if pool.is_none() {
-        *pool = Some(Arc::new(workers::start_shared().ok()?));
+        *pool = Some(workers::start_shared().ok()?);
     }
     pool.clone()
+}
+
+/// Forgets the shared workers if they are `stopped` (the application's executions, deleted):
+/// a later `RegistrationOpen` starts threads.
+pub(crate) fn forget_pool(stopped: &Arc<Pool>) {
+    let mut pool = POOL.lock();
+    if pool.as_ref().is_some_and(|p| Arc::ptr_eq(p, stopped)) {
+        *pool = None;
+    }
 }
 
 /// Whether the shared workers have been started (the execution config is then fixed).
@@ -75,7 +84,7 @@ pub(crate) fn close(api: *const c_void) {
     if api.is_null() {
         return;
     }
-    let pool = {
+    let (pool, executions) = {
         let mut guard = OPEN_TABLES.lock();
         let Some(open) = guard.as_mut() else { return };
         if !open.remove(&(api as usize)) {
@@ -91,7 +100,7 @@ pub(crate) fn close(api: *const c_void) {
         settings::reset_global();
         param::reset_global();
         workers::reset();
-        POOL.lock().take()
+        (POOL.lock().take(), execution::take_all())
     };
     // Stops and joins the workers (unless this is one of them), outside the lock: a worker
     // finishing its last callbacks may itself call into the library. Stopped explicitly, not
@@ -102,6 +111,8 @@ pub(crate) fn close(api: *const c_void) {
         pool.stop();
     }
     drop(pool);
+    // The executions the application did not delete.
+    drop(executions);
     // Closed handles are freed once the workers are done: a close completing in a callback
     // that was still returning on a worker has put its handle in the quarantine by now.
     handle::drain_quarantine();

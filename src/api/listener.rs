@@ -38,7 +38,7 @@ use crate::runtime::conn::{Conn, HelloReader, OnHello, Wire, reset_on_close};
 use crate::runtime::counters;
 use crate::runtime::listener::Listener as TcpListener;
 use crate::runtime::log::qlog;
-use crate::runtime::tls::{ClientHello, RecvBuffer, TlsSession, alpn};
+use crate::runtime::tls::{ClientHello, RecvBuffer, Resumption, TlsSession, alpn};
 use crate::runtime::worker::{Pool, Worker, WorkerCx};
 
 /// A listener.
@@ -202,10 +202,9 @@ thread_local! {
     static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
 }
 
-thread_local! {
-    /// The listening sockets on this worker, by bound address.
-    static SOCKETS: RefCell<HashMap<SocketAddr, Rc<TcpListener>>> = RefCell::new(HashMap::new());
-}
+/// The listening sockets of a worker, by bound address (a worker local).
+#[derive(Default)]
+struct Sockets(RefCell<HashMap<SocketAddr, Rc<TcpListener>>>);
 
 /// A worker named by its pool and index: indices repeat across pools (the shared workers and a
 /// registration's own), so an index alone does not name a thread.
@@ -349,7 +348,7 @@ fn stop_and_report(listener: &Arc<Handle<Listener>>, wait: bool) {
     }
     let l = listener.clone();
     let op = move |cx: &WorkerCx| {
-        if let Some(sock) = last.and_then(|a| SOCKETS.with(|s| s.borrow_mut().remove(&a))) {
+        if let Some(sock) = last.and_then(|a| cx.local::<Sockets>().0.borrow_mut().remove(&a)) {
             sock.stop(cx);
         }
         {
@@ -544,7 +543,7 @@ fn bind_and_register(
             let on_accept = accept_handler(e);
             let sock = TcpListener::bind(cx, bind, v6_only, on_accept)?;
             let local = sock.local_addr()?;
-            SOCKETS.with(|s| s.borrow_mut().insert(local, sock));
+            cx.local::<Sockets>().0.borrow_mut().insert(local, sock);
             Ok::<_, std::io::Error>(local)
         });
         match bound {
@@ -812,6 +811,16 @@ fn raise_new_connection(
     }
 }
 
+/// What an accepted connection takes from its configuration for the handshake.
+pub(crate) struct AcceptConfig {
+    /// The configuration's ALPN tokens.
+    pub(crate) alpns: Vec<Vec<u8>>,
+    /// Its credentials.
+    pub(crate) tls: Option<LoadedTls>,
+    /// ServerResumptionLevel.
+    pub(crate) resumption_level: u8,
+}
+
 /// ConnectionSetConfiguration on an accepted connection: starts TLS (if used) and QMux on its
 /// socket.
 pub(crate) fn configure_accepted(
@@ -820,9 +829,13 @@ pub(crate) fn configure_accepted(
     engine: proto::Config,
     handshake_timeout: Option<Duration>,
     disconnect_timeout: Duration,
-    alpns: Vec<Vec<u8>>,
-    tls: Option<LoadedTls>,
+    config: AcceptConfig,
 ) -> QUIC_STATUS {
+    let AcceptConfig {
+        alpns,
+        tls,
+        resumption_level,
+    } = config;
     let Some(pending) = slot.pending.borrow_mut().take() else {
         return QUIC_STATUS_INVALID_STATE;
     };
@@ -853,19 +866,86 @@ pub(crate) fn configure_accepted(
                 });
                 return QUIC_STATUS_INVALID_PARAMETER;
             };
-            let wire = chosen.as_ref().map(|(w, _)| w.as_slice());
-            match TlsSession::server(&server, &hello, buf, wire) {
-                Ok(mut session) => {
-                    if let Some(sink) = crate::api::tls_secrets::take_sink(&slot.handle) {
-                        session.set_secret_sink(sink);
+            let wire = chosen.map(|(w, _)| w);
+            let offered = (resumption_level > 0)
+                .then(|| TlsSession::offered_ticket_data(&server, &hello))
+                .flatten()
+                .map(|state| {
+                    crate::api::resumption::check_offered(&state, &engine.transport_parameters())
+                });
+            let sock = pending.sock;
+            let started = Instant::now();
+            let deadline = handshake_timeout.map(|t| started + t);
+            let finish = move |cx: &WorkerCx, slot: &Rc<ConnSlot>, resumption: Resumption| {
+                // The handshake's time runs from ConnectionSetConfiguration.
+                let handshake_timeout =
+                    handshake_timeout.map(|t| t.saturating_sub(started.elapsed()));
+                let session =
+                    TlsSession::server_resuming(&server, &hello, buf, wire.as_deref(), resumption);
+                match session {
+                    Ok(mut session) => {
+                        if let Some(sink) = crate::api::tls_secrets::take_sink(&slot.handle) {
+                            session.set_secret_sink(sink);
+                        }
+                        let wire = Wire::Tls(Box::new(session));
+                        accept_on(
+                            cx,
+                            slot,
+                            sock,
+                            wire,
+                            engine,
+                            handshake_timeout,
+                            disconnect_timeout,
+                        )
                     }
-                    Wire::Tls(Box::new(session))
+                    Err(_) => QUIC_STATUS_INTERNAL_ERROR,
                 }
-                Err(_) => return QUIC_STATUS_INTERNAL_ERROR,
-            }
+            };
+            let on = if resumption_level > 0 {
+                Resumption::On
+            } else {
+                Resumption::Off
+            };
+            return match offered {
+                // RESUMED first; the handshake goes on with the application's answer.
+                Some(Some(data)) => {
+                    crate::api::resumption::defer_accept(
+                        cx,
+                        slot,
+                        data,
+                        Box::new(finish),
+                        deadline,
+                    );
+                    QUIC_STATUS_PENDING
+                }
+                // A ticket remembering higher limits than this server's now: refused.
+                Some(None) => finish(cx, slot, Resumption::Refused),
+                None => finish(cx, slot, on),
+            };
         }
     };
-    match Conn::accept(cx, pending.sock, wire, engine, slot.sink()) {
+    accept_on(
+        cx,
+        slot,
+        pending.sock,
+        wire,
+        engine,
+        handshake_timeout,
+        disconnect_timeout,
+    )
+}
+
+/// Runs an accepted connection over `wire` on its socket.
+fn accept_on(
+    cx: &WorkerCx,
+    slot: &Rc<ConnSlot>,
+    sock: std::net::TcpStream,
+    wire: Wire,
+    engine: proto::Config,
+    handshake_timeout: Option<Duration>,
+    disconnect_timeout: Duration,
+) -> QUIC_STATUS {
+    match Conn::accept(cx, sock, wire, engine, slot.sink()) {
         Ok(conn) => {
             qlog!(Info, slot.key(), "connection accepted");
             if let Some(timeout) = handshake_timeout {

@@ -24,6 +24,7 @@ mod library;
 mod listener;
 mod param;
 mod registration;
+mod resumption;
 pub mod settings;
 mod slots;
 mod sockaddr;

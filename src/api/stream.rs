@@ -118,6 +118,9 @@ struct StreamState {
     /// The ID promised in START_COMPLETE while the peer's stream limit holds the stream
     /// back; the engine opens it under this ID once the limit admits it.
     reserved_id: Option<u64>,
+    /// START_COMPLETE said PeerAccepted for a reserved ID (within the limits a resumption
+    /// ticket remembers): no PEER_ACCEPTED follows when the engine opens it.
+    accepted_early: bool,
     /// QUIC_PARAM_STREAM_PRIORITY, if the application set one.
     priority: Option<u16>,
     /// Sends (in call order, from any thread) and shutdowns not yet handed to the engine:
@@ -538,7 +541,8 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
             slot.add_stream(id.0, stream.clone());
             stream_recv::on_started(cx, slot, stream, id);
             if reserved.is_some() {
-                if flags & QUIC_STREAM_START_FLAG_INDICATE_PEER_ACCEPT.0 != 0 {
+                let accepted_early = stream.obj.state.lock().accepted_early;
+                if flags & QUIC_STREAM_START_FLAG_INDICATE_PEER_ACCEPT.0 != 0 && !accepted_early {
                     let mut ev = event(
                         QUIC_STREAM_EVENT_PEER_ACCEPTED,
                         QUIC_STREAM_EVENT_PAYLOAD {
@@ -578,14 +582,22 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
                 let index = reserved_next.max(next);
                 slot.reserved_next(d).set(index + 1);
                 let id = StreamId::new(side, dir, index);
-                stream.obj.state.lock().reserved_id = Some(id.0);
+                // A client before the handshake with a resumption ticket: MsQuic's limits are
+                // the remembered ones, so a stream within them is accepted at once.
+                let accepted_early = !slot.params_known()
+                    && crate::api::resumption::remembered_allows(&slot.handle, dir, index);
+                {
+                    let mut st = stream.obj.state.lock();
+                    st.reserved_id = Some(id.0);
+                    st.accepted_early = accepted_early;
+                }
                 let mut ev = event(
                     QUIC_STREAM_EVENT_START_COMPLETE,
                     QUIC_STREAM_EVENT_PAYLOAD {
                         START_COMPLETE: QUIC_STREAM_EVENT_START_COMPLETE_PAYLOAD::new(
                             QUIC_STATUS_SUCCESS,
                             id.0,
-                            false,
+                            accepted_early,
                         ),
                     },
                 );

@@ -134,9 +134,10 @@ pub(crate) unsafe fn get_param(len: *mut u32, buf: *mut c_void) -> QUIC_STATUS {
     unsafe { answer(len, buf, &bytes) }
 }
 
-/// Forgets the config (the last `MsQuicClose`).
+/// Forgets the config and the executions (the last `MsQuicClose`).
 pub(crate) fn reset() {
     *CONFIG.lock() = None;
+    *EXECUTIONS.lock() = None;
 }
 
 /// How many workers a pool spread over every core has.
@@ -170,13 +171,32 @@ fn shared_options(config: Option<&ExecutionConfig>) -> Vec<WorkerOptions> {
         .collect()
 }
 
-/// Starts the shared workers as the current config says.
-pub(crate) fn start_shared() -> std::io::Result<Pool> {
-    Pool::with_options(shared_options(CONFIG.lock().as_ref()))
+/// Application-driven workers made by `ExecutionCreate` and not yet the shared ones.
+static EXECUTIONS: Mutex<Option<Arc<Pool>>> = Mutex::new(None);
+
+/// Makes `pool` (the application's executions) the shared workers the first
+/// `RegistrationOpen` starts with, or with `None` forgets them.
+pub(crate) fn set_executions(pool: Option<Arc<Pool>>) {
+    *EXECUTIONS.lock() = pool;
 }
 
-/// The workers of a registration with `profile` (validated), given the shared ones.
+/// Starts the shared workers: the application's executions if it made some, else threads
+/// as the current config says.
+pub(crate) fn start_shared() -> std::io::Result<Arc<Pool>> {
+    if let Some(pool) = EXECUTIONS.lock().clone() {
+        return Ok(pool);
+    }
+    Ok(Arc::new(Pool::with_options(shared_options(
+        CONFIG.lock().as_ref(),
+    ))?))
+}
+
+/// The workers of a registration with `profile` (validated), given the shared ones. When the
+/// shared workers are the application's executions, every profile runs on them.
 pub(crate) fn for_profile(profile: u32, shared: Arc<Pool>) -> std::io::Result<Arc<Pool>> {
+    if shared.is_external() {
+        return Ok(shared);
+    }
     let options = match profile {
         p if p == QUIC_EXECUTION_PROFILE_TYPE_SCAVENGER.0 => vec![WorkerOptions {
             nice: Some(SCAVENGER_NICE),

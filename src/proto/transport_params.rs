@@ -94,6 +94,18 @@ impl Default for TransportParameters {
 }
 
 impl TransportParameters {
+    /// The largest DATAGRAM payload these parameters let a sender put in one frame (within
+    /// one record); `None` if DATAGRAM is not accepted.
+    pub fn max_datagram_payload(&self) -> Option<usize> {
+        let frame_max = self.max_datagram_frame_size?.min(self.max_record_size);
+        // Type byte plus a Length field sized for the payload.
+        let mut payload = frame_max.saturating_sub(1);
+        while payload > 0 && 1 + crate::proto::varint::size(payload) as u64 + payload > frame_max {
+            payload -= 1;
+        }
+        usize::try_from(payload).ok()
+    }
+
     /// Appends the encoded list (RFC 9000 §18), omitting parameters at their default value.
     pub fn encode<B: BufMut + ?Sized>(&self, out: &mut B) {
         let int = |out: &mut B, id: TransportParameterId, v: u64, default: u64| {

@@ -14,7 +14,7 @@ pub const CONN_CREATED: usize = 0;
 pub const CONN_HANDSHAKE_FAIL: usize = 1;
 /// Connections the application refused in the listener's NEW_CONNECTION.
 pub const CONN_APP_REJECT: usize = 2;
-/// Connections that resumed a session (not counted yet: always 0).
+/// Connections that resumed a session (counted at CONNECTED, on each end).
 pub const CONN_RESUMED: usize = 3;
 /// Connections allocated and not yet freed.
 pub const CONN_ACTIVE: usize = 4;

@@ -1,10 +1,13 @@
 //! Worker threads, sockets, TLS, timers, the operation queue and callback delivery. Knows
-//! nothing of C types. Only `sys` (a few libc socket calls) and `tls::pkcs12` (AWS-LC's
-//! PKCS#12 reader) may use `unsafe`.
+//! nothing of C types. Only `sys` (a few libc calls), `tls::pkcs12` (AWS-LC's PKCS#12
+//! reader) and `external` (one `Send` promise for the state of a worker the application
+//! drives) may use `unsafe`.
 #![deny(unsafe_code)]
 
 pub mod conn;
 pub mod counters;
+#[allow(unsafe_code)]
+mod external;
 pub mod listener;
 pub mod log;
 pub mod resolver;

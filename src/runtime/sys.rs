@@ -3,6 +3,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::RawFd;
 
 /// A `sockaddr_storage` holding `addr`, and its length.
 fn raw_sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
@@ -86,6 +87,33 @@ pub(crate) fn bound_connect(
         }
     }
     Ok(std::net::TcpStream::from(owned))
+}
+
+/// Adds `fd` to the epoll instance `epfd`, level-triggered readable, with `data` as the
+/// event's user data (`epoll_event.data`).
+pub(crate) fn epoll_add(epfd: RawFd, fd: RawFd, data: u64) -> io::Result<()> {
+    let mut event = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: data,
+    };
+    // SAFETY: `event` is a valid `epoll_event` for the duration of the call; the kernel
+    // checks both descriptors.
+    let r = unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, fd, &mut event) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Removes `fd` from the epoll instance `epfd`.
+pub(crate) fn epoll_del(epfd: RawFd, fd: RawFd) -> io::Result<()> {
+    // SAFETY: EPOLL_CTL_DEL ignores the event pointer (NULL is allowed since Linux 2.6.9);
+    // the kernel checks both descriptors.
+    let r = unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// The socket's send-buffer capacity in bytes (`SO_SNDBUF`, as the kernel reports it: on

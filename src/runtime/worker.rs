@@ -2,8 +2,12 @@
 //! operation queue. Everything registered on a worker is driven only by that thread, so a source
 //! never runs concurrently with itself, and code on the worker may call back into it (the
 //! re-entrancy MsQuic's inline API calls need): nothing here is borrowed while a source runs.
+//! An external worker (`external.rs`) has no thread: the application runs the same loop, one
+//! turn at a time, on threads of its own.
 
+use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
@@ -16,6 +20,7 @@ use mio::{Events, Poll, Registry, Token, Waker};
 use parking_lot::{Mutex, RwLock};
 
 use crate::runtime::counters;
+use crate::runtime::external::External;
 use crate::runtime::log::qlog;
 use crate::runtime::sys;
 use crate::runtime::timers::{SourceKey, Timers};
@@ -42,22 +47,28 @@ pub trait Source {
 // (`WorkerCx::run_again`) and is called with `on_ready(true, true)` once everything else on
 // the worker had its turn.
 
-const WAKER: Token = Token(usize::MAX);
+pub(crate) const WAKER: Token = Token(usize::MAX);
 /// Debug builds: how long a worker thread waits for another worker before saying on stderr
 /// that it may be deadlocked (see [`Worker::run`]).
 const STALL_WARNING: Duration = Duration::from_secs(5);
 /// Most events taken from the OS per wake-up.
-const EVENT_CAPACITY: usize = 1024;
+pub(crate) const EVENT_CAPACITY: usize = 1024;
 
-/// The state of a worker, reachable only on its own thread.
+/// The state of a worker, reachable only on its own thread (an external worker's: on the
+/// thread running its turn or an inline call, see `external.rs`).
 pub struct WorkerCx {
     index: usize,
+    /// Unique among all workers: names the worker an external turn runs (see
+    /// [`Worker::is_current`]).
+    id: usize,
     registry: Registry,
     sources: RefCell<Slab>,
     timers: RefCell<Timers>,
     /// Sources to run again after the current round (see [`WorkerCx::run_again`]).
     rerun: RefCell<Vec<SourceKey>>,
     stopping: Cell<bool>,
+    /// Per-worker state of the layers above, by type (see [`WorkerCx::local`]).
+    locals: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
 }
 
 impl WorkerCx {
@@ -105,6 +116,61 @@ impl WorkerCx {
     fn source(&self, key: SourceKey) -> Option<Rc<dyn Source>> {
         self.sources.borrow().get(key)
     }
+
+    /// The worker's instance of `T`, made on first use: state that belongs to the worker
+    /// rather than to the thread running it (an external worker's turns may run on different
+    /// threads over time).
+    pub fn local<T: Default + 'static>(&self) -> Rc<T> {
+        let any = self
+            .locals
+            .borrow_mut()
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Rc::new(T::default()))
+            .clone();
+        any.downcast::<T>().expect("keyed by its type")
+    }
+
+    /// A new context for worker `index`.
+    pub(crate) fn new(index: usize, id: usize, registry: Registry) -> Self {
+        Self {
+            index,
+            id,
+            registry,
+            sources: RefCell::new(Slab::default()),
+            timers: RefCell::new(Timers::default()),
+            rerun: RefCell::new(Vec::new()),
+            stopping: Cell::new(false),
+            locals: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Drops every source and every local, with this context current.
+    pub(crate) fn clear(&self) {
+        let sources = std::mem::take(&mut *self.sources.borrow_mut());
+        drop(sources);
+        let locals = std::mem::take(&mut *self.locals.borrow_mut());
+        drop(locals);
+    }
+
+    /// Whether the worker was told to stop (from a callback on it).
+    pub(crate) fn stopping(&self) -> bool {
+        self.stopping.get()
+    }
+
+    /// Takes the sources that asked to run again.
+    pub(crate) fn take_rerun(&self) -> Vec<SourceKey> {
+        std::mem::take(&mut *self.rerun.borrow_mut())
+    }
+
+    /// Whether a source asked to run again.
+    pub(crate) fn has_rerun(&self) -> bool {
+        !self.rerun.borrow().is_empty()
+    }
+
+    /// The earliest timer, if any.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.timers.borrow_mut().next_deadline()
+    }
 }
 
 /// Keys are indices into a vector, with a free list; a key is reused only after removal.
@@ -145,9 +211,18 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<WorkerCx>>> = const { RefCell::new(None) };
 }
 
+/// Makes `cx` the calling thread's current worker, returning the one it replaces.
+pub(crate) fn set_current(cx: Option<Rc<WorkerCx>>) -> Option<Rc<WorkerCx>> {
+    CURRENT.with(|c| std::mem::replace(&mut *c.borrow_mut(), cx))
+}
+
 /// Runs `f` with the worker context of the calling thread, if it is a worker.
+///
+/// A thread whose thread-locals are already destroyed is no worker: the application's thread
+/// calling MsQuicClose from an exit handler (glibc runs the main thread's thread-local
+/// destructors before the `atexit` handlers and library destructors).
 pub fn with_current<R>(f: impl FnOnce(&WorkerCx) -> R) -> Option<R> {
-    let cx = CURRENT.with(|c| c.borrow().clone())?;
+    let cx = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()?;
     Some(f(&cx))
 }
 
@@ -168,22 +243,42 @@ pub struct WorkerOptions {
     pub busy_poll: Duration,
 }
 
-/// A worker thread, seen from other threads.
+/// A worker, seen from other threads.
 pub struct Worker {
     index: usize,
-    /// The worker's thread: indices repeat across pools (the shared workers and a
-    /// registration's own), so only the thread tells whether the caller is this worker.
-    thread_id: std::thread::ThreadId,
-    /// The way to the thread, until [`Worker::stop`]: afterwards nothing is queued.
+    /// Unique among all workers (see [`WorkerCx`]).
+    id: usize,
+    /// The way to the worker, until [`Worker::stop`]: afterwards nothing is queued.
     link: RwLock<Option<Link>>,
-    /// The thread, until it is joined (or left to end by itself, when it stops itself).
-    thread: Mutex<Option<JoinHandle<()>>>,
+    /// What runs the worker's loop.
+    driver: Driver,
+}
+
+/// What runs a worker's loop.
+enum Driver {
+    /// A thread of its own.
+    Thread {
+        /// The worker's thread: indices repeat across pools (the shared workers and a
+        /// registration's own), so only the thread tells whether the caller is this worker.
+        thread_id: std::thread::ThreadId,
+        /// The thread, until it is joined (or left to end by itself, when it stops itself).
+        thread: Mutex<Option<JoinHandle<()>>>,
+    },
+    /// The application's thread, one turn per [`Worker::poll_external`].
+    External(External),
 }
 
 /// What other threads use to reach a running worker.
 struct Link {
     tx: Sender<Op>,
     waker: Arc<Waker>,
+}
+
+/// Gives each worker its id.
+static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
+fn next_id() -> usize {
+    NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Worker {
@@ -201,19 +296,81 @@ impl Worker {
         // The thread keeps its own reference to the waker: the eventfd stays open (and a wake
         // already written stays pending) until the thread has left its loop.
         let own_waker = waker.clone();
+        let id = next_id();
         let thread = std::thread::Builder::new()
             .name(format!("msquic-qmux-{index}"))
             .spawn(move || {
                 apply(index, &options);
-                run(index, poll, registry, rx, options.busy_poll);
+                run(index, id, poll, registry, rx, options.busy_poll);
                 drop(own_waker);
             })?;
         Ok(Self {
             index,
-            thread_id: thread.thread().id(),
+            id,
             link: RwLock::new(Some(Link { tx, waker })),
-            thread: Mutex::new(Some(thread)),
+            driver: Driver::Thread {
+                thread_id: thread.thread().id(),
+                thread: Mutex::new(Some(thread)),
+            },
         })
+    }
+
+    /// Makes worker `index` without a thread: the application runs its turns
+    /// ([`Worker::poll_external`]) and watches [`Worker::external_fd`] for readiness.
+    pub fn external(index: usize) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let id = next_id();
+        let cx = WorkerCx::new(index, id, poll.registry().try_clone()?);
+        Ok(Self {
+            index,
+            id,
+            link: RwLock::new(Some(Link { tx, waker })),
+            driver: Driver::External(External::new(cx, poll, rx)),
+        })
+    }
+
+    /// An external worker's readiness descriptor (an epoll instance, readable while the
+    /// worker has something to do); `None` for a worker with a thread.
+    pub fn external_fd(&self) -> Option<std::os::fd::RawFd> {
+        match &self.driver {
+            Driver::External(e) => Some(e.fd()),
+            Driver::Thread { .. } => None,
+        }
+    }
+
+    /// Adds an external worker's readiness descriptor to the application's epoll instance
+    /// `epfd` (level-triggered readable, the event carrying `data`).
+    pub fn attach_external(&self, epfd: std::os::fd::RawFd, data: u64) -> io::Result<()> {
+        let fd = self.external_fd().ok_or(io::ErrorKind::Unsupported)?;
+        sys::epoll_add(epfd, fd, data)
+    }
+
+    /// Removes an external worker's readiness descriptor from `epfd`.
+    pub fn detach_external(&self, epfd: std::os::fd::RawFd) -> io::Result<()> {
+        let fd = self.external_fd().ok_or(io::ErrorKind::Unsupported)?;
+        sys::epoll_del(epfd, fd)
+    }
+
+    /// Whether the worker's turns are run by the application ([`Worker::external`]).
+    pub fn is_external(&self) -> bool {
+        matches!(self.driver, Driver::External(_))
+    }
+
+    /// Runs one bounded turn of an external worker on the calling thread (ready sockets,
+    /// queued operations, due timers, sources that asked to run again) and says how long
+    /// the application may wait before the next: zero when work is left, `None` when no
+    /// timer is armed. `None` too for a stopped or threaded worker. From inside a turn of
+    /// this worker it runs nothing and answers zero.
+    pub fn poll_external(&self) -> Option<Option<Duration>> {
+        let Driver::External(e) = &self.driver else {
+            return None;
+        };
+        if self.is_current() {
+            return Some(Some(Duration::ZERO));
+        }
+        e.turn()
     }
 
     /// This worker's index in its pool.
@@ -221,9 +378,13 @@ impl Worker {
         self.index
     }
 
-    /// Is the calling thread this worker?
+    /// Is the calling thread this worker? For an external worker: is the calling thread
+    /// inside one of its turns or inline calls?
     pub fn is_current(&self) -> bool {
-        std::thread::current().id() == self.thread_id
+        match &self.driver {
+            Driver::Thread { thread_id, .. } => std::thread::current().id() == *thread_id,
+            Driver::External(_) => with_current(|cx| cx.id == self.id).unwrap_or(false),
+        }
     }
 
     /// Queues `op` to run on the worker and wakes it. Once the worker is stopped the op is
@@ -259,6 +420,10 @@ impl Worker {
     ) -> Option<R> {
         if self.is_current() {
             return with_current(f);
+        }
+        if let Driver::External(e) = &self.driver {
+            // No thread of its own to queue to: run here, after what is queued.
+            return e.run_inline(f);
         }
         let (done_tx, done_rx) = crossbeam_channel::bounded(1);
         self.post(Box::new(move |cx| {
@@ -300,6 +465,14 @@ impl Worker {
         let Some(link) = self.link.write().take() else {
             return;
         };
+        if let Driver::External(e) = &self.driver {
+            drop(link);
+            // Inside a turn of its own the turn ends it; elsewhere it ends now.
+            if !self.is_current() {
+                e.stop();
+            }
+            return;
+        }
         // Queued behind the work already queued, which runs first.
         if link.tx.send(Box::new(|cx| cx.stopping.set(true))).is_ok() {
             let _ = link.waker.wake();
@@ -309,7 +482,10 @@ impl Worker {
     /// Waits for the thread to end after [`Worker::signal_stop`]; from the worker itself it
     /// does not wait (the thread ends by itself when its current work returns).
     pub fn join(&self) {
-        let Some(thread) = self.thread.lock().take() else {
+        let Driver::Thread { thread, .. } = &self.driver else {
+            return;
+        };
+        let Some(thread) = thread.lock().take() else {
             return;
         };
         if !self.is_current() {
@@ -348,15 +524,15 @@ fn apply(index: usize, options: &WorkerOptions) {
     }
 }
 
-fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>, busy_poll: Duration) {
-    let cx = Rc::new(WorkerCx {
-        index,
-        registry,
-        sources: RefCell::new(Slab::default()),
-        timers: RefCell::new(Timers::default()),
-        rerun: RefCell::new(Vec::new()),
-        stopping: Cell::new(false),
-    });
+fn run(
+    index: usize,
+    id: usize,
+    mut poll: Poll,
+    registry: Registry,
+    rx: Receiver<Op>,
+    busy_poll: Duration,
+) {
+    let cx = Rc::new(WorkerCx::new(index, id, registry));
     CURRENT.with(|c| *c.borrow_mut() = Some(cx.clone()));
     let mut events = Events::with_capacity(EVENT_CAPACITY);
     let mut last_work = Instant::now();
@@ -374,51 +550,76 @@ fn run(index: usize, mut poll: Poll, registry: Registry, rx: Receiver<Op>, busy_
                 .next_deadline()
                 .map(|at| at.saturating_duration_since(now))
         };
-        if let Err(e) = poll.poll(&mut events, timeout) {
-            if e.kind() != io::ErrorKind::Interrupted {
-                break;
-            }
-        }
-        if !events.is_empty() {
-            last_work = Instant::now();
-        }
-        for event in events.iter() {
-            if event.token() == WAKER {
-                continue;
-            }
-            let key = event.token().0;
-            if let Some(source) = cx.source(key) {
-                let (r, w) = (event.is_readable(), event.is_writable());
-                contain(&cx, key, source, |s| s.on_ready(&cx, key, r, w));
-            }
-        }
-        while let Ok(op) = rx.try_recv() {
-            counters::dec(counters::WORK_OPER_QUEUE_DEPTH);
-            if catch_unwind(AssertUnwindSafe(|| op(&cx))).is_err() {
-                qlog!(Info, index, "worker {index}: an operation panicked");
-            }
-            counters::inc(counters::WORK_OPER_COMPLETED);
-            last_work = Instant::now();
-        }
-        let now = Instant::now();
-        let due = cx.timers.borrow_mut().expired(now);
-        for key in due {
-            if let Some(source) = cx.source(key) {
-                contain(&cx, key, source, |s| s.on_timer(&cx, key, now));
-            }
-        }
-        // Sources that stopped with work left, now that everything else had a turn.
-        for key in again {
-            if let Some(source) = cx.source(key) {
-                last_work = Instant::now();
-                contain(&cx, key, source, |s| s.on_ready(&cx, key, true, true));
-            }
+        match round(&cx, &mut poll, &mut events, &rx, timeout, again) {
+            Err(()) => break,
+            Ok(true) => last_work = Instant::now(),
+            Ok(false) => {}
         }
     }
     // Drop every source on this thread, where they were made.
-    let sources = std::mem::take(&mut *cx.sources.borrow_mut());
-    drop(sources);
+    cx.clear();
     CURRENT.with(|c| c.borrow_mut().take());
+}
+
+/// One round of a worker's loop: waits up to `timeout` for readiness, then runs the ready
+/// sources, the queued operations, the due timers and the sources in `again`. `Ok(true)`
+/// when something ran; `Err` when the poll failed (the worker cannot go on).
+pub(crate) fn round(
+    cx: &WorkerCx,
+    poll: &mut Poll,
+    events: &mut Events,
+    rx: &Receiver<Op>,
+    timeout: Option<Duration>,
+    again: Vec<SourceKey>,
+) -> Result<bool, ()> {
+    if let Err(e) = poll.poll(events, timeout) {
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(());
+        }
+    }
+    let mut worked = false;
+    for event in events.iter() {
+        if event.token() == WAKER {
+            continue;
+        }
+        worked = true;
+        let key = event.token().0;
+        if let Some(source) = cx.source(key) {
+            let (r, w) = (event.is_readable(), event.is_writable());
+            contain(cx, key, source, |s| s.on_ready(cx, key, r, w));
+        }
+    }
+    worked |= run_queued(cx, rx);
+    let now = Instant::now();
+    let due = cx.timers.borrow_mut().expired(now);
+    for key in due {
+        if let Some(source) = cx.source(key) {
+            contain(cx, key, source, |s| s.on_timer(cx, key, now));
+        }
+    }
+    // Sources that stopped with work left, now that everything else had a turn.
+    for key in again {
+        if let Some(source) = cx.source(key) {
+            worked = true;
+            contain(cx, key, source, |s| s.on_ready(cx, key, true, true));
+        }
+    }
+    Ok(worked)
+}
+
+/// Runs the operations queued so far, each under the panic boundary; whether any ran.
+pub(crate) fn run_queued(cx: &WorkerCx, rx: &Receiver<Op>) -> bool {
+    let index = cx.index;
+    let mut ran = false;
+    while let Ok(op) = rx.try_recv() {
+        counters::dec(counters::WORK_OPER_QUEUE_DEPTH);
+        if catch_unwind(AssertUnwindSafe(|| op(cx))).is_err() {
+            qlog!(Info, index, "worker {index}: an operation panicked");
+        }
+        counters::inc(counters::WORK_OPER_COMPLETED);
+        ran = true;
+    }
+    ran
 }
 
 /// The panic boundary around a source's work: a panic (a bug in this library) ends only
@@ -468,6 +669,22 @@ impl Pool {
             workers,
             next: Default::default(),
         })
+    }
+
+    /// `count` external workers (see [`Worker::external`]).
+    pub fn external(count: usize) -> io::Result<Self> {
+        let workers = (0..count.max(1))
+            .map(Worker::external)
+            .collect::<io::Result<_>>()?;
+        Ok(Self {
+            workers,
+            next: Default::default(),
+        })
+    }
+
+    /// Whether the workers are external ones, driven by the application.
+    pub fn is_external(&self) -> bool {
+        self.workers.iter().any(Worker::is_external)
     }
 
     /// One worker per available core.
@@ -724,6 +941,68 @@ mod tests {
         // It stopped asking: nothing more runs.
         pool.worker(0).run(|_| ()).unwrap();
         assert!(rx.try_recv().is_err());
+    }
+
+    /// Whether `fd` (an epoll instance) has something ready, without waiting.
+    fn readable(fd: std::os::fd::RawFd) -> bool {
+        let mut poll = Poll::new().unwrap();
+        let mut events = Events::with_capacity(1);
+        let mut source = mio::unix::SourceFd(&fd);
+        poll.registry()
+            .register(&mut source, Token(0), mio::Interest::READABLE)
+            .unwrap();
+        poll.poll(&mut events, Some(Duration::ZERO)).unwrap();
+        !events.is_empty()
+    }
+
+    #[test]
+    fn an_external_worker_runs_only_in_the_turns_of_its_caller() {
+        let pool = Arc::new(Pool::external(1).unwrap());
+        let w = pool.worker(0);
+        assert!(pool.is_external() && w.is_external());
+        let fd = w.external_fd().unwrap();
+        // Nothing armed: no timer to wait for.
+        assert_eq!(w.poll_external(), Some(None));
+        assert!(!readable(fd));
+        // A posted operation makes the descriptor readable and runs in the next turn, on
+        // this thread, with the worker current.
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let p = pool.clone();
+        w.post(Box::new(move |cx| {
+            let _ = tx.send((
+                cx.index(),
+                p.worker(0).is_current(),
+                std::thread::current().id(),
+            ));
+        }));
+        assert!(readable(fd));
+        assert!(rx.try_recv().is_err());
+        assert_eq!(w.poll_external(), Some(None));
+        assert_eq!(rx.try_recv(), Ok((0, true, std::thread::current().id())));
+        assert!(!w.is_current());
+        // A timer: the turn says how long to wait, and a later turn fires it.
+        let (fired_tx, fired) = crossbeam_channel::bounded(1);
+        let deadline = Instant::now() + Duration::from_millis(30);
+        // `run` from outside a turn runs inline.
+        w.run(move |cx| {
+            let key = cx.insert(Rc::new(Tick { fired: fired_tx }));
+            cx.set_timer(key, Some(deadline));
+        })
+        .unwrap();
+        let wait = w.poll_external().unwrap().unwrap();
+        assert!(wait > Duration::ZERO && wait <= Duration::from_millis(30));
+        // The application's wait (epoll_wait with that timeout, nothing else being ready).
+        std::thread::sleep(wait);
+        let give_up = Instant::now() + TEST_WAIT;
+        while fired.try_recv().is_err() {
+            assert!(Instant::now() < give_up, "the timer never fired");
+            let _ = w.poll_external();
+        }
+        assert!(Instant::now() >= deadline);
+        // Stopped: nothing runs any more.
+        pool.stop();
+        assert_eq!(w.poll_external(), None);
+        assert_eq!(w.run(|cx| cx.index()), None);
     }
 
     /// Echoes everything it reads.

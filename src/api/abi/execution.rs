@@ -44,6 +44,25 @@ pub struct QUIC_EXECUTION {
     _private: [u8; 0],
 }
 
+/// A submission queue entry (`QUIC_SQE` on Linux, written in C in the header): what an
+/// epoll event's `data.ptr` points at for an event the library put in the application's
+/// queue; the application calls `Completion` with the event.
+/// cbindgen:ignore
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct QUIC_SQE {
+    /// The descriptor the entry watches.
+    pub fd: core::ffi::c_int,
+    /// Called by the application with the completion entry (a `struct epoll_event*`).
+    pub Completion: Option<unsafe extern "C" fn(Cqe: *mut core::ffi::c_void)>,
+}
+
+const _: () = {
+    assert!(core::mem::size_of::<QUIC_SQE>() == 16);
+    assert!(core::mem::offset_of!(QUIC_SQE, fd) == 0);
+    assert!(core::mem::offset_of!(QUIC_SQE, Completion) == 8);
+};
+
 const _: () = {
     use core::mem::{align_of, offset_of, size_of};
     assert!(size_of::<QUIC_GLOBAL_EXECUTION_CONFIG>() == 16);

@@ -86,6 +86,8 @@ fn v2(conn: &Arc<Handle<Connection>>) -> QUIC_STATISTICS_V2 {
         RecvTotalBytes: s.engine.bytes_received,
         RecvTotalStreamBytes: s.engine.stream_bytes_received,
         SendCongestionWindow: s.tcp.congestion_window.min(u64::from(u32::MAX)) as u32,
+        // ResumptionSucceeded.
+        Bitfields: u32::from(info.resumed) << 3,
         ..QUIC_STATISTICS_V2::default()
     }
 }

@@ -373,6 +373,12 @@ pub(crate) unsafe fn set(
             // SAFETY: as above; the application keeps the buffer for the handshake.
             Some(unsafe { crate::api::tls_secrets::set(conn, len, buf) })
         }
+        crate::api::abi::QUIC_PARAM_CONN_RESUMPTION_TICKET => {
+            // SAFETY: as above.
+            let conn = unsafe { Handle::<Connection>::get(h) }?;
+            // SAFETY: as above.
+            Some(unsafe { crate::api::resumption::set_ticket(&conn, len, buf) })
+        }
         QUIC_PARAM_STREAM_PRIORITY => {
             // SAFETY: as above.
             let stream = unsafe { Handle::<Stream>::get(h) }?;

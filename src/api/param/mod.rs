@@ -124,6 +124,20 @@ pub(crate) unsafe extern "C" fn set_param(
                 // SAFETY: as above.
                 return unsafe { configuration::set(h, buffer_length, buffer) };
             }
+            (crate::api::abi::QUIC_PARAM_CONFIGURATION_TICKET_KEYS, Kind::Configuration) => {
+                // SAFETY: as above.
+                let Some(config) = (unsafe {
+                    crate::api::handle::Handle::<crate::api::configuration::Configuration>::borrow(
+                        h,
+                    )
+                }) else {
+                    return QUIC_STATUS_INVALID_PARAMETER;
+                };
+                // SAFETY: as above.
+                return unsafe {
+                    crate::api::resumption::set_ticket_keys(config, buffer_length, buffer)
+                };
+            }
             _ => {}
         }
         // SAFETY: routing checked the handle's kind against the id's prefix.

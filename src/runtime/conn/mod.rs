@@ -44,6 +44,9 @@ pub enum ConnEvent {
     /// The handshake (TCP connect, TLS and the peer's transport parameters) did not finish
     /// before the deadline given to [`Conn::set_handshake_deadline`]; the socket is closed.
     HandshakeTimedOut,
+    /// A session ticket arrived (client): the number naming it in the process's table
+    /// (see [`TlsSession::client_resuming`]).
+    ResumptionTicket(u64),
     /// An event from the QMux engine.
     Engine(proto::Event),
 }
@@ -137,6 +140,8 @@ struct Inner {
     more_output: bool,
     /// The TLS session's record budget ran out with records left in its receive buffer.
     tls_records_left: bool,
+    /// Session tickets received and not yet reported.
+    tickets: std::collections::VecDeque<u64>,
 }
 
 impl Conn {
@@ -227,6 +232,24 @@ impl Conn {
         self.settle(cx);
     }
 
+    /// Sends a session ticket carrying `app_data` (server, resumption on, handshake over;
+    /// see [`TlsSession::send_resumption_ticket`]).
+    pub fn send_resumption_ticket(
+        self: &Rc<Self>,
+        cx: &WorkerCx,
+        app_data: &[u8],
+    ) -> Result<(), TlsError> {
+        let result = {
+            let inner = &mut *self.inner.borrow_mut();
+            match &mut inner.wire {
+                Wire::Tls(s) => s.send_resumption_ticket(app_data, &mut inner.tls_out),
+                Wire::Plain => Err(TlsError::new(crate::runtime::tls::TlsErrorKind::NotReady)),
+            }
+        };
+        self.progress(cx);
+        result
+    }
+
     /// The TLS session, if the connection uses TLS.
     pub fn tls<R>(&self, f: impl FnOnce(Option<&TlsSession>) -> R) -> R {
         match &self.inner.borrow().wire {
@@ -274,6 +297,7 @@ impl Conn {
                 more_input: false,
                 more_output: false,
                 tls_records_left: false,
+                tickets: std::collections::VecDeque::new(),
             }),
             sink,
             progressing: Cell::new(false),
@@ -392,6 +416,15 @@ impl Conn {
         if !inner.tls_complete_raised && inner.tls_complete() {
             inner.tls_complete_raised = true;
             return Some(ConnEvent::TlsHandshakeComplete);
+        }
+        if inner.tls_complete_raised {
+            let inner = &mut *inner;
+            if let Wire::Tls(s) = &mut inner.wire {
+                inner.tickets.extend(s.take_tickets());
+            }
+            if let Some(id) = inner.tickets.pop_front() {
+                return Some(ConnEvent::ResumptionTicket(id));
+            }
         }
         let event = inner.engine.poll_event()?;
         if let proto::Event::Closed(proto::CloseCause::LocalError(e)) = &event {

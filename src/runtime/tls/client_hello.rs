@@ -13,6 +13,8 @@ const CLIENT_HELLO: u8 = 0x01;
 const EXT_SERVER_NAME: u16 = 0x0000;
 /// Extension type `application_layer_protocol_negotiation` (RFC 7301).
 const EXT_ALPN: u16 = 0x0010;
+/// pre_shared_key (RFC 8446 §4.2.11).
+const EXT_PRE_SHARED_KEY: u16 = 0x0029;
 /// SNI name type `host_name`.
 const SNI_HOST_NAME: u8 = 0x00;
 /// The largest ClientHello we wait for; past it the peer is refused.
@@ -27,6 +29,8 @@ pub struct ClientHello {
     pub server_name: Option<String>,
     /// The client's ALPN list, wire form, in the client's order.
     pub alpn: Vec<Vec<u8>>,
+    /// The first pre-shared key identity offered (a session ticket), if any.
+    pub ticket: Option<Vec<u8>>,
 }
 
 impl ClientHello {
@@ -153,6 +157,12 @@ fn parse_body(body: &[u8]) -> Result<ClientHello, TlsError> {
                     hello.alpn.push(token.to_vec());
                 }
             }
+            EXT_PRE_SHARED_KEY => {
+                let mut ids = Reader(data.vec16()?);
+                if !ids.0.is_empty() {
+                    hello.ticket = Some(ids.vec16()?.to_vec());
+                }
+            }
             _ => {}
         }
     }
@@ -181,6 +191,7 @@ mod tests {
         let hello = ClientHello {
             server_name: None,
             alpn: vec![b"h3qx".to_vec(), b"h3".to_vec()],
+            ticket: None,
         };
         assert_eq!(hello.alpn_wire_encoding(), b"\x04h3qx\x02h3".to_vec());
     }

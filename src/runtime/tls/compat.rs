@@ -111,6 +111,52 @@ pub(super) fn verify(
     }
 }
 
+/// The chain OpenSSL builds for `leaf` (leaf first, then each issuer, trusted ones first,
+/// up to a certificate of `anchors` or as far as issuers are found), whether or not it
+/// validates: the certificates `X509_STORE_CTX_get0_chain` holds after `X509_verify_cert`.
+pub(super) fn built_chain(
+    anchors: &[CertificateDer<'_>],
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+) -> Vec<Vec<u8>> {
+    let mut out = vec![leaf.to_vec()];
+    let Ok(parsed) = parse(leaf) else {
+        return out;
+    };
+    let intermediates: Vec<_> = intermediates.iter().filter_map(|c| parse(c).ok()).collect();
+    let mut issuers: Vec<&[u8]> = vec![parsed.issuer().as_raw()];
+    issuers.extend(intermediates.iter().map(|c| c.issuer().as_raw()));
+    let anchors: Vec<_> = anchors
+        .iter()
+        .filter(|a| issuers.iter().any(|n| contains(a, n)))
+        .filter_map(|a| parse(a).ok())
+        .collect();
+    let mut current = &parsed;
+    for _ in 0..MAX_DEPTH {
+        if self_issued(current) {
+            break;
+        }
+        if let Some(anchor) = anchors.iter().find(|a| issued_by(current, a)) {
+            out.push(anchor.as_raw().to_vec());
+            break;
+        }
+        let Some(next) = intermediates
+            .iter()
+            .find(|c| c.as_raw() != current.as_raw() && issued_by(current, c))
+        else {
+            break;
+        };
+        out.push(next.as_raw().to_vec());
+        current = next;
+    }
+    out
+}
+
+/// Whether `cert` names itself as its issuer (a self-signed certificate, for OpenSSL).
+pub(super) fn is_self_issued(cert: &[u8]) -> bool {
+    parse(cert).is_ok_and(|c| self_issued(&c))
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -267,7 +313,7 @@ mod tests {
     use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
     use rustls::{CertificateError, Error};
 
-    use super::{Purpose, dns_matches, verify};
+    use super::{Purpose, built_chain, dns_matches, verify};
 
     fn ca_params(name: &str, path_len: Option<u8>) -> CertificateParams {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -391,6 +437,54 @@ mod tests {
                 "localhost"
             ),
             Err(CertificateError::Expired.into())
+        );
+    }
+
+    #[test]
+    fn chains_are_built_leaf_first_up_to_the_anchor() {
+        let root =
+            CertifiedIssuer::self_signed(ca_params("root", None), KeyPair::generate().unwrap())
+                .unwrap();
+        let root_der = CertificateDer::from(root.der().to_vec());
+        let mid =
+            CertifiedIssuer::signed_by(ca_params("mid", None), KeyPair::generate().unwrap(), &root)
+                .unwrap();
+        let mid_der = CertificateDer::from(mid.der().to_vec());
+        let leaf = CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&KeyPair::generate().unwrap(), &mid)
+            .unwrap();
+        let leaf_der = CertificateDer::from(leaf.der().to_vec());
+        let other =
+            CertifiedIssuer::self_signed(ca_params("other", None), KeyPair::generate().unwrap())
+                .unwrap();
+        let other_der = CertificateDer::from(other.der().to_vec());
+        let bytes = |certs: &[&CertificateDer<'static>]| -> Vec<Vec<u8>> {
+            certs.iter().map(|c| c.to_vec()).collect()
+        };
+        // Trusted root: leaf, the intermediate sent, the root from the store; an unrelated
+        // certificate sent along is left out.
+        assert_eq!(
+            built_chain(
+                std::slice::from_ref(&root_der),
+                &leaf_der,
+                &[other_der.clone(), mid_der.clone()]
+            ),
+            bytes(&[&leaf_der, &mid_der, &root_der])
+        );
+        // Not trusted: as far as the issuers sent go (the root too, when sent).
+        assert_eq!(
+            built_chain(&[], &leaf_der, std::slice::from_ref(&mid_der)),
+            bytes(&[&leaf_der, &mid_der])
+        );
+        assert_eq!(
+            built_chain(&[], &leaf_der, &[mid_der.clone(), root_der.clone()]),
+            bytes(&[&leaf_der, &mid_der, &root_der])
+        );
+        // A self-signed leaf, trusted or not: itself.
+        assert_eq!(
+            built_chain(std::slice::from_ref(&other_der), &other_der, &[]),
+            bytes(&[&other_der])
         );
     }
 

@@ -8,14 +8,17 @@ use std::sync::{Arc, OnceLock};
 use rustls::client::danger::ServerCertVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::danger::ClientCertVerifier;
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{CipherSuite, ClientConfig, InconsistentKeys, ServerConfig, SupportedCipherSuite};
 
 use super::alpn;
 use super::compat;
-use super::error::{CredentialError, TlsError, TlsErrorKind};
+use super::error::{CertStatus, CredentialError};
 use super::keys::{self, CertifiedKeyDer};
+use super::peer_chain;
 use super::secrets::SessionKeyLog;
+use super::tickets::{ClientTickets, Recorder, Ticketer};
 use super::verify::{
     self, AcceptAnyClientCert, AcceptAnyServerCert, ClientVerifier, ServerVerifier,
 };
@@ -137,10 +140,11 @@ pub struct Credentials {
     pub require_client_auth: bool,
     /// The allowed cipher suites (SET_ALLOWED_CIPHER_SUITES).
     pub cipher_suites: CipherSuites,
-    /// Client only: the handshake accepts the server's certificate whatever it is, and the
-    /// validation against `verification`'s anchors is left for later
-    /// ([`TlsClientConfig::deferred_check`]), for the application to decide
-    /// (DEFER_CERTIFICATE_VALIDATION).
+    /// The handshake accepts the peer's certificate whatever it is, and the validation
+    /// against `verification`'s anchors is left for later ([`TlsClientConfig::deferred_check`],
+    /// [`TlsServerConfig::deferred_check`]), for the application to decide
+    /// (DEFER_CERTIFICATE_VALIDATION). A server then also accepts a client without a
+    /// certificate, as MsQuic does.
     pub defer_validation: bool,
 }
 
@@ -150,6 +154,8 @@ pub struct TlsClientConfig {
     pub(crate) rustls: Arc<ClientConfig>,
     /// With deferred validation: the verifier the handshake did not use.
     pub(crate) deferred: Option<Arc<ServerVerifier>>,
+    /// The trusted certificates the peer's chain is built up to (`None`: the system's).
+    pub(crate) anchors: Option<Arc<[CertificateDer<'static>]>>,
     pub(crate) alpn: Arc<[Vec<u8>]>,
 }
 
@@ -166,26 +172,33 @@ impl TlsClientConfig {
 
     /// With deferred validation, validates the server's chain (leaf first) for `server_name`
     /// now, as the handshake would have: `None` when it passes (or nothing was deferred),
-    /// else the failure, with the same status classes as a failed handshake.
+    /// else the class of the failure as MsQuic reports it in DeferredStatus.
     pub fn deferred_check(
         &self,
         chain: &[CertificateDer<'static>],
         server_name: &str,
-    ) -> Option<TlsError> {
+    ) -> Option<CertStatus> {
         let verifier = self.deferred.as_ref()?;
         let Some((leaf, intermediates)) = chain.split_first() else {
-            return Some(TlsError::from_rustls(
-                rustls::Error::NoCertificatesPresented,
-            ));
+            return Some(CertStatus::NoCert);
         };
-        let name = match ServerName::try_from(server_name.to_owned()) {
-            Ok(name) => name,
-            Err(_) => return Some(TlsError::new(TlsErrorKind::InvalidServerName)),
+        let Ok(name) = ServerName::try_from(server_name.to_owned()) else {
+            return Some(CertStatus::Other);
         };
-        verifier
+        let error = verifier
             .verify_server_cert(leaf, intermediates, &name, &[], UnixTime::now())
-            .err()
-            .map(TlsError::from_rustls)
+            .err()?;
+        Some(peer_chain::deferred_status(
+            self.anchors.as_ref(),
+            chain,
+            &error,
+        ))
+    }
+
+    /// The server's chain (as presented, leaf first) as the PKCS#7 blob of a portable
+    /// PEER_CERTIFICATE_RECEIVED; `None` without a certificate.
+    pub fn portable_chain(&self, presented: &[CertificateDer<'static>]) -> Option<Vec<u8>> {
+        peer_chain::portable_chain(self.anchors.as_ref(), presented)
     }
 }
 
@@ -193,7 +206,15 @@ impl TlsClientConfig {
 #[derive(Clone, Debug)]
 pub struct TlsServerConfig {
     pub(crate) rustls: Arc<ServerConfig>,
+    /// With deferred validation: the verifier the handshake did not use.
+    pub(crate) deferred: Option<Arc<ClientVerifier>>,
+    /// The trusted certificates the peer's chain is built up to (`None`: the system's).
+    pub(crate) anchors: Option<Arc<[CertificateDer<'static>]>>,
     pub(crate) alpn: Arc<[Vec<u8>]>,
+    /// The same configuration issuing the seed ticket of resumption (see `tickets`).
+    pub(crate) resumable: Arc<ServerConfig>,
+    /// The configuration's ticket keys.
+    pub(crate) ticketer: Arc<Ticketer>,
 }
 
 impl TlsServerConfig {
@@ -207,15 +228,35 @@ impl TlsServerConfig {
         &self.alpn
     }
 
-    /// The same configuration issuing `count` TLS 1.3 session tickets per handshake
-    /// (0, the default, disables resumption, like MsQuic's NO_RESUME).
-    pub fn with_session_tickets(&self, count: usize) -> Self {
-        let mut config = (*self.rustls).clone();
-        config.send_tls13_tickets = count;
-        Self {
-            rustls: Arc::new(config),
-            alpn: self.alpn.clone(),
-        }
+    /// Seals resumption tickets with the key `id`/`material` from now on (MsQuic's
+    /// QUIC_PARAM_CONFIGURATION_TICKET_KEYS); servers with the same key accept each
+    /// other's tickets. Without it, a random key of this configuration's own.
+    pub fn set_ticket_key(&self, id: [u8; 16], material: &[u8]) {
+        self.ticketer.set_key(id, material);
+    }
+
+    /// With deferred validation, validates the client's chain (leaf first) now, as the
+    /// handshake would have: `None` when it passes (or nothing was deferred), else the
+    /// class of the failure as MsQuic reports it in DeferredStatus.
+    pub fn deferred_check(&self, chain: &[CertificateDer<'static>]) -> Option<CertStatus> {
+        let verifier = self.deferred.as_ref()?;
+        let Some((leaf, intermediates)) = chain.split_first() else {
+            return Some(CertStatus::NoCert);
+        };
+        let error = verifier
+            .verify_client_cert(leaf, intermediates, UnixTime::now())
+            .err()?;
+        Some(peer_chain::deferred_status(
+            self.anchors.as_ref(),
+            chain,
+            &error,
+        ))
+    }
+
+    /// The client's chain (as presented, leaf first) as the PKCS#7 blob of a portable
+    /// PEER_CERTIFICATE_RECEIVED; `None` without a certificate.
+    pub fn portable_chain(&self, presented: &[CertificateDer<'static>]) -> Option<Vec<u8>> {
+        peer_chain::portable_chain(self.anchors.as_ref(), presented)
     }
 }
 
@@ -229,6 +270,15 @@ fn base_provider() -> &'static Arc<CryptoProvider> {
             .retain(|s| matches!(s, SupportedCipherSuite::Tls13(_)));
         Arc::new(provider)
     })
+}
+
+/// `provider` drawing its randomness through [`Recorder`] (a server's seed tickets).
+fn recording(provider: Arc<CryptoProvider>) -> Arc<CryptoProvider> {
+    static RECORDER: OnceLock<Recorder> = OnceLock::new();
+    let recorder = RECORDER.get_or_init(|| Recorder(base_provider().secure_random));
+    let mut p = (*provider).clone();
+    p.secure_random = recorder;
+    Arc::new(p)
 }
 
 fn provider(suites: CipherSuites) -> Result<Arc<CryptoProvider>, CredentialError> {
@@ -296,12 +346,14 @@ impl Credentials {
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(CredentialError::Rustls)?;
         let mut deferred = None;
+        let mut anchors = None;
         let builder = match &self.verification {
             PeerVerification::None => builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider))),
             PeerVerification::Roots { system, ca_file } => {
                 let trust = verify::roots(*system, ca_file.as_deref())?;
+                anchors = Some(trust.ders.clone());
                 let verifier = Arc::new(ServerVerifier::new(&trust, provider.clone())?);
                 if self.defer_validation {
                     deferred = Some(verifier);
@@ -323,25 +375,30 @@ impl Credentials {
             }
         };
         config.alpn_protocols = alpn::client_wire_list(alpn);
+        // Tickets are kept only as the application asks (see `tickets`).
+        config.resumption = rustls::client::Resumption::store(Arc::new(ClientTickets));
         config.key_log = Arc::new(SessionKeyLog::new());
         // After the handshake, records are protected by `kernel` with the traffic secrets.
         config.enable_secret_extraction = true;
         Ok(TlsClientConfig {
             rustls: Arc::new(config),
             deferred,
+            anchors,
             alpn: alpn.into(),
         })
     }
 
     /// Builds a server configuration accepting the application tokens `alpn` in both forms.
     pub fn server_config(&self, alpn: &[Vec<u8>]) -> Result<TlsServerConfig, CredentialError> {
-        let provider = provider(self.cipher_suites)?;
+        let provider = recording(provider(self.cipher_suites)?);
         let Some((certs, key)) = self.certified_key()? else {
             return Err(CredentialError::ServerNeedsCertificate);
         };
         let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(CredentialError::Rustls)?;
+        let mut deferred = None;
+        let mut anchors = None;
         let builder = match (&self.verification, self.require_client_auth) {
             (_, false) => builder.with_no_client_auth(),
             (PeerVerification::None, true) => {
@@ -349,7 +406,16 @@ impl Credentials {
             }
             (PeerVerification::Roots { system, ca_file }, true) => {
                 let trust = verify::roots(*system, ca_file.as_deref())?;
-                builder.with_client_cert_verifier(Arc::new(ClientVerifier::new(&trust, provider)?))
+                anchors = Some(trust.ders.clone());
+                let verifier = Arc::new(ClientVerifier::new(&trust, provider.clone())?);
+                if self.defer_validation {
+                    // Any certificate, or none: the application decides (MsQuic's OpenSSL
+                    // build drops SSL_VERIFY_FAIL_IF_NO_PEER_CERT with DEFER).
+                    deferred = Some(verifier);
+                    builder.with_client_cert_verifier(Arc::new(AcceptAnyClientCert(provider)))
+                } else {
+                    builder.with_client_cert_verifier(verifier)
+                }
             }
         };
         let own = own_certificate(builder.crypto_provider(), certs, key)?;
@@ -362,9 +428,17 @@ impl Credentials {
         config.key_log = Arc::new(SessionKeyLog::new());
         // After the handshake, records are protected by `kernel` with the traffic secrets.
         config.enable_secret_extraction = true;
+        let ticketer = Ticketer::new();
+        let mut resumable = config.clone();
+        resumable.ticketer = ticketer.clone();
+        resumable.send_tls13_tickets = 1;
         Ok(TlsServerConfig {
             rustls: Arc::new(config),
+            deferred,
+            anchors,
             alpn: alpn.into(),
+            resumable: Arc::new(resumable),
+            ticketer,
         })
     }
 }

@@ -201,6 +201,8 @@ pub enum CertStatus {
     Revoked,
     /// `QUIC_STATUS_BAD_CERTIFICATE` (the TLS alert status for 42).
     BadCertificate,
+    /// `QUIC_STATUS_TLS_ERROR`: any other failure.
+    Other,
 }
 
 impl TlsError {

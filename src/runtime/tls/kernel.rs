@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use rustls::client::{ClientConnectionData, UnbufferedClientConnection};
+use rustls::client::{ClientConnectionData, Tls13ClientSessionValue, UnbufferedClientConnection};
 use rustls::kernel::KernelConnection;
 use rustls::server::{ServerConnectionData, UnbufferedServerConnection};
 use rustls::{AlertDescription, SupportedCipherSuite};
@@ -20,6 +20,7 @@ use super::protection::{
 };
 use super::records::Flags;
 use super::session::Progress;
+use super::tickets;
 
 /// Handshake message types handled after the handshake.
 const NEW_SESSION_TICKET: u8 = 4;
@@ -75,6 +76,8 @@ pub struct Kernel {
     reply_owed: bool,
     /// KeyUpdates received during the current `process` call.
     key_updates: usize,
+    /// Session tickets received (client), each as copies, not yet taken.
+    received: Vec<Vec<Tls13ClientSessionValue>>,
 }
 
 fn confidentiality_limit(suite: SupportedCipherSuite) -> u64 {
@@ -114,6 +117,7 @@ impl Kernel {
             ranges: Vec::new(),
             reply_owed: false,
             key_updates: 0,
+            received: Vec::new(),
         })
     }
 
@@ -184,6 +188,23 @@ impl Kernel {
     pub(super) fn seal_empty_record(&mut self, out: &mut Vec<u8>) {
         self.seal_message(out, content_type::APPLICATION_DATA, &[])
             .expect("seal");
+    }
+
+    /// Appends a record holding the handshake message `msg` (a NewSessionTicket) to `out`.
+    pub fn send_handshake_message(
+        &mut self,
+        msg: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), TlsError> {
+        if self.update_due() {
+            self.key_update_into(out, UPDATE_NOT_REQUESTED)?;
+        }
+        self.seal_message(out, content_type::HANDSHAKE, msg)
+    }
+
+    /// Takes the session tickets received so far (client), each as copies.
+    pub fn take_received(&mut self) -> Vec<Vec<Tls13ClientSessionValue>> {
+        std::mem::take(&mut self.received)
     }
 
     /// Appends a close_notify alert to `out`.
@@ -358,11 +379,21 @@ impl Kernel {
             at += 4 + len;
             match ty {
                 NEW_SESSION_TICKET => match &mut self.side {
-                    Side::Client(k) => {
-                        if let Err(e) = k.handle_new_session_ticket(&body) {
+                    // Only our sealed tickets are kept: a server's seed ticket (see
+                    // `tickets`) is dropped.
+                    Side::Client(k) if tickets::is_sealed(&body) => {
+                        let (result, copies) = tickets::taking(|| {
+                            (0..tickets::COPIES)
+                                .try_for_each(|_| k.handle_new_session_ticket(&body))
+                        });
+                        if let Err(e) = result {
                             break Err(TlsError::from_rustls(e));
                         }
+                        if !copies.is_empty() {
+                            self.received.push(copies);
+                        }
                     }
+                    Side::Client(_) => {}
                     Side::Server(_) => {
                         break Err(protocol_error(alert_code::UNEXPECTED_MESSAGE));
                     }

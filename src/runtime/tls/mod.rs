@@ -11,12 +11,15 @@ mod credentials;
 mod error;
 mod kernel;
 mod keys;
+mod peer_chain;
 #[allow(unsafe_code)]
 mod pkcs12;
+mod pkcs7;
 mod protection;
 mod records;
 mod secrets;
 mod session;
+mod tickets;
 mod verify;
 
 #[cfg(test)]
@@ -34,6 +37,6 @@ pub use error::{
 pub use secrets::{ExportError, SecretKind, SecretSink};
 pub use session::{
     HandshakeInfo, MAX_RECORD_PLAINTEXT, POST_HANDSHAKE_ROOM, Plaintext, Progress, RECORD_OVERHEAD,
-    SEAL_ROOM, TlsSession, encrypted_len,
+    Resumption, SEAL_ROOM, TlsSession, encrypted_len,
 };
 pub use verify::system_roots;

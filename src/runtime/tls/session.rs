@@ -19,6 +19,7 @@ use super::error::{TlsError, TlsErrorKind, alert};
 use super::kernel::Kernel;
 use super::records::{Flags, Out, Records, copy, drive, refresh_keys, write_traffic};
 use super::secrets::{self, Capture, ExportError, SecretSink};
+use super::tickets::{self, Seed, Ticketer};
 use crate::proto::shared::SharedBytes;
 
 pub use super::kernel::SEAL_ROOM;
@@ -102,6 +103,18 @@ enum Conn {
     Kernel(Box<Kernel>),
 }
 
+/// Whether a server session allows resumption (MsQuic's ServerResumptionLevel and the
+/// application's answer to the ticket offered).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Resumption {
+    /// No resumption: no ticket is opened or sent (NO_RESUME).
+    Off,
+    /// Tickets are opened and may be sent.
+    On,
+    /// Tickets may be sent, but the one offered was refused by the application.
+    Refused,
+}
+
 /// A TLS 1.3 session for one connection (client or server).
 pub struct TlsSession {
     conn: Conn,
@@ -124,6 +137,12 @@ pub struct TlsSession {
     /// The secrets rustls reported: the exporter secret, and the application's sink.
     capture: Capture,
     client: bool,
+    /// Server: what later tickets are made from, once the handshake issued its seed.
+    seed: Option<Seed>,
+    /// Server: the ticketer, when resumption is on.
+    ticketer: Option<Arc<Ticketer>>,
+    /// Client: tickets received (numbers naming them in the process's table), not taken.
+    tickets: Vec<u64>,
 }
 
 impl TlsSession {
@@ -131,10 +150,25 @@ impl TlsSession {
     /// address sends no SNI). Call [`TlsSession::process`] with no input to get the
     /// ClientHello.
     pub fn client(config: &TlsClientConfig, server_name: &str) -> Result<Self, TlsError> {
+        Self::client_resuming(config, server_name, None)
+    }
+
+    /// Like [`TlsSession::client`], offering the ticket named `ticket` (from
+    /// [`TlsSession::take_tickets`], in this process) if the process still has it, else
+    /// none (a full handshake follows).
+    pub fn client_resuming(
+        config: &TlsClientConfig,
+        server_name: &str,
+        ticket: Option<u64>,
+    ) -> Result<Self, TlsError> {
         let name = ServerName::try_from(server_name.to_owned())
             .map_err(|_| TlsError::new(TlsErrorKind::InvalidServerName))?;
-        let conn = UnbufferedClientConnection::new(config.rustls.clone(), name)
-            .map_err(TlsError::from_rustls)?;
+        // rustls builds the ClientHello as the connection is made.
+        let mut offer = ticket.and_then(tickets::recall);
+        let conn = tickets::offering(&mut offer, || {
+            UnbufferedClientConnection::new(config.rustls.clone(), name)
+        })
+        .map_err(TlsError::from_rustls)?;
         Ok(Self {
             conn: Conn::Client(conn),
             flags: Flags::default(),
@@ -147,6 +181,9 @@ impl TlsSession {
             snapshot: None,
             capture: Capture::default(),
             client: true,
+            seed: None,
+            ticketer: None,
+            tickets: Vec::new(),
         })
     }
 
@@ -163,6 +200,24 @@ impl TlsSession {
         hello: &ClientHello,
         incoming: RecvBuffer,
         preferred: Option<&[u8]>,
+    ) -> Result<Self, TlsError> {
+        Self::server_resuming(config, hello, incoming, preferred, Resumption::Off)
+    }
+
+    /// The application data in the ticket `hello` offers, if it is one `config` sealed
+    /// (for MsQuic's RESUMED event, before the session starts).
+    pub fn offered_ticket_data(config: &TlsServerConfig, hello: &ClientHello) -> Option<Vec<u8>> {
+        config.ticketer.app_data(hello.ticket.as_deref()?)
+    }
+
+    /// Like [`TlsSession::server`], with `resumption` saying whether tickets are opened and
+    /// sent ([`TlsSession::send_resumption_ticket`]).
+    pub fn server_resuming(
+        config: &TlsServerConfig,
+        hello: &ClientHello,
+        incoming: RecvBuffer,
+        preferred: Option<&[u8]>,
+        resumption: Resumption,
     ) -> Result<Self, TlsError> {
         let chosen = preferred
             .and_then(|p| hello.alpn.iter().find(|w| w.as_slice() == p))
@@ -182,19 +237,27 @@ impl TlsSession {
                 snapshot: None,
                 capture: Capture::default(),
                 client: false,
+                seed: None,
+                ticketer: None,
+                tickets: Vec::new(),
             });
         };
         // rustls picks by the server's order; give it the one token we chose unless its
         // own choice is the same.
-        let rustls_choice = config
-            .rustls
-            .alpn_protocols
-            .iter()
-            .find(|p| hello.alpn.contains(p));
+        let base = match resumption {
+            Resumption::Off => config.rustls.clone(),
+            Resumption::On => config.resumable.clone(),
+            Resumption::Refused => {
+                let mut c = (*config.resumable).clone();
+                c.ticketer = config.ticketer.refusing();
+                Arc::new(c)
+            }
+        };
+        let rustls_choice = base.alpn_protocols.iter().find(|p| hello.alpn.contains(p));
         let rustls_config = if rustls_choice.map(Vec::as_slice) == Some(wire) {
-            config.rustls.clone()
+            base
         } else {
-            let mut c = (*config.rustls).clone();
+            let mut c = (*base).clone();
             c.alpn_protocols = vec![wire.to_vec()];
             Arc::new(c)
         };
@@ -211,6 +274,9 @@ impl TlsSession {
             snapshot: None,
             capture: Capture::default(),
             client: false,
+            seed: None,
+            ticketer: (resumption != Resumption::Off).then(|| config.ticketer.clone()),
+            tickets: Vec::new(),
         })
     }
 
@@ -289,6 +355,9 @@ impl TlsSession {
                     }
                 },
             );
+            for copies in k.take_received() {
+                self.tickets.push(tickets::remember(copies));
+            }
             match result {
                 Ok(more) => {
                     progress.consumed += more.consumed;
@@ -390,6 +459,7 @@ impl TlsSession {
                     .with_alert_sent(alert::NO_APPLICATION_PROTOCOL))
             }
         };
+        self.keep_seed();
         let result = result.and_then(|p| {
             if p.handshake_completed && self.negotiated_alpn_wire().is_none() {
                 // A server outside decisions.md §2 that chose no ALPN.
@@ -482,12 +552,25 @@ impl TlsSession {
             }),
             Conn::Rejected { .. } => Err(TlsError::new(TlsErrorKind::Closed)),
         };
+        // rustls may have taken the client's Finished meanwhile, issuing the seed ticket.
+        self.keep_seed();
         if let Err(e) = &result {
             if !e.is_transient() {
                 self.error = Some(e.clone());
             }
         }
         result
+    }
+
+    /// Keeps the seed ticket (see `tickets`) if the last call into rustls on this thread,
+    /// for this server session, issued one.
+    fn keep_seed(&mut self) {
+        if self.client {
+            return;
+        }
+        if let Some(seed) = tickets::take_seed() {
+            self.seed = Some(seed);
+        }
     }
 
     /// Appends a close_notify alert to `outgoing`; no data can be sent after it. Returns
@@ -530,6 +613,7 @@ impl TlsSession {
             }),
             Conn::Rejected { .. } | Conn::Kernel(_) => return Ok(false),
         };
+        self.keep_seed();
         result?;
         self.flags.close_notify_sent = true;
         Ok(true)
@@ -567,12 +651,46 @@ impl TlsSession {
             }),
             Conn::Rejected { .. } => Err(TlsError::new(TlsErrorKind::Closed)),
         };
+        self.keep_seed();
         if let Err(e) = &result {
             if !e.is_transient() {
                 self.error = Some(e.clone());
             }
         }
         result
+    }
+
+    /// Server: sends a NewSessionTicket carrying `app_data` (MsQuic's
+    /// ConnectionSendResumptionTicket), appended to `outgoing`. Needs resumption on and the
+    /// handshake over; else [`TlsErrorKind::NotReady`].
+    pub fn send_resumption_ticket(
+        &mut self,
+        app_data: &[u8],
+        outgoing: &mut Vec<u8>,
+    ) -> Result<(), TlsError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let (Conn::Kernel(k), Some(seed), Some(ticketer)) =
+            (&mut self.conn, &self.seed, &self.ticketer)
+        else {
+            return Err(TlsError::new(TlsErrorKind::NotReady));
+        };
+        let msg = ticketer
+            .seal(seed, app_data)
+            .and_then(|t| tickets::new_session_ticket(seed, &t))
+            .ok_or_else(|| TlsError::new(TlsErrorKind::NotReady))?;
+        let result = k.send_handshake_message(&msg, outgoing);
+        if let Err(e) = &result {
+            self.error = Some(e.clone());
+        }
+        result
+    }
+
+    /// Client: the tickets received since the last call, as numbers naming them in this
+    /// process (for [`TlsSession::client_resuming`]).
+    pub fn take_tickets(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.tickets)
     }
 
     /// Whether the handshake is complete (both directions keyed, peer authenticated).

@@ -180,6 +180,7 @@ struct Pair {
     hello: Option<ClientHello>,
     /// Bytes moved per direction per step.
     chunk: usize,
+    resumption: Resumption,
 }
 
 impl Pair {
@@ -197,6 +198,7 @@ impl Pair {
             choose,
             hello: None,
             chunk: usize::MAX,
+            resumption: Resumption::Off,
         }
     }
 
@@ -207,8 +209,10 @@ impl Pair {
                 Ok(Some(hello)) => {
                     let config = (self.choose)(&hello);
                     let inbox = std::mem::take(&mut self.server.inbox);
-                    self.server.session =
-                        Some(TlsSession::server(&config, &hello, inbox, None).unwrap());
+                    self.server.session = Some(
+                        TlsSession::server_resuming(&config, &hello, inbox, None, self.resumption)
+                            .unwrap(),
+                    );
                     self.hello = Some(hello);
                     moved = true;
                 }
@@ -407,12 +411,14 @@ fn client_accepts_a_server_choosing_the_plain_form() {
     let s = TlsServerConfig {
         rustls: Arc::new(raw),
         alpn: tokens(&["h3"]).into(),
+        ..s
     };
     let mut pair = Pair::new(&c, s.clone());
     // Start the server as a plain-form-only peer would: told only of `h3`.
     let hello = ClientHello {
         server_name: None,
         alpn: tokens(&["h3"]),
+        ticket: None,
     };
     pair.server.session =
         Some(TlsSession::server(&s, &hello, RecvBuffer::default(), None).unwrap());
@@ -969,20 +975,98 @@ fn close_notify_reaches_the_peer() {
     assert!(pair.client.peer_closed);
 }
 
+/// A ticket sent after the handshake with application data resumes the next session,
+/// which reads the data back from the ClientHello; the seed ticket is not kept.
 #[test]
-fn session_tickets_resume() {
+fn resumption_tickets_sent_on_demand_resume() {
     let p = pki();
     let (c, s) = configs(&p, &["x"]);
-    let s = s.with_session_tickets(2);
     let mut first = Pair::new(&c, s.clone());
+    first.resumption = Resumption::On;
     first.handshake();
-    // The client takes the tickets in with the first application data.
     first.server.send(b"hi");
     first.drive();
-    assert_eq!(first.client.plain, b"hi");
-    let mut second = Pair::new(&c, s);
+    assert!(
+        first
+            .client
+            .session
+            .as_mut()
+            .unwrap()
+            .take_tickets()
+            .is_empty()
+    );
+    let server = first.server.session.as_mut().unwrap();
+    server
+        .send_resumption_ticket(b"app data", &mut first.server.outbox)
+        .unwrap();
+    first.drive();
+    let ids = first.client.session.as_mut().unwrap().take_tickets();
+    assert_eq!(ids.len(), 1);
+
+    let mut second = Pair::new(&c, s.clone());
+    second.resumption = Resumption::On;
+    second.client.session =
+        Some(TlsSession::client_resuming(&c, "localhost", Some(ids[0])).unwrap());
     second.handshake();
     assert!(second.client.session().handshake_info().unwrap().resumed);
+    let hello = second.hello.clone().unwrap();
+    assert_eq!(
+        TlsSession::offered_ticket_data(&s, &hello).as_deref(),
+        Some(&b"app data"[..])
+    );
+
+    // A refused ticket gives a full handshake.
+    let mut third = Pair::new(&c, s.clone());
+    third.resumption = Resumption::Refused;
+    third.client.session =
+        Some(TlsSession::client_resuming(&c, "localhost", Some(ids[0])).unwrap());
+    third.handshake();
+    assert!(!third.client.session().handshake_info().unwrap().resumed);
+
+    // Another configuration with the same key opens it; one with another key does not.
+    let (_, other) = configs(&p, &["x"]);
+    assert_eq!(TlsSession::offered_ticket_data(&other, &hello), None);
+    other.set_ticket_key([7; 16], b"material");
+    s.set_ticket_key([7; 16], b"material");
+    let mut fourth = Pair::new(&c, s.clone());
+    fourth.resumption = Resumption::On;
+    fourth.handshake();
+    let server = fourth.server.session.as_mut().unwrap();
+    server
+        .send_resumption_ticket(b"", &mut fourth.server.outbox)
+        .unwrap();
+    fourth.drive();
+    let id = fourth.client.session.as_mut().unwrap().take_tickets()[0];
+    let mut fifth = Pair::new(&c, other.clone());
+    fifth.resumption = Resumption::On;
+    fifth.client.session = Some(TlsSession::client_resuming(&c, "localhost", Some(id)).unwrap());
+    fifth.handshake();
+    assert!(fifth.client.session().handshake_info().unwrap().resumed);
+}
+
+/// The client's Finished taken in by rustls while the server sends (0.5-RTT data) issues
+/// the seed ticket there: the session keeps it, and another session driven on the thread
+/// meanwhile does not take it.
+#[test]
+fn a_seed_issued_while_sending_stays_with_its_session() {
+    let p = pki();
+    let (c, s) = configs(&p, &["x"]);
+    let mut pair = Pair::new(&c, s.clone());
+    pair.resumption = Resumption::On;
+    while pair.client.completed == 0 {
+        assert!(pair.step());
+    }
+    // The client's Finished waits in the server's receive buffer.
+    pair.server.send(b"early");
+    let mut other = Pair::new(&c, s);
+    other.handshake();
+    pair.drive();
+    let server = pair.server.session.as_mut().unwrap();
+    server
+        .send_resumption_ticket(b"", &mut pair.server.outbox)
+        .unwrap();
+    pair.drive();
+    assert_eq!(pair.client.session().take_tickets().len(), 1);
 }
 
 #[test]

@@ -50,6 +50,12 @@ pub fn system_roots() -> Arc<RootCertStore> {
     system().store.clone()
 }
 
+/// The system's certificates as read (DER), for building the chain a peer's certificate
+/// is shown with when nothing else is trusted (NO_CERTIFICATE_VALIDATION).
+pub(super) fn system_ders() -> Arc<[CertificateDer<'static>]> {
+    system().ders.clone()
+}
+
 /// The trust anchors of a configuration: webpki's store, and the CA file's certificates
 /// as they are, for the OpenSSL rules of [`compat`].
 #[derive(Clone, Debug)]
