@@ -157,25 +157,6 @@ static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECT
     return QUIC_STATUS_SUCCESS;
 }
 
-/* Whether a thread of the library (named msquic-qmux-*) exists. */
-static int library_threads(void) {
-    int found = 0;
-    DIR* d = opendir("/proc/self/task");
-    if (d == NULL) return 0;
-    struct dirent* e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
-        char path[300], name[64] = {0};
-        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-        FILE* f = fopen(path, "r");
-        if (f == NULL) continue;
-        if (fgets(name, sizeof(name), f) != NULL && strncmp(name, "msquic-qmux", 11) == 0) found++;
-        fclose(f);
-    }
-    closedir(d);
-    return found;
-}
-
 int main(void) {
     if (!have_test_cert()) return finish("execution_threads");
     counter_init(&echoed);

@@ -54,19 +54,6 @@ static QUIC_STATUS QUIC_API client_conn_cb(HQUIC conn, void* ctx, QUIC_CONNECTIO
     return QUIC_STATUS_SUCCESS;
 }
 
-/* Entries of a /proc/self directory, without "." and "..". */
-static int count_entries(const char* path) {
-    DIR* d = opendir(path);
-    if (d == NULL) return -1;
-    int n = 0;
-    struct dirent* e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] != '.') n++;
-    }
-    closedir(d);
-    return n;
-}
-
 /* Waits until the thread and descriptor counts are back at most at the given levels (a thread
  * just joined may linger in /proc for a moment). */
 static int back_to(int threads, int fds, int* now_threads, int* now_fds) {

@@ -85,9 +85,10 @@ static inline long long now_ms(void) {
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Threads of this process (entries of /proc/self/task). */
-static inline int thread_count(void) {
-    DIR* d = opendir("/proc/self/task");
+/* Entries of a /proc/self directory (e.g. "/proc/self/task" for threads, "/proc/self/fd" for
+ * descriptors), without "." and ".."; -1 if it cannot be read. */
+static inline int count_entries(const char* path) {
+    DIR* d = opendir(path);
     if (d == NULL) return -1;
     int n = 0;
     struct dirent* e;
@@ -96,6 +97,28 @@ static inline int thread_count(void) {
     }
     closedir(d);
     return n;
+}
+
+/* Threads of this process. */
+static inline int thread_count(void) { return count_entries("/proc/self/task"); }
+
+/* Threads of the library (named msquic-qmux-*) in this process. */
+static inline int library_threads(void) {
+    int found = 0;
+    DIR* d = opendir("/proc/self/task");
+    if (d == NULL) return 0;
+    struct dirent* e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char path[300], name[64] = {0};
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        FILE* f = fopen(path, "r");
+        if (f == NULL) continue;
+        if (fgets(name, sizeof(name), f) != NULL && strncmp(name, "msquic-qmux", 11) == 0) found++;
+        fclose(f);
+    }
+    closedir(d);
+    return found;
 }
 
 /* Waits up to `wait_ms` for the process to have at most `threads` threads (a thread just
