@@ -16,13 +16,12 @@
 //! The clients are our own engine (`msquic::proto`) over rustls, in threads of this process.
 //! Every wait is bounded; there are no sleeps.
 
-use std::ffi::{CString, c_void};
+use std::ffi::c_void;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::path::PathBuf;
 use std::ptr::{null, null_mut};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
@@ -30,7 +29,10 @@ use msquic::api::abi::*;
 use msquic::api::entry::{MsQuicClose, MsQuicOpenVersion};
 use msquic::proto::frame::{Frame, FrameType};
 use msquic::proto::{self, Dir, Side, record};
-use rustls::pki_types::CertificateDer;
+
+#[path = "common/test_cert.rs"]
+mod common_cert;
+use common_cert::TestCert;
 
 /// The application protocol.
 const ALPN: &str = "flood";
@@ -45,28 +47,9 @@ const LIMIT: Duration = Duration::from_secs(20);
 /// The server's limit on the client's bidirectional streams.
 const PEER_BIDI: u16 = 4;
 
-struct TestCert {
-    cert_der: CertificateDer<'static>,
-    cert_file: CString,
-    key_file: CString,
-}
-
+/// The shared test certificate, its files in this test's own folder.
 fn test_cert() -> &'static TestCert {
-    static CERT: OnceLock<TestCert> = OnceLock::new();
-    CERT.get_or_init(|| {
-        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
-            .expect("generate a certificate");
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("flood-cert");
-        std::fs::create_dir_all(&dir).expect("cert dir");
-        let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
-        std::fs::write(&c, made.cert.pem()).expect("write cert");
-        std::fs::write(&k, made.signing_key.serialize_pem()).expect("write key");
-        TestCert {
-            cert_der: made.cert.der().clone(),
-            cert_file: CString::new(c.to_str().unwrap()).unwrap(),
-            key_file: CString::new(k.to_str().unwrap()).unwrap(),
-        }
-    })
+    common_cert::test_cert("flood-cert")
 }
 
 /// VmHWM (peak resident set) of this process, in bytes.

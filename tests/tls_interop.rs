@@ -30,17 +30,20 @@
 //! Every wait is bounded ([`LIMIT`]); there are no sleeps.
 
 use std::ffi::{CString, c_void};
-use std::path::PathBuf;
 use std::ptr::{null, null_mut};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use msquic::api::abi::*;
 use msquic::api::entry::{MsQuicClose, MsQuicOpenVersion};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use web_transport_trait::{RecvStream as _, SendStream as _, Session as _};
+
+#[path = "common/test_cert.rs"]
+mod common_cert;
+use common_cert::TestCert;
 
 /// The bound on every wait.
 const LIMIT: Duration = Duration::from_secs(20);
@@ -93,31 +96,9 @@ fn reversed(v: &[u8]) -> Vec<u8> {
     v
 }
 
-/// The test certificate for `localhost`, made once: DER forms and PEM files.
-struct TestCert {
-    cert_der: CertificateDer<'static>,
-    key_der: Vec<u8>,
-    cert_file: CString,
-    key_file: CString,
-}
-
+/// The shared test certificate, its files in this test's own folder.
 fn test_cert() -> &'static TestCert {
-    static CERT: OnceLock<TestCert> = OnceLock::new();
-    CERT.get_or_init(|| {
-        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
-            .expect("generate a certificate");
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tls-interop-cert");
-        std::fs::create_dir_all(&dir).expect("cert dir");
-        let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
-        std::fs::write(&c, made.cert.pem()).expect("write cert");
-        std::fs::write(&k, made.signing_key.serialize_pem()).expect("write key");
-        TestCert {
-            cert_der: made.cert.der().clone(),
-            key_der: made.signing_key.serialize_der(),
-            cert_file: CString::new(c.to_str().unwrap()).unwrap(),
-            key_file: CString::new(k.to_str().unwrap()).unwrap(),
-        }
-    })
+    common_cert::test_cert("tls-interop-cert")
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
