@@ -548,6 +548,10 @@ impl Connection {
                     )),
                 },
             };
+            let mut stream = stream;
+            if let Some(recv) = stream.recv.as_mut() {
+                recv.opened_early = self.input_early;
+            }
             self.streams.insert(new_id, stream);
             self.events.push_back(Event::StreamOpened { id: new_id });
         }
@@ -586,9 +590,13 @@ impl Connection {
         source: &mut Source<'_>,
     ) -> Result<(), TransportError> {
         let shared = source.share(f.data, &self.pinned, self.pin_budget);
+        let early = self.input_early;
         let Some(recv) = self.recv_stream_for_frame(f.id)? else {
             return Ok(()); // A finished stream: nothing to do.
         };
+        if early {
+            recv.early_end = recv.early_end.max(f.offset + f.data.len() as u64);
+        }
         let acc = match shared {
             Some((data, pin)) => recv.ingest_shared(f.offset, data, pin, f.fin)?,
             None => recv.ingest(f.offset, f.data, f.fin)?,

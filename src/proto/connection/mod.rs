@@ -355,6 +355,10 @@ pub struct Connection {
     flood: flood::FloodGuard,
     /// Records that may still be processed before input is held; `None`: no bound.
     record_budget: Option<usize>,
+    /// Output is restricted to what may go in TLS early data.
+    early_output: bool,
+    /// The input being processed arrived in TLS early data.
+    input_early: bool,
     /// Input received while the record budget was spent, in order.
     held_input: VecDeque<SharedBytes>,
     /// The peer's end of input arrived behind held input.
@@ -523,6 +527,8 @@ impl Connection {
             data_blocked_seen: None,
             flood: flood::FloodGuard::default(),
             record_budget: None,
+            early_output: false,
+            input_early: false,
             held_input: VecDeque::new(),
             eof_held: false,
             close_frame: None,
@@ -916,14 +922,59 @@ impl Connection {
         data: SendData,
         token: Option<u64>,
     ) -> Result<(), CommandError> {
+        self.send_with(id, data, token, false)
+    }
+
+    /// Like [`Connection::send`]; with `early`, the data may go in TLS early data (0-RTT,
+    /// see [`Connection::set_early_output`]) if all data queued before it on the stream may.
+    pub fn send_with(
+        &mut self,
+        id: StreamId,
+        data: SendData,
+        token: Option<u64>,
+        early: bool,
+    ) -> Result<(), CommandError> {
         self.check_open()?;
         let send = self.send_half(id)?;
         if !send.is_writable() {
             return Err(CommandError::SendClosed);
         }
+        let len = data.as_slice().len() as u64;
         send.push(data, token);
+        if early {
+            send.allow_early(len);
+        }
         self.schedule(id);
         Ok(())
+    }
+
+    /// Restricts the records produced from now on to what may go in TLS early data (0-RTT):
+    /// our transport parameters, control frames, frames opening streams, the stream data
+    /// queued as allowed there ([`Connection::send_with`]) and FINs right after it; no
+    /// datagrams. Off again, everything else follows.
+    pub fn set_early_output(&mut self, on: bool) {
+        self.early_output = on;
+    }
+
+    /// Like [`Connection::handle_input`], for plaintext that arrived in TLS early data
+    /// (0-RTT): streams it opens and the data it carries are marked so
+    /// ([`Connection::stream_early`]). Early data ends at a record boundary, so it is all
+    /// processed at once, whatever the record budget.
+    pub fn handle_input_early(&mut self, now: Instant, input: &[u8]) {
+        let budget = self.record_budget.take();
+        self.input_early = true;
+        self.handle_input(now, input);
+        self.input_early = false;
+        self.record_budget = budget;
+    }
+
+    /// For a stream the peer opened: whether TLS early data opened it, and the end of the
+    /// data it received in early data (MsQuic's 0-RTT flags).
+    pub fn stream_early(&self, id: StreamId) -> (bool, u64) {
+        self.streams
+            .get(&id)
+            .and_then(|s| s.recv.as_ref())
+            .map_or((false, 0), |r| (r.opened_early, r.early_end))
     }
 
     /// Ends the sending half with FIN once queued data is written.

@@ -94,7 +94,7 @@ impl Connection {
         if self.limits().is_none() {
             return; // Nothing that depends on the peer's parameters yet.
         }
-        if !self.write_datagrams(w) {
+        if !self.early_output && !self.write_datagrams(w) {
             return;
         }
         self.write_streams(w);
@@ -270,6 +270,19 @@ impl Connection {
 
     /// Picks the next stream to serve: the first of the highest priority in the queue.
     fn pick_stream(&self) -> Option<usize> {
+        if self.early_output {
+            // Only streams with something allowed in early data, in priority order.
+            let mut best: Option<(usize, u16)> = None;
+            for (i, id) in self.send_queue.iter().enumerate() {
+                let Some(send) = self.streams.get(id).and_then(|s| s.send.as_ref()) else {
+                    continue;
+                };
+                if send.early_ready() && best.is_none_or(|(_, p)| send.priority > p) {
+                    best = Some((i, send.priority));
+                }
+            }
+            return best.map(|(i, _)| i);
+        }
         if self.send_queue.len() <= 1 {
             // One stream (the common bulk case): no priorities to compare.
             return (!self.send_queue.is_empty()).then_some(0);
@@ -303,9 +316,13 @@ impl Connection {
             }
             // Something to send: the application is not what holds the stream back.
             send.blocked.app.end(self.clock);
-            let sendable = send.sendable().min(conn_credit);
+            let mut sendable = send.sendable().min(conn_credit);
+            if self.early_output {
+                sendable = sendable.min(send.early_room());
+            }
             let fin_only = send.fin_after(0);
-            let announce_only = send.announce_due();
+            let announce_only = send.announce_due()
+                || (self.early_output && sendable == 0 && send.early_announce());
             send.announce = false;
             if sendable == 0 && !fin_only && !announce_only {
                 if send.pending() > 0 && send.credit.available() == 0 {

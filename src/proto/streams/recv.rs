@@ -51,6 +51,10 @@ pub struct RecvStream {
     pub notified: bool,
     /// Whether a MAX_STREAM_DATA for this stream is queued.
     pub max_data_queued: bool,
+    /// Whether TLS early data (0-RTT) opened the stream.
+    pub opened_early: bool,
+    /// The end of the furthest data received in TLS early data (0-RTT).
+    pub early_end: u64,
 }
 
 impl RecvStream {
@@ -68,6 +72,8 @@ impl RecvStream {
             fin_delivered: false,
             notified: false,
             max_data_queued: false,
+            opened_early: false,
+            early_end: 0,
         }
     }
 

@@ -95,6 +95,9 @@ pub struct SendStream {
     pub announce: bool,
     /// Blocked-time clocks (see [`crate::proto::Connection::blocked_times`]).
     pub blocked: crate::proto::connection::StreamBlocked,
+    /// Bytes from the start of the stream that may go in TLS early data (0-RTT): the data
+    /// of the sends allowed there, as long as every send before them was.
+    early_limit: u64,
 }
 
 impl SendStream {
@@ -110,6 +113,40 @@ impl SendStream {
             queued: false,
             announce: false,
             blocked: Default::default(),
+            early_limit: 0,
+        }
+    }
+
+    /// Marks the data queued last (`len` bytes) as allowed in TLS early data, if all data
+    /// queued before it was.
+    pub fn allow_early(&mut self, len: u64) {
+        let end = self.offset + self.pending;
+        if self.early_limit == end - len {
+            self.early_limit = end;
+        }
+    }
+
+    /// Whether an announcing frame is due while output is restricted to TLS early data:
+    /// the stream opens on the peer even when none of its data may go yet.
+    pub fn early_announce(&self) -> bool {
+        self.announce && self.offset == 0 && self.phase == SendPhase::Open
+    }
+
+    /// Bytes that may still go in TLS early data.
+    pub fn early_room(&self) -> u64 {
+        self.early_limit.saturating_sub(self.offset)
+    }
+
+    /// Whether this stream has anything that may go in TLS early data: an announcing
+    /// frame, data allowed there, or a FIN after data all allowed there.
+    pub fn early_ready(&self) -> bool {
+        match self.phase {
+            SendPhase::Open => self.early_announce() || (self.pending > 0 && self.early_room() > 0),
+            SendPhase::Finishing => {
+                (self.pending > 0 && self.early_room() > 0) || self.early_room() >= self.pending
+            }
+            SendPhase::ResetPending { .. } => self.pending > 0 && self.early_room() > 0,
+            SendPhase::DataSent | SendPhase::ResetSent => false,
         }
     }
 

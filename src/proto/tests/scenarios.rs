@@ -1102,6 +1102,83 @@ fn zero_rtt_with_remembered_parameters() {
 }
 
 #[test]
+fn early_output_holds_what_is_not_allowed_in_early_data() {
+    let server_cfg = Config {
+        max_datagram_frame_size: Some(1000),
+        ..Config::default()
+    };
+    let remembered = server_cfg.transport_parameters();
+    let mut p = Pair::new(Config::default(), server_cfg, Chunking::Whole);
+    p.client.conn.use_remembered_params(remembered);
+    // Stream a: allowed data, then data that is not, then FIN. Stream b: not allowed at
+    // all, but its opening frame may go. A datagram waits for the handshake.
+    let a = p.client.conn.open(Dir::Bi).unwrap();
+    p.client
+        .conn
+        .send_with(a, b"early"[..].into(), None, true)
+        .unwrap();
+    p.client
+        .conn
+        .send_with(a, b"-late"[..].into(), None, false)
+        .unwrap();
+    p.client
+        .conn
+        .send_with(a, b"-never-early"[..].into(), None, true)
+        .unwrap();
+    p.client.conn.finish(a).unwrap();
+    let b = p.client.conn.open(Dir::Uni).unwrap();
+    p.client.conn.announce(b).unwrap();
+    p.client.conn.send(b, b"uni"[..].into(), None).unwrap();
+    p.client.conn.send_datagram(b"dg".to_vec(), 1).unwrap();
+    p.client.conn.set_early_output(true);
+    let mut early = vec![0u8; 65536];
+    let n = p.client.conn.poll_transmit(p.time, &mut early);
+    early.truncate(n);
+    assert_eq!(p.client.conn.poll_transmit(p.time, &mut [0u8; 4096]), 0);
+    let types = frame_types(&early);
+    assert_eq!(types[0], FrameType::QX_TRANSPORT_PARAMETERS);
+    assert!(!types.contains(&FrameType::DATAGRAM_LEN), "{types:?}");
+    p.server.conn.handle_input_early(p.time, &early);
+    let mut got = Vec::new();
+    assert!(!read_all(&mut p.server, a, &mut got));
+    assert_eq!(got, b"early");
+    assert_eq!(p.server.conn.stream_early(a), (true, 5));
+    assert_eq!(p.server.conn.stream_early(b), (true, 0));
+    // The rest follows once early output ends.
+    p.client.conn.set_early_output(false);
+    p.drive();
+    assert!(read_all(&mut p.server, a, &mut got));
+    assert_eq!(got, b"early-late-never-early");
+    assert_eq!(p.server.conn.stream_early(a), (true, 5));
+    assert!(
+        p.server
+            .take_events()
+            .contains(&Event::DatagramReceived(b"dg".to_vec()))
+    );
+}
+
+#[test]
+fn early_output_sends_a_fin_after_allowed_data() {
+    let server_cfg = Config::default();
+    let remembered = server_cfg.transport_parameters();
+    let mut p = Pair::new(Config::default(), server_cfg, Chunking::Whole);
+    p.client.conn.use_remembered_params(remembered);
+    let a = p.client.conn.open(Dir::Bi).unwrap();
+    p.client
+        .conn
+        .send_with(a, b"all early"[..].into(), None, true)
+        .unwrap();
+    p.client.conn.finish(a).unwrap();
+    p.client.conn.set_early_output(true);
+    let mut early = vec![0u8; 65536];
+    let n = p.client.conn.poll_transmit(p.time, &mut early);
+    p.server.conn.handle_input_early(p.time, &early[..n]);
+    let mut got = Vec::new();
+    assert!(read_all(&mut p.server, a, &mut got));
+    assert_eq!(got, b"all early");
+}
+
+#[test]
 fn closing_cancels_queued_sends() {
     let server_cfg = Config {
         initial_max_stream_data_bidi_remote: 10,
