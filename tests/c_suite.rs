@@ -262,6 +262,7 @@ const C_PROGRAMS: &[&str] = &[
     "tls_secrets",
     "resumption",
     "resumption_limits",
+    "zero_rtt",
     "stream_statistics",
     "unbuffered_send",
     "xdp_map_config",
@@ -373,6 +374,11 @@ fn resumption() {
 #[test]
 fn resumption_limits() {
     c_program("resumption_limits");
+}
+
+#[test]
+fn zero_rtt() {
+    c_program("zero_rtt");
 }
 
 #[test]

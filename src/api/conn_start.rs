@@ -246,7 +246,8 @@ fn raced(cx: &WorkerCx, handle: &Arc<Handle<Connection>>, outcome: Outcome, conn
                         c.set_handshake_deadline(cx, deadline);
                     }
                     c.set_disconnect_timeout(cx, connect.disconnect_timeout);
-                    *slot.conn.borrow_mut() = Some(c);
+                    *slot.conn.borrow_mut() = Some(c.clone());
+                    crate::api::zero_rtt::on_transport(cx, &slot, &c);
                 }
                 Err(e) => fail_connect(cx, &slot, e.kind()),
             }

@@ -85,6 +85,11 @@ pub(crate) struct ConnSlot {
     reserved_next: [Cell<u64>; 2],
     /// Streams with an ID, by ID.
     streams: RefCell<HashMap<u64, Arc<Handle<Stream>>>>,
+    /// Client: the engine sends by the limits a resumption ticket remembers, for 0-RTT:
+    /// streams open before the handshake.
+    pub(crate) early_streams: Cell<bool>,
+    /// Client: the server refused the early data.
+    pub(crate) early_refused: Cell<bool>,
     /// The application-form ALPN the connection uses.
     pub(crate) alpn: RefCell<Vec<u8>>,
     /// Server: the ALPN choice of NEW_CONNECTION.
@@ -136,6 +141,8 @@ impl ConnSlot {
             blocked_starts: RefCell::new(Vec::new()),
             reserved_next: [Cell::new(0), Cell::new(0)],
             streams: RefCell::new(HashMap::new()),
+            early_streams: Cell::new(false),
+            early_refused: Cell::new(false),
             alpn: RefCell::new(Vec::new()),
             alpn_choice: Default::default(),
             connected: Cell::new(false),
@@ -230,6 +237,15 @@ impl ConnSlot {
     }
 
     /// The started stream with ID `id`.
+    /// The streams known by ID, with their IDs.
+    pub(crate) fn streams_snapshot(&self) -> Vec<(u64, Arc<Handle<Stream>>)> {
+        self.streams
+            .borrow()
+            .iter()
+            .map(|(id, s)| (*id, s.clone()))
+            .collect()
+    }
+
     pub(crate) fn stream(&self, id: StreamId) -> Option<Arc<Handle<Stream>>> {
         self.streams.borrow().get(&id.0).cloned()
     }
@@ -550,6 +566,7 @@ impl ConnSlot {
                 let handshake = conn.tls(|s| s.and_then(|s| s.handshake_info()));
                 self.resumed.set(handshake.is_some_and(|h| h.resumed));
                 self.handle.obj.info.lock().handshake = handshake.map(handshake_info);
+                crate::api::zero_rtt::on_handshake_complete(self, conn);
                 // PEER_CERTIFICATE_RECEIVED follows the peer's transport parameters' events.
                 self.cert_event_due
                     .set(self.handle.obj.cert_check.lock().is_some());
@@ -767,6 +784,10 @@ impl ConnSlot {
             }
             Event::SendShutdownComplete { id, graceful } => {
                 if let Some(s) = self.stream(id) {
+                    if self.early_streams.get() {
+                        // STREAM_0RTT_LENGTH is known from now on.
+                        crate::api::zero_rtt::note_sent(self, conn, &s, id);
+                    }
                     stream::send_shutdown_complete(&s, graceful);
                 }
             }

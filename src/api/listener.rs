@@ -880,6 +880,11 @@ pub(crate) fn configure_accepted(
                 // The handshake's time runs from ConnectionSetConfiguration.
                 let handshake_timeout =
                     handshake_timeout.map(|t| t.saturating_sub(started.elapsed()));
+                // RESUME_AND_ZERORTT: a resumed session takes its early data (0-RTT).
+                let resumption = match resumption {
+                    Resumption::On if resumption_level >= 2 => Resumption::EarlyData,
+                    r => r,
+                };
                 let session =
                     TlsSession::server_resuming(&server, &hello, buf, wire.as_deref(), resumption);
                 match session {
@@ -956,7 +961,8 @@ fn accept_on(
                 let _ = conn.set_dscp(dscp);
             }
             conn.set_disconnect_timeout(cx, disconnect_timeout);
-            *slot.conn.borrow_mut() = Some(conn);
+            *slot.conn.borrow_mut() = Some(conn.clone());
+            conn.begin(cx);
             QUIC_STATUS_PENDING
         }
         Err(_) => QUIC_STATUS_INTERNAL_ERROR,

@@ -38,3 +38,4 @@ mod stream_reset;
 mod tests;
 mod tls_secrets;
 mod workers;
+mod zero_rtt;

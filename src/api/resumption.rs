@@ -53,7 +53,7 @@ pub(crate) struct ConnResumption {
     /// Client: the ticket set with QUIC_PARAM_CONN_RESUMPTION_TICKET.
     ticket: Mutex<Option<u64>>,
     /// Client: the server's transport parameters the ticket remembers.
-    remembered: Mutex<Option<TransportParameters>>,
+    pub(crate) remembered: Mutex<Option<TransportParameters>>,
     /// Server: tickets may be sent (ServerResumptionLevel above NO_RESUME, no FINAL yet).
     enabled: AtomicBool,
 }

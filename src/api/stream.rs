@@ -84,6 +84,13 @@ impl Payload {
             Self::Buffered(v) | Self::Borrowed(v) => v.is_empty(),
         }
     }
+
+    fn len(&self) -> u64 {
+        match self {
+            Self::Copied(v) => v.len() as u64,
+            Self::Buffered(v) | Self::Borrowed(v) => v.iter().map(|b| b.len as u64).sum(),
+        }
+    }
 }
 
 /// The bytes of `bufs`, copied.
@@ -496,7 +503,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
     let reserved_next = slot.reserved_next(d).get();
     // The engine's next index for `dir`, and the outcome of opening if it is this stream's
     // turn (promised IDs are opened in order, before any new start).
-    let opened = if slot.params_known() {
+    let opened = if slot.params_known() || slot.early_streams.get() {
         slot.with_engine(cx, |e| {
             let next = e.max_streams(dir).0 - e.streams_available(dir);
             let turn = match reserved {
@@ -1052,12 +1059,19 @@ fn send_now(
     if flags & QUIC_SEND_FLAG_FIN.0 != 0 {
         stream.obj.shut_send();
     }
+    // ALLOW_0_RTT: the bytes may go in 0-RTT (TLS early data) if all before them may.
+    let early = (flags & QUIC_SEND_FLAG_ALLOW_0_RTT.0 != 0).then(|| data.len());
     // `None`: the send completed already (see `complete_blocked_sends`); only its bytes go.
     let Some(context) = context else {
         if let Payload::Copied(v) = data {
             slot.with_engine(cx, |e| {
-                if e.send_copied(id, v).is_ok() && flags & QUIC_SEND_FLAG_FIN.0 != 0 {
-                    let _ = e.finish(id);
+                if e.send_copied(id, v).is_ok() {
+                    if let Some(len) = early {
+                        e.allow_early(id, len);
+                    }
+                    if flags & QUIC_SEND_FLAG_FIN.0 != 0 {
+                        let _ = e.finish(id);
+                    }
                 }
             });
         }
@@ -1112,6 +1126,9 @@ fn send_now(
                     })
                 }
             };
+            if let (Ok(()), Some(len)) = (&r, early) {
+                e.allow_early(id, len);
+            }
             if r.is_ok() && completes_now {
                 e.complete_send(id, context as u64);
             }
@@ -1172,13 +1189,18 @@ pub(crate) fn ideal_send_buffer_size(stream: &Handle<Stream>) -> u64 {
 /// The peer opened a stream: PEER_STREAM_STARTED on the connection; the application owns
 /// the new handle and must set its callback inside the event.
 pub(crate) fn peer_started(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &Rc<Conn>, id: StreamId) {
-    let _ = (cx, conn);
+    let _ = cx;
+    let (opened_early, early_end) = conn.inspect(|e| e.stream_early(id));
     let uni = id.dir() == Dir::Uni;
-    let flags = if uni {
+    let mut flags = if uni {
         QUIC_STREAM_OPEN_FLAG_UNIDIRECTIONAL.0
     } else {
         0
     };
+    if opened_early {
+        // Opened by a frame that came in 0-RTT, as MsQuic flags it.
+        flags |= QUIC_STREAM_OPEN_FLAG_0_RTT.0;
+    }
     let state = StreamState {
         id: Some(id.0),
         start_requested: true,
@@ -1198,6 +1220,7 @@ pub(crate) fn peer_started(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &Rc<Conn>, 
         core::ptr::null_mut(),
         core::ptr::null_mut(),
     );
+    stream.obj.extra.set_early_received(early_end);
     slot.add_stream(id.0, stream.clone());
     let started = stream.clone();
     let mut ev = QUIC_CONNECTION_EVENT {

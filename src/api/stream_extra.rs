@@ -33,6 +33,10 @@ pub(crate) struct StreamExtra {
     pub(crate) timings: Mutex<Timings>,
     /// The stream's place in STRM_ACTIVE.
     pub(crate) counted: StreamCount,
+    /// The end of the data received in 0-RTT (RECEIVE's 0_RTT flag below it).
+    early_received: AtomicU64,
+    /// The bytes of ours sent in 0-RTT (`QUIC_PARAM_STREAM_0RTT_LENGTH`).
+    early_sent: AtomicU64,
 }
 
 /// The lockable part of [`StreamExtra`].
@@ -70,6 +74,26 @@ impl StreamExtra {
     /// The stream got its place under the peer's stream-count limit.
     pub(crate) fn id_unblocked(&self) {
         self.timings.lock().id_unblocked(Instant::now());
+    }
+
+    /// Notes the end of the data received in 0-RTT.
+    pub(crate) fn set_early_received(&self, end: u64) {
+        self.early_received.fetch_max(end, Ordering::Relaxed);
+    }
+
+    /// The end of the data received in 0-RTT.
+    pub(crate) fn early_received(&self) -> u64 {
+        self.early_received.load(Ordering::Relaxed)
+    }
+
+    /// Notes the bytes of ours sent in 0-RTT.
+    pub(crate) fn set_early_sent(&self, n: u64) {
+        self.early_sent.store(n, Ordering::Relaxed);
+    }
+
+    /// The bytes of ours sent in 0-RTT.
+    pub(crate) fn early_sent(&self) -> u64 {
+        self.early_sent.load(Ordering::Relaxed)
     }
 
     /// Bytes queued with StreamSend so far.

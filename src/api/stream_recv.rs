@@ -315,6 +315,8 @@ pub(crate) fn deliver_receive(slot: &Rc<ConnSlot>, cx: &WorkerCx, stream: &Arc<H
         r.delivering = true;
     }
     let id = StreamId(id);
+    let early = conn.inspect(|e| e.stream_early(id).1);
+    stream.obj.extra.set_early_received(early);
     let m = mode(stream);
     loop {
         let more = match m {
@@ -356,11 +358,18 @@ fn raise_receive(
                 TotalBufferLength: total,
                 Buffers: bufs.as_ptr(),
                 BufferCount: bufs.len() as u32,
-                Flags: if fin {
-                    QUIC_RECEIVE_FLAG_FIN
-                } else {
-                    QUIC_RECEIVE_FLAG_NONE
-                },
+                // 0_RTT: the data starts below the end of what came in 0-RTT, as MsQuic.
+                Flags: QUIC_RECEIVE_FLAGS(
+                    if fin {
+                        QUIC_RECEIVE_FLAG_FIN.0
+                    } else {
+                        QUIC_RECEIVE_FLAG_NONE.0
+                    } | if offset < stream.obj.extra.early_received() {
+                        QUIC_RECEIVE_FLAG_0_RTT.0
+                    } else {
+                        0
+                    },
+                ),
             },
         },
     );

@@ -245,8 +245,8 @@ pub(crate) unsafe fn get(
         QUIC_PARAM_STREAM_0RTT_LENGTH => {
             // SAFETY: as above.
             let s = unsafe { Handle::<Stream>::borrow(h) }?;
-            // As MsQuic: known once the stream started and its sending half is over. QMux has
-            // no 0-RTT: no stream data is ever sent early.
+            // As MsQuic: known once the stream started and its sending half is over: the
+            // bytes that went in 0-RTT (TLS early data).
             if s.obj.started_id().is_none() || !s.obj.extra.send_shutdown_indicated() {
                 // SAFETY: as above.
                 if unsafe { len.read() } < 8 || buf.is_null() {
@@ -257,8 +257,9 @@ pub(crate) unsafe fn get(
                 }
                 return Some(QUIC_STATUS_INVALID_STATE);
             }
+            let sent = s.obj.extra.early_sent();
             // SAFETY: as above.
-            unsafe { answer(len, buf, &0u64.to_ne_bytes()) }
+            unsafe { answer(len, buf, &sent.to_ne_bytes()) }
         }
         QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE => {
             // SAFETY: as above.

@@ -357,6 +357,8 @@ pub struct Connection {
     record_budget: Option<usize>,
     /// Output is restricted to what may go in TLS early data.
     early_output: bool,
+    /// The stream data of ours that went out in TLS early data, by stream.
+    early_sent: std::collections::HashMap<StreamId, u64>,
     /// The input being processed arrived in TLS early data.
     input_early: bool,
     /// Input received while the record budget was spent, in order.
@@ -528,6 +530,7 @@ impl Connection {
             flood: flood::FloodGuard::default(),
             record_budget: None,
             early_output: false,
+            early_sent: Default::default(),
             input_early: false,
             held_input: VecDeque::new(),
             eof_held: false,
@@ -922,30 +925,27 @@ impl Connection {
         data: SendData,
         token: Option<u64>,
     ) -> Result<(), CommandError> {
-        self.send_with(id, data, token, false)
-    }
-
-    /// Like [`Connection::send`]; with `early`, the data may go in TLS early data (0-RTT,
-    /// see [`Connection::set_early_output`]) if all data queued before it on the stream may.
-    pub fn send_with(
-        &mut self,
-        id: StreamId,
-        data: SendData,
-        token: Option<u64>,
-        early: bool,
-    ) -> Result<(), CommandError> {
         self.check_open()?;
         let send = self.send_half(id)?;
         if !send.is_writable() {
             return Err(CommandError::SendClosed);
         }
-        let len = data.as_slice().len() as u64;
         send.push(data, token);
-        if early {
-            send.allow_early(len);
-        }
         self.schedule(id);
         Ok(())
+    }
+
+    /// Allows the last `len` bytes queued on a stream in TLS early data (0-RTT, see
+    /// [`Connection::set_early_output`]), if all data queued before them is.
+    pub fn allow_early(&mut self, id: StreamId, len: u64) {
+        if let Ok(send) = self.send_half(id) {
+            send.allow_early(len);
+        }
+    }
+
+    /// The bytes of a stream of ours that went out in TLS early data (0-RTT).
+    pub fn stream_early_sent(&self, id: StreamId) -> u64 {
+        self.early_sent.get(&id).copied().unwrap_or(0)
     }
 
     /// Restricts the records produced from now on to what may go in TLS early data (0-RTT):

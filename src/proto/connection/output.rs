@@ -375,6 +375,10 @@ impl Connection {
             });
             self.send_data.consume(n);
             self.stats.stream_bytes_sent += n;
+            if self.early_output {
+                send.early_opened = true;
+                self.early_sent.insert(id, send.offset());
+            }
             if send.pending() == 0 && matches!(send.phase, SendPhase::Open) {
                 // All written: waiting for the application's next data.
                 send.blocked.app.begin(self.clock);

@@ -98,6 +98,8 @@ pub struct SendStream {
     /// Bytes from the start of the stream that may go in TLS early data (0-RTT): the data
     /// of the sends allowed there, as long as every send before them was.
     early_limit: u64,
+    /// A frame of this stream went out in TLS early data.
+    pub early_opened: bool,
 }
 
 impl SendStream {
@@ -114,6 +116,7 @@ impl SendStream {
             announce: false,
             blocked: Default::default(),
             early_limit: 0,
+            early_opened: false,
         }
     }
 
@@ -121,15 +124,16 @@ impl SendStream {
     /// queued before it was.
     pub fn allow_early(&mut self, len: u64) {
         let end = self.offset + self.pending;
-        if self.early_limit == end - len {
+        if self.early_limit == end.saturating_sub(len) {
             self.early_limit = end;
         }
     }
 
-    /// Whether an announcing frame is due while output is restricted to TLS early data:
-    /// the stream opens on the peer even when none of its data may go yet.
+    /// Whether an announcing frame is due while output is restricted to TLS early data: the
+    /// stream opens on the peer even when none of its queued data may go yet (a stream
+    /// with only such data waits, as in MsQuic).
     pub fn early_announce(&self) -> bool {
-        self.announce && self.offset == 0 && self.phase == SendPhase::Open
+        !self.early_opened && self.announce && self.offset == 0 && self.phase == SendPhase::Open
     }
 
     /// Bytes that may still go in TLS early data.

@@ -1113,18 +1113,14 @@ fn early_output_holds_what_is_not_allowed_in_early_data() {
     // Stream a: allowed data, then data that is not, then FIN. Stream b: not allowed at
     // all, but its opening frame may go. A datagram waits for the handshake.
     let a = p.client.conn.open(Dir::Bi).unwrap();
+    p.client.conn.send(a, b"early"[..].into(), None).unwrap();
+    p.client.conn.allow_early(a, 5);
+    p.client.conn.send(a, b"-late"[..].into(), None).unwrap();
     p.client
         .conn
-        .send_with(a, b"early"[..].into(), None, true)
+        .send(a, b"-never-early"[..].into(), None)
         .unwrap();
-    p.client
-        .conn
-        .send_with(a, b"-late"[..].into(), None, false)
-        .unwrap();
-    p.client
-        .conn
-        .send_with(a, b"-never-early"[..].into(), None, true)
-        .unwrap();
+    p.client.conn.allow_early(a, 12);
     p.client.conn.finish(a).unwrap();
     let b = p.client.conn.open(Dir::Uni).unwrap();
     p.client.conn.announce(b).unwrap();
@@ -1166,8 +1162,9 @@ fn early_output_sends_a_fin_after_allowed_data() {
     let a = p.client.conn.open(Dir::Bi).unwrap();
     p.client
         .conn
-        .send_with(a, b"all early"[..].into(), None, true)
+        .send(a, b"all early"[..].into(), None)
         .unwrap();
+    p.client.conn.allow_early(a, 9);
     p.client.conn.finish(a).unwrap();
     p.client.conn.set_early_output(true);
     let mut early = vec![0u8; 65536];

@@ -9,6 +9,8 @@ use crate::runtime::counters;
 use crate::runtime::log::qlog;
 use crate::runtime::tls::{MAX_RECORD_PLAINTEXT, Plaintext, SEAL_ROOM, TlsError};
 
+/// Most early data (0-RTT) a client sends with its ClientHello.
+const EARLY_DATA_MAX: usize = 1 << 20;
 /// Size of the receive buffer (one socket read fills at most this much).
 pub(super) const READ_SIZE: usize = 256 << 10;
 /// A read is attempted only with at least this much room.
@@ -50,6 +52,7 @@ impl Inner {
             match self.sock.peer_addr() {
                 Ok(_) => {
                     self.phase = Phase::Open;
+                    self.produce_early_data();
                     // A TLS client speaks first: the ClientHello.
                     self.process_tls();
                 }
@@ -63,6 +66,45 @@ impl Inner {
             // reading the counters from a callback (or after one) sees them.
             self.count_records();
         }
+    }
+
+    /// A client resuming with a ticket that allows early data (0-RTT): what the engine may
+    /// send then (its transport parameters, the streams it opens and the data the
+    /// application allowed in 0-RTT), by the limits the ticket remembers, goes with the
+    /// ClientHello, up to what the ticket allows and [`EARLY_DATA_MAX`].
+    fn produce_early_data(&mut self) {
+        let Wire::Tls(session) = &mut self.wire else {
+            return;
+        };
+        let room = session.early_data_room().min(EARLY_DATA_MAX);
+        if room < proto::Connection::MIN_TRANSMIT_BUFFER {
+            return;
+        }
+        let now = Instant::now();
+        let mut early = vec![0; room];
+        let mut len = 0;
+        self.engine.set_early_output(true);
+        loop {
+            let n = self.engine.poll_transmit(now, &mut early[len..]);
+            if n == 0 {
+                break;
+            }
+            len += n;
+        }
+        self.engine.set_early_output(false);
+        early.truncate(len);
+        qlog!(Debug, self.log_id, "{len} bytes of early data");
+        session.set_early_data(early);
+    }
+
+    /// Whether the handshake is over: the peer's transport parameters processed, and for
+    /// TLS the TLS handshake complete (a server may have the parameters from early data).
+    pub(super) fn handshake_done(&self) -> bool {
+        self.engine.is_connected()
+            && match &self.wire {
+                Wire::Plain => true,
+                Wire::Tls(s) => s.is_handshake_complete(),
+            }
     }
 
     /// Whether the TLS handshake is complete (false for a plain connection).
@@ -165,6 +207,7 @@ impl Inner {
         let result = session.process_shared(&mut self.tls_out, &mut |plaintext| match plaintext {
             Plaintext::Borrowed(b) => engine.handle_input(now, b),
             Plaintext::Shared(b) => engine.handle_input_shared(now, b),
+            Plaintext::Early(b) => engine.handle_input_early(now, b),
         });
         self.tls_records_left = matches!(&result, Ok(p) if p.records_left);
         match result {
@@ -237,6 +280,19 @@ impl Inner {
         if !self.tls_out.is_empty() {
             self.pending.extend_from_slice(&self.tls_out);
             self.tls_out.clear();
+        }
+        if let Wire::Tls(s) = &mut self.wire {
+            // Early data the server did not take goes again, first after the handshake.
+            if let Some(replay) = s.take_replay() {
+                let mut out = Vec::with_capacity(replay.len() + 4096);
+                match s.encrypt(&replay, &mut out) {
+                    Ok(()) => self.pending.extend_from_slice(&out),
+                    Err(e) => {
+                        self.tls_failure = Some(e);
+                        self.tls_dead = true;
+                    }
+                }
+            }
         }
         let now = Instant::now();
         let mut engine_idle = false;

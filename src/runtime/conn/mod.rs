@@ -142,6 +142,16 @@ struct Inner {
     tls_records_left: bool,
     /// Session tickets received and not yet reported.
     tickets: std::collections::VecDeque<u64>,
+    /// The engine's Connected (and the limits event right after it), held while the TLS
+    /// handshake is not over: a server's engine takes the client's transport parameters from
+    /// early data (0-RTT), but the connection is connected only once the handshake is.
+    held_events: std::collections::VecDeque<proto::Event>,
+    /// A client's engine events since its early data went out, held until the connection
+    /// is connected (they follow CONNECTED, as MsQuic completes 0-RTT sends once the
+    /// server acknowledges them) or fails.
+    client_held: std::collections::VecDeque<proto::Event>,
+    /// `client_held` is being delivered.
+    client_release: bool,
 }
 
 impl Conn {
@@ -188,7 +198,9 @@ impl Conn {
         Self::install(cx, sock, Phase::Connecting, wire, engine, sink)
     }
 
-    /// Takes over an accepted server-side socket on the calling worker.
+    /// Takes over an accepted server-side socket on the calling worker. Bytes the
+    /// ClientHello reader buffered (the ClientHello, and early data after it) are processed
+    /// by [`Conn::begin`], once the caller has kept the connection where its sink finds it.
     pub fn accept(
         cx: &WorkerCx,
         sock: std::net::TcpStream,
@@ -206,10 +218,14 @@ impl Conn {
             engine,
             sink,
         )?;
-        // Bytes the ClientHello reader buffered are processed now, not at the next readiness.
-        conn.inner.borrow_mut().process_tls();
-        conn.progress(cx);
         Ok(conn)
+    }
+
+    /// Processes what an accepted connection's socket delivered before it was taken over,
+    /// now rather than at the next readiness, and delivers the events that follow.
+    pub fn begin(self: &Rc<Self>, cx: &WorkerCx) {
+        self.inner.borrow_mut().process_tls();
+        self.progress(cx);
     }
 
     /// Bounds the handshake: unless the engine is connected (the peer's transport parameters
@@ -298,6 +314,9 @@ impl Conn {
                 more_output: false,
                 tls_records_left: false,
                 tickets: std::collections::VecDeque::new(),
+                held_events: std::collections::VecDeque::new(),
+                client_held: std::collections::VecDeque::new(),
+                client_release: false,
             }),
             sink,
             progressing: Cell::new(false),
@@ -419,6 +438,9 @@ impl Conn {
         }
         if inner.tls_complete_raised {
             let inner = &mut *inner;
+            if let Some(event) = inner.held_events.pop_front() {
+                return Some(ConnEvent::Engine(event));
+            }
             if let Wire::Tls(s) = &mut inner.wire {
                 inner.tickets.extend(s.take_tickets());
             }
@@ -426,7 +448,44 @@ impl Conn {
                 return Some(ConnEvent::ResumptionTicket(id));
             }
         }
-        let event = inner.engine.poll_event()?;
+        let mut event = loop {
+            if inner.client_release {
+                if let Some(event) = inner.client_held.pop_front() {
+                    return Some(ConnEvent::Engine(event));
+                }
+            }
+            let event = inner.engine.poll_event()?;
+            let failing =
+                inner.tls_dead || inner.phase == Phase::Finished || inner.engine.is_closed();
+            let unsettled = matches!(&inner.wire, Wire::Tls(s) if s.early_data_unsettled());
+            if inner.client_held.is_empty() && !unsettled {
+                break event;
+            }
+            if failing {
+                // The connection is ending: what was held goes first.
+                inner.client_release = true;
+                inner.client_held.push_back(event);
+                continue;
+            }
+            if !unsettled && matches!(event, proto::Event::Connected) {
+                inner.client_release = true;
+                break event;
+            }
+            inner.client_held.push_back(event);
+        };
+        if matches!(inner.wire, Wire::Tls(_)) && !inner.tls_complete_raised {
+            if matches!(event, proto::Event::Connected) {
+                inner.held_events.push_back(event);
+                event = inner.engine.poll_event()?;
+            }
+            if !inner.held_events.is_empty()
+                && inner.held_events.len() < 2
+                && matches!(event, proto::Event::StreamsAvailable { .. })
+            {
+                inner.held_events.push_back(event);
+                event = inner.engine.poll_event()?;
+            }
+        }
         if let proto::Event::Closed(proto::CloseCause::LocalError(e)) = &event {
             // The reason (a flood, a protocol error in the peer's input) goes to the log.
             crate::runtime::log::qlog!(Info, inner.log_id, "closing the connection: {e}");
@@ -451,7 +510,7 @@ impl Conn {
             inner.release_idle_buffers();
             let mut deadline = inner.engine.poll_timeout();
             if let Some(h) = inner.handshake_deadline {
-                if !inner.engine.is_connected() {
+                if !inner.handshake_done() {
                     deadline = Some(deadline.map_or(h, |d| d.min(h)));
                 }
             }
@@ -515,7 +574,7 @@ impl Source for Conn {
         {
             let mut inner = self.inner.borrow_mut();
             let expired = inner.handshake_deadline.is_some_and(|d| now >= d)
-                && !inner.engine.is_connected()
+                && !inner.handshake_done()
                 && inner.phase != Phase::Finished;
             let mut stalled = inner.write_stall_deadline.is_some_and(|d| now >= d);
             if stalled && !expired {

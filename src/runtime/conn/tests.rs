@@ -103,7 +103,8 @@ fn start_server(pool: &Pool) -> SocketAddr {
                     proto::Config::default(),
                     Box::new(EchoSink),
                 )
-                .unwrap();
+                .unwrap()
+                .begin(cx);
             });
             let listener =
                 Listener::bind(cx, "127.0.0.1:0".parse().unwrap(), false, on_accept).unwrap();

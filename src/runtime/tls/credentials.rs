@@ -18,7 +18,7 @@ use super::error::{CertStatus, CredentialError};
 use super::keys::{self, CertifiedKeyDer};
 use super::peer_chain;
 use super::secrets::SessionKeyLog;
-use super::tickets::{ClientTickets, Recorder, Ticketer};
+use super::tickets::{ClientTickets, MAX_EARLY_DATA, Recorder, SealedStore, Ticketer};
 use super::verify::{
     self, AcceptAnyClientCert, AcceptAnyServerCert, ClientVerifier, ServerVerifier,
 };
@@ -213,6 +213,9 @@ pub struct TlsServerConfig {
     pub(crate) alpn: Arc<[Vec<u8>]>,
     /// The same configuration issuing the seed ticket of resumption (see `tickets`).
     pub(crate) resumable: Arc<ServerConfig>,
+    /// The same configuration also accepting early data (0-RTT) with the tickets (see
+    /// `tickets::SealedStore`).
+    pub(crate) early: Arc<ServerConfig>,
     /// The configuration's ticket keys.
     pub(crate) ticketer: Arc<Ticketer>,
 }
@@ -377,6 +380,8 @@ impl Credentials {
         config.alpn_protocols = alpn::client_wire_list(alpn);
         // Tickets are kept only as the application asks (see `tickets`).
         config.resumption = rustls::client::Resumption::store(Arc::new(ClientTickets));
+        // Early data (0-RTT) goes with the ClientHello when the ticket allows it.
+        config.enable_early_data = true;
         config.key_log = Arc::new(SessionKeyLog::new());
         // After the handshake, records are protected by `kernel` with the traffic secrets.
         config.enable_secret_extraction = true;
@@ -422,6 +427,9 @@ impl Credentials {
         let mut config = builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(own)));
         config.alpn_protocols = alpn::server_wire_list(alpn);
         config.send_tls13_tickets = 0;
+        // Only `early` below accepts early data; with this bound every configuration skips
+        // the early data of a ticket it does not accept (up to what tickets allow).
+        config.max_early_data_size = MAX_EARLY_DATA;
         // Let the server send data (its transport parameters) with its first flight, as
         // QUIC servers do; rustls still refuses while a client certificate is pending.
         config.send_half_rtt_data = true;
@@ -432,12 +440,17 @@ impl Credentials {
         let mut resumable = config.clone();
         resumable.ticketer = ticketer.clone();
         resumable.send_tls13_tickets = 1;
+        // rustls accepts early data only with sessions it stores, not with a ticketer.
+        let mut early = config.clone();
+        early.session_storage = Arc::new(SealedStore(ticketer.clone()));
+        early.send_tls13_tickets = 1;
         Ok(TlsServerConfig {
             rustls: Arc::new(config),
             deferred,
             anchors,
             alpn: alpn.into(),
             resumable: Arc::new(resumable),
+            early: Arc::new(early),
             ticketer,
         })
     }

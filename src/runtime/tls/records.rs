@@ -2,10 +2,11 @@
 //! received records, flush a queued alert after a failure, reach the state where
 //! application data can be encrypted. Output goes straight into the caller's buffer.
 
-use rustls::client::{ClientConnectionData, UnbufferedClientConnection};
+use rustls::client::{ClientConnectionData, EarlyDataError, UnbufferedClientConnection};
 use rustls::server::{ServerConnectionData, UnbufferedServerConnection};
 use rustls::unbuffered::{
-    ConnectionState, EncodeError, EncryptError, UnbufferedConnectionCommon, UnbufferedStatus,
+    ConnectionState, EncodeError, EncryptError, ReadEarlyData, TransmitTlsData,
+    UnbufferedConnectionCommon, UnbufferedStatus,
 };
 
 use super::buffer::RecvBuffer;
@@ -21,6 +22,19 @@ pub(super) trait Records {
         incoming: &'i mut [u8],
     ) -> UnbufferedStatus<'c, 'i, Self::Data>;
     fn common(&self) -> &rustls::CommonState;
+    /// Encrypts `data` as early data (0-RTT) into `buf` while the ClientHello goes out, if
+    /// this is a client whose ClientHello offered early data; `None` otherwise.
+    fn encrypt_early(
+        transmit: &mut TransmitTlsData<'_, Self::Data>,
+        data: &[u8],
+        buf: &mut [u8],
+    ) -> Option<Result<usize, EarlyDataError>>;
+    /// Hands the early data rustls opened to `plaintext` (a server); returns the bytes
+    /// handed over and the input bytes to discard.
+    fn read_early(
+        data: &mut ReadEarlyData<'_, '_, Self::Data>,
+        plaintext: &mut dyn FnMut(&[u8], bool),
+    ) -> Result<(usize, usize), TlsError>;
 }
 
 impl Records for UnbufferedClientConnection {
@@ -35,6 +49,22 @@ impl Records for UnbufferedClientConnection {
         let common: &UnbufferedConnectionCommon<ClientConnectionData> = self;
         common
     }
+    fn encrypt_early(
+        transmit: &mut TransmitTlsData<'_, Self::Data>,
+        data: &[u8],
+        buf: &mut [u8],
+    ) -> Option<Result<usize, EarlyDataError>> {
+        transmit
+            .may_encrypt_early_data()
+            .map(|mut early| early.encrypt(data, buf))
+    }
+    fn read_early(
+        _: &mut ReadEarlyData<'_, '_, Self::Data>,
+        _: &mut dyn FnMut(&[u8], bool),
+    ) -> Result<(usize, usize), TlsError> {
+        // rustls raises this state on servers only.
+        Err(TlsError::new(TlsErrorKind::Protocol))
+    }
 }
 
 impl Records for UnbufferedServerConnection {
@@ -48,6 +78,26 @@ impl Records for UnbufferedServerConnection {
     fn common(&self) -> &rustls::CommonState {
         let common: &UnbufferedConnectionCommon<ServerConnectionData> = self;
         common
+    }
+    fn encrypt_early(
+        _: &mut TransmitTlsData<'_, Self::Data>,
+        _: &[u8],
+        _: &mut [u8],
+    ) -> Option<Result<usize, EarlyDataError>> {
+        None
+    }
+    fn read_early(
+        data: &mut ReadEarlyData<'_, '_, Self::Data>,
+        plaintext: &mut dyn FnMut(&[u8], bool),
+    ) -> Result<(usize, usize), TlsError> {
+        let (mut bytes, mut discard) = (0, 0);
+        while let Some(record) = data.next_record() {
+            let record = record.map_err(TlsError::from_rustls)?;
+            discard += record.discard;
+            bytes += record.payload.len();
+            plaintext(record.payload, true);
+        }
+        Ok((bytes, discard))
     }
 }
 
@@ -125,6 +175,42 @@ pub(super) struct Flags {
     pub(super) at_write_traffic: bool,
 }
 
+/// A client's early data (0-RTT).
+#[derive(Default)]
+pub(super) struct EarlyData {
+    /// Plaintext to send as early data with the ClientHello.
+    pub(super) pending: Option<Vec<u8>>,
+    /// Plaintext that went out as early data, until the handshake tells whether the server
+    /// took it.
+    pub(super) sent: Option<Vec<u8>>,
+}
+
+/// Whether a client's last flight (the records it wrote as the handshake completed) holds
+/// EndOfEarlyData: a protected record of 21 bytes (the 4-byte message, its content type and
+/// the tag), a length no other message of that flight has. rustls sends it only when the
+/// server accepted the early data.
+pub(super) fn has_end_of_early_data(flight: &[u8]) -> bool {
+    let mut rest = flight;
+    while let [kind, _, _, hi, lo, tail @ ..] = rest {
+        let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+        if *kind == 23 && len == 4 + 1 + 16 {
+            return true;
+        }
+        let Some(next) = tail.get(len..) else {
+            return false;
+        };
+        rest = next;
+    }
+    false
+}
+
+fn early_required(e: &EarlyDataError) -> Option<usize> {
+    match e {
+        EarlyDataError::Encrypt(EncryptError::InsufficientSize(s)) => Some(s.required_size),
+        _ => None,
+    }
+}
+
 pub(super) fn copy(src: &[u8], dst: &mut [u8]) -> Result<usize, usize> {
     match dst.get_mut(..src.len()) {
         Some(d) => {
@@ -150,13 +236,16 @@ fn encrypt_required(e: &EncryptError) -> Option<usize> {
 }
 
 /// Runs the connection's state machine over the received bytes until it needs more
-/// input or can send application data.
+/// input or can send application data. `plaintext` gets each record's plaintext, and
+/// whether it came as early data (0-RTT, on a server). A client's early data goes out
+/// right after its ClientHello.
 pub(super) fn drive<C: Records>(
     conn: &mut C,
     flags: &mut Flags,
+    early: &mut EarlyData,
     incoming: &mut RecvBuffer,
     out: &mut Out<'_>,
-    plaintext: &mut dyn FnMut(&[u8]),
+    plaintext: &mut dyn FnMut(&[u8], bool),
 ) -> Result<Progress, TlsError> {
     let mut progress = Progress::default();
     loop {
@@ -173,14 +262,15 @@ pub(super) fn drive<C: Records>(
                     let record = record.map_err(TlsError::from_rustls)?;
                     extra_discard += record.discard;
                     progress.plaintext += record.payload.len();
-                    plaintext(record.payload);
+                    plaintext(record.payload, false);
                 }
                 false
             }
-            Ok(ConnectionState::ReadEarlyData(_)) => {
-                // Servers are built with max_early_data_size 0, so rustls never accepts
-                // 0-RTT data; this state cannot occur until 0-RTT support is added.
-                return Err(TlsError::new(TlsErrorKind::Protocol));
+            Ok(ConnectionState::ReadEarlyData(mut data)) => {
+                let (bytes, discard) = C::read_early(&mut data, plaintext)?;
+                extra_discard += discard;
+                progress.plaintext += bytes;
+                false
             }
             Ok(ConnectionState::EncodeTlsData(mut encode)) => {
                 out.write(
@@ -191,7 +281,18 @@ pub(super) fn drive<C: Records>(
                 .map_err(|_| TlsError::new(TlsErrorKind::Closed))?;
                 false
             }
-            Ok(ConnectionState::TransmitTlsData(transmit)) => {
+            Ok(ConnectionState::TransmitTlsData(mut transmit)) => {
+                if let Some(data) = early.pending.take() {
+                    // Whether it went out or not (the ClientHello did not offer early data
+                    // after all), the handshake's end tells: it is sent again after the
+                    // handshake unless the server took it.
+                    let _ = out.write(
+                        data.len() + data.len().div_ceil(16384) * RECORD_OVERHEAD,
+                        |b| C::encrypt_early(&mut transmit, &data, b).unwrap_or(Ok(0)),
+                        early_required,
+                    )?;
+                    early.sent = Some(data);
+                }
                 // The caller sends everything in `outgoing`.
                 transmit.done();
                 false

@@ -17,7 +17,9 @@ use super::client_hello::ClientHello;
 use super::credentials::{TlsClientConfig, TlsServerConfig};
 use super::error::{TlsError, TlsErrorKind, alert};
 use super::kernel::Kernel;
-use super::records::{Flags, Out, Records, copy, drive, refresh_keys, write_traffic};
+use super::records::{
+    EarlyData, Flags, Out, Records, copy, drive, has_end_of_early_data, refresh_keys, write_traffic,
+};
 use super::secrets::{self, Capture, ExportError, SecretSink};
 use super::tickets::{self, Seed, Ticketer};
 use crate::proto::shared::SharedBytes;
@@ -30,6 +32,8 @@ pub enum Plaintext<'a> {
     Borrowed(&'a [u8]),
     /// Bytes opened in place in the receive buffer, shared without copying.
     Shared(SharedBytes),
+    /// Bytes that arrived as early data (0-RTT), to copy (server).
+    Early(&'a [u8]),
 }
 
 /// What the session knew at the end of the handshake, kept once rustls' connection state
@@ -113,6 +117,9 @@ pub enum Resumption {
     On,
     /// Tickets may be sent, but the one offered was refused by the application.
     Refused,
+    /// As `On`, and the offered ticket's early data (0-RTT) is accepted with it; tickets
+    /// sent allow early data (RESUME_AND_ZERORTT).
+    EarlyData,
 }
 
 /// A TLS 1.3 session for one connection (client or server).
@@ -143,6 +150,17 @@ pub struct TlsSession {
     ticketer: Option<Arc<Ticketer>>,
     /// Client: tickets received (numbers naming them in the process's table), not taken.
     tickets: Vec<u64>,
+    /// Client: early data (0-RTT) to send with the ClientHello, then until the handshake
+    /// says whether the server took it.
+    early: EarlyData,
+    /// Client: the early data the offered ticket allows (0: none).
+    early_room: usize,
+    /// Client: whether the server took the early data, once the handshake is over.
+    early_accepted: Option<bool>,
+    /// Client: early data the server did not take, to send first after the handshake.
+    replay: Option<Vec<u8>>,
+    /// Server: the early data the tickets sent allow (0: none).
+    ticket_early_data: u32,
 }
 
 impl TlsSession {
@@ -165,10 +183,15 @@ impl TlsSession {
             .map_err(|_| TlsError::new(TlsErrorKind::InvalidServerName))?;
         // rustls builds the ClientHello as the connection is made.
         let mut offer = ticket.and_then(tickets::recall);
+        let room = offer
+            .as_ref()
+            .map_or(0, |t| t.max_early_data_size() as usize);
         let conn = tickets::offering(&mut offer, || {
             UnbufferedClientConnection::new(config.rustls.clone(), name)
         })
         .map_err(TlsError::from_rustls)?;
+        // A ticket rustls did not take offers nothing.
+        let early_room = if offer.is_some() { 0 } else { room };
         Ok(Self {
             conn: Conn::Client(conn),
             flags: Flags::default(),
@@ -184,6 +207,11 @@ impl TlsSession {
             seed: None,
             ticketer: None,
             tickets: Vec::new(),
+            early: EarlyData::default(),
+            early_room,
+            early_accepted: None,
+            replay: None,
+            ticket_early_data: 0,
         })
     }
 
@@ -240,6 +268,11 @@ impl TlsSession {
                 seed: None,
                 ticketer: None,
                 tickets: Vec::new(),
+                early: EarlyData::default(),
+                early_room: 0,
+                early_accepted: None,
+                replay: None,
+                ticket_early_data: 0,
             });
         };
         // rustls picks by the server's order; give it the one token we chose unless its
@@ -247,6 +280,7 @@ impl TlsSession {
         let base = match resumption {
             Resumption::Off => config.rustls.clone(),
             Resumption::On => config.resumable.clone(),
+            Resumption::EarlyData => config.early.clone(),
             Resumption::Refused => {
                 let mut c = (*config.resumable).clone();
                 c.ticketer = config.ticketer.refusing();
@@ -277,6 +311,15 @@ impl TlsSession {
             seed: None,
             ticketer: (resumption != Resumption::Off).then(|| config.ticketer.clone()),
             tickets: Vec::new(),
+            early: EarlyData::default(),
+            early_room: 0,
+            early_accepted: None,
+            replay: None,
+            ticket_early_data: if resumption == Resumption::EarlyData {
+                tickets::MAX_EARLY_DATA
+            } else {
+                0
+            },
         })
     }
 
@@ -297,7 +340,7 @@ impl TlsSession {
         plaintext: &mut dyn FnMut(&[u8]),
     ) -> Result<Progress, TlsError> {
         self.process_pieces(outgoing, false, &mut |p| match p {
-            Plaintext::Borrowed(b) => plaintext(b),
+            Plaintext::Borrowed(b) | Plaintext::Early(b) => plaintext(b),
             Plaintext::Shared(s) => plaintext(s.as_slice()),
         })
     }
@@ -329,8 +372,12 @@ impl TlsSession {
             progress.peer_closed = true;
         }
         if !matches!(self.conn, Conn::Kernel(_)) {
-            let more = self.run(&mut Out::Vec(outgoing), &mut |b| {
-                plaintext(Plaintext::Borrowed(b))
+            let more = self.run(&mut Out::Vec(outgoing), &mut |b, early| {
+                plaintext(if early {
+                    Plaintext::Early(b)
+                } else {
+                    Plaintext::Borrowed(b)
+                })
             })?;
             progress.consumed = more.consumed;
             progress.plaintext += more.plaintext;
@@ -422,23 +469,34 @@ impl TlsSession {
     fn run(
         &mut self,
         out: &mut Out<'_>,
-        plaintext: &mut dyn FnMut(&[u8]),
+        plaintext: &mut dyn FnMut(&[u8], bool),
     ) -> Result<Progress, TlsError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
-        let (flags, incoming) = (&mut self.flags, &mut self.incoming);
+        let (flags, incoming, early) = (&mut self.flags, &mut self.incoming, &mut self.early);
         let result = match &mut self.conn {
             Conn::Client(c) => {
                 let before = out.written().len();
                 let result = secrets::scope(&mut self.capture, || {
-                    drive(c, flags, incoming, out, plaintext)
+                    drive(c, flags, early, incoming, out, plaintext)
                 });
-                self.capture.client_hello_written(&out.written()[before..]);
+                let flight = &out.written()[before..];
+                self.capture.client_hello_written(flight);
+                if matches!(&result, Ok(p) if p.handshake_completed) {
+                    if let Some(sent) = self.early.sent.take() {
+                        // rustls ends early data it sent only when the server took it.
+                        let accepted = has_end_of_early_data(flight);
+                        self.early_accepted = Some(accepted);
+                        if !accepted {
+                            self.replay = Some(sent);
+                        }
+                    }
+                }
                 result
             }
             Conn::Server(c) => secrets::scope(&mut self.capture, || {
-                drive(c, flags, incoming, out, plaintext)
+                drive(c, flags, early, incoming, out, plaintext)
             }),
             Conn::Kernel(_) => Ok(Progress::default()),
             Conn::Rejected { alert_pending } => {
@@ -678,13 +736,50 @@ impl TlsSession {
         };
         let msg = ticketer
             .seal(seed, app_data)
-            .and_then(|t| tickets::new_session_ticket(seed, &t))
+            .and_then(|t| tickets::new_session_ticket(seed, &t, self.ticket_early_data))
             .ok_or_else(|| TlsError::new(TlsErrorKind::NotReady))?;
         let result = k.send_handshake_message(&msg, outgoing);
         if let Err(e) = &result {
             self.error = Some(e.clone());
         }
         result
+    }
+
+    /// Client: how many bytes of early data (0-RTT) may go with the ClientHello: what the
+    /// offered ticket allows, until the ClientHello is out; 0 without such a ticket.
+    pub fn early_data_room(&self) -> usize {
+        if self.early.sent.is_some() || self.early_accepted.is_some() || self.error.is_some() {
+            return 0;
+        }
+        self.early_room
+    }
+
+    /// Client: plaintext to send as early data with the ClientHello (at most
+    /// [`TlsSession::early_data_room`] bytes). Whatever the server does not take is sent
+    /// again after the handshake ([`TlsSession::take_replay`]), so the byte stream is the
+    /// same either way.
+    pub fn set_early_data(&mut self, plaintext: Vec<u8>) {
+        if !plaintext.is_empty() && plaintext.len() <= self.early_data_room() {
+            self.early.pending = Some(plaintext);
+        }
+    }
+
+    /// Client: whether early data is out (or about to go) and the handshake has not yet said
+    /// whether the server took it.
+    pub fn early_data_unsettled(&self) -> bool {
+        self.early.pending.is_some() || self.early.sent.is_some()
+    }
+
+    /// Client: whether the server took the early data; `None` before the handshake ends or
+    /// when none was sent.
+    pub fn early_data_accepted(&self) -> Option<bool> {
+        self.early_accepted
+    }
+
+    /// Client: the early data the server did not take, once the handshake is over: to be
+    /// sent (encrypted as application data) before anything else.
+    pub fn take_replay(&mut self) -> Option<Vec<u8>> {
+        self.replay.take()
     }
 
     /// Client: the tickets received since the last call, as numbers naming them in this

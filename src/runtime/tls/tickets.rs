@@ -33,12 +33,16 @@ use rustls::NamedGroup;
 use rustls::client::{ClientSessionStore, Tls12ClientSessionValue, Tls13ClientSessionValue};
 use rustls::crypto::{GetRandomFailed, SecureRandom};
 use rustls::pki_types::ServerName;
-use rustls::server::ProducesTickets;
+use rustls::server::{ProducesTickets, StoresServerSessions};
 
 /// The first byte of a seed ticket (never kept by a client).
 const SEED: u8 = 0xA0;
 /// The first byte of a ticket carrying application data.
 const SEALED: u8 = 0xA1;
+/// The shortest sealed ticket: marker, key id, nonce, state length and tag.
+const SEALED_MIN: usize = 1 + KEY_ID_LEN + NONCE_LEN + 2 + 16;
+/// The early data (0-RTT) a server accepts, and announces in its tickets when it does.
+pub const MAX_EARLY_DATA: u32 = 16 << 20;
 /// A ticket key's identifier length (MsQuic's QUIC_TICKET_KEY_CONFIG.Id).
 pub const KEY_ID_LEN: usize = 16;
 /// Ticket lifetime announced to clients (seconds): MsQuic's OpenSSL default, two hours.
@@ -106,13 +110,32 @@ impl SecureRandom for Recorder {
         self.0.fill(buf)?;
         if buf.len() == 32 || buf.len() == 4 {
             DRAWS.with_borrow_mut(|d| {
-                if d.len() == 2 {
+                if d.len() == 3 {
                     d.pop_front();
                 }
                 d.push_back(buf.to_vec());
             });
         }
         Ok(())
+    }
+}
+
+/// Notes the seed rustls is sealing (`plain`), with the nonce and age offset among this
+/// thread's last draws: a 32-byte nonce, then a 4-byte age offset (then, for a stored
+/// session, its 32-byte identifier).
+fn note_seed(plain: &[u8]) {
+    let draws: Vec<Vec<u8>> = DRAWS.with_borrow_mut(|d| d.drain(..).collect());
+    let found = draws
+        .windows(2)
+        .rev()
+        .find(|w| w[0].len() == 32 && w[1].len() == 4);
+    if let Some([nonce, age]) = found {
+        let seed = Seed {
+            state: plain.to_vec(),
+            nonce: nonce.clone(),
+            age_add: u32::from_be_bytes([age[0], age[1], age[2], age[3]]),
+        };
+        SEEN.with_borrow_mut(|s| *s = Some(seed));
     }
 }
 
@@ -229,17 +252,7 @@ impl ProducesTickets for Ticketer {
     }
 
     fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
-        let draws: Vec<Vec<u8>> = DRAWS.with_borrow_mut(|d| d.drain(..).collect());
-        if let [nonce, age] = draws.as_slice() {
-            if nonce.len() == 32 && age.len() == 4 {
-                let seed = Seed {
-                    state: plain.to_vec(),
-                    nonce: nonce.clone(),
-                    age_add: u32::from_be_bytes([age[0], age[1], age[2], age[3]]),
-                };
-                SEEN.with_borrow_mut(|s| *s = Some(seed));
-            }
-        }
+        note_seed(plain);
         Some(vec![SEED])
     }
 
@@ -251,22 +264,57 @@ impl ProducesTickets for Ticketer {
     }
 }
 
+/// The ticketer as rustls' session store, for servers that accept early data (rustls
+/// accepts it only from sessions it believes stored): the session rustls stores at the end
+/// of the handshake is the seed (its identifier, a ticket no client keeps, is not needed
+/// again), and a session looked up is opened from the sealed ticket itself, as
+/// [`Ticketer`] opens it. So nothing is kept per session, and servers sharing a ticket key
+/// accept each other's tickets with their early data.
+#[derive(Debug)]
+pub(crate) struct SealedStore(pub(crate) Arc<Ticketer>);
+
+impl StoresServerSessions for SealedStore {
+    fn put(&self, _key: Vec<u8>, value: Vec<u8>) -> bool {
+        note_seed(&value);
+        true
+    }
+
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.decrypt(key)
+    }
+
+    fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.decrypt(key)
+    }
+
+    fn can_cache(&self) -> bool {
+        true
+    }
+}
+
 /// Takes the seed the ticketer saw during the last call into rustls on this thread.
 pub(crate) fn take_seed() -> Option<Seed> {
     DRAWS.with_borrow_mut(VecDeque::clear);
     SEEN.with_borrow_mut(Option::take)
 }
 
-/// A NewSessionTicket handshake message (type, length, body) for `ticket` under `seed`.
-pub(crate) fn new_session_ticket(seed: &Seed, ticket: &[u8]) -> Option<Vec<u8>> {
-    let mut body = Vec::with_capacity(16 + seed.nonce.len() + ticket.len());
+/// A NewSessionTicket handshake message (type, length, body) for `ticket` under `seed`,
+/// allowing `early_data` bytes of early data (0-RTT) when not 0.
+pub(crate) fn new_session_ticket(seed: &Seed, ticket: &[u8], early_data: u32) -> Option<Vec<u8>> {
+    let mut body = Vec::with_capacity(24 + seed.nonce.len() + ticket.len());
     body.extend_from_slice(&LIFETIME_SECS.to_be_bytes());
     body.extend_from_slice(&seed.age_add.to_be_bytes());
     body.push(u8::try_from(seed.nonce.len()).ok()?);
     body.extend_from_slice(&seed.nonce);
     body.extend_from_slice(&u16::try_from(ticket.len()).ok()?.to_be_bytes());
     body.extend_from_slice(ticket);
-    body.extend_from_slice(&[0, 0]);
+    if early_data == 0 {
+        body.extend_from_slice(&[0, 0]);
+    } else {
+        // One extension: early_data (42) with max_early_data_size.
+        body.extend_from_slice(&[0, 8, 0, 42, 0, 4]);
+        body.extend_from_slice(&early_data.to_be_bytes());
+    }
     let len = u32::try_from(body.len()).ok()?.to_be_bytes();
     let mut msg = vec![4, len[1], len[2], len[3]];
     msg.extend_from_slice(&body);
@@ -279,8 +327,13 @@ pub(crate) fn is_sealed(body: &[u8]) -> bool {
     let Some(&nonce_len) = body.get(8) else {
         return false;
     };
-    let at = 9 + usize::from(nonce_len) + 2;
-    body.get(at) == Some(&SEALED)
+    let at = 9 + usize::from(nonce_len);
+    let Some(len) = body.get(at..at + 2) else {
+        return false;
+    };
+    // A stored session's identifier (32 random bytes) is shorter than any sealed ticket.
+    usize::from(u16::from_be_bytes([len[0], len[1]])) >= SEALED_MIN
+        && body.get(at + 2) == Some(&SEALED)
 }
 
 /// The client's session store: see the module's documentation.
