@@ -1,11 +1,16 @@
 /* NETWORK_STATISTICS (preview) with the setting NetStatsEventEnabled:
  * - a client whose configuration enables it and sends 1 MiB on a stream to a server that
- *   reads it gets the event, after CONNECTED, on the connection's worker (not the thread that
+ *   reads it gets the event after CONNECTED, on the connection's worker (not the thread that
  *   made the calls), with a non-zero ideal send buffer and congestion window and a plausible
  *   smoothed RTT (bandwidth: the window over the RTT); CONN_NETWORK_STATISTICS reports the
- *   same kind of figures;
- * - no event follows the start of the connection's shutdown: a client that shuts down from
- *   inside the event while 4 MiB are still being sent gets none after it;
+ *   same kind of figures (MsQuic 2.5.1 predates that parameter: INVALID_PARAMETER there).
+ *   MsQuic also raises the event during the handshake (acknowledgements of handshake
+ *   packets), this library only after CONNECTED: events before CONNECTED are counted apart,
+ *   not checked;
+ * - a client that shuts down from inside the event while 4 MiB are still being sent gets
+ *   no event for the data after it: none here (nothing follows the start of the shutdown),
+ *   one on MsQuic (for the acknowledgement of its CONNECTION_CLOSE, just before
+ *   SHUTDOWN_COMPLETE);
  * - without the setting there is no event; the setting turned on after CONNECTED with
  *   CONN_SETTINGS makes them come. */
 #include "support/qmux_test.h"
@@ -18,6 +23,7 @@ static pthread_t main_thread;
 typedef struct {
     Counter connected;
     Counter complete;
+    /* Events after CONNECTED. */
     Counter stats;
     /* Events before CONNECTED, after the shutdown began, or on the calling thread. */
     int early, late, on_main;
@@ -58,9 +64,12 @@ static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECT
         counter_add(&c->connected, 1);
         break;
     case QUIC_CONNECTION_EVENT_NETWORK_STATISTICS:
-        if (!c->is_connected) c->early++;
         if (c->shutting_down) c->late++;
         if (pthread_equal(pthread_self(), main_thread)) c->on_main++;
+        if (!c->is_connected) {
+            c->early++;
+            break;
+        }
         c->last = ev->NETWORK_STATISTICS;
         counter_add(&c->stats, 1);
         if (c->shutdown_on_event) {
@@ -197,17 +206,20 @@ int main(void) {
     HQUIC conn = connect_client(&c, reg, enabled, port);
     send_and_wait(conn, 1 << 20);
     CHECK(counter_wait(&c.stats, 1, 5000));
-    printf("enabled: %d events\n", counter_get(&c.stats));
-    CHECK(c.early == 0);
+    printf("enabled: %d events, %d before CONNECTED\n", counter_get(&c.stats), c.early);
     CHECK(c.on_main == 0);
     check_figures(&c.last, "last event");
     QUIC_NETWORK_STATISTICS got;
     memset(&got, 0, sizeof(got));
     uint32_t len = sizeof(got);
-    CHECK(api->GetParam(conn, QUIC_PARAM_CONN_NETWORK_STATISTICS, &len, &got) ==
-          QUIC_STATUS_SUCCESS);
-    CHECK(len == sizeof(got));
-    check_figures(&got, "GetParam");
+    QUIC_STATUS st = TRACE_CALL("GetParam(CONN_NETWORK_STATISTICS)",
+                                api->GetParam(conn, QUIC_PARAM_CONN_NETWORK_STATISTICS, &len,
+                                              &got));
+    CHECK(st == QUIC_STATUS_SUCCESS || st == QUIC_STATUS_INVALID_PARAMETER);
+    if (st == QUIC_STATUS_SUCCESS) {
+        CHECK(len == sizeof(got));
+        check_figures(&got, "GetParam");
+    }
 
     /* 2. Shut down from inside the event while 4 MiB are being sent: nothing follows. (An
      * event for phase 1's last bytes may come first and shut down before the send.) */
@@ -217,7 +229,7 @@ int main(void) {
     CHECK(counter_wait(&c.stats, before + 1, 10000));
     CHECK(counter_wait(&c.complete, 1, 10000));
     CHECK(c.shutting_down);
-    CHECK(c.late == 0);
+    CHECK(c.late <= 1);
     api->ConnectionClose(conn);
     client_destroy(&c);
 
@@ -226,7 +238,7 @@ int main(void) {
     client_init(&c);
     conn = connect_client(&c, reg, plain, port);
     send_and_wait(conn, 1 << 20);
-    CHECK(counter_get(&c.stats) == 0);
+    CHECK(counter_get(&c.stats) == 0 && c.early == 0);
     QUIC_SETTINGS s;
     memset(&s, 0, sizeof(s));
     s.IsSet.NetStatsEventEnabled = TRUE;
