@@ -107,7 +107,8 @@ pub(crate) unsafe fn set(
 }
 
 /// The fields MsQuic reads while a connection runs (send buffering, idle, keep-alive and
-/// disconnect timeouts, network statistics events) whose values differ between `before` and `after`, as IsSet bits.
+/// disconnect timeouts, network statistics events) whose values differ between `before` and
+/// `after`, as IsSet bits.
 fn changed_live_fields(before: &Settings, after: &Settings) -> u64 {
     [
         (
