@@ -242,6 +242,7 @@ const C_PROGRAMS: &[&str] = &[
     "memory_load",
     "memory_scale",
     "multi_receive",
+    "network_statistics",
     "object_params",
     "open_close",
     "peer_stream_count",
@@ -539,6 +540,11 @@ fn stream_start() {
 #[test]
 fn conn_statistics() {
     c_program("conn_statistics");
+}
+
+#[test]
+fn network_statistics() {
+    c_program("network_statistics");
 }
 
 #[test]

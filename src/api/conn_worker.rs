@@ -611,6 +611,9 @@ impl ConnSlot {
                 self.complete(cx, true);
             }
             ConnEvent::ResumptionTicket(id) => crate::api::resumption::ticket_received(self, id),
+            ConnEvent::NetworkStatistics(stats) => {
+                crate::api::network_statistics::raise(self, conn, stats)
+            }
             ConnEvent::Engine(event) => self.on_engine_event(cx, conn, event),
         }
     }
@@ -984,6 +987,12 @@ impl ConnSink for SlotSink {
 
     fn log_id(&self) -> usize {
         self.1
+    }
+
+    fn wants_net_stats(&self) -> bool {
+        self.0
+            .upgrade()
+            .is_some_and(|slot| crate::api::network_statistics::wanted(&slot))
     }
 
     fn on_panic(&self, cx: &WorkerCx, conn: &Rc<Conn>) {

@@ -61,6 +61,9 @@ pub(crate) struct Connection {
     /// `StreamMultiReceiveEnabled` (preview) as resolved at start: RECEIVE events keep coming
     /// while earlier ones are outstanding.
     pub(crate) multi_receive: AtomicBool,
+    /// `NetStatsEventEnabled` (preview) as resolved at start and changed by CONN_SETTINGS
+    /// since: NETWORK_STATISTICS events are raised.
+    pub(crate) net_stats_events: AtomicBool,
     /// The peer address set with CONN_REMOTE_ADDRESS before start.
     pub(crate) remote_address: Mutex<Option<SocketAddr>>,
     /// A client's name lookup under way: address reads from other threads wait for it.
@@ -277,6 +280,7 @@ pub(crate) fn new_server_connection(
         settings: Mutex::new(Settings::for_connection()),
         send_buffering: AtomicBool::new(true),
         multi_receive: AtomicBool::new(false),
+        net_stats_events: AtomicBool::new(false),
         remote_address: Mutex::new(None),
         lookup: Default::default(),
         bind_address: Mutex::new(None),
@@ -369,6 +373,7 @@ fn open_in(
         settings: Mutex::new(Settings::for_connection()),
         send_buffering: AtomicBool::new(true),
         multi_receive: AtomicBool::new(false),
+        net_stats_events: AtomicBool::new(false),
         remote_address: Mutex::new(None),
         lookup: Default::default(),
         bind_address: Mutex::new(None),
@@ -594,6 +599,9 @@ fn adopt_settings(conn: &Handle<Connection>, config: &Handle<Configuration>) -> 
     conn.obj
         .multi_receive
         .store(settings.stream_multi_receive_enabled, Ordering::Relaxed);
+    conn.obj
+        .net_stats_events
+        .store(settings.net_stats_event_enabled, Ordering::Relaxed);
     settings
 }
 

@@ -22,6 +22,7 @@ mod execution;
 mod handle;
 mod library;
 mod listener;
+mod network_statistics;
 mod param;
 mod registration;
 mod resumption;

@@ -8,7 +8,8 @@
 //!   force is the smaller non-zero of the two);
 //! - `KeepAliveIntervalMs`: keep-alive pings start, change or stop;
 //! - `DisconnectTimeoutMs`: how long the socket may take no bytes while data waits;
-//! - `SendBufferingEnabled`: whether later StreamSend calls are buffered.
+//! - `SendBufferingEnabled`: whether later StreamSend calls are buffered;
+//! - `NetStatsEventEnabled` (preview): whether NETWORK_STATISTICS events are raised.
 //!
 //! The rest (windows, counts of stateless operations, TLS buffer sizes, ...) were sent or
 //! used when the connection started, as in MsQuic, where they too only change what GetParam
@@ -67,6 +68,11 @@ pub(crate) unsafe fn set(
             .send_buffering
             .store(v.send_buffering_enabled, Ordering::Relaxed);
     }
+    if set(C::IS_SET_NET_STATS_EVENT_ENABLED) {
+        conn.obj
+            .net_stats_events
+            .store(v.net_stats_event_enabled, Ordering::Relaxed);
+    }
     let live = C::IS_SET_PEER_BIDI_STREAM_COUNT
         | C::IS_SET_PEER_UNIDI_STREAM_COUNT
         | C::IS_SET_IDLE_TIMEOUT_MS
@@ -101,7 +107,8 @@ pub(crate) unsafe fn set(
 }
 
 /// The fields MsQuic reads while a connection runs (send buffering, idle, keep-alive and
-/// disconnect timeouts) whose values differ between `before` and `after`, as IsSet bits.
+/// disconnect timeouts, network statistics events) whose values differ between `before` and
+/// `after`, as IsSet bits.
 fn changed_live_fields(before: &Settings, after: &Settings) -> u64 {
     [
         (
@@ -119,6 +126,10 @@ fn changed_live_fields(before: &Settings, after: &Settings) -> u64 {
         (
             C::IS_SET_DISCONNECT_TIMEOUT_MS,
             before.disconnect_timeout_ms != after.disconnect_timeout_ms,
+        ),
+        (
+            C::IS_SET_NET_STATS_EVENT_ENABLED,
+            before.net_stats_event_enabled != after.net_stats_event_enabled,
         ),
     ]
     .into_iter()

@@ -1151,10 +1151,9 @@ fn send_now(
 /// is the socket's send capacity (`SO_SNDBUF`, which TCP autotuning may grow): with two sends of that size outstanding, one is always queued behind the one the
 /// socket is draining, so the pipe never runs dry while the application refills.
 pub(crate) fn refresh_ideal_send(slot: &ConnSlot, stream: &Handle<Stream>) {
-    let Some(Ok(size)) = slot.conn().map(|c| c.send_buffer_size()) else {
+    let Some(Some(size)) = slot.conn().map(|c| ideal_send_bytes(&c)) else {
         return;
     };
-    let size = (size as u64).max(MIN_IDEAL_SEND_BUFFER_SIZE);
     {
         let mut st = stream.obj.state.lock();
         if st.done || st.ideal_send == Some(size) {
@@ -1171,6 +1170,14 @@ pub(crate) fn refresh_ideal_send(slot: &ConnSlot, stream: &Handle<Stream>) {
         },
     );
     emit(stream, &mut ev);
+}
+
+/// The ideal send buffer of connection `conn`, as IDEAL_SEND_BUFFER_SIZE raises it: the
+/// socket's send capacity, at least [`MIN_IDEAL_SEND_BUFFER_SIZE`]; `None` if asked from
+/// inside an engine command.
+pub(crate) fn ideal_send_bytes(conn: &Conn) -> Option<u64> {
+    let size = conn.send_buffer_size().ok()?;
+    Some((size as u64).max(MIN_IDEAL_SEND_BUFFER_SIZE))
 }
 
 /// `QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE`: the figure last raised, else the fixed

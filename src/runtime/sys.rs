@@ -267,7 +267,21 @@ pub(crate) fn tcp_info(
         congestion_window: u64::from(raw.snd_cwnd) * u64::from(raw.snd_mss),
         path_mtu: raw.pmtu,
         total_retransmits: raw.total_retrans,
+        unsent_bytes: u64::from(raw.notsent_bytes),
     })
+}
+
+/// Bytes in a TCP socket's send queue not yet acknowledged by the peer, sent or not
+/// (SIOCOUTQ).
+pub(crate) fn send_queue_bytes(sock: &impl std::os::fd::AsRawFd) -> io::Result<u64> {
+    let mut queued: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ writes one c_int to the pointer given, which points at `queued`; the
+    // descriptor is borrowed from a live socket.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), libc::TIOCOUTQ, &mut queued) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(u64::try_from(queued).unwrap_or(0))
 }
 
 /// Sets the DSCP bits of a socket's traffic class (the upper six bits of IP_TOS, or of
@@ -414,6 +428,14 @@ mod tests {
         let info = tcp_info(&sock).unwrap();
         assert!(info.path_mtu > 0, "{info:?}");
         assert!(info.congestion_window > 0, "{info:?}");
+    }
+
+    #[test]
+    fn send_queue_of_an_idle_connection_is_empty() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let sock = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        assert_eq!(send_queue_bytes(&sock).unwrap(), 0);
+        assert_eq!(tcp_info(&sock).unwrap().unsent_bytes, 0);
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! `QUIC_PARAM_CONN_NETWORK_STATISTICS` (preview): the path as the kernel's TCP_INFO sees it.
-//! The smoothed RTT and the congestion window are TCP's; the bandwidth estimate is the window
-//! over the RTT, as MsQuic computes it. Bytes in flight, posted and ideal bytes are 0: the
-//! kernel's send queue, not QMux, holds unacknowledged bytes.
+//! `QUIC_PARAM_CONN_NETWORK_STATISTICS` (preview): the figures of the NETWORK_STATISTICS
+//! event, now (see `api/network_statistics.rs`): the smoothed RTT and the congestion window
+//! are TCP's (TCP_INFO), the bandwidth estimate is the window over the RTT as MsQuic computes
+//! it, bytes in flight are those TCP sent and the peer has not acknowledged, posted bytes the
+//! application's bytes not yet sent, ideal bytes the connection's ideal send buffer.
 
 use core::ffi::c_void;
 use core::mem::offset_of;
@@ -12,11 +13,11 @@ use parking_lot::Mutex;
 use crate::api::abi::{QUIC_NETWORK_STATISTICS, QUIC_STATUS};
 use crate::api::connection::{Connection, on_slot};
 use crate::api::handle::Handle;
+use crate::api::network_statistics;
 use crate::api::param::buffer::answer;
-use crate::runtime::conn::TcpInfo;
 
 /// GetParam of the network statistics: BUFFER_TOO_SMALL with the size, INVALID_PARAMETER
-/// for a NULL buffer, else the figures (0 before the TCP connection is up).
+/// for a NULL buffer, else the figures (0 before the TCP connection is up, and after it ended).
 ///
 /// # Safety
 /// `len` is valid for reads and writes; `buf` is NULL or writable for `*len` bytes.
@@ -31,24 +32,31 @@ pub(crate) unsafe fn get(
         // SAFETY: as above; `answer` reports the size or the NULL buffer.
         return unsafe { answer(len, buf, &[0; SIZE]) };
     }
-    let out = Arc::new(Mutex::new(TcpInfo::default()));
+    let out = Arc::new(Mutex::new(QUIC_NETWORK_STATISTICS::default()));
     let o = out.clone();
     on_slot(conn, true, move |_cx, slot| {
-        if let Some(Ok(tcp)) = slot.conn().map(|c| c.tcp_info()) {
-            *o.lock() = tcp;
+        if let Some(c) = slot.conn() {
+            if let Ok(stats) = c.net_stats() {
+                *o.lock() = network_statistics::to_c(&stats, &c);
+            }
         }
     });
-    let tcp = *out.lock();
-    let rtt = u64::from(tcp.rtt_us);
-    let cwnd = tcp.congestion_window.min(u64::from(u32::MAX)) as u32;
+    let n = *out.lock();
     // Field by field, at the struct's offsets, padding zero.
     let mut bytes = [0u8; SIZE];
-    bytes[offset_of!(QUIC_NETWORK_STATISTICS, SmoothedRTT)..][..8]
-        .copy_from_slice(&rtt.to_ne_bytes());
-    bytes[offset_of!(QUIC_NETWORK_STATISTICS, CongestionWindow)..][..4]
-        .copy_from_slice(&cwnd.to_ne_bytes());
-    bytes[offset_of!(QUIC_NETWORK_STATISTICS, Bandwidth)..][..8]
-        .copy_from_slice(&(u64::from(cwnd) / rtt.max(1)).to_ne_bytes());
+    let mut put = |offset: usize, field: &[u8]| {
+        bytes[offset..][..field.len()].copy_from_slice(field);
+    };
+    type N = QUIC_NETWORK_STATISTICS;
+    put(offset_of!(N, BytesInFlight), &n.BytesInFlight.to_ne_bytes());
+    put(offset_of!(N, PostedBytes), &n.PostedBytes.to_ne_bytes());
+    put(offset_of!(N, IdealBytes), &n.IdealBytes.to_ne_bytes());
+    put(offset_of!(N, SmoothedRTT), &n.SmoothedRTT.to_ne_bytes());
+    put(
+        offset_of!(N, CongestionWindow),
+        &n.CongestionWindow.to_ne_bytes(),
+    );
+    put(offset_of!(N, Bandwidth), &n.Bandwidth.to_ne_bytes());
     // SAFETY: the caller's contract is `answer`'s.
     unsafe { answer(len, buf, &bytes) }
 }

@@ -455,6 +455,8 @@ pub struct Stats {
     pub stream_bytes_sent: u64,
     /// Stream payload bytes received.
     pub stream_bytes_received: u64,
+    /// Datagram payload bytes written.
+    pub datagram_bytes_sent: u64,
 }
 
 /// A cheap hasher for stream IDs (SipHash showed up in profiles of the data path). The peer
@@ -670,6 +672,19 @@ impl Connection {
             .send
             .as_ref()
             .map(SendStream::pending)
+    }
+
+    /// Application bytes queued and not yet written: stream data of every stream, and
+    /// datagrams.
+    pub fn unsent_bytes(&self) -> u64 {
+        let streams: u64 = self
+            .streams
+            .values()
+            .filter_map(|s| s.send.as_ref())
+            .map(SendStream::pending)
+            .sum();
+        let datagrams: u64 = self.datagrams.iter().map(|(d, _)| d.len() as u64).sum();
+        streams + datagrams
     }
 
     /// Changes how streams of equal priority share the transport from now on.

@@ -261,6 +261,7 @@ impl Connection {
                 return false;
             }
             frame.encode(w);
+            self.stats.datagram_bytes_sent += data.len() as u64;
             let token = *token;
             self.datagrams.pop_front();
             self.events.push_back(Event::DatagramSent { token });

@@ -268,6 +268,7 @@ fn flow_control_stalls_and_resumes() {
         // The server has not read: each stream is stopped at its window, the connection at
         // its own; the client said so with STREAM_DATA_BLOCKED and DATA_BLOCKED.
         assert_eq!(p.client.conn.stats().stream_bytes_sent, 10_000);
+        assert_eq!(p.client.conn.unsent_bytes(), 3 * 50_000 - 10_000);
         let types = frame_types(&p.client.sent);
         assert!(
             types.contains(&FrameType::DATA_BLOCKED)
@@ -768,7 +769,10 @@ fn datagrams_both_ways() {
         Err(CommandError::TooLarge)
     );
     p.server.conn.send_datagram(b"xyz".to_vec(), 4).unwrap();
+    assert_eq!(p.client.conn.unsent_bytes(), 3 + max as u64);
     p.drive();
+    assert_eq!(p.client.conn.unsent_bytes(), 0);
+    assert_eq!(p.client.conn.stats().datagram_bytes_sent, 3 + max as u64);
     let se = p.server.take_events();
     assert!(se.contains(&Event::DatagramReceived(b"abc".to_vec())));
     assert!(se.contains(&Event::DatagramReceived(vec![7; max])));

@@ -8,11 +8,13 @@
 
 mod hello;
 mod io_loop;
+mod net_stats;
 pub mod race;
 mod send_buf;
 mod socket;
 
 pub use hello::{HelloReader, OnHello};
+pub use net_stats::NetStats;
 pub use socket::{TcpInfo, reset_on_close};
 
 use std::cell::{Cell, RefCell};
@@ -49,6 +51,9 @@ pub enum ConnEvent {
     ResumptionTicket(u64),
     /// An event from the QMux engine.
     Engine(proto::Event),
+    /// Network statistics, at the end of a worker turn in which the connection wrote
+    /// stream or datagram data, when the sink wants them ([`ConnSink::wants_net_stats`]).
+    NetworkStatistics(NetStats),
 }
 
 /// The byte channel between the socket and the engine.
@@ -67,6 +72,12 @@ pub trait ConnSink {
     /// The address logs name the connection by (the API handle's); 0 if none.
     fn log_id(&self) -> usize {
         0
+    }
+
+    /// Whether [`ConnEvent::NetworkStatistics`] reports are wanted now (asked after writes
+    /// of application data; the default wants none).
+    fn wants_net_stats(&self) -> bool {
+        false
     }
 
     /// The connection's work panicked (a bug in this library): the sink ends the connection.
@@ -152,6 +163,9 @@ struct Inner {
     client_held: std::collections::VecDeque<proto::Event>,
     /// `client_held` is being delivered.
     client_release: bool,
+    /// Stream and datagram bytes the engine had written at the last network statistics
+    /// check (see `net_stats.rs`).
+    net_stats_mark: u64,
 }
 
 impl Conn {
@@ -317,6 +331,7 @@ impl Conn {
                 held_events: std::collections::VecDeque::new(),
                 client_held: std::collections::VecDeque::new(),
                 client_release: false,
+                net_stats_mark: 0,
             }),
             sink,
             progressing: Cell::new(false),
@@ -386,7 +401,20 @@ impl Conn {
 
     /// Moves everything forward: writes output, delivers events (re-entrantly safe), re-arms
     /// the timer, and leaves the worker once the engine is drained or the socket failed.
+    /// For an application command: a network statistics report its writes make due waits
+    /// for a turn of the worker's (asked for here), so it is never raised inside the
+    /// application's call.
     fn progress(self: &Rc<Self>, cx: &WorkerCx) {
+        self.progress_from(cx, false);
+    }
+
+    /// [`Conn::progress`] for one of the worker's turns (readiness, timer): it ends with a
+    /// network statistics report if one is due.
+    fn progress_turn(self: &Rc<Self>, cx: &WorkerCx) {
+        self.progress_from(cx, true);
+    }
+
+    fn progress_from(self: &Rc<Self>, cx: &WorkerCx, turn: bool) {
         if self.progressing.replace(true) {
             self.again.set(true);
             return;
@@ -394,18 +422,32 @@ impl Conn {
         // Cleared however the loop ends: a panic in a sink (caught at the worker's boundary)
         // leaves the connection able to make progress as it ends.
         let guard = ClearOnDrop(&self.progressing);
+        let mut reported = false;
         loop {
             self.again.set(false);
             self.inner.borrow_mut().flush();
             while let Some(event) = self.next_event() {
                 self.sink.deliver(cx, self, event);
             }
+            if turn && !reported && !self.again.get() {
+                // One report per turn, after the turn's other events.
+                if let Some(event) = self.take_net_stats() {
+                    reported = true;
+                    self.sink.deliver(cx, self, event);
+                }
+            }
             if !self.again.get() {
                 break;
             }
         }
         drop(guard);
+        // Data written without a report (by an application command): the report comes
+        // with the worker's next turn. After a report, later writes wait for a later turn.
+        let rerun = !reported && self.net_stats_due();
         self.settle(cx);
+        if let Some(key) = self.key.get().filter(|_| rerun) {
+            cx.run_again(key);
+        }
     }
 
     /// Closes the engine with the transport error INTERNAL_ERROR (its CONNECTION_CLOSE is
@@ -567,7 +609,7 @@ impl Source for Conn {
 
     fn on_ready(self: Rc<Self>, cx: &WorkerCx, _key: SourceKey, readable: bool, writable: bool) {
         self.inner.borrow_mut().on_ready(readable, writable);
-        self.progress(cx);
+        self.progress_turn(cx);
     }
 
     fn on_timer(self: Rc<Self>, cx: &WorkerCx, _key: SourceKey, now: Instant) {
@@ -599,7 +641,7 @@ impl Source for Conn {
                 inner.engine.handle_timeout(now);
             }
         }
-        self.progress(cx);
+        self.progress_turn(cx);
     }
 }
 

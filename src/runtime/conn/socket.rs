@@ -20,6 +20,8 @@ pub struct TcpInfo {
     pub path_mtu: u32,
     /// Segments retransmitted over the connection's life.
     pub total_retransmits: u32,
+    /// Bytes in the socket's send queue not yet sent (0 on kernels that do not report it).
+    pub unsent_bytes: u64,
 }
 
 impl Conn {

@@ -380,3 +380,67 @@ fn key_updates_from_a_rustls_server_are_answered_while_data_flows() {
         panic!("the client saw {seen:?}");
     }
 }
+
+thread_local! {
+    /// Set while the stats test's application command runs on the client's worker.
+    static IN_COMMAND: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A client that wants network statistics (or not) and reports them, with whether each
+/// arrived inside an application command.
+struct StatsSink {
+    tx: Sender<Option<(super::NetStats, bool)>>,
+    wants: bool,
+}
+
+impl ConnSink for StatsSink {
+    fn deliver(&self, _cx: &WorkerCx, _conn: &Rc<Conn>, event: ConnEvent) {
+        match event {
+            ConnEvent::Engine(Event::Connected) => {
+                let _ = self.tx.send(None);
+            }
+            ConnEvent::NetworkStatistics(stats) => {
+                let _ = self.tx.send(Some((stats, IN_COMMAND.with(|c| c.get()))));
+            }
+            _ => {}
+        }
+    }
+
+    fn wants_net_stats(&self) -> bool {
+        self.wants
+    }
+}
+
+#[test]
+fn network_statistics_follow_writes_in_a_turn_of_their_own() {
+    for wants in [true, false] {
+        let pool = Pool::new(2).unwrap();
+        let addr = start_server(&pool);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        pool.worker(1).run(move |cx| {
+            let sink = Box::new(StatsSink { tx, wants });
+            let conn = Conn::connect(cx, addr, super::Wire::Plain, Default::default(), sink);
+            CLIENT.with(|c| *c.borrow_mut() = Some(conn.unwrap()));
+        });
+        assert!(rx.recv_timeout(WAIT).unwrap().is_none(), "connected first");
+        on_client(&pool, |cx, conn| {
+            IN_COMMAND.with(|c| c.set(true));
+            conn.with_engine(cx, |e| {
+                let id = e.open(Dir::Bi).unwrap();
+                e.send(id, SendData::Owned(vec![7; 100_000]), None).unwrap();
+            });
+            IN_COMMAND.with(|c| c.set(false));
+        });
+        if !wants {
+            assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+            continue;
+        }
+        let (stats, in_command) = rx.recv_timeout(WAIT).unwrap().expect("statistics");
+        assert!(!in_command, "raised inside the application's command");
+        assert!(stats.congestion_window > 0, "{stats:?}");
+        assert_eq!(
+            stats.bandwidth,
+            u64::from(stats.congestion_window) / stats.smoothed_rtt_us.max(1)
+        );
+    }
+}
