@@ -1044,6 +1044,77 @@ fn resumption_tickets_sent_on_demand_resume() {
     assert!(fifth.client.session().handshake_info().unwrap().resumed);
 }
 
+/// A ticket from a server accepting early data (0-RTT) lets the next client send data with
+/// its ClientHello: accepted by such a server (and told apart from the rest of the stream),
+/// refused by one that resumes without early data or refuses the ticket, and then handed
+/// back to be sent after the handshake. Early data over several records works both ways.
+#[test]
+fn early_data_accepted_or_handed_back() {
+    let p = pki();
+    let (c, s) = configs(&p, &["x"]);
+    let mut first = Pair::new(&c, s.clone());
+    first.resumption = Resumption::EarlyData;
+    first.handshake();
+    // No ticket of the handshake's own allows early data.
+    assert_eq!(first.client.session().early_data_room(), 0);
+    let server = first.server.session.as_mut().unwrap();
+    server
+        .send_resumption_ticket(b"", &mut first.server.outbox)
+        .unwrap();
+    first.drive();
+    let id = first.client.session().take_tickets()[0];
+    let early: Vec<u8> = (0..40_000u32).map(|i| i as u8).collect();
+    for (resumption, accepted) in [
+        (Resumption::EarlyData, true),
+        (Resumption::On, false),
+        (Resumption::Refused, false),
+    ] {
+        let mut pair = Pair::new(&c, s.clone());
+        pair.resumption = resumption;
+        let mut session = TlsSession::client_resuming(&c, "localhost", Some(id)).unwrap();
+        assert_eq!(session.early_data_room(), tickets::MAX_EARLY_DATA as usize);
+        session.set_early_data(early.clone());
+        assert!(session.early_data_unsettled());
+        pair.client.session = Some(session);
+        pair.handshake();
+        let client = pair.client.session();
+        assert_eq!(
+            client.early_data_accepted(),
+            Some(accepted),
+            "{resumption:?}"
+        );
+        assert!(!client.early_data_unsettled());
+        assert_eq!(client.early_data_room(), 0);
+        let replay = client.take_replay();
+        if accepted {
+            assert_eq!(replay, None);
+            assert_eq!(pair.server.plain, early);
+        } else {
+            assert!(pair.server.plain.is_empty(), "{resumption:?}");
+            let replay = replay.expect("handed back");
+            assert_eq!(replay, early);
+            pair.client.send(&replay);
+            pair.drive();
+            assert_eq!(pair.server.plain, early);
+        }
+        // The stream goes on after it.
+        pair.client.send(b"after");
+        pair.drive();
+        assert!(pair.server.plain.ends_with(b"after"));
+    }
+}
+
+/// A server's own ticket identifier (a stored session's) is never taken for one of our
+/// sealed tickets, whatever its first byte.
+#[test]
+fn stored_session_ids_are_not_sealed_tickets() {
+    // lifetime, age_add, nonce (1 byte), ticket of 32 bytes starting like a sealed one.
+    let mut body = vec![0, 0, 0, 1, 0, 0, 0, 2, 1, 9, 0, 32, 0xA1];
+    body.extend_from_slice(&[0; 31]);
+    body.extend_from_slice(&[0, 0]);
+    assert!(!tickets::is_sealed(&body));
+}
+
 /// The client's Finished taken in by rustls while the server sends (0.5-RTT data) issues
 /// the seed ticket there: the session keeps it, and another session driven on the thread
 /// meanwhile does not take it.
