@@ -198,7 +198,7 @@ fn deliver(from: &mut End, to: &mut End, piece: usize, shared: bool) {
         let got = &mut to.got;
         let result = if shared {
             to.session.process_shared(&mut to.out, &mut |p| match p {
-                Plaintext::Borrowed(b) => got.extend_from_slice(b),
+                Plaintext::Borrowed(b) | Plaintext::Early(b) => got.extend_from_slice(b),
                 Plaintext::Shared(s) => got.extend_from_slice(s.as_slice()),
             })
         } else {
