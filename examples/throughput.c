@@ -2,7 +2,8 @@
  * a server in the same process over loopback, and the time until the server has received it
  * all is reported in GB/s. Used for BENCHMARKS.md; not a test.
  *
- * usage: throughput [-mib N] [-tcp] [-cert FILE -key FILE]   (TLS needs -cert/-key) */
+ * usage: throughput [-mib N] [-tcp] [-cert FILE -key FILE] [-window BYTES] [-unbuffered]
+ * (TLS needs -cert/-key; -unbuffered sets SendBufferingEnabled to 0) */
 #include "msquic.h"
 
 #include <pthread.h>
@@ -134,6 +135,10 @@ int main(int argc, char** argv) {
         s.IsSet.ConnFlowControlWindow = TRUE;
         s.ConnFlowControlWindow = (uint32_t)atoi(window) * 2;
     }
+    if (Has(argc, argv, "-unbuffered")) {
+        s.IsSet.SendBufferingEnabled = TRUE;
+        s.SendBufferingEnabled = 0;
+    }
     HQUIC client_config = NULL;
     api->ConfigurationOpen(reg, &alpn, 1, &s, sizeof(s), NULL, &server_config);
     api->ConfigurationOpen(reg, &alpn, 1, &s, sizeof(s), NULL, &client_config);
@@ -166,8 +171,8 @@ int main(int argc, char** argv) {
     pthread_mutex_unlock(&lock);
     double secs = (double)(finished.tv_sec - started.tv_sec) +
                   (double)(finished.tv_nsec - started.tv_nsec) / 1e9;
-    printf("%s: %llu MiB in %.3f s = %.2f GB/s (received %llu bytes)\n",
-           tcp ? "QMux/TCP" : "QMux/TLS", (unsigned long long)(total >> 20), secs,
+    printf("%s%s: %llu MiB in %.3f s = %.2f GB/s (received %llu bytes)\n",
+           tcp ? "QMux/TCP" : "QMux/TLS", Has(argc, argv, "-unbuffered") ? " unbuffered" : "", (unsigned long long)(total >> 20), secs,
            (double)total / secs / 1e9, (unsigned long long)received);
     api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
     api->ConnectionClose(conn);
