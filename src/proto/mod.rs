@@ -34,7 +34,7 @@ pub mod varint;
 
 pub use connection::{
     BlockedTimes, CloseCause, CommandError, Config, Connection, Event, NOISE_BURST, NOISE_RATE,
-    Noise, Scheduling, Stats,
+    Noise, Scheduling, Stats, release_spare_buffers,
 };
 pub use error::{TransportError, TransportErrorCode};
 pub use shared::SharedBytes;

@@ -53,6 +53,9 @@ pub(crate) const WAKER: Token = Token(usize::MAX);
 const STALL_WARNING: Duration = Duration::from_secs(5);
 /// Most events taken from the OS per wake-up.
 pub(crate) const EVENT_CAPACITY: usize = 1024;
+/// How long a worker with nothing to do keeps its pooled buffers (see
+/// [`crate::runtime::conn::release_pooled_buffers`]).
+const POOL_IDLE: Duration = Duration::from_secs(1);
 
 /// The state of a worker, reachable only on its own thread (an external worker's: on the
 /// thread running its turn or an inline call, see `external.rs`).
@@ -536,8 +539,14 @@ fn run(
     CURRENT.with(|c| *c.borrow_mut() = Some(cx.clone()));
     let mut events = Events::with_capacity(EVENT_CAPACITY);
     let mut last_work = Instant::now();
+    // When the pooled buffers go, if no work comes first.
+    let mut release_at: Option<Instant> = None;
     while !cx.stopping.get() {
         let now = Instant::now();
+        if release_at.is_some_and(|at| now >= at) {
+            release_at = None;
+            crate::runtime::conn::release_pooled_buffers();
+        }
         // Sources that asked to run again in the last round: they run at the end of this
         // one, after the others (ones asking during this round wait for the next).
         let again = std::mem::take(&mut *cx.rerun.borrow_mut());
@@ -545,14 +554,19 @@ fn run(
         {
             Some(Duration::ZERO)
         } else {
-            cx.timers
-                .borrow_mut()
-                .next_deadline()
-                .map(|at| at.saturating_duration_since(now))
+            let next = cx.timers.borrow_mut().next_deadline();
+            let next = match (next, release_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            next.map(|at| at.saturating_duration_since(now))
         };
         match round(&cx, &mut poll, &mut events, &rx, timeout, again) {
             Err(()) => break,
-            Ok(true) => last_work = Instant::now(),
+            Ok(true) => {
+                last_work = Instant::now();
+                release_at = Some(last_work + POOL_IDLE);
+            }
             Ok(false) => {}
         }
     }

@@ -33,6 +33,11 @@ thread_local! {
     static SPARE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Frees the copy buffers this thread keeps (its caller has been idle a while).
+pub fn release_spare_buffers() {
+    let _ = SPARE.try_with(|pool| pool.borrow_mut().clear());
+}
+
 /// An empty buffer with room for `len` bytes: a spare one of about that size if the thread
 /// has one, else a new one.
 fn copy_buffer(len: usize) -> Vec<u8> {

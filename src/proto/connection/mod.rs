@@ -25,6 +25,7 @@ use super::transport_params::TransportParameters;
 use super::varint;
 
 pub use blocked::{BlockedTimes, StreamBlocked};
+pub use buffering::release_spare_buffers;
 pub use flood::{NOISE_BURST, NOISE_RATE, Noise};
 
 /// Settings for one connection; they become our transport parameters.

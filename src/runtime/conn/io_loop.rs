@@ -11,10 +11,12 @@ use crate::runtime::tls::{MAX_RECORD_PLAINTEXT, Plaintext, SEAL_ROOM, TlsError};
 
 /// Most early data (0-RTT) a client sends with its ClientHello.
 const EARLY_DATA_MAX: usize = 1 << 20;
-/// Size of the receive buffer (one socket read fills at most this much).
+/// The most one socket read asks for.
 pub(super) const READ_SIZE: usize = 256 << 10;
-/// A read is attempted only with at least this much room.
-const READ_MIN: usize = 64 << 10;
+/// What a connection's reads ask for at first: reads ask for twice as much after one that
+/// filled all its room (more was waiting), up to [`READ_SIZE`], so a handshake needs little
+/// storage and a bulk transfer reads in large pieces.
+pub(super) const READ_MIN: usize = 64 << 10;
 /// Size of the send buffer: records are produced into it while it has room, and it starts
 /// over once the socket has taken everything.
 pub(super) const SEND_BUF_SIZE: usize = (1 << 20) + SEAL_ROOM;
@@ -156,9 +158,12 @@ impl Inner {
                 return;
             }
             let read = match &mut self.wire {
-                Wire::Plain => self.sock.read(self.rbuf.space(READ_MIN)),
-                Wire::Tls(s) => self.sock.read(s.incoming().space(READ_MIN)),
+                Wire::Plain => self.sock.read(self.rbuf.space(self.read_want)),
+                Wire::Tls(s) => self.sock.read(s.incoming().space(self.read_want)),
             };
+            if matches!(read, Ok(n) if n >= self.read_want) {
+                self.read_want = (self.read_want * 2).min(READ_SIZE);
+            }
             match read {
                 Ok(0) => {
                     self.peer_eof(Instant::now());
@@ -304,7 +309,7 @@ impl Inner {
             while !engine_idle
                 && !self.tls_dead
                 && produced < WRITE_BATCH
-                && self.pending.room().len() >= PRODUCE_MIN
+                && self.pending.room(PRODUCE_MIN).len() >= PRODUCE_MIN
                 && self.can_send_records()
             {
                 match self.produce(now) {
@@ -369,9 +374,9 @@ impl Inner {
     fn produce(&mut self, now: Instant) -> Result<usize, TlsError> {
         let engine = &mut self.engine;
         let n = match &mut self.wire {
-            Wire::Plain => engine.poll_transmit(now, self.pending.room()),
+            Wire::Plain => engine.poll_transmit(now, self.pending.room(PRODUCE_MIN)),
             Wire::Tls(s) if s.seals_in_place() => s
-                .seal_with(self.pending.room(), &mut |content| {
+                .seal_with(self.pending.room(PRODUCE_MIN), &mut |content| {
                     engine.poll_transmit(now, content)
                 })?,
             Wire::Tls(s) => {

@@ -14,6 +14,14 @@ mod send_buf;
 mod socket;
 
 pub use hello::{HelloReader, OnHello};
+
+/// Frees the buffers this thread keeps for the next connections' reads, writes and copies:
+/// its worker has been idle a while, so an idle process holds none.
+pub fn release_pooled_buffers() {
+    send_buf::release_pooled();
+    crate::runtime::tls::release_pooled();
+    crate::proto::release_spare_buffers();
+}
 pub use net_stats::NetStats;
 pub use socket::{TcpInfo, reset_on_close};
 
@@ -157,6 +165,8 @@ struct Inner {
     /// handshake is not over: a server's engine takes the client's transport parameters from
     /// early data (0-RTT), but the connection is connected only once the handshake is.
     held_events: std::collections::VecDeque<proto::Event>,
+    /// What the next socket read asks for (see `io_loop::READ_MIN`).
+    read_want: usize,
     /// A client's engine events since its early data went out, held until the connection
     /// is connected (they follow CONNECTED, as MsQuic completes 0-RTT sends once the
     /// server acknowledges them) or fails.
@@ -298,7 +308,7 @@ impl Conn {
     ) -> io::Result<Rc<Self>> {
         let _ = sock.set_nodelay(true);
         let rbuf = match wire {
-            Wire::Plain => RecvBuffer::with_capacity(io_loop::READ_SIZE),
+            Wire::Plain => RecvBuffer::default(),
             Wire::Tls(_) => RecvBuffer::default(),
         };
         let conn = Rc::new(Self {
@@ -329,6 +339,7 @@ impl Conn {
                 tls_records_left: false,
                 tickets: std::collections::VecDeque::new(),
                 held_events: std::collections::VecDeque::new(),
+                read_want: io_loop::READ_MIN,
                 client_held: std::collections::VecDeque::new(),
                 client_release: false,
                 net_stats_mark: 0,

@@ -15,12 +15,19 @@ use crate::proto::shared::SharedBytes;
 /// Allocations kept for reuse once the engine has let go of them.
 const SPARES: usize = 8;
 /// Bytes of idle storage a thread keeps for the next buffer that needs some (see
-/// [`RecvBuffer::release_idle`]).
-const POOL_BYTES: usize = 1 << 20;
+/// [`RecvBuffer::release_idle`]): enough for a busy connection's reads of one turn (four
+/// 256 KiB reads, each still referenced by the engine until its data is delivered), so
+/// that storage given back between turns is taken again instead of allocated anew.
+const POOL_BYTES: usize = 4 << 20;
 
 thread_local! {
     /// Storage given back by idle buffers on this thread, unreferenced, for reuse.
     static POOL: RefCell<Vec<Arc<Vec<u8>>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Frees the storage this thread keeps for reuse (its worker has been idle a while).
+pub fn release_pooled() {
+    let _ = POOL.try_with(|pool| pool.borrow_mut().clear());
 }
 
 /// Storage of at least `size` bytes: a pooled allocation if one is large enough, else a new
@@ -128,7 +135,7 @@ impl RecvBuffer {
                 .position(|s| Arc::strong_count(s) == 1 && s.len() >= capacity);
             let next = match reusable {
                 Some(i) => self.spares.swap_remove(i),
-                None => Arc::new(vec![0; capacity]),
+                None => take_storage(capacity),
             };
             let old = std::mem::replace(&mut self.buf, next);
             let len = self.end - self.start;

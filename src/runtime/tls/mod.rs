@@ -25,7 +25,7 @@ mod verify;
 #[cfg(test)]
 mod tests;
 
-pub use buffer::RecvBuffer;
+pub use buffer::{RecvBuffer, release_pooled};
 pub use client_hello::ClientHello;
 pub use credentials::{
     CertificateSource, CipherSuites, Credentials, PeerVerification, TlsClientConfig,
