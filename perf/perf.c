@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include "msquic.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -130,6 +131,16 @@ static uint64_t resident(void) {
 }
 
 static uint64_t peak_rss(void) { return proc_kb("/proc/self/status", "VmHWM"); }
+
+/* Open file descriptors of the process. */
+static long open_fds(void) {
+    DIR* d = opendir("/proc/self/fd");
+    if (d == NULL) return 0;
+    long n = 0;
+    while (readdir(d) != NULL) n++;
+    closedir(d);
+    return n - 3; /* ".", ".." and the directory's own descriptor */
+}
 
 /* Raises the open-file limit: to 1M (or fs.nr_open) where allowed (root), else to the hard limit. */
 static void raise_nofile(void) {
@@ -584,7 +595,7 @@ static void bulk_run(Conn* c, Bulk* b, int op, uint64_t total, double timeout) {
 typedef struct {
     double seconds, gbps, rps, hps, p50, p90, p99, p999;
     uint64_t bytes, requests, handshakes, failures;
-    double idle_client, idle_server;
+    double idle_client, idle_server, fds_per_conn;
     uint64_t server_peak;
     int has_gbps, has_rr, has_hps, has_idle;
 } Result;
@@ -604,8 +615,9 @@ static void report(const Result* r) {
         printf(" parallel %u: %llu handshakes in %.2f s = %.0f/s (%llu failed)", opt.parallel,
                (unsigned long long)r->handshakes, r->seconds, r->hps, (unsigned long long)r->failures);
     if (r->has_idle)
-        printf(" %u connections: %.0f bytes/connection client, %.0f bytes/connection server",
-               opt.connections, r->idle_client, r->idle_server);
+        printf(" %u connections: %.0f bytes/connection client, %.0f bytes/connection server, %.1f client "
+               "fds/connection",
+               opt.connections, r->idle_client, r->idle_server, r->fds_per_conn);
     printf(" (peak RSS %.1f MiB)\n", (double)peak_rss() / 1048576.0);
     if (opt.json) {
         printf("{\"scenario\":\"%s\",\"impl\":\"%s\",\"transport\":\"%s\",\"lib\":\"%s\",\"lib_path\":\"%s\","
@@ -622,8 +634,9 @@ static void report(const Result* r) {
                    (unsigned long long)r->handshakes, (unsigned long long)r->failures, r->hps);
         if (r->has_idle)
             printf(",\"connections\":%u,\"idle_bytes_per_conn\":%.1f,\"server_idle_bytes_per_conn\":%.1f,"
-                   "\"server_peak_rss\":%llu",
-                   opt.connections, r->idle_client, r->idle_server, (unsigned long long)r->server_peak);
+                   "\"server_peak_rss\":%llu,\"client_fds_per_conn\":%.2f",
+                   opt.connections, r->idle_client, r->idle_server, (unsigned long long)r->server_peak,
+                   r->fds_per_conn);
         printf(",\"peak_rss\":%llu}\n", (unsigned long long)peak_rss());
     }
     fflush(stdout);
@@ -895,6 +908,7 @@ static int run_idle(void) {
     query_server(&control, &s_before, &s_conns, &s_peak); /* warms the stream path */
     malloc_trim(0);
     uint64_t c_before = resident();
+    long fds_before = open_fds();
     query_server(&control, &s_before, &s_conns, &s_peak);
     HQUIC* h = calloc(n, sizeof(HQUIC));
     if (h == NULL) die("out of memory");
@@ -921,6 +935,7 @@ static int run_idle(void) {
     }
     malloc_trim(0);
     uint64_t c_after = resident();
+    long fds_after = open_fds();
     atomic_store(&ending, 1);
     for (uint32_t i = 0; i < n; i++) MsQuic->ConnectionShutdown(h[i], QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
     double t1 = now_s();
@@ -937,6 +952,7 @@ static int run_idle(void) {
     r.idle_client = ((double)c_after - (double)c_before) / n;
     r.idle_server = ((double)s_after - (double)s_before) / n;
     r.server_peak = s_peak;
+    r.fds_per_conn = (double)(fds_after - fds_before) / n;
     r.has_idle = 1;
     report(&r);
     return 0;
