@@ -9,7 +9,8 @@
 # the other (msquic, qmux-tls, qmux-tcp, and plain TCP for upload and download), each run a
 # server process and a client process on 127.0.0.1 (a fresh port each time). Prints one line
 # per run, then per setting the medians of the per-round ratios and of the absolute figures.
-# Raw JSON lines (one per run, with "round" and "setting" added): target/perf/results.jsonl.
+# Raw JSON lines (one per run, with "round" and "setting" added): target/perf/results.jsonl;
+# the summary also goes to target/perf/summary.txt, the logs of each run to target/perf/logs.
 #
 # Environment:
 #   ROUNDS=3                 rounds (ratios are taken per round, then the median)
@@ -201,7 +202,7 @@ say "load after: $(uptime)"
 # ---------------------------------------------------------------------------------------------
 # Summary
 # ---------------------------------------------------------------------------------------------
-python3 - "$RESULTS" <<'PY'
+python3 - "$RESULTS" <<'PY' | tee "$OUT/summary.txt"
 import json, statistics, sys
 from collections import defaultdict
 
@@ -250,10 +251,14 @@ for setting in order:
             for k in ("p50_us", "p99_us", "p999_us", "server_idle_bytes_per_conn", "peak_rss"):
                 if k in r:
                     extra[impl][k].append(r[k])
-        for a, b in pairs:
-            ra, rb = by_impl.get(a), by_impl.get(b)
-            if ra and rb and not ra.get("failed") and not rb.get("failed") and rb[key]:
-                ratios[f"{a}/{b}"].append(ra[key] / rb[key])
+        keys = [(key, "")]
+        if key == "idle_bytes_per_conn":
+            keys.append(("server_idle_bytes_per_conn", " server"))
+        for k, suffix in keys:
+            for a, b in pairs:
+                ra, rb = by_impl.get(a), by_impl.get(b)
+                if ra and rb and not ra.get("failed") and not rb.get("failed") and rb[k]:
+                    ratios[f"{a}/{b}{suffix}"].append(ra[k] / rb[k])
     print(f"\n{setting} ({unit})")
     for impl in impls:
         if impl not in per_impl and impl not in failed:
@@ -269,7 +274,7 @@ for setting in order:
             line += f"   FAILED in {failed[impl]} round(s)"
         print(line)
     for name, v in ratios.items():
-        print(f"  {name:18s} {med(v):.3f}   (per round: {', '.join(f'{x:.3f}' for x in v)})")
+        print(f"  {name:25s} {med(v):.3f}   (per round: {', '.join(f'{x:.3f}' for x in v)})")
 PY
 if [ "$failures" -ne 0 ]; then
     say "$failures run(s) failed; logs in $LOGS"
