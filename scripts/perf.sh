@@ -24,7 +24,7 @@
 #   MSQUIC_LIB=dir           a directory holding MsQuic's libmsquic.so.2 (default: built/cached)
 #   PERF_OUT=target/perf     where binaries, certificates, logs and results go
 #   PORT_BASE=24000          first port used
-# A quick run (about 2 minutes):
+# A quick run (about a minute):
 #   ROUNDS=1 BYTES=64MiB SECONDS=2 scripts/perf.sh
 set -euo pipefail
 
