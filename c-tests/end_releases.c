@@ -131,9 +131,14 @@ static void* proxy_main(void* arg) {
             }
         }
         if (b < 0 || cmd == P_BLACKHOLE) {
-            /* Nothing forwarded: only the tested side's end is awaited. */
-            struct pollfd fd = {victim < 0 ? a : victim, POLLRDHUP, 0};
-            if (poll(&fd, 1, 10) > 0 && (fd.revents & (POLLRDHUP | POLLHUP | POLLERR))) break;
+            /* Nothing forwarded: only the tested side's end is awaited. What it still sends
+             * is read and dropped, so that its FIN is not held behind a full receive buffer
+             * (the kernel would end an orphaned socket that cannot send its FIN without
+             * telling us). */
+            struct pollfd fd = {victim < 0 ? a : victim, POLLIN | POLLRDHUP, 0};
+            if (poll(&fd, 1, 10) <= 0) continue;
+            if (fd.revents & (POLLRDHUP | POLLHUP | POLLERR)) break;
+            if (read(fd.fd, buf, sizeof(buf)) <= 0) break;
             continue;
         }
         struct pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};

@@ -140,6 +140,13 @@ pub(crate) fn reset() {
     *EXECUTIONS.lock() = None;
 }
 
+/// How long an idle shared worker keeps polling its sockets before it sleeps, unless the
+/// application set GLOBAL_EXECUTION_CONFIG (whose PollingIdleTimeoutUs then rules, 0 by
+/// default as in MsQuic). Waking a sleeping thread costs tens of microseconds (about 50 on a
+/// small VM), more than a loopback or LAN round trip: a worker still polling when the answer
+/// comes serves it at once. The cost is at most this much CPU after each burst of work.
+const DEFAULT_BUSY_POLL: Duration = Duration::from_micros(50);
+
 /// How many workers a pool spread over every core has.
 fn per_core() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -148,7 +155,11 @@ fn per_core() -> usize {
 /// The options of the shared workers under the current config.
 fn shared_options(config: Option<&ExecutionConfig>) -> Vec<WorkerOptions> {
     let Some(config) = config else {
-        return vec![WorkerOptions::default(); per_core()];
+        let template = WorkerOptions {
+            busy_poll: DEFAULT_BUSY_POLL,
+            ..WorkerOptions::default()
+        };
+        return vec![template; per_core()];
     };
     let template = WorkerOptions {
         cpu: None,
@@ -245,6 +256,7 @@ mod tests {
     #[test]
     fn options_follow_the_config() {
         assert_eq!(shared_options(None).len(), per_core());
+        assert_eq!(shared_options(None)[0].busy_poll, DEFAULT_BUSY_POLL);
         let config = ExecutionConfig::parse(&raw(0x30, 100, 1, &[0])).unwrap();
         let opts = shared_options(Some(&config));
         assert_eq!(

@@ -72,6 +72,9 @@ pub struct WorkerCx {
     stopping: Cell<bool>,
     /// Per-worker state of the layers above, by type (see [`WorkerCx::local`]).
     locals: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
+    /// An operation was queued from this worker's own thread, without waking it: the next
+    /// round must not wait.
+    posted_here: Cell<bool>,
 }
 
 impl WorkerCx {
@@ -144,6 +147,7 @@ impl WorkerCx {
             rerun: RefCell::new(Vec::new()),
             stopping: Cell::new(false),
             locals: RefCell::new(HashMap::new()),
+            posted_here: Cell::new(false),
         }
     }
 
@@ -401,10 +405,17 @@ impl Worker {
                     Ok(()) => {
                         counters::inc(counters::WORK_OPER_QUEUED);
                         counters::inc(counters::WORK_OPER_QUEUE_DEPTH);
-                        // A failed wake leaves the op queued until the next readiness event;
-                        // the waker only fails if the poll instance is gone, and then the
-                        // worker is stopping.
-                        let _ = link.waker.wake();
+                        // Queued by the worker thread itself: its loop looks at the queue
+                        // before it waits again, so no wake-up (a system call) is needed.
+                        let here = matches!(self.driver, Driver::Thread { .. })
+                            && self.is_current()
+                            && with_current(|cx| cx.posted_here.set(true)).is_some();
+                        if !here {
+                            // A failed wake leaves the op queued until the next readiness
+                            // event; the waker only fails if the poll instance is gone, and
+                            // then the worker is stopping.
+                            let _ = link.waker.wake();
+                        }
                         None
                     }
                     Err(e) => Some(e.into_inner()),
@@ -550,7 +561,9 @@ fn run(
         // Sources that asked to run again in the last round: they run at the end of this
         // one, after the others (ones asking during this round wait for the next).
         let again = std::mem::take(&mut *cx.rerun.borrow_mut());
-        let timeout = if !again.is_empty() || (!busy_poll.is_zero() && now < last_work + busy_poll)
+        let timeout = if !again.is_empty()
+            || cx.posted_here.replace(false)
+            || (!busy_poll.is_zero() && now < last_work + busy_poll)
         {
             Some(Duration::ZERO)
         } else {

@@ -358,6 +358,9 @@ pub struct Connection {
     record_budget: Option<usize>,
     /// Output is restricted to what may go in TLS early data.
     early_output: bool,
+    /// A stream was given a priority other than the default (until then the send queue
+    /// is served in order without comparing priorities).
+    priorities_set: bool,
     /// The stream data of ours that went out in TLS early data, by stream.
     early_sent: std::collections::HashMap<StreamId, u64>,
     /// The input being processed arrived in TLS early data.
@@ -533,6 +536,7 @@ impl Connection {
             flood: flood::FloodGuard::default(),
             record_budget: None,
             early_output: false,
+            priorities_set: false,
             early_sent: Default::default(),
             input_early: false,
             held_input: VecDeque::new(),
@@ -1107,6 +1111,7 @@ impl Connection {
     /// Sets a stream's priority: streams with a higher value send first.
     pub fn set_priority(&mut self, id: StreamId, priority: u16) -> Result<(), CommandError> {
         self.send_half(id)?.priority = priority;
+        self.priorities_set |= priority != crate::proto::streams::DEFAULT_PRIORITY;
         Ok(())
     }
 

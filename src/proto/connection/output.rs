@@ -284,8 +284,9 @@ impl Connection {
             }
             return best.map(|(i, _)| i);
         }
-        if self.send_queue.len() <= 1 {
-            // One stream (the common bulk case): no priorities to compare.
+        if self.send_queue.len() <= 1 || !self.priorities_set {
+            // One stream (the common bulk case), or every stream at the default priority: the
+            // first in the queue.
             return (!self.send_queue.is_empty()).then_some(0);
         }
         let mut best: Option<(usize, u16)> = None;

@@ -7,7 +7,7 @@ mod send;
 
 pub use buffer::{Chunks, InputPin, SHARE_MIN};
 pub use recv::{RecvStream, ResetInfo};
-pub use send::{SendData, SendPhase, SendStream};
+pub use send::{DEFAULT_PRIORITY, SendData, SendPhase, SendStream};
 
 /// One stream: a send half, a receive half, or both.
 #[derive(Debug)]

@@ -74,6 +74,9 @@ struct Chunk {
     held: Option<u64>,
 }
 
+/// A stream's priority until set (MsQuic's default, 0x7FFF).
+pub const DEFAULT_PRIORITY: u16 = 0x7fff;
+
 /// The sending half of a stream.
 #[derive(Debug)]
 pub struct SendStream {
@@ -111,7 +114,7 @@ impl SendStream {
             offset: 0,
             phase: SendPhase::Open,
             credit: SendCredit::new(max_data),
-            priority: 0x7fff,
+            priority: DEFAULT_PRIORITY,
             queued: false,
             announce: false,
             blocked: Default::default(),

@@ -117,7 +117,13 @@ pub struct Conn {
     progressing: Cell<bool>,
     /// More work was asked for while `progress` ran.
     again: Cell<bool>,
+    /// The socket's send-buffer capacity as last read, and when.
+    send_buffer: Cell<Option<(usize, Instant)>>,
 }
+
+/// How long a reading of the socket's send-buffer capacity stands (it is asked for at every
+/// stream start, for IDEAL_SEND_BUFFER_SIZE; TCP autotuning changes it over round trips).
+const SEND_BUFFER_FRESH: Duration = Duration::from_millis(10);
 
 struct Inner {
     sock: TcpStream,
@@ -347,6 +353,7 @@ impl Conn {
             sink,
             progressing: Cell::new(false),
             again: Cell::new(false),
+            send_buffer: Cell::new(None),
         });
         let key = cx.insert(conn.clone());
         conn.key.set(Some(key));
@@ -385,14 +392,23 @@ impl Conn {
         f(&self.inner.borrow().engine)
     }
 
-    /// The socket's send-buffer capacity (`SO_SNDBUF`); `WouldBlock` if asked from inside
-    /// an engine command.
+    /// The socket's send-buffer capacity (`SO_SNDBUF`, read again when the last reading is
+    /// older than [`SEND_BUFFER_FRESH`]); `WouldBlock` if asked from inside an engine
+    /// command.
     pub fn send_buffer_size(&self) -> io::Result<usize> {
+        let now = Instant::now();
+        if let Some((size, at)) = self.send_buffer.get() {
+            if now.saturating_duration_since(at) < SEND_BUFFER_FRESH {
+                return Ok(size);
+            }
+        }
         let inner = self
             .inner
             .try_borrow()
             .map_err(|_| io::Error::from(io::ErrorKind::WouldBlock))?;
-        crate::runtime::sys::send_buffer_size(&inner.sock)
+        let size = crate::runtime::sys::send_buffer_size(&inner.sock)?;
+        self.send_buffer.set(Some((size, now)));
+        Ok(size)
     }
 
     /// The local address of the socket.
