@@ -6,7 +6,6 @@
 //! no borrow held, so the application may call back into the API inline.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -21,6 +20,7 @@ use crate::api::sockaddr;
 use crate::api::stream::{self, Stream};
 use crate::api::stream_reset;
 use crate::api::{cert_events, datagram};
+use crate::proto::id_hash::IdMap;
 use crate::proto::{self, CloseCause, Event, StreamId};
 use crate::runtime::conn::{Conn, ConnEvent, ConnSink};
 use crate::runtime::log::qlog;
@@ -30,7 +30,7 @@ use crate::runtime::worker::WorkerCx;
 /// The connection slots of a worker, by handle address (a worker local: an external worker's
 /// turns may run on different threads).
 #[derive(Default)]
-struct Slots(RefCell<HashMap<usize, Rc<ConnSlot>>>);
+struct Slots(RefCell<IdMap<usize, Rc<ConnSlot>>>);
 
 /// The slots of the worker the calling thread runs, if any.
 fn slots() -> Option<Rc<Slots>> {
@@ -84,7 +84,7 @@ pub(crate) struct ConnSlot {
     /// The next stream index to promise a blocked start, by direction (`[bidi, uni]`).
     reserved_next: [Cell<u64>; 2],
     /// Streams with an ID, by ID.
-    streams: RefCell<HashMap<u64, Arc<Handle<Stream>>>>,
+    streams: RefCell<IdMap<u64, Arc<Handle<Stream>>>>,
     /// Client: the engine sends by the limits a resumption ticket remembers, for 0-RTT:
     /// streams open before the handshake.
     pub(crate) early_streams: Cell<bool>,
@@ -140,7 +140,7 @@ impl ConnSlot {
             race: RefCell::new(None),
             blocked_starts: RefCell::new(Vec::new()),
             reserved_next: [Cell::new(0), Cell::new(0)],
-            streams: RefCell::new(HashMap::new()),
+            streams: RefCell::new(IdMap::default()),
             early_streams: Cell::new(false),
             early_refused: Cell::new(false),
             alpn: RefCell::new(Vec::new()),

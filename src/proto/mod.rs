@@ -25,6 +25,7 @@ pub mod connection;
 pub mod error;
 pub mod flow_control;
 pub mod frame;
+pub mod id_hash;
 pub mod record;
 pub mod shared;
 pub mod stream_id;

@@ -2,6 +2,7 @@
 
 mod blocked;
 mod buffering;
+mod event_queue;
 mod flood;
 mod input;
 mod live_config;
@@ -10,7 +11,9 @@ mod stream_limits;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
+
+use crate::proto::id_hash::IdHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -341,7 +344,7 @@ pub struct Connection {
     tp_sent: bool,
     /// Our transport parameters, encoded once.
     tp_bytes: Vec<u8>,
-    events: VecDeque<Event>,
+    events: event_queue::EventQueue,
     /// An [`Event::StreamsAvailable`] waits in `events` (its counts are refreshed when taken).
     streams_available_queued: bool,
     /// The [`Event::StreamsAvailable`] of the peer's transport parameters waits in `events`
@@ -362,7 +365,7 @@ pub struct Connection {
     /// is served in order without comparing priorities).
     priorities_set: bool,
     /// The stream data of ours that went out in TLS early data, by stream.
-    early_sent: std::collections::HashMap<StreamId, u64>,
+    early_sent: crate::proto::id_hash::IdMap<StreamId, u64>,
     /// The input being processed arrived in TLS early data.
     input_early: bool,
     /// Input received while the record budget was spent, in order.
@@ -463,29 +466,6 @@ pub struct Stats {
     pub datagram_bytes_sent: u64,
 }
 
-/// A cheap hasher for stream IDs (SipHash showed up in profiles of the data path). The peer
-/// chooses IDs but can create no more streams than our limits allow, which bounds any
-/// collision games.
-#[derive(Clone, Copy, Debug, Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        let p = u128::from(v ^ self.0) * 0x9e37_79b9_7f4a_7c15_u128;
-        self.0 = (p as u64) ^ ((p >> 64) as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 fn di(dir: Dir) -> usize {
     match dir {
         Dir::Bi => 0,
@@ -528,7 +508,7 @@ impl Connection {
             got_first_frame: false,
             tp_sent: false,
             tp_bytes,
-            events: VecDeque::new(),
+            events: event_queue::EventQueue::default(),
             streams_available_queued: false,
             params_streams_available_queued: false,
             peer_streams_blocked_raised: [None; 2],

@@ -3,7 +3,7 @@
 //! stream's slot until the application lets it go (MsQuic's DELAY_ID_FC_UPDATES); and taking
 //! a stream's pending send completions ahead of the event queue.
 
-use super::{Connection, Event, di};
+use super::{Connection, di};
 use crate::proto::stream_id::{Dir, StreamId};
 
 impl Connection {
@@ -70,18 +70,6 @@ impl Connection {
     /// in order, as `(token, canceled)`), for a caller that must report them before it ends
     /// the stream itself (MsQuic's immediate shutdown).
     pub fn take_send_events(&mut self, id: StreamId) -> Vec<(u64, bool)> {
-        let mut taken = Vec::new();
-        self.events.retain(|e| match *e {
-            Event::SendComplete { id: i, token } if i == id => {
-                taken.push((token, false));
-                false
-            }
-            Event::SendCanceled { id: i, token } if i == id => {
-                taken.push((token, true));
-                false
-            }
-            _ => true,
-        });
-        taken
+        self.events.take_sends(id)
     }
 }
