@@ -13,7 +13,11 @@
  *    no 0_RTT flag, in order and complete; STREAM_0RTT_LENGTH is 0, as MsQuic reports it.
  * 3. A server with RESUME_ONLY and the same ticket key resumes the ticket but refuses its
  *    early data, as case 2 (MsQuic 2.5.1's OpenSSL build accepts early data with any
- *    resumption level: a documented difference, so this case fails on MsQuic). */
+ *    resumption level: a documented difference, so this case fails on MsQuic).
+ * 4. A server whose limits are now lower than the ticket remembers (2 bidirectional streams
+ *    instead of 4) refuses the ticket and its early data; what went early (two streams, a few
+ *    bytes) fits its limits, so it arrives after the handshake as in case 2 (MsQuic 2.5.1
+ *    stalls there: a documented difference). */
 #include "support/qmux_test.h"
 
 #define ALPN "zero-rtt"
@@ -55,6 +59,15 @@ typedef struct {
 static ServerSide server;
 static ClientSide client;
 static ClientStream client_streams[2];
+/* The ticket a RESUME_AND_ZERORTT server sent after resuming (it allows early data): cases
+ * 2 to 4 use it, as a refusing server's own tickets do not. */
+static uint8_t early_ticket[4096];
+static uint32_t early_ticket_len;
+
+static void use_early_ticket(void) {
+    memcpy(client.ticket, early_ticket, early_ticket_len);
+    client.ticket_len = early_ticket_len;
+}
 
 static QUIC_STATUS QUIC_API ServerStreamEvent(HQUIC stream, void* ctx, QUIC_STREAM_EVENT* ev) {
     ServerStream* s = ctx;
@@ -249,12 +262,13 @@ static void run(HQUIC reg, HQUIC client_config, uint16_t port, int resume, int r
     for (int i = 0; i < 2; i++) CHECK(!client_streams[i].send_shutdown_before_connected);
 }
 
-static HQUIC zero_rtt_config(HQUIC reg, uint8_t level, const QUIC_TICKET_KEY_CONFIG* key) {
+static HQUIC zero_rtt_config(HQUIC reg, uint8_t level, const QUIC_TICKET_KEY_CONFIG* key,
+                             uint16_t bidi) {
     QUIC_BUFFER a = {(uint32_t)strlen(ALPN), (uint8_t*)ALPN};
     QUIC_SETTINGS st;
     memset(&st, 0, sizeof(st));
     st.IsSet.PeerBidiStreamCount = TRUE;
-    st.PeerBidiStreamCount = 4;
+    st.PeerBidiStreamCount = bidi;
     st.IsSet.ServerResumptionLevel = TRUE;
     st.ServerResumptionLevel = level;
     HQUIC cfg = NULL;
@@ -281,8 +295,9 @@ int main(void) {
     for (int i = 0; i < 16; i++) key.Id[i] = (uint8_t)(0x20 + i);
     for (int i = 0; i < 64; i++) key.Material[i] = (uint8_t)(i * 5 + 3);
     key.MaterialLength = 64;
-    HQUIC zero_rtt = zero_rtt_config(reg, QUIC_SERVER_RESUME_AND_ZERORTT, &key);
-    HQUIC resume_only = zero_rtt_config(reg, QUIC_SERVER_RESUME_ONLY, &key);
+    HQUIC zero_rtt = zero_rtt_config(reg, QUIC_SERVER_RESUME_AND_ZERORTT, &key, 4);
+    HQUIC resume_only = zero_rtt_config(reg, QUIC_SERVER_RESUME_ONLY, &key, 4);
+    HQUIC lower = zero_rtt_config(reg, QUIC_SERVER_RESUME_AND_ZERORTT, &key, 2);
     HQUIC client_config = client_configuration(api, reg, ALPN, 0);
     HQUIC listener = NULL;
     CHECK(api->ListenerOpen(reg, ServerListener, NULL, &listener) == QUIC_STATUS_SUCCESS);
@@ -306,9 +321,12 @@ int main(void) {
     CHECK(server.streams_seen[0].receives > 0 &&
           server.streams_seen[0].receives_0rtt == server.streams_seen[0].receives);
     CHECK(client_streams[0].zero_rtt_length == strlen(EARLY_MSG));
+    memcpy(early_ticket, client.ticket, client.ticket_len);
+    early_ticket_len = client.ticket_len;
 
     /* 2. The ticket refused, and its early data with it: the data comes after the
      * handshake. */
+    use_early_ticket();
     run(reg, client_config, port, 1, 1);
     CHECK(!client.session_resumed && !server.session_resumed);
     for (int i = 0; i < 2; i++) {
@@ -320,6 +338,7 @@ int main(void) {
 
     /* 3. RESUME_ONLY: resumed, early data refused. */
     server_config_now = resume_only;
+    use_early_ticket();
     run(reg, client_config, port, 1, 0);
     CHECK(client.session_resumed && server.session_resumed);
     for (int i = 0; i < 2; i++) {
@@ -329,7 +348,19 @@ int main(void) {
     }
     CHECK(client_streams[0].zero_rtt_length == 0);
 
+    /* 4. Lower limits now: the ticket refused, the early data sent again. */
+    server_config_now = lower;
+    use_early_ticket();
+    run(reg, client_config, port, 1, 0);
+    CHECK(!client.session_resumed && !server.session_resumed);
+    for (int i = 0; i < 2; i++) {
+        CHECK(!(server.streams_seen[i].flags & QUIC_STREAM_OPEN_FLAG_0_RTT));
+        CHECK(server.streams_seen[i].receives_0rtt == 0);
+    }
+    CHECK(client_streams[0].zero_rtt_length == 0);
+
     api->ListenerClose(listener);
+    api->ConfigurationClose(lower);
     api->ConfigurationClose(zero_rtt);
     api->ConfigurationClose(resume_only);
     api->ConfigurationClose(client_config);

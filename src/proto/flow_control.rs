@@ -178,6 +178,18 @@ impl SendCredit {
         }
     }
 
+    /// How much we have sent.
+    pub fn used(&self) -> u64 {
+        self.used
+    }
+
+    /// Replaces a limit assumed before the peer spoke (0-RTT's remembered one) with the
+    /// peer's `max`, which may be lower, but never below what was sent.
+    pub fn reset_max(&mut self, max: u64) {
+        self.max = max.max(self.used);
+        self.blocked_reported = None;
+    }
+
     /// Records `n` bytes sent (at most [`SendCredit::available`]).
     pub fn consume(&mut self, n: u64) {
         debug_assert!(n <= self.available());

@@ -428,29 +428,44 @@ impl Connection {
         Ok(())
     }
 
+    /// Whether what was sent by remembered limits fits the server's `params`: streams opened,
+    /// stream data and connection data; PROTOCOL_VIOLATION if not.
+    fn check_early_usage(&self, params: &TransportParameters) -> Result<(), TransportError> {
+        let streams_fit = self.next_local[0] <= params.initial_max_streams_bidi
+            && self.next_local[1] <= params.initial_max_streams_uni;
+        let data_fits = self.send_data.used() <= params.initial_max_data
+            && self.streams.iter().all(|(id, stream)| {
+                let limit = match id.dir() {
+                    Dir::Bi => params.initial_max_stream_data_bidi_remote,
+                    Dir::Uni => params.initial_max_stream_data_uni,
+                };
+                id.initiator() != self.side
+                    || stream
+                        .send
+                        .as_ref()
+                        .is_none_or(|s| s.credit.used() <= limit)
+            });
+        if streams_fit && data_fits {
+            Ok(())
+        } else {
+            Err(TransportError::PROTOCOL_VIOLATION(
+                "data sent by limits remembered for 0-RTT exceeds the server's",
+            ))
+        }
+    }
+
     fn on_peer_params(&mut self, params: TransportParameters) -> Result<(), TransportError> {
-        if let Some(old) = self.remembered_params.take() {
-            // 0-RTT was used: the server may not lower what we may already have relied on.
-            let lowered = params.initial_max_data < old.initial_max_data
-                || params.initial_max_stream_data_bidi_remote
-                    < old.initial_max_stream_data_bidi_remote
-                || params.initial_max_stream_data_uni < old.initial_max_stream_data_uni
-                || params.initial_max_streams_bidi < old.initial_max_streams_bidi
-                || params.initial_max_streams_uni < old.initial_max_streams_uni
-                || (old.reset_stream_at && !params.reset_stream_at)
-                || old
-                    .max_datagram_frame_size
-                    .is_some_and(|m| params.max_datagram_frame_size.is_none_or(|n| n < m));
-            if lowered {
-                return Err(TransportError::PROTOCOL_VIOLATION(
-                    "server lowered limits remembered for 0-RTT",
-                ));
-            }
-            self.send_data.raise(params.initial_max_data);
+        if self.remembered_params.take().is_some() {
+            // Sent by remembered limits (0-RTT): what went out must fit the server's limits
+            // (a server that took the early data may not lower them, RFC 9000 §7.4.1; one that
+            // refused it gets the same bytes again after the handshake). From here on the
+            // server's limits rule, lower ones included.
+            self.check_early_usage(&params)?;
+            self.send_data.reset_max(params.initial_max_data);
             for (id, stream) in self.streams.iter_mut() {
                 if let Some(send) = stream.send.as_mut() {
                     if id.initiator() == self.side {
-                        send.credit.raise(match id.dir() {
+                        send.credit.reset_max(match id.dir() {
                             Dir::Bi => params.initial_max_stream_data_bidi_remote,
                             Dir::Uni => params.initial_max_stream_data_uni,
                         });
@@ -461,6 +476,10 @@ impl Connection {
             for id in ids {
                 self.schedule(id);
             }
+            self.peer_max_streams = [
+                params.initial_max_streams_bidi,
+                params.initial_max_streams_uni,
+            ];
         } else {
             self.send_data = crate::proto::flow_control::SendCredit::new(params.initial_max_data);
         }

@@ -1088,13 +1088,29 @@ fn zero_rtt_with_remembered_parameters() {
         );
         assert!(p.client.take_events().contains(&Event::Connected));
     }
-    // A server that lowers a remembered limit is refused.
+    // A server whose limits are now lower: fine while what went early fits them, and its
+    // limits rule from then on...
     let lower = Config {
         initial_max_data: 1000,
         ..server_cfg.clone()
     };
+    let mut p = Pair::new(Config::default(), lower.clone(), Chunking::Whole);
+    p.client.conn.use_remembered_params(remembered.clone());
+    let s = p.client.conn.open(Dir::Bi).unwrap();
+    p.client.conn.send(s, vec![7u8; 600].into(), None).unwrap();
+    p.drive();
+    assert!(p.client.take_events().contains(&Event::Connected));
+    p.client.conn.send(s, vec![7u8; 3000].into(), None).unwrap();
+    p.drive();
+    let mut got = Vec::new();
+    read_all(&mut p.server, s, &mut got);
+    assert_eq!(got.len(), 1000, "held at the server's connection limit");
+    assert!(!p.client.conn.is_closed());
+    // ...but data already sent beyond them closes the connection.
     let mut p = Pair::new(Config::default(), lower, Chunking::Whole);
     p.client.conn.use_remembered_params(remembered);
+    let s = p.client.conn.open(Dir::Bi).unwrap();
+    p.client.conn.send(s, vec![7u8; 1500].into(), None).unwrap();
     p.drive();
     let ce = p.client.take_events();
     assert!(

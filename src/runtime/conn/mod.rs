@@ -14,6 +14,8 @@ mod send_buf;
 mod socket;
 
 pub use hello::{HelloReader, OnHello};
+pub use net_stats::NetStats;
+pub use socket::{TcpInfo, reset_on_close};
 
 /// Frees the buffers this thread keeps for the next connections' reads, writes and copies:
 /// its worker has been idle a while, so an idle process holds none.
@@ -22,8 +24,6 @@ pub fn release_pooled_buffers() {
     crate::runtime::tls::release_pooled();
     crate::proto::release_spare_buffers();
 }
-pub use net_stats::NetStats;
-pub use socket::{TcpInfo, reset_on_close};
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -313,10 +313,8 @@ impl Conn {
         sink: Box<dyn ConnSink>,
     ) -> io::Result<Rc<Self>> {
         let _ = sock.set_nodelay(true);
-        let rbuf = match wire {
-            Wire::Plain => RecvBuffer::default(),
-            Wire::Tls(_) => RecvBuffer::default(),
-        };
+        // Plain connections read into their own buffer (a TLS session has its own).
+        let rbuf = RecvBuffer::default();
         let conn = Rc::new(Self {
             key: Cell::new(None),
             inner: RefCell::new(Inner {
