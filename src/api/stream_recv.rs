@@ -315,8 +315,12 @@ pub(crate) fn deliver_receive(slot: &Rc<ConnSlot>, cx: &WorkerCx, stream: &Arc<H
         r.delivering = true;
     }
     let id = StreamId(id);
-    let early = conn.inspect(|e| e.stream_early(id).1);
-    stream.obj.extra.set_early_received(early);
+    if stream.obj.open_flags & QUIC_STREAM_OPEN_FLAG_0_RTT.0 != 0 {
+        // Only a stream opened in 0-RTT can have received data in it (which may still be
+        // arriving): the engine says how far it reached.
+        let early = conn.inspect(|e| e.stream_early(id).1);
+        stream.obj.extra.set_early_received(early);
+    }
     let m = mode(stream);
     loop {
         let more = match m {

@@ -11,6 +11,8 @@ use crate::runtime::tls::{MAX_RECORD_PLAINTEXT, Plaintext, SEAL_ROOM, TlsError};
 
 /// Most early data (0-RTT) a client sends with its ClientHello.
 const EARLY_DATA_MAX: usize = 1 << 20;
+/// Early data is produced in pieces of this much room (more than a whole record).
+const EARLY_PIECE: usize = 64 << 10;
 /// The most one socket read asks for.
 pub(super) const READ_SIZE: usize = 256 << 10;
 /// What a connection's reads ask for at first: reads ask for twice as much after one that
@@ -83,10 +85,13 @@ impl Inner {
             return;
         }
         let now = Instant::now();
-        let mut early = vec![0; room];
+        // Produced a piece at a time (each room for a whole record), so that only what the
+        // engine has to send is allocated.
+        let mut early = Vec::new();
         let mut len = 0;
         self.engine.set_early_output(true);
-        loop {
+        while len < room {
+            early.resize((len + EARLY_PIECE).min(room), 0);
             let n = self.engine.poll_transmit(now, &mut early[len..]);
             if n == 0 {
                 break;
