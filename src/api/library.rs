@@ -68,6 +68,7 @@ pub(crate) unsafe fn open_version(version: u32, api: *mut *const c_void) -> QUIC
         return QUIC_STATUS_NOT_SUPPORTED;
     }
     DEFAULT_TRANSPORT.store(param::transport_from_env(), Ordering::Relaxed);
+    crate::runtime::conn::also_release(crate::api::stream::release_spares);
     let mut tables = OPEN_TABLES.lock();
     let table = Box::into_raw(Box::new(slots::TABLE));
     tables

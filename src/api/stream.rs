@@ -19,6 +19,7 @@ use crate::api::stream_extra::{LocalReset, StreamExtra};
 pub(crate) use crate::api::stream_recv::deliver_receive;
 use crate::api::stream_recv::{self, RecvState};
 use crate::api::{stream_ids, stream_reset};
+use crate::proto::spares::{self, Spares};
 use crate::proto::{CommandError, Dir, SendData, Side, StreamId};
 use crate::runtime::conn::Conn;
 use crate::runtime::worker::WorkerCx;
@@ -154,6 +155,20 @@ struct StreamState {
     abandon_code: u64,
     /// The IDEAL_SEND_BUFFER_SIZE last raised.
     ideal_send: Option<u64>,
+}
+
+/// Emptied send queues of ended streams a thread keeps for its next streams: how many, and
+/// the largest kept (in entries).
+const SPARE_QUEUES: usize = 256;
+const SPARE_QUEUE_CAP: usize = 16;
+
+thread_local! {
+    static QUEUES: Spares<VecDeque<Queued>> = const { Spares::new() };
+}
+
+/// Frees this thread's spare send queues.
+pub(crate) fn release_spares() {
+    spares::clear(&QUEUES);
 }
 
 enum Queued {
@@ -914,6 +929,9 @@ pub(crate) unsafe extern "C" fn send(
             // taken yet.
             st.sends_made += 1;
             let seq = if inline_flush { 0 } else { st.sends_made };
+            if st.queued.capacity() == 0 {
+                st.queued = spares::take(&QUEUES).unwrap_or_default();
+            }
             st.queued.push_back(Queued::Send {
                 data,
                 flags: f,
@@ -936,7 +954,8 @@ pub(crate) unsafe extern "C" fn send(
             } else {
                 drain_queued(cx, slot, &s);
             }
-            if nested {
+            // A stream with its ID has no blocked sends (see `complete_blocked_sends`).
+            if nested && s.obj.state.lock().id.is_none() {
                 let s = s.clone();
                 s.clone()
                     .obj
@@ -1314,10 +1333,14 @@ fn cancel_queued(stream: &Handle<Stream>) {
     // stream's last callbacks, or during the connection's end) would come after
     // SHUTDOWN_COMPLETE and be dropped: they are reported now.
     stream_reset::report_pending_sends(stream);
-    for q in queued {
+    let mut queued = queued;
+    for q in queued.drain(..) {
         if let Queued::Send { context, .. } = q {
             send_complete(stream, context as u64, true);
         }
+    }
+    if queued.capacity() > 0 && queued.capacity() <= SPARE_QUEUE_CAP {
+        spares::give(&QUEUES, queued, SPARE_QUEUES);
     }
 }
 

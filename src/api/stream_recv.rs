@@ -388,6 +388,9 @@ fn raise_receive(
 }
 
 /// Single mode: one RECEIVE with every byte the engine holds.
+/// How many buffers a RECEIVE event describes without allocating.
+const FEW_VIEWS: usize = 4;
+
 fn step_single(
     slot: &Rc<ConnSlot>,
     cx: &WorkerCx,
@@ -419,15 +422,28 @@ fn step_single(
     }
     // Views for the application, which reads them (MsQuic's RECEIVE buffers are views of
     // the library's memory) until it completes them.
-    let qbufs: Vec<QUIC_BUFFER> = held
-        .iter()
-        .filter(|b| !b.is_empty())
-        .map(|b| QUIC_BUFFER {
-            Length: b.len() as u32,
-            Buffer: b.as_slice().as_ptr().cast_mut(),
-        })
-        .collect();
-    let (status, consumed) = raise_receive(stream, offset, &qbufs, len, fin);
+    let views = held.iter().filter(|b| !b.is_empty()).map(|b| QUIC_BUFFER {
+        Length: b.len() as u32,
+        Buffer: b.as_slice().as_ptr().cast_mut(),
+    });
+    // A few views (the usual case) on the stack.
+    let mut few = [QUIC_BUFFER {
+        Length: 0,
+        Buffer: core::ptr::null_mut(),
+    }; FEW_VIEWS];
+    let many: Vec<QUIC_BUFFER>;
+    let qbufs: &[QUIC_BUFFER] = if held.len() <= FEW_VIEWS {
+        let mut n = 0;
+        for (slot, view) in few.iter_mut().zip(views) {
+            *slot = view;
+            n += 1;
+        }
+        &few[..n]
+    } else {
+        many = views.collect();
+        &many
+    };
+    let (status, consumed) = raise_receive(stream, offset, qbufs, len, fin);
     let early = {
         let mut r = stream.obj.recv.lock();
         r.held = held;

@@ -28,6 +28,7 @@ pub mod frame;
 pub mod id_hash;
 pub mod record;
 pub mod shared;
+pub mod spares;
 pub mod stream_id;
 pub mod streams;
 pub mod transport_params;

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{CommandError, Connection, Event};
+use crate::proto::spares::{self, Spares};
 use crate::proto::stream_id::StreamId;
 use crate::proto::streams::SendData;
 
@@ -28,19 +29,31 @@ const COMPACT_MIN: usize = 16;
 const SPARE_MAX: usize = 2;
 /// The largest copy buffer kept.
 const SPARE_CAP_MAX: usize = 4 << 20;
+/// Small copy buffers (a request or a response of a few KiB) a thread keeps besides: one
+/// connection may have many such sends in flight on as many streams.
+const SMALL_SPARE_MAX: usize = 128;
+/// The largest small copy buffer.
+const SMALL_CAP_MAX: usize = 16 << 10;
 
 thread_local! {
     static SPARE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    static SMALL: Spares<Vec<u8>> = const { Spares::new() };
 }
 
 /// Frees the copy buffers this thread keeps (its caller has been idle a while).
 pub fn release_spare_buffers() {
     let _ = SPARE.try_with(|pool| pool.borrow_mut().clear());
+    spares::clear(&SMALL);
 }
 
 /// An empty buffer with room for `len` bytes: a spare one of about that size if the thread
 /// has one, else a new one.
 fn copy_buffer(len: usize) -> Vec<u8> {
+    if len <= SMALL_CAP_MAX {
+        let mut v = spares::take(&SMALL).unwrap_or_default();
+        v.reserve(len);
+        return v;
+    }
     SPARE
         .try_with(|pool| {
             let mut pool = pool.borrow_mut();
@@ -103,7 +116,10 @@ impl Drop for Copied {
     fn drop(&mut self) {
         self.total.fetch_sub(self.charged, Ordering::Relaxed);
         let mut bytes = std::mem::take(&mut self.bytes);
-        if bytes.capacity() > 0 && bytes.capacity() <= SPARE_CAP_MAX {
+        if bytes.capacity() > 0 && bytes.capacity() <= SMALL_CAP_MAX {
+            bytes.clear();
+            spares::give(&SMALL, bytes, SMALL_SPARE_MAX);
+        } else if bytes.capacity() > 0 && bytes.capacity() <= SPARE_CAP_MAX {
             bytes.clear();
             // Not during the thread's teardown.
             let _ = SPARE.try_with(|pool| {

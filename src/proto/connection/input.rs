@@ -12,7 +12,7 @@ use crate::proto::record::Deframed;
 use crate::proto::shared::SharedBytes;
 use crate::proto::stream_id::{Dir, StreamId};
 use crate::proto::streams::{
-    InputPin, RecvStream, ResetInfo, SHARE_MIN, SendPhase, SendStream, Stream,
+    self, InputPin, RecvStream, ResetInfo, SHARE_MIN, SendPhase, SendStream, Stream,
 };
 use crate::proto::transport_params::TransportParameters;
 
@@ -571,7 +571,7 @@ impl Connection {
             if let Some(recv) = stream.recv.as_mut() {
                 recv.opened_early = self.input_early;
             }
-            self.streams.insert(new_id, stream);
+            self.streams.insert(new_id, streams::boxed(stream));
             self.events.push_back(Event::StreamOpened { id: new_id });
         }
         self.next_remote[d] = id.index() + 1;

@@ -23,7 +23,7 @@ use super::flow_control::{RecvWindow, SendCredit};
 use super::record::{DEFAULT_MAX_RECORD_SIZE, RecordReader};
 use super::shared::SharedBytes;
 use super::stream_id::{Dir, Side, StreamId};
-use super::streams::{Chunks, RecvStream, SendData, SendPhase, SendStream, Stream};
+use super::streams::{self, Chunks, RecvStream, SendData, SendPhase, SendStream, Stream};
 use super::transport_params::TransportParameters;
 use super::varint;
 
@@ -396,7 +396,9 @@ pub struct Connection {
     data_blocked_pending: Option<u64>,
 
     // Streams.
-    streams: HashMap<StreamId, Stream, BuildHasherDefault<IdHasher>>,
+    /// Boxed, so that the table's slots stay small and the boxes can be reused (see
+    /// [`crate::proto::streams::boxed`]).
+    streams: HashMap<StreamId, Box<Stream>, BuildHasherDefault<IdHasher>>,
     /// Next index we open, per direction (`[bidi, uni]`).
     next_local: [u64; 2],
     /// The peer's limit on streams we open.
@@ -442,6 +444,9 @@ pub struct Connection {
 }
 
 // The runtime moves connections between threads.
+/// Slots of the stream table a connection keeps once it has no stream left.
+const KEPT_STREAM_SLOTS: usize = 128;
+
 const _: fn() = || {
     fn assert_send<T: Send>() {}
     assert_send::<Connection>();
@@ -913,7 +918,7 @@ impl Connection {
                 recv: None,
             },
         };
-        self.streams.insert(id, stream);
+        self.streams.insert(id, streams::boxed(stream));
         Ok(id)
     }
 
@@ -1261,16 +1266,20 @@ impl Connection {
 
     /// Forgets a stream whose halves are both done; tops up the peer's stream limit.
     fn maybe_close_stream(&mut self, id: StreamId) {
-        if !self.streams.get(&id).is_some_and(Stream::is_closed) {
+        if !self.streams.get(&id).is_some_and(|s| s.is_closed()) {
             return;
         }
-        if let Some(send) = self.streams.remove(&id).and_then(|s| s.send) {
-            self.keep_blocked_times(id, &send.blocked);
+        if let Some(mut stream) = self.streams.remove(&id) {
+            if let Some(send) = stream.send.take() {
+                self.keep_blocked_times(id, &send.blocked);
+            }
+            streams::unbox(stream);
         }
-        if self.streams.is_empty() {
-            // The table grown for a burst of streams (hundreds of bytes a slot) is not kept
-            // by a connection that has none left.
-            self.streams.shrink_to_fit();
+        if self.streams.is_empty() && self.streams.capacity() > KEPT_STREAM_SLOTS {
+            // The table grown for a burst of many streams is not kept by a connection that
+            // has none left; a small one is, as a connection opening a stream per request
+            // often has none open for a moment.
+            self.streams.shrink_to(KEPT_STREAM_SLOTS);
         }
         self.events.push_back(Event::StreamClosed { id });
         if id.initiator() != self.side {

@@ -35,6 +35,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::proto::shared::SharedBytes;
+use crate::proto::spares::{self, Spares};
 
 /// Frames with less data than this are copied rather than referenced.
 pub const SHARE_MIN: usize = 1024;
@@ -43,6 +44,24 @@ pub const SHARE_MIN: usize = 1024;
 /// alternating referenced frames with tiny ones (each tiny one then starts a copy buffer)
 /// costs little memory per frame.
 const COPY_MIN_CAPACITY: usize = 256;
+
+/// Spare chunk queues and copy buffers a thread keeps for its next streams: how many, and
+/// the largest kept (a queue's capacity in chunks, a copy buffer's in bytes).
+const SPARE_QUEUES: usize = 256;
+const SPARE_QUEUE_CAP: usize = 16;
+const SPARE_COPIES: usize = 128;
+const SPARE_COPY_CAP: usize = 16 << 10;
+
+thread_local! {
+    static QUEUES: Spares<VecDeque<Chunk>> = const { Spares::new() };
+    static COPIES: Spares<Arc<Vec<u8>>> = const { Spares::new() };
+}
+
+/// Frees this thread's spare receive queues and copy buffers.
+pub(crate) fn release_spares() {
+    spares::clear(&QUEUES);
+    spares::clear(&COPIES);
+}
 
 /// The charge for one input buffer that stream data references: its size is counted in the
 /// connection's pinned total while any chunk holds this pin.
@@ -82,13 +101,38 @@ struct Chunk {
 }
 
 /// The readable bytes of one stream.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct RecvBuffer {
     chunks: VecDeque<Chunk>,
     len: usize,
     /// A copy buffer whose bytes were all consumed, kept for the next copy (it was grown to
     /// hold at most a few windows of this stream's data, so keeping it is bounded too).
     spare: Option<Arc<Vec<u8>>>,
+}
+
+impl Default for RecvBuffer {
+    fn default() -> Self {
+        Self {
+            chunks: spares::take(&QUEUES).unwrap_or_default(),
+            len: 0,
+            spare: None,
+        }
+    }
+}
+
+impl Drop for RecvBuffer {
+    fn drop(&mut self) {
+        self.chunks.clear();
+        let chunks = std::mem::take(&mut self.chunks);
+        if chunks.capacity() > 0 && chunks.capacity() <= SPARE_QUEUE_CAP {
+            spares::give(&QUEUES, chunks, SPARE_QUEUES);
+        }
+        if let Some(spare) = self.spare.take() {
+            if Arc::strong_count(&spare) == 1 && spare.capacity() <= SPARE_COPY_CAP {
+                spares::give(&COPIES, spare, SPARE_COPIES);
+            }
+        }
+    }
 }
 
 impl RecvBuffer {
@@ -111,7 +155,11 @@ impl RecvBuffer {
                 return;
             }
         }
-        let bytes = SharedBytes::copy_into(self.spare.take(), data, COPY_MIN_CAPACITY);
+        let bytes = SharedBytes::copy_into(
+            self.spare.take().or_else(|| spares::take(&COPIES)),
+            data,
+            COPY_MIN_CAPACITY,
+        );
         self.chunks.push_back(Chunk { bytes, pin: None });
     }
 

@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::proto::coding::BufMut;
 use crate::proto::flow_control::SendCredit;
+use crate::proto::spares::{self, Spares};
 
 /// Application data queued on a stream, owned by the engine until it is written into a
 /// record (the only copy the engine makes of it).
@@ -74,6 +75,19 @@ struct Chunk {
     held: Option<u64>,
 }
 
+/// Spare send queues a thread keeps for its next streams, and the largest kept (in chunks).
+const SPARE_QUEUES: usize = 256;
+const SPARE_QUEUE_CAP: usize = 16;
+
+thread_local! {
+    static QUEUES: Spares<VecDeque<Chunk>> = const { Spares::new() };
+}
+
+/// Frees this thread's spare send queues.
+pub(crate) fn release_spares() {
+    spares::clear(&QUEUES);
+}
+
 /// A stream's priority until set (MsQuic's default, 0x7FFF).
 pub const DEFAULT_PRIORITY: u16 = 0x7fff;
 
@@ -105,11 +119,27 @@ pub struct SendStream {
     pub early_opened: bool,
 }
 
+impl Drop for SendStream {
+    fn drop(&mut self) {
+        self.queue.clear();
+        let queue = std::mem::take(&mut self.queue);
+        if queue.capacity() > 0 && queue.capacity() <= SPARE_QUEUE_CAP {
+            spares::give(&QUEUES, queue, SPARE_QUEUES);
+        }
+    }
+}
+
 impl SendStream {
+    /// Room for chunks the queue has without allocating (tests of the spares).
+    #[cfg(test)]
+    pub(super) fn queue_room(&self) -> usize {
+        self.queue.capacity() - self.queue.len()
+    }
+
     /// A new sending half with the peer's initial limit `max_data`.
     pub fn new(max_data: u64) -> Self {
         Self {
-            queue: VecDeque::new(),
+            queue: spares::take(&QUEUES).unwrap_or_default(),
             pending: 0,
             offset: 0,
             phase: SendPhase::Open,

@@ -22,7 +22,19 @@ pub use socket::{TcpInfo, reset_on_close};
 pub fn release_pooled_buffers() {
     send_buf::release_pooled();
     crate::runtime::tls::release_pooled();
-    crate::proto::release_spare_buffers();
+    crate::proto::spares::release_all();
+    if let Some(release) = ALSO_RELEASE.get() {
+        release();
+    }
+}
+
+/// What the layer above keeps per thread, freed with the pooled buffers.
+static ALSO_RELEASE: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Has [`release_pooled_buffers`] also call `release` (the layer above's own per-thread
+/// spares); the first call sets it, later ones are ignored.
+pub fn also_release(release: fn()) {
+    let _ = ALSO_RELEASE.set(release);
 }
 
 use std::cell::{Cell, RefCell};
