@@ -7,7 +7,6 @@
 
 use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
@@ -71,7 +70,8 @@ pub struct WorkerCx {
     rerun: RefCell<Vec<SourceKey>>,
     stopping: Cell<bool>,
     /// Per-worker state of the layers above, by type (see [`WorkerCx::local`]).
-    locals: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
+    /// A handful at most, so a list: looked up on every operation, no hashing.
+    locals: RefCell<Vec<(TypeId, Rc<dyn Any>)>>,
     /// An operation was queued from this worker's own thread, without waking it: the next
     /// round must not wait.
     posted_here: Cell<bool>,
@@ -127,12 +127,17 @@ impl WorkerCx {
     /// rather than to the thread running it (an external worker's turns may run on different
     /// threads over time).
     pub fn local<T: Default + 'static>(&self) -> Rc<T> {
-        let any = self
-            .locals
-            .borrow_mut()
-            .entry(TypeId::of::<T>())
-            .or_insert_with(|| Rc::new(T::default()))
-            .clone();
+        let key = TypeId::of::<T>();
+        let mut locals = self.locals.borrow_mut();
+        let any = match locals.iter().find(|(k, _)| *k == key) {
+            Some((_, any)) => any.clone(),
+            None => {
+                let any: Rc<dyn Any> = Rc::new(T::default());
+                locals.push((key, any.clone()));
+                any
+            }
+        };
+        drop(locals);
         any.downcast::<T>().expect("keyed by its type")
     }
 
@@ -146,7 +151,7 @@ impl WorkerCx {
             timers: RefCell::new(Timers::default()),
             rerun: RefCell::new(Vec::new()),
             stopping: Cell::new(false),
-            locals: RefCell::new(HashMap::new()),
+            locals: RefCell::new(Vec::new()),
             posted_here: Cell::new(false),
         }
     }
