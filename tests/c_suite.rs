@@ -202,6 +202,7 @@ const C_PROGRAMS: &[&str] = &[
     "cert_chain",
     "cert_client_auth",
     "cert_events",
+    "cert_oneliners",
     "close_async_late",
     "close_at_exit",
     "close_graceful",
@@ -360,6 +361,38 @@ fn cert_client_auth() {
 #[test]
 fn cert_events() {
     c_program("cert_events");
+}
+
+/// The one-liner certificates in each client mode; the two commands the program runs
+/// (its THROWAWAY_CMD and SERVER_CERT_CMD) must be README.md's, verbatim.
+#[test]
+fn cert_oneliners() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source = std::fs::read_to_string(root.join("c-tests/cert_oneliners.c")).expect("source");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    for name in ["THROWAWAY_CMD", "SERVER_CERT_CMD"] {
+        let command = c_string_macro(&source, name);
+        assert!(
+            readme.contains(&command),
+            "README.md does not give the command the test runs: {command}"
+        );
+    }
+    c_program("cert_oneliners");
+}
+
+/// The string a C `#define NAME "a" "b" ...` (continued over lines) gives.
+fn c_string_macro(source: &str, name: &str) -> String {
+    let start = source
+        .find(&format!("#define {name} "))
+        .unwrap_or_else(|| panic!("no #define {name}"));
+    let mut text = String::new();
+    for line in source[start..].lines() {
+        text.push_str(line.trim_end_matches('\\'));
+        if !line.ends_with('\\') {
+            break;
+        }
+    }
+    text.split('"').skip(1).step_by(2).collect()
 }
 
 #[test]
