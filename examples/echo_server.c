@@ -3,6 +3,7 @@
  * over TLS on TCP (or over plain TCP with MSQUIC_QMUX_TRANSPORT=tcp).
  *
  * usage: echo_server -port N [-cert FILE -key FILE] [-count N]
+ * With -port 0 the system picks a free port; the line "listening on port P" names it.
  * It exits after serving `count` connections (default 1). */
 #include "msquic.h"
 
@@ -154,7 +155,15 @@ int main(int argc, char** argv) {
         MsQuic->ListenerClose(Listener);
         goto done;
     }
-    printf("[server] listening on port %s\n", port_arg);
+    QUIC_ADDR Bound;
+    uint32_t BoundLength = sizeof(Bound);
+    if (QUIC_FAILED(Status = MsQuic->GetParam(Listener, QUIC_PARAM_LISTENER_LOCAL_ADDRESS,
+                                              &BoundLength, &Bound))) {
+        fprintf(stderr, "[server] QUIC_PARAM_LISTENER_LOCAL_ADDRESS failed, 0x%x\n", Status);
+        MsQuic->ListenerClose(Listener);
+        goto done;
+    }
+    printf("[server] listening on port %u\n", (unsigned)QuicAddrGetPort(&Bound));
     fflush(stdout);
     while (__atomic_load_n(&Remaining, __ATOMIC_SEQ_CST) > 0) {
         struct timespec ts = {0, 10 * 1000 * 1000};

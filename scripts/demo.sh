@@ -32,17 +32,24 @@ CNF
 openssl req -x509 -config "$out/cert.cnf" -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
     -nodes -days 1 -keyout "$out/key.pem" -out "$out/cert.pem" 2>/dev/null
 
-# Pick a free port, start the server for one connection, then run the client.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$out/echo_server" -port "$port" -cert "$out/cert.pem" -key "$out/key.pem" -count 1 \
+# Start the server for one connection on a port the system picks, then run the client.
+"$out/echo_server" -port 0 -cert "$out/cert.pem" -key "$out/key.pem" -count 1 \
     >"$out/server.log" &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-# Wait until the server says it listens (without connecting to it).
+# Wait until the server says where it listens (without connecting to it).
+port=
 for _ in $(seq 200); do
-    if grep -q listening "$out/server.log" 2>/dev/null; then break; fi
+    port=$(sed -n 's/^\[server\] listening on port \([0-9]*\)$/\1/p' "$out/server.log" 2>/dev/null)
+    if [ -n "$port" ]; then break; fi
+    kill -0 "$server" 2>/dev/null || break
     sleep 0.05
 done
+if [ -z "$port" ]; then
+    cat "$out/server.log" >&2
+    echo "demo: the server did not start" >&2
+    exit 1
+fi
 "$out/echo_client" -target localhost -port "$port" -ca "$out/cert.pem" \
     -message "Hello from an unmodified MsQuic client, carried over QMux/TLS/TCP"
 wait "$server"
