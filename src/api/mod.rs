@@ -35,6 +35,7 @@ mod stream_extra;
 mod stream_ids;
 mod stream_recv;
 mod stream_reset;
+mod status_names;
 #[cfg(test)]
 mod tests;
 mod tls_secrets;

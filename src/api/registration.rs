@@ -266,6 +266,7 @@ pub(crate) unsafe extern "C" fn open(
             core::ptr::null_mut(),
             core::ptr::null_mut(),
         ));
+        library::log_transport_once(h as usize);
         // SAFETY: `out` is non-NULL and writable by the API contract.
         unsafe { out.write(h) };
         QUIC_STATUS_SUCCESS
