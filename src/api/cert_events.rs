@@ -194,7 +194,7 @@ pub(crate) unsafe extern "C" fn validation_complete(
     result: BOOLEAN,
     alert: QUIC_TLS_ALERT_CODES,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("ConnectionCertificateValidationComplete", || {
         // SAFETY: `h` is an application handle; `of_handle` validates it (a stream stands for
         // its connection, as in MsQuic).
         let Some(conn) = (unsafe { connection::of_handle(h) }) else {

@@ -224,7 +224,7 @@ pub(crate) unsafe extern "C" fn open(
     config: *const QUIC_REGISTRATION_CONFIG,
     out: *mut HQUIC,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("RegistrationOpen", || {
         if out.is_null() {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
