@@ -117,6 +117,9 @@ pub(crate) struct ConnInfo {
     pub(crate) handshake: Option<QUIC_HANDSHAKE_INFO>,
     /// The application-form ALPN, once CONNECTED fired.
     pub(crate) negotiated_alpn: Option<Vec<u8>>,
+    /// The configuration's ALPN list (ConnectionStart / ConnectionSetConfiguration), for
+    /// log lines.
+    pub(crate) alpns: Vec<Vec<u8>>,
     /// When the connection started (ConnectionStart, or accepted), in microseconds of the
     /// monotonic clock (MsQuic's time base).
     pub(crate) start_us: u64,
@@ -552,6 +555,7 @@ pub(crate) unsafe extern "C" fn start(
         conn.obj.params.adopt(&config.obj.params);
         let settings = adopt_settings(&conn, &config);
         let alpn = config.obj.alpns.first().cloned().unwrap_or_default();
+        conn.obj.info.lock().alpns = config.obj.alpns.clone();
         let mut engine = settings.engine_config(false);
         engine.scheduling = conn.obj.options.scheduling();
         let handshake_deadline = settings
@@ -643,6 +647,7 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
         let disconnect_timeout = settings.disconnect_timeout();
         let alpns = config.obj.alpns.clone();
         let tls = config.obj.tls.lock().clone();
+        conn.obj.info.lock().alpns = alpns.clone();
         // A server hears of the client's certificate (or of its absence).
         *conn.obj.cert_check.lock() = match &tls {
             Some(LoadedTls::Server(server)) => CertCheck::server(

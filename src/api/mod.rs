@@ -18,6 +18,7 @@ mod counted;
 mod credentials;
 mod datagram;
 pub mod entry;
+mod event_log;
 mod execution;
 mod handle;
 mod library;
