@@ -35,7 +35,7 @@ use crate::api::settings::Settings;
 use crate::api::sockaddr;
 use crate::api::status_names::StatusName;
 use crate::proto;
-use crate::runtime::conn::{Conn, HelloReader, OnHello, Wire, reset_on_close};
+use crate::runtime::conn::{Conn, HelloReader, OnHello, OnRefused, Wire, reset_on_close};
 use crate::runtime::counters;
 use crate::runtime::listener::Listener as TcpListener;
 use crate::runtime::log::qlog;
@@ -694,7 +694,19 @@ fn accept_on_worker(
             }
         }
     });
-    let _ = HelloReader::start(cx, sock, deadline, on_hello);
+    let on_refused: OnRefused = Box::new(move |why, plain| {
+        let status = if plain {
+            format!("{}: ", StatusName(QUIC_STATUS_VER_NEG_ERROR))
+        } else {
+            String::new()
+        };
+        qlog!(
+            Info,
+            first_key,
+            "listener refused a connection from {peer}: {status}{why}"
+        );
+    });
+    let _ = HelloReader::start(cx, sock, deadline, on_hello, on_refused);
 }
 
 /// Raises NEW_CONNECTION for an accepted socket on the connection's worker.
