@@ -261,6 +261,9 @@ const C_PROGRAMS: &[&str] = &[
     "stream_shutdown_flags",
     "stream_start",
     "tls_secrets",
+    "transport_mismatch",
+    "log_reasons",
+    "env_values",
     "resumption",
     "resumption_limits",
     "zero_rtt",
@@ -687,6 +690,37 @@ fn listener_alpn_choice() {
 #[test]
 fn listener_reject() {
     c_program("listener_reject");
+}
+
+/// Runs `c-tests/<name>.c` with `vars` (and MSQUIC_QMUX_LOG as given there) and returns its
+/// stderr, with every `wanted` piece of text checked to be in it.
+fn c_program_logs(name: &str, vars: &[(&str, &str)], wanted: &[&str]) -> String {
+    let exe = compile_c(name, lib_dir());
+    let out = run_c_with_env(&exe, vars);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    for w in wanted {
+        assert!(err.contains(w), "{name}: the log lacks {w:?}:\n{err}");
+    }
+    err
+}
+
+#[test]
+fn transport_mismatch() {
+    c_program_logs(
+        "transport_mismatch",
+        &[("MSQUIC_QMUX_LOG", "info")],
+        &[
+            // The TLS client, and the TLS server's listener, meeting a plain end.
+            "QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT \
+             Status=QUIC_STATUS_VER_NEG_ERROR (0x5d) ErrorCode=0x1: the peer is not speaking \
+             QMux over TLS 1.3 (it sent a plain QMux record): both ends must use the same \
+             transport (MSQUIC_QMUX_TRANSPORT / QUIC_PARAM_REGISTRATION_TRANSPORT)",
+            ": QUIC_STATUS_VER_NEG_ERROR (0x5d): the peer is not speaking QMux over TLS 1.3",
+            // The plain server, and the plain client, meeting a TLS end.
+            "Status=QUIC_STATUS_VER_NEG_ERROR (0x5d) ErrorCode=0x1: the peer is not speaking \
+             QMux over plain TCP (it sent a TLS record)",
+        ],
+    );
 }
 
 #[test]
