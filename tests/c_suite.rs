@@ -724,6 +724,105 @@ fn transport_mismatch() {
 }
 
 #[test]
+fn log_reasons() {
+    let info = c_program_logs(
+        "log_reasons",
+        &[("MSQUIC_QMUX_LOG", "info")],
+        &[
+            // The transport line, when the first registration opens.
+            "transport: QMux over TLS 1.3 (the default; MSQUIC_QMUX_TRANSPORT not set)",
+            // (a) a missing certificate file, named, with the OS error.
+            "ConfigurationLoadCredential failed: QUIC_STATUS_TLS_ERROR (0x7e): cannot read \
+             /nonexistent/qmux-test/",
+            "No such file or directory",
+            // (b) an ALPN mismatch: the status on the client, both lists on the listener.
+            "Status=QUIC_STATUS_ALPN_NEG_FAILURE (0x5c)",
+            "(no matching ALPN): the client offered [\"other-alpn\"], the listeners on this \
+             address take [\"reasons\"]",
+            "this end's ALPNs: [\"other-alpn\"]",
+            // (c) a server configuration without a credential.
+            "ConnectionSetConfiguration failed: QUIC_STATUS_INVALID_PARAMETER (0x16): the \
+             configuration has no credential",
+            "the NEW_CONNECTION callback returned QUIC_STATUS_INVALID_PARAMETER (0x16) (in the \
+             callback, ConnectionSetConfiguration failed",
+            "Status=QUIC_STATUS_CONNECTION_REFUSED (0x6f)",
+            // (d) certificates refused by the client, in words, and the server's view.
+            "the peer's certificate was refused: unknown issuer",
+            "the peer's certificate was refused: name mismatch: the certificate is for \
+             localhost, 127.0.0.1, connecting to wrong.example",
+            "the peer refused this end's certificate",
+            // Event names.
+            "QUIC_CONNECTION_EVENT_CONNECTED SessionResumed=0 NegotiatedAlpn=reasons",
+            "QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER ErrorCode=0x0",
+            "QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE HandshakeCompleted=1",
+            "QUIC_LISTENER_EVENT_NEW_CONNECTION",
+        ],
+    );
+    // Stream events are for `debug`; a graceful close is neither aborted nor an error.
+    for unwanted in ["QUIC_STREAM_EVENT", "ABORTED", "stream event"] {
+        assert!(!info.contains(unwanted), "log_reasons: {unwanted:?} at info:\n{info}");
+    }
+    let debug = c_program_logs(
+        "log_reasons",
+        &[("MSQUIC_QMUX_LOG", "DEBUG")],
+        &[
+            "QUIC_STREAM_EVENT_START_COMPLETE Status=QUIC_STATUS_SUCCESS (0x0) ID=0",
+            "QUIC_STREAM_EVENT_RECEIVE AbsoluteOffset=0 TotalBufferLength=5 BufferCount=1",
+            "QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE Graceful=1",
+            "QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE ConnectionShutdown=0",
+            "QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED",
+        ],
+    );
+    // No Rust debug output of engine events.
+    for unwanted in ["stream event", "StreamData", "{ id:", "ABORTED"] {
+        assert!(!debug.contains(unwanted), "log_reasons: {unwanted:?} at debug:\n{debug}");
+    }
+}
+
+#[test]
+fn env_values() {
+    // Values in any case; an unknown one warns once (even with logging off) and the default
+    // applies.
+    let exe = compile_c("env_values", lib_dir());
+    let tcp = run_c_with_env(
+        &exe,
+        &[
+            ("MSQUIC_QMUX_TRANSPORT", "TCP"),
+            ("MSQUIC_QMUX_LOG", "Info"),
+            ("QMUX_EXPECT_TRANSPORT", "2"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&tcp.stderr);
+    assert!(
+        err.contains("transport: QMux over plain TCP (from MSQUIC_QMUX_TRANSPORT)"),
+        "{err}"
+    );
+    assert!(!err.contains("warning"), "{err}");
+    let odd = run_c_with_env(
+        &exe,
+        &[
+            ("MSQUIC_QMUX_TRANSPORT", "quic"),
+            ("MSQUIC_QMUX_LOG", "verbose"),
+            ("QMUX_EXPECT_TRANSPORT", "1"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&odd.stderr);
+    let mut lines: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "msquic-qmux: warning: MSQUIC_QMUX_LOG=verbose is not one of off, info, debug, \
+             trace; logging stays off",
+            "msquic-qmux: warning: MSQUIC_QMUX_TRANSPORT=quic is not one of tls, tcp; the \
+             transport stays QMux over TLS 1.3 (tls)",
+        ],
+        "{err}"
+    );
+    assert!(!err.contains("msquic-qmux INFO"), "{err}");
+}
+
+#[test]
 fn listener_shared_pools() {
     c_program("listener_shared_pools");
 }

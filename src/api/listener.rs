@@ -580,6 +580,17 @@ fn bind_and_register(
 }
 
 /// ALPN tokens as text, for logs.
+/// A client's offered wire tokens as the application tokens they stand for (a token and its
+/// QMux form `Xqx` are one), for log lines.
+fn offered_names(offered: &[Vec<u8>]) -> Vec<String> {
+    let plain: Vec<Vec<u8>> = offered
+        .iter()
+        .filter(|t| !offered.iter().any(|o| alpn::qmux_form(o) == **t))
+        .cloned()
+        .collect();
+    alpn_names(&plain)
+}
+
 fn alpn_names(alpns: &[Vec<u8>]) -> Vec<String> {
     alpns
         .iter()
@@ -687,7 +698,7 @@ fn accept_on_worker(
                     "listener refused a connection from {peer}: {} (no matching ALPN): the \
                      client offered {:?}, the listeners on this address take {:?}",
                     StatusName(QUIC_STATUS_ALPN_NEG_FAILURE),
-                    alpn_names(&hello.alpn),
+                    offered_names(&hello.alpn),
                     shared.alpn_names()
                 );
                 let _ = std::io::Write::write_all(&mut sock, &NO_APPLICATION_PROTOCOL);
@@ -750,7 +761,7 @@ fn raise_new_connection(
                     "listener refused a connection from {peer}: {} (no matching ALPN): the \
                      client offered {:?}, the listener takes {:?}",
                     StatusName(QUIC_STATUS_ALPN_NEG_FAILURE),
-                    alpn_names(&h.alpn),
+                    offered_names(&h.alpn),
                     alpn_names(&alpns)
                 );
                 let _ = std::io::Write::write_all(&mut sock, &NO_APPLICATION_PROTOCOL);
