@@ -760,7 +760,10 @@ fn log_reasons() {
     );
     // Stream events are for `debug`; a graceful close is neither aborted nor an error.
     for unwanted in ["QUIC_STREAM_EVENT", "ABORTED", "stream event"] {
-        assert!(!info.contains(unwanted), "log_reasons: {unwanted:?} at info:\n{info}");
+        assert!(
+            !info.contains(unwanted),
+            "log_reasons: {unwanted:?} at info:\n{info}"
+        );
     }
     let debug = c_program_logs(
         "log_reasons",
@@ -775,7 +778,10 @@ fn log_reasons() {
     );
     // No Rust debug output of engine events.
     for unwanted in ["stream event", "StreamData", "{ id:", "ABORTED"] {
-        assert!(!debug.contains(unwanted), "log_reasons: {unwanted:?} at debug:\n{debug}");
+        assert!(
+            !debug.contains(unwanted),
+            "log_reasons: {unwanted:?} at debug:\n{debug}"
+        );
     }
 }
 

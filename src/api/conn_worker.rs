@@ -17,6 +17,7 @@ use crate::api::counted;
 use crate::api::handle::Handle;
 use crate::api::registration::FinalEventScope;
 use crate::api::sockaddr;
+use crate::api::status_names::StatusName;
 use crate::api::stream::{self, Stream};
 use crate::api::stream_reset;
 use crate::api::{cert_events, datagram};
@@ -24,7 +25,6 @@ use crate::proto::id_hash::IdMap;
 use crate::proto::{self, CloseCause, Event, StreamId};
 use crate::runtime::conn::{Conn, ConnEvent, ConnSink};
 use crate::runtime::log::qlog;
-use crate::api::status_names::StatusName;
 use crate::runtime::tls::{ClientHello, HandshakeInfo, RecvBuffer, TlsError, TlsStatus};
 use crate::runtime::worker::WorkerCx;
 
@@ -404,8 +404,10 @@ impl ConnSlot {
              ErrorCode={error_code:#x}: {why}",
             StatusName(status)
         );
-        self.ended_how
-            .replace(format!("shut down by the transport: {}", StatusName(status)));
+        self.ended_how.replace(format!(
+            "shut down by the transport: {}",
+            StatusName(status)
+        ));
         self.close_status.set((status, error_code));
         let mut event = QUIC_CONNECTION_EVENT {
             Type: QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT,
@@ -471,7 +473,12 @@ impl ConnSlot {
         }
         self.publish_closed(connection::CLOSED_LOCALLY);
         let (status, code) = self.close_status.get();
-        qlog!(Info, self.key(), "connection ended: {}", self.ended_how.borrow());
+        qlog!(
+            Info,
+            self.key(),
+            "connection ended: {}",
+            self.ended_how.borrow()
+        );
         for s in streams {
             stream::connection_ended(
                 &s,
@@ -666,14 +673,18 @@ impl ConnSlot {
             return "the handshake did not finish within the handshake idle timeout".to_string();
         }
         if status == QUIC_STATUS_SUCCESS {
-            return format!("the peer closed the connection with NO_ERROR (a graceful close){phrase}");
+            return format!(
+                "the peer closed the connection with NO_ERROR (a graceful close){phrase}"
+            );
         }
         if self.closed_remotely.get() {
             if status == QUIC_STATUS_ABORTED {
                 return "the peer ended the TCP connection before the handshake finished"
                     .to_string();
             }
-            return format!("the peer closed the connection with transport error {code:#x}{phrase}");
+            return format!(
+                "the peer closed the connection with transport error {code:#x}{phrase}"
+            );
         }
         format!("this end closes the connection with transport error {code:#x}{phrase}")
     }

@@ -413,7 +413,9 @@ pub(crate) unsafe extern "C" fn open(
     context: *mut c_void,
     out: *mut HQUIC,
 ) -> QUIC_STATUS {
-    boundary::call("ConnectionOpen", || open_in(registration, None, handler, context, out))
+    boundary::call("ConnectionOpen", || {
+        open_in(registration, None, handler, context, out)
+    })
 }
 
 /// `ConnectionOpenInPartition`: the partition must name one of the machine's processors.
@@ -424,7 +426,9 @@ pub(crate) unsafe extern "C" fn open_in_partition(
     context: *mut c_void,
     out: *mut HQUIC,
 ) -> QUIC_STATUS {
-    boundary::call("ConnectionOpenInPartition", || open_in(registration, Some(partition), handler, context, out))
+    boundary::call("ConnectionOpenInPartition", || {
+        open_in(registration, Some(partition), handler, context, out)
+    })
 }
 
 /// `ConnectionClose`: shuts the connection down silently if it is not already, waits for

@@ -145,17 +145,18 @@ pub(crate) unsafe fn read(
             return Err(QUIC_STATUS_NOT_SUPPORTED);
         }
         _ => {
-            return Err(invalid(format!(
-                "unknown credential type {}",
-                cred.Type.0
-            )));
+            return Err(invalid(format!("unknown credential type {}", cred.Type.0)));
         }
     };
     let ca_file = if flags & QUIC_CREDENTIAL_FLAG_SET_CA_CERTIFICATE_FILE.0 != 0 {
         // SAFETY: NULL or NUL-terminated by the API contract.
         match unsafe { string(cred.CaCertificateFile) } {
             Some(path) => Some(PathBuf::from(path)),
-            None => return Err(invalid("SET_CA_CERTIFICATE_FILE with a NULL CaCertificateFile")),
+            None => {
+                return Err(invalid(
+                    "SET_CA_CERTIFICATE_FILE with a NULL CaCertificateFile",
+                ));
+            }
         }
     } else {
         None

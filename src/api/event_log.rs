@@ -21,7 +21,8 @@ pub(crate) fn connection(h: usize, event: &QUIC_CONNECTION_EVENT) {
         return;
     }
     let p = &event.payload;
-    // SAFETY (each union read below): the member read is the one `Type` names.
+    // SAFETY: each union member read below is the one `Type` names, and the pointers in it
+    // are the library's own, valid while the event is delivered.
     let fields = unsafe {
         match t {
             QUIC_CONNECTION_EVENT_CONNECTED => {
@@ -92,10 +93,7 @@ pub(crate) fn connection(h: usize, event: &QUIC_CONNECTION_EVENT) {
                 format!("State={}", s.State.0)
             }
             QUIC_CONNECTION_EVENT_RESUMED => {
-                format!(
-                    "ResumptionStateLength={}",
-                    p.RESUMED.ResumptionStateLength
-                )
+                format!("ResumptionStateLength={}", p.RESUMED.ResumptionStateLength)
             }
             QUIC_CONNECTION_EVENT_RESUMPTION_TICKET_RECEIVED => format!(
                 "ResumptionTicketLength={}",
@@ -109,10 +107,9 @@ pub(crate) fn connection(h: usize, event: &QUIC_CONNECTION_EVENT) {
                     StatusName(s.DeferredStatus)
                 )
             }
-            QUIC_CONNECTION_EVENT_RELIABLE_RESET_NEGOTIATED => format!(
-                "IsNegotiated={}",
-                p.RELIABLE_RESET_NEGOTIATED.IsNegotiated
-            ),
+            QUIC_CONNECTION_EVENT_RELIABLE_RESET_NEGOTIATED => {
+                format!("IsNegotiated={}", p.RELIABLE_RESET_NEGOTIATED.IsNegotiated)
+            }
             QUIC_CONNECTION_EVENT_ONE_WAY_DELAY_NEGOTIATED => {
                 let s = p.ONE_WAY_DELAY_NEGOTIATED;
                 format!(
@@ -224,7 +221,8 @@ pub(crate) fn stream(h: usize, event: &QUIC_STREAM_EVENT) {
     }
     let t = event.Type;
     let p = &event.payload;
-    // SAFETY (each union read below): the member read is the one `Type` names.
+    // SAFETY: each union member read below is the one `Type` names, and the pointers in it
+    // are the library's own, valid while the event is delivered.
     let (name, fields) = unsafe {
         match t {
             QUIC_STREAM_EVENT_START_COMPLETE => {
@@ -316,7 +314,8 @@ pub(crate) fn listener(h: usize, event: &QUIC_LISTENER_EVENT) {
         return;
     }
     let t = event.Type;
-    // SAFETY (each union read below): the member read is the one `Type` names.
+    // SAFETY: each union member read below is the one `Type` names, and the pointers in it
+    // are the library's own, valid while the event is delivered.
     unsafe {
         match t {
             QUIC_LISTENER_EVENT_NEW_CONNECTION => {

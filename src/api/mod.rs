@@ -31,12 +31,12 @@ pub mod settings;
 mod slots;
 mod sockaddr;
 mod started_settings;
+mod status_names;
 mod stream;
 mod stream_extra;
 mod stream_ids;
 mod stream_recv;
 mod stream_reset;
-mod status_names;
 #[cfg(test)]
 mod tests;
 mod tls_secrets;

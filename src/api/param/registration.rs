@@ -13,18 +13,6 @@ use crate::api::param::buffer::{answer, read_exact};
 use crate::api::registration::Registration;
 use crate::runtime::log::qlog;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn transport_values_ignore_case() {
-        assert_eq!(transport_of("TCP"), Some(QUIC_TRANSPORT_QMUX_TCP));
-        assert_eq!(transport_of(" Tls\n"), Some(QUIC_TRANSPORT_QMUX_TLS));
-        assert_eq!(transport_of("quic"), None);
-    }
-}
-
 /// `QUIC_PARAM_REGISTRATION_TRANSPORT`.
 pub(crate) const TRANSPORT: u32 = QUIC_PARAM_REGISTRATION_TRANSPORT;
 
@@ -118,4 +106,16 @@ pub(crate) unsafe fn get_transport(h: HQUIC, len: *mut u32, buf: *mut c_void) ->
     let value = *reg.obj.transport.lock();
     // SAFETY: as above.
     unsafe { answer(len, buf, &value.to_ne_bytes()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_values_ignore_case() {
+        assert_eq!(transport_of("TCP"), Some(QUIC_TRANSPORT_QMUX_TCP));
+        assert_eq!(transport_of(" Tls\n"), Some(QUIC_TRANSPORT_QMUX_TLS));
+        assert_eq!(transport_of("quic"), None);
+    }
 }

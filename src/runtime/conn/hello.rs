@@ -9,8 +9,8 @@ use std::time::Instant;
 use mio::Interest;
 use mio::net::TcpStream;
 
-use crate::runtime::timers::SourceKey;
 use crate::runtime::conn::first_bytes;
+use crate::runtime::timers::SourceKey;
 use crate::runtime::tls::{ClientHello, MISMATCH_TLS_END, RecvBuffer, client_hello};
 use crate::runtime::worker::{Source, WorkerCx};
 

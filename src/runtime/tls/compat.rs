@@ -106,13 +106,11 @@ pub(super) fn verify(
     }
     chain(&leaf, &intermediates, &anchors, now)?;
     match name {
-        Some(name) if !name_matches(&leaf, name) => {
-            Err(CertificateError::NotValidForNameContext {
-                expected: name.to_owned(),
-                presented: presented_names(&leaf),
-            }
-            .into())
+        Some(name) if !name_matches(&leaf, name) => Err(CertificateError::NotValidForNameContext {
+            expected: name.to_owned(),
+            presented: presented_names(&leaf),
         }
+        .into()),
         _ => Ok(()),
     }
 }
@@ -426,7 +424,9 @@ mod tests {
                 &[],
                 "127.0.0.1"
             ),
-            Err(Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. }))
+            Err(Error::InvalidCertificate(
+                CertificateError::NotValidForNameContext { .. }
+            ))
         ));
         // Not trusted at all.
         assert_eq!(

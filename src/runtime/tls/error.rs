@@ -391,9 +391,7 @@ impl TlsError {
         let alert = match (self.alert_received, self.alert_sent) {
             (Some(a), _) => {
                 let why = match a {
-                    alert::NO_APPLICATION_PROTOCOL => {
-                        ": the peer takes none of this end's ALPNs"
-                    }
+                    alert::NO_APPLICATION_PROTOCOL => ": the peer takes none of this end's ALPNs",
                     alert::BAD_CERTIFICATE
                     | alert::CERTIFICATE_EXPIRED
                     | alert::CERTIFICATE_UNKNOWN
