@@ -947,6 +947,9 @@ impl ConnSlot {
             }
             CloseCause::LocalError(e) => {
                 counted::on_transport_close(e.code.0);
+                if self.why.borrow().is_none() {
+                    self.note_why(format!("this end closes the connection: {e}"));
+                }
                 self.transport_shutdown(status_of_transport(e.code.0), e.code.0)
             }
             CloseCause::LocalClose { .. } => {}
@@ -958,6 +961,13 @@ impl ConnSlot {
             CloseCause::PeerApplication { error_code, .. } => self.peer_shutdown(error_code),
             CloseCause::PeerEof { .. } => {
                 self.closed_remotely.set(true);
+                if self.connected.get() {
+                    self.note_why(
+                        "the peer ended the TCP connection without CONNECTION_CLOSE (its idle \
+                         timer fired, it closed silently, or its process ended)"
+                            .to_string(),
+                    );
+                }
                 self.transport_shutdown(self.status_of_peer_end(), STATUS_CLOSE_CODE);
             }
         }

@@ -92,6 +92,8 @@ pub(crate) unsafe fn open_version(version: u32, api: *mut *const c_void) -> QUIC
     if version != QUIC_API_VERSION_2 {
         return QUIC_STATUS_NOT_SUPPORTED;
     }
+    // The log level is read now, so a bad MSQUIC_QMUX_LOG is said at once.
+    crate::runtime::log::enabled(crate::runtime::log::Level::Info);
     let (transport, from_env) = param::transport_from_env();
     DEFAULT_TRANSPORT.store(transport, Ordering::Relaxed);
     TRANSPORT_FROM_ENV.store(from_env, Ordering::Relaxed);

@@ -444,6 +444,7 @@ pub(crate) unsafe extern "C" fn start(
         };
         // SAFETY: the ALPN list is as the API contract describes.
         let Some(alpns) = (unsafe { read_alpns(alpn_buffers, alpn_buffer_count) }) else {
+            boundary::fail_reason("the ALPN list is empty or holds an empty or too long token");
             return QUIC_STATUS_INVALID_PARAMETER;
         };
         let requested = if local_address.is_null() {
@@ -513,6 +514,10 @@ fn bind_and_register(
                 // Another listener has the address: share its socket if the ALPNs are disjoint.
                 let mut ls = entry.listeners.lock();
                 if ls.iter().any(|(_, a)| a.iter().any(|t| alpns.contains(t))) {
+                    boundary::fail_reason(format!(
+                        "another listener on {bind} already takes one of {:?}",
+                        alpn_names(&alpns)
+                    ));
                     return QUIC_STATUS_ALPN_IN_USE;
                 }
                 ls.push((listener.clone(), alpns.clone()));
@@ -570,11 +575,15 @@ fn bind_and_register(
                 state.reported = Some(reported(local.port()));
                 QUIC_STATUS_SUCCESS
             }
-            Some(Err(e)) if e.kind() == std::io::ErrorKind::AddrInUse => QUIC_STATUS_ADDRESS_IN_USE,
-            Some(Err(e)) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
-                QUIC_STATUS_INVALID_ADDRESS
+            Some(Err(e)) => {
+                boundary::fail_reason(format!("cannot listen on {bind}: {e}"));
+                match e.kind() {
+                    std::io::ErrorKind::AddrInUse => QUIC_STATUS_ADDRESS_IN_USE,
+                    std::io::ErrorKind::AddrNotAvailable => QUIC_STATUS_INVALID_ADDRESS,
+                    _ => QUIC_STATUS_INTERNAL_ERROR,
+                }
             }
-            _ => QUIC_STATUS_INTERNAL_ERROR,
+            None => QUIC_STATUS_INTERNAL_ERROR,
         }
     }
 }

@@ -154,5 +154,11 @@ impl Source for HelloReader {
 
     fn on_timer(self: Rc<Self>, cx: &WorkerCx, _key: SourceKey, _now: Instant) {
         self.leave(cx);
+        if let Some(on_refused) = self.on_refused.borrow_mut().take() {
+            on_refused(
+                "no ClientHello came within the handshake idle timeout",
+                false,
+            );
+        }
     }
 }
