@@ -873,14 +873,14 @@ fn logging_info() {
             .any(|l| l.contains(" INFO [0x") && l.contains(what))
     };
     assert!(
-        has("connection connected alpn="),
+        has("QUIC_CONNECTION_EVENT_CONNECTED SessionResumed=0 NegotiatedAlpn="),
         "no connected line:\n{err}"
     );
     assert!(has("connection start"), "no start line:\n{err}");
     assert!(has("listener start"), "no listener start line:\n{err}");
     assert!(has("listener stop"), "no listener stop line:\n{err}");
     assert!(
-        has("connection shutdown complete"),
+        has("QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE HandshakeCompleted=1"),
         "no shutdown line:\n{err}"
     );
     assert!(
