@@ -7,7 +7,8 @@
  *   CONNECTION_REFUSED;
  * - a client refusing the server's certificate: unknown issuer (no CA given), and a name
  *   mismatch (the server name is not the certificate's);
- * - a graceful exchange: one echoed stream, then the client's ConnectionShutdown with 0. */
+ * - a graceful exchange: one echoed stream, then the client's ConnectionShutdown with 0;
+ *   another that ends at the idle timeout. */
 #include <arpa/inet.h>
 
 #include "support/qmux_test.h"
@@ -163,6 +164,13 @@ int main(void) {
     api->ConnectionClose(conn);
     counter_destroy(&c.done);
     counter_destroy(&c.stream_done);
+
+    /* A graceful end by the idle timeout (300 ms) after one echoed stream. */
+    HQUIC idle = client_configuration(api, reg, ALPN, 300);
+    run_client(reg, idle, port, "localhost", &c);
+    CHECK(c.connected);
+    CHECK(c.status == QUIC_STATUS_CONNECTION_IDLE);
+    api->ConfigurationClose(idle);
     api->ListenerClose(listener);
     api->ConfigurationClose(server.config);
 

@@ -756,6 +756,9 @@ fn log_reasons() {
             "QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER ErrorCode=0x0",
             "QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE HandshakeCompleted=1",
             "QUIC_LISTENER_EVENT_NEW_CONNECTION",
+            // The idle timeout, a graceful close.
+            "Status=QUIC_STATUS_CONNECTION_IDLE (0x3e) ErrorCode=0x1: idle timeout",
+            "(a graceful close)",
         ],
     );
     // Stream events are for `debug`; a graceful close is neither aborted nor an error.
