@@ -262,6 +262,9 @@ const C_PROGRAMS: &[&str] = &[
     "stream_shutdown_flags",
     "stream_start",
     "tls_secrets",
+    "transport_mismatch",
+    "log_reasons",
+    "env_values",
     "resumption",
     "resumption_limits",
     "zero_rtt",
@@ -722,6 +725,145 @@ fn listener_reject() {
     c_program("listener_reject");
 }
 
+/// Runs `c-tests/<name>.c` with `vars` (and MSQUIC_QMUX_LOG as given there) and returns its
+/// stderr, with every `wanted` piece of text checked to be in it.
+fn c_program_logs(name: &str, vars: &[(&str, &str)], wanted: &[&str]) -> String {
+    let exe = compile_c(name, lib_dir());
+    let out = run_c_with_env(&exe, vars);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    for w in wanted {
+        assert!(err.contains(w), "{name}: the log lacks {w:?}:\n{err}");
+    }
+    err
+}
+
+#[test]
+fn transport_mismatch() {
+    c_program_logs(
+        "transport_mismatch",
+        &[("MSQUIC_QMUX_LOG", "info")],
+        &[
+            // The TLS client, and the TLS server's listener, meeting a plain end.
+            "QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT \
+             Status=QUIC_STATUS_VER_NEG_ERROR (0x5d) ErrorCode=0x1: the peer is not speaking \
+             QMux over TLS 1.3 (it sent a plain QMux record): both ends must use the same \
+             transport (MSQUIC_QMUX_TRANSPORT / QUIC_PARAM_REGISTRATION_TRANSPORT)",
+            ": QUIC_STATUS_VER_NEG_ERROR (0x5d): the peer is not speaking QMux over TLS 1.3",
+            // The plain server, and the plain client, meeting a TLS end.
+            "Status=QUIC_STATUS_VER_NEG_ERROR (0x5d) ErrorCode=0x1: the peer is not speaking \
+             QMux over plain TCP (it sent a TLS record)",
+        ],
+    );
+}
+
+#[test]
+fn log_reasons() {
+    let info = c_program_logs(
+        "log_reasons",
+        &[("MSQUIC_QMUX_LOG", "info")],
+        &[
+            // The transport line, when the first registration opens.
+            "transport: QMux over TLS 1.3 (the default; MSQUIC_QMUX_TRANSPORT not set)",
+            // (a) a missing certificate file, named, with the OS error.
+            "ConfigurationLoadCredential failed: QUIC_STATUS_TLS_ERROR (0x7e): cannot read \
+             /nonexistent/qmux-test/",
+            "No such file or directory",
+            // (b) an ALPN mismatch: the status on the client, both lists on the listener.
+            "Status=QUIC_STATUS_ALPN_NEG_FAILURE (0x5c)",
+            "(no matching ALPN): the client offered [\"other-alpn\"], the listeners on this \
+             address take [\"reasons\"]",
+            "this end's ALPNs: [\"other-alpn\"]",
+            // (c) a server configuration without a credential.
+            "ConnectionSetConfiguration failed: QUIC_STATUS_INVALID_PARAMETER (0x16): the \
+             configuration has no credential",
+            "the NEW_CONNECTION callback returned QUIC_STATUS_INVALID_PARAMETER (0x16) (in the \
+             callback, ConnectionSetConfiguration failed",
+            "Status=QUIC_STATUS_CONNECTION_REFUSED (0x6f)",
+            // (d) certificates refused by the client, in words, and the server's view.
+            "the peer's certificate was refused: unknown issuer",
+            "the peer's certificate was refused: name mismatch: the certificate is for \
+             localhost, 127.0.0.1, connecting to wrong.example",
+            "the peer refused this end's certificate",
+            // Event names.
+            "QUIC_CONNECTION_EVENT_CONNECTED SessionResumed=0 NegotiatedAlpn=reasons",
+            "QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_PEER ErrorCode=0x0",
+            "QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE HandshakeCompleted=1",
+            "QUIC_LISTENER_EVENT_NEW_CONNECTION",
+            // The idle timeout, a graceful close.
+            "Status=QUIC_STATUS_CONNECTION_IDLE (0x3e) ErrorCode=0x1: idle timeout",
+            "(a graceful close)",
+        ],
+    );
+    // Stream events are for `debug`; a graceful close is neither aborted nor an error.
+    for unwanted in ["QUIC_STREAM_EVENT", "ABORTED", "stream event"] {
+        assert!(
+            !info.contains(unwanted),
+            "log_reasons: {unwanted:?} at info:\n{info}"
+        );
+    }
+    let debug = c_program_logs(
+        "log_reasons",
+        &[("MSQUIC_QMUX_LOG", "DEBUG")],
+        &[
+            "QUIC_STREAM_EVENT_START_COMPLETE Status=QUIC_STATUS_SUCCESS (0x0) ID=0",
+            "QUIC_STREAM_EVENT_RECEIVE AbsoluteOffset=0 TotalBufferLength=5 BufferCount=1",
+            "QUIC_STREAM_EVENT_SEND_SHUTDOWN_COMPLETE Graceful=1",
+            "QUIC_STREAM_EVENT_SHUTDOWN_COMPLETE ConnectionShutdown=0",
+            "QUIC_CONNECTION_EVENT_PEER_STREAM_STARTED",
+        ],
+    );
+    // No Rust debug output of engine events.
+    for unwanted in ["stream event", "StreamData", "{ id:", "ABORTED"] {
+        assert!(
+            !debug.contains(unwanted),
+            "log_reasons: {unwanted:?} at debug:\n{debug}"
+        );
+    }
+}
+
+#[test]
+fn env_values() {
+    // Values in any case; an unknown one warns once (even with logging off) and the default
+    // applies.
+    let exe = compile_c("env_values", lib_dir());
+    let tcp = run_c_with_env(
+        &exe,
+        &[
+            ("MSQUIC_QMUX_TRANSPORT", "TCP"),
+            ("MSQUIC_QMUX_LOG", "Info"),
+            ("QMUX_EXPECT_TRANSPORT", "2"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&tcp.stderr);
+    assert!(
+        err.contains("transport: QMux over plain TCP (from MSQUIC_QMUX_TRANSPORT)"),
+        "{err}"
+    );
+    assert!(!err.contains("warning"), "{err}");
+    let odd = run_c_with_env(
+        &exe,
+        &[
+            ("MSQUIC_QMUX_TRANSPORT", "quic"),
+            ("MSQUIC_QMUX_LOG", "verbose"),
+            ("QMUX_EXPECT_TRANSPORT", "1"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&odd.stderr);
+    let mut lines: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "msquic-qmux: warning: MSQUIC_QMUX_LOG=verbose is not one of off, info, debug, \
+             trace; logging stays off",
+            "msquic-qmux: warning: MSQUIC_QMUX_TRANSPORT=quic is not one of tls, tcp; the \
+             transport stays QMux over TLS 1.3 (tls)",
+        ],
+        "{err}"
+    );
+    assert!(!err.contains("msquic-qmux INFO"), "{err}");
+}
+
 #[test]
 fn listener_shared_pools() {
     c_program("listener_shared_pools");
@@ -767,14 +909,14 @@ fn logging_info() {
             .any(|l| l.contains(" INFO [0x") && l.contains(what))
     };
     assert!(
-        has("connection connected alpn="),
+        has("QUIC_CONNECTION_EVENT_CONNECTED SessionResumed=0 NegotiatedAlpn="),
         "no connected line:\n{err}"
     );
     assert!(has("connection start"), "no start line:\n{err}");
     assert!(has("listener start"), "no listener start line:\n{err}");
     assert!(has("listener stop"), "no listener stop line:\n{err}");
     assert!(
-        has("connection shutdown complete"),
+        has("QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE HandshakeCompleted=1"),
         "no shutdown line:\n{err}"
     );
     assert!(

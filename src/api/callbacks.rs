@@ -7,6 +7,7 @@ use crate::api::abi::{
     QUIC_STREAM_EVENT,
 };
 use crate::api::connection::Connection;
+use crate::api::event_log;
 use crate::api::handle::Handle;
 use crate::api::listener::Listener;
 use crate::api::stream::Stream;
@@ -23,6 +24,7 @@ pub(crate) fn connection(h: &Handle<Connection>, event: &mut QUIC_CONNECTION_EVE
     let Some(handler) = handler else {
         return QUIC_STATUS_SUCCESS;
     };
+    event_log::connection(h.as_hquic() as usize, event);
     // SAFETY: calling the application's callback as the API contract defines it.
     unsafe { handler(h.as_hquic(), h.header().context(), event) }
 }
@@ -38,6 +40,7 @@ pub(crate) fn stream(h: &Handle<Stream>, event: &mut QUIC_STREAM_EVENT) -> QUIC_
     let Some(handler) = handler else {
         return QUIC_STATUS_SUCCESS;
     };
+    event_log::stream(h.as_hquic() as usize, event);
     // SAFETY: calling the application's callback as the API contract defines it.
     unsafe { handler(h.as_hquic(), h.header().context(), event) }
 }
@@ -53,6 +56,7 @@ pub(crate) fn listener(h: &Handle<Listener>, event: &mut QUIC_LISTENER_EVENT) ->
     let Some(handler) = handler else {
         return QUIC_STATUS_SUCCESS;
     };
+    event_log::listener(h.as_hquic() as usize, event);
     // SAFETY: calling the application's callback as the API contract defines it.
     unsafe { handler(h.as_hquic(), h.header().context(), event) }
 }

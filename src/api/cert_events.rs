@@ -29,6 +29,7 @@ use crate::api::abi::*;
 use crate::api::boundary;
 use crate::api::conn_worker::ConnSlot;
 use crate::api::connection::{self, on_slot};
+use crate::api::status_names::StatusName;
 use crate::proto::{TransportError, TransportErrorCode};
 use crate::runtime::conn::Conn;
 use crate::runtime::tls::{CertStatus, TlsClientConfig, TlsServerConfig};
@@ -169,7 +170,13 @@ pub(crate) fn on_handshake_complete(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &R
         } else {
             BAD_CERTIFICATE
         };
-        reject(slot, cx, alert);
+        let why = format!(
+            "the application refused the peer's certificate: PEER_CERTIFICATE_RECEIVED \
+             returned {} (the library's own check gave {})",
+            StatusName(status),
+            StatusName(deferred)
+        );
+        reject(slot, cx, alert, why);
     } else {
         slot.cert_pending.set(false);
         slot.resume_connected(cx);
@@ -178,7 +185,11 @@ pub(crate) fn on_handshake_complete(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &R
 
 /// Closes the connection with TLS alert `alert` (CONNECTION_CLOSE with the crypto error);
 /// CONNECTED never comes (`cert_pending` stays set).
-fn reject(slot: &Rc<ConnSlot>, cx: &WorkerCx, alert: u8) {
+fn reject(slot: &Rc<ConnSlot>, cx: &WorkerCx, alert: u8, why: String) {
+    slot.note_why(format!(
+        "{why}; TLS alert {alert} ({}) sent",
+        crate::runtime::tls::alert_name(alert)
+    ));
     let error = TransportError {
         code: TransportErrorCode(0x100 + u64::from(alert)),
         frame_type: None,
@@ -194,7 +205,7 @@ pub(crate) unsafe extern "C" fn validation_complete(
     result: BOOLEAN,
     alert: QUIC_TLS_ALERT_CODES,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("ConnectionCertificateValidationComplete", || {
         // SAFETY: `h` is an application handle; `of_handle` validates it (a stream stands for
         // its connection, as in MsQuic).
         let Some(conn) = (unsafe { connection::of_handle(h) }) else {
@@ -213,7 +224,11 @@ pub(crate) unsafe extern "C" fn validation_complete(
                 slot.resume_connected(cx);
             } else {
                 let code = u8::try_from(alert).unwrap_or(BAD_CERTIFICATE);
-                reject(slot, cx, code);
+                let why = format!(
+                    "the application refused the peer's certificate: \
+                     ConnectionCertificateValidationComplete(FALSE, {alert})"
+                );
+                reject(slot, cx, code, why);
             }
         });
         QUIC_STATUS_PENDING

@@ -77,7 +77,7 @@ pub(crate) unsafe extern "C" fn open(
     context: *mut c_void,
     out: *mut HQUIC,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("ConfigurationOpen", || {
         // SAFETY: `registration` is an application handle; `get` validates it.
         let Some(reg) = (unsafe { Handle::<Registration>::get(registration) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;
@@ -130,7 +130,7 @@ pub(crate) unsafe extern "C" fn load_credential(
     h: HQUIC,
     cred_config: *const QUIC_CREDENTIAL_CONFIG,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("ConfigurationLoadCredential", || {
         // SAFETY: `h` is an application handle; `get` validates it.
         let Some(config) = (unsafe { Handle::<Configuration>::get(h) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;

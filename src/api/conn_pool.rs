@@ -23,7 +23,7 @@ pub(crate) unsafe extern "C" fn create(
     config: *mut QUIC_CONNECTION_POOL_CONFIG,
     out: *mut HQUIC,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("ConnectionPoolCreate", || {
         if config.is_null() || out.is_null() {
             return QUIC_STATUS_INVALID_PARAMETER;
         }

@@ -269,6 +269,7 @@ fn fail(cx: &WorkerCx, slot: &Rc<ConnSlot>, status: QUIC_STATUS) {
 /// The connection ends because its connect failed with `kind`, as [`fail`] does.
 fn fail_connect(cx: &WorkerCx, slot: &Rc<ConnSlot>, kind: io::ErrorKind) {
     let (status, code) = connect_status(kind);
+    slot.note_why(format!("the connect failed: {}", io::Error::from(kind)));
     slot.transport_shutdown(status, code);
     slot.complete(cx, true);
 }

@@ -17,6 +17,7 @@ use crate::api::counted;
 use crate::api::handle::Handle;
 use crate::api::registration::FinalEventScope;
 use crate::api::sockaddr;
+use crate::api::status_names::StatusName;
 use crate::api::stream::{self, Stream};
 use crate::api::stream_reset;
 use crate::api::{cert_events, datagram};
@@ -99,6 +100,10 @@ pub(crate) struct ConnSlot {
     shutdown_started: Cell<bool>,
     /// The status and wire error code streams see in their final SHUTDOWN_COMPLETE.
     close_status: Cell<(QUIC_STATUS, u64)>,
+    /// Why the transport is about to shut the connection down, for its log line.
+    why: RefCell<Option<String>>,
+    /// How the connection ended, in words, for the SHUTDOWN_COMPLETE log line.
+    ended_how: RefCell<String>,
     /// The peer closed the connection (streams' ConnectionClosedRemotely).
     closed_remotely: Cell<bool>,
     /// An application closed the connection, ours or the peer's (streams'
@@ -148,6 +153,8 @@ impl ConnSlot {
             connected: Cell::new(false),
             shutdown_started: Cell::new(false),
             close_status: Cell::new((QUIC_STATUS_SUCCESS, 0)),
+            why: RefCell::new(None),
+            ended_how: RefCell::new(String::new()),
             closed_remotely: Cell::new(false),
             by_app: Cell::new(false),
             close_ack: Cell::new(CloseAck::Unknown),
@@ -307,6 +314,12 @@ impl ConnSlot {
         if self.is_shutting_down() {
             return;
         }
+        qlog!(
+            Info,
+            self.key(),
+            "ConnectionClose before any shutdown: a silent close ({} for the streams)",
+            StatusName(QUIC_STATUS_ABORTED)
+        );
         self.close_status
             .set((QUIC_STATUS_ABORTED, STATUS_CLOSE_CODE));
         self.shutdown_locally(cx, true, 0);
@@ -319,8 +332,13 @@ impl ConnSlot {
         qlog!(
             Info,
             self.key(),
-            "connection shutdown by application code={error_code:#x} silent={silent}"
+            "ConnectionShutdown ErrorCode={error_code:#x} silent={silent}: the application \
+             closes the connection"
         );
+        self.ended_how.replace(format!(
+            "closed by the application (ErrorCode {error_code:#x}{})",
+            if silent { ", silently" } else { "" }
+        ));
         if silent {
             self.close_ack.set(CloseAck::Silent);
         }
@@ -377,11 +395,19 @@ impl ConnSlot {
         } else {
             error_code
         };
+        let why = self.why.borrow_mut().take();
+        let why = why.unwrap_or_else(|| self.default_why(status, error_code));
         qlog!(
             Info,
             self.key(),
-            "connection shutdown by transport status={status:#x} code={error_code:#x}"
+            "QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT Status={} \
+             ErrorCode={error_code:#x}: {why}",
+            StatusName(status)
         );
+        self.ended_how.replace(format!(
+            "shut down by the transport: {}",
+            StatusName(status)
+        ));
         self.close_status.set((status, error_code));
         let mut event = QUIC_CONNECTION_EVENT {
             Type: QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT,
@@ -402,11 +428,9 @@ impl ConnSlot {
         }
         self.publish_closed(connection::CLOSED_REMOTELY);
         self.closed_remotely.set(true);
-        qlog!(
-            Info,
-            self.key(),
-            "connection shutdown by peer code={error_code:#x}"
-        );
+        self.ended_how.replace(format!(
+            "closed by the peer's application (ErrorCode {error_code:#x})"
+        ));
         // An application close, if the peer's: streams see ConnectionShutdownByApp, as in
         // MsQuic (its AppClosed is set for either side's application close).
         self.by_app.set(true);
@@ -452,8 +476,8 @@ impl ConnSlot {
         qlog!(
             Info,
             self.key(),
-            "connection shutdown complete status={status:#x} code={code:#x} connected={}",
-            self.connected.get()
+            "connection ended: {}",
+            self.ended_how.borrow()
         );
         for s in streams {
             stream::connection_ended(
@@ -572,6 +596,7 @@ impl ConnSlot {
                     .set(self.handle.obj.cert_check.lock().is_some());
             }
             ConnEvent::TlsFailed(e) => {
+                self.why.replace(Some(self.tls_why(&e)));
                 let code = e.tls_alert_code().map_or(0, |a| 0x100 + u64::from(a));
                 self.transport_shutdown(status_of_tls(&e), code);
                 // The peer's alert is the peer closing first; a failure of ours is answered,
@@ -606,6 +631,13 @@ impl ConnSlot {
                 } else {
                     (status_of_io(kind), STATUS_CLOSE_CODE)
                 };
+                self.why.replace(Some(if reset && !self.connected.get() {
+                    "the peer reset the TCP connection before the handshake finished: the \
+                     server refused the connection (see the server's log)"
+                        .to_string()
+                } else {
+                    format!("the TCP connection failed: {}", std::io::Error::from(kind))
+                }));
                 self.transport_shutdown(status, code);
                 // MsQuic's silent ends: unreachable, refused before CONNECTED, the peer gone.
                 self.complete(cx, true);
@@ -621,6 +653,60 @@ impl ConnSlot {
     /// The status for the peer's socket ending (FIN or RST) without a CONNECTION_CLOSE: what a
     /// MsQuic peer sees of a silently closed connection, CONNECTION_IDLE, once connected
     /// (at once here: TCP shows the end); ABORTED during the handshake.
+    /// Gives the reason the next SHUTDOWN_INITIATED_BY_TRANSPORT logs.
+    pub(crate) fn note_why(&self, why: String) {
+        self.why.replace(Some(why));
+    }
+
+    /// Why a shutdown with `status` and `code` happens, when its raiser gave no reason.
+    fn default_why(&self, status: QUIC_STATUS, code: u64) -> String {
+        let phrase = self.handle.obj.options.close_reason.lock().clone();
+        let phrase = phrase
+            .filter(|p| !p.is_empty())
+            .map(|p| format!(" (reason: {p:?})"))
+            .unwrap_or_default();
+        if status == QUIC_STATUS_CONNECTION_IDLE {
+            if self.connected.get() {
+                return "idle timeout, or the peer's end at its idle timeout (a graceful close)"
+                    .to_string();
+            }
+            return "the handshake did not finish within the handshake idle timeout".to_string();
+        }
+        if status == QUIC_STATUS_SUCCESS {
+            return format!(
+                "the peer closed the connection with NO_ERROR (a graceful close){phrase}"
+            );
+        }
+        if self.closed_remotely.get() {
+            if status == QUIC_STATUS_ABORTED {
+                return "the peer ended the TCP connection before the handshake finished"
+                    .to_string();
+            }
+            return format!(
+                "the peer closed the connection with transport error {code:#x}{phrase}"
+            );
+        }
+        format!("this end closes the connection with transport error {code:#x}{phrase}")
+    }
+
+    /// Why a TLS session failed, in words, with the ALPN lists for an ALPN failure.
+    fn tls_why(&self, e: &TlsError) -> String {
+        let mut why = e.reason();
+        if e.status() == TlsStatus::AlpnNegFailure {
+            let ours: Vec<String> = self
+                .handle
+                .obj
+                .info
+                .lock()
+                .alpns
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            why.push_str(&format!(" (this end's ALPNs: {ours:?})"));
+        }
+        why
+    }
+
     fn status_of_peer_end(&self) -> QUIC_STATUS {
         if self.connected.get() {
             QUIC_STATUS_CONNECTION_IDLE
@@ -674,12 +760,6 @@ impl ConnSlot {
             info.negotiated_alpn = Some(alpn.clone());
             info.connected_us = connection::now_us();
         }
-        qlog!(
-            Info,
-            self.key(),
-            "connection connected alpn={}",
-            String::from_utf8_lossy(&alpn)
-        );
         let mut event = QUIC_CONNECTION_EVENT {
             Type: QUIC_CONNECTION_EVENT_CONNECTED,
             payload: QUIC_CONNECTION_EVENT_PAYLOAD {
@@ -734,9 +814,6 @@ impl ConnSlot {
     }
 
     fn on_engine_event(self: &Rc<Self>, cx: &WorkerCx, conn: &Rc<Conn>, event: Event) {
-        if !matches!(event, Event::Connected | Event::Closed(_) | Event::Drained) {
-            qlog!(Debug, self.key(), "stream event {event:?}");
-        }
         if matches!(event, Event::Connected) {
             // The engine follows Connected with STREAMS_AVAILABLE when the peer's parameters
             // allow streams; the handshake's events stand for it.
@@ -870,6 +947,9 @@ impl ConnSlot {
             }
             CloseCause::LocalError(e) => {
                 counted::on_transport_close(e.code.0);
+                if self.why.borrow().is_none() {
+                    self.note_why(format!("this end closes the connection: {e}"));
+                }
                 self.transport_shutdown(status_of_transport(e.code.0), e.code.0)
             }
             CloseCause::LocalClose { .. } => {}
@@ -881,6 +961,13 @@ impl ConnSlot {
             CloseCause::PeerApplication { error_code, .. } => self.peer_shutdown(error_code),
             CloseCause::PeerEof { .. } => {
                 self.closed_remotely.set(true);
+                if self.connected.get() {
+                    self.note_why(
+                        "the peer ended the TCP connection without CONNECTION_CLOSE (its idle \
+                         timer fired, it closed silently, or its process ended)"
+                            .to_string(),
+                    );
+                }
                 self.transport_shutdown(self.status_of_peer_end(), STATUS_CLOSE_CODE);
             }
         }
@@ -934,6 +1021,7 @@ fn status_of_tls(e: &TlsError) -> QUIC_STATUS {
         TlsStatus::InvalidParameter => QUIC_STATUS_INVALID_PARAMETER,
         TlsStatus::BufferTooSmall => QUIC_STATUS_BUFFER_TOO_SMALL,
         TlsStatus::InvalidState => QUIC_STATUS_INVALID_STATE,
+        TlsStatus::VerNegError => QUIC_STATUS_VER_NEG_ERROR,
         _ => QUIC_STATUS_HANDSHAKE_FAILURE,
     }
 }

@@ -117,6 +117,9 @@ pub(crate) struct ConnInfo {
     pub(crate) handshake: Option<QUIC_HANDSHAKE_INFO>,
     /// The application-form ALPN, once CONNECTED fired.
     pub(crate) negotiated_alpn: Option<Vec<u8>>,
+    /// The configuration's ALPN list (ConnectionStart / ConnectionSetConfiguration), for
+    /// log lines.
+    pub(crate) alpns: Vec<Vec<u8>>,
     /// When the connection started (ConnectionStart, or accepted), in microseconds of the
     /// monotonic clock (MsQuic's time base).
     pub(crate) start_us: u64,
@@ -410,7 +413,9 @@ pub(crate) unsafe extern "C" fn open(
     context: *mut c_void,
     out: *mut HQUIC,
 ) -> QUIC_STATUS {
-    boundary::status(|| open_in(registration, None, handler, context, out))
+    boundary::call("ConnectionOpen", || {
+        open_in(registration, None, handler, context, out)
+    })
 }
 
 /// `ConnectionOpenInPartition`: the partition must name one of the machine's processors.
@@ -421,7 +426,9 @@ pub(crate) unsafe extern "C" fn open_in_partition(
     context: *mut c_void,
     out: *mut HQUIC,
 ) -> QUIC_STATUS {
-    boundary::status(|| open_in(registration, Some(partition), handler, context, out))
+    boundary::call("ConnectionOpenInPartition", || {
+        open_in(registration, Some(partition), handler, context, out)
+    })
 }
 
 /// `ConnectionClose`: shuts the connection down silently if it is not already, waits for
@@ -476,7 +483,7 @@ pub(crate) unsafe extern "C" fn start(
     server_name: *const c_char,
     server_port: u16,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("ConnectionStart", || {
         // SAFETY: both are application handles; `of_handle` and `get` validate them.
         let (conn, config) = unsafe { (of_handle(h), Handle::<Configuration>::get(configuration)) };
         let (Some(conn), Some(config)) = (conn, config) else {
@@ -519,7 +526,13 @@ pub(crate) unsafe extern "C" fn start(
                 match config.obj.tls.lock().clone() {
                     Some(LoadedTls::Client(c)) => Some(c),
                     // A client needs client credentials (ConfigurationLoadCredential).
-                    _ => return QUIC_STATUS_INVALID_PARAMETER,
+                    _ => {
+                        boundary::fail_reason(
+                            "the configuration has no client credential \
+                             (ConfigurationLoadCredential with QUIC_CREDENTIAL_FLAG_CLIENT)",
+                        );
+                        return QUIC_STATUS_INVALID_PARAMETER;
+                    }
                 }
             };
             if too_long {
@@ -546,6 +559,7 @@ pub(crate) unsafe extern "C" fn start(
         conn.obj.params.adopt(&config.obj.params);
         let settings = adopt_settings(&conn, &config);
         let alpn = config.obj.alpns.first().cloned().unwrap_or_default();
+        conn.obj.info.lock().alpns = config.obj.alpns.clone();
         let mut engine = settings.engine_config(false);
         engine.scheduling = conn.obj.options.scheduling();
         let handshake_deadline = settings
@@ -608,7 +622,7 @@ fn adopt_settings(conn: &Handle<Connection>, config: &Handle<Configuration>) -> 
 /// `ConnectionSetConfiguration`: on a server connection accepted by a listener, starts QMux
 /// with the configuration's settings.
 pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("ConnectionSetConfiguration", || {
         // SAFETY: both are application handles; `of_handle` and `get` validate them.
         let (conn, config) = unsafe { (of_handle(h), Handle::<Configuration>::get(configuration)) };
         let (Some(conn), Some(config)) = (conn, config) else {
@@ -616,10 +630,15 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
         };
         if !conn.obj.server {
             // A client takes its configuration in ConnectionStart (as MsQuic checks).
+            boundary::fail_reason("a client connection takes its configuration in ConnectionStart");
             return QUIC_STATUS_INVALID_PARAMETER;
         }
         if conn.obj.transport != QUIC_TRANSPORT_QMUX_TCP && config.obj.tls.lock().is_none() {
             // No credentials loaded: refused by the call itself, from any thread, as MsQuic.
+            boundary::fail_reason(
+                "the configuration has no credential (a TLS server needs \
+                 ConfigurationLoadCredential with a certificate)",
+            );
             return QUIC_STATUS_INVALID_PARAMETER;
         }
         conn.obj.params.adopt(&config.obj.params);
@@ -632,6 +651,7 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
         let disconnect_timeout = settings.disconnect_timeout();
         let alpns = config.obj.alpns.clone();
         let tls = config.obj.tls.lock().clone();
+        conn.obj.info.lock().alpns = alpns.clone();
         // A server hears of the client's certificate (or of its absence).
         *conn.obj.cert_check.lock() = match &tls {
             Some(LoadedTls::Server(server)) => CertCheck::server(
@@ -670,7 +690,7 @@ pub(crate) unsafe extern "C" fn send_resumption_ticket(
     data_length: u16,
     data: *const u8,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("ConnectionSendResumptionTicket", || {
         // SAFETY: `h` is an application handle; `of_handle` validates it.
         let conn = unsafe { of_handle(h) };
         // A client sends no tickets (MsQuic checks it after the arguments).
@@ -696,7 +716,7 @@ pub(crate) unsafe extern "C" fn resumption_ticket_validation_complete(
     h: HQUIC,
     result: BOOLEAN,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("ConnectionResumptionTicketValidationComplete", || {
         // SAFETY: `h` is an application handle; `of_handle` validates it.
         match unsafe { of_handle(h) } {
             Some(c) if c.obj.server => crate::api::resumption::validation_complete(&c, result),

@@ -5,6 +5,7 @@ use core::ffi::{CStr, c_char};
 use std::path::PathBuf;
 
 use crate::api::abi::*;
+use crate::api::boundary;
 use crate::runtime::tls::{
     CertificateSource, CipherSuites, CredentialError, CredentialStatus, Credentials,
     PeerVerification, TlsClientConfig, TlsServerConfig,
@@ -53,12 +54,16 @@ pub(crate) unsafe fn read(
     if flags & QUIC_CREDENTIAL_FLAG_DEFER_CERTIFICATE_VALIDATION.0 != 0
         && flags & QUIC_CREDENTIAL_FLAG_INDICATE_CERTIFICATE_RECEIVED.0 == 0
     {
-        return Err(QUIC_STATUS_INVALID_PARAMETER);
+        return Err(invalid(
+            "DEFER_CERTIFICATE_VALIDATION needs INDICATE_CERTIFICATE_RECEIVED",
+        ));
     }
     let certificate = match cred.Type {
         QUIC_CREDENTIAL_TYPE_NONE => {
             if !client {
-                return Err(QUIC_STATUS_INVALID_PARAMETER);
+                return Err(invalid(
+                    "a server credential needs a certificate (Type is QUIC_CREDENTIAL_TYPE_NONE)",
+                ));
             }
             CertificateSource::None
         }
@@ -76,7 +81,7 @@ pub(crate) unsafe fn read(
                 )
             };
             let (Some(key), Some(cert)) = (key, cert) else {
-                return Err(QUIC_STATUS_INVALID_PARAMETER);
+                return Err(invalid("CertificateFile or PrivateKeyFile is NULL"));
             };
             CertificateSource::PemFiles {
                 cert_chain: PathBuf::from(cert),
@@ -99,7 +104,9 @@ pub(crate) unsafe fn read(
                 )
             };
             let (Some(key), Some(cert), Some(password)) = (key, cert, password) else {
-                return Err(QUIC_STATUS_INVALID_PARAMETER);
+                return Err(invalid(
+                    "CertificateFile, PrivateKeyFile or PrivateKeyPassword is NULL",
+                ));
             };
             CertificateSource::PemFiles {
                 cert_chain: PathBuf::from(cert),
@@ -116,7 +123,7 @@ pub(crate) unsafe fn read(
             // SAFETY: non-NULL and valid by the API contract.
             let p12 = unsafe { &*p12 };
             if p12.Asn1Blob.is_null() || p12.Asn1BlobLength == 0 {
-                return Err(QUIC_STATUS_INVALID_PARAMETER);
+                return Err(invalid("the PKCS#12 blob is empty"));
             }
             // SAFETY: `Asn1BlobLength` readable bytes at `Asn1Blob` by the API contract.
             let blob =
@@ -130,14 +137,26 @@ pub(crate) unsafe fn read(
         }
         QUIC_CREDENTIAL_TYPE_CERTIFICATE_HASH
         | QUIC_CREDENTIAL_TYPE_CERTIFICATE_HASH_STORE
-        | QUIC_CREDENTIAL_TYPE_CERTIFICATE_CONTEXT => return Err(QUIC_STATUS_NOT_SUPPORTED),
-        _ => return Err(QUIC_STATUS_INVALID_PARAMETER),
+        | QUIC_CREDENTIAL_TYPE_CERTIFICATE_CONTEXT => {
+            boundary::fail_reason(format!(
+                "credential type {} (a Windows certificate store) is not supported",
+                cred.Type.0
+            ));
+            return Err(QUIC_STATUS_NOT_SUPPORTED);
+        }
+        _ => {
+            return Err(invalid(format!("unknown credential type {}", cred.Type.0)));
+        }
     };
     let ca_file = if flags & QUIC_CREDENTIAL_FLAG_SET_CA_CERTIFICATE_FILE.0 != 0 {
         // SAFETY: NULL or NUL-terminated by the API contract.
         match unsafe { string(cred.CaCertificateFile) } {
             Some(path) => Some(PathBuf::from(path)),
-            None => return Err(QUIC_STATUS_INVALID_PARAMETER),
+            None => {
+                return Err(invalid(
+                    "SET_CA_CERTIFICATE_FILE with a NULL CaCertificateFile",
+                ));
+            }
         }
     } else {
         None
@@ -163,7 +182,9 @@ pub(crate) unsafe fn read(
             || suites.aes_256_gcm_sha384
             || suites.chacha20_poly1305_sha256;
         if allowed & !0x7 != 0 || !any {
-            return Err(QUIC_STATUS_INVALID_PARAMETER);
+            return Err(invalid(format!(
+                "AllowedCipherSuites {allowed:#x} names no known cipher suite or an unknown one"
+            )));
         }
         suites
     } else {
@@ -190,5 +211,14 @@ pub(crate) fn build(
     } else {
         credentials.server_config(alpns).map(LoadedTls::Server)
     };
-    built.map_err(|e| status_of(&e))
+    built.map_err(|e| {
+        boundary::fail_reason(e.to_string());
+        status_of(&e)
+    })
+}
+
+/// Records `reason` for the failing call's log line; returns INVALID_PARAMETER.
+fn invalid(reason: impl Into<String>) -> QUIC_STATUS {
+    boundary::fail_reason(reason);
+    QUIC_STATUS_INVALID_PARAMETER
 }

@@ -92,7 +92,7 @@ pub(crate) unsafe extern "C" fn send(
     _flags: QUIC_SEND_FLAGS,
     client_context: *mut c_void,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("DatagramSend", || {
         // SAFETY: `h` is an application handle; `get` validates it.
         let Some(conn) = (unsafe { Handle::<Connection>::get(h) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;

@@ -17,7 +17,9 @@ pub unsafe extern "C" fn MsQuicOpenVersion(
     QuicApi: *mut *const c_void,
 ) -> QUIC_STATUS {
     // SAFETY: the caller's contract is `open_version`'s.
-    boundary::status(|| unsafe { library::open_version(Version, QuicApi) })
+    boundary::call("MsQuicOpenVersion", || unsafe {
+        library::open_version(Version, QuicApi)
+    })
 }
 
 /// Frees a table returned by `MsQuicOpenVersion`; the last close tears the library down.

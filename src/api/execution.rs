@@ -106,7 +106,7 @@ pub(crate) unsafe extern "C" fn create(
     configs: *mut QUIC_EXECUTION_CONFIG,
     executions: *mut *mut QUIC_EXECUTION,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("ExecutionCreate", || {
         if count == 0 || count > u32::from(u16::MAX) || configs.is_null() || executions.is_null() {
             return QUIC_STATUS_INVALID_PARAMETER;
         }

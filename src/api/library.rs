@@ -3,7 +3,7 @@
 use core::ffi::c_void;
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use parking_lot::Mutex;
 
@@ -51,9 +51,34 @@ pub(crate) fn pool_started() -> bool {
 /// The transport new registrations start with, read from the environment at each open.
 static DEFAULT_TRANSPORT: AtomicU32 = AtomicU32::new(0);
 
+/// Whether MSQUIC_QMUX_TRANSPORT chose [`DEFAULT_TRANSPORT`] (else it is the default).
+static TRANSPORT_FROM_ENV: AtomicBool = AtomicBool::new(false);
+
+/// Whether the transport line was logged since the library was opened.
+static TRANSPORT_LOGGED: AtomicBool = AtomicBool::new(false);
+
 /// The transport a new registration starts with (decisions.md §1).
 pub(crate) fn default_transport() -> u32 {
     DEFAULT_TRANSPORT.load(Ordering::Relaxed)
+}
+
+/// Logs the default transport, and where it came from, for the first registration opened
+/// (`log_id`) since the library was opened.
+pub(crate) fn log_transport_once(log_id: usize) {
+    let transport = default_transport();
+    if !TRANSPORT_LOGGED.swap(true, Ordering::Relaxed) {
+        let source = if TRANSPORT_FROM_ENV.load(Ordering::Relaxed) {
+            format!("from {}", param::TRANSPORT_ENV)
+        } else {
+            format!("the default; {} not set", param::TRANSPORT_ENV)
+        };
+        crate::runtime::log::qlog!(
+            Info,
+            log_id,
+            "transport: {} ({source})",
+            param::transport_name(transport)
+        );
+    }
 }
 
 /// `MsQuicOpenVersion`: hands out a fresh table for API version 2.
@@ -67,7 +92,11 @@ pub(crate) unsafe fn open_version(version: u32, api: *mut *const c_void) -> QUIC
     if version != QUIC_API_VERSION_2 {
         return QUIC_STATUS_NOT_SUPPORTED;
     }
-    DEFAULT_TRANSPORT.store(param::transport_from_env(), Ordering::Relaxed);
+    // The log level is read now, so a bad MSQUIC_QMUX_LOG is said at once.
+    crate::runtime::log::enabled(crate::runtime::log::Level::Info);
+    let (transport, from_env) = param::transport_from_env();
+    DEFAULT_TRANSPORT.store(transport, Ordering::Relaxed);
+    TRANSPORT_FROM_ENV.store(from_env, Ordering::Relaxed);
     crate::runtime::conn::also_release(crate::api::stream::release_spares);
     let mut tables = OPEN_TABLES.lock();
     let table = Box::into_raw(Box::new(slots::TABLE));
@@ -98,6 +127,7 @@ pub(crate) fn close(api: *const c_void) {
             return;
         }
         *guard = None;
+        TRANSPORT_LOGGED.store(false, Ordering::Relaxed);
         settings::reset_global();
         param::reset_global();
         workers::reset();

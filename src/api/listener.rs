@@ -33,8 +33,9 @@ use crate::api::param::objects::ListenerParams;
 use crate::api::registration::{ChildGuard, FinalEventScope, Registration};
 use crate::api::settings::Settings;
 use crate::api::sockaddr;
+use crate::api::status_names::StatusName;
 use crate::proto;
-use crate::runtime::conn::{Conn, HelloReader, OnHello, Wire, reset_on_close};
+use crate::runtime::conn::{Conn, HelloReader, OnHello, OnRefused, Wire, reset_on_close};
 use crate::runtime::counters;
 use crate::runtime::listener::Listener as TcpListener;
 use crate::runtime::log::qlog;
@@ -259,6 +260,12 @@ impl SharedSocket {
             .find(|(_, a)| a.iter().any(|t| t.as_slice() == app))
             .map(|(l, _)| l.clone())
     }
+
+    /// Every ALPN the listeners on this socket take, for log lines.
+    fn alpn_names(&self) -> Vec<String> {
+        let listeners = self.listeners.lock();
+        listeners.iter().flat_map(|(_, a)| alpn_names(a)).collect()
+    }
 }
 
 /// Every bound listening socket in the process, by bound address.
@@ -276,7 +283,7 @@ pub(crate) unsafe extern "C" fn open(
     context: *mut c_void,
     out: *mut HQUIC,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("ListenerOpen", || {
         // SAFETY: `registration` is an application handle; `get` validates it.
         let Some(reg) = (unsafe { Handle::<Registration>::get(registration) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;
@@ -430,13 +437,14 @@ pub(crate) unsafe extern "C" fn start(
     alpn_buffer_count: u32,
     local_address: *const QUIC_ADDR,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("ListenerStart", || {
         // SAFETY: `h` is an application handle; `get` validates it.
         let Some(listener) = (unsafe { Handle::<Listener>::get(h) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;
         };
         // SAFETY: the ALPN list is as the API contract describes.
         let Some(alpns) = (unsafe { read_alpns(alpn_buffers, alpn_buffer_count) }) else {
+            boundary::fail_reason("the ALPN list is empty or holds an empty or too long token");
             return QUIC_STATUS_INVALID_PARAMETER;
         };
         let requested = if local_address.is_null() {
@@ -506,6 +514,10 @@ fn bind_and_register(
                 // Another listener has the address: share its socket if the ALPNs are disjoint.
                 let mut ls = entry.listeners.lock();
                 if ls.iter().any(|(_, a)| a.iter().any(|t| alpns.contains(t))) {
+                    boundary::fail_reason(format!(
+                        "another listener on {bind} already takes one of {:?}",
+                        alpn_names(&alpns)
+                    ));
                     return QUIC_STATUS_ALPN_IN_USE;
                 }
                 ls.push((listener.clone(), alpns.clone()));
@@ -563,16 +575,31 @@ fn bind_and_register(
                 state.reported = Some(reported(local.port()));
                 QUIC_STATUS_SUCCESS
             }
-            Some(Err(e)) if e.kind() == std::io::ErrorKind::AddrInUse => QUIC_STATUS_ADDRESS_IN_USE,
-            Some(Err(e)) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
-                QUIC_STATUS_INVALID_ADDRESS
+            Some(Err(e)) => {
+                boundary::fail_reason(format!("cannot listen on {bind}: {e}"));
+                match e.kind() {
+                    std::io::ErrorKind::AddrInUse => QUIC_STATUS_ADDRESS_IN_USE,
+                    std::io::ErrorKind::AddrNotAvailable => QUIC_STATUS_INVALID_ADDRESS,
+                    _ => QUIC_STATUS_INTERNAL_ERROR,
+                }
             }
-            _ => QUIC_STATUS_INTERNAL_ERROR,
+            None => QUIC_STATUS_INTERNAL_ERROR,
         }
     }
 }
 
 /// ALPN tokens as text, for logs.
+/// A client's offered wire tokens as the application tokens they stand for (a token and its
+/// QMux form `Xqx` are one), for log lines.
+fn offered_names(offered: &[Vec<u8>]) -> Vec<String> {
+    let plain: Vec<Vec<u8>> = offered
+        .iter()
+        .filter(|t| !offered.iter().any(|o| alpn::qmux_form(o) == **t))
+        .cloned()
+        .collect();
+    alpn_names(&plain)
+}
+
 fn alpn_names(alpns: &[Vec<u8>]) -> Vec<String> {
     alpns
         .iter()
@@ -649,6 +676,7 @@ fn accept_on_worker(
         return;
     };
     let transport = *first.obj.registration.obj.transport.lock();
+    let first_key = first.as_hquic() as usize;
     if transport == QUIC_TRANSPORT_QMUX_TCP {
         deliver(cx, &shared.worker.pool, first, sock, peer, None);
         return;
@@ -673,11 +701,32 @@ fn accept_on_worker(
             }
             None => {
                 // No listener on this address takes any of the client's protocols.
+                qlog!(
+                    Info,
+                    first_key,
+                    "listener refused a connection from {peer}: {} (no matching ALPN): the \
+                     client offered {:?}, the listeners on this address take {:?}",
+                    StatusName(QUIC_STATUS_ALPN_NEG_FAILURE),
+                    offered_names(&hello.alpn),
+                    shared.alpn_names()
+                );
                 let _ = std::io::Write::write_all(&mut sock, &NO_APPLICATION_PROTOCOL);
             }
         }
     });
-    let _ = HelloReader::start(cx, sock, deadline, on_hello);
+    let on_refused: OnRefused = Box::new(move |why, plain| {
+        let status = if plain {
+            format!("{}: ", StatusName(QUIC_STATUS_VER_NEG_ERROR))
+        } else {
+            String::new()
+        };
+        qlog!(
+            Info,
+            first_key,
+            "listener refused a connection from {peer}: {status}{why}"
+        );
+    });
+    let _ = HelloReader::start(cx, sock, deadline, on_hello, on_refused);
 }
 
 /// Raises NEW_CONNECTION for an accepted socket on the connection's worker.
@@ -715,6 +764,15 @@ fn raise_new_connection(
             None => {
                 // No listener takes any of the client's protocols.
                 counters::inc(counters::CONN_NO_ALPN);
+                qlog!(
+                    Info,
+                    listener.as_hquic() as usize,
+                    "listener refused a connection from {peer}: {} (no matching ALPN): the \
+                     client offered {:?}, the listener takes {:?}",
+                    StatusName(QUIC_STATUS_ALPN_NEG_FAILURE),
+                    offered_names(&h.alpn),
+                    alpn_names(&alpns)
+                );
                 let _ = std::io::Write::write_all(&mut sock, &NO_APPLICATION_PROTOCOL);
                 return;
             }
@@ -730,6 +788,11 @@ fn raise_new_connection(
     ) else {
         // The registration is shut down: the connection is refused (the socket is reset).
         listener.obj.rejected.fetch_add(1, Ordering::Relaxed);
+        qlog!(
+            Info,
+            listener.as_hquic() as usize,
+            "listener refused a connection from {peer}: its registration is shut down"
+        );
         let _ = reset_on_close(&sock);
         return;
     };
@@ -773,6 +836,7 @@ fn raise_new_connection(
     let key = listener.as_hquic() as usize;
     slot.alpn_choice.begin(&info, &client_alpns);
     let outer = IN_CALLBACK.with(|c| c.replace(key));
+    boundary::take_last_failure();
     let status = callbacks::listener(listener, &mut event);
     IN_CALLBACK.with(|c| c.set(outer));
     slot.alpn_choice.end();
@@ -782,6 +846,16 @@ fn raise_new_connection(
         // when a server application refuses it.
         listener.obj.rejected.fetch_add(1, Ordering::Relaxed);
         counters::inc(counters::CONN_APP_REJECT);
+        let during = boundary::take_last_failure()
+            .map(|f| format!(" (in the callback, {f})"))
+            .unwrap_or_default();
+        qlog!(
+            Info,
+            key,
+            "listener refused a connection from {peer}: the NEW_CONNECTION callback returned \
+             {}{during}; the client sees QUIC_STATUS_CONNECTION_REFUSED",
+            StatusName(status)
+        );
         // SAFETY: `app_ref` is the reference handed out above and was not closed by the app.
         drop(unsafe { Handle::<Connection>::close(app_ref) });
         if let Some(pending) = slot.pending.borrow_mut().take() {

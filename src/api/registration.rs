@@ -224,7 +224,7 @@ pub(crate) unsafe extern "C" fn open(
     config: *const QUIC_REGISTRATION_CONFIG,
     out: *mut HQUIC,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("RegistrationOpen", || {
         if out.is_null() {
             return QUIC_STATUS_INVALID_PARAMETER;
         }
@@ -266,6 +266,7 @@ pub(crate) unsafe extern "C" fn open(
             core::ptr::null_mut(),
             core::ptr::null_mut(),
         ));
+        library::log_transport_once(h as usize);
         // SAFETY: `out` is non-NULL and writable by the API contract.
         unsafe { out.write(h) };
         QUIC_STATUS_SUCCESS

@@ -300,7 +300,7 @@ pub(crate) unsafe extern "C" fn open(
     context: *mut c_void,
     out: *mut HQUIC,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("StreamOpen", || {
         // SAFETY: `connection` is an application handle; `of_handle` validates it (a stream
         // stands for its connection, as in MsQuic).
         let Some(conn) = (unsafe { connection::of_handle(connection) }) else {
@@ -441,7 +441,7 @@ fn abort_for_close(slot: &Rc<ConnSlot>, stream: &Handle<Stream>, id: StreamId) {
 
 /// `StreamStart`: takes an ID and starts the stream; START_COMPLETE reports the outcome.
 pub(crate) unsafe extern "C" fn start(h: HQUIC, flags: QUIC_STREAM_START_FLAGS) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("StreamStart", || {
         // SAFETY: `h` is an application handle; `get` validates it.
         let Some(stream) = (unsafe { Handle::<Stream>::get(h) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;
@@ -699,7 +699,7 @@ pub(crate) unsafe extern "C" fn shutdown(
     flags: QUIC_STREAM_SHUTDOWN_FLAGS,
     error_code: QUIC_UINT62,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("StreamShutdown", || {
         let f = flags.0;
         let valid = stream_reset::valid_shutdown(f, error_code);
         // SAFETY: `h` is an application handle; `get` validates it.
@@ -861,7 +861,7 @@ pub(crate) unsafe extern "C" fn send(
     flags: QUIC_SEND_FLAGS,
     client_context: *mut c_void,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("StreamSend", || {
         // SAFETY: `h` is an application handle; `get` validates it.
         let Some(stream) = (unsafe { Handle::<Stream>::get(h) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;

@@ -222,7 +222,7 @@ pub(crate) unsafe extern "C" fn receive_complete(h: HQUIC, buffer_length: u64) {
 
 /// `StreamReceiveSetEnabled`: always queued, even on the worker.
 pub(crate) unsafe extern "C" fn receive_set_enabled(h: HQUIC, enabled: BOOLEAN) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("StreamReceiveSetEnabled", || {
         // SAFETY: `h` is an application handle; `get` validates it.
         let Some(stream) = (unsafe { Handle::<Stream>::get(h) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;
@@ -251,7 +251,7 @@ pub(crate) unsafe extern "C" fn provide_receive_buffers(
     buffer_count: u32,
     buffers: *const QUIC_BUFFER,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("StreamProvideReceiveBuffers", || {
         // SAFETY: `h` is an application handle; `get` validates it.
         let Some(stream) = (unsafe { Handle::<Stream>::get(h) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;

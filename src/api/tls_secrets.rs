@@ -155,7 +155,7 @@ pub(crate) unsafe extern "C" fn export_keying_material(
     config: *const QUIC_KEYING_MATERIAL_CONFIG,
     output: *mut u8,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("ConnectionExportKeyingMaterial", || {
         // SAFETY: `h` is an application handle; `get` validates it.
         let Some(conn) = (unsafe { Handle::<Connection>::get(h) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;

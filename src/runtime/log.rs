@@ -1,4 +1,5 @@
-//! Event logging to stderr, off by default: `MSQUIC_QMUX_LOG=info|debug|trace` turns it on.
+//! Event logging to stderr, off by default: `MSQUIC_QMUX_LOG=info|debug|trace` turns it on
+//! (any case; `off` or an unknown value, with one warning line, leaves it off).
 //!
 //! `info` logs connection starts, CONNECTED (with the ALPN), shutdowns (status and code) and
 //! listener starts and stops; `debug` adds stream events; `trace` adds socket I/O sizes. Each
@@ -42,21 +43,38 @@ const UNREAD: u8 = u8::MAX;
 /// The enabled level (0: off), or [`UNREAD`].
 static LEVEL: AtomicU8 = AtomicU8::new(UNREAD);
 
-/// The level a value of [`ENV_VAR`] selects: 0 (off) for anything unknown.
-fn parse(value: &str) -> u8 {
+/// The level a value of [`ENV_VAR`] selects, without regard to case (0: off); `None` for a
+/// value that names no level.
+fn parse(value: &str) -> Option<u8> {
     match value.trim().to_ascii_lowercase().as_str() {
-        "info" => Level::Info as u8,
-        "debug" => Level::Debug as u8,
-        "trace" => Level::Trace as u8,
-        _ => 0,
+        "off" | "" => Some(0),
+        "info" => Some(Level::Info as u8),
+        "debug" => Some(Level::Debug as u8),
+        "trace" => Some(Level::Trace as u8),
+        _ => None,
     }
 }
 
 #[cold]
 fn read_env() -> u8 {
-    let level = std::env::var(ENV_VAR).map_or(0, |v| parse(&v));
-    LEVEL.store(level, Ordering::Relaxed);
-    level
+    let value = std::env::var(ENV_VAR).ok();
+    let parsed = value.as_deref().map_or(Some(0), parse);
+    let level = parsed.unwrap_or(0);
+    // Two threads may read the variable at once: only the first one stores it and warns.
+    match LEVEL.compare_exchange(UNREAD, level, Ordering::Relaxed, Ordering::Relaxed) {
+        Ok(_) => {
+            if let (None, Some(v)) = (parsed, value) {
+                // Said whatever the level (it is off): once, as the variable is read once.
+                let _ = writeln!(
+                    std::io::stderr().lock(),
+                    "msquic-qmux: warning: {ENV_VAR}={v} is not one of off, info, debug, \
+                     trace; logging stays off"
+                );
+            }
+            level
+        }
+        Err(current) => current,
+    }
 }
 
 /// Whether records of `level` are written.
@@ -110,11 +128,12 @@ mod tests {
 
     #[test]
     fn levels_parse() {
-        assert_eq!(parse("info"), 1);
-        assert_eq!(parse("DEBUG"), 2);
-        assert_eq!(parse(" trace\n"), 3);
-        assert_eq!(parse(""), 0);
-        assert_eq!(parse("verbose"), 0);
+        assert_eq!(parse("info"), Some(1));
+        assert_eq!(parse("DEBUG"), Some(2));
+        assert_eq!(parse(" trace\n"), Some(3));
+        assert_eq!(parse("OFF"), Some(0));
+        assert_eq!(parse(""), Some(0));
+        assert_eq!(parse("verbose"), None);
         assert!(Level::Info < Level::Trace);
     }
 }

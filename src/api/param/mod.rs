@@ -16,7 +16,7 @@ pub(crate) mod versions;
 use core::ffi::c_void;
 
 pub(crate) use lib_params::reset as reset_global;
-pub(crate) use registration::transport_from_env;
+pub(crate) use registration::{TRANSPORT_ENV, transport_from_env, transport_name};
 
 use crate::api::abi::{
     HQUIC, QUIC_PARAM_CONFIGURATION_SETTINGS, QUIC_PARAM_HIGH_PRIORITY, QUIC_STATUS,
@@ -99,7 +99,7 @@ pub(crate) unsafe extern "C" fn set_param(
     buffer_length: u32,
     buffer: *const c_void,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("SetParam", || {
         // A closing handle still takes parameters until its final event has returned, as in
         // MsQuic (which checks no close there): each answers as for its state then (a
         // parameter for an unstarted connection gives INVALID_STATE, as it does once started).
@@ -159,7 +159,7 @@ pub(crate) unsafe extern "C" fn get_param(
     buffer_length: *mut u32,
     buffer: *mut c_void,
 ) -> QUIC_STATUS {
-    boundary::status(|| {
+    boundary::call("GetParam", || {
         // A closing handle answers until its final event has returned, as in MsQuic.
         let _closing = handle::ClosingAccepted::enter();
         let param = param & !QUIC_PARAM_HIGH_PRIORITY;

@@ -9,13 +9,22 @@ use std::time::Instant;
 use mio::Interest;
 use mio::net::TcpStream;
 
+use crate::runtime::conn::first_bytes;
 use crate::runtime::timers::SourceKey;
-use crate::runtime::tls::{ClientHello, RecvBuffer, client_hello};
+use crate::runtime::tls::{ClientHello, MISMATCH_TLS_END, RecvBuffer, client_hello};
 use crate::runtime::worker::{Source, WorkerCx};
 
 /// Called with the socket, the bytes read so far (the ClientHello still in them) and what
 /// the ClientHello says.
 pub type OnHello = Box<dyn FnOnce(&WorkerCx, std::net::TcpStream, RecvBuffer, ClientHello)>;
+
+/// Called, when the bytes are not a ClientHello, with why (in words) and whether the peer
+/// speaks plain QMux (it was sent a TLS `protocol_version` alert, which a plain QMux peer
+/// recognises as TLS).
+pub type OnRefused = Box<dyn FnOnce(&str, bool)>;
+
+/// TLS alert record `protocol_version` (fatal), sent before any handshake keys.
+const PROTOCOL_VERSION_ALERT: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 70];
 
 /// Size of one read while waiting for the ClientHello.
 const READ_SIZE: usize = 16 << 10;
@@ -26,6 +35,7 @@ pub struct HelloReader {
     buf: RefCell<RecvBuffer>,
     key: Cell<Option<SourceKey>>,
     on_hello: RefCell<Option<OnHello>>,
+    on_refused: RefCell<Option<OnRefused>>,
 }
 
 impl HelloReader {
@@ -36,6 +46,7 @@ impl HelloReader {
         sock: std::net::TcpStream,
         deadline: Option<Instant>,
         on_hello: OnHello,
+        on_refused: OnRefused,
     ) -> io::Result<()> {
         sock.set_nonblocking(true)?;
         let reader = Rc::new(Self {
@@ -43,6 +54,7 @@ impl HelloReader {
             buf: RefCell::new(RecvBuffer::with_capacity(READ_SIZE)),
             key: Cell::new(None),
             on_hello: RefCell::new(Some(on_hello)),
+            on_refused: RefCell::new(Some(on_refused)),
         });
         let key = cx.insert(reader.clone());
         reader.key.set(Some(key));
@@ -120,12 +132,33 @@ impl Source for HelloReader {
                 }
             }
             Err(_) => {
-                self.leave(cx);
+                let plain = first_bytes::classify(self.buf.borrow().data())
+                    == first_bytes::FirstBytes::PlainQmux;
+                let sock = self.leave(cx);
+                let why = if plain {
+                    if let Some(mut sock) = sock {
+                        // The plain peer sees a TLS record where it expects QMux, and says so.
+                        let _ = std::io::Write::write_all(&mut sock, &PROTOCOL_VERSION_ALERT);
+                        let _ = sock.shutdown(std::net::Shutdown::Write);
+                    }
+                    MISMATCH_TLS_END
+                } else {
+                    "its first bytes are not a TLS ClientHello"
+                };
+                if let Some(on_refused) = self.on_refused.borrow_mut().take() {
+                    on_refused(why, plain);
+                }
             }
         }
     }
 
     fn on_timer(self: Rc<Self>, cx: &WorkerCx, _key: SourceKey, _now: Instant) {
         self.leave(cx);
+        if let Some(on_refused) = self.on_refused.borrow_mut().take() {
+            on_refused(
+                "no ClientHello came within the handshake idle timeout",
+                false,
+            );
+        }
     }
 }

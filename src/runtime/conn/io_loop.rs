@@ -3,11 +3,11 @@
 use std::io::{self, Read, Write};
 use std::time::Instant;
 
-use super::{Inner, Phase, Wire};
+use super::{Inner, Phase, Wire, first_bytes};
 use crate::proto;
 use crate::runtime::counters;
 use crate::runtime::log::qlog;
-use crate::runtime::tls::{MAX_RECORD_PLAINTEXT, Plaintext, SEAL_ROOM, TlsError};
+use crate::runtime::tls::{MAX_RECORD_PLAINTEXT, Plaintext, SEAL_ROOM, TlsError, TlsErrorKind};
 
 /// Most early data (0-RTT) a client sends with its ClientHello.
 const EARLY_DATA_MAX: usize = 1 << 20;
@@ -183,12 +183,26 @@ impl Inner {
                         Wire::Plain => {
                             // The engine keeps stream data as references into the buffer.
                             self.rbuf.commit(n);
+                            if !std::mem::replace(&mut self.first_checked, true)
+                                && first_bytes::plain_end_sees_tls(self.rbuf.data())
+                            {
+                                self.rbuf.consume(n);
+                                self.transport_mismatch(TlsErrorKind::PeerSpeaksTls);
+                                return;
+                            }
                             let input = self.rbuf.shared(0..n);
                             self.rbuf.consume(n);
                             self.engine.handle_input_shared(Instant::now(), input);
                         }
                         Wire::Tls(s) => {
                             s.incoming().commit(n);
+                            if !std::mem::replace(&mut self.first_checked, true)
+                                && first_bytes::classify(s.incoming().data())
+                                    == first_bytes::FirstBytes::PlainQmux
+                            {
+                                self.transport_mismatch(TlsErrorKind::PeerSpeaksPlain);
+                                return;
+                            }
                             self.process_tls();
                             if self.tls_failure.is_some() {
                                 return;
@@ -201,6 +215,13 @@ impl Inner {
                 Err(e) => return self.fail(e.kind()),
             }
         }
+    }
+
+    /// The peer speaks the other transport: the connection fails with `kind`, and writes
+    /// nothing more (the peer could not read it).
+    fn transport_mismatch(&mut self, kind: TlsErrorKind) {
+        self.tls_failure = Some(TlsError::new(kind));
+        self.tls_dead = true;
     }
 
     /// Runs the TLS session over the bytes received: handshake replies go out, decrypted

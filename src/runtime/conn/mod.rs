@@ -6,6 +6,7 @@
 //! inline API calls): [`Conn::with_engine`] borrows the engine briefly and then lets the
 //! connection make progress.
 
+pub mod first_bytes;
 mod hello;
 mod io_loop;
 mod net_stats;
@@ -13,7 +14,7 @@ pub mod race;
 mod send_buf;
 mod socket;
 
-pub use hello::{HelloReader, OnHello};
+pub use hello::{HelloReader, OnHello, OnRefused};
 pub use net_stats::NetStats;
 pub use socket::{TcpInfo, reset_on_close};
 
@@ -145,6 +146,8 @@ struct Inner {
     /// TLS records produced but not yet written (handshake messages, alerts).
     tls_out: Vec<u8>,
     tls_failure: Option<TlsError>,
+    /// The peer's first bytes were checked for the other transport (see [`first_bytes`]).
+    first_checked: bool,
     /// The TLS session failed: once its alert is written, the connection is over.
     tls_dead: bool,
     tls_complete_raised: bool,
@@ -336,6 +339,7 @@ impl Conn {
                 wire,
                 tls_out: Vec::new(),
                 tls_failure: None,
+                first_checked: false,
                 tls_dead: false,
                 tls_complete_raised: false,
                 pending: send_buf::SendBuf::with_capacity(io_loop::SEND_BUF_SIZE),

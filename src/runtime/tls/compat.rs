@@ -106,7 +106,11 @@ pub(super) fn verify(
     }
     chain(&leaf, &intermediates, &anchors, now)?;
     match name {
-        Some(name) if !name_matches(&leaf, name) => Err(CertificateError::NotValidForName.into()),
+        Some(name) if !name_matches(&leaf, name) => Err(CertificateError::NotValidForNameContext {
+            expected: name.to_owned(),
+            presented: presented_names(&leaf),
+        }
+        .into()),
         _ => Ok(()),
     }
 }
@@ -255,6 +259,35 @@ fn chain(
 
 /// `X509_check_host` (DNS subject alternative names, else the subject's common names) or
 /// `X509_check_ip` (IP subject alternative names).
+/// The names a certificate is for, as a refusal reports them: its subjectAltName DNS names
+/// and IP addresses, or else its common names.
+fn presented_names(cert: &X509Certificate<'_>) -> Vec<String> {
+    let sans: Vec<GeneralName<'_>> = match cert.subject_alternative_name() {
+        Ok(Some(san)) => san.value.general_names.clone(),
+        _ => Vec::new(),
+    };
+    let mut names: Vec<String> = sans
+        .iter()
+        .filter_map(|g| match g {
+            GeneralName::DNSName(d) => Some(d.to_string()),
+            GeneralName::IPAddress(b) => match b.len() {
+                4 => Some(std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).ok()?).to_string()),
+                16 => Some(std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).ok()?).to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    if names.is_empty() {
+        names = cert
+            .subject()
+            .iter_common_name()
+            .filter_map(|cn| cn.as_str().ok().map(str::to_string))
+            .collect();
+    }
+    names
+}
+
 fn name_matches(cert: &X509Certificate<'_>, name: &ServerName<'_>) -> bool {
     let sans: Vec<GeneralName<'_>> = match cert.subject_alternative_name() {
         Ok(Some(san)) => san.value.general_names.clone(),
@@ -384,15 +417,17 @@ mod tests {
             ),
             Ok(())
         );
-        assert_eq!(
+        assert!(matches!(
             check(
                 std::slice::from_ref(&root_der),
                 &direct_der,
                 &[],
                 "127.0.0.1"
             ),
-            Err(CertificateError::NotValidForName.into())
-        );
+            Err(Error::InvalidCertificate(
+                CertificateError::NotValidForNameContext { .. }
+            ))
+        ));
         // Not trusted at all.
         assert_eq!(
             check(

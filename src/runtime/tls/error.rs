@@ -152,7 +152,32 @@ pub enum TlsErrorKind {
     /// Application data cannot be sent yet: the handshake is still running. The session
     /// is unharmed.
     NotReady,
+    /// This end speaks QMux over TLS, and the peer's first bytes are a plain QMux record.
+    PeerSpeaksPlain,
+    /// This end speaks plain QMux, and the peer's first bytes are a TLS record.
+    PeerSpeaksTls,
 }
+
+impl TlsErrorKind {
+    /// For the transport mismatches, what this end saw, in words.
+    fn mismatch_words(self) -> Option<&'static str> {
+        match self {
+            Self::PeerSpeaksPlain => Some(MISMATCH_TLS_END),
+            Self::PeerSpeaksTls => Some(MISMATCH_PLAIN_END),
+            _ => None,
+        }
+    }
+}
+
+/// Why a TLS end gives up when the peer sends a plain QMux record.
+pub const MISMATCH_TLS_END: &str = "the peer is not speaking QMux over TLS 1.3 (it sent a plain \
+    QMux record): both ends must use the same transport (MSQUIC_QMUX_TRANSPORT / \
+    QUIC_PARAM_REGISTRATION_TRANSPORT)";
+
+/// Why a plain QMux end gives up when the peer sends a TLS record.
+pub const MISMATCH_PLAIN_END: &str = "the peer is not speaking QMux over plain TCP (it sent a \
+    TLS record): both ends must use the same transport (MSQUIC_QMUX_TRANSPORT / \
+    QUIC_PARAM_REGISTRATION_TRANSPORT)";
 
 /// A session error: its class, the alert sent or received, and rustls' own error.
 #[derive(Clone, Debug)]
@@ -184,6 +209,8 @@ pub enum TlsStatus {
     BufferTooSmall,
     /// `QUIC_STATUS_INVALID_STATE`: the session is closed, or not ready for data.
     InvalidState,
+    /// `QUIC_STATUS_VER_NEG_ERROR`: the peer speaks the other transport (TLS or plain).
+    VerNegError,
 }
 
 /// Certificate failures as MsQuic's certificate statuses (`QUIC_STATUS_CERT_*`), for
@@ -328,6 +355,9 @@ impl TlsError {
             TlsErrorKind::BufferTooSmall => return TlsStatus::BufferTooSmall,
             TlsErrorKind::Closed | TlsErrorKind::NotReady => return TlsStatus::InvalidState,
             TlsErrorKind::NoApplicationProtocol => return TlsStatus::AlpnNegFailure,
+            TlsErrorKind::PeerSpeaksPlain | TlsErrorKind::PeerSpeaksTls => {
+                return TlsStatus::VerNegError;
+            }
             _ => {}
         }
         match self.tls_alert_code() {
@@ -335,6 +365,54 @@ impl TlsError {
             Some(alert::NO_APPLICATION_PROTOCOL) => TlsStatus::AlpnNegFailure,
             Some(alert::USER_CANCELED) => TlsStatus::UserCanceled,
             Some(code) => TlsStatus::TlsAlert(code),
+        }
+    }
+
+    /// Why the session failed, in words for a log line: which certificate check failed and
+    /// why, which alert the peer sent, ...
+    pub fn reason(&self) -> String {
+        use rustls::Error as E;
+        if let Some(words) = self.kind.mismatch_words() {
+            return words.to_string();
+        }
+        let detail = match &self.source {
+            Some(E::InvalidCertificate(ce)) => {
+                format!("the peer's certificate was refused: {}", cert_words(ce))
+            }
+            Some(E::NoCertificatesPresented) => {
+                "the peer sent no certificate, and one is required".to_string()
+            }
+            Some(E::NoApplicationProtocol) => {
+                "no common ALPN: the peer offered none of this end's protocols".to_string()
+            }
+            Some(E::AlertReceived(_)) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        let alert = match (self.alert_received, self.alert_sent) {
+            (Some(a), _) => {
+                let why = match a {
+                    alert::NO_APPLICATION_PROTOCOL => ": the peer takes none of this end's ALPNs",
+                    alert::BAD_CERTIFICATE
+                    | alert::CERTIFICATE_EXPIRED
+                    | alert::CERTIFICATE_UNKNOWN
+                    | alert::CERTIFICATE_REVOKED
+                    | alert::UNKNOWN_CA
+                    | 43 => ": the peer refused this end's certificate",
+                    alert::CERTIFICATE_REQUIRED => {
+                        ": the peer requires a certificate from this end"
+                    }
+                    _ => "",
+                };
+                format!("the peer sent TLS alert {a} ({}){why}", alert_name(a))
+            }
+            (None, Some(a)) => format!("TLS alert {a} ({}) sent", alert_name(a)),
+            (None, None) => String::new(),
+        };
+        match (detail.is_empty(), alert.is_empty()) {
+            (false, false) => format!("{detail}; {alert}"),
+            (false, true) => detail,
+            (true, false) => alert,
+            (true, true) => format!("TLS {:?}", self.kind),
         }
     }
 
@@ -349,6 +427,80 @@ impl TlsError {
             TlsErrorKind::BadCertificate => Some(CertStatus::BadCertificate),
             _ => None,
         }
+    }
+}
+
+/// RFC 8446's name of a TLS alert.
+pub fn alert_name(code: u8) -> &'static str {
+    match code {
+        0 => "close_notify",
+        10 => "unexpected_message",
+        20 => "bad_record_mac",
+        22 => "record_overflow",
+        40 => "handshake_failure",
+        42 => "bad_certificate",
+        43 => "unsupported_certificate",
+        44 => "certificate_revoked",
+        45 => "certificate_expired",
+        46 => "certificate_unknown",
+        47 => "illegal_parameter",
+        48 => "unknown_ca",
+        49 => "access_denied",
+        50 => "decode_error",
+        51 => "decrypt_error",
+        70 => "protocol_version",
+        71 => "insufficient_security",
+        80 => "internal_error",
+        86 => "inappropriate_fallback",
+        90 => "user_canceled",
+        109 => "missing_extension",
+        110 => "unsupported_extension",
+        112 => "unrecognized_name",
+        113 => "bad_certificate_status_response",
+        115 => "unknown_psk_identity",
+        116 => "certificate_required",
+        120 => "no_application_protocol",
+        _ => "unknown alert",
+    }
+}
+
+/// A certificate check's failure in words.
+fn cert_words(ce: &CertificateError) -> String {
+    use CertificateError as C;
+    match ce {
+        C::NotValidForNameContext {
+            expected,
+            presented,
+        } => {
+            let names = if presented.is_empty() {
+                "no name".to_string()
+            } else {
+                presented.join(", ")
+            };
+            format!(
+                "name mismatch: the certificate is for {names}, connecting to {}",
+                expected.to_str()
+            )
+        }
+        C::NotValidForName => {
+            "name mismatch: the certificate is not for the name connected to".to_string()
+        }
+        C::Expired => "certificate expired".to_string(),
+        C::ExpiredContext { time, not_after } => format!(
+            "certificate expired: not valid after {} (UNIX time), {} seconds ago",
+            not_after.as_secs(),
+            time.as_secs().saturating_sub(not_after.as_secs())
+        ),
+        C::NotValidYet | C::NotValidYetContext { .. } => {
+            "certificate not valid yet (its notBefore is in the future)".to_string()
+        }
+        C::UnknownIssuer => "unknown issuer: the certificate does not chain to a trusted \
+                             root (QUIC_CREDENTIAL_FLAG_SET_CA_CERTIFICATE_FILE names more)"
+            .to_string(),
+        C::Revoked => "certificate revoked".to_string(),
+        C::BadSignature => "bad signature on the certificate".to_string(),
+        C::BadEncoding => "badly encoded certificate".to_string(),
+        other => format!("certificate refused: {other}"),
     }
 }
 

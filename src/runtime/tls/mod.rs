@@ -32,7 +32,8 @@ pub use credentials::{
     TlsServerConfig,
 };
 pub use error::{
-    CertStatus, CredentialError, CredentialStatus, TlsError, TlsErrorKind, TlsStatus, alert,
+    CertStatus, CredentialError, CredentialStatus, MISMATCH_PLAIN_END, MISMATCH_TLS_END, TlsError,
+    TlsErrorKind, TlsStatus, alert, alert_name,
 };
 pub use secrets::{ExportError, SecretKind, SecretSink};
 pub use session::{
