@@ -6,7 +6,7 @@ use crate::api::abi::{
     QUIC_PARAM_GLOBAL_EXECUTION_CONFIG, QUIC_PARAM_GLOBAL_GLOBAL_SETTINGS,
     QUIC_PARAM_GLOBAL_LIBRARY_GIT_HASH, QUIC_PARAM_GLOBAL_LIBRARY_VERSION,
     QUIC_PARAM_GLOBAL_LOAD_BALACING_MODE, QUIC_PARAM_GLOBAL_PERF_COUNTERS,
-    QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT, QUIC_PARAM_GLOBAL_SETTINGS,
+    QUIC_PARAM_GLOBAL_QMUX_VERSION, QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT, QUIC_PARAM_GLOBAL_SETTINGS,
     QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY, QUIC_PARAM_GLOBAL_STATELESS_RETRY_CONFIG,
     QUIC_PARAM_GLOBAL_STATISTICS_V2_SIZES, QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS,
     QUIC_PARAM_GLOBAL_TLS_PROVIDER, QUIC_PARAM_GLOBAL_VERSION_SETTINGS,
@@ -71,6 +71,11 @@ fn git_hash() -> &'static [u8] {
     concat!(env!("MSQUIC_QMUX_GIT_HASH"), "\0").as_bytes()
 }
 
+/// This library's own semantic version (Cargo's `version`), as text and a NUL.
+fn qmux_version() -> &'static [u8] {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()
+}
+
 fn words(w: &[u32]) -> Vec<u8> {
     w.iter().flat_map(|v| v.to_ne_bytes()).collect()
 }
@@ -84,6 +89,7 @@ pub(crate) unsafe fn get(param: u32, len: *mut u32, buf: *mut c_void) -> QUIC_ST
         QUIC_PARAM_GLOBAL_LIBRARY_VERSION => words(&LIBRARY_VERSION),
         QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS => words(&SUPPORTED_VERSIONS),
         QUIC_PARAM_GLOBAL_LIBRARY_GIT_HASH => git_hash().to_vec(),
+        QUIC_PARAM_GLOBAL_QMUX_VERSION => qmux_version().to_vec(),
         // As MsQuic on Linux answers: its certificate formats and flags are the ones we follow.
         QUIC_PARAM_GLOBAL_TLS_PROVIDER => QUIC_TLS_PROVIDER_OPENSSL.0.to_ne_bytes().to_vec(),
         // SAFETY: the caller's contract is `answer`'s, which is `get_global_param`'s.
@@ -187,7 +193,8 @@ pub(crate) unsafe fn set(param: u32, len: u32, buf: *const c_void) -> QUIC_STATU
         | QUIC_PARAM_GLOBAL_STATISTICS_V2_SIZES
         | QUIC_PARAM_GLOBAL_TLS_PROVIDER
         | QUIC_PARAM_GLOBAL_SUPPORTED_VERSIONS
-        | QUIC_PARAM_GLOBAL_LIBRARY_GIT_HASH => QUIC_STATUS_INVALID_PARAMETER,
+        | QUIC_PARAM_GLOBAL_LIBRARY_GIT_HASH
+        | QUIC_PARAM_GLOBAL_QMUX_VERSION => QUIC_STATUS_INVALID_PARAMETER,
         p if known::is_global(p) => QUIC_STATUS_NOT_SUPPORTED,
         _ => QUIC_STATUS_INVALID_PARAMETER,
     }
