@@ -830,6 +830,53 @@ fn libdir_outside_prefix() {
     uninstall_and_check(&args, &layout, scratch.path());
 }
 
+/// `--uninstall` removes only what the install made: a `libmsquic.so.2` link that another
+/// install repointed and files of other packages beside ours stay, and uninstalling twice is
+/// harmless.
+#[test]
+fn uninstall_keeps_what_is_not_its_own() {
+    require_tools();
+    let scratch = Scratch::new("uninstall-others");
+    let stage = scratch.path().join("stage");
+    let stage_arg = stage.to_str().expect("UTF-8 path");
+    let args = ["--destdir", stage_arg, "--libdir", "lib"];
+    install(&args);
+    let libdir = stage.join("usr/local/lib");
+    let soname_link = libdir.join(SONAME);
+    std::fs::remove_file(&soname_link).expect("remove the SONAME link");
+    std::os::unix::fs::symlink("libmsquic.so.2.5.1", &soname_link).expect("repoint it");
+    let other_pc = libdir.join("pkgconfig/other.pc");
+    std::fs::write(&other_pc, "Name: other\n").expect("write another package's file");
+
+    for _ in 0..2 {
+        let mut cmd = Command::new("sh");
+        cmd.arg(script())
+            .args(args)
+            .arg("--uninstall")
+            .env_remove("DESTDIR");
+        check(&mut cmd, INSTALL_TIMEOUT, "scripts/install.sh --uninstall");
+    }
+    assert_eq!(
+        std::fs::read_link(&soname_link).expect("the repointed link stays"),
+        Path::new("libmsquic.so.2.5.1")
+    );
+    assert!(other_pc.is_file(), "another package's file was removed");
+    for gone in [
+        libdir.join(REAL_NAME),
+        libdir.join("libmsquic.so"),
+        libdir.join(".debug"),
+        libdir.join("cmake"),
+        libdir.join("pkgconfig/msquic.pc"),
+        stage.join("usr/local/include/msquic.h"),
+    ] {
+        assert!(
+            std::fs::symlink_metadata(&gone).is_err(),
+            "{} is left",
+            gone.display()
+        );
+    }
+}
+
 /// Bad arguments stop the script with a message, before it installs anything.
 #[test]
 fn rejects_bad_arguments() {
