@@ -1,12 +1,14 @@
 /*
+ * Copyright (c) 2026 The msquic-qmux authors. SPDX-License-Identifier: MIT
+ *
  * msquic.h for msquic-qmux: a drop-in libmsquic.so.2 (MsQuic 2.7 API) that carries the API
  * over QMux (QUIC stream frames over TLS 1.3 on TCP).
  *
  * Source-compatible with MsQuic 2.7's public headers (msquic.h, msquic_posix.h and
  * quic_sal_stub.h) on Linux x86-64: define QUIC_API_ENABLE_PREVIEW_FEATURES before including
  * it to see the preview API, exactly as with MsQuic. Items documented as "msquic-qmux
- * extension" (QUIC_PARAM_REGISTRATION_TRANSPORT and the QUIC_TRANSPORT_* values) belong to
- * this library, not to MsQuic.
+ * extension" (QUIC_PARAM_REGISTRATION_TRANSPORT, QUIC_PARAM_GLOBAL_QMUX_VERSION and the
+ * QUIC_TRANSPORT_* values) belong to this library, not to MsQuic.
  */
 
 #ifndef _MSQUIC_
@@ -584,6 +586,11 @@ typedef void (QUIC_API QUIC_REGISTRATION_CLOSE_CALLBACK)(void* Context);
 // `QUIC_XDP_MAP_CONFIG[]` (get/set; preview). Value `0x0100000E`.
 #define QUIC_PARAM_GLOBAL_XDP_MAP_CONFIG 16777230
 #endif
+
+// msquic-qmux extension (not MsQuic's): `char[]`, this library's own semantic version (for
+// example "0.1.0") and a NUL (get). `QUIC_PARAM_GLOBAL_LIBRARY_VERSION` keeps answering the
+// MsQuic API version the library reproduces (2.7.0). Value `0x01000100`.
+#define QUIC_PARAM_GLOBAL_QMUX_VERSION 16777472
 
 // msquic-qmux extension (not MsQuic's): `uint32_t` `QUIC_TRANSPORT_*`, the transport of a
 // registration (get/set before the registration has children). Value `0x02000100`.

@@ -2,7 +2,9 @@
 # Installs libmsquic.so.2 (this crate's drop-in for MsQuic 2.7) the way a system MsQuic is laid
 # out, so that C and C++ programs find it with -lmsquic, pkg-config or CMake's find_package:
 #
-#   LIBDIR/libmsquic.so.2.7.0                  the library (SONAME libmsquic.so.2)
+#   LIBDIR/libmsquic.so.2.7.0                  the library (SONAME libmsquic.so.2), stripped
+#   LIBDIR/.debug/libmsquic.so.2.7.0.debug     its debug information (gdb finds it through the
+#                                              library's .gnu_debuglink); not with --no-strip
 #   LIBDIR/libmsquic.so.2 -> libmsquic.so.2.7.0
 #   LIBDIR/libmsquic.so   -> libmsquic.so.2
 #   PREFIX/include/msquic.h                    (and any other header in include/)
@@ -12,7 +14,7 @@
 #
 # LIBDIR defaults to PREFIX/lib/<multiarch> (e.g. /usr/local/lib/x86_64-linux-gnu), the directory
 # Debian's loader, pkg-config and CMake search; PREFIX/lib where no multiarch tuple is known.
-# Run with --help for the options.
+# --uninstall removes exactly these files again. Run with --help for the options.
 
 set -eu
 
@@ -38,12 +40,19 @@ file and CMake package.
   --no-build       do not run cargo; install the existing target/release/libmsquic.so
                    (under \$CARGO_TARGET_DIR if set)
   --lib-file PATH  install this libmsquic.so instead of building one (implies --no-build)
+  --no-strip       install the library as built, with its debug information, and no
+                   separate debug file
+  --uninstall      remove what an install with the same --prefix, --libdir and
+                   --destdir put there (the library, its links and debug file, the
+                   header(s), msquic.pc, the CMake package), then stop
   --no-ldconfig    do not run ldconfig after installing into the live system as root
   -h, --help       show this help
 
 By default the library is built with 'cargo build --release --lib'. To install system-wide,
 build as yourself and install as root:
   cargo build --release --lib && sudo $0 --no-build
+The installed library is stripped; its debug information goes to
+LIBDIR/.debug/libmsquic.so.$MSQUIC_VERSION.debug, where gdb finds it (objcopy is needed).
 EOF
 }
 
@@ -139,6 +148,8 @@ destdir=${DESTDIR:-}
 build=yes
 lib_file=
 run_ldconfig=yes
+strip=yes
+uninstall=no
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -160,6 +171,16 @@ while [ $# -gt 0 ]; do
             ;;
         --no-ldconfig)
             run_ldconfig=no
+            shift
+            continue
+            ;;
+        --no-strip)
+            strip=no
+            shift
+            continue
+            ;;
+        --uninstall)
+            uninstall=yes
             shift
             continue
             ;;
@@ -231,6 +252,81 @@ if [ -n "$destdir" ]; then
     fi
 fi
 
+# --- The files -----------------------------------------------------------------------------------
+
+stage_libdir=$destdir$libdir
+stage_includedir=$destdir$includedir
+stage_pcdir=$stage_libdir/pkgconfig
+stage_cmakedir=$stage_libdir/cmake/msquic
+stage_debugdir=$stage_libdir/.debug
+header_dir=$repo/include
+real_name=libmsquic.so.$MSQUIC_VERSION
+debug_name=$real_name.debug
+
+# Refreshes the loader's cache when the live system changed as root.
+refresh_loader_cache() {
+    if [ -z "$destdir" ] && [ "$run_ldconfig" = yes ] && [ "$(id -u)" -eq 0 ]; then
+        if command -v ldconfig >/dev/null 2>&1; then
+            ldconfig || note "warning: ldconfig failed; run it by hand"
+        elif [ -x /sbin/ldconfig ]; then
+            /sbin/ldconfig || note "warning: ldconfig failed; run it by hand"
+        fi
+    fi
+}
+
+# Removes file $1 if it is there (a regular file or a symlink), saying so.
+remove_file() {
+    if [ -L "$1" ] || [ -f "$1" ]; then
+        rm -f -- "$1"
+        printf '  removed %s\n' "$1"
+    elif [ -e "$1" ]; then
+        note "warning: $1 is not a file; left in place"
+    fi
+}
+
+# Removes symlink $1 if it points to $2 (a link to something else is another install's).
+remove_link() {
+    if [ -L "$1" ]; then
+        if [ "$(readlink -- "$1")" = "$2" ]; then
+            rm -f -- "$1"
+            printf '  removed %s\n' "$1"
+        else
+            note "warning: $1 points to $(readlink -- "$1"), not $2; left in place"
+        fi
+    elif [ -e "$1" ]; then
+        note "warning: $1 is not a symlink; left in place"
+    fi
+}
+
+# Removes directory $1 if it exists and is empty.
+remove_empty_dir() {
+    if [ -d "$1" ] && [ ! -L "$1" ]; then
+        rmdir -- "$1" 2>/dev/null || true
+    fi
+}
+
+if [ "$uninstall" = yes ]; then
+    note "uninstalling from ${destdir:+$destdir (staging) }prefix $prefix:"
+    remove_file "$stage_libdir/$real_name"
+    remove_link "$stage_libdir/libmsquic.so.$MSQUIC_SOVERSION" "$real_name"
+    remove_link "$stage_libdir/libmsquic.so" "libmsquic.so.$MSQUIC_SOVERSION"
+    remove_file "$stage_debugdir/$debug_name"
+    for header in "$header_dir"/*.h; do
+        [ -f "$header" ] || continue
+        remove_file "$stage_includedir/$(basename "$header")"
+    done
+    remove_file "$stage_pcdir/msquic.pc"
+    remove_file "$stage_cmakedir/msquicConfig.cmake"
+    remove_file "$stage_cmakedir/msquicConfigVersion.cmake"
+    # The directories only this library uses go when empty; shared ones (LIBDIR, pkgconfig,
+    # include) stay.
+    remove_empty_dir "$stage_debugdir"
+    remove_empty_dir "$stage_cmakedir"
+    remove_empty_dir "$stage_libdir/cmake"
+    refresh_loader_cache
+    exit 0
+fi
+
 # --- The library to install ---------------------------------------------------------------------
 
 if [ -n "$lib_file" ]; then
@@ -265,7 +361,6 @@ if command -v readelf >/dev/null 2>&1; then
         die "$built has SONAME '${soname:-<none>}', expected libmsquic.so.$MSQUIC_SOVERSION"
 fi
 
-header_dir=$repo/include
 [ -f "$header_dir/msquic.h" ] || die "$header_dir/msquic.h is missing"
 
 for template in "$repo/cmake/msquic.pc.in" "$repo/cmake/msquicConfig.cmake.in" \
@@ -275,15 +370,35 @@ done
 
 # --- Install ------------------------------------------------------------------------------------
 
-stage_libdir=$destdir$libdir
-stage_includedir=$destdir$includedir
-stage_pcdir=$stage_libdir/pkgconfig
-stage_cmakedir=$stage_libdir/cmake/msquic
+if [ "$strip" = yes ]; then
+    command -v objcopy >/dev/null 2>&1 ||
+        die "objcopy is not on PATH (Debian: apt-get install binutils); install it, or pass --no-strip"
+fi
 
 mkdir -p "$stage_libdir" "$stage_includedir" "$stage_pcdir" "$stage_cmakedir"
 
-real_name=libmsquic.so.$MSQUIC_VERSION
-install_file "$built" "$stage_libdir/$real_name" 0644
+if [ "$strip" = yes ]; then
+    # The debug information goes beside the library, in LIBDIR/.debug, one of the places gdb
+    # looks for the file a .gnu_debuglink names; the stripped library names it (with a CRC).
+    mkdir -p "$stage_debugdir"
+    objcopy --only-keep-debug -- "$built" "$stage_debugdir/$debug_name.tmp.$$" ||
+        die "objcopy --only-keep-debug failed on $built"
+    chmod 0644 "$stage_debugdir/$debug_name.tmp.$$"
+    mv -f -- "$stage_debugdir/$debug_name.tmp.$$" "$stage_debugdir/$debug_name"
+    objcopy --strip-unneeded --remove-section=.gnu_debuglink \
+        --add-gnu-debuglink="$stage_debugdir/$debug_name" \
+        -- "$built" "$stage_libdir/$real_name.tmp.$$" ||
+        die "objcopy could not strip $built"
+    chmod 0644 "$stage_libdir/$real_name.tmp.$$"
+    mv -f -- "$stage_libdir/$real_name.tmp.$$" "$stage_libdir/$real_name"
+else
+    install_file "$built" "$stage_libdir/$real_name" 0644
+    # A debug file from an earlier stripped install no longer matches.
+    if [ -f "$stage_debugdir/$debug_name" ]; then
+        rm -f -- "$stage_debugdir/$debug_name"
+        remove_empty_dir "$stage_debugdir"
+    fi
+fi
 install_link "$real_name" "$stage_libdir/libmsquic.so.$MSQUIC_SOVERSION"
 install_link "libmsquic.so.$MSQUIC_SOVERSION" "$stage_libdir/libmsquic.so"
 
@@ -333,17 +448,13 @@ render "$repo/cmake/msquicConfigVersion.cmake.in" "$stage_cmakedir/msquicConfigV
     "SIZEOF_VOID_P=$sizeof_void_p"
 
 note "installed into ${destdir:+$destdir (staging) }prefix $prefix:"
+if [ "$strip" = yes ]; then
+    printf '  %s\n' "$stage_debugdir/$debug_name"
+fi
 for f in "$stage_libdir/$real_name" "$stage_libdir/libmsquic.so.$MSQUIC_SOVERSION" \
     "$stage_libdir/libmsquic.so" "$stage_includedir/msquic.h" "$stage_pcdir/msquic.pc" \
     "$stage_cmakedir/msquicConfig.cmake" "$stage_cmakedir/msquicConfigVersion.cmake"; do
     printf '  %s\n' "$f"
 done
 
-# Refresh the loader's cache when installing into the live system as root.
-if [ -z "$destdir" ] && [ "$run_ldconfig" = yes ] && [ "$(id -u)" -eq 0 ]; then
-    if command -v ldconfig >/dev/null 2>&1; then
-        ldconfig || note "warning: ldconfig failed; run it by hand"
-    elif [ -x /sbin/ldconfig ]; then
-        /sbin/ldconfig || note "warning: ldconfig failed; run it by hand"
-    fi
-fi
+refresh_loader_cache

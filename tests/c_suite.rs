@@ -247,6 +247,7 @@ const C_PROGRAMS: &[&str] = &[
     "object_params",
     "open_close",
     "peer_stream_count",
+    "qmux_version",
     "receive_modes",
     "reliable_reset",
     "reliable_reset_held",
@@ -1033,6 +1034,16 @@ fn binary_linked_against_versioned_msquic_loads_ours() {
 #[test]
 fn global_params() {
     c_program("global_params");
+}
+
+/// The library's own version (an extension parameter) is Cargo's `version` for this build.
+#[test]
+fn qmux_version() {
+    let exe = compile_c("qmux_version", lib_dir());
+    run_c_with_env(
+        &exe,
+        &[("QMUX_EXPECTED_VERSION", env!("CARGO_PKG_VERSION"))],
+    );
 }
 
 #[test]

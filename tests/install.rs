@@ -8,12 +8,17 @@
 //! `MsQuicOpenVersion(2, ..)` and `MsQuicClose`, must exit 0, and reports which `libmsquic` the
 //! loader mapped, which must be the installed one.
 //!
+//! The installed library is stripped (no `.debug_info`, no `.symtab`) and its `.gnu_debuglink`
+//! names `LIBDIR/.debug/libmsquic.so.2.7.0.debug`, which exists, holds the debug information
+//! and has the CRC the link records; `--no-strip` installs the library as built. Each layout is
+//! removed again with `--uninstall`, which must leave none of the installed files.
+//!
 //! The layouts: the default prefix `/usr/local` staged with `--destdir` (the library in the
 //! Debian multiarch directory; pkg-config reads it through `PKG_CONFIG_SYSROOT_DIR`, CMake through
 //! `CMAKE_PREFIX_PATH` at the staged prefix, since the package locates itself), a custom prefix
 //! with `--libdir lib`, and a library directory outside the prefix.
 //!
-//! cmake, pkg-config, a C and a C++ compiler and readelf must be installed: a missing one fails
+//! cmake, pkg-config, a C and a C++ compiler, readelf and objcopy must be installed: a missing one fails
 //! the test with a message saying so.
 
 mod common;
@@ -32,6 +37,8 @@ const VERSION: &str = "2.7.0";
 const REAL_NAME: &str = "libmsquic.so.2.7.0";
 /// The library's SONAME.
 const SONAME: &str = "libmsquic.so.2";
+/// The name of the separate debug information of the stripped library, in `LIBDIR/.debug`.
+const DEBUG_NAME: &str = "libmsquic.so.2.7.0.debug";
 
 /// Limit for the install script when handed a built library.
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(120);
@@ -285,6 +292,7 @@ fn require_tools() {
             ("cc", "gcc"),
             ("c++", "g++"),
             ("readelf", "binutils"),
+            ("objcopy", "binutils"),
         ] {
             require_tool(tool, package);
         }
@@ -355,6 +363,8 @@ struct Layout {
     sysroot: Option<PathBuf>,
     /// The `CMAKE_PREFIX_PATH` under which `find_package(msquic)` finds this installation.
     cmake_prefix: PathBuf,
+    /// Whether the library was installed stripped (the default) rather than with `--no-strip`.
+    stripped: bool,
 }
 
 impl Layout {
@@ -366,6 +376,11 @@ impl Layout {
     /// The directory holding `msquic.pc`.
     fn pkgconfig_dir(&self) -> PathBuf {
         self.libdir.join("pkgconfig")
+    }
+
+    /// The separate debug information of a stripped library.
+    fn debug_file(&self) -> PathBuf {
+        self.libdir.join(".debug").join(DEBUG_NAME)
     }
 }
 
@@ -391,12 +406,21 @@ fn check_tree(layout: &Layout) {
     let meta = std::fs::symlink_metadata(&real)
         .unwrap_or_else(|e| panic!("{} is missing: {e}", real.display()));
     assert!(meta.is_file(), "{} is not a regular file", real.display());
-    assert!(
-        read(&real) == read(built_library()),
-        "{} differs from {}",
-        real.display(),
-        built_library().display()
-    );
+    if layout.stripped {
+        check_stripped(&real, &layout.debug_file());
+    } else {
+        assert!(
+            read(&real) == read(built_library()),
+            "{} differs from {}",
+            real.display(),
+            built_library().display()
+        );
+        assert!(
+            !layout.debug_file().exists(),
+            "{} was left by an install with --no-strip",
+            layout.debug_file().display()
+        );
+    }
 
     for (link, target) in [(SONAME, REAL_NAME), ("libmsquic.so", SONAME)] {
         let path = layout.libdir.join(link);
@@ -461,6 +485,126 @@ fn check_tree(layout: &Layout) {
                 "a file names the staging root {root}:\n{text}"
             );
         }
+    }
+}
+
+/// The section names of the ELF file at `path`, from `readelf -S`.
+fn sections(path: &Path) -> Vec<String> {
+    let output = check(
+        Command::new("readelf").args(["-S", "-W"]).arg(path),
+        TOOL_TIMEOUT,
+        "readelf -S",
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix('[')?;
+            let (_, rest) = rest.split_once(']')?;
+            rest.split_whitespace().next().map(str::to_owned)
+        })
+        .collect()
+}
+
+/// The CRC-32 (IEEE, as zlib computes it) a `.gnu_debuglink` section records.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// Checks that `lib` has no debug information and that its `.gnu_debuglink` names `debug`,
+/// an existing file holding the debug information, with the right CRC.
+fn check_stripped(lib: &Path, debug: &Path) {
+    let names = sections(lib);
+    assert!(
+        !names.iter().any(|n| n == ".debug_info"),
+        "{} is not stripped: it has .debug_info ({names:?})",
+        lib.display()
+    );
+    assert!(
+        !names.iter().any(|n| n == ".symtab"),
+        "{} still has a .symtab",
+        lib.display()
+    );
+    // The section's bytes, through a file of this test's own (tests run in parallel).
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dump = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("install-test")
+        .join(format!("debuglink-{}-{n}", std::process::id()));
+    let copy = dump.with_extension("elf");
+    check(
+        Command::new("objcopy")
+            .arg(format!("--dump-section=.gnu_debuglink={}", dump.display()))
+            .arg(lib)
+            .arg(&copy),
+        TOOL_TIMEOUT,
+        "objcopy --dump-section=.gnu_debuglink",
+    );
+    let link = read(&dump);
+    std::fs::remove_file(&dump).expect("remove the extracted link");
+    std::fs::remove_file(&copy).expect("remove objcopy's copy");
+    let nul = link
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or_else(|| panic!("{} has no .gnu_debuglink", lib.display()));
+    assert_eq!(
+        &link[..nul],
+        DEBUG_NAME.as_bytes(),
+        "{}'s .gnu_debuglink names another file",
+        lib.display()
+    );
+    assert!(link.len() >= 4 && link.len() % 4 == 0, "odd .gnu_debuglink");
+    let recorded = u32::from_le_bytes(link[link.len() - 4..].try_into().expect("4 bytes"));
+    let debug_bytes = read(debug);
+    assert_eq!(
+        recorded,
+        crc32(&debug_bytes),
+        "the CRC in {}'s .gnu_debuglink does not match {}",
+        lib.display(),
+        debug.display()
+    );
+    assert!(
+        sections(debug).iter().any(|n| n == ".debug_info"),
+        "{} holds no .debug_info",
+        debug.display()
+    );
+}
+
+/// Removes the installation with `--uninstall` and the same `args`, and checks that none of
+/// the files it made are left under `root`.
+fn uninstall_and_check(args: &[&str], layout: &Layout, root: &Path) {
+    let mut cmd = Command::new("sh");
+    cmd.arg(script())
+        .args(args)
+        .arg("--uninstall")
+        .env_remove("DESTDIR");
+    check(&mut cmd, INSTALL_TIMEOUT, "scripts/install.sh --uninstall");
+    let mut left = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read a directory") {
+            let path = entry.expect("a directory entry").path();
+            let meta = std::fs::symlink_metadata(&path).expect("metadata");
+            if meta.is_dir() {
+                dirs.push(path);
+            } else if path.starts_with(&layout.libdir) || path.starts_with(&layout.includedir) {
+                left.push(path);
+            }
+        }
+    }
+    assert!(left.is_empty(), "--uninstall left {left:?}");
+    for dir in [layout.cmake_dir(), layout.libdir.join(".debug")] {
+        assert!(!dir.exists(), "--uninstall left {}", dir.display());
     }
 }
 
@@ -615,20 +759,27 @@ fn default_prefix_staged_with_destdir() {
         libdir_named,
         sysroot: Some(stage.clone()),
         cmake_prefix: stage.join("usr/local"),
+        stripped: true,
     };
     check_tree(&layout);
     check_pkg_config(&layout, scratch.path());
     check_cmake(&layout, scratch.path());
+    uninstall_and_check(&["--destdir", stage_arg], &layout, &stage);
 }
 
-/// A prefix of the user's own with `--libdir lib`, installed in place (no staging root).
+/// A prefix of the user's own with `--libdir lib`, installed in place (no staging root),
+/// first stripped and then over it with `--no-strip`, which installs the library as built and
+/// removes the debug file the first install left.
 #[test]
 fn custom_prefix_and_relative_libdir() {
     require_tools();
     let scratch = Scratch::new("custom-prefix");
     let prefix = scratch.path().join("opt/msquic");
     let prefix_arg = prefix.to_str().expect("UTF-8 path");
-    install(&["--prefix", prefix_arg, "--libdir", "lib", "--no-ldconfig"]);
+    let args = ["--prefix", prefix_arg, "--libdir", "lib", "--no-ldconfig"];
+    install(&args);
+    assert!(prefix.join("lib/.debug").join(DEBUG_NAME).is_file());
+    install(&[&args[..], &["--no-strip"]].concat());
 
     let layout = Layout {
         libdir: prefix.join("lib"),
@@ -637,10 +788,12 @@ fn custom_prefix_and_relative_libdir() {
         libdir_named: format!("{prefix_arg}/lib"),
         sysroot: None,
         cmake_prefix: prefix.clone(),
+        stripped: false,
     };
     check_tree(&layout);
     check_pkg_config(&layout, scratch.path());
     check_cmake(&layout, scratch.path());
+    uninstall_and_check(&args, &layout, scratch.path());
 }
 
 /// A library directory outside the prefix: the files name it by its absolute path, and CMake
@@ -653,13 +806,14 @@ fn libdir_outside_prefix() {
     let libdir = scratch.path().join("elsewhere/lib");
     let prefix_arg = prefix.to_str().expect("UTF-8 path");
     let libdir_arg = libdir.to_str().expect("UTF-8 path");
-    install(&[
+    let args = [
         "--prefix",
         prefix_arg,
         "--libdir",
         libdir_arg,
         "--no-ldconfig",
-    ]);
+    ];
+    install(&args);
 
     let layout = Layout {
         libdir: libdir.clone(),
@@ -668,10 +822,59 @@ fn libdir_outside_prefix() {
         libdir_named: libdir_arg.to_owned(),
         sysroot: None,
         cmake_prefix: scratch.path().join("elsewhere"),
+        stripped: true,
     };
     check_tree(&layout);
     check_pkg_config(&layout, scratch.path());
     check_cmake(&layout, scratch.path());
+    uninstall_and_check(&args, &layout, scratch.path());
+}
+
+/// `--uninstall` removes only what the install made: a `libmsquic.so.2` link that another
+/// install repointed and files of other packages beside ours stay, and uninstalling twice is
+/// harmless.
+#[test]
+fn uninstall_keeps_what_is_not_its_own() {
+    require_tools();
+    let scratch = Scratch::new("uninstall-others");
+    let stage = scratch.path().join("stage");
+    let stage_arg = stage.to_str().expect("UTF-8 path");
+    let args = ["--destdir", stage_arg, "--libdir", "lib"];
+    install(&args);
+    let libdir = stage.join("usr/local/lib");
+    let soname_link = libdir.join(SONAME);
+    std::fs::remove_file(&soname_link).expect("remove the SONAME link");
+    std::os::unix::fs::symlink("libmsquic.so.2.5.1", &soname_link).expect("repoint it");
+    let other_pc = libdir.join("pkgconfig/other.pc");
+    std::fs::write(&other_pc, "Name: other\n").expect("write another package's file");
+
+    for _ in 0..2 {
+        let mut cmd = Command::new("sh");
+        cmd.arg(script())
+            .args(args)
+            .arg("--uninstall")
+            .env_remove("DESTDIR");
+        check(&mut cmd, INSTALL_TIMEOUT, "scripts/install.sh --uninstall");
+    }
+    assert_eq!(
+        std::fs::read_link(&soname_link).expect("the repointed link stays"),
+        Path::new("libmsquic.so.2.5.1")
+    );
+    assert!(other_pc.is_file(), "another package's file was removed");
+    for gone in [
+        libdir.join(REAL_NAME),
+        libdir.join("libmsquic.so"),
+        libdir.join(".debug"),
+        libdir.join("cmake"),
+        libdir.join("pkgconfig/msquic.pc"),
+        stage.join("usr/local/include/msquic.h"),
+    ] {
+        assert!(
+            std::fs::symlink_metadata(&gone).is_err(),
+            "{} is left",
+            gone.display()
+        );
+    }
 }
 
 /// Bad arguments stop the script with a message, before it installs anything.

@@ -1,8 +1,8 @@
 //! Parameter ids for `GetParam`/`SetParam` (`uint32_t` in C, `#define`s in the header).
 //!
 //! Bits 24..=29 hold the prefix naming the handle kind; `QUIC_PARAM_HIGH_PRIORITY` may be OR'd
-//! into any id. `QUIC_PARAM_REGISTRATION_TRANSPORT` and the `QUIC_TRANSPORT_*` values are this
-//! library's extension (decisions.md §1), not MsQuic's.
+//! into any id. `QUIC_PARAM_REGISTRATION_TRANSPORT`, `QUIC_PARAM_GLOBAL_QMUX_VERSION` and the
+//! `QUIC_TRANSPORT_*` values are this library's extensions (decisions.md §1), not MsQuic's.
 
 // Prefixes (bits 24..29 of an id).
 /// Prefix of library-wide parameters (handle NULL). Value `0x01000000`.
@@ -58,6 +58,10 @@ pub const QUIC_PARAM_GLOBAL_STATELESS_RETRY_CONFIG: u32 = 0x0100000D;
 /// `QUIC_XDP_MAP_CONFIG[]` (get/set; preview). Value `0x0100000E`.
 #[cfg(msquic_preview)]
 pub const QUIC_PARAM_GLOBAL_XDP_MAP_CONFIG: u32 = 0x0100000E;
+/// msquic-qmux extension (not MsQuic's): `char[]`, this library's own semantic version (for
+/// example "0.1.0") and a NUL (get). `QUIC_PARAM_GLOBAL_LIBRARY_VERSION` keeps answering the
+/// MsQuic API version the library reproduces (2.7.0). Value `0x01000100`.
+pub const QUIC_PARAM_GLOBAL_QMUX_VERSION: u32 = 0x01000100;
 
 // Registration.
 /// msquic-qmux extension (not MsQuic's): `uint32_t` `QUIC_TRANSPORT_*`, the transport of a
