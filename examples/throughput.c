@@ -171,8 +171,9 @@ int main(int argc, char** argv) {
     pthread_mutex_unlock(&lock);
     double secs = (double)(finished.tv_sec - started.tv_sec) +
                   (double)(finished.tv_nsec - started.tv_nsec) / 1e9;
-    printf("%s%s: %llu MiB in %.3f s = %.2f GB/s (received %llu bytes)\n",
-           tcp ? "QMux/TCP" : "QMux/TLS", Has(argc, argv, "-unbuffered") ? " unbuffered" : "", (unsigned long long)(total >> 20), secs,
+    printf("%s, %s sends, stream window %s: %llu MiB in %.3f s = %.2f GB/s (received %llu bytes)\n",
+           tcp ? "QMux/TCP" : "QMux/TLS", Has(argc, argv, "-unbuffered") ? "unbuffered" : "buffered",
+           window != NULL ? window : "default", (unsigned long long)(total >> 20), secs,
            (double)total / secs / 1e9, (unsigned long long)received);
     api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
     api->ConnectionClose(conn);
