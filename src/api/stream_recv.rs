@@ -387,10 +387,10 @@ fn raise_receive(
     (status, consumed)
 }
 
-/// Single mode: one RECEIVE with every byte the engine holds.
 /// How many buffers a RECEIVE event describes without allocating.
 const FEW_VIEWS: usize = 4;
 
+/// Single mode: one RECEIVE with every byte the engine holds.
 fn step_single(
     slot: &Rc<ConnSlot>,
     cx: &WorkerCx,
