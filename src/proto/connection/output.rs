@@ -63,7 +63,69 @@ impl Connection {
         written
     }
 
-    fn fill_record(&mut self, w: &mut SliceWriter<'_>) {
+    /// Whether [`Connection::poll_transmit_padded`] would fill a record of `len` bytes with
+    /// stream data: open, nothing but data to say, and the first stream in the send queue
+    /// can send at least that much now. Cheap: for the sender's choice between a copied and
+    /// a streamed record.
+    pub fn bulk_ready(&self, len: usize) -> bool {
+        let peer_max = self
+            .peer_params
+            .as_ref()
+            .map_or(DEFAULT_MAX_RECORD_SIZE, |p| p.max_record_size);
+        self.state == State::Open
+            && self.tp_sent
+            && self.close_frame.is_none()
+            && !self.early_output
+            && padded_body_len(len).is_some_and(|body| body as u64 <= peer_max)
+            && self
+                .send_queue
+                .front()
+                .and_then(|id| self.streams.get(id))
+                .and_then(|s| s.send.as_ref())
+                .is_some_and(|send| {
+                    send.wants_frame()
+                        && send.sendable().min(self.send_data.available()) >= len as u64
+                })
+    }
+
+    /// Writes exactly one record of exactly `len` bytes into `w` (which must take them):
+    /// its size field first, then control frames, datagrams and stream data as
+    /// [`Connection::poll_transmit`] chooses them, then PADDING up to the declared size. For
+    /// a sender that must know a record's length before its content (a TLS record encrypted
+    /// as it is written); call it only when [`Connection::bulk_ready`] says the record will
+    /// be full of data, or it may be mostly padding. Returns false (writing nothing) when no
+    /// record of that length can be made.
+    pub fn poll_transmit_padded<W: BufMut>(&mut self, now: Instant, w: &mut W, len: usize) -> bool {
+        self.clock = now;
+        let Some(body) = padded_body_len(len) else {
+            return false;
+        };
+        if self.state == State::Drained || w.remaining_mut() < len {
+            return false;
+        }
+        w.put_varint(body as u64);
+        let mut lw = Limited {
+            inner: &mut *w,
+            left: body,
+        };
+        self.fill_record(&mut lw);
+        let mut left = lw.left;
+        const ZEROS: [u8; 64] = [0; 64];
+        while left > 0 {
+            let n = left.min(ZEROS.len());
+            w.put_slice(&ZEROS[..n]);
+            left -= n;
+        }
+        self.stats.records_sent += 1;
+        self.stats.bytes_sent += len as u64;
+        // A record handed to the transport restarts the idle timer (qmux-02 §7.1).
+        self.last_activity = now;
+        // Written bytes may have freed buffer room for held sends.
+        self.fill_held();
+        true
+    }
+
+    fn fill_record<W: BufMut>(&mut self, w: &mut W) {
         if self.state != State::Open && self.close_frame.is_none() {
             return; // Closing silently (idle timeout, peer close or EOF): nothing more at all.
         }
@@ -100,7 +162,7 @@ impl Connection {
         self.write_streams(w);
     }
 
-    fn write_close(&mut self, w: &mut SliceWriter<'_>, close: CloseFrame) {
+    fn write_close<W: BufMut>(&mut self, w: &mut W, close: CloseFrame) {
         // Truncate the reason so the frame always fits.
         let room = w.remaining_mut().saturating_sub(24);
         let frame = match &close {
@@ -123,7 +185,7 @@ impl Connection {
     }
 
     /// Writes one control frame if it fits; returns false (record full) if it does not.
-    fn put(w: &mut SliceWriter<'_>, frame: Frame<'_>) -> bool {
+    fn put<W: BufMut>(w: &mut W, frame: Frame<'_>) -> bool {
         if frame.encoded_len() > w.remaining_mut() {
             return false;
         }
@@ -132,7 +194,7 @@ impl Connection {
     }
 
     /// Writes pending control frames; returns false if the record filled up.
-    fn write_control(&mut self, w: &mut SliceWriter<'_>) -> bool {
+    fn write_control<W: BufMut>(&mut self, w: &mut W) -> bool {
         if let Some(seq) = self.ping_response_pending {
             if !Self::put(w, Frame::PingResponse(seq)) {
                 return false;
@@ -251,7 +313,7 @@ impl Connection {
         true
     }
 
-    fn write_datagrams(&mut self, w: &mut SliceWriter<'_>) -> bool {
+    fn write_datagrams<W: BufMut>(&mut self, w: &mut W) -> bool {
         while let Some((data, token)) = self.datagrams.front() {
             let frame = Frame::Datagram {
                 data,
@@ -303,7 +365,7 @@ impl Connection {
         best.map(|(i, _)| i)
     }
 
-    fn write_streams(&mut self, w: &mut SliceWriter<'_>) {
+    fn write_streams<W: BufMut>(&mut self, w: &mut W) {
         while let Some(idx) = self.pick_stream() {
             let id = self.send_queue[idx];
             let conn_credit = self.send_data.available();
@@ -418,5 +480,31 @@ impl Connection {
                 return; // The frame ran to the end of the record.
             }
         }
+    }
+}
+
+/// The body length of a record of exactly `len` bytes (its minimal size field included).
+fn padded_body_len(len: usize) -> Option<usize> {
+    [1usize, 2, 4, 8]
+        .into_iter()
+        .find(|&n| len > n && crate::proto::varint::size((len - n) as u64) == n)
+        .map(|n| len - n)
+}
+
+/// A writer that takes at most `left` more bytes into `inner`.
+struct Limited<'a, W: BufMut> {
+    inner: &'a mut W,
+    left: usize,
+}
+
+impl<W: BufMut> BufMut for Limited<'_, W> {
+    fn put_slice(&mut self, src: &[u8]) {
+        debug_assert!(src.len() <= self.left, "record body overrun");
+        self.inner.put_slice(src);
+        self.left -= src.len().min(self.left);
+    }
+
+    fn remaining_mut(&self) -> usize {
+        self.left
     }
 }

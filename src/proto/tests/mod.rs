@@ -3,6 +3,7 @@
 mod buffering;
 mod flood;
 mod negative;
+mod padded;
 mod scenarios;
 mod shared;
 mod soak;

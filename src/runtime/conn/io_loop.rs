@@ -401,6 +401,16 @@ impl Inner {
         let engine = &mut self.engine;
         let n = match &mut self.wire {
             Wire::Plain => engine.poll_transmit(now, self.pending.room(PRODUCE_MIN)),
+            // A full record of stream data: encrypted as the engine writes it, from the
+            // stream's queued bytes straight into the send buffer.
+            Wire::Tls(s) if s.can_stream() && engine.bulk_ready(MAX_RECORD_PLAINTEXT) => s
+                .seal_streaming(
+                    self.pending.room(PRODUCE_MIN),
+                    MAX_RECORD_PLAINTEXT,
+                    &mut |sink| {
+                        engine.poll_transmit_padded(now, sink, MAX_RECORD_PLAINTEXT);
+                    },
+                )?,
             Wire::Tls(s) if s.seals_in_place() => s
                 .seal_with(self.pending.room(PRODUCE_MIN), &mut |content| {
                     engine.poll_transmit(now, content)

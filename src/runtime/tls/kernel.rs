@@ -20,6 +20,7 @@ use super::protection::{
 };
 use super::records::Flags;
 use super::session::Progress;
+use super::streaming::SealSink;
 use super::tickets;
 
 /// Handshake message types handled after the handshake.
@@ -110,7 +111,7 @@ impl Kernel {
         let (rx_seq, rx) = secrets.rx;
         Ok(Self {
             side,
-            tx: RecordKey::new(tx, tx_seq, limit)?,
+            tx: RecordKey::new_sending(tx, tx_seq, limit)?,
             rx: RecordKey::new(rx, rx_seq, u64::MAX)?,
             limit,
             handshake: Vec::new(),
@@ -136,7 +137,7 @@ impl Kernel {
             .copy_from_slice(&[KEY_UPDATE, 0, 0, 1, request]);
         let n = self.tx.seal(out, KEY_UPDATE_LEN, content_type::HANDSHAKE)?;
         let (seq, secrets) = self.side.update_tx().map_err(TlsError::from_rustls)?;
-        self.tx = RecordKey::new(secrets, seq, self.limit)?;
+        self.tx = RecordKey::new_sending(secrets, seq, self.limit)?;
         // Any KeyUpdate of ours answers the peer's requests so far: our sending key is new.
         self.reply_owed = false;
         Ok(n)
@@ -243,6 +244,36 @@ impl Kernel {
             + self
                 .tx
                 .seal(&mut room[at..], n, content_type::APPLICATION_DATA)?)
+    }
+
+    /// Whether [`Kernel::seal_streaming`] works (an AES-GCM suite).
+    pub fn can_stream(&self) -> bool {
+        self.tx.can_stream()
+    }
+
+    /// As [`Kernel::seal_with`], for a record of exactly `content_len` bytes of content that
+    /// `fill` writes into a [`SealSink`], encrypted as it comes (no copy of the content).
+    pub fn seal_streaming(
+        &mut self,
+        room: &mut [u8],
+        content_len: usize,
+        fill: &mut dyn FnMut(&mut SealSink<'_>),
+    ) -> Result<usize, TlsError> {
+        assert!(
+            room.len() >= SEAL_ROOM,
+            "seal_streaming needs SEAL_ROOM bytes"
+        );
+        let mut at = 0;
+        if self.update_due() {
+            at = self.send_key_update(room, UPDATE_NOT_REQUESTED)?;
+        }
+        Ok(at
+            + self.tx.seal_streaming(
+                &mut room[at..],
+                content_len,
+                content_type::APPLICATION_DATA,
+                fill,
+            )?)
     }
 
     /// Seals `plaintext` as application data records appended to `out` (a copy; the data

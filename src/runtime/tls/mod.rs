@@ -19,6 +19,8 @@ mod protection;
 mod records;
 mod secrets;
 mod session;
+#[allow(unsafe_code)]
+mod streaming;
 mod tickets;
 mod verify;
 
@@ -40,4 +42,5 @@ pub use session::{
     HandshakeInfo, MAX_RECORD_PLAINTEXT, POST_HANDSHAKE_ROOM, Plaintext, Progress, RECORD_OVERHEAD,
     Resumption, SEAL_ROOM, TlsSession, encrypted_len,
 };
+pub use streaming::SealSink;
 pub use verify::system_roots;

@@ -14,6 +14,7 @@ use aws_lc_rs::aead::{NONCE_LEN, UnboundKey};
 use rustls::ConnectionTrafficSecrets;
 
 use super::error::{TlsError, TlsErrorKind};
+use super::streaming::{SealSink, StreamingSealer};
 
 /// The record header: type, legacy version, length.
 pub const HEADER_LEN: usize = 5;
@@ -58,6 +59,9 @@ pub fn protocol_error(alert: u8) -> TlsError {
 /// One direction's traffic key: AEAD key, IV and the next sequence number.
 pub struct RecordKey {
     key: LessSafeKey,
+    /// The same key for sealing records whose content streams in (AES-GCM keys made for
+    /// sending only; see [`RecordKey::seal_streaming`]).
+    streaming: Option<StreamingSealer>,
     iv: [u8; NONCE_LEN],
     seq: u64,
     /// Records this key may protect before it must be replaced (the suite's
@@ -77,6 +81,23 @@ impl RecordKey {
         Self::from_parts(alg, key.as_ref(), iv.as_ref(), seq, limit)
     }
 
+    /// As [`RecordKey::new`], for sending: with an AES-GCM suite, records can also be sealed
+    /// as their content streams in ([`RecordKey::seal_streaming`]).
+    pub fn new_sending(
+        secrets: ConnectionTrafficSecrets,
+        seq: u64,
+        limit: u64,
+    ) -> Result<Self, TlsError> {
+        let streaming = match &secrets {
+            ConnectionTrafficSecrets::Aes128Gcm { key, .. }
+            | ConnectionTrafficSecrets::Aes256Gcm { key, .. } => StreamingSealer::new(key.as_ref()),
+            _ => None,
+        };
+        let mut this = Self::new(secrets, seq, limit)?;
+        this.streaming = streaming;
+        Ok(this)
+    }
+
     fn from_parts(
         alg: &'static aws_lc_rs::aead::Algorithm,
         key: &[u8],
@@ -91,6 +112,7 @@ impl RecordKey {
             .map_err(|_| protocol_error(alert_code::INTERNAL_ERROR))?;
         Ok(Self {
             key: LessSafeKey::new(key),
+            streaming: None,
             iv,
             seq,
             limit,
@@ -108,6 +130,10 @@ impl RecordKey {
     }
 
     fn next_nonce(&mut self) -> Result<Nonce, TlsError> {
+        self.next_nonce_bytes().map(Nonce::assume_unique_for_key)
+    }
+
+    fn next_nonce_bytes(&mut self) -> Result<[u8; NONCE_LEN], TlsError> {
         // RFC 8446 §5.3: the sequence number must not wrap; a key update comes long before.
         let seq = self.seq;
         self.seq = seq
@@ -118,7 +144,50 @@ impl RecordKey {
         for (n, s) in nonce[NONCE_LEN - 8..].iter_mut().zip(seq.to_be_bytes()) {
             *n ^= s;
         }
-        Ok(Nonce::assume_unique_for_key(nonce))
+        Ok(nonce)
+    }
+
+    /// Whether [`RecordKey::seal_streaming`] works with this key.
+    pub fn can_stream(&self) -> bool {
+        self.streaming.is_some()
+    }
+
+    /// Seals one record of exactly `content_len` bytes of content into `record`, encrypting
+    /// the content as `fill` writes it; returns the record's length on the wire. Fails if
+    /// `fill` writes another amount, or the key cannot stream.
+    ///
+    /// # Panics
+    /// If `record` is shorter than `content_len + OVERHEAD` or `content_len` is over
+    /// [`MAX_CONTENT`].
+    pub fn seal_streaming(
+        &mut self,
+        record: &mut [u8],
+        content_len: usize,
+        content_type: u8,
+        fill: &mut dyn FnMut(&mut SealSink<'_>),
+    ) -> Result<usize, TlsError> {
+        assert!(content_len <= MAX_CONTENT, "record content over 2^14");
+        if self.streaming.is_none() {
+            return Err(protocol_error(alert_code::INTERNAL_ERROR));
+        }
+        let total = content_len + OVERHEAD;
+        let body_len = (total - HEADER_LEN) as u16;
+        let header = [
+            content_type::APPLICATION_DATA,
+            0x03,
+            0x03,
+            (body_len >> 8) as u8,
+            body_len as u8,
+        ];
+        let nonce = self.next_nonce_bytes()?;
+        let sealed = self
+            .streaming
+            .as_mut()
+            .is_some_and(|s| s.seal(record, &header, &nonce, content_len, content_type, fill));
+        if !sealed {
+            return Err(protocol_error(alert_code::INTERNAL_ERROR));
+        }
+        Ok(total)
     }
 
     /// Seals one record in place. `record` starts with [`HEADER_LEN`] bytes of room, then

@@ -21,6 +21,7 @@ use super::records::{
     EarlyData, Flags, Out, Records, copy, drive, has_end_of_early_data, refresh_keys, write_traffic,
 };
 use super::secrets::{self, Capture, ExportError, SecretSink};
+use super::streaming::SealSink;
 use super::tickets::{self, Seed, Ticketer};
 use crate::proto::shared::SharedBytes;
 
@@ -837,6 +838,35 @@ impl TlsSession {
             return Err(TlsError::new(TlsErrorKind::NotReady));
         };
         let result = k.seal_with(room, fill);
+        if let Err(e) = &result {
+            self.error = Some(e.clone());
+        }
+        result
+    }
+
+    /// Whether [`TlsSession::seal_streaming`] works now: records are protected here, with an
+    /// AES-GCM suite.
+    pub fn can_stream(&self) -> bool {
+        matches!(&self.conn, Conn::Kernel(k) if k.can_stream()) && self.error.is_none()
+    }
+
+    /// As [`TlsSession::seal_with`], for a record of exactly `content_len` bytes (at most
+    /// [`MAX_RECORD_PLAINTEXT`]) that `fill` writes into a [`SealSink`], encrypted as it
+    /// comes. Only when [`TlsSession::can_stream`]; a `fill` writing another amount fails the
+    /// session.
+    pub fn seal_streaming(
+        &mut self,
+        room: &mut [u8],
+        content_len: usize,
+        fill: &mut dyn FnMut(&mut SealSink<'_>),
+    ) -> Result<usize, TlsError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let Conn::Kernel(k) = &mut self.conn else {
+            return Err(TlsError::new(TlsErrorKind::NotReady));
+        };
+        let result = k.seal_streaming(room, content_len, fill);
         if let Err(e) = &result {
             self.error = Some(e.clone());
         }
