@@ -4,8 +4,8 @@
 //! default) or the legacy PKCS#12 schemes (3DES, RC2-40, as `openssl pkcs12 -legacy` makes
 //! them). As OpenSSL does, no password (or an empty one) tries both encodings of "empty".
 //!
-//! The only `unsafe` of the TLS layer: a handful of C calls, each owned result freed by a
-//! guard.
+//! One of the TLS layer's two users of `unsafe` (with `streaming.rs`): a handful of C calls,
+//! each owned result freed by a guard.
 
 use std::ffi::{CString, c_char, c_int};
 use std::ptr::{null, null_mut};
