@@ -231,11 +231,7 @@ impl Kernel {
         room: &mut [u8],
         fill: &mut dyn FnMut(&mut [u8]) -> usize,
     ) -> Result<usize, TlsError> {
-        assert!(room.len() >= SEAL_ROOM, "seal_with needs SEAL_ROOM bytes");
-        let mut at = 0;
-        if self.update_due() {
-            at = self.send_key_update(room, UPDATE_NOT_REQUESTED)?;
-        }
+        let at = self.key_update_first(room)?;
         let n = fill(&mut room[at + HEADER_LEN..at + HEADER_LEN + MAX_CONTENT]);
         if n == 0 {
             return Ok(at);
@@ -244,6 +240,19 @@ impl Kernel {
             + self
                 .tx
                 .seal(&mut room[at..], n, content_type::APPLICATION_DATA)?)
+    }
+
+    /// The start of a data record's production in `room` (at least [`SEAL_ROOM`] bytes): a
+    /// KeyUpdate record first when one is due; returns the bytes it took.
+    fn key_update_first(&mut self, room: &mut [u8]) -> Result<usize, TlsError> {
+        assert!(
+            room.len() >= SEAL_ROOM,
+            "a data record needs SEAL_ROOM bytes"
+        );
+        if self.update_due() {
+            return self.send_key_update(room, UPDATE_NOT_REQUESTED);
+        }
+        Ok(0)
     }
 
     /// Whether [`Kernel::seal_streaming`] works (an AES-GCM suite).
@@ -259,14 +268,7 @@ impl Kernel {
         content_len: usize,
         fill: &mut dyn FnMut(&mut SealSink<'_>),
     ) -> Result<usize, TlsError> {
-        assert!(
-            room.len() >= SEAL_ROOM,
-            "seal_streaming needs SEAL_ROOM bytes"
-        );
-        let mut at = 0;
-        if self.update_due() {
-            at = self.send_key_update(room, UPDATE_NOT_REQUESTED)?;
-        }
+        let at = self.key_update_first(room)?;
         Ok(at
             + self.tx.seal_streaming(
                 &mut room[at..],

@@ -171,14 +171,7 @@ impl RecordKey {
             return Err(protocol_error(alert_code::INTERNAL_ERROR));
         }
         let total = content_len + OVERHEAD;
-        let body_len = (total - HEADER_LEN) as u16;
-        let header = [
-            content_type::APPLICATION_DATA,
-            0x03,
-            0x03,
-            (body_len >> 8) as u8,
-            body_len as u8,
-        ];
+        let header = record_header(total);
         let nonce = self.next_nonce_bytes()?;
         let sealed = self
             .streaming
@@ -206,14 +199,7 @@ impl RecordKey {
         assert!(content_len <= MAX_CONTENT, "record content over 2^14");
         let total = content_len + OVERHEAD;
         let record = &mut record[..total];
-        let body_len = (total - HEADER_LEN) as u16;
-        let header = [
-            content_type::APPLICATION_DATA,
-            0x03,
-            0x03,
-            (body_len >> 8) as u8,
-            body_len as u8,
-        ];
+        let header = record_header(total);
         record[..HEADER_LEN].copy_from_slice(&header);
         record[HEADER_LEN + content_len] = content_type;
         let nonce = self.next_nonce()?;
@@ -245,6 +231,19 @@ impl RecordKey {
         }
         Ok((inner[type_at], HEADER_LEN..HEADER_LEN + type_at))
     }
+}
+
+/// The header of a protected record `total` bytes long on the wire (header included): outer
+/// type application_data, legacy version 0x0303, the length of what follows.
+fn record_header(total: usize) -> [u8; HEADER_LEN] {
+    let body_len = (total - HEADER_LEN) as u16;
+    [
+        content_type::APPLICATION_DATA,
+        0x03,
+        0x03,
+        (body_len >> 8) as u8,
+        body_len as u8,
+    ]
 }
 
 /// The length of the whole record at the start of `data`, once its header is there:

@@ -831,13 +831,22 @@ impl TlsSession {
         room: &mut [u8],
         fill: &mut dyn FnMut(&mut [u8]) -> usize,
     ) -> Result<usize, TlsError> {
+        self.with_kernel(|k| k.seal_with(room, fill))
+    }
+
+    /// Runs `f` on the session past its handshake; a failure is kept, and fails every later
+    /// call. Before [`TlsSession::seals_in_place`] it fails with [`TlsErrorKind::NotReady`].
+    fn with_kernel<R>(
+        &mut self,
+        f: impl FnOnce(&mut Kernel) -> Result<R, TlsError>,
+    ) -> Result<R, TlsError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
         let Conn::Kernel(k) = &mut self.conn else {
             return Err(TlsError::new(TlsErrorKind::NotReady));
         };
-        let result = k.seal_with(room, fill);
+        let result = f(k);
         if let Err(e) = &result {
             self.error = Some(e.clone());
         }
@@ -860,17 +869,7 @@ impl TlsSession {
         content_len: usize,
         fill: &mut dyn FnMut(&mut SealSink<'_>),
     ) -> Result<usize, TlsError> {
-        if let Some(e) = &self.error {
-            return Err(e.clone());
-        }
-        let Conn::Kernel(k) = &mut self.conn else {
-            return Err(TlsError::new(TlsErrorKind::NotReady));
-        };
-        let result = k.seal_streaming(room, content_len, fill);
-        if let Err(e) = &result {
-            self.error = Some(e.clone());
-        }
-        result
+        self.with_kernel(|k| k.seal_streaming(room, content_len, fill))
     }
 
     /// Bounds the records opened after the handshake from now on until the next call
