@@ -157,12 +157,8 @@ struct StreamState {
     ideal_send: Option<u64>,
 }
 
-/// Emptied send queues of ended streams a thread keeps for its next streams: how many, and
-/// the largest kept (in entries).
-const SPARE_QUEUES: usize = 256;
-const SPARE_QUEUE_CAP: usize = 16;
-
 thread_local! {
+    /// Send queues of ended streams, emptied, for the thread's next streams.
     static QUEUES: Spares<VecDeque<Queued>> = const { Spares::new() };
 }
 
@@ -1339,9 +1335,7 @@ fn cancel_queued(stream: &Handle<Stream>) {
             send_complete(stream, context as u64, true);
         }
     }
-    if queued.capacity() > 0 && queued.capacity() <= SPARE_QUEUE_CAP {
-        spares::give(&QUEUES, queued, SPARE_QUEUES);
-    }
+    spares::give_queue(&QUEUES, queued);
 }
 
 /// Both halves ended: the stream's last event.

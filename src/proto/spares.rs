@@ -8,6 +8,7 @@
 //! emptied by [`release_all`] when their thread has been idle a while.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::thread::LocalKey;
 
 /// One kind of spare container, kept per thread.
@@ -49,6 +50,23 @@ pub fn give<T: 'static>(pool: &'static LocalKey<Spares<T>>, item: T, max: usize)
     });
     // Dropped outside the borrow (or here, during teardown).
     drop(kept);
+}
+
+/// How many emptied queues a pool keeps, and the largest kept (in entries): a stream's queues
+/// stay small unless it was busy, and a busy stream's large queue is not worth keeping.
+const QUEUES_KEPT: usize = 256;
+const QUEUE_CAP_KEPT: usize = 16;
+
+/// Empties `queue` and keeps it in `pool` if it has room for a few entries (it was used, and
+/// not grown large), while the pool holds fewer than its bound.
+pub fn give_queue<T: 'static>(
+    pool: &'static LocalKey<Spares<VecDeque<T>>>,
+    mut queue: VecDeque<T>,
+) {
+    queue.clear();
+    if queue.capacity() > 0 && queue.capacity() <= QUEUE_CAP_KEPT {
+        give(pool, queue, QUEUES_KEPT);
+    }
 }
 
 /// Empties `pool` on this thread.

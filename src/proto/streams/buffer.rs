@@ -45,10 +45,7 @@ pub const SHARE_MIN: usize = 1024;
 /// costs little memory per frame.
 const COPY_MIN_CAPACITY: usize = 256;
 
-/// Spare chunk queues and copy buffers a thread keeps for its next streams: how many, and
-/// the largest kept (a queue's capacity in chunks, a copy buffer's in bytes).
-const SPARE_QUEUES: usize = 256;
-const SPARE_QUEUE_CAP: usize = 16;
+/// Copy buffers a thread keeps for its next streams: how many, and the largest kept.
 const SPARE_COPIES: usize = 128;
 const SPARE_COPY_CAP: usize = 16 << 10;
 
@@ -122,11 +119,7 @@ impl Default for RecvBuffer {
 
 impl Drop for RecvBuffer {
     fn drop(&mut self) {
-        self.chunks.clear();
-        let chunks = std::mem::take(&mut self.chunks);
-        if chunks.capacity() > 0 && chunks.capacity() <= SPARE_QUEUE_CAP {
-            spares::give(&QUEUES, chunks, SPARE_QUEUES);
-        }
+        spares::give_queue(&QUEUES, std::mem::take(&mut self.chunks));
         if let Some(spare) = self.spare.take() {
             if Arc::strong_count(&spare) == 1 && spare.capacity() <= SPARE_COPY_CAP {
                 spares::give(&COPIES, spare, SPARE_COPIES);

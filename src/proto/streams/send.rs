@@ -75,11 +75,8 @@ struct Chunk {
     held: Option<u64>,
 }
 
-/// Spare send queues a thread keeps for its next streams, and the largest kept (in chunks).
-const SPARE_QUEUES: usize = 256;
-const SPARE_QUEUE_CAP: usize = 16;
-
 thread_local! {
+    /// Send queues of ended streams, for the thread's next streams.
     static QUEUES: Spares<VecDeque<Chunk>> = const { Spares::new() };
 }
 
@@ -121,11 +118,7 @@ pub struct SendStream {
 
 impl Drop for SendStream {
     fn drop(&mut self) {
-        self.queue.clear();
-        let queue = std::mem::take(&mut self.queue);
-        if queue.capacity() > 0 && queue.capacity() <= SPARE_QUEUE_CAP {
-            spares::give(&QUEUES, queue, SPARE_QUEUES);
-        }
+        spares::give_queue(&QUEUES, std::mem::take(&mut self.queue));
     }
 }
 
