@@ -16,14 +16,16 @@
 //! Without dpkg-deb (not a Debian system) the test is skipped with a message saying so; cc,
 //! pkg-config, readelf and gzip must be installed.
 
+#[path = "common/commands.rs"]
+mod commands;
 mod common;
 
+use commands::{TOOL_TIMEOUT, check, sections, try_run};
+
 use std::collections::BTreeSet;
-use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// The MsQuic API version the library reproduces.
 const MSQUIC_VERSION: &str = "2.7.0";
@@ -31,8 +33,6 @@ const MSQUIC_VERSION: &str = "2.7.0";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Limit for building the packages from an already built library.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(120);
-/// Limit for any other command.
-const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An MsQuic program that reports the versions it reads and the libmsquic it was loaded with.
 const PROGRAM: &str = r#"/* Opens the API and a registration, and prints both version parameters. */
@@ -97,67 +97,6 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs `cmd` with no input in a process group of its own; kills the group and fails the test
-/// after `timeout`. `Err` only when the program cannot be started.
-fn try_run(cmd: &mut Command, timeout: Duration) -> std::io::Result<Output> {
-    let desc = format!("{cmd:?}");
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = cmd.spawn()?;
-    let mut out = child.stdout.take().expect("piped stdout");
-    let mut err = child.stderr.take().expect("piped stderr");
-    let out_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for a command") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let pgid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
-            // SAFETY: kill(2) takes plain integers and touches no memory of ours; the child
-            // leads its own process group and is not reaped yet, so `-pgid` names that group.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
-            let _ = child.wait();
-            panic!("timed out after {timeout:?}, killed: {desc}");
-        }
-        // Not a blind sleep: the child is polled until it exits or the deadline passes.
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Ok(Output {
-        status,
-        stdout: out_t.join().expect("stdout reader"),
-        stderr: err_t.join().expect("stderr reader"),
-    })
-}
-
-/// Runs `cmd` and fails the test, showing its output, unless it exits 0.
-fn check(cmd: &mut Command, timeout: Duration, what: &str) -> Output {
-    let desc = format!("{cmd:?}");
-    let output = try_run(cmd, timeout)
-        .unwrap_or_else(|e| panic!("could not start {desc}: {e} (is it installed?)"));
-    assert!(
-        output.status.success(),
-        "{what} failed ({})\ncommand: {desc}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    output
-}
-
 /// The standard output of a command that must succeed, trimmed.
 fn stdout_of(cmd: &mut Command, what: &str) -> String {
     let output = check(cmd, TOOL_TIMEOUT, what);
@@ -216,22 +155,6 @@ fn contents(deb: &Path) -> BTreeSet<String> {
         entries.insert(name.trim_start_matches("./").to_owned());
     }
     entries
-}
-
-/// The section names of an ELF file.
-fn sections(path: &Path) -> Vec<String> {
-    let listing = stdout_of(
-        Command::new("readelf").args(["-S", "-W"]).arg(path),
-        "readelf -S",
-    );
-    listing
-        .lines()
-        .filter_map(|line| {
-            let rest = line.trim_start().strip_prefix('[')?;
-            let (_, rest) = rest.split_once(']')?;
-            rest.split_whitespace().next().map(str::to_owned)
-        })
-        .collect()
 }
 
 #[test]

@@ -3,35 +3,15 @@
 
 use std::time::Instant;
 
+use super::util::{Chunking, Pair, big_windows};
 use crate::proto::coding::SliceWriter;
-use crate::proto::connection::{Config, Connection};
-use crate::proto::stream_id::{Dir, Side, StreamId};
+use crate::proto::connection::Connection;
+use crate::proto::stream_id::{Dir, StreamId};
 
-fn windows() -> Config {
-    Config {
-        initial_max_data: 4 << 20,
-        initial_max_stream_data_bidi_local: 1 << 20,
-        initial_max_stream_data_bidi_remote: 1 << 20,
-        initial_max_stream_data_uni: 1 << 20,
-        ..Config::default()
-    }
-}
-
+/// A connected client and server, their events taken.
 fn connected() -> (Connection, Connection) {
-    let now = Instant::now();
-    let mut client = Connection::new(Side::Client, windows(), now);
-    let mut server = Connection::new(Side::Server, windows(), now);
-    let mut buf = vec![0u8; 64 << 10];
-    for _ in 0..2 {
-        let n = client.poll_transmit(now, &mut buf);
-        server.handle_input(now, &buf[..n]);
-        let n = server.poll_transmit(now, &mut buf);
-        client.handle_input(now, &buf[..n]);
-    }
-    assert!(client.is_connected() && server.is_connected());
-    while server.poll_event().is_some() {}
-    while client.poll_event().is_some() {}
-    (client, server)
+    let p = Pair::connected(big_windows(), big_windows(), Chunking::Whole);
+    (p.client.conn, p.server.conn)
 }
 
 fn read_all(conn: &mut Connection, id: StreamId) -> (Vec<u8>, bool) {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::util::{Chunking, Pair};
+use super::util::{Chunking, Pair, big_windows};
 use crate::proto::connection::{Config, Connection, Event};
 use crate::proto::frame::{Frame, FrameType, StreamFrame};
 use crate::proto::record;
@@ -17,16 +17,6 @@ fn pattern(len: usize, salt: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(31) ^ (i >> 9) as u8 ^ salt)
         .collect()
-}
-
-fn big_windows() -> Config {
-    Config {
-        initial_max_data: 4 << 20,
-        initial_max_stream_data_bidi_local: 1 << 20,
-        initial_max_stream_data_bidi_remote: 1 << 20,
-        initial_max_stream_data_uni: 1 << 20,
-        ..Config::default()
-    }
 }
 
 /// Everything readable on `id`, in place.

@@ -11,6 +11,18 @@ use crate::proto::record::{Deframed, RecordReader};
 use crate::proto::shared::SharedBytes;
 use crate::proto::stream_id::Side;
 
+/// Windows large enough that flow control holds nothing back in a test moving a few
+/// hundred kilobytes: 4 MiB for the connection, 1 MiB per stream.
+pub fn big_windows() -> Config {
+    Config {
+        initial_max_data: 4 << 20,
+        initial_max_stream_data_bidi_local: 1 << 20,
+        initial_max_stream_data_bidi_remote: 1 << 20,
+        initial_max_stream_data_uni: 1 << 20,
+        ..Config::default()
+    }
+}
+
 /// A small deterministic PRNG (xorshift64*), so failures replay exactly.
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
