@@ -301,12 +301,16 @@ runtime_depends=$(shlib_depends "$runtime/$libdir/$real_name")
 
 # --- Control files and packages ----------------------------------------------------------------
 
-# Writes DEBIAN/control (fields from stdin, Installed-Size added) and DEBIAN/md5sums for tree $1.
+# Writes DEBIAN/control for package $2 in tree $1 (the fields every package has, then those
+# from stdin, then Installed-Size) and DEBIAN/md5sums.
 write_control() {
     tree=$1
     size=$(du -sk "$tree" | cut -f1)
     mkdir -p "$tree/DEBIAN"
     {
+        printf 'Package: %s\nSource: msquic-qmux\nVersion: %s\nArchitecture: %s\n' \
+            "$2" "$deb_version" "$arch"
+        printf 'Multi-Arch: same\nMaintainer: %s\n' "$maintainer"
         cat
         printf 'Installed-Size: %s\n' "$size"
     } >"$tree/DEBIAN/control"
@@ -319,13 +323,7 @@ about=" msquic-qmux is a binary drop-in for Microsoft's libmsquic.so.2: programs
  for the MsQuic API version $MSQUIC_VERSION run unchanged with it and talk QMux (QUIC v1
  stream frames over TLS 1.3 on TCP) instead of QUIC over UDP."
 
-write_control "$runtime" <<EOF
-Package: libmsquic
-Source: msquic-qmux
-Version: $deb_version
-Architecture: $arch
-Multi-Arch: same
-Maintainer: $maintainer
+write_control "$runtime" libmsquic <<EOF
 ${runtime_depends:+Depends: $runtime_depends
 }Section: libs
 Priority: optional
@@ -336,13 +334,7 @@ $about
  msquic-qmux $version).
 EOF
 
-write_control "$dev" <<EOF
-Package: libmsquic-dev
-Source: msquic-qmux
-Version: $deb_version
-Architecture: $arch
-Multi-Arch: same
-Maintainer: $maintainer
+write_control "$dev" libmsquic-dev <<EOF
 Depends: libmsquic (= $deb_version)
 Section: libdevel
 Priority: optional
@@ -361,13 +353,7 @@ printf 'activate-noawait ldconfig\n' >"$runtime/DEBIAN/triggers"
 chmod 0644 "$runtime/DEBIAN/shlibs" "$runtime/DEBIAN/triggers"
 
 if [ "$dbgsym" = yes ]; then
-    write_control "$dbg" <<EOF
-Package: libmsquic-dbgsym
-Source: msquic-qmux
-Version: $deb_version
-Architecture: $arch
-Multi-Arch: same
-Maintainer: $maintainer
+    write_control "$dbg" libmsquic-dbgsym <<EOF
 Depends: libmsquic (= $deb_version)
 Section: debug
 Priority: optional
