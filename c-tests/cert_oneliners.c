@@ -15,52 +15,12 @@
  * does not hold it: UNKNOWN_CA (TLS alert 48, 0xbebc330). MsQuic 2.5.1 does not check the
  * server name at all (it accepts the name mismatches); later MsQuic releases do, as here. */
 #define _DEFAULT_SOURCE /* mkdtemp */
-#include "support/qmux_test.h"
-
 #include <stdlib.h>
 
 #define ALPN "oneliner"
+#include "support/cert_harness.h"
 
-static const QUIC_API_TABLE* api;
-static HQUIC current_server_config;
 static char dir[64];
-
-typedef struct {
-    Counter connected, done;
-    QUIC_STATUS status;
-} Run;
-
-static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
-    (void)ctx;
-    if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) api->ConnectionClose(conn);
-    return QUIC_STATUS_SUCCESS;
-}
-
-static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTENER_EVENT* ev) {
-    (void)listener;
-    (void)ctx;
-    return accept_connection(api, ev, (void*)ServerConnection, NULL, current_server_config);
-}
-
-static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
-    Run* r = ctx;
-    TRACE_CONN(ev);
-    switch (ev->Type) {
-    case QUIC_CONNECTION_EVENT_CONNECTED:
-        counter_add(&r->connected, 1);
-        api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
-        break;
-    case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT:
-        r->status = ev->SHUTDOWN_INITIATED_BY_TRANSPORT.Status;
-        break;
-    case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
-        counter_add(&r->done, 1);
-        break;
-    default:
-        break;
-    }
-    return QUIC_STATUS_SUCCESS;
-}
 
 static void path_of(char* out, size_t n, const char* name, const char* what) {
     snprintf(out, n, "%s/%s/%s.pem", dir, name, what);
@@ -82,34 +42,19 @@ static int make(const char* name, const char* command) {
     return system(cmd) == 0;
 }
 
+/* A configuration with the certificate in directory `name` (NULL: none), `flags`, and the
+ * certificate in directory `ca` as CA file (NULL: none); NULL if it does not load. */
 static HQUIC config_with(HQUIC reg, const char* name, QUIC_CREDENTIAL_FLAGS flags,
                          const char* ca) {
-    QUIC_BUFFER a = {(uint32_t)strlen(ALPN), (uint8_t*)ALPN};
-    HQUIC cfg = NULL;
-    CHECK(api->ConfigurationOpen(reg, &a, 1, NULL, 0, NULL, &cfg) == QUIC_STATUS_SUCCESS);
-    char cert[128], key[128], ca_path[128];
-    QUIC_CERTIFICATE_FILE files = {key, cert};
-    QUIC_CREDENTIAL_CONFIG cred;
-    memset(&cred, 0, sizeof(cred));
-    cred.Flags = flags;
+    char cert[128], key[128], ca_path[128], label[64];
     if (name != NULL) {
         path_of(cert, sizeof(cert), name, "cert");
         path_of(key, sizeof(key), name, "key");
-        cred.Type = QUIC_CREDENTIAL_TYPE_CERTIFICATE_FILE;
-        cred.CertificateFile = &files;
     }
-    if (ca != NULL) {
-        path_of(ca_path, sizeof(ca_path), ca, "cert");
-        cred.Flags |= QUIC_CREDENTIAL_FLAG_SET_CA_CERTIFICATE_FILE;
-        cred.CaCertificateFile = ca_path;
-    }
-    QUIC_STATUS status = api->ConfigurationLoadCredential(cfg, &cred);
-    if (QUIC_FAILED(status)) {
-        fprintf(stderr, "loading %s (ca %s): 0x%x\n", name ? name : "-", ca ? ca : "-", status);
-        api->ConfigurationClose(cfg);
-        return NULL;
-    }
-    return cfg;
+    if (ca != NULL) path_of(ca_path, sizeof(ca_path), ca, "cert");
+    snprintf(label, sizeof(label), "%s (ca %s)", name ? name : "-", ca ? ca : "-");
+    return cert_config(reg, label, name ? cert : NULL, name ? key : NULL, flags,
+                       ca ? ca_path : NULL);
 }
 
 enum { NO_VALIDATION, CA_FILE, SYSTEM_STORE };
@@ -125,26 +70,11 @@ static QUIC_STATUS outcome(HQUIC reg, uint16_t port, const char* name, int mode,
     HQUIC c = config_with(reg, NULL, flags, mode == CA_FILE ? name : NULL);
     CHECK(s != NULL && c != NULL);
     if (s == NULL || c == NULL) return QUIC_STATUS_INTERNAL_ERROR;
-    Run r;
-    memset(&r, 0, sizeof(r));
-    counter_init(&r.connected);
-    counter_init(&r.done);
-    current_server_config = s;
-    HQUIC conn = NULL;
-    CHECK(api->ConnectionOpen(reg, ClientConnection, &r, &conn) == QUIC_STATUS_SUCCESS);
-    QUIC_ADDR addr;
-    memset(&addr, 0, sizeof(addr));
-    QuicAddrSetFamily(&addr, QUIC_ADDRESS_FAMILY_INET);
-    addr.Ipv4.sin_addr.s_addr = htonl(0x7f000001);
-    QuicAddrSetPort(&addr, port);
-    CHECK(api->SetParam(conn, QUIC_PARAM_CONN_REMOTE_ADDRESS, sizeof(addr), &addr) ==
-          QUIC_STATUS_SUCCESS);
-    CHECK(QUIC_SUCCEEDED(api->ConnectionStart(conn, c, QUIC_ADDRESS_FAMILY_INET, server_name, port)));
-    CHECK(counter_wait(&r.done, 1, 10000));
-    api->ConnectionClose(conn);
+    QUIC_STATUS status = QUIC_STATUS_SUCCESS;
+    int connected = connect_once(reg, s, c, port, server_name, &status);
     api->ConfigurationClose(s);
     api->ConfigurationClose(c);
-    QUIC_STATUS result = counter_get(&r.connected) == 1 ? QUIC_STATUS_SUCCESS : r.status;
+    QUIC_STATUS result = connected ? QUIC_STATUS_SUCCESS : status;
     printf("%-9s %-13s as %-13s: 0x%x\n", name, mode_names[mode], server_name, result);
     return result;
 }
