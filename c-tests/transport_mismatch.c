@@ -48,39 +48,12 @@ static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTE
     return api->ConnectionSetConfiguration(ev->NEW_CONNECTION.Connection, server_config);
 }
 
-static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
-    TRACE_CONN(ev);
-    Side* c = ctx;
-    if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
-        c->connected = 1;
-        api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
-    } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT) {
-        c->status = ev->SHUTDOWN_INITIATED_BY_TRANSPORT.Status;
-    } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
-        counter_add(&c->done, 1);
-    }
-    return QUIC_STATUS_SUCCESS;
-}
-
 static HQUIC registration(uint32_t transport) {
     HQUIC reg = NULL;
     CHECK(api->RegistrationOpen(NULL, &reg) == QUIC_STATUS_SUCCESS);
     CHECK(api->SetParam(reg, QUIC_PARAM_REGISTRATION_TRANSPORT, sizeof(transport), &transport) ==
           QUIC_STATUS_SUCCESS);
     return reg;
-}
-
-/* Connects a client of `client_reg` to `port`; fills `c`. */
-static void run_client(HQUIC client_reg, HQUIC cfg, uint16_t port, Side* c) {
-    memset(c, 0, sizeof(*c));
-    counter_init(&c->done);
-    HQUIC conn = NULL;
-    CHECK(api->ConnectionOpen(client_reg, ClientConnection, c, &conn) == QUIC_STATUS_SUCCESS);
-    CHECK(QUIC_SUCCEEDED(
-        api->ConnectionStart(conn, cfg, QUIC_ADDRESS_FAMILY_INET, "localhost", port)));
-    CHECK(counter_wait(&c->done, 1, 10000));
-    api->ConnectionClose(conn);
-    counter_destroy(&c->done);
 }
 
 static void round_over(uint32_t client_transport, uint32_t server_transport) {
@@ -96,11 +69,11 @@ static void round_over(uint32_t client_transport, uint32_t server_transport) {
     memset(&server_side, 0, sizeof(server_side));
     counter_init(&server_side.done);
     counter_init(&new_connections);
-    Side client;
-    run_client(client_reg, cfg, port, &client);
-    printf("  client status %u\n", client.status);
-    CHECK(!client.connected);
-    CHECK(client.status == QUIC_STATUS_VER_NEG_ERROR);
+    QUIC_STATUS client_status = 0;
+    int connected = qt_connect_once(api, client_reg, cfg, NULL, "localhost", port, &client_status);
+    printf("  client status %u\n", client_status);
+    CHECK(!connected);
+    CHECK(client_status == QUIC_STATUS_VER_NEG_ERROR);
     if (server_transport == QUIC_TRANSPORT_QMUX_TCP) {
         /* The plain server accepted a socket whose peer speaks TLS. */
         CHECK(counter_wait(&server_side.done, 1, 10000));
@@ -119,8 +92,7 @@ static void round_over(uint32_t client_transport, uint32_t server_transport) {
     memset(&server_side, 0, sizeof(server_side));
     counter_init(&server_side.done);
     counter_init(&new_connections);
-    run_client(server_reg, good_cfg, port, &client);
-    CHECK(client.connected);
+    CHECK(qt_connect_once(api, server_reg, good_cfg, NULL, "localhost", port, NULL));
     CHECK(counter_wait(&server_side.done, 1, 10000));
     CHECK(server_side.connected);
     counter_destroy(&new_connections);

@@ -1,7 +1,7 @@
 /* The certificate tests' common parts: a listener that hands each connection the
- * configuration in `current_server_config`, a client that shuts down once CONNECTED and
- * records the transport's status, a configuration from certificate files, and one connection
- * attempt. The includer defines ALPN. Included by cert_accept.c and cert_oneliners.c only. */
+ * configuration in `current_server_config`, a configuration from certificate files, and one
+ * connection attempt to 127.0.0.1 under a given server name (qt_connect_once). The includer
+ * defines ALPN. Included by cert_accept.c and cert_oneliners.c only. */
 #ifndef CERT_HARNESS_H
 #define CERT_HARNESS_H
 
@@ -9,11 +9,6 @@
 
 static const QUIC_API_TABLE* api;
 static HQUIC current_server_config; /* what the listener gives the next connection */
-
-typedef struct {
-    Counter connected, done;
-    QUIC_STATUS status;
-} Run;
 
 static QUIC_STATUS QUIC_API ServerConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
     (void)ctx;
@@ -25,26 +20,6 @@ static QUIC_STATUS QUIC_API ServerListener(HQUIC listener, void* ctx, QUIC_LISTE
     (void)listener;
     (void)ctx;
     return accept_connection(api, ev, (void*)ServerConnection, NULL, current_server_config);
-}
-
-static QUIC_STATUS QUIC_API ClientConnection(HQUIC conn, void* ctx, QUIC_CONNECTION_EVENT* ev) {
-    Run* r = ctx;
-    TRACE_CONN(ev);
-    switch (ev->Type) {
-    case QUIC_CONNECTION_EVENT_CONNECTED:
-        counter_add(&r->connected, 1);
-        api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
-        break;
-    case QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT:
-        r->status = ev->SHUTDOWN_INITIATED_BY_TRANSPORT.Status;
-        break;
-    case QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE:
-        counter_add(&r->done, 1);
-        break;
-    default:
-        break;
-    }
-    return QUIC_STATUS_SUCCESS;
 }
 
 /* A configuration for ALPN with the certificate and key files `cert` and `key` (NULL: no
@@ -82,26 +57,13 @@ static HQUIC cert_config(HQUIC reg, const char* label, const char* cert, const c
 static int connect_once(HQUIC reg, HQUIC server_cfg, HQUIC client_cfg, uint16_t port,
                         const char* server_name, QUIC_STATUS* status) {
     if (server_cfg == NULL || client_cfg == NULL) return 0;
-    Run r;
-    memset(&r, 0, sizeof(r));
-    counter_init(&r.connected);
-    counter_init(&r.done);
     current_server_config = server_cfg;
-    HQUIC conn = NULL;
-    CHECK(api->ConnectionOpen(reg, ClientConnection, &r, &conn) == QUIC_STATUS_SUCCESS);
     QUIC_ADDR addr;
     memset(&addr, 0, sizeof(addr));
     QuicAddrSetFamily(&addr, QUIC_ADDRESS_FAMILY_INET);
     addr.Ipv4.sin_addr.s_addr = htonl(0x7f000001);
     QuicAddrSetPort(&addr, port);
-    CHECK(api->SetParam(conn, QUIC_PARAM_CONN_REMOTE_ADDRESS, sizeof(addr), &addr) ==
-          QUIC_STATUS_SUCCESS);
-    CHECK(QUIC_SUCCEEDED(
-        api->ConnectionStart(conn, client_cfg, QUIC_ADDRESS_FAMILY_INET, server_name, port)));
-    CHECK(counter_wait(&r.done, 1, 10000));
-    api->ConnectionClose(conn);
-    if (status != NULL) *status = r.status;
-    return counter_get(&r.connected) == 1;
+    return qt_connect_once(api, reg, client_cfg, &addr, server_name, port, status);
 }
 
 #endif

@@ -538,6 +538,56 @@ static inline QUIC_STATUS QUIC_API test_server_listener(HQUIC listener, void* ct
     return accept_connection(server->api, ev, handler, server, server->config);
 }
 
+/* One client connection attempt (see qt_connect_once). */
+typedef struct {
+    const QUIC_API_TABLE* api;
+    int connected;      /* CONNECTED came */
+    QUIC_STATUS status; /* SHUTDOWN_INITIATED_BY_TRANSPORT's status, if it came */
+    Counter done;
+} ConnectAttempt;
+
+/* qt_connect_once's client callback (its transcript role is ClientConnection). */
+static inline QUIC_STATUS QUIC_API qt_connect_event(HQUIC conn, void* ctx,
+                                                    QUIC_CONNECTION_EVENT* ev) {
+    qt_conn_event("ClientConnection", ev);
+    ConnectAttempt* c = ctx;
+    if (ev->Type == QUIC_CONNECTION_EVENT_CONNECTED) {
+        c->connected = 1;
+        c->api->ConnectionShutdown(conn, QUIC_CONNECTION_SHUTDOWN_FLAG_NONE, 0);
+    } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_INITIATED_BY_TRANSPORT) {
+        c->status = ev->SHUTDOWN_INITIATED_BY_TRANSPORT.Status;
+    } else if (ev->Type == QUIC_CONNECTION_EVENT_SHUTDOWN_COMPLETE) {
+        counter_add(&c->done, 1);
+    }
+    return QUIC_STATUS_SUCCESS;
+}
+
+/* Connects a client of `reg` with `cfg` to `server_name`:`port` (at `remote` instead of the
+ * name's address when not NULL), shuts it down once connected and waits (10 s at most) for
+ * its end; returns whether CONNECTED came, and the transport's status in `status` (if not
+ * NULL; 0 when it ended without one). */
+static inline int qt_connect_once(const QUIC_API_TABLE* api, HQUIC reg, HQUIC cfg,
+                                  const QUIC_ADDR* remote, const char* server_name,
+                                  uint16_t port, QUIC_STATUS* status) {
+    ConnectAttempt c;
+    memset(&c, 0, sizeof(c));
+    c.api = api;
+    counter_init(&c.done);
+    HQUIC conn = NULL;
+    CHECK(api->ConnectionOpen(reg, qt_connect_event, &c, &conn) == QUIC_STATUS_SUCCESS);
+    if (remote != NULL) {
+        CHECK(api->SetParam(conn, QUIC_PARAM_CONN_REMOTE_ADDRESS, sizeof(*remote), remote) ==
+              QUIC_STATUS_SUCCESS);
+    }
+    CHECK(QUIC_SUCCEEDED(
+        api->ConnectionStart(conn, cfg, QUIC_ADDRESS_FAMILY_INET, server_name, port)));
+    CHECK(counter_wait(&c.done, 1, 10000));
+    api->ConnectionClose(conn);
+    counter_destroy(&c.done);
+    if (status != NULL) *status = c.status;
+    return c.connected;
+}
+
 /* Starts `listener` on 127.0.0.1 with an ephemeral port for `alpn`; returns the port. */
 static inline uint16_t start_listener(const QUIC_API_TABLE* api, HQUIC listener, const char* alpn) {
     QUIC_BUFFER a = {(uint32_t)strlen(alpn), (uint8_t*)alpn};
