@@ -21,19 +21,19 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::api::abi::*;
-use crate::api::alpn_choice;
-use crate::api::boundary;
-use crate::api::callbacks;
+use crate::api::configuration::credentials::LoadedTls;
 use crate::api::configuration::read_alpns;
-use crate::api::conn_worker::{ConnSlot, PendingAccept};
+use crate::api::connection::alpn_choice;
+use crate::api::connection::sockaddr;
+use crate::api::connection::worker::{ConnSlot, PendingAccept};
 use crate::api::connection::{self, Connection};
-use crate::api::credentials::LoadedTls;
-use crate::api::handle::{Handle, Kind, Object};
+use crate::api::door::boundary;
+use crate::api::door::callbacks;
+use crate::api::door::handle::{Handle, Kind, Object};
+use crate::api::door::status_names::StatusName;
 use crate::api::param::objects::ListenerParams;
 use crate::api::registration::{ChildGuard, FinalEventScope, Registration};
 use crate::api::settings::Settings;
-use crate::api::sockaddr;
-use crate::api::status_names::StatusName;
 use crate::proto;
 use crate::runtime::conn::{Conn, HelloReader, OnHello, OnRefused, Wire, reset_on_close};
 use crate::runtime::counters;
@@ -541,7 +541,7 @@ fn bind_and_register(
         drop(shared);
         // On the library's shared workers, which outlive every registration's own (see the
         // module's comment); they exist while any registration does.
-        let host = crate::api::library::pool().unwrap_or_else(|| listener.obj.pool.clone());
+        let host = crate::api::door::library::pool().unwrap_or_else(|| listener.obj.pool.clone());
         let worker = PoolWorker {
             index: worker_for(&listener.obj, &host).index(),
             pool: host,
@@ -796,7 +796,7 @@ fn raise_new_connection(
         let _ = reset_on_close(&sock);
         return;
     };
-    let Some(slot) = crate::api::conn_worker::slot(conn.as_hquic() as usize) else {
+    let Some(slot) = crate::api::connection::worker::slot(conn.as_hquic() as usize) else {
         return;
     };
     conn.obj.info.lock().local_address = local;
@@ -945,7 +945,10 @@ pub(crate) fn configure_accepted(
                 .then(|| TlsSession::offered_ticket_data(&server, &hello))
                 .flatten()
                 .map(|state| {
-                    crate::api::resumption::check_offered(&state, &engine.transport_parameters())
+                    crate::api::connection::resumption::check_offered(
+                        &state,
+                        &engine.transport_parameters(),
+                    )
                 });
             let sock = pending.sock;
             let started = Instant::now();
@@ -963,7 +966,9 @@ pub(crate) fn configure_accepted(
                     TlsSession::server_resuming(&server, &hello, buf, wire.as_deref(), resumption);
                 match session {
                     Ok(mut session) => {
-                        if let Some(sink) = crate::api::tls_secrets::take_sink(&slot.handle) {
+                        if let Some(sink) =
+                            crate::api::connection::tls_secrets::take_sink(&slot.handle)
+                        {
                             session.set_secret_sink(sink);
                         }
                         let wire = Wire::Tls(Box::new(session));
@@ -988,7 +993,7 @@ pub(crate) fn configure_accepted(
             return match offered {
                 // RESUMED first; the handshake goes on with the application's answer.
                 Some(Some(data)) => {
-                    crate::api::resumption::defer_accept(
+                    crate::api::connection::resumption::defer_accept(
                         cx,
                         slot,
                         data,

@@ -4,7 +4,7 @@ use core::ffi::c_void;
 use core::ptr::{null, null_mut};
 
 use crate::api::abi::*;
-use crate::api::entry::{MsQuicClose, MsQuicOpenVersion};
+use crate::api::door::entry::{MsQuicClose, MsQuicOpenVersion};
 
 /// Opens a table, hands it to `f`, and closes it.
 fn with_table(f: impl FnOnce(&QUIC_API_TABLE)) {

@@ -19,18 +19,19 @@ use crate::api::abi::{
     QUIC_PARAM_TLS_NEGOTIATED_ALPN, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
     QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
 };
-use crate::api::conn_options;
+use crate::api::connection::datagram;
+use crate::api::connection::options;
+use crate::api::connection::sockaddr;
+use crate::api::connection::started_settings;
+use crate::api::connection::stats;
 use crate::api::connection::{Connection, on_slot};
-use crate::api::datagram;
-use crate::api::handle::Handle;
+use crate::api::door::handle::Handle;
 use crate::api::listener::Listener;
 use crate::api::param::buffer::{answer, read_exact};
-use crate::api::param::conn_stats;
-use crate::api::param::stream_stats;
 use crate::api::settings::{get_settings_param, set_settings_param};
-use crate::api::sockaddr;
+use crate::api::stream::reset;
+use crate::api::stream::stats as stream_stats;
 use crate::api::stream::{self, Stream};
-use crate::api::{started_settings, stream_reset};
 use crate::proto::{Dir, Side, StreamId};
 
 /// What a connection's engine says about its stream limits, read on its worker.
@@ -205,7 +206,7 @@ pub(crate) unsafe fn get(
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::get(h) }?;
             // SAFETY: as above.
-            unsafe { conn_stats::get(&conn, param, len, buf) }
+            unsafe { stats::get(&conn, param, len, buf) }
         }
         QUIC_PARAM_CONN_DATAGRAM_RECEIVE_ENABLED | QUIC_PARAM_CONN_DATAGRAM_SEND_ENABLED => {
             // SAFETY: as above.
@@ -280,17 +281,17 @@ pub(crate) unsafe fn get(
             // SAFETY: as above.
             unsafe { stream_stats::get(&stream, len, buf) }
         }
-        QUIC_PARAM_STREAM_RELIABLE_OFFSET | stream_reset::PARAM_STREAM_RELIABLE_OFFSET_RECV => {
+        QUIC_PARAM_STREAM_RELIABLE_OFFSET | reset::PARAM_STREAM_RELIABLE_OFFSET_RECV => {
             // SAFETY: as above.
             let stream = unsafe { Handle::<Stream>::borrow(h) }?;
             // SAFETY: as above.
-            unsafe { stream_reset::get(stream, param, len, buf) }
+            unsafe { reset::get(stream, param, len, buf) }
         }
         _ => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::get(h) }?;
             // SAFETY: as above.
-            return unsafe { conn_options::get(&conn, param, len, buf) };
+            return unsafe { options::get(&conn, param, len, buf) };
         }
     };
     Some(status)
@@ -372,13 +373,13 @@ pub(crate) unsafe fn set(
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
             // SAFETY: as above; the application keeps the buffer for the handshake.
-            Some(unsafe { crate::api::tls_secrets::set(conn, len, buf) })
+            Some(unsafe { crate::api::connection::tls_secrets::set(conn, len, buf) })
         }
         crate::api::abi::QUIC_PARAM_CONN_RESUMPTION_TICKET => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::get(h) }?;
             // SAFETY: as above.
-            Some(unsafe { crate::api::resumption::set_ticket(&conn, len, buf) })
+            Some(unsafe { crate::api::connection::resumption::set_ticket(&conn, len, buf) })
         }
         QUIC_PARAM_STREAM_PRIORITY => {
             // SAFETY: as above.
@@ -394,9 +395,9 @@ pub(crate) unsafe fn set(
             // SAFETY: as above.
             let stream = unsafe { Handle::<Stream>::borrow(h) }?;
             // SAFETY: as above.
-            Some(unsafe { stream_reset::set(stream, len, buf) })
+            Some(unsafe { reset::set(stream, len, buf) })
         }
-        stream_reset::PARAM_STREAM_RELIABLE_OFFSET_RECV => Some(QUIC_STATUS_INVALID_PARAMETER),
+        reset::PARAM_STREAM_RELIABLE_OFFSET_RECV => Some(QUIC_STATUS_INVALID_PARAMETER),
         QUIC_PARAM_LISTENER_LOCAL_ADDRESS
         | QUIC_PARAM_LISTENER_STATS
         | QUIC_PARAM_STREAM_ID
@@ -415,7 +416,7 @@ pub(crate) unsafe fn set(
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::get(h) }?;
             // SAFETY: as above.
-            unsafe { conn_options::set(&conn, param, len, buf) }
+            unsafe { options::set(&conn, param, len, buf) }
         }
     }
 }

@@ -1,29 +1,24 @@
 //! `SetParam` and `GetParam`: dispatch by handle kind and parameter prefix.
 
 pub(crate) mod buffer;
-mod configuration;
-mod conn_stats;
-mod global;
 mod handles;
-mod known;
-pub(crate) mod lib_params;
-mod net_stats;
+pub(crate) mod known;
 pub(crate) mod objects;
-mod registration;
-pub(crate) mod stream_stats;
 pub(crate) mod versions;
 
 use core::ffi::c_void;
 
-pub(crate) use lib_params::reset as reset_global;
-pub(crate) use registration::{TRANSPORT_ENV, transport_from_env, transport_name};
+pub(crate) use crate::api::global::lib_params::reset as reset_global;
+pub(crate) use crate::api::registration::params::{
+    TRANSPORT_ENV, transport_from_env, transport_name,
+};
 
 use crate::api::abi::{
     HQUIC, QUIC_PARAM_CONFIGURATION_SETTINGS, QUIC_PARAM_HIGH_PRIORITY, QUIC_STATUS,
     QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_NOT_SUPPORTED,
 };
-use crate::api::boundary;
-use crate::api::handle::{self, Kind};
+use crate::api::door::boundary;
+use crate::api::door::handle::{self, Kind};
 
 /// Which parameter prefixes a handle of `kind` answers: its own, and those of its ancestors'
 /// scopes that MsQuic routes through it.
@@ -54,7 +49,7 @@ unsafe fn route(h: HQUIC, param: u32) -> Result<Kind, QUIC_STATUS> {
         .ok_or(QUIC_STATUS_INVALID_PARAMETER)?;
     // MsQuic's one private id answered here: the reliable size a peer's RESET_STREAM_AT
     // announced, on streams only.
-    if param == crate::api::stream_reset::PARAM_STREAM_RELIABLE_OFFSET_RECV {
+    if param == crate::api::stream::reset::PARAM_STREAM_RELIABLE_OFFSET_RECV {
         return if kind == Kind::Stream {
             Ok(kind)
         } else {
@@ -107,7 +102,7 @@ pub(crate) unsafe extern "C" fn set_param(
         let param = param & !QUIC_PARAM_HIGH_PRIORITY;
         if h.is_null() {
             // SAFETY: the buffer is as the API contract says.
-            return unsafe { global::set(param, buffer_length, buffer) };
+            return unsafe { crate::api::global::params::set(param, buffer_length, buffer) };
         }
         // SAFETY: `h` is an application handle.
         let (h, kind) = match unsafe { route(h, param) } {
@@ -116,18 +111,20 @@ pub(crate) unsafe extern "C" fn set_param(
             Err(status) => return status,
         };
         match (param, kind) {
-            (registration::TRANSPORT, Kind::Registration) => {
+            (crate::api::registration::params::TRANSPORT, Kind::Registration) => {
                 // SAFETY: `h` is an application handle; the buffer is as the API contract says.
-                return unsafe { registration::set_transport(h, buffer_length, buffer) };
+                return unsafe {
+                    crate::api::registration::params::set_transport(h, buffer_length, buffer)
+                };
             }
             (QUIC_PARAM_CONFIGURATION_SETTINGS, Kind::Configuration) => {
                 // SAFETY: as above.
-                return unsafe { configuration::set(h, buffer_length, buffer) };
+                return unsafe { crate::api::configuration::params::set(h, buffer_length, buffer) };
             }
             (crate::api::abi::QUIC_PARAM_CONFIGURATION_TICKET_KEYS, Kind::Configuration) => {
                 // SAFETY: as above.
                 let Some(config) = (unsafe {
-                    crate::api::handle::Handle::<crate::api::configuration::Configuration>::borrow(
+                    crate::api::door::handle::Handle::<crate::api::configuration::Configuration>::borrow(
                         h,
                     )
                 }) else {
@@ -135,7 +132,11 @@ pub(crate) unsafe extern "C" fn set_param(
                 };
                 // SAFETY: as above.
                 return unsafe {
-                    crate::api::resumption::set_ticket_keys(config, buffer_length, buffer)
+                    crate::api::connection::resumption::set_ticket_keys(
+                        config,
+                        buffer_length,
+                        buffer,
+                    )
                 };
             }
             _ => {}
@@ -168,7 +169,7 @@ pub(crate) unsafe extern "C" fn get_param(
         }
         if h.is_null() {
             // SAFETY: `buffer_length` is non-NULL; `buffer` is as the API contract says.
-            return unsafe { global::get(param, buffer_length, buffer) };
+            return unsafe { crate::api::global::params::get(param, buffer_length, buffer) };
         }
         // SAFETY: `h` is an application handle.
         let (h, kind) = match unsafe { route(h, param) } {
@@ -177,13 +178,15 @@ pub(crate) unsafe extern "C" fn get_param(
             Err(status) => return status,
         };
         match (param, kind) {
-            (registration::TRANSPORT, Kind::Registration) => {
+            (crate::api::registration::params::TRANSPORT, Kind::Registration) => {
                 // SAFETY: `h` is an application handle; the buffers are as the API contract say.
-                return unsafe { registration::get_transport(h, buffer_length, buffer) };
+                return unsafe {
+                    crate::api::registration::params::get_transport(h, buffer_length, buffer)
+                };
             }
             (QUIC_PARAM_CONFIGURATION_SETTINGS, Kind::Configuration) => {
                 // SAFETY: as above.
-                return unsafe { configuration::get(h, buffer_length, buffer) };
+                return unsafe { crate::api::configuration::params::get(h, buffer_length, buffer) };
             }
             _ => {}
         }

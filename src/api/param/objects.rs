@@ -20,14 +20,14 @@ use crate::api::abi::{
     QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED,
     QUIC_STATUS_SUCCESS, QUIC_TLS_ALERT_CODE_BAD_CERTIFICATE,
 };
-use crate::api::cert_events;
 use crate::api::configuration::Configuration;
 use crate::api::connection::Connection;
-use crate::api::handle::Handle;
+use crate::api::connection::cert_events;
+use crate::api::connection::net_stats;
+use crate::api::door::handle::Handle;
+use crate::api::global::lib_params;
 use crate::api::listener::Listener;
 use crate::api::param::buffer::{answer, read_exact};
-use crate::api::param::lib_params;
-use crate::api::param::net_stats;
 use crate::api::param::versions::{self, VersionLists};
 
 /// MsQuic's longest CIBIR id (the offset byte not counted).

@@ -25,7 +25,7 @@ impl Settings {
     /// - `KeepAliveIntervalMs` -> keep_alive_interval (0 = none).
     ///
     /// Replies to STOP_SENDING are held until the application has seen
-    /// PEER_RECEIVE_ABORTED (see `stream_reset::answer_stop`).
+    /// PEER_RECEIVE_ABORTED (see `api::stream::reset::answer_stop`).
     ///
     /// Record size, close wait and stream scheduling keep the engine's defaults. `is_server`
     /// is taken for symmetry with MsQuic, where some settings are side-specific; none of the
