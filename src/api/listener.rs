@@ -86,6 +86,14 @@ impl Object for Listener {
     const FINAL_DONE_AT_OPEN: bool = true;
 }
 
+impl callbacks::Delivers for Listener {
+    type Event = QUIC_LISTENER_EVENT;
+
+    fn log(h: usize, event: &QUIC_LISTENER_EVENT) {
+        crate::api::door::event_log::listener(h, event);
+    }
+}
+
 impl crate::api::registration::InFinalEvent for Handle<Listener> {
     fn closed_holding_place_in(&self, registration: &Registration) -> bool {
         self.is_closed_by_app()
@@ -185,7 +193,7 @@ fn report_stop(listener: &Handle<Listener>) {
     let outer_cb = IN_CALLBACK.with(|c| c.replace(key));
     listener.final_event_started();
     let scope = FinalEventScope::enter(listener.arc());
-    callbacks::listener(listener, &mut event);
+    callbacks::deliver(listener, &mut event);
     drop(scope);
     // A ListenerClose made inside the event completes now, and the listener leaves its
     // registration (whose RegistrationClose waits for that, as in MsQuic).
@@ -268,13 +276,9 @@ impl SharedSocket {
     }
 }
 
-/// Every bound listening socket in the process, by bound address.
+/// Every bound listening socket in the process, by bound address. Each one added or removed
+/// is told to the performance counters (`global::counted`, the library's "in use").
 static SHARED: Mutex<BTreeMap<SocketAddr, Arc<SharedSocket>>> = Mutex::new(BTreeMap::new());
-
-/// Whether any listener holds a socket (part of MsQuic's "library in use").
-pub(crate) fn any_bound() -> bool {
-    !SHARED.lock().is_empty()
-}
 
 /// `ListenerOpen`.
 pub(crate) unsafe extern "C" fn open(
@@ -343,8 +347,8 @@ fn stop_and_report(listener: &Arc<Handle<Listener>>, wait: bool) {
             ls.retain(|(l, _)| !Arc::ptr_eq(l, listener));
             ls.is_empty()
         };
-        if empty {
-            shared.remove(local);
+        if empty && shared.remove(local).is_some() {
+            crate::api::global::counted::listener_socket_closed();
         }
         empty
     });
@@ -541,7 +545,7 @@ fn bind_and_register(
         drop(shared);
         // On the library's shared workers, which outlive every registration's own (see the
         // module's comment); they exist while any registration does.
-        let host = crate::api::door::library::pool().unwrap_or_else(|| listener.obj.pool.clone());
+        let host = crate::api::global::pool::pool().unwrap_or_else(|| listener.obj.pool.clone());
         let worker = PoolWorker {
             index: worker_for(&listener.obj, &host).index(),
             pool: host,
@@ -566,7 +570,9 @@ fn bind_and_register(
                     "listener start address={local} alpn={:?}",
                     alpn_names(&alpns)
                 );
-                SHARED.lock().insert(local, entry);
+                if SHARED.lock().insert(local, entry).is_none() {
+                    crate::api::global::counted::listener_socket_opened();
+                }
                 let mut state = listener.obj.state.lock();
                 state.worker = Some(worker.clone());
                 state.last_worker = Some(worker);
@@ -837,7 +843,7 @@ fn raise_new_connection(
     slot.alpn_choice.begin(&info, &client_alpns);
     let outer = IN_CALLBACK.with(|c| c.replace(key));
     boundary::take_last_failure();
-    let status = callbacks::listener(listener, &mut event);
+    let status = callbacks::deliver(listener, &mut event);
     IN_CALLBACK.with(|c| c.set(outer));
     slot.alpn_choice.end();
     if QUIC_FAILED(status) {

@@ -8,9 +8,12 @@ use core::ffi::c_void;
 use parking_lot::Mutex;
 
 use crate::api::abi::{
-    HQUIC, QUIC_BUFFER, QUIC_CREDENTIAL_CONFIG, QUIC_CREDENTIAL_FLAG_LOAD_ASYNCHRONOUS,
-    QUIC_SETTINGS, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_PENDING,
-    QUIC_STATUS_SUCCESS,
+    HQUIC, QUIC_BUFFER, QUIC_CREDENTIAL_CONFIG, QUIC_CREDENTIAL_FLAG_DEFER_CERTIFICATE_VALIDATION,
+    QUIC_CREDENTIAL_FLAG_INDICATE_CERTIFICATE_RECEIVED, QUIC_CREDENTIAL_FLAG_LOAD_ASYNCHRONOUS,
+    QUIC_CREDENTIAL_FLAG_NO_CERTIFICATE_VALIDATION,
+    QUIC_CREDENTIAL_FLAG_REQUIRE_CLIENT_AUTHENTICATION,
+    QUIC_CREDENTIAL_FLAG_USE_PORTABLE_CERTIFICATES, QUIC_SETTINGS, QUIC_STATUS,
+    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS,
 };
 use crate::api::door::boundary;
 use crate::api::door::handle::{Handle, Kind, Object};
@@ -21,6 +24,14 @@ use credentials::LoadedTls;
 
 /// The longest ALPN token.
 pub(crate) const MAX_ALPN_LENGTH: u32 = 255;
+
+/// The credential flags a configuration keeps in [`Configuration::cert_flags`], the ones the
+/// connections' certificate events and validation read (`connection::cert_events`).
+const CERT_FLAGS: u32 = QUIC_CREDENTIAL_FLAG_INDICATE_CERTIFICATE_RECEIVED.0
+    | QUIC_CREDENTIAL_FLAG_DEFER_CERTIFICATE_VALIDATION.0
+    | QUIC_CREDENTIAL_FLAG_USE_PORTABLE_CERTIFICATES.0
+    | QUIC_CREDENTIAL_FLAG_NO_CERTIFICATE_VALIDATION.0
+    | QUIC_CREDENTIAL_FLAG_REQUIRE_CLIENT_AUTHENTICATION.0;
 
 /// A configuration: ALPN list, settings and (later) credentials.
 pub(crate) struct Configuration {
@@ -151,7 +162,7 @@ pub(crate) unsafe extern "C" fn load_credential(
         };
         let asynchronous = cred.Flags.0 & QUIC_CREDENTIAL_FLAG_LOAD_ASYNCHRONOUS.0 != 0;
         config.obj.cert_flags.store(
-            cred.Flags.0 & crate::api::connection::cert_events::CREDENTIAL_FLAGS,
+            cred.Flags.0 & CERT_FLAGS,
             std::sync::atomic::Ordering::Relaxed,
         );
         if !asynchronous {

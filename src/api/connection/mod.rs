@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use parking_lot::Mutex;
 
 use crate::api::abi::{
-    BOOLEAN, HQUIC, QUIC_ADDRESS_FAMILY, QUIC_CONNECTION_CALLBACK_HANDLER,
+    BOOLEAN, HQUIC, QUIC_ADDRESS_FAMILY, QUIC_CONNECTION_CALLBACK_HANDLER, QUIC_CONNECTION_EVENT,
     QUIC_CONNECTION_SHUTDOWN_FLAG_SILENT, QUIC_CONNECTION_SHUTDOWN_FLAGS, QUIC_HANDSHAKE_INFO,
     QUIC_SEND_RESUMPTION_FLAGS, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
     QUIC_STATUS_INVALID_STATE, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS, QUIC_TRANSPORT_QMUX_TCP,
@@ -166,6 +166,14 @@ pub(crate) fn now_us() -> u64 {
 
 impl Object for Connection {
     const KIND: Kind = Kind::Connection;
+}
+
+impl crate::api::door::callbacks::Delivers for Connection {
+    type Event = QUIC_CONNECTION_EVENT;
+
+    fn log(h: usize, event: &QUIC_CONNECTION_EVENT) {
+        crate::api::door::event_log::connection(h, event);
+    }
 }
 
 impl Handle<Connection> {

@@ -1,5 +1,5 @@
-//! Connection statistics (`CONN_STATISTICS`, `CONN_STATISTICS_V2` and their `_PLAT` twins,
-//! `GLOBAL_STATISTICS_V2_SIZES`), from real sources (decisions.md §4):
+//! Connection statistics (`CONN_STATISTICS`, `CONN_STATISTICS_V2` and their `_PLAT` twins; the
+//! sizes `GLOBAL_STATISTICS_V2_SIZES` lists are `global::stats_sizes`), from real sources (decisions.md §4):
 //! - "packets" are QMux records, and byte counts are QMux bytes (before TLS), both counted by
 //!   the engine; stream byte counts are stream payload;
 //! - RTT, its variance and minimum, the congestion window, the path MTU and retransmissions
@@ -20,24 +20,15 @@ use parking_lot::Mutex;
 
 use crate::api::abi::{
     QUIC_PARAM_CONN_STATISTICS, QUIC_PARAM_CONN_STATISTICS_PLAT, QUIC_STATISTICS,
-    QUIC_STATISTICS_V2, QUIC_STATISTICS_V2_SIZE_1, QUIC_STATISTICS_V2_SIZE_2,
-    QUIC_STATISTICS_V2_SIZE_3, QUIC_STATISTICS_V2_SIZE_4, QUIC_STATISTICS_V2_SIZE_5, QUIC_STATUS,
-    QUIC_STATUS_BUFFER_TOO_SMALL, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_SUCCESS,
+    QUIC_STATISTICS_V2, QUIC_STATUS, QUIC_STATUS_BUFFER_TOO_SMALL, QUIC_STATUS_INVALID_PARAMETER,
+    QUIC_STATUS_SUCCESS,
 };
 use crate::api::connection::{Connection, on_slot};
 use crate::api::door::handle::Handle;
+use crate::api::global::stats_sizes::V2_SIZES;
 use crate::api::param::buffer::answer;
 use crate::proto::Stats;
 use crate::runtime::conn::TcpInfo;
-
-/// The `QUIC_STATISTICS_V2` sizes this library fills, oldest first.
-const V2_SIZES: [u32; 5] = [
-    QUIC_STATISTICS_V2_SIZE_1,
-    QUIC_STATISTICS_V2_SIZE_2,
-    QUIC_STATISTICS_V2_SIZE_3,
-    QUIC_STATISTICS_V2_SIZE_4,
-    QUIC_STATISTICS_V2_SIZE_5,
-];
 
 /// What the worker knows when asked.
 #[derive(Default)]
@@ -158,22 +149,4 @@ pub(crate) unsafe fn get(
         len.write(size);
     }
     QUIC_STATUS_SUCCESS
-}
-
-/// GetParam(`GLOBAL_STATISTICS_V2_SIZES`): the sizes, as many as fit (at least one).
-///
-/// # Safety
-/// `len` must be valid for reads and writes; `buf` NULL or writable for `*len` bytes.
-pub(crate) unsafe fn get_v2_sizes(len: *mut u32, buf: *mut c_void) -> QUIC_STATUS {
-    // SAFETY: `len` is valid by the caller's contract.
-    let have = unsafe { len.read() } as usize / size_of::<u32>();
-    if have == 0 {
-        // SAFETY: as above.
-        unsafe { len.write(size_of_val(&V2_SIZES) as u32) };
-        return QUIC_STATUS_BUFFER_TOO_SMALL;
-    }
-    let n = have.min(V2_SIZES.len());
-    let bytes: Vec<u8> = V2_SIZES[..n].iter().flat_map(|s| s.to_ne_bytes()).collect();
-    // SAFETY: the caller's contract is `answer`'s; `bytes` fits in `*len`.
-    unsafe { answer(len, buf, &bytes) }
 }

@@ -559,7 +559,7 @@ impl ConnSlot {
         if self.handle.is_closed() && !closing_event {
             return QUIC_STATUS_SUCCESS;
         }
-        callbacks::connection(&self.handle, event)
+        callbacks::deliver(&self.handle, event)
     }
 
     fn on_event(self: &Rc<Self>, cx: &WorkerCx, conn: &Rc<Conn>, event: ConnEvent) {

@@ -1,62 +1,41 @@
-//! Calling the application's callbacks. Each reads the handler and context from the handle
+//! Calling the application's callbacks. Each call reads the handler and context from the handle
 //! header at the time of the call (SetCallbackHandler may have changed them) and holds no lock.
 
-use crate::api::abi::{
-    QUIC_CONNECTION_CALLBACK_HANDLER, QUIC_CONNECTION_EVENT, QUIC_LISTENER_CALLBACK_HANDLER,
-    QUIC_LISTENER_EVENT, QUIC_STATUS, QUIC_STATUS_SUCCESS, QUIC_STREAM_CALLBACK_HANDLER,
-    QUIC_STREAM_EVENT,
-};
-use crate::api::connection::Connection;
-use crate::api::door::event_log;
-use crate::api::door::handle::Handle;
-use crate::api::listener::Listener;
-use crate::api::stream::Stream;
+use core::ffi::c_void;
 
-/// Delivers a connection event; a missing handler counts as success.
-pub(crate) fn connection(h: &Handle<Connection>, event: &mut QUIC_CONNECTION_EVENT) -> QUIC_STATUS {
-    let raw = h.header().handler();
-    if raw.is_null() {
-        return QUIC_STATUS_SUCCESS;
-    }
-    // SAFETY: the handler was stored from a `QUIC_CONNECTION_CALLBACK_HANDLER` (ConnectionOpen,
-    // SetCallbackHandler on a connection), and function and data pointers have the same size.
-    let handler: QUIC_CONNECTION_CALLBACK_HANDLER = unsafe { core::mem::transmute(raw) };
-    let Some(handler) = handler else {
-        return QUIC_STATUS_SUCCESS;
-    };
-    event_log::connection(h.as_hquic() as usize, event);
-    // SAFETY: calling the application's callback as the API contract defines it.
-    unsafe { handler(h.as_hquic(), h.header().context(), event) }
+use crate::api::abi::{HQUIC, QUIC_STATUS, QUIC_STATUS_SUCCESS};
+use crate::api::door::handle::{Handle, Object};
+
+/// An object whose handle delivers events to an application callback (a connection, a stream,
+/// a listener; each room implements it for its object): the event its handler takes, and how
+/// the event log writes it.
+pub(crate) trait Delivers: Object {
+    /// The event the object's handler takes (`QUIC_CONNECTION_EVENT` and the like).
+    type Event;
+
+    /// Writes `event`, about to be delivered to handle `h`, to the event log
+    /// (`door::event_log`).
+    fn log(h: usize, event: &Self::Event);
 }
 
-/// Delivers a stream event; a missing handler counts as success.
-pub(crate) fn stream(h: &Handle<Stream>, event: &mut QUIC_STREAM_EVENT) -> QUIC_STATUS {
-    let raw = h.header().handler();
-    if raw.is_null() {
-        return QUIC_STATUS_SUCCESS;
-    }
-    // SAFETY: stored from a `QUIC_STREAM_CALLBACK_HANDLER` (StreamOpen, SetCallbackHandler).
-    let handler: QUIC_STREAM_CALLBACK_HANDLER = unsafe { core::mem::transmute(raw) };
-    let Some(handler) = handler else {
-        return QUIC_STATUS_SUCCESS;
-    };
-    event_log::stream(h.as_hquic() as usize, event);
-    // SAFETY: calling the application's callback as the API contract defines it.
-    unsafe { handler(h.as_hquic(), h.header().context(), event) }
-}
+/// The handler of an object delivering `E`: the shape of `QUIC_CONNECTION_CALLBACK_HANDLER`,
+/// `QUIC_STREAM_CALLBACK_HANDLER` and `QUIC_LISTENER_CALLBACK_HANDLER`.
+type Handler<E> = Option<unsafe extern "C" fn(HQUIC, *mut c_void, *mut E) -> QUIC_STATUS>;
 
-/// Delivers a listener event; a missing handler counts as success.
-pub(crate) fn listener(h: &Handle<Listener>, event: &mut QUIC_LISTENER_EVENT) -> QUIC_STATUS {
+/// Delivers an event to the handle's callback; a missing handler counts as success.
+pub(crate) fn deliver<T: Delivers>(h: &Handle<T>, event: &mut T::Event) -> QUIC_STATUS {
     let raw = h.header().handler();
     if raw.is_null() {
         return QUIC_STATUS_SUCCESS;
     }
-    // SAFETY: stored from a `QUIC_LISTENER_CALLBACK_HANDLER` (ListenerOpen).
-    let handler: QUIC_LISTENER_CALLBACK_HANDLER = unsafe { core::mem::transmute(raw) };
+    // SAFETY: the handler was stored from the object's own handler type (ConnectionOpen,
+    // StreamOpen, ListenerOpen, PEER_STREAM_STARTED, SetCallbackHandler), which is
+    // `Handler<T::Event>`, and function and data pointers have the same size.
+    let handler: Handler<T::Event> = unsafe { core::mem::transmute(raw) };
     let Some(handler) = handler else {
         return QUIC_STATUS_SUCCESS;
     };
-    event_log::listener(h.as_hquic() as usize, event);
+    T::log(h.as_hquic() as usize, event);
     // SAFETY: calling the application's callback as the API contract defines it.
     unsafe { handler(h.as_hquic(), h.header().context(), event) }
 }

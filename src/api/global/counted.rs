@@ -9,10 +9,24 @@ use crate::runtime::counters::{self, *};
 /// Started connections not yet freed: each holds a socket, MsQuic's "binding".
 static STARTED_CONNECTIONS: AtomicI64 = AtomicI64::new(0);
 
+/// Listening sockets open, each shared by the listeners started on its address: the
+/// listener room tells of each one it opens and closes.
+static LISTENER_SOCKETS: AtomicI64 = AtomicI64::new(0);
+
 /// Whether the library is "in use" as MsQuic says: a socket is held by a started
 /// connection or a started listener.
 pub(crate) fn in_use() -> bool {
-    STARTED_CONNECTIONS.load(Ordering::Relaxed) > 0 || crate::api::listener::any_bound()
+    STARTED_CONNECTIONS.load(Ordering::Relaxed) > 0 || LISTENER_SOCKETS.load(Ordering::Relaxed) > 0
+}
+
+/// A listening socket was opened (for the first listener started on its address).
+pub(crate) fn listener_socket_opened() {
+    LISTENER_SOCKETS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A listening socket was closed (its last listener stopped).
+pub(crate) fn listener_socket_closed() {
+    LISTENER_SOCKETS.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// A connection's place in the counters: created and active now; connected once CONNECTED

@@ -24,8 +24,8 @@ use crate::api::abi::{
     QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE,
     QUIC_STATUS_OUT_OF_MEMORY, QUIC_STATUS_SUCCESS,
 };
-use crate::api::door::{boundary, library};
-use crate::api::global::workers;
+use crate::api::door::boundary;
+use crate::api::global::{pool, workers};
 use crate::runtime::worker::{Pool, processor_count};
 
 /// One execution handed to the application; its address is the `QUIC_EXECUTION*`.
@@ -123,7 +123,7 @@ pub(crate) unsafe extern "C" fn create(
             // SAFETY: non-NULL; by the caller's contract it points at the event queue.
             fds.push(unsafe { config.EventQ.read() });
         }
-        if library::pool_started() {
+        if pool::pool_started() {
             return QUIC_STATUS_INVALID_STATE;
         }
         let Ok(pool) = Pool::external(count) else {
@@ -175,7 +175,7 @@ pub(crate) unsafe extern "C" fn delete(_count: u32, _executions: *mut *mut QUIC_
             return;
         };
         workers::set_executions(None);
-        library::forget_pool(&set.pool);
+        pool::forget_pool(&set.pool);
         drop(set);
     });
 }

@@ -14,10 +14,10 @@ use crate::api::abi::{
     QUIC_STATUS_BUFFER_TOO_SMALL, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE,
     QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS, QUIC_TLS_PROVIDER_OPENSSL,
 };
-use crate::api::connection::stats;
-use crate::api::door::library;
 use crate::api::global::counted;
 use crate::api::global::lib_params::{self, Flag};
+use crate::api::global::pool::pool_started;
+use crate::api::global::stats_sizes;
 use crate::api::global::workers;
 use crate::api::param::buffer::answer;
 use crate::api::param::known;
@@ -100,7 +100,7 @@ pub(crate) unsafe fn get(param: u32, len: *mut u32, buf: *mut c_void) -> QUIC_ST
         QUIC_PARAM_GLOBAL_EXECUTION_CONFIG => return unsafe { workers::get_param(len, buf) },
         QUIC_PARAM_GLOBAL_STATISTICS_V2_SIZES => {
             // SAFETY: the caller's contract is `get_v2_sizes`'s.
-            return unsafe { stats::get_v2_sizes(len, buf) };
+            return unsafe { stats_sizes::get_v2_sizes(len, buf) };
         }
         // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_PERF_COUNTERS => return unsafe { get_perf_counters(len, buf) },
@@ -131,7 +131,7 @@ pub(crate) unsafe fn get(param: u32, len: *mut u32, buf: *mut c_void) -> QUIC_ST
         PRIVATE_IN_USE => vec![u8::from(counted::in_use())],
         PRIVATE_DATAPATH_FEATURES => {
             // SAFETY: `len` is valid by the caller's contract.
-            if unsafe { len.read() } >= 4 && !buf.is_null() && !library::pool_started() {
+            if unsafe { len.read() } >= 4 && !buf.is_null() && !pool_started() {
                 return QUIC_STATUS_INVALID_STATE;
             }
             // No UDP datapath features (segmentation, ECN, DSCP, ...) apply to TCP.
@@ -158,7 +158,7 @@ pub(crate) unsafe fn set(param: u32, len: u32, buf: *const c_void) -> QUIC_STATU
         QUIC_PARAM_GLOBAL_SETTINGS => unsafe { settings::set_global_param(len, buf) },
         QUIC_PARAM_GLOBAL_EXECUTION_CONFIG => {
             // SAFETY: the caller's contract is `set_param`'s.
-            unsafe { workers::set_param(library::pool_started(), len, buf) }
+            unsafe { workers::set_param(pool_started(), len, buf) }
         }
         // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_RETRY_MEMORY_PERCENT => unsafe { lib_params::set_retry_memory(len, buf) },
@@ -172,11 +172,11 @@ pub(crate) unsafe fn set(param: u32, len: u32, buf: *const c_void) -> QUIC_STATU
         QUIC_PARAM_GLOBAL_VERSION_SETTINGS => unsafe { lib_params::set_versions(len, buf) },
         // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_XDP_MAP_CONFIG => unsafe {
-            lib_params::set_xdp_maps(len, buf, library::pool_started())
+            lib_params::set_xdp_maps(len, buf, pool_started())
         },
         // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_STATELESS_RESET_KEY => unsafe {
-            lib_params::set_reset_key(len, buf, library::pool_started())
+            lib_params::set_reset_key(len, buf, pool_started())
         },
         // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_STATELESS_RETRY_CONFIG => unsafe {
@@ -188,7 +188,7 @@ pub(crate) unsafe fn set(param: u32, len: u32, buf: *const c_void) -> QUIC_STATU
         },
         // SAFETY: the handle and buffers are as this function's contract says.
         PRIVATE_DATAPATH_DSCP_RECV_ENABLED => unsafe {
-            lib_params::set_flag(Flag::DscpRecv, len, buf, library::pool_started())
+            lib_params::set_flag(Flag::DscpRecv, len, buf, pool_started())
         },
         QUIC_PARAM_GLOBAL_LIBRARY_VERSION
         | QUIC_PARAM_GLOBAL_PERF_COUNTERS

@@ -9,9 +9,6 @@ pub(crate) mod versions;
 use core::ffi::c_void;
 
 pub(crate) use crate::api::global::lib_params::reset as reset_global;
-pub(crate) use crate::api::registration::params::{
-    TRANSPORT_ENV, transport_from_env, transport_name,
-};
 
 use crate::api::abi::{
     HQUIC, QUIC_PARAM_CONFIGURATION_SETTINGS, QUIC_PARAM_HIGH_PRIORITY, QUIC_STATUS,

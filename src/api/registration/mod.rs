@@ -1,6 +1,7 @@
 //! Registrations: `RegistrationOpen`, `RegistrationClose`, `RegistrationShutdown` and
 //! `RegistrationClose2`, plus the child count that makes `RegistrationClose` wait.
 
+pub(crate) mod default_transport;
 pub(crate) mod params;
 
 use core::ffi::{CStr, c_void};
@@ -17,9 +18,9 @@ use crate::api::abi::{
     QUIC_STATUS_SUCCESS, QUIC_UINT62, QUIC_UINT62_MAX,
 };
 use crate::api::connection::{self, Connection};
+use crate::api::door::boundary;
 use crate::api::door::handle::{Handle, Kind, Object};
-use crate::api::door::{boundary, library};
-use crate::api::global::workers;
+use crate::api::global::{pool, workers};
 use crate::runtime::worker::Pool;
 
 /// Highest `QUIC_EXECUTION_PROFILE` value (REAL_TIME).
@@ -248,7 +249,7 @@ pub(crate) unsafe extern "C" fn open(
             });
             (name, profile)
         };
-        let Some(shared) = library::pool() else {
+        let Some(shared) = pool::pool() else {
             return QUIC_STATUS_INVALID_STATE;
         };
         let Ok(pool) = workers::for_profile(execution_profile, shared.clone()) else {
@@ -259,7 +260,7 @@ pub(crate) unsafe extern "C" fn open(
             pool,
             app_name,
             execution_profile,
-            transport: Mutex::new(library::default_transport()),
+            transport: Mutex::new(default_transport::default_transport()),
             children: Mutex::new(0),
             children_gone: Condvar::new(),
             connections: Mutex::new(Connections::default()),
@@ -269,7 +270,7 @@ pub(crate) unsafe extern "C" fn open(
             core::ptr::null_mut(),
             core::ptr::null_mut(),
         ));
-        library::log_transport_once(h as usize);
+        default_transport::log_transport_once(h as usize);
         // SAFETY: `out` is non-NULL and writable by the API contract.
         unsafe { out.write(h) };
         QUIC_STATUS_SUCCESS

@@ -197,6 +197,14 @@ impl Object for Stream {
     const KIND: Kind = Kind::Stream;
 }
 
+impl callbacks::Delivers for Stream {
+    type Event = QUIC_STREAM_EVENT;
+
+    fn log(h: usize, event: &QUIC_STREAM_EVENT) {
+        crate::api::door::event_log::stream(h, event);
+    }
+}
+
 impl StreamState {
     /// Whether `q` is a send made after a shutdown call the worker has not taken yet.
     fn held_back(&self, q: &Queued) -> bool {
@@ -256,7 +264,7 @@ pub(crate) fn emit(stream: &Handle<Stream>, event: &mut QUIC_STREAM_EVENT) -> QU
     if stream.is_closed() || stream.obj.state.lock().done {
         return QUIC_STATUS_SUCCESS;
     }
-    callbacks::stream(stream, event)
+    callbacks::deliver(stream, event)
 }
 
 /// Raises SHUTDOWN_COMPLETE, the stream's last event, once (AppCloseInProgress set if the
@@ -281,7 +289,7 @@ fn emit_final(stream: &Handle<Stream>, payload: QUIC_STREAM_EVENT_SHUTDOWN_COMPL
             SHUTDOWN_COMPLETE: payload,
         },
     );
-    callbacks::stream(stream, &mut ev);
+    callbacks::deliver(stream, &mut ev);
     stream.final_event_returned();
 }
 
