@@ -1053,3 +1053,18 @@ fn accept_on(
         Err(_) => QUIC_STATUS_INTERNAL_ERROR,
     }
 }
+
+/// The listener's interface for the rooms below it: the one place they reach listeners
+/// through.
+///
+/// - RegistrationShutdown stops the registration's listeners ([`stop_all_of`]).
+/// - ConnectionSetConfiguration on an accepted connection starts its handshake on the socket
+///   the listener accepted ([`configure_accepted`], with [`AcceptConfig`]).
+pub(crate) mod link {
+    /// What an accepted connection takes from its configuration for the handshake.
+    pub(crate) use super::AcceptConfig;
+    /// ConnectionSetConfiguration on an accepted connection: starts TLS and QMux on its socket.
+    pub(crate) use super::configure_accepted;
+    /// RegistrationShutdown: stops every started listener of a registration.
+    pub(crate) use super::stop_all_of;
+}

@@ -4,6 +4,7 @@
 pub(crate) mod alpn_choice;
 pub(crate) mod cert_events;
 pub(crate) mod datagram;
+pub(crate) mod link;
 pub(crate) mod net_stats;
 pub(crate) mod network_statistics;
 pub(crate) mod on_panic;
@@ -689,13 +690,13 @@ pub(crate) unsafe extern "C" fn set_configuration(h: HQUIC, configuration: HQUIC
         conn.obj.tls_secrets.close();
         let (tx, rx) = crossbeam_channel::bounded(1);
         on_slot(&conn, false, move |cx, slot| {
-            let status = crate::api::listener::configure_accepted(
+            let status = crate::api::listener::link::configure_accepted(
                 cx,
                 slot,
                 engine,
                 handshake_timeout,
                 disconnect_timeout,
-                crate::api::listener::AcceptConfig {
+                crate::api::listener::link::AcceptConfig {
                     alpns,
                     tls,
                     resumption_level,

@@ -17,7 +17,7 @@ use crate::api::abi::{
     QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_OUT_OF_MEMORY,
     QUIC_STATUS_SUCCESS, QUIC_UINT62, QUIC_UINT62_MAX,
 };
-use crate::api::connection::{self, Connection};
+use crate::api::connection::link::{Connection, shutdown_connection};
 use crate::api::door::boundary;
 use crate::api::door::handle::{Handle, Kind, Object};
 use crate::api::global::{pool, workers};
@@ -319,11 +319,11 @@ pub(crate) unsafe extern "C" fn shutdown(
             // As in MsQuic, a client connection that was never started is left alone: it
             // gets no events until the application closes it.
             if !conn.is_closed_by_app() && conn.obj.is_started() {
-                connection::shutdown_connection(&conn, silent, error_code);
+                shutdown_connection(&conn, silent, error_code);
             }
         }
         // As MsQuic, the registration's listeners are stopped too.
-        crate::api::listener::stop_all_of(&reg.obj);
+        crate::api::listener::link::stop_all_of(&reg.obj);
     });
 }
 

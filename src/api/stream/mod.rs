@@ -10,14 +10,11 @@ use core::ffi::c_void;
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use parking_lot::Mutex;
 
 use crate::api::abi::*;
-use crate::api::connection::stream_ids;
-use crate::api::connection::worker::ConnSlot;
-use crate::api::connection::{self, Connection, on_slot, on_slot_else};
+use crate::api::connection::link::{self, ConnSlot, Connection, on_slot, on_slot_else};
 use crate::api::door::boundary;
 use crate::api::door::callbacks;
 use crate::api::door::handle::{Handle, Kind, Object};
@@ -312,7 +309,7 @@ pub(crate) unsafe extern "C" fn open(
     boundary::call("StreamOpen", || {
         // SAFETY: `connection` is an application handle; `of_handle` validates it (a stream
         // stands for its connection, as in MsQuic).
-        let Some(conn) = (unsafe { connection::of_handle(connection) }) else {
+        let Some(conn) = (unsafe { link::of_handle(connection) }) else {
             return QUIC_STATUS_INVALID_PARAMETER;
         };
         let Some(handler) = handler else {
@@ -323,11 +320,11 @@ pub(crate) unsafe extern "C" fn open(
         }
         // As MsQuic: a connection closed on this side (by the application, its close, or the
         // transport) takes no new stream, nor one the peer closed.
-        let closed = conn.obj.closed.load(Ordering::Acquire);
-        if conn.is_closed_by_app() || closed & connection::CLOSED_LOCALLY != 0 {
+        let (closed_locally, closed_remotely) = link::closed_sides(&conn);
+        if conn.is_closed_by_app() || closed_locally {
             return QUIC_STATUS_INVALID_STATE;
         }
-        if closed & connection::CLOSED_REMOTELY != 0 {
+        if closed_remotely {
             return QUIC_STATUS_ABORTED;
         }
         if flags.0 & !OPEN_FLAGS_ALL != 0 {
@@ -342,7 +339,7 @@ pub(crate) unsafe extern "C" fn open(
                 flags.0 & QUIC_STREAM_OPEN_FLAG_APP_OWNED_BUFFERS.0 != 0,
             )),
         };
-        stream_ids::opened(&stream);
+        link::stream_opened(&stream);
         let h = Handle::into_hquic(Handle::new(stream, context, handler as *mut c_void));
         // SAFETY: `out` is non-NULL and writable by the API contract.
         unsafe { out.write(h) };
@@ -368,7 +365,7 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
             let id = s.obj.state.lock().id;
             recv::release(&s);
             if let Some(id) = id {
-                stream_ids::closed(cx, slot, &s, id);
+                link::stream_closed(cx, slot, &s, id);
                 if slot.stream(StreamId(id)).is_some() {
                     abort_for_close(slot, &s, StreamId(id));
                 }
@@ -379,7 +376,7 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
             // still reports of the stream is ignored: it left the slot).
             slot.with_engine(cx, |_| ());
         });
-        if stream.obj.connection.obj.finished.load(Ordering::Acquire) {
+        if link::is_finished(&stream.obj.connection) {
             // The connection was over before this close reached it: the stream (never
             // started) ends here; no other callback of the connection can run now.
             abandon(&stream, true, false, false, 0, QUIC_STATUS_SUCCESS);
@@ -406,7 +403,7 @@ fn abandon(
     }
     cancel_queued(stream);
     // A peer's unidirectional stream has no sending half to report.
-    let side = if stream.obj.connection.obj.server {
+    let side = if link::is_server(&stream.obj.connection) {
         Side::Server
     } else {
         Side::Client
@@ -464,9 +461,7 @@ pub(crate) unsafe extern "C" fn start(h: HQUIC, flags: QUIC_STREAM_START_FLAGS) 
             st.start_flags = flags.0;
         }
         let conn = &stream.obj.connection;
-        if conn.obj.finished.load(Ordering::Acquire)
-            && conn.obj.closed.load(Ordering::Acquire) & connection::CLOSED_REMOTELY != 0
-        {
+        if link::is_finished(conn) && link::closed_sides(conn).1 {
             // As MsQuic: refused at the call once the peer closed the connection.
             stream.obj.state.lock().start_requested = false;
             return QUIC_STATUS_ABORTED;
@@ -527,7 +522,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
     let reserved_next = slot.reserved_next(d).get();
     // The engine's next index for `dir`, and the outcome of opening if it is this stream's
     // turn (promised IDs are opened in order, before any new start).
-    let opened = if slot.params_known() || slot.early_streams.get() {
+    let opened = if slot.params_known() || link::early_streams(slot) {
         slot.with_engine(cx, |e| {
             let next = e.max_streams(dir).0 - e.streams_available(dir);
             let turn = match reserved {
@@ -552,7 +547,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
             }
             (next, e.side(), r)
         })
-    } else if !slot.handle.obj.server && !slot.is_shutting_down() {
+    } else if !link::is_server(link::connection_of(slot)) && !slot.is_shutting_down() {
         // A client before the handshake: as in MsQuic, whose limits are 0 until the server's
         // transport parameters arrive, the stream is blocked by the stream limit.
         Some((
@@ -616,11 +611,7 @@ fn try_start(cx: &WorkerCx, slot: &Rc<ConnSlot>, stream: &Arc<Handle<Stream>>) {
                 // A client before the handshake with a resumption ticket: MsQuic's limits are
                 // the remembered ones, so a stream within them is accepted at once.
                 let accepted_early = !slot.params_known()
-                    && crate::api::connection::resumption::remembered_allows(
-                        &slot.handle,
-                        dir,
-                        index,
-                    );
+                    && link::remembered_allows(link::connection_of(slot), dir, index);
                 {
                     let mut st = stream.obj.state.lock();
                     st.reserved_id = Some(id.0);
@@ -849,7 +840,7 @@ fn shutdown_now(
                 .obj
                 .worker()
                 .post(Box::new(move |cx: &WorkerCx| {
-                    if let Some(slot) = crate::api::connection::worker::slot(key) {
+                    if let Some(slot) = link::slot(key) {
                         slot.with_engine(cx, |_| ());
                     }
                 }));
@@ -899,13 +890,7 @@ pub(crate) unsafe extern "C" fn send(
                 len: b.Length as usize,
             })
             .collect();
-        let data = if stream
-            .obj
-            .connection
-            .obj
-            .send_buffering
-            .load(Ordering::Relaxed)
-        {
+        let data = if link::send_buffering(&stream.obj.connection) {
             Payload::Buffered(bufs)
         } else {
             Payload::Borrowed(bufs)
@@ -915,7 +900,7 @@ pub(crate) unsafe extern "C" fn send(
         // over (see `StreamState::send_shut`) or the stream ended, INVALID_STATE, or ABORTED
         // after the peer's STOP_SENDING. A refused send raises no SEND_COMPLETE.
         let conn = &stream.obj.connection;
-        if conn.obj.closed.load(Ordering::Acquire) & connection::CLOSED_REMOTELY != 0 {
+        if link::closed_sides(conn).1 {
             return QUIC_STATUS_ABORTED;
         }
         // From a callback on the worker the call runs inline: what completes at once is
@@ -1250,7 +1235,7 @@ pub(crate) fn peer_started(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &Rc<Conn>, 
     };
     let stream = Handle::new(
         Stream {
-            connection: slot.handle.clone(),
+            connection: link::connection_of(slot).clone(),
             open_flags: flags,
             state: Mutex::new(state),
             extra: StreamExtra::default(),
@@ -1274,7 +1259,7 @@ pub(crate) fn peer_started(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &Rc<Conn>, 
     slot.emit(&mut ev);
     // SAFETY: PEER_STREAM_STARTED is the union member written above.
     let flags = unsafe { ev.payload.PEER_STREAM_STARTED.Flags.0 };
-    stream_ids::peer_started(cx, slot, &stream, id, flags);
+    link::peer_stream_started(cx, slot, &stream, id, flags);
     recv::peer_start_done(&started);
 }
 
@@ -1382,7 +1367,7 @@ pub(crate) fn connection_ended(
     .with_flags(false, by_app, remotely);
     // As MsQuic, which shuts every stream down at the connection's close: a sending half
     // still open ends (not gracefully) before the stream's last event.
-    let side = if stream.obj.connection.obj.server {
+    let side = if link::is_server(&stream.obj.connection) {
         Side::Server
     } else {
         Side::Client

@@ -24,12 +24,10 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use crate::api::abi::*;
-use crate::api::connection::on_slot;
-use crate::api::connection::worker::ConnSlot;
+use crate::api::connection::link::{self, ConnSlot, on_slot};
 use crate::api::door::boundary;
 use crate::api::door::handle::Handle;
 use crate::api::stream::{Stream, emit, event};
@@ -127,13 +125,7 @@ enum Mode {
 fn mode(stream: &Handle<Stream>) -> Mode {
     if stream.obj.recv.lock().app_owned {
         Mode::AppOwned
-    } else if stream
-        .obj
-        .connection
-        .obj
-        .multi_receive
-        .load(Ordering::Relaxed)
-    {
+    } else if link::multi_receive(&stream.obj.connection) {
         Mode::Multi
     } else {
         Mode::Single
@@ -232,7 +224,7 @@ pub(crate) unsafe extern "C" fn receive_set_enabled(h: HQUIC, enabled: BOOLEAN) 
             let key = s.obj.connection.as_hquic() as usize;
             s.obj.recv.lock().disabled = enabled == 0;
             if enabled != 0 {
-                if let Some(slot) = crate::api::connection::worker::slot(key) {
+                if let Some(slot) = link::slot(key) {
                     deliver_receive(&slot, cx, &s);
                 }
             }
@@ -377,7 +369,7 @@ fn raise_receive(
             },
         },
     );
-    crate::api::connection::on_panic::on_receive(bufs);
+    link::on_receive(bufs);
     stream.obj.recv.lock().in_event = true;
     let status = emit(stream, &mut ev);
     stream.obj.recv.lock().in_event = false;

@@ -17,8 +17,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::api::abi::*;
-use crate::api::connection::on_slot;
-use crate::api::connection::worker::{self, ConnSlot};
+use crate::api::connection::link::{self, ConnSlot, on_slot};
 use crate::api::door::handle::Handle;
 use crate::api::param::buffer::{answer, read_exact};
 use crate::api::stream::extra::LocalReset;
@@ -73,7 +72,7 @@ pub(crate) fn dispatch(
     if here {
         let key = conn.as_hquic() as usize;
         conn.obj.worker().post(Box::new(move |cx: &WorkerCx| {
-            if let Some(slot) = worker::slot(key) {
+            if let Some(slot) = link::slot(key) {
                 op(cx, &slot);
             }
         }));
@@ -125,7 +124,7 @@ pub(crate) fn after_shutdown(stream: &Handle<Stream>, flags: u32) {
 /// the last).
 pub(crate) fn report_pending_sends(stream: &Handle<Stream>) {
     let key = stream.obj.connection.as_hquic() as usize;
-    let conn = worker::slot(key).and_then(|s| s.conn());
+    let conn = link::slot(key).and_then(|s| s.conn());
     if let (Some(conn), Some(id)) = (conn, stream.obj.id()) {
         for (token, canceled) in conn.with_engine_quiet(|e| e.take_send_events(StreamId(id))) {
             stream::send_complete(stream, token, canceled);
@@ -147,7 +146,7 @@ pub(crate) fn on_peer_params(slot: &ConnSlot) {
     if !local {
         return;
     }
-    slot.handle.obj.info.lock().reliable_reset_negotiated = peer;
+    link::set_reliable_reset_negotiated(link::connection_of(slot), peer);
     let mut ev = QUIC_CONNECTION_EVENT {
         Type: QUIC_CONNECTION_EVENT_RELIABLE_RESET_NEGOTIATED,
         payload: QUIC_CONNECTION_EVENT_PAYLOAD {
@@ -260,13 +259,7 @@ pub(crate) unsafe fn set(stream: &Handle<Stream>, len: u32, buf: *const c_void) 
     let Some(value) = (unsafe { read_exact::<u64>(len, buf) }) else {
         return QUIC_STATUS_INVALID_PARAMETER;
     };
-    let negotiated = stream
-        .obj
-        .connection
-        .obj
-        .info
-        .lock()
-        .reliable_reset_negotiated;
+    let negotiated = link::reliable_reset_negotiated(&stream.obj.connection);
     if !negotiated || value > stream.obj.extra.queued() {
         return QUIC_STATUS_INVALID_STATE;
     }

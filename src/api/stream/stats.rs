@@ -17,7 +17,7 @@ use crate::api::abi::{
     QUIC_STATUS, QUIC_STATUS_BUFFER_TOO_SMALL, QUIC_STATUS_INVALID_PARAMETER,
     QUIC_STATUS_INVALID_STATE, QUIC_STREAM_STATISTICS,
 };
-use crate::api::connection::on_slot;
+use crate::api::connection::link::on_slot;
 use crate::api::door::handle::Handle;
 use crate::api::param::buffer::answer;
 use crate::api::stream::Stream;
