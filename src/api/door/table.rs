@@ -1,10 +1,9 @@
-//! The function table: every slot wired to its implementation. No slot is ever NULL.
+//! The function table: every slot wired to its implementation, named by its room (and file,
+//! where the room is a folder and the function is not in its `mod.rs`). No slot is ever NULL.
 
 use crate::api::abi::QUIC_API_TABLE;
-use crate::api::connection::{cert_events, datagram, pool, tls_secrets};
 use crate::api::door::context;
 use crate::api::global::execution;
-use crate::api::stream::recv;
 use crate::api::{configuration, connection, listener, param, registration, stream};
 
 /// The table copied into each `MsQuicOpenVersion` result.
@@ -35,19 +34,19 @@ pub(crate) const TABLE: QUIC_API_TABLE = QUIC_API_TABLE {
     StreamStart: Some(stream::start),
     StreamShutdown: Some(stream::shutdown),
     StreamSend: Some(stream::send),
-    StreamReceiveComplete: Some(recv::receive_complete),
-    StreamReceiveSetEnabled: Some(recv::receive_set_enabled),
-    DatagramSend: Some(datagram::send),
+    StreamReceiveComplete: Some(stream::recv::receive_complete),
+    StreamReceiveSetEnabled: Some(stream::recv::receive_set_enabled),
+    DatagramSend: Some(connection::datagram::send),
     ConnectionResumptionTicketValidationComplete: Some(
         connection::resumption_ticket_validation_complete,
     ),
-    ConnectionCertificateValidationComplete: Some(cert_events::validation_complete),
+    ConnectionCertificateValidationComplete: Some(connection::cert_events::validation_complete),
     ConnectionOpenInPartition: Some(connection::open_in_partition),
-    StreamProvideReceiveBuffers: Some(recv::provide_receive_buffers),
-    ConnectionPoolCreate: Some(pool::create),
+    StreamProvideReceiveBuffers: Some(stream::recv::provide_receive_buffers),
+    ConnectionPoolCreate: Some(connection::pool::create),
     ExecutionCreate: Some(execution::create),
     ExecutionDelete: Some(execution::delete),
     ExecutionPoll: Some(execution::poll),
     RegistrationClose2: Some(registration::close2),
-    ConnectionExportKeyingMaterial: Some(tls_secrets::export_keying_material),
+    ConnectionExportKeyingMaterial: Some(connection::tls_secrets::export_keying_material),
 };
