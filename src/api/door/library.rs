@@ -12,8 +12,9 @@ use crate::api::abi::{
     QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS,
 };
 use crate::api::door::{handle, table};
-use crate::api::global::{execution, workers};
-use crate::api::{param, settings};
+use crate::api::global::{execution, lib_params, workers};
+use crate::api::registration::params::{TRANSPORT_ENV, transport_from_env, transport_name};
+use crate::api::settings;
 use crate::runtime::worker::Pool;
 
 /// Tables handed out and not yet closed, by address. Its length is the library's reference
@@ -70,15 +71,15 @@ pub(crate) fn log_transport_once(log_id: usize) {
     let transport = default_transport();
     if !TRANSPORT_LOGGED.swap(true, Ordering::Relaxed) {
         let source = if TRANSPORT_FROM_ENV.load(Ordering::Relaxed) {
-            format!("from {}", param::TRANSPORT_ENV)
+            format!("from {}", TRANSPORT_ENV)
         } else {
-            format!("the default; {} not set", param::TRANSPORT_ENV)
+            format!("the default; {} not set", TRANSPORT_ENV)
         };
         crate::runtime::log::qlog!(
             Info,
             log_id,
             "transport: {} ({source})",
-            param::transport_name(transport)
+            transport_name(transport)
         );
     }
 }
@@ -96,7 +97,7 @@ pub(crate) unsafe fn open_version(version: u32, api: *mut *const c_void) -> QUIC
     }
     // The log level is read now, so a bad MSQUIC_QMUX_LOG is said at once.
     crate::runtime::log::enabled(crate::runtime::log::Level::Info);
-    let (transport, from_env) = param::transport_from_env();
+    let (transport, from_env) = transport_from_env();
     DEFAULT_TRANSPORT.store(transport, Ordering::Relaxed);
     TRANSPORT_FROM_ENV.store(from_env, Ordering::Relaxed);
     crate::runtime::conn::also_release(crate::api::stream::release_spares);
@@ -131,7 +132,7 @@ pub(crate) fn close(api: *const c_void) {
         *guard = None;
         TRANSPORT_LOGGED.store(false, Ordering::Relaxed);
         settings::reset_global();
-        param::reset_global();
+        lib_params::reset();
         workers::reset();
         (POOL.lock().take(), execution::take_all())
     };

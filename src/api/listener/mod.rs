@@ -9,6 +9,8 @@
 //! connection moves to a worker of that listener's registration (its partition's, if set),
 //! where NEW_CONNECTION is raised and the connection lives.
 
+pub(crate) mod params;
+
 use core::ffi::c_void;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
@@ -31,7 +33,7 @@ use crate::api::door::boundary;
 use crate::api::door::callbacks;
 use crate::api::door::handle::{Handle, Kind, Object};
 use crate::api::door::status_names::StatusName;
-use crate::api::param::objects::ListenerParams;
+use crate::api::listener::params::ListenerParams;
 use crate::api::registration::{ChildGuard, FinalEventScope, Registration};
 use crate::api::settings::Settings;
 use crate::proto;
@@ -54,7 +56,7 @@ pub(crate) struct Listener {
     accepted: AtomicU64,
     /// Connections refused by the application or because the registration was shut down.
     rejected: AtomicU64,
-    /// QUIC-only options kept for GetParam, and the partition (see `param::objects`).
+    /// QUIC-only options kept for GetParam, and the partition (see `params`).
     pub(crate) params: ListenerParams,
 }
 
