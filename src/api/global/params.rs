@@ -14,7 +14,6 @@ use crate::api::abi::{
     QUIC_STATUS_BUFFER_TOO_SMALL, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE,
     QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS, QUIC_TLS_PROVIDER_OPENSSL,
 };
-use crate::api::connection::stats;
 use crate::api::door::library;
 use crate::api::global::counted;
 use crate::api::global::lib_params::{self, Flag};
@@ -100,7 +99,7 @@ pub(crate) unsafe fn get(param: u32, len: *mut u32, buf: *mut c_void) -> QUIC_ST
         QUIC_PARAM_GLOBAL_EXECUTION_CONFIG => return unsafe { workers::get_param(len, buf) },
         QUIC_PARAM_GLOBAL_STATISTICS_V2_SIZES => {
             // SAFETY: the caller's contract is `get_v2_sizes`'s.
-            return unsafe { stats::get_v2_sizes(len, buf) };
+            return unsafe { crate::api::connection::link::get_v2_sizes(len, buf) };
         }
         // SAFETY: the handle and buffers are as this function's contract says.
         QUIC_PARAM_GLOBAL_PERF_COUNTERS => return unsafe { get_perf_counters(len, buf) },
