@@ -15,9 +15,9 @@ use crate::api::abi::{
     QUIC_CREDENTIAL_FLAG_USE_PORTABLE_CERTIFICATES, QUIC_SETTINGS, QUIC_STATUS,
     QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_PENDING, QUIC_STATUS_SUCCESS,
 };
+use crate::api::configuration::params::ConfigParams;
 use crate::api::door::boundary;
 use crate::api::door::handle::{Handle, Kind, Object};
-use crate::api::param::objects::ConfigParams;
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
 use credentials::LoadedTls;
@@ -45,7 +45,7 @@ pub(crate) struct Configuration {
     /// DEFER_CERTIFICATE_VALIDATION, USE_PORTABLE_CERTIFICATES) of the loaded credential.
     pub(crate) cert_flags: std::sync::atomic::AtomicU32,
     guard: Mutex<Option<ChildGuard>>,
-    /// QUIC-only options kept for GetParam (see `param::objects`).
+    /// QUIC-only options kept for GetParam (see `params`).
     pub(crate) params: ConfigParams,
 }
 

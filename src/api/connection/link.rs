@@ -1,5 +1,5 @@
-//! The connection's interface for the rooms below it: the one place the stream room (and the
-//! registration room) reach a connection through.
+//! The connection's interface for the rooms below it: the one place the stream, registration
+//! and configuration rooms reach a connection through.
 //!
 //! - Streams live on their connection's worker: they find its slot there ([`on_slot`],
 //!   [`on_slot_else`], [`slot`]), ask what their connection's state allows (closed, finished,
@@ -8,6 +8,8 @@
 //!   [`stream_closed`], [`peer_stream_started`]).
 //! - StreamOpen lets a stream handle stand for its connection ([`of_handle`]).
 //! - RegistrationShutdown shuts its connections down ([`shutdown_connection`]).
+//! - SetParam(CONFIGURATION_TICKET_KEYS) on a configuration hands the keys to the server's
+//!   resumption state ([`set_ticket_keys`]).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -21,6 +23,9 @@ pub(crate) use crate::api::connection::Connection;
 pub(crate) use crate::api::connection::on_panic::on_receive;
 /// Client: whether the resumption ticket's limits allow a stream before the handshake.
 pub(crate) use crate::api::connection::resumption::remembered_allows;
+/// A configuration's CONFIGURATION_TICKET_KEYS (SetParam): the keys live with the server's
+/// resumption state, in the connection room; the configuration room answers the id.
+pub(crate) use crate::api::connection::resumption::set_ticket_keys;
 /// A local shutdown of a connection (RegistrationShutdown, for each of its connections).
 pub(crate) use crate::api::connection::shutdown_connection;
 /// The stream IDs' share of the peer's stream-count limits (DELAY_ID_FC_UPDATES).

@@ -9,7 +9,9 @@ pub(crate) mod net_stats;
 pub(crate) mod network_statistics;
 pub(crate) mod on_panic;
 pub(crate) mod options;
+pub(crate) mod params;
 pub(crate) mod pool;
+pub(crate) mod quic_only;
 pub(crate) mod resumption;
 pub(crate) mod sockaddr;
 pub(crate) mod start;
@@ -40,12 +42,12 @@ use crate::api::configuration::credentials::LoadedTls;
 use crate::api::connection::cert_events::CertCheck;
 use crate::api::connection::datagram::SendLimits;
 use crate::api::connection::options::ConnOptions;
+use crate::api::connection::quic_only::ConnParams;
 use crate::api::connection::start::StartPlan;
 use crate::api::connection::tls_secrets::TlsSecretsParam;
 use crate::api::door::boundary;
 use crate::api::door::handle::{Handle, Kind, Object};
 use crate::api::global::counted::ConnCount;
-use crate::api::param::objects::ConnParams;
 use crate::api::registration::{ChildGuard, Registration};
 use crate::api::settings::Settings;
 use crate::api::stream::Stream;
@@ -112,7 +114,7 @@ pub(crate) struct Connection {
     pub(crate) cert_check: Mutex<Option<CertCheck>>,
     /// This connection's place in the performance counters.
     pub(crate) counted: ConnCount,
-    /// QUIC-only options kept for GetParam (see `param::objects`).
+    /// QUIC-only options kept for GetParam (see `quic_only`).
     pub(crate) params: ConnParams,
     /// The application's QUIC_TLS_SECRETS, if it set one.
     pub(crate) tls_secrets: TlsSecretsParam,

@@ -11,10 +11,9 @@ use core::ffi::c_void;
 
 use crate::api::abi::*;
 use crate::api::configuration::Configuration;
-use crate::api::connection::{self, MAX_SNI_LENGTH};
+use crate::api::connection::{self, MAX_SNI_LENGTH, params};
 use crate::api::door::boundary;
 use crate::api::door::handle::Handle;
-use crate::api::param;
 use crate::api::registration::Registration;
 use crate::runtime::worker::processor_count;
 
@@ -123,15 +122,20 @@ unsafe fn open_one(
     }
     *out = conn;
     if !c.ServerAddress.is_null() {
-        // SAFETY: a non-NULL ServerAddress is a QUIC_ADDR.
-        let status = unsafe {
-            param::set_param(
-                conn,
-                QUIC_PARAM_CONN_REMOTE_ADDRESS,
-                size_of::<QUIC_ADDR>() as u32,
-                c.ServerAddress.cast(),
-            )
-        };
+        // As SetParam(CONN_REMOTE_ADDRESS) on the new connection, failure logged as SetParam's.
+        let status = boundary::call("SetParam", || {
+            // SAFETY: `conn` is the connection just opened; a non-NULL ServerAddress is a
+            // QUIC_ADDR.
+            let status = unsafe {
+                params::set(
+                    conn,
+                    QUIC_PARAM_CONN_REMOTE_ADDRESS,
+                    size_of::<QUIC_ADDR>() as u32,
+                    c.ServerAddress.cast(),
+                )
+            };
+            status.unwrap_or(QUIC_STATUS_NOT_SUPPORTED)
+        });
         if QUIC_FAILED(status) {
             return status;
         }

@@ -12,9 +12,9 @@ use crate::api::abi::{
     QUIC_STATUS_NOT_SUPPORTED, QUIC_STATUS_SUCCESS,
 };
 use crate::api::door::{handle, table};
-use crate::api::global::{execution, pool, workers};
+use crate::api::global::{execution, lib_params, pool, workers};
 use crate::api::registration::default_transport;
-use crate::api::{param, settings};
+use crate::api::settings;
 
 /// Tables handed out and not yet closed, by address. Its length is the library's reference
 /// count: the first open initialises global state, the last close tears it down.
@@ -68,7 +68,7 @@ pub(crate) fn close(api: *const c_void) {
         let shared = pool::library_closed();
         default_transport::reset_logged();
         settings::reset_global();
-        param::reset_global();
+        lib_params::reset();
         workers::reset();
         (shared, execution::take_all())
     };

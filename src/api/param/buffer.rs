@@ -3,7 +3,8 @@
 use core::ffi::c_void;
 
 use crate::api::abi::{
-    QUIC_STATUS, QUIC_STATUS_BUFFER_TOO_SMALL, QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_SUCCESS,
+    QUIC_ADDR, QUIC_STATUS, QUIC_STATUS_BUFFER_TOO_SMALL, QUIC_STATUS_INVALID_PARAMETER,
+    QUIC_STATUS_SUCCESS,
 };
 
 /// Answers a `GetParam` with `data`: too small a `*len` gets the needed size and
@@ -44,4 +45,10 @@ pub(crate) unsafe fn read_exact<T: Copy>(len: u32, buf: *const c_void) -> Option
     }
     // SAFETY: `buf` holds `size_of::<T>()` readable bytes; the read tolerates misalignment.
     Some(unsafe { buf.cast::<T>().read_unaligned() })
+}
+
+/// The bytes of a `QUIC_ADDR`, as GetParam hands an address out.
+pub(crate) fn addr_bytes(addr: &QUIC_ADDR) -> [u8; size_of::<QUIC_ADDR>()] {
+    // SAFETY: QUIC_ADDR is plain old data of exactly this size.
+    unsafe { core::mem::transmute_copy(addr) }
 }

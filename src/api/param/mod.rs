@@ -1,18 +1,15 @@
-//! `SetParam` and `GetParam`: dispatch by handle kind and parameter prefix.
+//! `SetParam` and `GetParam`: dispatch by handle kind and parameter prefix. Each object
+//! answers its own ids in its room's `params` module (`global::params` for `Handle == NULL`).
 
 pub(crate) mod buffer;
-mod handles;
 pub(crate) mod known;
-pub(crate) mod objects;
 pub(crate) mod versions;
 
 use core::ffi::c_void;
 
-pub(crate) use crate::api::global::lib_params::reset as reset_global;
-
 use crate::api::abi::{
-    HQUIC, QUIC_PARAM_CONFIGURATION_SETTINGS, QUIC_PARAM_HIGH_PRIORITY, QUIC_STATUS,
-    QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_NOT_SUPPORTED,
+    HQUIC, QUIC_PARAM_HIGH_PRIORITY, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
+    QUIC_STATUS_NOT_SUPPORTED,
 };
 use crate::api::door::boundary;
 use crate::api::door::handle::{self, Kind};
@@ -64,15 +61,36 @@ unsafe fn route(h: HQUIC, param: u32) -> Result<Kind, QUIC_STATUS> {
 ///
 /// # Safety
 /// `h` is a live handle of kind `kind` (as [`route`] found).
-unsafe fn through_stream(h: HQUIC, kind: Kind, param: u32) -> (HQUIC, Kind) {
+unsafe fn through_stream(h: HQUIC, kind: Kind, param: u32) -> HQUIC {
     let p = known::prefix(param);
     if kind != Kind::Stream || (p != known::PREFIX_CONNECTION && p != known::PREFIX_TLS) {
-        return (h, kind);
+        return h;
     }
     // SAFETY: `h` is a live stream handle by the caller's contract.
-    match unsafe { handle::Handle::<crate::api::stream::Stream>::borrow(h) } {
-        Some(stream) => (stream.obj.connection.as_hquic(), Kind::Connection),
-        None => (h, kind),
+    unsafe { crate::api::stream::params::connection_of(h) }.unwrap_or(h)
+}
+
+/// The room that answers `param` (routing has checked the handle may be asked about it):
+/// each room's `get`/`set` checks the handle is its object's and answers `None` for an id
+/// it does not answer. Configuration ids go to the configuration room whatever the handle
+/// (a connection's or stream's answers as none of its own).
+enum Room {
+    Registration,
+    Configuration,
+    Listener,
+    Connection,
+    Stream,
+}
+
+/// Which room answers `param`.
+fn room(param: u32) -> Room {
+    match known::prefix(param) {
+        known::PREFIX_REGISTRATION => Room::Registration,
+        known::PREFIX_CONFIGURATION => Room::Configuration,
+        known::PREFIX_LISTENER => Room::Listener,
+        known::PREFIX_CONNECTION | known::PREFIX_TLS => Room::Connection,
+        // Stream ids, and MsQuic's private reliable-offset id (streams only, see `route`).
+        _ => Room::Stream,
     }
 }
 
@@ -102,51 +120,31 @@ pub(crate) unsafe extern "C" fn set_param(
             return unsafe { crate::api::global::params::set(param, buffer_length, buffer) };
         }
         // SAFETY: `h` is an application handle.
-        let (h, kind) = match unsafe { route(h, param) } {
+        let h = match unsafe { route(h, param) } {
             // SAFETY: `route` validated `h`.
             Ok(kind) => unsafe { through_stream(h, kind, param) },
             Err(status) => return status,
         };
-        match (param, kind) {
-            (crate::api::registration::params::TRANSPORT, Kind::Registration) => {
-                // SAFETY: `h` is an application handle; the buffer is as the API contract says.
-                return unsafe {
-                    crate::api::registration::params::set_transport(h, buffer_length, buffer)
-                };
+        // SAFETY: routing checked the handle's kind against the id's prefix; the buffer is as
+        // the API contract says.
+        let status = unsafe {
+            match room(param) {
+                Room::Registration => {
+                    crate::api::registration::params::set(h, param, buffer_length, buffer)
+                }
+                Room::Configuration => {
+                    crate::api::configuration::params::set(h, param, buffer_length, buffer)
+                }
+                Room::Listener => {
+                    crate::api::listener::params::set(h, param, buffer_length, buffer)
+                }
+                Room::Connection => {
+                    crate::api::connection::params::set(h, param, buffer_length, buffer)
+                }
+                Room::Stream => crate::api::stream::params::set(h, param, buffer_length, buffer),
             }
-            (QUIC_PARAM_CONFIGURATION_SETTINGS, Kind::Configuration) => {
-                // SAFETY: as above.
-                return unsafe { crate::api::configuration::params::set(h, buffer_length, buffer) };
-            }
-            (crate::api::abi::QUIC_PARAM_CONFIGURATION_TICKET_KEYS, Kind::Configuration) => {
-                // SAFETY: as above.
-                let Some(config) = (unsafe {
-                    crate::api::door::handle::Handle::<crate::api::configuration::Configuration>::borrow(
-                        h,
-                    )
-                }) else {
-                    return QUIC_STATUS_INVALID_PARAMETER;
-                };
-                // SAFETY: as above.
-                return unsafe {
-                    crate::api::connection::resumption::set_ticket_keys(
-                        config,
-                        buffer_length,
-                        buffer,
-                    )
-                };
-            }
-            _ => {}
-        }
-        // SAFETY: routing checked the handle's kind against the id's prefix.
-        if let Some(status) = unsafe { handles::set(h, param, buffer_length, buffer) } {
-            return status;
-        }
-        // SAFETY: as above.
-        if let Some(status) = unsafe { objects::set(h, param, buffer_length, buffer) } {
-            return status;
-        }
-        not_built_yet(param)
+        };
+        status.unwrap_or_else(|| not_built_yet(param))
     })
 }
 
@@ -169,32 +167,30 @@ pub(crate) unsafe extern "C" fn get_param(
             return unsafe { crate::api::global::params::get(param, buffer_length, buffer) };
         }
         // SAFETY: `h` is an application handle.
-        let (h, kind) = match unsafe { route(h, param) } {
+        let h = match unsafe { route(h, param) } {
             // SAFETY: `route` validated `h`.
             Ok(kind) => unsafe { through_stream(h, kind, param) },
             Err(status) => return status,
         };
-        match (param, kind) {
-            (crate::api::registration::params::TRANSPORT, Kind::Registration) => {
-                // SAFETY: `h` is an application handle; the buffers are as the API contract say.
-                return unsafe {
-                    crate::api::registration::params::get_transport(h, buffer_length, buffer)
-                };
+        // SAFETY: routing checked the handle's kind against the id's prefix; `buffer_length`
+        // is non-NULL; `buffer` is as the API contract says.
+        let status = unsafe {
+            match room(param) {
+                Room::Registration => {
+                    crate::api::registration::params::get(h, param, buffer_length, buffer)
+                }
+                Room::Configuration => {
+                    crate::api::configuration::params::get(h, param, buffer_length, buffer)
+                }
+                Room::Listener => {
+                    crate::api::listener::params::get(h, param, buffer_length, buffer)
+                }
+                Room::Connection => {
+                    crate::api::connection::params::get(h, param, buffer_length, buffer)
+                }
+                Room::Stream => crate::api::stream::params::get(h, param, buffer_length, buffer),
             }
-            (QUIC_PARAM_CONFIGURATION_SETTINGS, Kind::Configuration) => {
-                // SAFETY: as above.
-                return unsafe { crate::api::configuration::params::get(h, buffer_length, buffer) };
-            }
-            _ => {}
-        }
-        // SAFETY: routing checked the handle's kind against the id's prefix.
-        if let Some(status) = unsafe { handles::get(h, param, buffer_length, buffer) } {
-            return status;
-        }
-        // SAFETY: as above.
-        if let Some(status) = unsafe { objects::get(h, param, buffer_length, buffer) } {
-            return status;
-        }
-        not_built_yet(param)
+        };
+        status.unwrap_or_else(|| not_built_yet(param))
     })
 }

@@ -60,6 +60,42 @@ pub(crate) fn transport_name(transport: u32) -> &'static str {
     }
 }
 
+/// GetParam for a registration's ids; `None` if it is not one of them.
+///
+/// # Safety
+/// `h` is a live handle of the kind the id's prefix routes to; `len` is valid; `buf` is NULL
+/// or writable for `*len` bytes.
+pub(crate) unsafe fn get(
+    h: HQUIC,
+    param: u32,
+    len: *mut u32,
+    buf: *mut c_void,
+) -> Option<QUIC_STATUS> {
+    match param {
+        // SAFETY: the caller's contract is `get_transport`'s.
+        TRANSPORT => Some(unsafe { get_transport(h, len, buf) }),
+        _ => None,
+    }
+}
+
+/// SetParam for a registration's ids; `None` if it is not one of them.
+///
+/// # Safety
+/// `h` is a live handle of the kind the id's prefix routes to; `buf` is NULL or readable for
+/// `len` bytes.
+pub(crate) unsafe fn set(
+    h: HQUIC,
+    param: u32,
+    len: u32,
+    buf: *const c_void,
+) -> Option<QUIC_STATUS> {
+    match param {
+        // SAFETY: the caller's contract is `set_transport`'s.
+        TRANSPORT => Some(unsafe { set_transport(h, len, buf) }),
+        _ => None,
+    }
+}
+
 /// Sets the transport; only before the registration has children.
 ///
 /// # Safety

@@ -2,6 +2,7 @@
 //! events raised from the connection's worker.
 
 pub(crate) mod extra;
+pub(crate) mod params;
 pub(crate) mod recv;
 pub(crate) mod reset;
 pub(crate) mod stats;

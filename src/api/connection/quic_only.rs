@@ -1,75 +1,32 @@
-//! Configuration, listener and connection parameters whose QUIC-over-UDP meaning has no
-//! counterpart over QMux (version lists, CIBIR ids, binding sharing, interface choice,
-//! 1-RTT encryption, DoS-mode events): checked in MsQuic's order, kept and returned as MsQuic
-//! does. LISTENER_PARTITION_INDEX picks the worker a listener's socket (and so its
-//! NEW_CONNECTION callbacks and connections) lives on; CONN_PEER_CERTIFICATE_VALID is the
-//! legacy form of ConnectionCertificateValidationComplete.
+//! A connection's parameters whose QUIC-over-UDP meaning has no counterpart over QMux
+//! (CONN_SHARE_UDP_BINDING, CONN_DISABLE_1RTT_ENCRYPTION, CONN_LOCAL_INTERFACE, CONN_CIBIR_ID,
+//! CONN_VERSION_SETTINGS, CONN_ORIG_DEST_CID, CONN_NETWORK_STATISTICS): checked in MsQuic's
+//! order, kept and returned as MsQuic does. CONN_PEER_CERTIFICATE_VALID is the legacy form of
+//! ConnectionCertificateValidationComplete.
 
 use core::ffi::c_void;
 
 use parking_lot::Mutex;
 
 use crate::api::abi::{
-    HQUIC, QUIC_PARAM_CONFIGURATION_SCHANNEL_CREDENTIAL_ATTRIBUTE_W,
-    QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS, QUIC_PARAM_CONN_CIBIR_ID,
-    QUIC_PARAM_CONN_DISABLE_1RTT_ENCRYPTION, QUIC_PARAM_CONN_LOCAL_INTERFACE,
-    QUIC_PARAM_CONN_NETWORK_STATISTICS, QUIC_PARAM_CONN_ORIG_DEST_CID,
-    QUIC_PARAM_CONN_PEER_CERTIFICATE_VALID, QUIC_PARAM_CONN_SHARE_UDP_BINDING,
-    QUIC_PARAM_CONN_VERSION_SETTINGS, QUIC_PARAM_DOS_MODE_EVENTS, QUIC_PARAM_LISTENER_CIBIR_ID,
-    QUIC_PARAM_LISTENER_PARTITION_INDEX, QUIC_STATUS, QUIC_STATUS_BUFFER_TOO_SMALL,
+    HQUIC, QUIC_PARAM_CONN_CIBIR_ID, QUIC_PARAM_CONN_DISABLE_1RTT_ENCRYPTION,
+    QUIC_PARAM_CONN_LOCAL_INTERFACE, QUIC_PARAM_CONN_NETWORK_STATISTICS,
+    QUIC_PARAM_CONN_ORIG_DEST_CID, QUIC_PARAM_CONN_PEER_CERTIFICATE_VALID,
+    QUIC_PARAM_CONN_SHARE_UDP_BINDING, QUIC_PARAM_CONN_VERSION_SETTINGS, QUIC_STATUS,
     QUIC_STATUS_INVALID_PARAMETER, QUIC_STATUS_INVALID_STATE, QUIC_STATUS_NOT_SUPPORTED,
     QUIC_STATUS_SUCCESS, QUIC_TLS_ALERT_CODE_BAD_CERTIFICATE,
 };
-use crate::api::configuration::Configuration;
+use crate::api::configuration::params::ConfigParams;
 use crate::api::connection::Connection;
 use crate::api::connection::cert_events;
 use crate::api::connection::net_stats;
 use crate::api::door::handle::Handle;
 use crate::api::global::lib_params;
-use crate::api::listener::Listener;
 use crate::api::param::buffer::{answer, read_exact};
 use crate::api::param::versions::{self, VersionLists};
 
 /// MsQuic's longest CIBIR id (the offset byte not counted).
 const MAX_CIBIR_LENGTH: u32 = 6;
-
-/// A configuration's version lists (CONFIGURATION_VERSION_SETTINGS).
-#[derive(Default)]
-pub(crate) struct ConfigParams {
-    versions: Mutex<Option<VersionLists>>,
-}
-
-impl ConfigParams {
-    /// The configuration's version lists, else the library's (MsQuic copies the library's
-    /// settings into a configuration's unset fields).
-    fn versions(&self) -> Option<VersionLists> {
-        self.versions
-            .lock()
-            .clone()
-            .or_else(lib_params::global_versions)
-    }
-}
-
-/// A listener's CIBIR id, DoS-mode event opt-in and partition.
-#[derive(Default)]
-pub(crate) struct ListenerParams {
-    state: Mutex<ListenerState>,
-}
-
-#[derive(Default)]
-struct ListenerState {
-    /// The offset byte and the id, as set; empty when unset.
-    cibir: Vec<u8>,
-    dos_mode_events: bool,
-    partition: Option<u16>,
-}
-
-impl ListenerParams {
-    /// The partition set with LISTENER_PARTITION_INDEX, if any.
-    pub(crate) fn partition(&self) -> Option<u16> {
-        self.state.lock().partition
-    }
-}
 
 /// A connection's QUIC-only options.
 pub(crate) struct ConnParams {
@@ -107,16 +64,11 @@ struct ConnState {
     versions: Option<VersionLists>,
 }
 
-/// How many partitions MsQuic has: one per processor.
-fn partitions() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// Checks and stores a CIBIR id as MsQuic does (≤ 7 bytes; 0 clears; offset byte 0 only).
 ///
 /// # Safety
 /// `buf` is readable for `len` bytes when `len > 0`.
-unsafe fn set_cibir(slot: &mut Vec<u8>, len: u32, buf: *const c_void) -> QUIC_STATUS {
+pub(crate) unsafe fn set_cibir(slot: &mut Vec<u8>, len: u32, buf: *const c_void) -> QUIC_STATUS {
     if len > MAX_CIBIR_LENGTH + 1 {
         return QUIC_STATUS_INVALID_PARAMETER;
     }
@@ -136,7 +88,7 @@ unsafe fn set_cibir(slot: &mut Vec<u8>, len: u32, buf: *const c_void) -> QUIC_ST
     QUIC_STATUS_SUCCESS
 }
 
-/// GetParam for the ids this module answers; `None` if it is not one of them.
+/// GetParam for these ids; `None` if it is not one of them (or `h` is no connection).
 ///
 /// # Safety
 /// `h` is a live handle of the kind the id's prefix routes to; `len` is valid; `buf` is NULL
@@ -148,51 +100,6 @@ pub(crate) unsafe fn get(
     buf: *mut c_void,
 ) -> Option<QUIC_STATUS> {
     let status = match param {
-        QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS => {
-            // SAFETY: the handle and buffers are as this function's contract says.
-            let config = unsafe { Handle::<Configuration>::borrow(h) }?;
-            let v = config.obj.params.versions();
-            // SAFETY: the handle and buffers are as this function's contract says.
-            unsafe { versions::answer(v.as_ref(), len, buf) }
-        }
-        QUIC_PARAM_LISTENER_CIBIR_ID => {
-            // SAFETY: the handle and buffers are as this function's contract says.
-            let listener = unsafe { Handle::<Listener>::borrow(h) }?;
-            let cibir = listener.obj.params.state.lock().cibir.clone();
-            if cibir.is_empty() {
-                // SAFETY: the handle and buffers are as this function's contract says.
-                unsafe { len.write(0) };
-                return Some(QUIC_STATUS_SUCCESS);
-            }
-            // SAFETY: the handle and buffers are as this function's contract says.
-            unsafe { answer(len, buf, &cibir) }
-        }
-        QUIC_PARAM_DOS_MODE_EVENTS => {
-            // SAFETY: the handle and buffers are as this function's contract says.
-            let listener = unsafe { Handle::<Listener>::borrow(h) }?;
-            let v = listener.obj.params.state.lock().dos_mode_events;
-            // SAFETY: the handle and buffers are as this function's contract says.
-            unsafe { answer(len, buf, &[u8::from(v)]) }
-        }
-        QUIC_PARAM_LISTENER_PARTITION_INDEX => {
-            // SAFETY: the handle and buffers are as this function's contract says.
-            let listener = unsafe { Handle::<Listener>::borrow(h) }?;
-            let p = listener.obj.params.partition();
-            // SAFETY: the handle and buffers are as this function's contract says.
-            if unsafe { len.read() } < 2 {
-                // SAFETY: the handle and buffers are as this function's contract says.
-                unsafe { len.write(2) };
-                return Some(QUIC_STATUS_BUFFER_TOO_SMALL);
-            }
-            if buf.is_null() {
-                return Some(QUIC_STATUS_INVALID_PARAMETER);
-            }
-            let Some(p) = p else {
-                return Some(QUIC_STATUS_INVALID_STATE);
-            };
-            // SAFETY: the handle and buffers are as this function's contract says.
-            unsafe { answer(len, buf, &p.to_ne_bytes()) }
-        }
         QUIC_PARAM_CONN_SHARE_UDP_BINDING | QUIC_PARAM_CONN_DISABLE_1RTT_ENCRYPTION => {
             // SAFETY: the handle and buffers are as this function's contract says.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
@@ -229,10 +136,8 @@ pub(crate) unsafe fn get(
             // SAFETY: the handle and buffers are as this function's contract says.
             unsafe { net_stats::get(&conn, len, buf) }
         }
-        // Set-only ids; Schannel's attribute exists on Windows only (MsQuic on Linux refuses
-        // it both ways).
-        QUIC_PARAM_CONFIGURATION_SCHANNEL_CREDENTIAL_ATTRIBUTE_W
-        | QUIC_PARAM_CONN_PEER_CERTIFICATE_VALID
+        // Set-only ids.
+        QUIC_PARAM_CONN_PEER_CERTIFICATE_VALID
         | QUIC_PARAM_CONN_LOCAL_INTERFACE
         | QUIC_PARAM_CONN_CIBIR_ID => QUIC_STATUS_INVALID_PARAMETER,
         _ => return None,
@@ -245,7 +150,7 @@ fn client_before_start(conn: &Handle<Connection>) -> bool {
     !conn.obj.params.server && !conn.obj.is_started()
 }
 
-/// SetParam for the ids this module answers; `None` if it is not one of them.
+/// SetParam for these ids; `None` if it is not one of them (or `h` is no connection).
 ///
 /// # Safety
 /// `h` is a live handle of the kind the id's prefix routes to; `buf` is NULL or readable for
@@ -257,58 +162,6 @@ pub(crate) unsafe fn set(
     buf: *const c_void,
 ) -> Option<QUIC_STATUS> {
     let status = match param {
-        QUIC_PARAM_CONFIGURATION_VERSION_SETTINGS => {
-            // SAFETY: the handle and buffers are as this function's contract says.
-            let config = unsafe { Handle::<Configuration>::borrow(h) }?;
-            // SAFETY: the handle and buffers are as this function's contract says.
-            match unsafe { versions::parse(len, buf) } {
-                Ok(v) => {
-                    *config.obj.params.versions.lock() = v;
-                    // MsQuic applies these through its settings code too: the MTU pair is
-                    // recomputed.
-                    let mut settings = config.obj.settings.lock();
-                    crate::api::settings::refresh_configuration(&mut settings);
-                    settings.recompute_mtus();
-                    QUIC_STATUS_SUCCESS
-                }
-                Err(status) => status,
-            }
-        }
-        QUIC_PARAM_LISTENER_CIBIR_ID => {
-            // SAFETY: the handle and buffers are as this function's contract says.
-            let listener = unsafe { Handle::<Listener>::borrow(h) }?;
-            let mut s = listener.obj.params.state.lock();
-            // SAFETY: the handle and buffers are as this function's contract says.
-            unsafe { set_cibir(&mut s.cibir, len, buf) }
-        }
-        QUIC_PARAM_DOS_MODE_EVENTS => {
-            // SAFETY: the handle and buffers are as this function's contract says.
-            let listener = unsafe { Handle::<Listener>::borrow(h) }?;
-            // SAFETY: the handle and buffers are as this function's contract says.
-            match unsafe { read_exact::<u8>(len, buf) } {
-                // Never raised: a TCP listener never enters MsQuic's retry (DoS) mode.
-                Some(v) => {
-                    listener.obj.params.state.lock().dos_mode_events = v != 0;
-                    QUIC_STATUS_SUCCESS
-                }
-                None => QUIC_STATUS_INVALID_PARAMETER,
-            }
-        }
-        QUIC_PARAM_LISTENER_PARTITION_INDEX => {
-            // SAFETY: the handle and buffers are as this function's contract says.
-            let listener = unsafe { Handle::<Listener>::borrow(h) }?;
-            // SAFETY: the handle and buffers are as this function's contract says.
-            let Some(p) = (unsafe { read_exact::<u16>(len, buf) }) else {
-                return Some(QUIC_STATUS_INVALID_PARAMETER);
-            };
-            let mut s = listener.obj.params.state.lock();
-            if usize::from(p) >= partitions() || s.partition.is_some() || listener.obj.is_started()
-            {
-                return Some(QUIC_STATUS_INVALID_PARAMETER);
-            }
-            s.partition = Some(p);
-            QUIC_STATUS_SUCCESS
-        }
         QUIC_PARAM_CONN_SHARE_UDP_BINDING => {
             // SAFETY: the handle and buffers are as this function's contract says.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
@@ -396,9 +249,9 @@ pub(crate) unsafe fn set(
                 Err(status) => status,
             }
         }
-        QUIC_PARAM_CONN_ORIG_DEST_CID
-        | QUIC_PARAM_CONN_NETWORK_STATISTICS
-        | QUIC_PARAM_CONFIGURATION_SCHANNEL_CREDENTIAL_ATTRIBUTE_W => QUIC_STATUS_INVALID_PARAMETER,
+        QUIC_PARAM_CONN_ORIG_DEST_CID | QUIC_PARAM_CONN_NETWORK_STATISTICS => {
+            QUIC_STATUS_INVALID_PARAMETER
+        }
         _ => return None,
     };
     Some(status)

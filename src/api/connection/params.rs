@@ -1,4 +1,7 @@
-//! Listener, connection and stream parameters that read or set addresses and IDs.
+//! A connection's GetParam/SetParam (connection and TLS ids, also when asked through one of
+//! its streams): addresses, settings, statistics, datagram switches, stream counts and IDs,
+//! the handshake facts, TLS secrets and resumption tickets here; the small options in
+//! [`options`]; the QUIC-only ones in [`quic_only`].
 
 use core::ffi::c_void;
 
@@ -12,26 +15,20 @@ use crate::api::abi::{
     QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT, QUIC_PARAM_CONN_LOCAL_UNIDI_STREAM_COUNT,
     QUIC_PARAM_CONN_MAX_STREAM_IDS, QUIC_PARAM_CONN_REMOTE_ADDRESS, QUIC_PARAM_CONN_SETTINGS,
     QUIC_PARAM_CONN_STATISTICS, QUIC_PARAM_CONN_STATISTICS_PLAT, QUIC_PARAM_CONN_STATISTICS_V2,
-    QUIC_PARAM_CONN_STATISTICS_V2_PLAT, QUIC_PARAM_CONN_TLS_SECRETS,
-    QUIC_PARAM_LISTENER_LOCAL_ADDRESS, QUIC_PARAM_LISTENER_STATS, QUIC_PARAM_STREAM_0RTT_LENGTH,
-    QUIC_PARAM_STREAM_ID, QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE, QUIC_PARAM_STREAM_PRIORITY,
-    QUIC_PARAM_STREAM_RELIABLE_OFFSET, QUIC_PARAM_STREAM_STATISTICS, QUIC_PARAM_TLS_HANDSHAKE_INFO,
+    QUIC_PARAM_CONN_STATISTICS_V2_PLAT, QUIC_PARAM_CONN_TLS_SECRETS, QUIC_PARAM_TLS_HANDSHAKE_INFO,
     QUIC_PARAM_TLS_NEGOTIATED_ALPN, QUIC_STATUS, QUIC_STATUS_INVALID_PARAMETER,
     QUIC_STATUS_INVALID_STATE, QUIC_STATUS_SUCCESS,
 };
 use crate::api::connection::datagram;
 use crate::api::connection::options;
+use crate::api::connection::quic_only;
 use crate::api::connection::sockaddr;
 use crate::api::connection::started_settings;
 use crate::api::connection::stats;
 use crate::api::connection::{Connection, on_slot};
 use crate::api::door::handle::Handle;
-use crate::api::listener::Listener;
-use crate::api::param::buffer::{answer, read_exact};
+use crate::api::param::buffer::{addr_bytes, answer, read_exact};
 use crate::api::settings::{get_settings_param, set_settings_param};
-use crate::api::stream::reset;
-use crate::api::stream::stats as stream_stats;
-use crate::api::stream::{self, Stream};
 use crate::proto::{Dir, Side, StreamId};
 
 /// What a connection's engine says about its stream limits, read on its worker.
@@ -103,12 +100,8 @@ fn settle_start(h: HQUIC, conn: &Handle<Connection>) {
 /// ends the connection at its handshake timeout anyway; the read then answers what is known).
 const LOOKUP_WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn addr_bytes(addr: &QUIC_ADDR) -> [u8; size_of::<QUIC_ADDR>()] {
-    // SAFETY: QUIC_ADDR is plain old data of exactly this size.
-    unsafe { core::mem::transmute_copy(addr) }
-}
-
-/// GetParam for the ids this module answers; `None` if it is not one of them.
+/// GetParam for a connection's ids; `None` if it is not one of them (or `h` is no
+/// connection).
 ///
 /// # Safety
 /// `h` is a live handle of the kind the id's prefix routes to; `len` is valid; `buf` is NULL
@@ -119,32 +112,38 @@ pub(crate) unsafe fn get(
     len: *mut u32,
     buf: *mut c_void,
 ) -> Option<QUIC_STATUS> {
+    // SAFETY: the caller's contract is both functions'.
+    unsafe { get_main(h, param, len, buf) }
+        // SAFETY: as above.
+        .or_else(|| unsafe { quic_only::get(h, param, len, buf) })
+}
+
+/// SetParam for a connection's ids; `None` if it is not one of them (or `h` is no
+/// connection).
+///
+/// # Safety
+/// As for [`get`], with `buf` NULL or readable for `len` bytes (and a version settings'
+/// lists as long as their lengths).
+pub(crate) unsafe fn set(
+    h: HQUIC,
+    param: u32,
+    len: u32,
+    buf: *const c_void,
+) -> Option<QUIC_STATUS> {
+    // SAFETY: the caller's contract is both functions'.
+    unsafe { set_main(h, param, len, buf) }
+        // SAFETY: as above.
+        .or_else(|| unsafe { quic_only::set(h, param, len, buf) })
+}
+
+/// GetParam for the ids answered here and in [`options`]; `None` for any other.
+///
+/// # Safety
+/// As for [`get`].
+unsafe fn get_main(h: HQUIC, param: u32, len: *mut u32, buf: *mut c_void) -> Option<QUIC_STATUS> {
     let status = match param {
         // Set-only: the application reads its own struct.
         QUIC_PARAM_CONN_TLS_SECRETS => QUIC_STATUS_INVALID_PARAMETER,
-        QUIC_PARAM_LISTENER_LOCAL_ADDRESS => {
-            // SAFETY: as above.
-            let listener = unsafe { Handle::<Listener>::borrow(h) }?;
-            // As MsQuic: the address the listener was started on, whatever its state.
-            let local = listener.obj.local_address();
-            // SAFETY: as above.
-            unsafe { answer(len, buf, &addr_bytes(&local)) }
-        }
-        QUIC_PARAM_LISTENER_STATS => {
-            // SAFETY: as above.
-            let listener = unsafe { Handle::<Listener>::borrow(h) }?;
-            let stats = listener.obj.statistics();
-            let bytes = [
-                stats.TotalAcceptedConnections,
-                stats.TotalRejectedConnections,
-                stats.BindingRecvDroppedPackets,
-            ]
-            .iter()
-            .flat_map(|v| v.to_ne_bytes())
-            .collect::<Vec<u8>>();
-            // SAFETY: as above.
-            unsafe { answer(len, buf, &bytes) }
-        }
         QUIC_PARAM_CONN_REMOTE_ADDRESS => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::borrow(h) }?;
@@ -215,15 +214,6 @@ pub(crate) unsafe fn get(
             // SAFETY: as above.
             unsafe { answer(len, buf, &[value]) }
         }
-        QUIC_PARAM_STREAM_ID => {
-            // SAFETY: as above.
-            let stream = unsafe { Handle::<Stream>::borrow(h) }?;
-            let Some(id) = stream.obj.id() else {
-                return Some(QUIC_STATUS_INVALID_STATE);
-            };
-            // SAFETY: as above.
-            unsafe { answer(len, buf, &id.to_ne_bytes()) }
-        }
         QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT | QUIC_PARAM_CONN_LOCAL_UNIDI_STREAM_COUNT => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::get(h) }?;
@@ -243,50 +233,6 @@ pub(crate) unsafe fn get(
             // SAFETY: as above.
             unsafe { answer(len, buf, &bytes) }
         }
-        QUIC_PARAM_STREAM_0RTT_LENGTH => {
-            // SAFETY: as above.
-            let s = unsafe { Handle::<Stream>::borrow(h) }?;
-            // As MsQuic: known once the stream started and its sending half is over: the
-            // bytes that went in 0-RTT (TLS early data).
-            if s.obj.started_id().is_none() || !s.obj.extra.send_shutdown_indicated() {
-                // SAFETY: as above.
-                if unsafe { len.read() } < 8 || buf.is_null() {
-                    // The size and buffer checks come first: BUFFER_TOO_SMALL or
-                    // INVALID_PARAMETER, nothing written.
-                    // SAFETY: as above.
-                    return Some(unsafe { answer(len, buf, &0u64.to_ne_bytes()) });
-                }
-                return Some(QUIC_STATUS_INVALID_STATE);
-            }
-            let sent = s.obj.extra.early_sent();
-            // SAFETY: as above.
-            unsafe { answer(len, buf, &sent.to_ne_bytes()) }
-        }
-        QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE => {
-            // SAFETY: as above.
-            let s = unsafe { Handle::<Stream>::borrow(h) }?;
-            let size = stream::ideal_send_buffer_size(s);
-            // SAFETY: as above.
-            unsafe { answer(len, buf, &size.to_ne_bytes()) }
-        }
-        QUIC_PARAM_STREAM_PRIORITY => {
-            // SAFETY: as above.
-            let stream = unsafe { Handle::<Stream>::borrow(h) }?;
-            // SAFETY: as above.
-            unsafe { answer(len, buf, &stream.obj.priority().to_ne_bytes()) }
-        }
-        QUIC_PARAM_STREAM_STATISTICS => {
-            // SAFETY: as above.
-            let stream = unsafe { Handle::<Stream>::get(h) }?;
-            // SAFETY: as above.
-            unsafe { stream_stats::get(&stream, len, buf) }
-        }
-        QUIC_PARAM_STREAM_RELIABLE_OFFSET | reset::PARAM_STREAM_RELIABLE_OFFSET_RECV => {
-            // SAFETY: as above.
-            let stream = unsafe { Handle::<Stream>::borrow(h) }?;
-            // SAFETY: as above.
-            unsafe { reset::get(stream, param, len, buf) }
-        }
         _ => {
             // SAFETY: as above.
             let conn = unsafe { Handle::<Connection>::get(h) }?;
@@ -297,16 +243,11 @@ pub(crate) unsafe fn get(
     Some(status)
 }
 
-/// SetParam for the ids this module answers; `None` if it is not one of them.
+/// SetParam for the ids answered here and in [`options`]; `None` for any other.
 ///
 /// # Safety
-/// As for [`get`], with `buf` NULL or readable for `len` bytes.
-pub(crate) unsafe fn set(
-    h: HQUIC,
-    param: u32,
-    len: u32,
-    buf: *const c_void,
-) -> Option<QUIC_STATUS> {
+/// As for [`set`].
+unsafe fn set_main(h: HQUIC, param: u32, len: u32, buf: *const c_void) -> Option<QUIC_STATUS> {
     match param {
         QUIC_PARAM_CONN_REMOTE_ADDRESS => {
             // SAFETY: as above.
@@ -381,30 +322,7 @@ pub(crate) unsafe fn set(
             // SAFETY: as above.
             Some(unsafe { crate::api::connection::resumption::set_ticket(&conn, len, buf) })
         }
-        QUIC_PARAM_STREAM_PRIORITY => {
-            // SAFETY: as above.
-            let stream = unsafe { Handle::<Stream>::get(h) }?;
-            // SAFETY: as above.
-            let Some(priority) = (unsafe { read_exact::<u16>(len, buf) }) else {
-                return Some(QUIC_STATUS_INVALID_PARAMETER);
-            };
-            stream::set_priority(&stream, priority);
-            Some(QUIC_STATUS_SUCCESS)
-        }
-        QUIC_PARAM_STREAM_RELIABLE_OFFSET => {
-            // SAFETY: as above.
-            let stream = unsafe { Handle::<Stream>::borrow(h) }?;
-            // SAFETY: as above.
-            Some(unsafe { reset::set(stream, len, buf) })
-        }
-        reset::PARAM_STREAM_RELIABLE_OFFSET_RECV => Some(QUIC_STATUS_INVALID_PARAMETER),
-        QUIC_PARAM_LISTENER_LOCAL_ADDRESS
-        | QUIC_PARAM_LISTENER_STATS
-        | QUIC_PARAM_STREAM_ID
-        | QUIC_PARAM_STREAM_0RTT_LENGTH
-        | QUIC_PARAM_STREAM_IDEAL_SEND_BUFFER_SIZE
-        | QUIC_PARAM_STREAM_STATISTICS
-        | QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT
+        QUIC_PARAM_CONN_LOCAL_BIDI_STREAM_COUNT
         | QUIC_PARAM_CONN_LOCAL_UNIDI_STREAM_COUNT
         | QUIC_PARAM_CONN_MAX_STREAM_IDS
         | QUIC_PARAM_CONN_DATAGRAM_SEND_ENABLED

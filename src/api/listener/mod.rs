@@ -9,6 +9,9 @@
 //! connection moves to a worker of that listener's registration (its partition's, if set),
 //! where NEW_CONNECTION is raised and the connection lives.
 
+pub(crate) mod link;
+pub(crate) mod params;
+
 use core::ffi::c_void;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
@@ -31,7 +34,7 @@ use crate::api::door::boundary;
 use crate::api::door::callbacks;
 use crate::api::door::handle::{Handle, Kind, Object};
 use crate::api::door::status_names::StatusName;
-use crate::api::param::objects::ListenerParams;
+use crate::api::listener::params::ListenerParams;
 use crate::api::registration::{ChildGuard, FinalEventScope, Registration};
 use crate::api::settings::Settings;
 use crate::proto;
@@ -54,7 +57,7 @@ pub(crate) struct Listener {
     accepted: AtomicU64,
     /// Connections refused by the application or because the registration was shut down.
     rejected: AtomicU64,
-    /// QUIC-only options kept for GetParam, and the partition (see `param::objects`).
+    /// QUIC-only options kept for GetParam, and the partition (see `params`).
     pub(crate) params: ListenerParams,
 }
 
@@ -1052,19 +1055,4 @@ fn accept_on(
         }
         Err(_) => QUIC_STATUS_INTERNAL_ERROR,
     }
-}
-
-/// The listener's interface for the rooms below it: the one place they reach listeners
-/// through.
-///
-/// - RegistrationShutdown stops the registration's listeners ([`stop_all_of`]).
-/// - ConnectionSetConfiguration on an accepted connection starts its handshake on the socket
-///   the listener accepted ([`configure_accepted`], with [`AcceptConfig`]).
-pub(crate) mod link {
-    /// What an accepted connection takes from its configuration for the handshake.
-    pub(crate) use super::AcceptConfig;
-    /// ConnectionSetConfiguration on an accepted connection: starts TLS and QMux on its socket.
-    pub(crate) use super::configure_accepted;
-    /// RegistrationShutdown: stops every started listener of a registration.
-    pub(crate) use super::stop_all_of;
 }
