@@ -4,8 +4,7 @@
 //! - Streams live on their connection's worker: they find its slot there ([`on_slot`],
 //!   [`on_slot_else`], [`slot`]), ask what their connection's state allows (closed, finished,
 //!   server side, send buffering, multi-receive, reliable reset, the resumption ticket's
-//!   limits) and tell it what changed in their stream IDs ([`stream_opened`],
-//!   [`stream_closed`], [`peer_stream_started`]).
+//!   limits).
 //! - StreamOpen lets a stream handle stand for its connection ([`of_handle`]).
 //! - RegistrationShutdown shuts its connections down ([`shutdown_connection`]).
 //! - SetParam(CONFIGURATION_TICKET_KEYS) on a configuration hands the keys to the server's
@@ -28,10 +27,6 @@ pub(crate) use crate::api::connection::resumption::remembered_allows;
 pub(crate) use crate::api::connection::resumption::set_ticket_keys;
 /// A local shutdown of a connection (RegistrationShutdown, for each of its connections).
 pub(crate) use crate::api::connection::shutdown_connection;
-/// The stream IDs' share of the peer's stream-count limits (DELAY_ID_FC_UPDATES).
-pub(crate) use crate::api::connection::stream_ids::{
-    closed as stream_closed, opened as stream_opened, peer_started as peer_stream_started,
-};
 /// A connection's live state on its worker, as stream operations are handed it.
 pub(crate) use crate::api::connection::worker::ConnSlot;
 /// The slot of the connection whose handle is at `key`, on the calling worker.

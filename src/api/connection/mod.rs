@@ -17,7 +17,6 @@ pub(crate) mod sockaddr;
 pub(crate) mod start;
 pub(crate) mod started_settings;
 pub(crate) mod stats;
-pub(crate) mod stream_ids;
 pub(crate) mod tls_secrets;
 pub(crate) mod worker;
 pub(crate) mod zero_rtt;

@@ -2,6 +2,7 @@
 //! events raised from the connection's worker.
 
 pub(crate) mod extra;
+pub(crate) mod ids;
 pub(crate) mod params;
 pub(crate) mod recv;
 pub(crate) mod reset;
@@ -340,7 +341,7 @@ pub(crate) unsafe extern "C" fn open(
                 flags.0 & QUIC_STREAM_OPEN_FLAG_APP_OWNED_BUFFERS.0 != 0,
             )),
         };
-        link::stream_opened(&stream);
+        ids::opened(&stream);
         let h = Handle::into_hquic(Handle::new(stream, context, handler as *mut c_void));
         // SAFETY: `out` is non-NULL and writable by the API contract.
         unsafe { out.write(h) };
@@ -366,7 +367,7 @@ pub(crate) unsafe extern "C" fn close(h: HQUIC) {
             let id = s.obj.state.lock().id;
             recv::release(&s);
             if let Some(id) = id {
-                link::stream_closed(cx, slot, &s, id);
+                ids::closed(cx, slot, &s, id);
                 if slot.stream(StreamId(id)).is_some() {
                     abort_for_close(slot, &s, StreamId(id));
                 }
@@ -1260,7 +1261,7 @@ pub(crate) fn peer_started(slot: &Rc<ConnSlot>, cx: &WorkerCx, conn: &Rc<Conn>, 
     slot.emit(&mut ev);
     // SAFETY: PEER_STREAM_STARTED is the union member written above.
     let flags = unsafe { ev.payload.PEER_STREAM_STARTED.Flags.0 };
-    link::peer_stream_started(cx, slot, &stream, id, flags);
+    ids::peer_started(cx, slot, &stream, id, flags);
     recv::peer_start_done(&started);
 }
 

@@ -1,16 +1,14 @@
-//! The peer's stream-count limits as the application steers them after the handshake:
-//! - `QUIC_PARAM_CONN_SETTINGS` on a started connection: a new `PeerBidiStreamCount` or
-//!   `PeerUnidiStreamCount` changes how many streams the peer may have open at once; a raise
-//!   goes out at once as MAX_STREAMS (so the peer's blocked starts proceed), a cut applies as
-//!   streams finish (see `started_settings`).
-//! - `QUIC_STREAM_OPEN_FLAG_DELAY_ID_FC_UPDATES` (StreamOpen, or OR-ed into
-//!   PEER_STREAM_STARTED's Flags by the application): a peer stream's slot in the limit goes
-//!   back only when the application closes the handle, not when the stream finishes.
+//! A stream's place in the peer's stream-count limit, as the application steers it with
+//! `QUIC_STREAM_OPEN_FLAG_DELAY_ID_FC_UPDATES` (StreamOpen, or OR-ed into
+//! PEER_STREAM_STARTED's Flags by the application): a peer stream's slot in the limit goes
+//! back only when the application closes the handle, not when the stream finishes. (The
+//! limits themselves change with `QUIC_PARAM_CONN_SETTINGS` on a started connection: see
+//! `api::connection::started_settings`.)
 
 use std::rc::Rc;
 
 use crate::api::abi::*;
-use crate::api::connection::worker::ConnSlot;
+use crate::api::connection::link::ConnSlot;
 use crate::api::door::handle::Handle;
 use crate::api::stream::Stream;
 use crate::proto::StreamId;
