@@ -8,6 +8,15 @@
 //! acknowledgement) or dropped. Held sends are copied oldest first, across streams, while
 //! room remains; one send may take the buffer past the ideal (MsQuic buffers "at least" the
 //! ideal), so at most the ideal plus one send is copied.
+//!
+//! Room is given to held sends once per transmit pass, when the driver next takes the
+//! engine's events (`Connection::poll_event`), not after each record: within a pass a held
+//! send's bytes are written from the caller's buffers, a held send written whole completes
+//! as written, and only what is still unwritten at the end of the pass is copied. A record
+//! sender that encrypts straight from the queued data (TLS) then copies nothing that one
+//! pass writes anyway, and the application sees the same completions in the same wake-up
+//! (the engine's events are taken right after its output). A new send settles earlier held
+//! sends first, so it never takes room before them.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -183,6 +192,15 @@ impl Connection {
     /// Copied bytes not yet written, of all streams.
     pub fn buffered_bytes(&self) -> u64 {
         self.buffering.buffered.load(Ordering::Relaxed)
+    }
+
+    /// Ends a transmit pass for held sends: if written (or dropped) copies left room, held
+    /// sends take it (see [`Connection::fill_held`]). Cheap when nothing is held or there is
+    /// no room.
+    pub(super) fn settle_held(&mut self) {
+        if !self.buffering.held.is_empty() && self.buffering.has_room() {
+            self.fill_held();
+        }
     }
 
     /// Copies held sends, oldest first, while the buffer has room, and reports each

@@ -310,7 +310,8 @@ enum State {
 ///    produced to the transport, in order. Whole records only are produced.
 /// 3. When [`Connection::wants_write_shutdown`] is true and `poll_transmit` returns 0, shut
 ///    down the transport's sending direction (TLS close_notify and TCP FIN).
-/// 4. Drain [`Connection::poll_event`].
+/// 4. Drain [`Connection::poll_event`] (which also settles held buffered sends for the
+///    bytes written in step 2, so drain it after every transmit pass).
 /// 5. Arm a timer for [`Connection::poll_timeout`].
 ///
 /// A caller serving many connections may bound each turn with
@@ -725,7 +726,12 @@ impl Connection {
     // ---- Driving ----
 
     /// The next event, if any.
+    ///
+    /// Taking events first ends the transmit pass for buffered sends: held sends that room
+    /// freed by written bytes now takes are copied and reported complete (see
+    /// `connection::buffering`), after the completions of sends the pass wrote whole.
     pub fn poll_event(&mut self) -> Option<Event> {
+        self.settle_held();
         match self.events.pop_front()? {
             Event::StreamsAvailable { .. } => {
                 // One waits at a time (besides the transport parameters' own), carrying the

@@ -26,6 +26,10 @@ impl Connection {
     /// Records never exceed the peer's max_record_size (16382 until its parameters arrive).
     /// Whatever is returned counts as delivered (qmux-02's implicit acknowledgement), so it
     /// must be written to the transport, in order.
+    ///
+    /// Held buffered sends are written from the caller's bytes and stay held while records
+    /// are produced: the room written bytes free is given to them when the events are next
+    /// taken ([`Connection::poll_event`]), once per transmit pass rather than per call.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> usize {
         self.clock = now;
         let mut written = 0;
@@ -58,8 +62,6 @@ impl Connection {
             self.last_activity = now;
         }
         self.stats.bytes_sent += written as u64;
-        // Written bytes may have freed buffer room for held sends.
-        self.fill_held();
         written
     }
 
@@ -94,7 +96,8 @@ impl Connection {
     /// a sender that must know a record's length before its content (a TLS record encrypted
     /// as it is written); call it only when [`Connection::bulk_ready`] says the record will
     /// be full of data, or it may be mostly padding. Returns false (writing nothing) when no
-    /// record of that length can be made.
+    /// record of that length can be made. Held buffered sends are settled as for
+    /// [`Connection::poll_transmit`]: when the events are next taken.
     pub fn poll_transmit_padded<W: BufMut>(&mut self, now: Instant, w: &mut W, len: usize) -> bool {
         self.clock = now;
         let Some(body) = padded_body_len(len) else {
@@ -120,8 +123,6 @@ impl Connection {
         self.stats.bytes_sent += len as u64;
         // A record handed to the transport restarts the idle timer (qmux-02 §7.1).
         self.last_activity = now;
-        // Written bytes may have freed buffer room for held sends.
-        self.fill_held();
         true
     }
 

@@ -467,6 +467,8 @@ impl Conn {
         loop {
             self.again.set(false);
             self.inner.borrow_mut().flush();
+            // Taking the engine's events ends its transmit pass: held buffered sends take the
+            // room the flush's written bytes freed (copied and completed) before delivery.
             while let Some(event) = self.next_event() {
                 self.sink.deliver(cx, self, event);
             }
