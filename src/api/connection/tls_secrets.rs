@@ -28,7 +28,7 @@ unsafe impl Send for Target {}
 
 impl Target {
     /// # Safety
-    /// As [`write`].
+    /// As [`write()`].
     unsafe fn write(&self, kind: SecretKind, bytes: &[u8]) {
         // SAFETY: the caller's contract.
         unsafe { write(self.0, kind, bytes) }

@@ -961,7 +961,7 @@ impl Connection {
 
     /// Restricts the records produced from now on to what may go in TLS early data (0-RTT):
     /// our transport parameters, control frames, frames opening streams, the stream data
-    /// queued as allowed there ([`Connection::send_with`]) and FINs right after it; no
+    /// queued as allowed there ([`Connection::allow_early`]) and FINs right after it; no
     /// datagrams. Off again, everything else follows.
     pub fn set_early_output(&mut self, on: bool) {
         self.early_output = on;

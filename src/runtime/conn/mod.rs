@@ -407,7 +407,7 @@ impl Conn {
     }
 
     /// The socket's send-buffer capacity (`SO_SNDBUF`, read again when the last reading is
-    /// older than [`SEND_BUFFER_FRESH`]); `WouldBlock` if asked from inside an engine
+    /// older than `SEND_BUFFER_FRESH`); `WouldBlock` if asked from inside an engine
     /// command.
     pub fn send_buffer_size(&self) -> io::Result<usize> {
         let now = Instant::now();

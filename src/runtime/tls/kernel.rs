@@ -36,7 +36,7 @@ const MAX_HANDSHAKE_MESSAGE: usize = 1 << 16;
 /// A KeyUpdate record's content: type, 24-bit length 1, request.
 const KEY_UPDATE_LEN: usize = 5;
 
-/// Room [`Kernel::seal_with`] needs: a full record plus a KeyUpdate record before it.
+/// Room `Kernel::seal_with` needs: a full record plus a KeyUpdate record before it.
 pub const SEAL_ROOM: usize = MAX_CONTENT + OVERHEAD + KEY_UPDATE_LEN + OVERHEAD;
 
 /// rustls' remaining state of either side.

@@ -163,7 +163,7 @@ impl KeyLog for SessionKeyLog {
     }
 }
 
-/// Why [`export`] produced nothing.
+/// Why `export` produced nothing.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub enum ExportError {
     /// The handshake has not derived the exporter secret (yet), or the session is not TLS.
