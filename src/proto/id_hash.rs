@@ -24,7 +24,26 @@ impl Hasher for IdHasher {
         self.0 = (p as u64) ^ ((p >> 64) as u64);
     }
 
+    fn write_usize(&mut self, v: usize) {
+        // One multiply, as for a u64 (the default would hash the 8 bytes one by one).
+        self.write_u64(v as u64);
+    }
+
     fn finish(&self) -> u64 {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    #[test]
+    fn a_usize_hashes_as_its_u64_in_one_step() {
+        let b = BuildHasherDefault::<IdHasher>::default();
+        let key: usize = 0x7f12_3456_7890;
+        assert_eq!(b.hash_one(key), b.hash_one(key as u64));
     }
 }

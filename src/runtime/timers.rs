@@ -2,8 +2,10 @@
 //! re-arming (a newer generation supersedes older entries for the same source).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::time::Instant;
+
+use crate::proto::id_hash::IdMap;
 
 /// Identifies the source a timer belongs to (its slab key on the worker).
 pub type SourceKey = usize;
@@ -13,7 +15,7 @@ pub type SourceKey = usize;
 pub struct Timers {
     heap: BinaryHeap<Reverse<(Instant, u64, SourceKey)>>,
     /// The live generation per source; heap entries of older generations are stale.
-    live: HashMap<SourceKey, u64>,
+    live: IdMap<SourceKey, u64>,
     next_generation: u64,
 }
 

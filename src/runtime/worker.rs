@@ -221,6 +221,15 @@ impl Slab {
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<WorkerCx>>> = const { RefCell::new(None) };
+    /// How many worker rounds this thread has begun (0: none, not a worker thread).
+    static ROUNDS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The number of the worker round the calling thread is in: it changes every round, and is
+/// 0 on a thread that runs no worker. Lets a figure read once stand for the rest of the
+/// round without reading the clock again.
+pub(crate) fn round_number() -> u64 {
+    ROUNDS.try_with(Cell::get).unwrap_or(0)
 }
 
 /// Makes `cx` the calling thread's current worker, returning the one it replaces.
@@ -557,8 +566,11 @@ fn run(
     let mut last_work = Instant::now();
     // When the pooled buffers go, if no work comes first.
     let mut release_at: Option<Instant> = None;
+    // The time a working round ended, which is also the next round's start (one clock read
+    // fewer per round).
+    let mut ended: Option<Instant> = None;
     while !cx.stopping.get() {
-        let now = Instant::now();
+        let now = ended.take().unwrap_or_else(Instant::now);
         if release_at.is_some_and(|at| now >= at) {
             release_at = None;
             crate::runtime::conn::release_pooled_buffers();
@@ -584,6 +596,7 @@ fn run(
             Ok(true) => {
                 last_work = Instant::now();
                 release_at = Some(last_work + POOL_IDLE);
+                ended = Some(last_work);
             }
             Ok(false) => {}
         }
@@ -609,6 +622,7 @@ pub(crate) fn round(
             return Err(());
         }
     }
+    let _ = ROUNDS.try_with(|r| r.set(r.get() + 1));
     let mut worked = false;
     for event in events.iter() {
         if event.token() == WAKER {
@@ -914,6 +928,16 @@ mod tests {
         assert_eq!(pool.worker(0).run(|cx| cx.index()), Some(0));
         pool.worker(0)
             .run(|cx| assert!(cx.sources.borrow().entries.iter().all(Option::is_none)));
+    }
+
+    #[test]
+    fn each_round_has_its_own_number_and_other_threads_none() {
+        assert_eq!(round_number(), 0);
+        let pool = Pool::new(1).unwrap();
+        let first = pool.worker(0).run(|_| round_number()).unwrap();
+        let second = pool.worker(0).run(|_| round_number()).unwrap();
+        assert!(first > 0);
+        assert!(second > first, "a later operation runs in a later round");
     }
 
     #[test]

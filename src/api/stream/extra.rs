@@ -73,7 +73,7 @@ impl StreamExtra {
 
     /// The stream got its place under the peer's stream-count limit.
     pub(crate) fn id_unblocked(&self) {
-        self.timings.lock().id_unblocked(Instant::now());
+        self.timings.lock().id_unblocked(Instant::now);
     }
 
     /// Notes the end of the data received in 0-RTT.

@@ -38,10 +38,11 @@ impl Timings {
         self.id_fc_since.get_or_insert(now);
     }
 
-    /// The stream got its place under the peer's stream limit.
-    pub(crate) fn id_unblocked(&mut self, now: Instant) {
+    /// The stream got its place under the peer's stream limit; `now` is read only if it
+    /// had to wait (most starts never do, and the clock costs on every one).
+    pub(crate) fn id_unblocked(&mut self, now: impl FnOnce() -> Instant) {
         if let Some(since) = self.id_fc_since.take() {
-            self.id_fc_total += now.saturating_duration_since(since);
+            self.id_fc_total += now().saturating_duration_since(since);
         }
     }
 
@@ -111,4 +112,24 @@ pub(crate) unsafe fn get(
     let bytes: [u8; SIZE as usize] = unsafe { core::mem::transmute(stats) };
     // SAFETY: the caller's contract is ours.
     unsafe { answer(len, buf, &bytes) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unblocked_start_reads_no_clock_and_a_blocked_one_counts_its_wait() {
+        let mut t = Timings::default();
+        t.id_unblocked(|| panic!("a start that never waited reads no clock"));
+        assert_eq!(t.id_fc_total, Duration::ZERO);
+        let t0 = Instant::now();
+        t.id_blocked(t0);
+        t.id_unblocked(|| t0 + Duration::from_millis(5));
+        assert_eq!(t.id_fc_total, Duration::from_millis(5));
+        assert_eq!(
+            t.id_blocked_time(t0 + Duration::from_secs(1)),
+            Duration::from_millis(5)
+        );
+    }
 }

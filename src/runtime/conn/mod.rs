@@ -130,13 +130,21 @@ pub struct Conn {
     progressing: Cell<bool>,
     /// More work was asked for while `progress` ran.
     again: Cell<bool>,
-    /// The socket's send-buffer capacity as last read, and when.
-    send_buffer: Cell<Option<(usize, Instant)>>,
+    /// The socket's send-buffer capacity as last read, when, and in which worker round.
+    send_buffer: Cell<Option<(usize, Instant, u64)>>,
 }
 
 /// How long a reading of the socket's send-buffer capacity stands (it is asked for at every
 /// stream start, for IDEAL_SEND_BUFFER_SIZE; TCP autotuning changes it over round trips).
 const SEND_BUFFER_FRESH: Duration = Duration::from_millis(10);
+
+/// Whether a send-buffer reading taken at `at` in worker round `read_in` still stands in
+/// round `round`: always within the round it was read in (no clock read: a busy worker
+/// starts many streams per round), else for [`SEND_BUFFER_FRESH`] by `now`. Round 0 is no
+/// worker's, so there only the clock counts.
+fn send_buffer_fresh(at: Instant, read_in: u64, round: u64, now: impl FnOnce() -> Instant) -> bool {
+    (round != 0 && read_in == round) || now().saturating_duration_since(at) < SEND_BUFFER_FRESH
+}
 
 struct Inner {
     sock: TcpStream,
@@ -407,12 +415,15 @@ impl Conn {
     }
 
     /// The socket's send-buffer capacity (`SO_SNDBUF`, read again when the last reading is
-    /// older than `SEND_BUFFER_FRESH`); `WouldBlock` if asked from inside an engine
-    /// command.
+    /// from an earlier worker round and older than `SEND_BUFFER_FRESH`); `WouldBlock` if
+    /// asked from inside an engine command.
     pub fn send_buffer_size(&self) -> io::Result<usize> {
-        let now = Instant::now();
-        if let Some((size, at)) = self.send_buffer.get() {
-            if now.saturating_duration_since(at) < SEND_BUFFER_FRESH {
+        let round = crate::runtime::worker::round_number();
+        let mut now = None;
+        if let Some((size, at, read_in)) = self.send_buffer.get() {
+            if send_buffer_fresh(at, read_in, round, || *now.insert(Instant::now())) {
+                // Still fresh: it stands for the rest of this round too.
+                self.send_buffer.set(Some((size, at, round)));
                 return Ok(size);
             }
         }
@@ -421,7 +432,8 @@ impl Conn {
             .try_borrow()
             .map_err(|_| io::Error::from(io::ErrorKind::WouldBlock))?;
         let size = crate::runtime::sys::send_buffer_size(&inner.sock)?;
-        self.send_buffer.set(Some((size, now)));
+        let now = now.unwrap_or_else(Instant::now);
+        self.send_buffer.set(Some((size, now, round)));
         Ok(size)
     }
 

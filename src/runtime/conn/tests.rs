@@ -444,3 +444,15 @@ fn network_statistics_follow_writes_in_a_turn_of_their_own() {
         );
     }
 }
+
+#[test]
+fn a_send_buffer_reading_stands_for_its_round_without_the_clock() {
+    let at = std::time::Instant::now();
+    let no_clock = || -> std::time::Instant { panic!("read within its round: no clock read") };
+    assert!(super::send_buffer_fresh(at, 7, 7, no_clock));
+    // Another round, or no worker: the clock decides.
+    assert!(super::send_buffer_fresh(at, 7, 8, || at));
+    assert!(!super::send_buffer_fresh(at, 7, 8, || at + Duration::from_secs(1)));
+    assert!(!super::send_buffer_fresh(at, 0, 0, || at + Duration::from_secs(1)));
+    assert!(super::send_buffer_fresh(at, 0, 0, || at));
+}
