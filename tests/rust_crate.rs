@@ -15,12 +15,18 @@
 //! The example has its own `Cargo.lock` and is built with `--locked`: its dependencies do not
 //! enter this crate's dependency graph.
 
+// Shared by several test crates; this one runs commands with `check` only.
+#[allow(dead_code)]
+#[path = "common/commands.rs"]
+mod commands;
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use commands::{check, kill_group};
+
+use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -35,89 +41,6 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 /// The repository root.
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs `cmd` with no input, in a process group of its own, and waits at most `timeout` for it;
-/// on timeout the group is killed and the test fails, showing what the command printed.
-fn run(cmd: &mut Command, timeout: Duration) -> Output {
-    let desc = format!("{cmd:?}");
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("could not start {desc}: {e}"));
-    let deadline = Instant::now() + timeout;
-    let (tx, rx) = mpsc::channel();
-    drain(child.stdout.take().expect("stdout is piped"), 0, tx.clone());
-    drain(child.stderr.take().expect("stderr is piped"), 1, tx);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(e) => panic!("waiting for {desc}: {e}"),
-        }
-        if Instant::now() >= deadline {
-            kill_group(&mut child);
-            let (out, err) = collect(&rx, Instant::now() + Duration::from_secs(5));
-            panic!(
-                "timed out after {timeout:?}, killed: {desc}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                String::from_utf8_lossy(&out),
-                String::from_utf8_lossy(&err),
-            );
-        }
-        // Not a blind sleep: the child is polled every few milliseconds until the deadline.
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let (stdout, stderr) = collect(&rx, Instant::now() + Duration::from_secs(5));
-    let output = Output {
-        status,
-        stdout,
-        stderr,
-    };
-    assert!(
-        output.status.success(),
-        "{desc} failed ({})\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    output
-}
-
-/// Reads `pipe` to its end on a thread of its own, then sends `(which, bytes)` on `tx`.
-fn drain(mut pipe: impl Read + Send + 'static, which: u8, tx: mpsc::Sender<(u8, Vec<u8>)>) {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        let _ = tx.send((which, bytes));
-    });
-}
-
-/// Waits until `deadline` for both pipes read by [`drain`]: (stdout, stderr).
-fn collect(rx: &mpsc::Receiver<(u8, Vec<u8>)>, deadline: Instant) -> (Vec<u8>, Vec<u8>) {
-    let (mut out, mut err) = (None, None);
-    while out.is_none() || err.is_none() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok((0, bytes)) => out = Some(bytes),
-            Ok((_, bytes)) => err = Some(bytes),
-            Err(_) => break,
-        }
-    }
-    (out.unwrap_or_default(), err.unwrap_or_default())
-}
-
-/// Kills the process group led by `child`, which has not been reaped, and reaps it.
-fn kill_group(child: &mut Child) {
-    let pgid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
-    // SAFETY: kill(2) takes plain integers and touches no memory of ours. The child leads its
-    // own process group and is not yet reaped, so `-pgid` names exactly that group.
-    unsafe {
-        libc::kill(-pgid, libc::SIGKILL);
-    }
-    let _ = child.wait();
 }
 
 /// Writes a self-signed certificate for `localhost` and 127.0.0.1 into `dir`: (cert, key).
@@ -153,7 +76,7 @@ fn example() -> &'static Example {
         let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rust-crate");
         let prefix = work.join("prefix");
         let libdir = prefix.join("lib");
-        run(
+        check(
             Command::new("sh")
                 .arg(repo().join("scripts/install.sh"))
                 .arg("--lib-file")
@@ -162,6 +85,7 @@ fn example() -> &'static Example {
                 .arg(&prefix)
                 .args(["--libdir", "lib", "--no-ldconfig"]),
             INSTALL_TIMEOUT,
+            "installing the library",
         );
 
         // As README says: no default features, `-L native=<libdir>`, an rpath to find it at run
@@ -177,7 +101,7 @@ fn example() -> &'static Example {
         .join("\x1f");
         let target_dir = work.join("target");
         let started = Instant::now();
-        run(
+        check(
             Command::new(env!("CARGO"))
                 .args(["build", "--locked", "--manifest-path"])
                 .arg(repo().join("examples/rust-msquic/Cargo.toml"))
@@ -185,6 +109,7 @@ fn example() -> &'static Example {
                 .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
                 .env_remove("RUSTFLAGS"),
             BUILD_TIMEOUT,
+            "building examples/rust-msquic",
         );
         println!("built the example in {:?}", started.elapsed());
 
@@ -215,12 +140,13 @@ fn assert_no_panic(output: &Output) {
 #[test]
 fn echo_in_one_process() {
     let ex = example();
-    let output = run(
+    let output = check(
         Command::new(ex.bin.join("rust-msquic-echo"))
             .arg(&ex.cert)
             .arg(&ex.key)
             .env_remove("LD_LIBRARY_PATH"),
         RUN_TIMEOUT,
+        "rust-msquic-echo",
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -245,7 +171,7 @@ fn readme_client_against_the_c_echo_server() {
     );
 
     let server = ex.work.join("echo_server");
-    run(
+    check(
         Command::new("cc")
             .arg(repo().join("examples/echo_server.c"))
             .arg("-o")
@@ -255,6 +181,7 @@ fn readme_client_against_the_c_echo_server() {
             .arg("-lmsquic")
             .arg(format!("-Wl,-rpath,{}", ex.libdir.display())),
         BUILD_TIMEOUT,
+        "compiling echo_server.c",
     );
     // A port free a moment ago; the server takes one connection, then exits.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -298,13 +225,14 @@ fn readme_client_against_the_c_echo_server() {
     }
 
     let message = "Hello from the msquic crate, carried over QMux/TLS/TCP";
-    let output = run(
+    let output = check(
         Command::new(ex.bin.join("echo_client"))
             .args(["localhost", &port])
             .arg(&ex.cert)
             .arg(message)
             .env_remove("LD_LIBRARY_PATH"),
         RUN_TIMEOUT,
+        "echo_client",
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -348,7 +276,7 @@ fn readme_client_against_the_c_echo_server() {
 fn crate_layouts_match_the_header() {
     let ex = example();
     // Where cargo unpacked the crate: from the example's metadata.
-    let metadata = run(
+    let metadata = check(
         Command::new(env!("CARGO"))
             .args([
                 "metadata",
@@ -359,6 +287,7 @@ fn crate_layouts_match_the_header() {
             ])
             .arg(repo().join("examples/rust-msquic/Cargo.toml")),
         BUILD_TIMEOUT,
+        "cargo metadata",
     );
     let metadata = String::from_utf8_lossy(&metadata.stdout);
     let manifest = metadata
@@ -410,7 +339,7 @@ fn crate_layouts_match_the_header() {
     let src = ex.work.join("crate_layouts.c");
     let exe = ex.work.join("crate_layouts");
     std::fs::write(&src, source).expect("write crate_layouts.c");
-    run(
+    check(
         Command::new("cc")
             .arg("-w")
             .arg(format!("-I{}", repo().join("include").display()))
@@ -418,8 +347,9 @@ fn crate_layouts_match_the_header() {
             .arg("-o")
             .arg(&exe),
         BUILD_TIMEOUT,
+        "compiling crate_layouts.c",
     );
-    let output = run(&mut Command::new(&exe), RUN_TIMEOUT);
+    let output = check(&mut Command::new(&exe), RUN_TIMEOUT, "crate_layouts");
     let differences = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
         differences.lines().collect::<Vec<_>>(),

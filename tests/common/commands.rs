@@ -1,4 +1,4 @@
-//! Running the tools the integration tests drive (install script, packaging, compilers,
+//! Running the tools the integration tests drive (install script, packaging, compilers, cargo,
 //! readelf): with a deadline, in a process group of their own, their output kept for the
 //! failure message.
 
@@ -92,7 +92,7 @@ fn collect(
 }
 
 /// Kills the process group led by `child`, which has not been reaped, and reaps it.
-fn kill_group(child: &mut Child) {
+pub fn kill_group(child: &mut Child) {
     let pgid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
     // SAFETY: kill(2) takes plain integers and touches no memory of ours. The child was started
     // as the leader of its own process group and is not yet reaped, so `-pgid` names exactly the
