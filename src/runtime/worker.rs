@@ -578,10 +578,15 @@ fn run(
         // Sources that asked to run again in the last round: they run at the end of this
         // one, after the others (ones asking during this round wait for the next).
         let again = std::mem::take(&mut *cx.rerun.borrow_mut());
-        let timeout = if !again.is_empty()
-            || cx.posted_here.replace(false)
-            || (!busy_poll.is_zero() && now < last_work + busy_poll)
-        {
+        let pending = !again.is_empty() || cx.posted_here.replace(false);
+        let polling = !pending && !busy_poll.is_zero() && now < last_work + busy_poll;
+        if polling {
+            // Polling is for a processor nobody else wants: another runnable thread (the
+            // peer process on the same machine, say) goes first, and this thread comes back
+            // when the scheduler next picks it.
+            std::thread::yield_now();
+        }
+        let timeout = if pending || polling {
             Some(Duration::ZERO)
         } else {
             let next = cx.timers.borrow_mut().next_deadline();
@@ -938,6 +943,36 @@ mod tests {
         let second = pool.worker(0).run(|_| round_number()).unwrap();
         assert!(first > 0);
         assert!(second > first, "a later operation runs in a later round");
+    }
+
+    #[test]
+    fn a_polling_worker_gives_way_to_another_thread_on_its_processor() {
+        let cpu = allowed_processors()[0];
+        let pool = Pool::with_options(vec![WorkerOptions {
+            cpu: Some(cpu),
+            busy_poll: Duration::from_secs(60),
+            ..WorkerOptions::default()
+        }])
+        .unwrap();
+        // After this operation the worker has nothing to do and polls for a minute.
+        let start = pool.worker(0).run(|_| sys::thread_cpu_time()).unwrap();
+        sys::pin_current_thread(cpu).unwrap();
+        let mine = sys::thread_cpu_time();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while sys::thread_cpu_time() < mine + Duration::from_millis(300) {
+            assert!(
+                Instant::now() < deadline,
+                "this thread got no processor time"
+            );
+            std::hint::spin_loop();
+        }
+        let spun = sys::thread_cpu_time() - mine;
+        let polled = pool.worker(0).run(|_| sys::thread_cpu_time()).unwrap() - start;
+        // Two threads that both kept the processor would share it about evenly.
+        assert!(
+            polled * 4 < spun,
+            "the polling worker took {polled:?} while this thread ran {spun:?}"
+        );
     }
 
     #[test]
