@@ -5,8 +5,8 @@
  *
  * The baseline is taken after a warm-up that runs every phase once, smaller: it fills the
  * caches that legitimately outlive a connection to their steady size, chiefly the handle
- * quarantine (the last 4096 closed handles keep their memory so late calls on them are
- * caught; a closed stream's receive buffers are released at StreamClose, but the handle
+ * quarantine (the last 256 KiB of closed handles, a few hundred, keep their memory so late
+ * calls on them are caught; a closed stream's receive buffers are released at StreamClose, but the handle
  * stays) and the TLS client's resumption-ticket store. Workers let go of their pooled
  * socket buffers once idle for a second, before each measure is taken. After the measured runs, with every
  * connection closed, live bytes must be back within SLACK of the baseline: the quarantine
@@ -79,7 +79,7 @@ int main(void) {
     CHECK(api->ListenerOpen(reg, ServerListener, NULL, &listener) == QUIC_STATUS_SUCCESS);
     uint16_t port = start_listener(api, listener, "scale");
 
-    /* Warm-up: every phase once, smaller; more than 4096 streams fill the quarantine. */
+    /* Warm-up: every phase once, smaller; its thousands of streams fill the quarantine. */
     sequential(reg, cfg, port, 5000);
     if (failures == 0) concurrent(reg, cfg, port, 1000);
     if (failures == 0) bulk(reg, cfg, port, 32 * 1024 * 1024, 0);
