@@ -975,6 +975,16 @@ fn soname_is_libmsquic_so_2() {
 }
 
 #[test]
+fn the_random_generator_is_seeded_by_the_os_not_jitter_entropy() {
+    // `.cargo/config.toml` builds AWS-LC without its CPU jitter entropy source, whose first use
+    // in a process costs about 40 ms; were it built in, its `jent_` functions would be there.
+    let symbols = tool_output("nm", &[], &lib_dir().join("libmsquic.so"));
+    assert!(symbols.lines().count() > 1000, "nm found no symbol table");
+    let jitter: Vec<&str> = symbols.lines().filter(|l| l.contains("jent_")).collect();
+    assert!(jitter.is_empty(), "jitter entropy built in: {jitter:?}");
+}
+
+#[test]
 fn exports_exactly_the_two_versioned_functions() {
     let table = tool_output("objdump", &["-T"], &lib_dir().join("libmsquic.so"));
     let mut defined: Vec<(String, String)> = table
