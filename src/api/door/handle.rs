@@ -345,21 +345,25 @@ static QUARANTINE: Mutex<Quarantine> = Mutex::new(Quarantine {
 });
 
 fn quarantine(obj: Arc<dyn Send + Sync>) {
-    let evicted = {
-        let mut q = QUARANTINE.lock();
-        q.bytes += size_of_val(&*obj);
-        q.handles.push_back(obj);
-        // The newest handle always stays, whatever its size.
-        let mut evicted = Vec::new();
-        while q.bytes > QUARANTINE_BYTES && q.handles.len() > 1 {
+    let mut incoming = Some(obj);
+    loop {
+        let evicted = {
+            let mut q = QUARANTINE.lock();
+            if let Some(obj) = incoming.take() {
+                q.bytes += size_of_val(&*obj);
+                q.handles.push_back(obj);
+            }
+            // The newest handle always stays, whatever its size.
+            if q.bytes <= QUARANTINE_BYTES || q.handles.len() <= 1 {
+                return;
+            }
             let old = q.handles.pop_front().expect("more than one handle");
             q.bytes -= size_of_val(&*old);
-            evicted.push(old);
-        }
-        evicted
-    };
-    // Dropped outside the lock: an object's destructor may close other handles.
-    drop(evicted);
+            old
+        };
+        // Dropped outside the lock: an object's destructor may close other handles.
+        drop(evicted);
+    }
 }
 
 /// Frees every quarantined handle (at library teardown).
