@@ -6,8 +6,8 @@
  * The baseline is taken after a warm-up that runs every phase once, smaller: it fills the
  * caches that legitimately outlive a connection to their steady size, chiefly the handle
  * quarantine (the last 256 KiB of closed handles, a few hundred, keep their memory so late
- * calls on them are caught; a closed stream's receive buffers are released at StreamClose, but the handle
- * stays) and the TLS client's resumption-ticket store. Workers let go of their pooled
+ * calls on them are caught; a closed stream's receive buffers are released at StreamClose,
+ * but the handle stays) and the TLS client's resumption-ticket store. Workers let go of their pooled
  * socket buffers once idle for a second, before each measure is taken. After the measured runs, with every
  * connection closed, live bytes must be back within SLACK of the baseline: the quarantine
  * then holds handles of the last connections instead of the warm-up's (a few KiB each), and
