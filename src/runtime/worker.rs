@@ -11,6 +11,7 @@ use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{Ordering, fence};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -75,6 +76,8 @@ pub struct WorkerCx {
     /// An operation was queued from this worker's own thread, without waking it: the next
     /// round must not wait.
     posted_here: Cell<bool>,
+    /// Polls that returned the waker's event (another thread woke the worker).
+    wakes: Cell<u64>,
 }
 
 impl WorkerCx {
@@ -153,6 +156,7 @@ impl WorkerCx {
             stopping: Cell::new(false),
             locals: RefCell::new(Vec::new()),
             posted_here: Cell::new(false),
+            wakes: Cell::new(0),
         }
     }
 
@@ -293,6 +297,46 @@ enum Driver {
 struct Link {
     tx: Sender<Op>,
     waker: Arc<Waker>,
+    /// Set by a worker thread while it may block in its poll: only then does a queued
+    /// operation need the waker (see [`Asleep`]). Always set for an external worker, whose
+    /// readiness the application watches.
+    asleep: Arc<Asleep>,
+}
+
+/// Whether a worker thread may be blocked in its poll. The thread sets it, then looks at its
+/// queue, before a poll that may block; a thread that queues an operation looks at it after
+/// queuing. A sequentially consistent fence on each side makes sure that one of them sees
+/// the other's write: either the worker finds the operation and does not block, or the
+/// thread that queued it sees the flag and wakes the worker.
+#[derive(Debug)]
+pub(crate) struct Asleep(std::sync::atomic::AtomicBool);
+
+impl Asleep {
+    fn new(asleep: bool) -> Arc<Self> {
+        Arc::new(Self(std::sync::atomic::AtomicBool::new(asleep)))
+    }
+
+    /// Before a poll that may block: whether the queue is still empty (block only then).
+    fn settle(&self, rx: &Receiver<Op>) -> bool {
+        self.0.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if rx.is_empty() {
+            return true;
+        }
+        self.0.store(false, Ordering::Relaxed);
+        false
+    }
+
+    /// The poll returned.
+    fn woke(&self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+
+    /// After queuing: whether the worker needs the waker.
+    fn needs_wake(&self) -> bool {
+        fence(Ordering::SeqCst);
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// Gives each worker its id.
@@ -318,17 +362,27 @@ impl Worker {
         // already written stays pending) until the thread has left its loop.
         let own_waker = waker.clone();
         let id = next_id();
+        let asleep = Asleep::new(false);
+        let own_asleep = asleep.clone();
         let thread = std::thread::Builder::new()
             .name(format!("msquic-qmux-{index}"))
             .spawn(move || {
                 apply(index, &options);
-                run(index, id, poll, registry, rx, options.busy_poll);
+                run(
+                    index,
+                    id,
+                    poll,
+                    registry,
+                    rx,
+                    options.busy_poll,
+                    &own_asleep,
+                );
                 drop(own_waker);
             })?;
         Ok(Self {
             index,
             id,
-            link: RwLock::new(Some(Link { tx, waker })),
+            link: RwLock::new(Some(Link { tx, waker, asleep })),
             driver: Driver::Thread {
                 thread_id: thread.thread().id(),
                 thread: Mutex::new(Some(thread)),
@@ -347,7 +401,11 @@ impl Worker {
         Ok(Self {
             index,
             id,
-            link: RwLock::new(Some(Link { tx, waker })),
+            link: RwLock::new(Some(Link {
+                tx,
+                waker,
+                asleep: Asleep::new(true),
+            })),
             driver: Driver::External(External::new(cx, poll, rx)),
         })
     }
@@ -424,7 +482,7 @@ impl Worker {
                         let here = matches!(self.driver, Driver::Thread { .. })
                             && self.is_current()
                             && with_current(|cx| cx.posted_here.set(true)).is_some();
-                        if !here {
+                        if !here && link.asleep.needs_wake() {
                             // A failed wake leaves the op queued until the next readiness
                             // event; the waker only fails if the poll instance is gone, and
                             // then the worker is stopping.
@@ -559,6 +617,7 @@ fn run(
     registry: Registry,
     rx: Receiver<Op>,
     busy_poll: Duration,
+    asleep: &Asleep,
 ) {
     let cx = Rc::new(WorkerCx::new(index, id, registry));
     CURRENT.with(|c| *c.borrow_mut() = Some(cx.clone()));
@@ -586,7 +645,7 @@ fn run(
             // when the scheduler next picks it.
             std::thread::yield_now();
         }
-        let timeout = if pending || polling {
+        let mut timeout = if pending || polling {
             Some(Duration::ZERO)
         } else {
             let next = cx.timers.borrow_mut().next_deadline();
@@ -596,7 +655,16 @@ fn run(
             };
             next.map(|at| at.saturating_duration_since(now))
         };
-        match round(&cx, &mut poll, &mut events, &rx, timeout, again) {
+        // Other threads wake the worker only while it may block.
+        let may_block = timeout != Some(Duration::ZERO);
+        if may_block && !asleep.settle(&rx) {
+            timeout = Some(Duration::ZERO);
+        }
+        let result = round(&cx, &mut poll, &mut events, &rx, timeout, again);
+        if may_block {
+            asleep.woke();
+        }
+        match result {
             Err(()) => break,
             Ok(true) => {
                 last_work = Instant::now();
@@ -631,6 +699,7 @@ pub(crate) fn round(
     let mut worked = false;
     for event in events.iter() {
         if event.token() == WAKER {
+            cx.wakes.set(cx.wakes.get() + 1);
             continue;
         }
         worked = true;
@@ -973,6 +1042,49 @@ mod tests {
             polled * 4 < spun,
             "the polling worker took {polled:?} while this thread ran {spun:?}"
         );
+    }
+
+    #[test]
+    fn operations_from_other_threads_wake_a_worker_only_while_it_may_block() {
+        // A worker that keeps polling (its last work is always recent) is never woken.
+        let awake = Pool::with_options(vec![WorkerOptions {
+            busy_poll: Duration::from_secs(60),
+            ..WorkerOptions::default()
+        }])
+        .unwrap();
+        let before = awake.worker(0).run(|cx| cx.wakes.get()).unwrap();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        for i in 0..1000 {
+            let tx = tx.clone();
+            awake.worker(0).post(Box::new(move |_| tx.send(i).unwrap()));
+        }
+        for i in 0..1000 {
+            assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(i));
+        }
+        let after = awake.worker(0).run(|cx| cx.wakes.get()).unwrap();
+        assert_eq!(after, before, "a polling worker was woken");
+
+        // A worker blocked in its poll is woken by each operation queued while it sleeps.
+        let sleeper = Pool::with_options(vec![WorkerOptions::default()]).unwrap();
+        let worker = sleeper.worker(0);
+        for i in 0..50 {
+            let link = worker.link.read();
+            let asleep = link.as_ref().map(|l| l.asleep.clone()).unwrap();
+            drop(link);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !asleep.0.load(Ordering::SeqCst) {
+                assert!(Instant::now() < deadline, "the worker never went to sleep");
+                std::thread::yield_now();
+            }
+            let tx = tx.clone();
+            worker.post(Box::new(move |_| tx.send(i).unwrap()));
+            assert_eq!(
+                rx.recv_timeout(Duration::from_secs(10)),
+                Ok(i),
+                "an operation queued to a sleeping worker did not run"
+            );
+        }
+        assert!(worker.run(|cx| cx.wakes.get()).unwrap() >= 50);
     }
 
     #[test]
