@@ -82,22 +82,30 @@ fn reset_releases_copies_and_cancels_held_sends() {
         ..Config::default()
     };
     let mut p = Pair::connected(Config::default(), server, Chunking::Whole);
-    let s = p.client.conn.open(Dir::Bi).unwrap();
-    let c = &mut p.client.conn;
-    assert_eq!(
-        c.send_buffered(s, vec![vec![1u8; 100].into()], 1, 100),
-        Ok(true)
-    );
-    assert_eq!(
-        c.send_buffered(s, vec![vec![2u8; 50].into()], 2, 100),
-        Ok(false)
-    );
+    let s = copied_then_held(&mut p, 100, 50);
     p.drive();
     c_reset(&mut p, s);
     let events = p.client.take_events();
     assert_eq!(completions(&events), [1]);
     assert!(events.contains(&Event::SendCanceled { id: s, token: 2 }));
     assert_eq!(p.client.conn.buffered_bytes(), 0);
+}
+
+/// On a new stream of the client, with an ideal of 100: a send of `copied` bytes of 1s
+/// (token 1; copied, so complete at once) and one of `held` bytes of 2s (token 2; held, as
+/// the copy reaches the ideal). Returns the stream.
+fn copied_then_held(p: &mut Pair, copied: usize, held: usize) -> StreamId {
+    let s = p.client.conn.open(Dir::Bi).unwrap();
+    let c = &mut p.client.conn;
+    assert_eq!(
+        c.send_buffered(s, vec![vec![1u8; copied].into()], 1, 100),
+        Ok(true)
+    );
+    assert_eq!(
+        c.send_buffered(s, vec![vec![2u8; held].into()], 2, 100),
+        Ok(false)
+    );
+    s
 }
 
 fn c_reset(p: &mut Pair, s: StreamId) {
@@ -132,23 +140,6 @@ fn take_events(c: &mut Connection) -> Vec<Event> {
     std::iter::from_fn(|| c.poll_event()).collect()
 }
 
-/// A copied send of 150 bytes (token 1, complete at once) and a held send of `held` bytes
-/// (token 2) on one stream, with an ideal of 100.
-fn copied_then_held(held: usize) -> (Pair, StreamId) {
-    let mut p = Pair::connected(big_windows(), big_windows(), Chunking::Whole);
-    let s = p.client.conn.open(Dir::Bi).unwrap();
-    let c = &mut p.client.conn;
-    assert_eq!(
-        c.send_buffered(s, vec![vec![1u8; 150].into()], 1, 100),
-        Ok(true)
-    );
-    assert_eq!(
-        c.send_buffered(s, vec![vec![2u8; held].into()], 2, 100),
-        Ok(false)
-    );
-    (p, s)
-}
-
 /// The bytes `wire` carries on `s`, at the server.
 fn delivered(p: &mut Pair, s: StreamId, wire: &[u8]) -> Vec<u8> {
     p.server.conn.handle_input(p.time, wire);
@@ -158,7 +149,8 @@ fn delivered(p: &mut Pair, s: StreamId, wire: &[u8]) -> Vec<u8> {
 #[test]
 fn a_held_send_written_within_one_pass_completes_as_written_without_a_copy() {
     for how in [Records::Plain, Records::Padded] {
-        let (mut p, s) = copied_then_held(3000);
+        let mut p = Pair::connected(big_windows(), big_windows(), Chunking::Whole);
+        let s = copied_then_held(&mut p, 150, 3000);
         let mut wire = Vec::new();
         loop {
             let record = produce(&mut p, how, 1000);
@@ -182,7 +174,8 @@ fn a_held_send_written_within_one_pass_completes_as_written_without_a_copy() {
 #[test]
 fn a_held_send_left_unwritten_is_copied_when_the_pass_ends() {
     for how in [Records::Plain, Records::Padded] {
-        let (mut p, s) = copied_then_held(5000);
+        let mut p = Pair::connected(big_windows(), big_windows(), Chunking::Whole);
+        let s = copied_then_held(&mut p, 150, 5000);
         // One record: the copy written, the held send only begun.
         let mut wire = produce(&mut p, how, 1000);
         assert!(!wire.is_empty());
