@@ -263,14 +263,18 @@ impl TlsServerConfig {
     }
 }
 
-/// The crypto provider (aws-lc-rs) restricted to TLS 1.3 suites, built once.
-fn base_provider() -> &'static Arc<CryptoProvider> {
+/// The crypto provider (aws-lc-rs) restricted to TLS 1.3 suites, with the key schedule's HKDF
+/// of `hkdf`, built once.
+pub(super) fn base_provider() -> &'static Arc<CryptoProvider> {
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
     PROVIDER.get_or_init(|| {
         let mut provider = rustls::crypto::aws_lc_rs::default_provider();
         provider
             .cipher_suites
             .retain(|s| matches!(s, SupportedCipherSuite::Tls13(_)));
+        for suite in &mut provider.cipher_suites {
+            *suite = super::hkdf::with_prepared_hkdf(*suite);
+        }
         Arc::new(provider)
     })
 }

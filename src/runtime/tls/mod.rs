@@ -9,6 +9,7 @@ pub mod client_hello;
 mod compat;
 mod credentials;
 mod error;
+mod hkdf;
 mod kernel;
 mod keys;
 mod peer_chain;
