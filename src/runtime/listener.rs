@@ -13,7 +13,8 @@ use mio::net::TcpListener;
 use crate::runtime::timers::SourceKey;
 use crate::runtime::worker::{Source, WorkerCx};
 
-/// Called on the listener's worker for each accepted socket (still blocking-mode std).
+/// Called on the listener's worker for each accepted socket (a std socket, already in
+/// non-blocking mode).
 pub type OnAccept = Box<dyn Fn(&WorkerCx, std::net::TcpStream, SocketAddr)>;
 
 /// A listening socket registered on a worker.

@@ -281,6 +281,7 @@ pub(crate) fn tcp_info(
         path_mtu: raw.pmtu,
         total_retransmits: raw.total_retrans,
         unsent_bytes: u64::from(raw.notsent_bytes),
+        data_segs_in: raw.data_segs_in,
     })
 }
 
@@ -392,6 +393,14 @@ pub(crate) fn listen_v6_only(addr: SocketAddr) -> io::Result<std::net::TcpListen
         return Err(io::Error::last_os_error());
     }
     Ok(std::net::TcpListener::from(owned))
+}
+
+/// Whether `sock` is in non-blocking mode (O_NONBLOCK); false if that cannot be read.
+pub(crate) fn is_nonblocking(sock: &impl std::os::fd::AsRawFd) -> bool {
+    // SAFETY: F_GETFL takes no argument and only reads the descriptor's flags; the
+    // descriptor is borrowed from a live socket.
+    let flags = unsafe { libc::fcntl(sock.as_raw_fd(), libc::F_GETFL) };
+    flags >= 0 && flags & libc::O_NONBLOCK != 0
 }
 
 /// Sets SO_LINGER to on with a zero timeout: closing the socket then sends a reset.

@@ -237,8 +237,8 @@ fn raced(cx: &WorkerCx, handle: &Arc<Handle<Connection>>, outcome: Outcome, conn
         return;
     }
     match outcome {
-        Outcome::Connected(sock, _) => {
-            match Conn::connecting(cx, sock, connect.wire, connect.engine, slot.sink()) {
+        Outcome::Connected(sock, peer) => {
+            match Conn::connected(cx, sock, peer, connect.wire, connect.engine, slot.sink()) {
                 Ok(c) => {
                     slot.handle.obj.info.lock().local_address =
                         c.local_addr().ok().map(sockaddr::unmapped);

@@ -39,8 +39,9 @@ pub struct HelloReader {
 }
 
 impl HelloReader {
-    /// Starts reading `sock` on the calling worker; gives up (closing the socket) at
-    /// `deadline` (if any) or on bytes that are not a ClientHello.
+    /// Starts reading `sock` (non-blocking, as a [`crate::runtime::listener::Listener`]
+    /// accepts it) on the calling worker; gives up (closing the socket) at `deadline` (if
+    /// any) or on bytes that are not a ClientHello.
     pub fn start(
         cx: &WorkerCx,
         sock: std::net::TcpStream,
@@ -48,7 +49,7 @@ impl HelloReader {
         on_hello: OnHello,
         on_refused: OnRefused,
     ) -> io::Result<()> {
-        sock.set_nonblocking(true)?;
+        debug_assert!(crate::runtime::sys::is_nonblocking(&sock));
         let reader = Rc::new(Self {
             sock: RefCell::new(Some(TcpStream::from_std(sock))),
             buf: RefCell::new(RecvBuffer::with_capacity(READ_SIZE)),

@@ -49,20 +49,22 @@ impl Inner {
     /// Handles socket readiness: completes a connect, reads everything available.
     pub(super) fn on_ready(&mut self, readable: bool, writable: bool) {
         if self.phase == Phase::Connecting && (writable || readable) {
-            match self.sock.take_error() {
-                Ok(None) => {}
-                Ok(Some(e)) | Err(e) => return self.fail(e.kind()),
-            }
-            match self.sock.peer_addr() {
-                Ok(_) => {
-                    self.phase = Phase::Open;
-                    self.produce_early_data();
-                    // A TLS client speaks first: the ClientHello.
-                    self.process_tls();
+            // A socket another source saw connected (its peer known) is not asked again.
+            if self.peer.get().is_none() {
+                match self.sock.take_error() {
+                    Ok(None) => {}
+                    Ok(Some(e)) | Err(e) => return self.fail(e.kind()),
                 }
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
-                Err(e) => return self.fail(e.kind()),
+                match self.sock.peer_addr() {
+                    Ok(peer) => self.peer.set(Some(peer)),
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
+                    Err(e) => return self.fail(e.kind()),
+                }
             }
+            self.phase = Phase::Open;
+            self.produce_early_data();
+            // A TLS client speaks first: the ClientHello.
+            self.process_tls();
         }
         if self.phase == Phase::Open && readable {
             self.read_some();
@@ -347,6 +349,9 @@ impl Inner {
                     }
                 }
             }
+            if engine_idle && !self.tls_dead {
+                self.queue_close_notify();
+            }
             if self.pending.is_empty() {
                 break;
             }
@@ -381,14 +386,33 @@ impl Inner {
         }
         if self.pending.is_empty() && self.engine.wants_write_shutdown() && !self.write_shut {
             self.write_shut = true;
+            // The close_notify normally went out with the last records (`queue_close_notify`).
             if let Wire::Tls(s) = &mut self.wire {
                 let mut alert = Vec::new();
-                if let Ok(true) = s.close_notify(&mut alert) {
+                if let Ok(true) = s.close_notify(&mut alert)
+                    && !alert.is_empty()
+                {
                     let _ =
                         write_some(self.log_id, &mut self.bytes_written, &mut self.sock, &alert);
                 }
             }
             let _ = self.sock.shutdown(std::net::Shutdown::Write);
+        }
+    }
+
+    /// Once the engine has sent everything and wants the transport's sending direction shut,
+    /// queues TLS's close_notify after its last records, so that both go out in one write.
+    fn queue_close_notify(&mut self) {
+        if self.write_shut || !self.engine.wants_write_shutdown() {
+            return;
+        }
+        if let Wire::Tls(s) = &mut self.wire
+            && !s.close_notify_sent()
+        {
+            let mut alert = Vec::new();
+            if let Ok(true) = s.close_notify(&mut alert) {
+                self.pending.extend_from_slice(&alert);
+            }
         }
     }
 

@@ -161,6 +161,10 @@ struct Inner {
     tls_complete_raised: bool,
     /// Socket bytes not yet written; records are produced straight into it.
     pending: send_buf::SendBuf,
+    /// The socket's local address, once asked for (it does not change once connecting).
+    local: Cell<Option<SocketAddr>>,
+    /// The peer's address, once the socket is known to be connected.
+    peer: Cell<Option<SocketAddr>>,
     /// Socket reads land here for plain TCP (TLS reads into the session's buffer).
     rbuf: RecvBuffer,
     write_shut: bool,
@@ -237,21 +241,25 @@ impl Conn {
         Self::install(cx, sock, Phase::Connecting, wire, engine, sink)
     }
 
-    /// Starts a client connection on the calling worker over `sock`, a socket whose connect
-    /// was started elsewhere (a [`race::Race`] winner): its outcome is taken as for
-    /// [`Conn::connect`].
-    pub fn connecting(
+    /// Starts a client connection on the calling worker over `sock`, a socket that another
+    /// source saw connected to `peer` (a [`race::Race`] winner): the client speaks first at
+    /// its first readiness, without asking the socket again whether it connected.
+    pub fn connected(
         cx: &WorkerCx,
         sock: TcpStream,
+        peer: SocketAddr,
         wire: Wire,
         config: proto::Config,
         sink: Box<dyn ConnSink>,
     ) -> io::Result<Rc<Self>> {
         let engine = proto::Connection::new(proto::Side::Client, config, Instant::now());
-        Self::install(cx, sock, Phase::Connecting, wire, engine, sink)
+        let conn = Self::install(cx, sock, Phase::Connecting, wire, engine, sink)?;
+        conn.inner.borrow().peer.set(Some(peer));
+        Ok(conn)
     }
 
-    /// Takes over an accepted server-side socket on the calling worker. Bytes the
+    /// Takes over an accepted server-side socket (non-blocking, as a
+    /// [`crate::runtime::listener::Listener`] accepts it) on the calling worker. Bytes the
     /// ClientHello reader buffered (the ClientHello, and early data after it) are processed
     /// by [`Conn::begin`], once the caller has kept the connection where its sink finds it.
     pub fn accept(
@@ -261,7 +269,7 @@ impl Conn {
         config: proto::Config,
         sink: Box<dyn ConnSink>,
     ) -> io::Result<Rc<Self>> {
-        sock.set_nonblocking(true)?;
+        debug_assert!(crate::runtime::sys::is_nonblocking(&sock));
         let engine = proto::Connection::new(proto::Side::Server, config, Instant::now());
         let conn = Self::install(
             cx,
@@ -351,6 +359,8 @@ impl Conn {
                 tls_dead: false,
                 tls_complete_raised: false,
                 pending: send_buf::SendBuf::with_capacity(io_loop::SEND_BUF_SIZE),
+                local: Cell::new(None),
+                peer: Cell::new(None),
                 rbuf,
                 write_shut: false,
                 failure: None,
@@ -437,14 +447,26 @@ impl Conn {
         Ok(size)
     }
 
-    /// The local address of the socket.
+    /// The local address of the socket (asked of the socket once).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.borrow().sock.local_addr()
+        let inner = self.inner.borrow();
+        if let Some(addr) = inner.local.get() {
+            return Ok(addr);
+        }
+        let addr = inner.sock.local_addr()?;
+        inner.local.set(Some(addr));
+        Ok(addr)
     }
 
-    /// The peer's address.
+    /// The peer's address (asked of the socket once it is connected).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.borrow().sock.peer_addr()
+        let inner = self.inner.borrow();
+        if let Some(addr) = inner.peer.get() {
+            return Ok(addr);
+        }
+        let addr = inner.sock.peer_addr()?;
+        inner.peer.set(Some(addr));
+        Ok(addr)
     }
 
     /// Whether the connection is over and has left its worker.
@@ -599,7 +621,11 @@ impl Conn {
         if done {
             inner.phase = Phase::Finished;
             let _ = cx.registry().deregister(&mut inner.sock);
-            let _ = inner.sock.shutdown(std::net::Shutdown::Both);
+            if !inner.write_shut {
+                // (Once the sending direction is shut, shutting the receiving one changes
+                // nothing on the wire.)
+                let _ = inner.sock.shutdown(std::net::Shutdown::Both);
+            }
             drop(inner);
             self.key.set(None);
             cx.remove(key);

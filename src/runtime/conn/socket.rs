@@ -22,6 +22,8 @@ pub struct TcpInfo {
     pub total_retransmits: u32,
     /// Bytes in the socket's send queue not yet sent (0 on kernels that do not report it).
     pub unsent_bytes: u64,
+    /// Segments received that carried data (0 on kernels that do not report it).
+    pub data_segs_in: u32,
 }
 
 impl Conn {

@@ -293,15 +293,13 @@ fn reader_that_stops_times_the_connection_out() {
     assert!(on_client(&pool, |_, conn| conn.is_finished()));
 }
 
-/// The server thread of [`rustls_key_updating_server`]: bytes read, key updates asked for,
-/// and the socket (kept open while the test holds it).
-type KeyUpdatingServer = std::thread::JoinHandle<(usize, usize, std::net::TcpStream)>;
-
-/// A blocking rustls server (rustls' own buffered connection) that sends [`CANNED_TP`],
-/// then reads until `total` plaintext bytes arrived, asking for a TLS KeyUpdate every
-/// `every` bytes.
-fn rustls_key_updating_server(total: usize, every: usize) -> (SocketAddr, KeyUpdatingServer) {
-    use std::io::{Read, Write};
+/// A blocking rustls server (rustls' own buffered connection, ALPN `xqx`) on a new port: the
+/// address, and what accepts one connection and sends it [`CANNED_TP`].
+fn rustls_server() -> (
+    SocketAddr,
+    impl FnOnce() -> rustls::StreamOwned<rustls::ServerConnection, std::net::TcpStream>,
+) {
+    use std::io::Write;
     use std::sync::Arc;
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
@@ -316,12 +314,52 @@ fn rustls_key_updating_server(total: usize, every: usize) -> (SocketAddr, KeyUpd
     config.alpn_protocols = vec![b"xqx".to_vec()];
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let thread = std::thread::spawn(move || {
+    let accept = move || {
         let (sock, _) = listener.accept().unwrap();
         let conn = rustls::ServerConnection::new(Arc::new(config)).unwrap();
         let mut tls = rustls::StreamOwned::new(conn, sock);
         tls.write_all(&CANNED_TP).unwrap();
         tls.flush().unwrap();
+        tls
+    };
+    (addr, accept)
+}
+
+/// A QMux/TLS client connection to `addr` (no certificate check) on worker 1 of `pool`.
+fn start_tls_client(pool: &Pool, addr: SocketAddr) -> Receiver<Seen> {
+    let creds = crate::runtime::tls::Credentials {
+        verification: crate::runtime::tls::PeerVerification::None,
+        ..Default::default()
+    };
+    let tls = creds.client_config(&[b"x".to_vec()]).unwrap();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    pool.worker(1).run(move |cx| {
+        let session = crate::runtime::tls::TlsSession::client(&tls, "localhost").unwrap();
+        let conn = Conn::connect(
+            cx,
+            addr,
+            super::Wire::Tls(Box::new(session)),
+            proto::Config::default(),
+            Box::new(ClientSink { tx }),
+        )
+        .unwrap();
+        CLIENT.with(|c| *c.borrow_mut() = Some(conn));
+    });
+    rx
+}
+
+/// The server thread of [`rustls_key_updating_server`]: bytes read, key updates asked for,
+/// and the socket (kept open while the test holds it).
+type KeyUpdatingServer = std::thread::JoinHandle<(usize, usize, std::net::TcpStream)>;
+
+/// A blocking rustls server (rustls' own buffered connection) that sends [`CANNED_TP`],
+/// then reads until `total` plaintext bytes arrived, asking for a TLS KeyUpdate every
+/// `every` bytes.
+fn rustls_key_updating_server(total: usize, every: usize) -> (SocketAddr, KeyUpdatingServer) {
+    use std::io::{Read, Write};
+    let (addr, accept) = rustls_server();
+    let thread = std::thread::spawn(move || {
+        let mut tls = accept();
         let mut buf = vec![0u8; 64 << 10];
         let (mut got, mut updates, mut next) = (0, 0, every);
         while got < total {
@@ -347,25 +385,8 @@ fn rustls_key_updating_server(total: usize, every: usize) -> (SocketAddr, KeyUpd
 fn key_updates_from_a_rustls_server_are_answered_while_data_flows() {
     const LEN: usize = 16 << 20;
     let (addr, server) = rustls_key_updating_server(LEN, 2 << 20);
-    let creds = crate::runtime::tls::Credentials {
-        verification: crate::runtime::tls::PeerVerification::None,
-        ..Default::default()
-    };
-    let tls = creds.client_config(&[b"x".to_vec()]).unwrap();
     let pool = Pool::new(2).unwrap();
-    let (tx, rx) = crossbeam_channel::unbounded();
-    pool.worker(1).run(move |cx| {
-        let session = crate::runtime::tls::TlsSession::client(&tls, "localhost").unwrap();
-        let conn = Conn::connect(
-            cx,
-            addr,
-            super::Wire::Tls(Box::new(session)),
-            proto::Config::default(),
-            Box::new(ClientSink { tx }),
-        )
-        .unwrap();
-        CLIENT.with(|c| *c.borrow_mut() = Some(conn));
-    });
+    let rx = start_tls_client(&pool, addr);
     assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Seen::Connected));
     on_client(&pool, move |cx, conn| {
         conn.with_engine(cx, |e| {
@@ -379,6 +400,41 @@ fn key_updates_from_a_rustls_server_are_answered_while_data_flows() {
     if let Ok(seen) = rx.try_recv() {
         panic!("the client saw {seen:?}");
     }
+}
+
+#[test]
+fn a_graceful_close_sends_the_last_record_and_close_notify_in_one_write() {
+    use std::io::Read;
+    let (addr, accept) = rustls_server();
+    let (ready_tx, ready) = crossbeam_channel::bounded(1);
+    let server = std::thread::spawn(move || {
+        let mut tls = accept();
+        // The client's transport parameters: all it sends before it closes.
+        let mut buf = vec![0u8; 4096];
+        let n = tls.read(&mut buf).unwrap();
+        assert!(n > 0);
+        let before = crate::runtime::sys::tcp_info(&tls.sock).unwrap();
+        ready_tx.send(()).unwrap();
+        let mut rest = Vec::new();
+        // Ends with Ok(0) only after a close_notify (a bare end of input is an error).
+        tls.read_to_end(&mut rest)
+            .expect("a close_notify before the end of input");
+        let after = crate::runtime::sys::tcp_info(&tls.sock).unwrap();
+        (rest, after.data_segs_in - before.data_segs_in)
+    });
+    let pool = Pool::new(2).unwrap();
+    let rx = start_tls_client(&pool, addr);
+    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Seen::Connected));
+    ready.recv_timeout(WAIT).unwrap();
+    on_client(&pool, |cx, conn| {
+        conn.with_engine(cx, |e| e.close(std::time::Instant::now(), 0, b""))
+    });
+    let (rest, segments) = server.join().unwrap();
+    assert!(!rest.is_empty(), "the record with the close frame");
+    assert_eq!(
+        segments, 1,
+        "the close and the close_notify came in {segments} segments"
+    );
 }
 
 thread_local! {
