@@ -450,23 +450,13 @@ impl Conn {
     /// The local address of the socket (asked of the socket once).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         let inner = self.inner.borrow();
-        if let Some(addr) = inner.local.get() {
-            return Ok(addr);
-        }
-        let addr = inner.sock.local_addr()?;
-        inner.local.set(Some(addr));
-        Ok(addr)
+        remembered(&inner.local, || inner.sock.local_addr())
     }
 
     /// The peer's address (asked of the socket once it is connected).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         let inner = self.inner.borrow();
-        if let Some(addr) = inner.peer.get() {
-            return Ok(addr);
-        }
-        let addr = inner.sock.peer_addr()?;
-        inner.peer.set(Some(addr));
-        Ok(addr)
+        remembered(&inner.peer, || inner.sock.peer_addr())
     }
 
     /// Whether the connection is over and has left its worker.
@@ -651,6 +641,19 @@ impl Conn {
             }
         }
     }
+}
+
+/// The address in `cell`, or what `ask` answers (then kept in `cell`).
+fn remembered(
+    cell: &Cell<Option<SocketAddr>>,
+    ask: impl FnOnce() -> io::Result<SocketAddr>,
+) -> io::Result<SocketAddr> {
+    if let Some(addr) = cell.get() {
+        return Ok(addr);
+    }
+    let addr = ask()?;
+    cell.set(Some(addr));
+    Ok(addr)
 }
 
 /// Sets a flag to false when dropped.
