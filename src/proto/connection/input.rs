@@ -91,8 +91,9 @@ impl Connection {
     /// buffer from a socket read can be: STREAM frame payloads are kept as references into
     /// `input` instead of copied, [`Connection::peek`] shows them in place, and the buffer is
     /// released once [`Connection::consume`] (or `read`) has gone past every byte referring
-    /// to it. Only a record that straddles two input buffers is assembled by copying (and the
-    /// stream data in it copied too).
+    /// to it. Only a record that straddles two input buffers is assembled by copying; the
+    /// stream data in it is then referenced in the assembled record, which is counted and
+    /// released like an input buffer.
     ///
     /// Memory stays bounded by flow control: frames under [`SHARE_MIN`] bytes are copied, and
     /// the input buffers referenced at any time add up to at most our connection receive
@@ -191,6 +192,21 @@ impl Connection {
                     &input[start + range.start..start + range.end],
                     &mut source,
                 ),
+                Deframed::Buffered if shared.is_some() => {
+                    // With shared input, a record assembled from several inputs is shared
+                    // too, so its stream data is not copied a second time; its storage goes
+                    // back to the deframer unless stream data still refers to it.
+                    let record = SharedBytes::from_vec(self.deframer.take_buffer());
+                    let r = self.process_record(
+                        now,
+                        record.as_slice(),
+                        &mut Source::new(Some(&record)),
+                    );
+                    if let Ok(buf) = record.into_vec() {
+                        self.deframer.restore_buffer(buf);
+                    }
+                    r
+                }
                 Deframed::Buffered => {
                     let buf = self.deframer.take_buffer();
                     let r = self.process_record(now, &buf, &mut Source::new(None));
