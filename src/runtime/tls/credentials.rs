@@ -264,7 +264,7 @@ impl TlsServerConfig {
 }
 
 /// The crypto provider (aws-lc-rs) restricted to TLS 1.3 suites, with the key schedule's HKDF
-/// of `hkdf`, built once.
+/// from `hkdf.rs`, built once.
 pub(super) fn base_provider() -> &'static Arc<CryptoProvider> {
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
     PROVIDER.get_or_init(|| {
