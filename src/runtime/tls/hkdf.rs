@@ -9,13 +9,11 @@
 //! on each side. Here an extraction runs once and a key's pads are hashed once, whatever
 //! is derived from it. The outputs are the same bytes: only the work differs.
 
-use std::sync::OnceLock;
-
 use aws_lc_rs::hmac;
-use rustls::SupportedCipherSuite;
+use rustls::crypto::hash::HashAlgorithm;
 use rustls::crypto::hmac::{Hmac, Key, Tag};
 use rustls::crypto::tls13::HkdfUsingHmac;
-use rustls::{CipherSuite, CipherSuiteCommon, Tls13CipherSuite};
+use rustls::{CipherSuiteCommon, SupportedCipherSuite, Tls13CipherSuite};
 
 /// HMAC with one of AWS-LC's hashes.
 struct PreparedHmac(hmac::Algorithm);
@@ -59,42 +57,28 @@ static HKDF_SHA256: HkdfUsingHmac<'static> = HkdfUsingHmac(&HMAC_SHA256);
 static HKDF_SHA384: HkdfUsingHmac<'static> = HkdfUsingHmac(&HMAC_SHA384);
 
 /// `suite` with its key schedule's HKDF replaced by the one here (TLS 1.3 suites of SHA-256
-/// and SHA-384; any other suite is returned as it is). Each suite is made once per process.
+/// and SHA-384; any other suite is returned as it is). The copy lives for the rest of the
+/// process, as rustls wants: call it once per suite (the library's provider is built once).
 pub fn with_prepared_hkdf(suite: SupportedCipherSuite) -> SupportedCipherSuite {
-    static MADE: OnceLock<Vec<(CipherSuite, &'static Tls13CipherSuite)>> = OnceLock::new();
     let Some(base) = suite.tls13() else {
         return suite;
     };
-    let made = MADE.get_or_init(|| {
-        rustls::crypto::aws_lc_rs::ALL_CIPHER_SUITES
-            .iter()
-            .filter_map(|s| s.tls13())
-            .filter_map(|s| {
-                let hkdf: &'static HkdfUsingHmac<'static> = match s.common.hash_provider.algorithm()
-                {
-                    rustls::crypto::hash::HashAlgorithm::SHA256 => &HKDF_SHA256,
-                    rustls::crypto::hash::HashAlgorithm::SHA384 => &HKDF_SHA384,
-                    _ => return None,
-                };
-                let copy = Tls13CipherSuite {
-                    common: CipherSuiteCommon {
-                        suite: s.common.suite,
-                        hash_provider: s.common.hash_provider,
-                        confidentiality_limit: s.common.confidentiality_limit,
-                    },
-                    hkdf_provider: hkdf,
-                    aead_alg: s.aead_alg,
-                    quic: s.quic,
-                };
-                // Made once per process and kept: rustls wants suites that live for ever.
-                Some((s.common.suite, &*Box::leak(Box::new(copy))))
-            })
-            .collect()
-    });
-    match made.iter().find(|(id, _)| *id == base.common.suite) {
-        Some((_, s)) => SupportedCipherSuite::Tls13(s),
-        None => suite,
-    }
+    let hkdf: &'static HkdfUsingHmac<'static> = match base.common.hash_provider.algorithm() {
+        HashAlgorithm::SHA256 => &HKDF_SHA256,
+        HashAlgorithm::SHA384 => &HKDF_SHA384,
+        _ => return suite,
+    };
+    let copy = Tls13CipherSuite {
+        common: CipherSuiteCommon {
+            suite: base.common.suite,
+            hash_provider: base.common.hash_provider,
+            confidentiality_limit: base.common.confidentiality_limit,
+        },
+        hkdf_provider: hkdf,
+        aead_alg: base.aead_alg,
+        quic: base.quic,
+    };
+    SupportedCipherSuite::Tls13(Box::leak(Box::new(copy)))
 }
 
 #[cfg(test)]
