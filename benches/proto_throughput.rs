@@ -108,7 +108,7 @@ fn run(total: u64, record_size: u64, transmit_buf: usize, input: Input) -> Outco
     let start = Instant::now();
     while received < chunks * chunk.len() as u64 {
         while queued < chunks && (queued * chunk.len() as u64) < received + (1 << 20) {
-            let data = SendData::Shared(Box::new(Shared(chunk.clone())));
+            let data = SendData::Shared(Arc::new(Shared(chunk.clone())));
             client.send(id, data, None).expect("send");
             queued += 1;
         }

@@ -1,5 +1,6 @@
 //! Byte cursors for decoding from a borrowed slice and encoding into a caller's buffer.
 
+use super::streams::SendData;
 use super::varint;
 
 /// The input ended in the middle of a value.
@@ -91,6 +92,13 @@ pub trait BufMut {
     /// Appends one byte.
     fn put_u8(&mut self, b: u8) {
         self.put_slice(&[b]);
+    }
+
+    /// Appends `data[range]`, bytes of queued stream data. A writer that gathers records
+    /// may refer to them instead of copying (and may turn owned bytes into shared ones to
+    /// do so); by default they are copied.
+    fn put_chunk(&mut self, data: &mut SendData, range: std::ops::Range<usize>) {
+        self.put_slice(&data.as_slice()[range]);
     }
 
     /// Appends the minimal encoding of the varint `v` (which must be below 2^62).

@@ -138,6 +138,27 @@ pub(crate) fn send_buffer_size(sock: &impl std::os::fd::AsRawFd) -> io::Result<u
     Ok(usize::try_from(value).unwrap_or(0))
 }
 
+/// Sends `slices` in order on a connected stream socket with one `sendmsg` (at most
+/// `UIO_MAXIOV` of them; the kernel refuses more), without raising SIGPIPE if the peer is
+/// gone (`writev` would, and the application may not ignore it). Returns the bytes taken.
+pub(crate) fn send_vectored(
+    sock: &impl std::os::fd::AsRawFd,
+    slices: &[std::io::IoSlice<'_>],
+) -> io::Result<usize> {
+    // SAFETY: all-zero bytes are a valid msghdr (no address, no control data).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // `IoSlice` is ABI-compatible with `iovec` on Unix; the kernel only reads them.
+    msg.msg_iov = slices.as_ptr().cast_mut().cast();
+    msg.msg_iovlen = slices.len();
+    // SAFETY: `msg` points at `slices.len()` valid iovecs, each naming readable bytes
+    // borrowed for the duration of the call; the descriptor is borrowed from a live socket.
+    let n = unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
 /// The processor time the calling thread has used.
 #[cfg(test)]
 pub(crate) fn thread_cpu_time() -> std::time::Duration {
@@ -466,6 +487,38 @@ mod tests {
         let sock = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         set_dscp(&sock, 46, false).unwrap();
         assert_eq!(dscp_of(&sock).unwrap(), 46);
+    }
+
+    #[test]
+    fn vectored_sends_arrive_in_order_and_a_gone_peer_is_an_error_not_a_signal() {
+        use std::io::{IoSlice, Read};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let sock = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        let slices = [IoSlice::new(b"ab"), IoSlice::new(b""), IoSlice::new(b"cde")];
+        assert_eq!(send_vectored(&sock, &slices).unwrap(), 5);
+        let mut got = [0u8; 5];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"abcde");
+        drop(peer);
+        // The first send after the peer closed draws its RST; a later one fails with EPIPE,
+        // which with writev would also raise SIGPIPE and end this test process.
+        let mut failed = None;
+        for _ in 0..1000 {
+            if let Err(e) = send_vectored(&sock, &slices) {
+                failed = Some(e);
+                break;
+            }
+            std::thread::yield_now();
+        }
+        let e = failed.expect("sends to a closed peer kept succeeding");
+        assert!(
+            matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            ),
+            "{e}"
+        );
     }
 
     #[test]

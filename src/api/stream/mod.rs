@@ -53,10 +53,18 @@ struct AppBuffer {
 // Canceled). A buffered send is copied, and the engine drops these buffers, before the
 // SEND_COMPLETE that releases it is raised.
 // The engine only reads them, from whichever worker thread owns the connection, and drops
-// every chunk (after copying the bytes it sends into its output) before the
-// SEND_COMPLETE that releases them is raised: the token sits on the last buffer of each
-// send, and the engine writes a stream's chunks in order. Nothing here is shared mutably.
+// every chunk (after copying the bytes it sends into its output, or, for a plain TCP
+// connection's gathered write, after the socket took them or they were copied aside, all
+// within one `transmit_gathered` call) before the SEND_COMPLETE that releases them is
+// raised: the token sits on the last buffer of each send, the engine writes a stream's
+// chunks in order, and events are raised only after the call returns. Nothing here is
+// shared mutably.
 unsafe impl Send for AppBuffer {}
+
+// SAFETY: the buffer is never written through (`as_ref` only reads), so reads from several
+// threads at once would be sound; in practice one worker thread reads it at a time (see the
+// `Send` impl).
+unsafe impl Sync for AppBuffer {}
 
 impl AsRef<[u8]> for AppBuffer {
     fn as_ref(&self) -> &[u8] {
@@ -1124,7 +1132,7 @@ fn send_now(
                 Payload::Buffered(bufs) => {
                     let parts = bufs
                         .into_iter()
-                        .map(|b| SendData::Shared(Box::new(b)))
+                        .map(|b| SendData::Shared(Arc::new(b)))
                         .collect();
                     e.send_buffered(id, parts, context as u64, IDEAL_SEND_BUFFER_SIZE)
                         .map(|_| ())
@@ -1139,7 +1147,7 @@ fn send_now(
                     bufs.into_iter().enumerate().try_for_each(|(i, b)| {
                         e.send(
                             id,
-                            SendData::Shared(Box::new(b)),
+                            SendData::Shared(Arc::new(b)),
                             token.filter(|_| i == last),
                         )
                     })

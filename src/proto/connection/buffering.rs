@@ -98,7 +98,7 @@ impl SendBuffering {
     /// `bytes` as queued data charging `charged` bytes to the buffer until dropped.
     fn charge(&self, bytes: Vec<u8>, charged: u64) -> SendData {
         self.buffered.fetch_add(charged, Ordering::Relaxed);
-        SendData::Shared(Box::new(Copied {
+        SendData::Shared(Arc::new(Copied {
             bytes,
             charged,
             total: Arc::clone(&self.buffered),

@@ -4,6 +4,7 @@ mod blocked;
 mod buffering;
 mod event_queue;
 mod flood;
+mod gather;
 mod input;
 mod live_config;
 mod output;
@@ -30,6 +31,7 @@ use super::varint;
 pub use blocked::{BlockedTimes, StreamBlocked};
 pub use buffering::release_spare_buffers;
 pub use flood::{NOISE_BURST, NOISE_RATE, Noise};
+pub use gather::{MAX_SLICES, REFER_MIN};
 
 /// Settings for one connection; they become our transport parameters.
 #[derive(Clone, Debug)]

@@ -7,7 +7,7 @@ use crate::proto::coding::{BufMut, SliceWriter};
 use crate::proto::frame::{self, Frame, FrameType, ResetStream};
 use crate::proto::record::{self, DEFAULT_MAX_RECORD_SIZE};
 use crate::proto::stream_id::Dir;
-use crate::proto::streams::SendPhase;
+use crate::proto::streams::{SendData, SendPhase};
 
 /// The smallest space worth starting a record for.
 const MIN_RECORD_SPACE: usize = 32;
@@ -126,7 +126,7 @@ impl Connection {
         true
     }
 
-    fn fill_record<W: BufMut>(&mut self, w: &mut W) {
+    pub(super) fn fill_record<W: BufMut>(&mut self, w: &mut W) {
         if self.state != State::Open && self.close_frame.is_none() {
             return; // Closing silently (idle timeout, peer close or EOF): nothing more at all.
         }
@@ -503,6 +503,12 @@ impl<W: BufMut> BufMut for Limited<'_, W> {
         debug_assert!(src.len() <= self.left, "record body overrun");
         self.inner.put_slice(src);
         self.left -= src.len().min(self.left);
+    }
+
+    fn put_chunk(&mut self, data: &mut SendData, range: std::ops::Range<usize>) {
+        debug_assert!(range.len() <= self.left, "record body overrun");
+        self.left -= range.len().min(self.left);
+        self.inner.put_chunk(data, range);
     }
 
     fn remaining_mut(&self) -> usize {

@@ -2,19 +2,23 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::Arc;
 
 use crate::proto::coding::BufMut;
 use crate::proto::flow_control::SendCredit;
 use crate::proto::spares::{self, Spares};
 
 /// Application data queued on a stream, owned by the engine until it is written into a
-/// record (the only copy the engine makes of it).
+/// record (the only copy the engine makes of it), or, for a writer that gathers records
+/// ([`crate::proto::Connection::transmit_gathered`]), referenced by the records until they
+/// are handed to the transport.
 pub enum SendData {
     /// A byte vector.
     Owned(Vec<u8>),
     /// Any other owner of the bytes, e.g. a buffer the application keeps until it is told the
-    /// data was sent.
-    Shared(Box<dyn AsRef<[u8]> + Send>),
+    /// data was sent. Shared, so that gathered records can refer to it while the stream moves
+    /// on.
+    Shared(Arc<dyn AsRef<[u8]> + Send + Sync>),
 }
 
 impl SendData {
@@ -323,9 +327,8 @@ impl SendStream {
             let Some(chunk) = self.queue.front_mut() else {
                 break;
             };
-            let bytes = &chunk.data.as_slice()[chunk.pos..];
-            let take = bytes.len().min(left);
-            out.put_slice(&bytes[..take]);
+            let take = (chunk.data.as_slice().len() - chunk.pos).min(left);
+            out.put_chunk(&mut chunk.data, chunk.pos..chunk.pos + take);
             chunk.pos += take;
             left -= take;
             if chunk.pos == chunk.data.as_slice().len() {
@@ -451,9 +454,9 @@ mod tests {
             }
         }
         let mut s = SendStream::new(100);
-        s.push(SendData::Shared(Box::new(Shared(b"ab".to_vec()))), Some(1));
-        s.push(SendData::Shared(Box::new(Shared(b"cd".to_vec()))), None);
-        s.push(SendData::Shared(Box::new(Shared(b"ef".to_vec()))), Some(2));
+        s.push(SendData::Shared(Arc::new(Shared(b"ab".to_vec()))), Some(1));
+        s.push(SendData::Shared(Arc::new(Shared(b"cd".to_vec()))), None);
+        s.push(SendData::Shared(Arc::new(Shared(b"ef".to_vec()))), Some(2));
         assert_eq!(s.truncate_to(5), vec![2]);
         let kinds: Vec<bool> = s
             .queue

@@ -2,6 +2,7 @@
 
 mod buffering;
 mod flood;
+mod gathered;
 mod negative;
 mod padded;
 mod scenarios;

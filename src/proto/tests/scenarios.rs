@@ -878,7 +878,11 @@ fn send_data_is_copied_from_shared_buffers() {
     let data = std::sync::Arc::new(vec![5u8; 100]);
     p.client
         .conn
-        .send(s, SendData::Shared(Box::new(Shared(data.clone()))), Some(9))
+        .send(
+            s,
+            SendData::Shared(std::sync::Arc::new(Shared(data.clone()))),
+            Some(9),
+        )
         .unwrap();
     p.client.conn.finish(s).unwrap();
     p.drive();

@@ -118,6 +118,9 @@ pub struct Pair {
     /// Deliver with `handle_input_shared`, each piece in a fresh buffer (as socket reads
     /// would), instead of `handle_input`.
     pub shared_input: bool,
+    /// Take output with `transmit_gathered` (up to `transmit_buf` bytes a call) instead of
+    /// `poll_transmit`.
+    pub gathered: bool,
 }
 
 impl Pair {
@@ -131,6 +134,7 @@ impl Pair {
             transmit_buf: 64 * 1024,
             frozen: false,
             shared_input: false,
+            gathered: false,
         }
     }
 
@@ -144,10 +148,29 @@ impl Pair {
         p
     }
 
-    fn transmit(from: &mut End, to: &mut End, now: Instant, buf: &mut [u8]) -> bool {
+    fn transmit(
+        from: &mut End,
+        to: &mut End,
+        now: Instant,
+        buf: &mut [u8],
+        gathered: bool,
+    ) -> bool {
         let mut progress = false;
         loop {
-            let n = from.conn.poll_transmit(now, buf);
+            let n = if gathered {
+                let max = buf.len();
+                let out = from.conn.transmit_gathered(now, max, |slices| {
+                    let mut n = 0;
+                    for s in slices.iter() {
+                        buf[n..n + s.len()].copy_from_slice(s);
+                        n += s.len();
+                    }
+                    n
+                });
+                out.unwrap_or(0)
+            } else {
+                from.conn.poll_transmit(now, buf)
+            };
             if n == 0 {
                 break;
             }
@@ -200,8 +223,9 @@ impl Pair {
     pub fn step(&mut self) -> bool {
         let mut buf = vec![0u8; self.transmit_buf];
         let now = self.time;
-        let mut progress = Self::transmit(&mut self.client, &mut self.server, now, &mut buf);
-        progress |= Self::transmit(&mut self.server, &mut self.client, now, &mut buf);
+        let g = self.gathered;
+        let mut progress = Self::transmit(&mut self.client, &mut self.server, now, &mut buf, g);
+        progress |= Self::transmit(&mut self.server, &mut self.client, now, &mut buf, g);
         if !self.frozen {
             let shared = self.shared_input;
             progress |= Self::deliver(&mut self.server, now, &mut self.chunking, shared);

@@ -26,7 +26,7 @@ pub(super) const SEND_BUF_SIZE: usize = (1 << 20) + SEAL_ROOM;
 /// TLS record with a key update ahead of it; for plain TCP, a good share of records).
 const PRODUCE_MIN: usize = SEAL_ROOM;
 /// After this much new output, the socket is written before more is produced.
-const WRITE_BATCH: usize = 256 << 10;
+pub(super) const WRITE_BATCH: usize = 256 << 10;
 /// Most bytes read from the socket in one turn: past it, the turn's input is processed and
 /// its events delivered, and the connection runs again after the worker's other work (a
 /// peer sending as fast as the socket takes cannot hold the worker, nor pile up events).
@@ -328,56 +328,14 @@ impl Inner {
             }
         }
         let now = Instant::now();
-        let mut engine_idle = false;
-        let start = self.bytes_written;
         self.more_output = false;
-        loop {
-            // Produce records straight into the send buffer, a batch at a time.
-            let mut produced = 0;
-            while !engine_idle
-                && !self.tls_dead
-                && produced < WRITE_BATCH
-                && self.pending.room(PRODUCE_MIN).len() >= PRODUCE_MIN
-                && self.can_send_records()
-            {
-                match self.produce(now) {
-                    Ok(0) => engine_idle = true,
-                    Ok(n) => produced += n,
-                    Err(e) => {
-                        self.tls_failure = Some(e);
-                        self.tls_dead = true;
-                    }
-                }
-            }
-            if engine_idle && !self.tls_dead {
-                self.queue_close_notify();
-            }
-            if self.pending.is_empty() {
-                break;
-            }
-            match write_some(
-                self.log_id,
-                &mut self.bytes_written,
-                &mut self.sock,
-                self.pending.unsent(),
-            ) {
-                Ok(n) => {
-                    self.pending.advance(n);
-                    if !self.pending.is_empty() {
-                        // The socket is full; writability brings us back.
-                        return;
-                    }
-                }
-                Err(e) => return self.fail_unless_blocked(e),
-            }
-            if engine_idle || self.tls_dead {
-                break;
-            }
-            if self.bytes_written - start >= WRITE_BUDGET as u64 {
-                // The socket still takes bytes: the rest waits for the next turn.
-                self.more_output = true;
-                return;
-            }
+        let done = match self.wire {
+            // Records gathered from the streams' data, written without a copy of our own.
+            Wire::Plain => self.flush_plain(now),
+            Wire::Tls(_) => self.flush_tls(now),
+        };
+        if !done {
+            return;
         }
         if self.tls_dead {
             // The alert is out (or could not be sent): the connection is over.
@@ -400,6 +358,65 @@ impl Inner {
         }
     }
 
+    /// TLS: produces records into the send buffer a batch at a time and writes them while
+    /// the socket takes them and the turn's budget lasts. Returns whether the engine had
+    /// nothing more to send (or the session failed) and everything was written.
+    fn flush_tls(&mut self, now: Instant) -> bool {
+        let mut engine_idle = false;
+        let start = self.bytes_written;
+        loop {
+            // Produce records straight into the send buffer, a batch at a time.
+            let mut produced = 0;
+            while !engine_idle
+                && !self.tls_dead
+                && produced < WRITE_BATCH
+                && self.pending.room(PRODUCE_MIN).len() >= PRODUCE_MIN
+                && self.can_send_records()
+            {
+                match self.produce(now) {
+                    Ok(0) => engine_idle = true,
+                    Ok(n) => produced += n,
+                    Err(e) => {
+                        self.tls_failure = Some(e);
+                        self.tls_dead = true;
+                    }
+                }
+            }
+            if engine_idle && !self.tls_dead {
+                self.queue_close_notify();
+            }
+            if self.pending.is_empty() {
+                return true;
+            }
+            match write_some(
+                self.log_id,
+                &mut self.bytes_written,
+                &mut self.sock,
+                self.pending.unsent(),
+            ) {
+                Ok(n) => {
+                    self.pending.advance(n);
+                    if !self.pending.is_empty() {
+                        // The socket is full; writability brings us back.
+                        return false;
+                    }
+                }
+                Err(e) => {
+                    self.fail_unless_blocked(e);
+                    return false;
+                }
+            }
+            if engine_idle || self.tls_dead {
+                return true;
+            }
+            if self.bytes_written - start >= WRITE_BUDGET as u64 {
+                // The socket still takes bytes: the rest waits for the next turn.
+                self.more_output = true;
+                return false;
+            }
+        }
+    }
+
     /// Once the engine has sent everything and wants the transport's sending direction shut,
     /// queues TLS's close_notify after its last records, so that both go out in one write.
     fn queue_close_notify(&mut self) {
@@ -417,7 +434,8 @@ impl Inner {
     }
 
     /// Produces output into the send buffer's room: records straight from the engine for
-    /// plain TCP; for TLS one record, its plaintext written by the engine where the record's
+    /// plain TCP (which normally gathers its records instead, see `flush_plain`); for TLS
+    /// one record, its plaintext written by the engine where the record's
     /// content goes and sealed in place (or, before the session protects records itself,
     /// encrypted by rustls from a copy). Returns the bytes produced (committed to the send
     /// buffer), 0 when the engine has nothing to send.
@@ -456,7 +474,7 @@ impl Inner {
         Ok(n)
     }
 
-    fn fail_unless_blocked(&mut self, e: io::Error) {
+    pub(super) fn fail_unless_blocked(&mut self, e: io::Error) {
         if e.kind() != io::ErrorKind::WouldBlock {
             self.fail(e.kind());
         }
@@ -474,7 +492,7 @@ impl Inner {
 
 /// Writes as much of `buf` as the socket takes now (0 < n), or the error, and adds what
 /// was written to `total`. `id` names the connection in trace logs.
-fn write_some(
+pub(super) fn write_some(
     id: usize,
     total: &mut u64,
     sock: &mut mio::net::TcpStream,

@@ -10,6 +10,7 @@ pub mod first_bytes;
 mod hello;
 mod io_loop;
 mod net_stats;
+mod plain_write;
 pub mod race;
 mod send_buf;
 mod socket;
@@ -457,6 +458,12 @@ impl Conn {
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         let inner = self.inner.borrow();
         remembered(&inner.peer, || inner.sock.peer_addr())
+    }
+
+    /// Bytes the socket did not take yet, kept in the send buffer (for tests).
+    #[cfg(test)]
+    pub(super) fn unwritten_bytes(&self) -> usize {
+        self.inner.borrow().pending.unsent().len()
     }
 
     /// Whether the connection is over and has left its worker.

@@ -117,8 +117,8 @@ impl SendBuf {
         }
     }
 
-    /// Appends `bytes` (TLS handshake messages and alerts: small and rare), growing the
-    /// buffer if its room is short.
+    /// Appends `bytes` (TLS handshake messages and alerts, or the part of a gathered write
+    /// the socket did not take), growing the buffer if its room is short.
     pub(super) fn extend_from_slice(&mut self, bytes: &[u8]) {
         self.ensure();
         if self.buf.len() - self.end < bytes.len() {

@@ -512,3 +512,73 @@ fn a_send_buffer_reading_stands_for_its_round_without_the_clock() {
     assert!(!super::send_buffer_fresh(at, 0, 0, || at + Duration::from_secs(1)));
     assert!(super::send_buffer_fresh(at, 0, 0, || at));
 }
+
+/// A raw peer that sends [`CANNED_TP`], reads nothing until `go` is signalled, then reads
+/// and decodes the client's records until stream 0 ends; returns stream 0's bytes.
+fn late_reader(go: Receiver<()>) -> (SocketAddr, std::thread::JoinHandle<Vec<u8>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.write_all(&CANNED_TP).unwrap();
+        sock.set_read_timeout(Some(WAIT)).unwrap();
+        go.recv_timeout(WAIT).unwrap();
+        let now = std::time::Instant::now();
+        // Decodes with the limits CANNED_TP granted.
+        let limits = proto::Config {
+            initial_max_data: (1 << 30) - 1,
+            initial_max_stream_data_bidi_remote: (1 << 30) - 1,
+            ..proto::Config::default()
+        };
+        let mut decoder = proto::Connection::new(proto::Side::Server, limits, now);
+        let id = StreamId::new(proto::Side::Client, Dir::Bi, 0);
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = sock.read(&mut buf).unwrap();
+            assert!(n > 0, "the client closed before the stream ended");
+            decoder.handle_input(now, &buf[..n]);
+            let (data, fin) = drain(&mut decoder, id);
+            got.extend_from_slice(&data);
+            if fin {
+                return got;
+            }
+        }
+    });
+    (addr, thread)
+}
+
+#[test]
+fn gathered_writes_the_socket_takes_in_part_keep_the_byte_stream_whole() {
+    let pool = Pool::new(2).unwrap();
+    let (go_tx, go_rx) = crossbeam_channel::bounded(1);
+    let (addr, reader) = late_reader(go_rx);
+    let rx = start_client(&pool, addr);
+    assert!(matches!(rx.recv_timeout(WAIT).unwrap(), Seen::Connected));
+    // More than loopback's socket buffers hold: with the peer not reading, a gathered write
+    // is taken in part and the rest waits in the send buffer.
+    let payload: Vec<u8> = (0..32_000_000u32)
+        .map(|i| (i * 13 + i / 509) as u8)
+        .collect();
+    let sent = payload.clone();
+    on_client(&pool, move |cx, conn| {
+        conn.with_engine(cx, |e| {
+            let id = e.open(Dir::Bi).unwrap();
+            e.send(id, SendData::Owned(sent), None).unwrap();
+            e.finish(id).unwrap();
+        })
+    });
+    let deadline = std::time::Instant::now() + WAIT;
+    while on_client(&pool, |_, conn| conn.unwritten_bytes()) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no write was taken in part"
+        );
+        // Each check is a round trip through the client's worker, which meanwhile writes.
+    }
+    go_tx.send(()).unwrap();
+    let got = reader.join().unwrap();
+    assert_eq!(got.len(), payload.len());
+    assert!(got == payload, "the stream's bytes differ");
+}
