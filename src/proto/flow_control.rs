@@ -19,10 +19,10 @@ pub struct RecvWindow {
     /// The limit is set explicitly ([`RecvWindow::raise_to`]) instead of following
     /// consumption.
     manual: bool,
-    /// The peer reported being blocked at this limit (with the cap for growth), not yet
-    /// answered by an update.
-    blocked_at: Option<(u64, u64)>,
-    /// The limit the peer last reported being blocked at, when it was our limit.
+    /// The peer reported being blocked, not yet answered by an update: the cap for growth
+    /// given with the report.
+    blocked_cap: Option<u64>,
+    /// The latest limit the peer reported being blocked at.
     blocked_seen: Option<u64>,
 }
 
@@ -35,7 +35,7 @@ impl RecvWindow {
             received: 0,
             consumed: 0,
             manual: false,
-            blocked_at: None,
+            blocked_cap: None,
             blocked_seen: None,
         }
     }
@@ -78,19 +78,21 @@ impl RecvWindow {
             && self.consumed + self.window > self.max
     }
 
-    /// The peer says it is blocked at `limit`. When that is our current limit, the next
-    /// update checks whether the reader kept up (see [`RecvWindow::update`]); the window may
-    /// then grow up to `cap`.
+    /// The peer says it is blocked at `limit`, one we granted. The next update checks
+    /// whether the reader kept up (see [`RecvWindow::update`]); the window may then grow up
+    /// to `cap`. A limit we have raised since still counts: over a long round trip the
+    /// report always arrives after the reader has consumed past the half that raised it,
+    /// and it is the sign that the window, not the reader, paces the peer.
     ///
-    /// Returns whether the report was news: false for a limit other than our current one
-    /// (stale, or one we never granted) and for a repeated report of the same limit.
+    /// Returns whether the report was news: false for a limit we never granted and for one
+    /// no later than a limit already reported.
     pub fn note_blocked(&mut self, limit: u64, cap: u64) -> bool {
-        if limit != self.max || self.blocked_seen == Some(limit) {
+        if limit > self.max || self.blocked_seen.is_some_and(|seen| limit <= seen) {
             return false;
         }
         self.blocked_seen = Some(limit);
         if !self.manual {
-            self.blocked_at = Some((limit, cap));
+            self.blocked_cap = Some(cap);
         }
         true
     }
@@ -102,15 +104,16 @@ impl RecvWindow {
 
     /// Raises the limit to `consumed + window` (unless it is set explicitly) and returns it.
     ///
-    /// If the peer was blocked at the current limit and the reader kept up (at most half the
-    /// window waits to be consumed), the window, not the reader, held the transfer back: it
-    /// doubles first, up to the cap given with the blocked report. This is how a stream's
-    /// window grows from its initial size toward the connection's, as MsQuic's receive window
-    /// grows when the application drains it quickly.
+    /// If the peer reported being blocked since the last update and the reader kept up (at
+    /// most half the window waits to be consumed), the window, not the reader, held the
+    /// transfer back: it doubles first, up to the cap given with the blocked report. This is
+    /// how a stream's window grows from its initial size toward the connection's, as
+    /// MsQuic's receive window grows when the application drains it quickly, until a sender
+    /// is no longer blocked (about twice what the path holds).
     pub fn update(&mut self) -> u64 {
         if !self.manual {
-            if let Some((limit, cap)) = self.blocked_at.take() {
-                if limit == self.max && self.received - self.consumed <= self.window / 2 {
+            if let Some(cap) = self.blocked_cap.take() {
+                if self.received - self.consumed <= self.window / 2 {
                     self.window = self.window.saturating_mul(2).min(cap.max(self.window));
                 }
             }
@@ -235,7 +238,27 @@ mod tests {
     }
 
     #[test]
-    fn window_stays_when_the_reader_lags_or_the_report_is_old() {
+    fn a_report_of_a_limit_raised_since_still_grows_the_window() {
+        // Over a long round trip the reader consumed past half the window, which raised the
+        // limit, before the peer's report of being blocked at the old one arrived.
+        let mut w = RecvWindow::new(100);
+        w.on_received(100).unwrap();
+        w.consume(60);
+        assert_eq!(w.update(), 160);
+        w.consume(40);
+        assert!(
+            w.note_blocked(100, 1000),
+            "the first report of a granted limit is news"
+        );
+        w.on_received(160).unwrap();
+        w.consume(30);
+        assert!(w.should_update());
+        assert_eq!(w.update(), 130 + 200, "the window doubled");
+        assert_eq!(w.window(), 200);
+    }
+
+    #[test]
+    fn window_stays_when_the_reader_lags_or_the_report_is_not_news() {
         // The reader holds more than half the window: it is the bottleneck.
         let mut w = RecvWindow::new(100);
         w.on_received(100).unwrap();
@@ -243,19 +266,18 @@ mod tests {
         w.note_blocked(100, 1000);
         w.update();
         assert_eq!(w.window(), 100);
-        // A report about a limit we already raised.
+        // Reports of limits never granted, or no later than one reported before.
         let mut w = RecvWindow::new(100);
         w.on_received(100).unwrap();
         w.consume(60);
         assert_eq!(w.update(), 160);
-        assert!(!w.note_blocked(100, 1000), "a stale report is no news");
         assert!(
             !w.note_blocked(500, 1000),
             "a limit never granted is no news"
         );
-        w.consume(40);
-        w.update();
-        assert_eq!(w.window(), 100);
+        assert!(w.note_blocked(100, 1000));
+        assert!(!w.note_blocked(100, 1000), "a repeated report is no news");
+        assert!(!w.note_blocked(90, 1000), "an older limit is no news");
         // A window set explicitly never grows.
         let mut w = RecvWindow::new(100);
         w.raise_to(100);

@@ -3,6 +3,7 @@
 mod buffering;
 mod flood;
 mod gathered;
+mod long_path;
 mod negative;
 mod padded;
 mod scenarios;
