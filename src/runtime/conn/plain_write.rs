@@ -7,10 +7,7 @@ use std::io::{self, IoSlice, Write};
 use std::time::Instant;
 
 use super::Inner;
-use super::io_loop::{WRITE_BUDGET, write_some};
-
-/// Most bytes gathered for one write.
-const GATHER_BATCH: usize = 1 << 20;
+use super::io_loop::{WRITE_BATCH, WRITE_BUDGET, write_some};
 use crate::runtime::counters;
 use crate::runtime::log::qlog;
 
@@ -69,7 +66,7 @@ impl Inner {
             log_id,
             ..
         } = self;
-        engine.transmit_gathered(now, GATHER_BATCH, |slices| {
+        engine.transmit_gathered(now, WRITE_BATCH, |slices| {
             let rest = write_slices(*log_id, bytes_written, sock, slices)?;
             for s in rest.iter() {
                 pending.extend_from_slice(s);
