@@ -212,3 +212,40 @@ fn a_long_run_of_referred_pieces_keeps_each_write_within_the_slice_limit() {
         assert!(got == want, "stream {i}");
     }
 }
+
+#[test]
+fn a_sink_may_gather_another_connections_records() {
+    // The thread's gathering storage is in use during the sink; a nested call gets its own.
+    let now = Instant::now();
+    let (mut outer, mut outer_peer) = {
+        let p = Pair::connected(big_windows(), big_windows(), Chunking::Whole);
+        (p.client.conn, p.server.conn)
+    };
+    let (mut inner, mut inner_peer) = {
+        let p = Pair::connected(big_windows(), big_windows(), Chunking::Whole);
+        (p.client.conn, p.server.conn)
+    };
+    let (a, b) = (outer.open(Dir::Bi).unwrap(), inner.open(Dir::Bi).unwrap());
+    outer.send(a, pattern(40_000, 1).into(), None).unwrap();
+    outer.finish(a).unwrap();
+    inner.send(b, pattern(30_000, 2).into(), None).unwrap();
+    inner.finish(b).unwrap();
+    let (mut outer_wire, mut inner_wire) = (Vec::new(), Vec::new());
+    outer.transmit_gathered(now, 1 << 20, |slices| {
+        inner.transmit_gathered(now, 1 << 20, |nested| {
+            nested.iter().for_each(|s| inner_wire.extend_from_slice(s));
+        });
+        slices.iter().for_each(|s| outer_wire.extend_from_slice(s));
+    });
+    outer_peer.handle_input(now, &outer_wire);
+    inner_peer.handle_input(now, &inner_wire);
+    for (conn, id, want) in [
+        (&mut outer_peer, a, pattern(40_000, 1)),
+        (&mut inner_peer, b, pattern(30_000, 2)),
+    ] {
+        let c = conn.peek(id).unwrap();
+        assert!(c.fin);
+        let got: Vec<u8> = c.slices().flatten().copied().collect();
+        assert!(got == want);
+    }
+}
