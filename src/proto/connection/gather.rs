@@ -12,7 +12,6 @@ use std::time::Instant;
 
 use super::{Connection, State};
 use crate::proto::coding::BufMut;
-use crate::proto::record::{self, DEFAULT_MAX_RECORD_SIZE};
 use crate::proto::streams::SendData;
 use crate::proto::varint;
 
@@ -22,9 +21,6 @@ pub const REFER_MIN: usize = 8 << 10;
 
 /// The most slices one gathered write hands over (well below the kernel's 1024).
 pub const MAX_SLICES: usize = 512;
-
-/// The smallest space worth starting a record for (as for `poll_transmit`).
-const MIN_RECORD_SPACE: usize = 32;
 
 /// A piece of the gathered output.
 enum Piece {
@@ -203,17 +199,9 @@ impl Connection {
         let mut written = 0;
         // Each record adds at most its Size piece beyond what `put_chunk` allows for.
         while self.state != State::Drained && g.pieces.len() + 3 <= MAX_SLICES {
-            let space = max - written;
-            if space < MIN_RECORD_SPACE {
+            let Some((reserve, max_body)) = self.record_room(max - written) else {
                 break;
-            }
-            let peer_max = self
-                .peer_params
-                .as_ref()
-                .map_or(DEFAULT_MAX_RECORD_SIZE, |p| p.max_record_size);
-            let peer_max = usize::try_from(peer_max).unwrap_or(usize::MAX);
-            let reserve = record::header_reserve(space.min(peer_max));
-            let max_body = (space - reserve).min(peer_max);
+            };
             let (first, at) = (g.pieces.len(), g.head.len());
             g.begin_record(reserve, max_body);
             self.fill_record(g);

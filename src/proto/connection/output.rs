@@ -37,16 +37,9 @@ impl Connection {
             if self.state == State::Drained {
                 break;
             }
-            let space = buf.len() - written;
-            if space < MIN_RECORD_SPACE {
+            let Some((reserve, max_body)) = self.record_room(buf.len() - written) else {
                 break;
-            }
-            let peer_max = self
-                .peer_params
-                .as_ref()
-                .map_or(DEFAULT_MAX_RECORD_SIZE, |p| p.max_record_size);
-            let reserve = record::header_reserve(space.min(peer_max as usize));
-            let max_body = (space - reserve).min(usize::try_from(peer_max).unwrap_or(usize::MAX));
+            };
             let out = &mut buf[written..written + reserve + max_body];
             let body_len = {
                 let mut w = SliceWriter::new(&mut out[reserve..]);
@@ -63,6 +56,22 @@ impl Connection {
         }
         self.stats.bytes_sent += written as u64;
         written
+    }
+
+    /// How a record begun with `space` bytes free is laid out: the bytes kept for its Size
+    /// and the most its Frames may take (within the peer's max_record_size); `None` when the
+    /// space is not worth starting a record.
+    pub(super) fn record_room(&self, space: usize) -> Option<(usize, usize)> {
+        if space < MIN_RECORD_SPACE {
+            return None;
+        }
+        let peer_max = self
+            .peer_params
+            .as_ref()
+            .map_or(DEFAULT_MAX_RECORD_SIZE, |p| p.max_record_size);
+        let peer_max = usize::try_from(peer_max).unwrap_or(usize::MAX);
+        let reserve = record::header_reserve(space.min(peer_max));
+        Some((reserve, (space - reserve).min(peer_max)))
     }
 
     /// Whether [`Connection::poll_transmit_padded`] would fill a record of `len` bytes with

@@ -400,23 +400,8 @@ impl Inner {
             if self.pending.is_empty() {
                 return true;
             }
-            match write_some(
-                self.log_id,
-                &mut self.bytes_written,
-                &mut self.sock,
-                self.pending.unsent(),
-            ) {
-                Ok(n) => {
-                    self.pending.advance(n);
-                    if !self.pending.is_empty() {
-                        // The socket is full; writability brings us back.
-                        return false;
-                    }
-                }
-                Err(e) => {
-                    self.fail_unless_blocked(e);
-                    return false;
-                }
+            if !self.write_pending() {
+                return false;
             }
             if engine_idle || self.tls_dead {
                 return true;
@@ -486,6 +471,26 @@ impl Inner {
         Ok(n)
     }
 
+    /// Writes what waits in the send buffer; returns whether all of it went (false: the
+    /// socket is full, and writability brings the connection back, or it failed).
+    pub(super) fn write_pending(&mut self) -> bool {
+        match write_some(
+            self.log_id,
+            &mut self.bytes_written,
+            &mut self.sock,
+            self.pending.unsent(),
+        ) {
+            Ok(n) => {
+                self.pending.advance(n);
+                self.pending.is_empty()
+            }
+            Err(e) => {
+                self.fail_unless_blocked(e);
+                false
+            }
+        }
+    }
+
     pub(super) fn fail_unless_blocked(&mut self, e: io::Error) {
         if e.kind() != io::ErrorKind::WouldBlock {
             self.fail(e.kind());
@@ -504,7 +509,7 @@ impl Inner {
 
 /// Writes as much of `buf` as the socket takes now (0 < n), or the error, and adds what
 /// was written to `total`. `id` names the connection in trace logs.
-pub(super) fn write_some(
+fn write_some(
     id: usize,
     total: &mut u64,
     sock: &mut mio::net::TcpStream,

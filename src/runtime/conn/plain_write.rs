@@ -7,7 +7,7 @@ use std::io::{self, IoSlice, Write};
 use std::time::Instant;
 
 use super::Inner;
-use super::io_loop::{WRITE_BATCH, WRITE_BUDGET, write_some};
+use super::io_loop::{WRITE_BATCH, WRITE_BUDGET};
 use crate::runtime::counters;
 use crate::runtime::log::qlog;
 
@@ -18,25 +18,8 @@ impl Inner {
     pub(super) fn flush_plain(&mut self, now: Instant) -> bool {
         let start = self.bytes_written;
         loop {
-            if !self.pending.is_empty() {
-                match write_some(
-                    self.log_id,
-                    &mut self.bytes_written,
-                    &mut self.sock,
-                    self.pending.unsent(),
-                ) {
-                    Ok(n) => {
-                        self.pending.advance(n);
-                        if !self.pending.is_empty() {
-                            // The socket is full; writability brings us back.
-                            return false;
-                        }
-                    }
-                    Err(e) => {
-                        self.fail_unless_blocked(e);
-                        return false;
-                    }
-                }
+            if !self.pending.is_empty() && !self.write_pending() {
+                return false;
             }
             match self.write_gathered(now) {
                 None => return true,
