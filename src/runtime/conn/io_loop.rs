@@ -1,6 +1,6 @@
 //! Moving bytes between the socket and the engine, through TLS when the connection uses it.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::time::Instant;
 
 use super::{Inner, Phase, Wire, first_bytes};
@@ -22,8 +22,8 @@ pub(super) const READ_MIN: usize = 64 << 10;
 /// Size of the send buffer: records are produced into it while it has room, and it starts
 /// over once the socket has taken everything.
 pub(super) const SEND_BUF_SIZE: usize = (1 << 20) + SEAL_ROOM;
-/// Records are produced into the send buffer only with at least this much room (a full
-/// TLS record with a key update ahead of it; for plain TCP, a good share of records).
+/// TLS records are produced into the send buffer only with at least this much room (a full
+/// record with a key update ahead of it).
 const PRODUCE_MIN: usize = SEAL_ROOM;
 /// After this much new output, the socket is written before more is produced (for plain
 /// TCP, the most records gathered for one write). Writes this large cost both ends of a
@@ -131,14 +131,6 @@ impl Inner {
     fn bulk_next(&self) -> bool {
         matches!(&self.wire, Wire::Tls(s) if s.can_stream())
             && self.engine.bulk_ready(MAX_RECORD_PLAINTEXT)
-    }
-
-    /// Whether records may be written: always for plain TCP, after the handshake for TLS.
-    fn can_send_records(&self) -> bool {
-        match &self.wire {
-            Wire::Plain => true,
-            Wire::Tls(s) => s.is_handshake_complete(),
-        }
     }
 
     /// Adds the QMux records sent and received since the last call to the library's
@@ -383,7 +375,7 @@ impl Inner {
                 && !self.tls_dead
                 && (produced < SMALL_WRITE_BATCH || produced < WRITE_BATCH && self.bulk_next())
                 && self.pending.room(PRODUCE_MIN).len() >= PRODUCE_MIN
-                && self.can_send_records()
+                && self.tls_complete()
             {
                 match self.produce(now) {
                     Ok(0) => engine_idle = true,
@@ -430,16 +422,15 @@ impl Inner {
         }
     }
 
-    /// Produces output into the send buffer's room: records straight from the engine for
-    /// plain TCP (which normally gathers its records instead, see `flush_plain`); for TLS
-    /// one record, its plaintext written by the engine where the record's
-    /// content goes and sealed in place (or, before the session protects records itself,
-    /// encrypted by rustls from a copy). Returns the bytes produced (committed to the send
-    /// buffer), 0 when the engine has nothing to send.
+    /// Produces one TLS record into the send buffer's room, its plaintext written by the
+    /// engine where the record's content goes and sealed in place (or, before the session
+    /// protects records itself, encrypted by rustls from a copy). Returns the bytes produced
+    /// (committed to the send buffer), 0 when the engine has nothing to send (always for a
+    /// plain connection, whose records are gathered instead: `flush_plain`).
     fn produce(&mut self, now: Instant) -> Result<usize, TlsError> {
         let engine = &mut self.engine;
         let n = match &mut self.wire {
-            Wire::Plain => engine.poll_transmit(now, self.pending.room(PRODUCE_MIN)),
+            Wire::Plain => return Ok(0),
             // A full record of stream data: encrypted as the engine writes it, from the
             // stream's queued bytes straight into the send buffer.
             Wire::Tls(s) if s.can_stream() && engine.bulk_ready(MAX_RECORD_PLAINTEXT) => s
@@ -507,29 +498,53 @@ impl Inner {
     }
 }
 
-/// Writes as much of `buf` as the socket takes now (0 < n), or the error, and adds what
-/// was written to `total`. `id` names the connection in trace logs.
+/// Writes as much of `buf` as the socket takes now (0 if it is full), or the error, and adds
+/// what was written to `total`. `id` names the connection in trace logs.
 fn write_some(
     id: usize,
     total: &mut u64,
     sock: &mut mio::net::TcpStream,
     buf: &[u8],
 ) -> io::Result<usize> {
+    let mut one = [IoSlice::new(buf)];
+    let rest = write_slices(id, total, sock, &mut one)?;
+    Ok(buf.len() - rest.iter().map(|s| s.len()).sum::<usize>())
+}
+
+/// Writes as much of `slices` as the socket takes now, adds it to `total`, and returns the
+/// slices left unwritten (all of them if the socket took nothing): several with one
+/// `sendmsg`, a single one with a plain `send`. `id` names the connection in trace logs.
+pub(super) fn write_slices<'a, 'b>(
+    id: usize,
+    total: &mut u64,
+    sock: &mut mio::net::TcpStream,
+    mut slices: &'a mut [IoSlice<'b>],
+) -> io::Result<&'a mut [IoSlice<'b>]> {
+    let len: usize = slices.iter().map(|s| s.len()).sum();
     let mut done = 0;
-    while done < buf.len() {
-        match sock.write(&buf[done..]) {
+    // Empty slices at the front are nothing to write (and a send of nothing would be taken
+    // for a closed socket below).
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        // One piece (small output, or what is left of a write) goes with a plain send.
+        let sent = match &*slices {
+            [one] => sock.write(one),
+            _ => crate::runtime::sys::send_vectored(sock, slices),
+        };
+        match sent {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => {
                 done += n;
                 counters::inc(counters::UDP_SEND_CALLS);
                 counters::add(counters::UDP_SEND_BYTES, n as i64);
+                IoSlice::advance_slices(&mut slices, n);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock && done > 0 => break,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
             Err(e) => return Err(e),
         }
     }
-    qlog!(Trace, id, "wrote {done} of {} bytes", buf.len());
+    qlog!(Trace, id, "wrote {done} of {len} bytes");
     *total += done as u64;
-    Ok(done)
+    Ok(slices)
 }

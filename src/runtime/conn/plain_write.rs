@@ -3,13 +3,11 @@
 //! kernel, instead of first into a send buffer. Only what the socket does not take is
 //! copied aside, into the send buffer, to go first when it is writable again.
 
-use std::io::{self, IoSlice, Write};
+use std::io;
 use std::time::Instant;
 
 use super::Inner;
-use super::io_loop::{WRITE_BATCH, WRITE_BUDGET};
-use crate::runtime::counters;
-use crate::runtime::log::qlog;
+use super::io_loop::{WRITE_BATCH, WRITE_BUDGET, write_slices};
 
 impl Inner {
     /// Writes what waits in the send buffer, then gathered records while the socket takes
@@ -57,38 +55,4 @@ impl Inner {
             Ok(())
         })
     }
-}
-
-/// Writes as much of `slices` as the socket takes now, adds it to `total`, and returns the
-/// slices left unwritten (all of them if the socket took nothing).
-fn write_slices<'a, 'b>(
-    id: usize,
-    total: &mut u64,
-    sock: &mut mio::net::TcpStream,
-    mut slices: &'a mut [IoSlice<'b>],
-) -> io::Result<&'a mut [IoSlice<'b>]> {
-    let len: usize = slices.iter().map(|s| s.len()).sum();
-    let mut done = 0;
-    while !slices.is_empty() {
-        // One piece (small output, or what is left of a write) goes with a plain send.
-        let sent = match &*slices {
-            [one] => sock.write(one),
-            _ => crate::runtime::sys::send_vectored(sock, slices),
-        };
-        match sent {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => {
-                done += n;
-                counters::inc(counters::UDP_SEND_CALLS);
-                counters::add(counters::UDP_SEND_BYTES, n as i64);
-                IoSlice::advance_slices(&mut slices, n);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) => return Err(e),
-        }
-    }
-    qlog!(Trace, id, "wrote {done} of {len} gathered bytes");
-    *total += done as u64;
-    Ok(slices)
 }
