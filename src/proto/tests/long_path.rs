@@ -38,6 +38,17 @@ impl Link {
         }
     }
 
+    /// Queues everything `conn` has to send at `now` (`t` on its clock).
+    fn take_output(&mut self, conn: &mut Connection, t: Instant, now: Duration, buf: &mut [u8]) {
+        loop {
+            let n = conn.poll_transmit(t, buf);
+            if n == 0 {
+                return;
+            }
+            self.send(now, &buf[..n]);
+        }
+    }
+
     /// The next piece that has arrived by `now`.
     fn arrived(&mut self, now: Duration) -> Option<Vec<u8>> {
         if self.queue.front()?.0 <= now {
@@ -69,13 +80,7 @@ fn transfer(server: Config, total: usize, rtt: Duration, rate: u64) -> Duration 
             client.finish(s).unwrap();
             id = Some(s);
         }
-        loop {
-            let n = client.poll_transmit(t, &mut buf);
-            if n == 0 {
-                break;
-            }
-            up.send(now, &buf[..n]);
-        }
+        up.take_output(&mut client, t, now, &mut buf);
         while let Some(piece) = up.arrived(now) {
             server.handle_input(t, &piece);
             if let Some(s) = id {
@@ -92,13 +97,7 @@ fn transfer(server: Config, total: usize, rtt: Duration, rate: u64) -> Duration 
                 }
             }
         }
-        loop {
-            let n = server.poll_transmit(t, &mut buf);
-            if n == 0 {
-                break;
-            }
-            down.send(now, &buf[..n]);
-        }
+        down.take_output(&mut server, t, now, &mut buf);
         while let Some(piece) = down.arrived(now) {
             client.handle_input(t, &piece);
         }
